@@ -1,0 +1,103 @@
+/**
+ * Carries out a decision against the ledger and Step Functions. Only the holder of a
+ * ledger claim calls RedriveExecution, at a slot granted by the controller-wide rate
+ * limiter, with the failure's deterministic clientToken. Anything transient (rate limit,
+ * throttling or 5xx after the SDK's retries) turns the claim back into a pending redrive:
+ * a deferral, never a lost failure.
+ */
+import type { Decision } from '../decide/decision';
+import type { FailureFacts, FailureLedger } from '../record/failure-ledger';
+import type { ActionResult } from '../record/audit-trail';
+import { METRIC } from '../observability/metrics-contract';
+import type { Log, MetricsRecorder } from '../observability/telemetry';
+import { redriveClientToken } from './client-token';
+import type { RateLimiter } from './rate-limiter';
+import type { StepFunctionsGateway } from './step-functions';
+
+export interface ActDeps {
+  readonly ledger: FailureLedger;
+  readonly stepFunctions: StepFunctionsGateway;
+  readonly redriveRate: RateLimiter;
+  readonly clock: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly log: Log;
+  readonly metrics: MetricsRecorder;
+  readonly maxRateWaitMs: number;
+  readonly claimTimeoutMs: number;
+}
+
+export interface ActionOutcome {
+  readonly action: ActionResult;
+  readonly actionDetail?: string;
+  readonly dueAt?: number;
+}
+
+/**
+ * Skips that leave the failure record alone: it is someone else's to settle. Every other
+ * skip is written, guarded by the ledger's condition (a redriven record is never
+ * overwritten, a pending one only once due).
+ */
+const UNRECORDED_SKIPS = new Set(['already-handled', 'malformed-event']);
+
+/** Retry window after a throttle or 5xx that survived the SDK's own retries. */
+const TRANSIENT_RETRY_MS = 30_000;
+
+export async function carryOut(decision: Decision, facts: FailureFacts | null, deps: ActDeps): Promise<ActionOutcome> {
+  const now = deps.clock();
+  if (decision.decision === 'skip') {
+    if (facts && !UNRECORDED_SKIPS.has(decision.reason)) await deps.ledger.skip(facts, decision.reason, now);
+    return { action: decision.reason === 'dry-run' ? 'dry-run' : 'skipped' };
+  }
+  if (!facts) throw new Error(`decision ${decision.decision} without failure facts`);
+  if (decision.decision === 'redrive-later') {
+    const stored = await deps.ledger.schedule(facts, decision.dueAt, now);
+    return stored
+      ? { action: 'scheduled', dueAt: decision.dueAt }
+      : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };
+  }
+  return redriveNow(facts, deps);
+}
+
+async function redriveNow(facts: FailureFacts, deps: ActDeps): Promise<ActionOutcome> {
+  const claim = await deps.ledger.claim(facts, deps.clock(), deps.claimTimeoutMs);
+  if (!claim) return { action: 'lost-race', actionDetail: 'another invocation claimed this failure first' };
+
+  const grant = await deps.redriveRate.acquire(deps.clock(), deps.maxRateWaitMs);
+  if (!grant.granted) {
+    await deps.ledger.defer(claim, grant.retryAt, 'rate-limited', deps.clock());
+    deps.metrics.count(METRIC.deferrals, { Reason: 'rate-limited' });
+    return { action: 'deferred', actionDetail: 'controller redrive rate reached', dueAt: grant.retryAt };
+  }
+  const wait = grant.at - deps.clock();
+  if (wait > 0) await deps.sleep(wait);
+
+  const started = deps.clock();
+  const result = await deps.stepFunctions.redrive(facts.executionArn, redriveClientToken(facts.executionArn, facts.redriveCount));
+  deps.metrics.milliseconds(METRIC.redriveLatency, deps.clock() - started);
+
+  switch (result.kind) {
+    case 'redriven': {
+      deps.metrics.count(METRIC.redrives);
+      if (!(await deps.ledger.markRedriven(claim, deps.clock()))) {
+        // Our claim expired while we waited and someone else took it over; their re-check
+        // (DescribeExecution) will see this redrive, and the clientToken covers the rest.
+        deps.log.warn('claim expired before the redrive was recorded', { executionArn: facts.executionArn, redriveCount: facts.redriveCount });
+      }
+      return { action: 'redriven', actionDetail: `redriveCount ${facts.redriveCount} -> ${facts.redriveCount + 1}` };
+    }
+    case 'rejected':
+      await deps.ledger.markRejected(claim, 'not-redrivable', deps.clock());
+      return { action: 'rejected', actionDetail: `${result.errorName}: ${result.message}` };
+    case 'transient': {
+      const dueAt = deps.clock() + TRANSIENT_RETRY_MS;
+      await deps.ledger.defer(claim, dueAt, `transient:${result.errorName}`, deps.clock());
+      deps.metrics.count(METRIC.deferrals, { Reason: result.errorName });
+      deps.log.warn('RedriveExecution failed after SDK retries; deferred', {
+        executionArn: facts.executionArn,
+        errorName: result.errorName,
+        dueAt: new Date(dueAt).toISOString(),
+      });
+      return { action: 'deferred', actionDetail: `${result.errorName} after SDK retries`, dueAt };
+    }
+  }
+}

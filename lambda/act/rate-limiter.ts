@@ -1,0 +1,97 @@
+/**
+ * One rate for the whole controller, across every Lambda instance and both paths (event
+ * and drain): a GCRA ("virtual scheduling") limiter whose single state, the theoretical
+ * arrival time `tat`, lives in DynamoDB and moves only by conditional writes. Each grant is
+ * a slot exactly 1/rate after the previous one, so no concurrency can exceed the rate.
+ *
+ * A caller whose slot is further away than it may wait does not take it (no capacity is
+ * reserved and wasted); it learns when capacity frees up and defers until then.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+export type RateGrant =
+  /** Call at `at` (epoch ms; wait `at - now` first). */
+  | { readonly granted: true; readonly at: number }
+  /** No slot within the wait budget; capacity frees up around `retryAt`. */
+  | { readonly granted: false; readonly retryAt: number };
+
+export interface RateLimiter {
+  acquire(now: number, maxWaitMs: number): Promise<RateGrant>;
+}
+
+const isConditionFailure = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException';
+
+export class DynamoRateLimiter implements RateLimiter {
+  private readonly intervalMs: number;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly name: string,
+    ratePerSecond: number,
+  ) {
+    if (!(ratePerSecond > 0)) throw new Error(`rate limiter ${name}: ratePerSecond must be > 0`);
+    this.intervalMs = 1000 / ratePerSecond;
+  }
+
+  async acquire(now: number, maxWaitMs: number): Promise<RateGrant> {
+    const key = { pk: 'RATE', sk: this.name };
+    for (let attempt = 0; attempt < 8; attempt++) {
+      // Busy limiter: take the next slot if it is within the wait budget.
+      try {
+        const out = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET tat = tat + :i',
+            ConditionExpression: 'tat >= :now AND tat <= :latest',
+            ExpressionAttributeValues: { ':i': this.intervalMs, ':now': now, ':latest': now + maxWaitMs },
+            ReturnValues: 'UPDATED_NEW',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        return { granted: true, at: (out.Attributes!.tat as number) - this.intervalMs };
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+        // DynamoDB returns the item that failed the condition; stores that do not
+        // (dynalite) cost one extra consistent read.
+        const returned = (e as { Item?: { tat?: { N?: string } } }).Item?.tat?.N;
+        const tat = returned !== undefined ? Number(returned) : await this.readTat(key);
+        if (tat !== undefined && tat > now + maxWaitMs) return { granted: false, retryAt: tat };
+        if (tat !== undefined && tat >= now) continue; // moved under us: retry the busy path
+      }
+      // Idle limiter (or first use): the slot is now.
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET tat = :next',
+            ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
+            ExpressionAttributeValues: { ':next': now + this.intervalMs, ':now': now },
+          }),
+        );
+        return { granted: true, at: now };
+      } catch (e) {
+        if (!isConditionFailure(e)) throw e;
+        // Someone else moved tat between our two writes: go round again.
+      }
+    }
+    // Heavy contention: behave as if the budget was exceeded rather than spin.
+    return { granted: false, retryAt: now + Math.max(this.intervalMs, 1000) };
+  }
+
+  private async readTat(key: Record<string, string>): Promise<number | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return out.Item?.tat as number | undefined;
+  }
+}
+
+/** No limit (tests of other behaviour, and the naive redriver in benchmarks). */
+export class UnlimitedRate implements RateLimiter {
+  async acquire(now: number): Promise<RateGrant> {
+    return { granted: true, at: now };
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Thin adapter over the Step Functions API: turns SDK answers and errors into typed
+ * outcomes the controller can record. The SDK's standard retry mode already retries
+ * throttling and 5xx; what reaches this layer has exhausted those retries.
+ * Errors: https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html
+ */
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  type ExecutionStatus as SdkExecutionStatus,
+} from '@aws-sdk/client-sfn';
+import type { ExecutionStatus, RedriveStatus } from '../event/status-change';
+import type { CurrentExecution } from '../decide/decision';
+
+export type RedriveResult =
+  | { readonly kind: 'redriven'; readonly redriveDate: number }
+  /** ExecutionNotRedrivable, ExecutionDoesNotExist, InvalidArn, ValidationException: final. */
+  | { readonly kind: 'rejected'; readonly errorName: string; readonly message: string }
+  /** Throttled or unavailable after the SDK's retries: try again later. */
+  | { readonly kind: 'transient'; readonly errorName: string; readonly message: string };
+
+const FINAL_REDRIVE_ERRORS = new Set(['ExecutionNotRedrivable', 'ExecutionDoesNotExist', 'InvalidArn', 'ValidationException']);
+
+export interface DescribedExecution extends CurrentExecution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly startDate: number;
+  readonly redriveDate: number | null;
+  readonly cause: string | null;
+}
+
+export interface ListedExecution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly status: ExecutionStatus;
+  readonly startDate: number;
+  readonly stopDate: number | null;
+  readonly redriveCount: number;
+}
+
+/** Step Functions operations the controller uses (also the IAM actions it needs). */
+export interface StepFunctionsGateway {
+  redrive(executionArn: string, clientToken: string): Promise<RedriveResult>;
+  /** undefined when the execution does not exist. Other errors throw. */
+  describe(executionArn: string): Promise<DescribedExecution | undefined>;
+  /** Executions of one state machine in one status that stopped at or after `since` (epoch ms). */
+  listStopped(stateMachineArn: string, status: ExecutionStatus, since: number): AsyncIterable<ListedExecution>;
+  listStateMachines(): AsyncIterable<string>;
+}
+
+function errorName(e: unknown): string {
+  return (e as { name?: string })?.name ?? 'Error';
+}
+function errorMessage(e: unknown): string {
+  return String((e as { message?: string })?.message ?? e).slice(0, 500);
+}
+
+const ms = (d: Date | undefined): number | null => (d ? d.getTime() : null);
+
+export class SdkStepFunctions implements StepFunctionsGateway {
+  constructor(private readonly client: SFNClient = new SFNClient({})) {}
+
+  async redrive(executionArn: string, clientToken: string): Promise<RedriveResult> {
+    try {
+      const out = await this.client.send(new RedriveExecutionCommand({ executionArn, clientToken }));
+      return { kind: 'redriven', redriveDate: out.redriveDate?.getTime() ?? Date.now() };
+    } catch (e) {
+      const name = errorName(e);
+      if (FINAL_REDRIVE_ERRORS.has(name)) return { kind: 'rejected', errorName: name, message: errorMessage(e) };
+      return { kind: 'transient', errorName: name, message: errorMessage(e) };
+    }
+  }
+
+  async describe(executionArn: string): Promise<DescribedExecution | undefined> {
+    try {
+      const d = await this.client.send(new DescribeExecutionCommand({ executionArn }));
+      return {
+        executionArn: d.executionArn ?? executionArn,
+        stateMachineArn: d.stateMachineArn ?? '',
+        name: d.name ?? '',
+        status: (d.status ?? 'FAILED') as ExecutionStatus,
+        startDate: d.startDate?.getTime() ?? 0,
+        stopDate: ms(d.stopDate),
+        redriveCount: d.redriveCount ?? 0,
+        redriveDate: ms(d.redriveDate),
+        redriveStatus: (d.redriveStatus ?? null) as RedriveStatus | null,
+        redriveStatusReason: d.redriveStatusReason ?? null,
+        error: d.error ?? null,
+        cause: d.cause ?? null,
+      };
+    } catch (e) {
+      if (errorName(e) === 'ExecutionDoesNotExist') return undefined;
+      throw e;
+    }
+  }
+
+  async *listStopped(stateMachineArn: string, status: ExecutionStatus, since: number): AsyncIterable<ListedExecution> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListExecutionsCommand({ stateMachineArn, statusFilter: status as SdkExecutionStatus, maxResults: 1000, nextToken }),
+      );
+      for (const e of page.executions ?? []) {
+        const stopDate = ms(e.stopDate);
+        // Sorted by start, not stop, so a long-running execution can stop inside the
+        // window after newer ones; filter every page rather than stopping early.
+        if (stopDate !== null && stopDate < since) continue;
+        yield {
+          executionArn: e.executionArn!,
+          stateMachineArn: e.stateMachineArn ?? stateMachineArn,
+          status: (e.status ?? status) as ExecutionStatus,
+          startDate: e.startDate?.getTime() ?? 0,
+          stopDate,
+          redriveCount: e.redriveCount ?? 0,
+        };
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+
+  async *listStateMachines(): AsyncIterable<string> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new ListStateMachinesCommand({ maxResults: 1000, nextToken }));
+      for (const sm of page.stateMachines ?? []) if (sm.stateMachineArn) yield sm.stateMachineArn;
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+}

@@ -1,0 +1,90 @@
+/** What the controller decided about one status-change event, and why. */
+import type { ExecutionStatus, RedriveStatus } from '../event/status-change';
+import type { InvalidPolicyError, RedrivePolicy } from '../policy/redrive-policy';
+
+export const SKIP_REASONS = [
+  'no-policy',
+  'policy-disabled',
+  'policy-invalid',
+  'status-not-covered',
+  'not-redrivable',
+  'map-run-child',
+  'error-not-retryable',
+  'error-not-matched',
+  'limit-reached',
+  'stale-event',
+  'already-handled',
+  'dry-run',
+  'paused',
+  'malformed-event',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/**
+ * Skips that say "not now" rather than "never": the reconciliation sweep looks at these
+ * failures again when the policy or the kill switch changes.
+ */
+export const RECONSIDERABLE_SKIPS: readonly SkipReason[] = ['no-policy', 'policy-disabled', 'policy-invalid', 'paused', 'dry-run'];
+
+/** Skips the owning team should hear about (issue-level events, alarms). */
+export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid'];
+
+export type RedriveReason = 'no-delay' | 'due' | 'retry-abandoned-claim';
+
+interface DecisionBase {
+  /** Policy key used, when a policy was found. */
+  readonly policyKey: string | null;
+  /** The failure's redriveCount (redrives before this failure), when known. */
+  readonly redriveCount: number | null;
+  /** The error the decision was based on. */
+  readonly errorName: string | null;
+  /** One human-readable sentence: the why. */
+  readonly detail: string;
+}
+
+export type Decision =
+  | (DecisionBase & { readonly decision: 'redrive'; readonly reason: RedriveReason; readonly redriveCount: number })
+  | (DecisionBase & {
+      readonly decision: 'redrive-later';
+      readonly reason: 'backoff';
+      readonly redriveCount: number;
+      readonly delaySeconds: number;
+      /** Epoch ms. */
+      readonly dueAt: number;
+    })
+  | (DecisionBase & { readonly decision: 'skip'; readonly reason: SkipReason });
+
+/** The policy that applies to the event's state machine, as loaded. */
+export type PolicyResolution =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'found'; readonly policy: RedrivePolicy }
+  | { readonly kind: 'invalid'; readonly key: string; readonly error: InvalidPolicyError };
+
+/** What the ledger knows about one failure (executionArn, redriveCount). */
+export type FailureRecordState =
+  | { readonly state: 'pending'; readonly dueAt: number }
+  | { readonly state: 'claimed'; readonly claimExpiresAt: number }
+  | { readonly state: 'redriven' }
+  | { readonly state: 'skipped'; readonly reason: string };
+
+/** The execution as DescribeExecution reports it now. */
+export interface CurrentExecution {
+  readonly status: ExecutionStatus;
+  readonly redriveCount: number;
+  readonly redriveStatus: RedriveStatus | null;
+  readonly redriveStatusReason: string | null;
+  readonly stopDate: number | null;
+  readonly error: string | null;
+}
+
+/** Everything `decide()` knows besides the event and the policy. */
+export interface ExecutionFacts {
+  /** The controller's kill switch. */
+  readonly paused: boolean;
+  /** Highest redriveCount of any failure of this execution in the ledger. */
+  readonly highestRecordedFailure: number | null;
+  /** The ledger record of this very failure, if any. */
+  readonly thisFailure: FailureRecordState | null;
+  /** DescribeExecution's answer, when the controller checked (stale-looking events only). */
+  readonly current: CurrentExecution | null;
+}

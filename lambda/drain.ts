@@ -1,0 +1,96 @@
+/**
+ * The drain, run on a schedule: carries out pending redrives that are due and retries
+ * abandoned claims, each re-checked with DescribeExecution first (redriven by hand,
+ * succeeded, out of the 14-day window: recorded and dropped), then decided again with
+ * the current policy through the same path as events. It also reports the backlog and,
+ * every few runs, starts the reconciliation sweep.
+ */
+import { checkExecution, type ControllerDeps, type Outcome, processStatusChange } from './controller';
+import type { StatusChange } from './event/status-change';
+import { METRIC } from './observability/metrics-contract';
+import type { FailureRecord } from './record/failure-ledger';
+
+export interface DrainOptions {
+  /** Most records taken in one run. @default 1000 */
+  readonly maxItems?: number;
+  /** Records processed at once. @default 8 */
+  readonly concurrency?: number;
+  /** Stop taking new records after this many ms (leave room in the Lambda timeout). @default 50_000 */
+  readonly budgetMs?: number;
+}
+
+export interface DrainReport {
+  readonly paused: boolean;
+  readonly due: number;
+  readonly outcomes: Outcome[];
+  readonly backlog: number;
+  readonly oldestDueAgeSeconds: number;
+}
+
+/** The status-change event a pending record stands for, refreshed with what Step Functions says now. */
+export function eventFromRecord(record: FailureRecord, now: number): StatusChange {
+  return {
+    eventId: `drain:${record.redriveCount}`,
+    eventTime: now,
+    account: record.account,
+    region: record.region,
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    name: record.name,
+    status: record.status as StatusChange['status'],
+    startDate: record.startDate,
+    stopDate: record.stopDate,
+    redriveCount: record.redriveCount,
+    redriveDate: null,
+    // decide() reads redrivability from `current`, which is fresher than any event.
+    redriveStatus: 'REDRIVABLE',
+    redriveStatusReason: null,
+    error: record.errorName,
+    cause: record.cause,
+  };
+}
+
+export async function drain(deps: ControllerDeps, options: DrainOptions = {}): Promise<DrainReport> {
+  const started = deps.clock();
+  const snapshot = await deps.policies.snapshot(started);
+  const outcomes: Outcome[] = [];
+  let dueCount = 0;
+  if (!snapshot.pause.paused) {
+    const due = await deps.ledger.due(started, options.maxItems ?? 1000);
+    dueCount = due.length;
+    const budget = options.budgetMs ?? 50_000;
+    let next = 0;
+    const worker = async () => {
+      while (next < due.length && deps.clock() - started < budget) {
+        const record = due[next++];
+        const outcome = await carryOutPending(record, deps);
+        if (outcome) outcomes.push(outcome);
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+  }
+  const backlog = await deps.ledger.backlog();
+  const now = deps.clock();
+  const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
+  deps.metrics.count(METRIC.pendingBacklog, {}, backlog.count);
+  deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
+  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds };
+}
+
+async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Promise<Outcome | undefined> {
+  const current = await checkExecution(record.executionArn, deps);
+  const now = deps.clock();
+  if (!current) {
+    const gone = await deps.ledger.skip(record, 'not-redrivable', now);
+    if (gone) deps.log.warn('pending redrive dropped: execution does not exist', { executionArn: record.executionArn });
+    return undefined;
+  }
+  if (record.state === 'claimed' && current.redriveCount > record.redriveCount) {
+    // The crashed invocation's redrive went through before it could record it.
+    const claim = await deps.ledger.claim(record, now, deps.claimTimeoutMs);
+    if (claim) await deps.ledger.markRedriven(claim, now);
+    deps.log.info('abandoned claim had already redriven the execution', { executionArn: record.executionArn, redriveCount: record.redriveCount });
+    return undefined;
+  }
+  return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
+}

@@ -1,0 +1,40 @@
+/**
+ * The metrics contract: namespace, metric names and dimensions. The Lambda emits these
+ * through Powertools Metrics (EMF) and the CDK dashboard and alarms read them from here,
+ * so the two cannot drift.
+ */
+
+export const METRICS_NAMESPACE = 'AutoRedrive';
+export const SERVICE_NAME = 'auto-redrive';
+
+export const METRIC = {
+  /** One per decision. Dimensions: Outcome, Reason. */
+  decisions: 'Decisions',
+  /** RedriveExecution calls that redrove an execution. */
+  redrives: 'Redrives',
+  /** Failures that reached the policy's maxRedrives (skip: limit-reached). */
+  exhaustions: 'Exhaustions',
+  /** Events that could not be parsed. */
+  malformedEvents: 'MalformedEvents',
+  /** Policy items that failed validation when loaded. */
+  policyInvalid: 'PolicyInvalid',
+  /** RedriveExecution round trip, milliseconds. */
+  redriveLatency: 'RedriveApiLatency',
+  /** Redrives deferred because Step Functions throttled or failed after SDK retries. */
+  deferrals: 'Deferrals',
+  /** Pending redrives in the ledger, measured by the drain. */
+  pendingBacklog: 'PendingBacklog',
+  /** Age in seconds of the oldest overdue pending redrive, measured by the drain. */
+  oldestPendingAge: 'OldestPendingAgeSeconds',
+  /** Failures found by the reconciliation sweep that no event had reported. */
+  reconciled: 'ReconciledFailures',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+export const DIMENSION = {
+  outcome: 'Outcome',
+  reason: 'Reason',
+  /** Opt-in per state machine (bounded by the number of policies, see README). */
+  stateMachine: 'StateMachine',
+} as const;

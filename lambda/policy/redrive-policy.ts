@@ -1,0 +1,207 @@
+/**
+ * The policy item format: a public contract, because people edit these items by hand in
+ * the DynamoDB console. Field names follow the Amazon States Language `Retry` fields
+ * (ErrorEquals, IntervalSeconds, BackoffRate, MaxDelaySeconds, JitterStrategy).
+ *
+ * One zod schema serves the Lambda, `redrivectl policy put|validate` and `simulate`.
+ * Parsing is lenient only where a value is unambiguous (the number 3 typed as the string
+ * "3", `true` typed as "true", a string set instead of a list) and strict everywhere else:
+ * an unknown attribute is an error, because a typo such as `maxRedrive` would otherwise
+ * fall back silently to a default.
+ */
+import { z } from 'zod';
+import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES, type RedrivableStatus } from '../../lib/event-pattern';
+
+/**
+ * Errors that a redrive can only reproduce: a redrive reuses the same input and the same
+ * definition, so these fail again every time. https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+ */
+export const DEFAULT_NON_RETRYABLE_ERRORS: readonly string[] = [
+  'States.Runtime', // e.g. a JSONPath that does not exist in the input
+  'States.DataLimitExceeded', // payload over 256 KiB: same input, same size
+  'States.IntrinsicFailure', // an intrinsic function failed on the same data
+  'States.QueryEvaluationError', // a JSONata expression failed on the same data
+  'States.ResultPathMatchFailure', // ResultPath cannot be applied to the same input
+  'States.ParameterPathFailure', // a Parameters path is missing from the same input
+  'States.NoChoiceMatched', // a Choice state with the same input matches nothing again
+];
+
+export const JITTER_STRATEGIES = ['FULL', 'NONE'] as const;
+export type JitterStrategy = (typeof JITTER_STRATEGIES)[number];
+
+/** A validated policy, with every default applied. */
+export interface RedrivePolicy {
+  /** The item's `stateMachine` key: an ARN, a pattern with `*`, or `*`. */
+  readonly key: string;
+  readonly enabled: boolean;
+  readonly maxRedrives: number;
+  readonly intervalSeconds: number;
+  readonly backoffRate: number;
+  readonly maxDelaySeconds: number;
+  readonly jitter: JitterStrategy;
+  readonly errorEquals: readonly string[];
+  readonly nonRetryableErrors: readonly string[];
+  readonly statuses: readonly RedrivableStatus[];
+  readonly dryRun: boolean;
+  readonly description: string | undefined;
+}
+
+export const POLICY_DEFAULTS = {
+  enabled: true,
+  maxRedrives: 3,
+  intervalSeconds: 60,
+  backoffRate: 2,
+  maxDelaySeconds: 3600,
+  jitter: 'FULL' as JitterStrategy,
+  errorEquals: ['States.ALL'],
+  nonRetryableErrors: DEFAULT_NON_RETRYABLE_ERRORS,
+  statuses: DEFAULT_WATCHED_STATUSES,
+  dryRun: false,
+};
+
+/** Longest delay a policy may ask for: the 14-day redrive window, in seconds. */
+export const MAX_DELAY_LIMIT_SECONDS = 14 * 24 * 3600;
+
+// --- lenient-but-unambiguous scalar parsers ----------------------------------------
+
+const numeric = (what: string) =>
+  z.preprocess((v) => {
+    if (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v)) return Number(v);
+    return v;
+  }, z.number({ error: `must be a number (${what})` }).finite());
+
+const integerIn = (min: number, max: number) =>
+  numeric(`a whole number from ${min} to ${max}`)
+    .refine((n) => Number.isInteger(n), { message: `must be a whole number from ${min} to ${max}` })
+    .refine((n) => n >= min && n <= max, { message: `must be from ${min} to ${max}` });
+
+const bool = z.preprocess((v) => {
+  if (typeof v === 'string') {
+    const s = v.trim().toLowerCase();
+    if (s === 'true') return true;
+    if (s === 'false') return false;
+  }
+  return v;
+}, z.boolean({ error: 'must be true or false' }));
+
+const stringList = z.preprocess(
+  (v) => (v instanceof Set ? [...v] : v),
+  z.array(z.string({ error: 'every entry must be a string' }).trim().min(1, 'entries must not be empty'), {
+    error: 'must be a list of strings',
+  }),
+);
+
+const ERROR_NAME = /^[A-Za-z0-9_.\-:]+(\.\*)?$|^\*$/;
+
+const errorNameList = stringList.superRefine((names, ctx) => {
+  for (const n of names) {
+    if (!ERROR_NAME.test(n)) ctx.addIssue({ code: 'custom', message: `'${n}' is not an error name or a 'Prefix.*' pattern` });
+  }
+});
+
+/** Raw policy item as stored (lib-dynamodb unmarshalled) or as written in a JSON file. */
+export const policyItemSchema = z
+  .object({
+    stateMachine: z.string({ error: 'is required (state machine ARN, pattern with *, or *)' }).trim().min(1),
+    enabled: bool.optional(),
+    maxRedrives: integerIn(0, 1000).optional(),
+    intervalSeconds: integerIn(0, MAX_DELAY_LIMIT_SECONDS).optional(),
+    backoffRate: numeric('at least 1.0').refine((n) => n >= 1 && n <= 100, { message: 'must be from 1.0 to 100' }).optional(),
+    maxDelaySeconds: integerIn(1, MAX_DELAY_LIMIT_SECONDS).optional(),
+    jitter: z
+      .preprocess((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v), z.enum(JITTER_STRATEGIES, { error: 'must be FULL or NONE' }))
+      .optional(),
+    errorEquals: errorNameList
+      .refine((l) => l.length > 0, { message: 'must list at least one error (use ["States.ALL"] for any)' })
+      .refine((l) => !l.includes('States.ALL') || l.length === 1, { message: 'States.ALL must appear alone, as in the States Language' })
+      .optional(),
+    nonRetryableErrors: errorNameList.optional(),
+    statuses: stringList
+      .pipe(z.array(z.enum(REDRIVABLE_STATUSES, { error: `entries must be ${REDRIVABLE_STATUSES.join(', ')}` })))
+      .refine((l) => l.length > 0, { message: 'must list at least one status' })
+      .optional(),
+    dryRun: bool.optional(),
+    description: z.string({ error: 'must be a string' }).max(1024).optional(),
+    // Written by redrivectl; informational.
+    updatedAt: z.string().optional(),
+    updatedBy: z.string().optional(),
+  })
+  .strict();
+
+export type PolicyItem = z.input<typeof policyItemSchema>;
+
+/** One invalid field of one policy item. */
+export interface PolicyIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** A policy item that failed validation: names the item and every invalid field. */
+export class InvalidPolicyError extends Error {
+  constructor(
+    readonly policyKey: string,
+    readonly issues: readonly PolicyIssue[],
+  ) {
+    super(`policy '${policyKey}' is invalid: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+    this.name = 'InvalidPolicyError';
+  }
+}
+
+export type PolicyParseResult =
+  | { readonly ok: true; readonly policy: RedrivePolicy }
+  | { readonly ok: false; readonly error: InvalidPolicyError };
+
+function keyOf(item: unknown): string {
+  if (typeof item === 'object' && item !== null) {
+    const k = (item as { stateMachine?: unknown }).stateMachine;
+    if (typeof k === 'string') return k;
+  }
+  return '(no stateMachine key)';
+}
+
+export function parsePolicyItem(item: unknown): PolicyParseResult {
+  const key = keyOf(item);
+  const parsed = policyItemSchema.safeParse(item);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({
+      field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? (i.keys ?? []).join(', ') : '(item)',
+      message: i.code === 'unrecognized_keys' ? 'unknown attribute (check the spelling against the README)' : i.message,
+    }));
+    return { ok: false, error: new InvalidPolicyError(key, issues) };
+  }
+  const p = parsed.data;
+  const policy: RedrivePolicy = {
+    key: p.stateMachine,
+    enabled: p.enabled ?? POLICY_DEFAULTS.enabled,
+    maxRedrives: p.maxRedrives ?? POLICY_DEFAULTS.maxRedrives,
+    intervalSeconds: p.intervalSeconds ?? POLICY_DEFAULTS.intervalSeconds,
+    backoffRate: p.backoffRate ?? POLICY_DEFAULTS.backoffRate,
+    maxDelaySeconds: p.maxDelaySeconds ?? POLICY_DEFAULTS.maxDelaySeconds,
+    jitter: p.jitter ?? POLICY_DEFAULTS.jitter,
+    errorEquals: p.errorEquals ?? POLICY_DEFAULTS.errorEquals,
+    nonRetryableErrors: p.nonRetryableErrors ?? POLICY_DEFAULTS.nonRetryableErrors,
+    statuses: p.statuses ?? POLICY_DEFAULTS.statuses,
+    dryRun: p.dryRun ?? POLICY_DEFAULTS.dryRun,
+    description: p.description,
+  };
+  return { ok: true, policy };
+}
+
+/** The plain-JSON item for a policy (what `redrivectl policy get` shows and `put` writes). */
+export function policyToItem(policy: RedrivePolicy): Record<string, unknown> {
+  const item: Record<string, unknown> = {
+    stateMachine: policy.key,
+    enabled: policy.enabled,
+    maxRedrives: policy.maxRedrives,
+    intervalSeconds: policy.intervalSeconds,
+    backoffRate: policy.backoffRate,
+    maxDelaySeconds: policy.maxDelaySeconds,
+    jitter: policy.jitter,
+    errorEquals: [...policy.errorEquals],
+    nonRetryableErrors: [...policy.nonRetryableErrors],
+    statuses: [...policy.statuses],
+    dryRun: policy.dryRun,
+  };
+  if (policy.description !== undefined) item.description = policy.description;
+  return item;
+}

@@ -1,0 +1,311 @@
+/**
+ * The failure ledger: one record per failure, keyed by (executionArn, redriveCount),
+ * moved between states only by conditional writes. This is what makes "never twice for
+ * one failure" hold across duplicate deliveries, concurrent invocations, crashes and the
+ * drain: whoever wins the claim is the only one allowed to call RedriveExecution.
+ *
+ *   (none | skipped) --schedule--> pending --claim (due)--> claimed --> redriven
+ *   (none | skipped) --claim-----> claimed --defer--> pending          \-> skipped
+ *   claimed whose claimExpiresAt passed (crashed invocation) --claim--> claimed (retry)
+ *
+ * Pending and claimed records carry dueShard/dueAt, which puts them in the sparse
+ * `byDue` index the drain reads; a claim's dueAt is its expiry, so an abandoned claim
+ * becomes due by itself.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { FailureRecordState } from '../decide/decision';
+
+export const DUE_SHARD = 'DUE';
+export const DUE_INDEX = 'byDue';
+
+export type FailureState = FailureRecordState['state'];
+
+/** What the ledger remembers about the failed execution (never its input or output). */
+export interface FailureFacts {
+  readonly executionArn: string;
+  readonly redriveCount: number;
+  readonly stateMachineArn: string;
+  readonly account: string;
+  readonly region: string;
+  readonly name: string;
+  readonly status: string;
+  readonly startDate: number;
+  readonly stopDate: number | null;
+  readonly errorName: string | null;
+  /** Truncated: enough for a person to recognise the failure. */
+  readonly cause: string | null;
+  readonly policyKey: string | null;
+}
+
+export interface FailureRecord extends FailureFacts {
+  readonly state: FailureState;
+  readonly reason: string | null;
+  readonly dueAt: number | null;
+  readonly claimToken: string | null;
+  readonly claimExpiresAt: number | null;
+  readonly attempts: number;
+  readonly updatedAt: number;
+}
+
+/** Proof of a won claim: the only way to move a claimed record on. */
+export interface Claim {
+  readonly executionArn: string;
+  readonly redriveCount: number;
+  readonly token: string;
+}
+
+export function toRecordState(r: FailureRecord): FailureRecordState {
+  switch (r.state) {
+    case 'pending':
+      return { state: 'pending', dueAt: r.dueAt ?? 0 };
+    case 'claimed':
+      return { state: 'claimed', claimExpiresAt: r.claimExpiresAt ?? 0 };
+    case 'redriven':
+      return { state: 'redriven' };
+    case 'skipped':
+      return { state: 'skipped', reason: r.reason ?? '' };
+  }
+}
+
+export const executionPk = (executionArn: string) => `EXEC#${executionArn}`;
+const failureSk = (redriveCount: number) => `FAILURE#${String(redriveCount).padStart(7, '0')}`;
+
+const CAUSE_LIMIT = 1000;
+
+/** Records that may be taken over: none, a skip, a due pending redrive, an abandoned claim. */
+const TAKEABLE =
+  'attribute_not_exists(pk) OR #state = :skipped OR (#state = :pending AND dueAt <= :now) OR (#state = :claimed AND claimExpiresAt <= :now)';
+
+export class FailureLedger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly retentionDays: number,
+  ) {}
+
+  /** Every failure record of one execution, lowest redriveCount first. */
+  async failuresOf(executionArn: string): Promise<FailureRecord[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :failure)',
+        ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':failure': 'FAILURE#' },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Items ?? []) as FailureRecord[];
+  }
+
+  async get(executionArn: string, redriveCount: number): Promise<FailureRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: executionPk(executionArn), sk: failureSk(redriveCount) }, ConsistentRead: true }),
+    );
+    return out.Item as FailureRecord | undefined;
+  }
+
+  /** Claims the failure for a redrive now. undefined if someone else holds or finished it. */
+  async claim(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
+    const token = randomUUID();
+    const expires = now + claimTimeoutMs;
+    const ok = await this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(facts),
+        UpdateExpression:
+          'SET #state = :claimed, claimToken = :token, claimExpiresAt = :expires, dueShard = :shard, dueAt = :expires, ' +
+          'attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :now, expiresAt = :ttl, ' +
+          this.factsUpdate(),
+        ConditionExpression: TAKEABLE,
+        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
+        ExpressionAttributeValues: {
+          ...this.factsValues(facts),
+          ':claimed': 'claimed',
+          ':skipped': 'skipped',
+          ':pending': 'pending',
+          ':token': token,
+          ':expires': expires,
+          ':shard': DUE_SHARD,
+          ':zero': 0,
+          ':one': 1,
+          ':now': now,
+          ':ttl': this.ttl(now),
+        },
+      }),
+    );
+    return ok ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token } : undefined;
+  }
+
+  /** Stores a redrive for later. false if the failure is already pending, claimed or done. */
+  async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
+    return this.conditional(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...this.key(facts),
+          ...this.storedFacts(facts),
+          state: 'pending',
+          reason: 'backoff',
+          dueShard: DUE_SHARD,
+          dueAt,
+          attempts: 0,
+          updatedAt: now,
+          expiresAt: this.ttl(now),
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':skipped': 'skipped' },
+      }),
+    );
+  }
+
+  /**
+   * Records a deliberate skip. Allowed over no record, an earlier skip, or a due pending
+   * redrive / abandoned claim that the drain re-checked and dropped.
+   */
+  async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(facts),
+        UpdateExpression:
+          'SET #state = :skipped, reason = :reason, updatedAt = :now, expiresAt = :ttl, attempts = if_not_exists(attempts, :zero), ' +
+          this.factsUpdate() +
+          ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
+        ConditionExpression: TAKEABLE,
+        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
+        ExpressionAttributeValues: {
+          ...this.factsValues(facts),
+          ':skipped': 'skipped',
+          ':pending': 'pending',
+          ':claimed': 'claimed',
+          ':reason': reason,
+          ':zero': 0,
+          ':now': now,
+          ':ttl': this.ttl(now),
+        },
+      }),
+    );
+  }
+
+  async markRedriven(claim: Claim, now: number): Promise<boolean> {
+    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now REMOVE dueShard, dueAt, claimExpiresAt', {
+      ':s': 'redriven',
+      ':r': 'redriven',
+      ':now': now,
+    });
+  }
+
+  async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {
+    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now REMOVE dueShard, dueAt, claimExpiresAt', {
+      ':s': 'skipped',
+      ':r': reason,
+      ':now': now,
+    });
+  }
+
+  /** Gives a claim back as a pending redrive (rate limit, throttling, 5xx). */
+  async defer(claim: Claim, dueAt: number, reason: string, now: number): Promise<boolean> {
+    return this.settleClaim(claim, 'SET #state = :s, reason = :r, dueAt = :due, dueShard = :shard, updatedAt = :now REMOVE claimExpiresAt', {
+      ':s': 'pending',
+      ':r': reason,
+      ':due': dueAt,
+      ':shard': DUE_SHARD,
+      ':now': now,
+    });
+  }
+
+  /** Pending redrives and claims that are due at `now`, oldest first. */
+  async due(now: number, limit: number): Promise<FailureRecord[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :now',
+        ExpressionAttributeValues: { ':shard': DUE_SHARD, ':now': now },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []) as FailureRecord[];
+  }
+
+  /** Size of the backlog (pending + claimed) and the oldest due time, for metrics. */
+  async backlog(): Promise<{ count: number; oldestDueAt: number | null }> {
+    let count = 0;
+    let oldestDueAt: number | null = null;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueShard = :shard',
+          ExpressionAttributeValues: { ':shard': DUE_SHARD },
+          ProjectionExpression: 'dueAt',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        count++;
+        if (oldestDueAt === null || item.dueAt < oldestDueAt) oldestDueAt = item.dueAt;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return { count, oldestDueAt };
+  }
+
+  private async settleClaim(claim: Claim, update: string, values: Record<string, unknown>): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: executionPk(claim.executionArn), sk: failureSk(claim.redriveCount) },
+        UpdateExpression: update,
+        ConditionExpression: '#state = :claimedState AND claimToken = :token',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ...values, ':claimedState': 'claimed', ':token': claim.token },
+      }),
+    );
+  }
+
+  private async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as UpdateCommand);
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw e;
+    }
+  }
+
+  private key(f: Pick<FailureFacts, 'executionArn' | 'redriveCount'>) {
+    return { pk: executionPk(f.executionArn), sk: failureSk(f.redriveCount) };
+  }
+
+  private storedFacts(f: FailureFacts): FailureFacts {
+    return { ...f, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
+  }
+
+  private static readonly FACT_FIELDS = [
+    'executionArn', 'redriveCount', 'stateMachineArn', 'account', 'region', 'name',
+    'status', 'startDate', 'stopDate', 'errorName', 'cause', 'policyKey',
+  ] as const;
+
+  /** `#f_x = :f_x` for every fact: several (name, status, region) are reserved words. */
+  private factsUpdate(): string {
+    return FailureLedger.FACT_FIELDS.map((f) => `#f_${f} = :f_${f}`).join(', ');
+  }
+
+  private factsNames(): Record<string, string> {
+    return Object.fromEntries(FailureLedger.FACT_FIELDS.map((f) => [`#f_${f}`, f]));
+  }
+
+  private factsValues(f: FailureFacts): Record<string, unknown> {
+    const s = this.storedFacts(f);
+    return Object.fromEntries(FailureLedger.FACT_FIELDS.map((k) => [`:f_${k}`, s[k]]));
+  }
+
+  private ttl(now: number): number {
+    return Math.floor(now / 1000) + this.retentionDays * 86_400;
+  }
+}

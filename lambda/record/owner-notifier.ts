@@ -1,0 +1,79 @@
+/**
+ * Tells the owning team when the controller gives up on an execution: an event on the
+ * default bus they can route with ordinary EventBridge rules (chat, pager, ticket).
+ *   source: auto-redrive
+ *   detail-type: "Auto Redrive Exhausted" (limit-reached) | "Auto Redrive Skipped"
+ *                (error-not-retryable, policy-invalid)
+ */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { Decision } from '../decide/decision';
+import type { FailureFacts } from './failure-ledger';
+
+export const OWNER_EVENT_SOURCE = 'auto-redrive';
+export const DETAIL_TYPE_EXHAUSTED = 'Auto Redrive Exhausted';
+export const DETAIL_TYPE_SKIPPED = 'Auto Redrive Skipped';
+export const CAUSE_LIMIT = 1024;
+
+export interface OwnerEventDetail {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly error: string | null;
+  readonly cause: string | null;
+  readonly redriveCount: number;
+  readonly policyKey: string | null;
+  readonly consoleUrl: string;
+}
+
+export interface OwnerNotifier {
+  notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void>;
+}
+
+export function consoleUrl(executionArn: string, region: string): string {
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`;
+}
+
+export function ownerEvent(decision: Decision, facts: FailureFacts, cause: string | null): { detailType: string; detail: OwnerEventDetail } {
+  return {
+    detailType: decision.reason === 'limit-reached' ? DETAIL_TYPE_EXHAUSTED : DETAIL_TYPE_SKIPPED,
+    detail: {
+      executionArn: facts.executionArn,
+      stateMachineArn: facts.stateMachineArn,
+      reason: decision.reason,
+      detail: decision.detail,
+      error: facts.errorName,
+      cause: cause === null ? null : cause.slice(0, CAUSE_LIMIT),
+      redriveCount: facts.redriveCount,
+      policyKey: facts.policyKey,
+      consoleUrl: consoleUrl(facts.executionArn, facts.region),
+    },
+  };
+}
+
+export class EventBridgeNotifier implements OwnerNotifier {
+  constructor(
+    private readonly client: EventBridgeClient,
+    private readonly eventBusName: string,
+  ) {}
+
+  async notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void> {
+    const { detailType, detail } = ownerEvent(decision, facts, cause);
+    const out = await this.client.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: this.eventBusName, Source: OWNER_EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail), Resources: [facts.executionArn] },
+        ],
+      }),
+    );
+    if (out.FailedEntryCount) throw new Error(`PutEvents failed for ${facts.executionArn}: ${out.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
+  }
+}
+
+/** Local and tests: keeps the events. */
+export class MemoryNotifier implements OwnerNotifier {
+  readonly events: Array<{ detailType: string; detail: OwnerEventDetail }> = [];
+  async notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void> {
+    this.events.push(ownerEvent(decision, facts, cause));
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Builds the controller's dependencies from configuration: the real AWS SDK clients
+ * (which honour AWS_ENDPOINT_URL_SFN / AWS_ENDPOINT_URL_DYNAMODB, so the same wiring runs
+ * against the local stand-in) and the DynamoDB-backed ledger, audit trail and limiters.
+ * Lambda handlers, the local loop and redrivectl all build their controller here.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ControllerConfig } from './config';
+import type { ControllerDeps } from './controller';
+import { DynamoRateLimiter, type RateLimiter } from './act/rate-limiter';
+import { SdkStepFunctions, type StepFunctionsGateway } from './act/step-functions';
+import type { Log, MetricsRecorder } from './observability/telemetry';
+import { PolicySource } from './policy/policy-source';
+import { AuditTrail } from './record/audit-trail';
+import { FailureLedger } from './record/failure-ledger';
+import { KillSwitch } from './record/kill-switch';
+import { EventBridgeNotifier, type OwnerNotifier } from './record/owner-notifier';
+import { SweepSchedule } from './record/sweep-schedule';
+
+export interface WiringOptions {
+  readonly log: Log;
+  readonly metrics: MetricsRecorder;
+  readonly clock?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly dynamodb?: DynamoDBClient;
+  readonly stepFunctions?: StepFunctionsGateway;
+  readonly notifier?: OwnerNotifier;
+  /** Replace the controller-wide redrive limiter (benchmarks of the naive redriver). */
+  readonly redriveRate?: RateLimiter;
+}
+
+export interface Wired extends ControllerDeps {
+  readonly killSwitch: KillSwitch;
+  readonly sweepSchedule: SweepSchedule;
+  readonly doc: DynamoDBDocumentClient;
+}
+
+export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function wire(config: ControllerConfig, options: WiringOptions): Wired {
+  const dynamodb = options.dynamodb ?? new DynamoDBClient({});
+  const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const killSwitch = new KillSwitch(doc, config.ledgerTableName);
+  const notifier =
+    options.notifier ?? (config.eventBusName ? new EventBridgeNotifier(new EventBridgeClient({}), config.eventBusName) : undefined);
+  return {
+    config,
+    doc,
+    killSwitch,
+    sweepSchedule: new SweepSchedule(doc, config.ledgerTableName),
+    policies: new PolicySource(dynamodb, config.policyTableName, killSwitch, config.policyCacheTtlSeconds * 1000, options.log, options.metrics),
+    ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays),
+    audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays),
+    stepFunctions: options.stepFunctions ?? new SdkStepFunctions(new SFNClient({})),
+    redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond),
+    describeRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'DescribeExecution', config.describeRatePerSecond),
+    clock: options.clock ?? Date.now,
+    sleep: options.sleep ?? realSleep,
+    log: options.log,
+    metrics: options.metrics,
+    maxRateWaitMs: config.maxRateWaitMs,
+    claimTimeoutMs: config.claimTimeoutSeconds * 1000,
+    notifier,
+  };
+}

@@ -1,0 +1,714 @@
+import * as path from 'path';
+import {
+  Arn,
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Tokenization,
+  Validations,
+} from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULTS, ENV } from '../lambda/config';
+import { isStateMachineArn } from '../lambda/event/arn';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability/metrics-contract';
+import {
+  DEFAULT_WATCHED_STATUSES,
+  REDRIVABLE_STATUSES,
+  RedrivableStatus,
+  statusChangePattern,
+} from './event-pattern';
+import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from './table-definitions';
+
+/** Repository root: the esbuild project root and the base of the handler entry paths. */
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+const HANDLERS_DIR = path.join(PROJECT_ROOT, 'lambda', 'handlers');
+
+/** Timeout of the controller Lambda. A claim must outlive it (see `claimTimeout`). */
+export const CONTROLLER_TIMEOUT = Duration.seconds(60);
+/** Timeout of the drain Lambda. */
+export const DRAIN_TIMEOUT = Duration.minutes(5);
+
+/** RedriveExecution only accepts executions that stopped within the last 14 days. */
+const MAX_RECONCILE_LOOKBACK_HOURS = 14 * 24;
+/** Lambda's longest async-invoke event age. */
+const MAX_LAMBDA_EVENT_AGE_SECONDS = 6 * 60 * 60;
+
+/** Properties of {@link AutoRedrive}. */
+export interface AutoRedriveProps {
+  /**
+   * Execution statuses that trigger a redrive decision. ABORTED is opt-in because an abort
+   * is usually a person's deliberate decision.
+   *
+   * @default ['FAILED', 'TIMED_OUT']
+   */
+  readonly statuses?: readonly RedrivableStatus[];
+
+  /**
+   * Standard state machines to watch. Narrows the EventBridge rule and the Step Functions
+   * IAM permissions to these machines. Each ARN must be a plain (unqualified) state
+   * machine ARN in the stack's account and Region: EventBridge delivers Step Functions
+   * events only to the default bus of the account and Region the execution runs in.
+   *
+   * @default - every state machine in the stack's account and Region
+   */
+  readonly stateMachineArns?: readonly string[];
+
+  /**
+   * Reserved concurrency of the controller Lambda. Caps how many status-change events are
+   * processed at once, and protects the rest of the account from a failure storm.
+   *
+   * @default 10
+   */
+  readonly reservedConcurrency?: number;
+
+  /**
+   * How long a Lambda instance caches the loaded policies and the kill switch. Whole
+   * seconds, between 1 second and 1 hour.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly policyCacheTtl?: Duration;
+
+  /**
+   * Global RedriveExecution rate of the whole controller (all instances, event path and
+   * drain), per second. Between 1 and 1000.
+   *
+   * @default 50 (DEFAULTS.redriveRatePerSecond in lambda/config.ts)
+   */
+  readonly redriveRatePerSecond?: number;
+
+  /**
+   * Global DescribeExecution rate (stale-event checks, drain re-checks, reconciliation),
+   * per second. Between 1 and 100; DescribeExecution refills at only 15/s (10/s in
+   * smaller Regions).
+   *
+   * @default 5 (DEFAULTS.describeRatePerSecond in lambda/config.ts)
+   */
+  readonly describeRatePerSecond?: number;
+
+  /**
+   * Longest a redrive waits in-process for a rate slot before it is deferred to the drain
+   * instead. Between 1 millisecond and less than the controller's 60-second timeout.
+   *
+   * @default Duration.millis(5000) (DEFAULTS.maxRateWaitMs in lambda/config.ts)
+   */
+  readonly maxRateWait?: Duration;
+
+  /**
+   * How long audit records stay in the ledger before DynamoDB TTL removes them. Whole
+   * days, at least 1.
+   *
+   * @default Duration.days(30)
+   */
+  readonly auditRetention?: Duration;
+
+  /**
+   * How often the drain Lambda runs (deferred redrives, abandoned claims, metrics and the
+   * reconciliation sweep). Whole minutes, at least 1.
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly drainInterval?: Duration;
+
+  /**
+   * How far back the reconciliation sweep looks for failed executions that no event
+   * reported. Whole hours, between 1 hour and 14 days (RedriveExecution's limit).
+   *
+   * @default Duration.hours(24)
+   */
+  readonly reconcileLookback?: Duration;
+
+  /**
+   * How often the drain runs the reconciliation sweep. Whole minutes, at least
+   * `drainInterval` (the sweep runs inside a drain run).
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly reconcileEvery?: Duration;
+
+  /**
+   * A claim older than this is treated as abandoned (a crashed Lambda) and retried. Whole
+   * seconds, longer than the controller's 60-second timeout so a live claim is never
+   * taken over.
+   *
+   * @default Duration.seconds(180) (DEFAULTS.claimTimeoutSeconds in lambda/config.ts)
+   */
+  readonly claimTimeout?: Duration;
+
+  /**
+   * An event older than this (event time vs. now) may be stale and is checked with
+   * DescribeExecution before acting on it. Whole seconds, at least 1.
+   *
+   * @default Duration.seconds(300) (DEFAULTS.staleEventAfterSeconds in lambda/config.ts)
+   */
+  readonly staleEventAfter?: Duration;
+
+  /**
+   * Whether the Lambdas publish `Auto Redrive Exhausted` / `Skipped` events to `eventBus`.
+   *
+   * @default true
+   */
+  readonly publishEvents?: boolean;
+
+  /**
+   * Bus the Lambdas publish their own events to, when `publishEvents` is true.
+   *
+   * @default - the account's default event bus
+   */
+  readonly eventBus?: events.IEventBus;
+
+  /**
+   * Retention of the Lambdas' log groups.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Removal policy of the policy and ledger tables. The policy table holds hand-written
+   * policies and the ledger the audit trail, so they are kept by default.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Validated props with every default applied. */
+interface ResolvedProps {
+  readonly statuses: readonly RedrivableStatus[];
+  readonly stateMachineArns: readonly string[] | undefined;
+  readonly reservedConcurrency: number;
+  readonly policyCacheTtlSeconds: number;
+  readonly redriveRatePerSecond: number;
+  readonly describeRatePerSecond: number;
+  readonly maxRateWaitMs: number;
+  readonly auditRetentionDays: number;
+  readonly drainIntervalMinutes: number;
+  readonly reconcileLookbackHours: number;
+  readonly reconcileEveryMinutes: number;
+  readonly claimTimeoutSeconds: number;
+  readonly staleEventAfterSeconds: number;
+  readonly publishEvents: boolean;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Automatically redrives failed AWS Step Functions Standard executions.
+ *
+ * An EventBridge rule on the default bus sends the selected execution status changes to
+ * the controller Lambda, which decides per the policies in the policy table and redrives,
+ * recording every decision in the ledger table. A scheduled drain Lambda performs
+ * deferred redrives, retries abandoned claims and runs a reconciliation sweep for
+ * failures whose event was lost. Undeliverable events end up in one dead-letter queue.
+ */
+export class AutoRedrive extends Construct {
+  /** Redrive policies, one item per state machine ARN or pattern (key `stateMachine`). */
+  public readonly policyTable: dynamodb.Table;
+  /** Failure records, audit trail, kill switch and rate-limiter state. */
+  public readonly ledgerTable: dynamodb.Table;
+  /** The Lambda that handles status-change events. */
+  public readonly controller: NodejsFunction;
+  /** The scheduled Lambda that drains deferred redrives and reconciles. */
+  public readonly drain: NodejsFunction;
+  /**
+   * Dead-letter queue of both the rule target (events EventBridge could not deliver) and
+   * the controller (events that failed all async-invoke attempts).
+   */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The rule that sends the execution status changes to the controller. */
+  public readonly rule: events.Rule;
+  /** The schedule that runs the drain. */
+  public readonly drainSchedule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: AutoRedriveProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const p = resolveProps(stack, props);
+
+    // ---- Storage -------------------------------------------------------------------
+    this.policyTable = createTable(this, 'PolicyTable', POLICY_TABLE, p.removalPolicy);
+    this.ledgerTable = createTable(this, 'LedgerTable', LEDGER_TABLE, p.removalPolicy);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    // ---- Lambdas -------------------------------------------------------------------
+    const eventBus = p.publishEvents
+      ? (props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default'))
+      : undefined;
+
+    const environment: Record<string, string> = {
+      [ENV.policyTableName]: this.policyTable.tableName,
+      [ENV.ledgerTableName]: this.ledgerTable.tableName,
+      [ENV.policyCacheTtlSeconds]: num(p.policyCacheTtlSeconds),
+      [ENV.redriveRatePerSecond]: num(p.redriveRatePerSecond),
+      [ENV.describeRatePerSecond]: num(p.describeRatePerSecond),
+      [ENV.maxRateWaitMs]: num(p.maxRateWaitMs),
+      [ENV.auditRetentionDays]: num(p.auditRetentionDays),
+      [ENV.staleEventAfterSeconds]: num(p.staleEventAfterSeconds),
+      [ENV.claimTimeoutSeconds]: num(p.claimTimeoutSeconds),
+      [ENV.reconcileLookbackHours]: num(p.reconcileLookbackHours),
+      [ENV.reconcileEveryMinutes]: num(p.reconcileEveryMinutes),
+      ...(eventBus ? { [ENV.eventBusName]: eventBus.eventBusName } : {}),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    this.controller = createFunction(this, 'Controller', {
+      entryFile: 'controller.ts',
+      description: 'auto-redrive controller: decides on and redrives failed Step Functions executions',
+      environment,
+      logRetention: p.logRetention,
+      timeout: CONTROLLER_TIMEOUT,
+      reservedConcurrentExecutions: p.reservedConcurrency,
+      // Function errors: two retries (Lambda's maximum); throttles and system errors are
+      // requeued for up to 6 hours. After that the event goes to the DLQ.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      deadLetterQueue: this.deadLetterQueue,
+    });
+
+    // A drain tick is superseded by the next one: no retries, and a tick that waited
+    // (throttled behind a running drain) longer than one interval is dropped.
+    const drainTickAge = Duration.seconds(
+      Math.min(Math.max(60, p.drainIntervalMinutes * 60), MAX_LAMBDA_EVENT_AGE_SECONDS),
+    );
+    this.drain = createFunction(this, 'Drain', {
+      entryFile: 'drain.ts',
+      description: 'auto-redrive drain: deferred redrives, abandoned claims, reconciliation sweep',
+      environment,
+      logRetention: p.logRetention,
+      timeout: DRAIN_TIMEOUT,
+      // Only one drain at a time.
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 0,
+      maxEventAge: drainTickAge,
+    });
+
+    // ---- Events --------------------------------------------------------------------
+    // The shared pattern builder (also used by the local event bus), mapped onto the CDK
+    // type; the rendered pattern is exactly statusChangePattern()'s output.
+    const pattern = statusChangePattern({ statuses: p.statuses, stateMachineArns: p.stateMachineArns });
+    this.rule = new events.Rule(this, 'StatusChangeRule', {
+      description: `auto-redrive: Step Functions executions that ended ${p.statuses.join(', ')}`,
+      eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
+    });
+    this.rule.addTarget(
+      new targets.LambdaFunction(this.controller, {
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+        deadLetterQueue: this.deadLetterQueue,
+      }),
+    );
+
+    this.drainSchedule = new events.Rule(this, 'DrainSchedule', {
+      description: 'auto-redrive: runs the drain',
+      schedule: events.Schedule.rate(Duration.minutes(p.drainIntervalMinutes)),
+    });
+    this.drainSchedule.addTarget(
+      new targets.LambdaFunction(this.drain, { retryAttempts: 2, maxEventAge: drainTickAge }),
+    );
+
+    // ---- Permissions ---------------------------------------------------------------
+    const stepFunctions = stepFunctionsResources(stack, p.stateMachineArns);
+    for (const fn of [this.controller, this.drain]) {
+      this.policyTable.grantReadData(fn);
+      this.ledgerTable.grantReadWriteData(fn);
+      iam.Grant.addToPrincipal({
+        grantee: fn,
+        actions: ['states:RedriveExecution', 'states:DescribeExecution'],
+        resourceArns: stepFunctions.executions,
+      });
+      eventBus?.grantPutEventsTo(fn);
+    }
+    // Reconciliation sweep (drain only).
+    iam.Grant.addToPrincipal({
+      grantee: this.drain,
+      actions: ['states:ListExecutions'],
+      resourceArns: stepFunctions.stateMachines,
+    });
+    iam.Grant.addToPrincipal({
+      grantee: this.drain,
+      actions: ['states:ListStateMachines'],
+      resourceArns: ['*'],
+    });
+
+    // ---- Outputs -------------------------------------------------------------------
+    new CfnOutput(this, 'PolicyTableName', {
+      description: 'DynamoDB table holding the redrive policies',
+      value: this.policyTable.tableName,
+    });
+    new CfnOutput(this, 'LedgerTableName', {
+      description: 'DynamoDB table holding the failure records and the audit trail',
+      value: this.ledgerTable.tableName,
+    });
+    new CfnOutput(this, 'ControllerFunctionName', {
+      description: 'Lambda that handles Step Functions status-change events',
+      value: this.controller.functionName,
+    });
+    new CfnOutput(this, 'DrainFunctionName', {
+      description: 'Scheduled Lambda that drains deferred redrives and reconciles',
+      value: this.drain.functionName,
+    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      description: 'SQS dead-letter queue of the rule target and the controller',
+      value: this.deadLetterQueue.queueUrl,
+    });
+
+    this.acknowledgeNagFindings(stack, stepFunctions);
+  }
+
+  /**
+   * cdk-nag (v3) acknowledgments, each with its reason. cdk-nag v3 reads CDK's native
+   * `Validations.of(x).acknowledge()` records; an acknowledgment on a construct covers
+   * the resources under it, and an IAM5 finding is acknowledged by its exact id
+   * `AwsSolutions-IAM5[Resource::<rendered ARN>]`, so each wildcard is listed explicitly.
+   */
+  private acknowledgeNagFindings(stack: Stack, sfn: StepFunctionsResources): void {
+    const ledgerIndexFinding = `Resource::${nagResource(stack, `${this.ledgerTable.tableArn}/index/*`)}`;
+    const executionReason =
+      'Execution ARNs embed execution ids that are not known in advance; the resource is limited to ' +
+      (sfn.narrowed ? 'executions of the listed state machines' : "executions of this account and Region's state machines") +
+      ' (execution:<stateMachine>:*).';
+
+    for (const fn of [this.controller, this.drain]) {
+      // IAM findings are reported on the role's DefaultPolicy, so acknowledge on the role.
+      const v = Validations.of(fn.role!);
+      for (const finding of sfn.executionFindings) {
+        v.acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: executionReason });
+      }
+      v.acknowledge({
+        id: `AwsSolutions-IAM5[${ledgerIndexFinding}]`,
+        reason:
+          "Query on the ledger's byDue index: grantReadWriteData scopes the index ARN to " +
+          '<ledger table ARN>/index/*, the indexes of this one table only.',
+      });
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'Runtime deliberately pinned to Node.js 22 (nodejs22.x): the bundle is built and tested ' +
+          'for it (esbuild target node22); runtime upgrades are a deliberate change, not implicit.',
+      });
+    }
+
+    const drain = Validations.of(this.drain.role!);
+    drain.acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'states:ListStateMachines has no resource-level permissions (the Service Authorization ' +
+        'Reference lists no resource type for it), so "*" is the only valid resource. The drain ' +
+        'needs it to find the state machines a policy pattern matches.',
+    });
+    for (const finding of sfn.stateMachineFindings) {
+      drain.acknowledge({
+        id: `AwsSolutions-IAM5[${finding}]`,
+        reason:
+          "states:ListExecutions for the reconciliation sweep on this account and Region's state " +
+          'machines (stateMachine:*): which machines have policies is data in the policy table, ' +
+          'not known at deploy time. Set stateMachineArns to narrow it.',
+      });
+    }
+    // No SQS3 acknowledgment: cdk-nag recognises the queue as the controller's DLQ.
+  }
+}
+
+// ---- Helpers -------------------------------------------------------------------------
+
+function createTable(
+  scope: Construct,
+  id: string,
+  def: TableDefinition,
+  removalPolicy: RemovalPolicy,
+): dynamodb.Table {
+  const table = new dynamodb.Table(scope, id, {
+    partitionKey: keyAttribute(def.partitionKey),
+    sortKey: def.sortKey ? keyAttribute(def.sortKey) : undefined,
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    timeToLiveAttribute: def.timeToLiveAttribute,
+    removalPolicy,
+  });
+  for (const gsi of def.globalSecondaryIndexes ?? []) {
+    table.addGlobalSecondaryIndex({
+      indexName: gsi.indexName,
+      partitionKey: keyAttribute(gsi.partitionKey),
+      sortKey: gsi.sortKey ? keyAttribute(gsi.sortKey) : undefined,
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+  return table;
+}
+
+function keyAttribute(attr: { name: string; type: 'S' | 'N' }): dynamodb.Attribute {
+  return {
+    name: attr.name,
+    type: attr.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER,
+  };
+}
+
+interface FunctionOptions {
+  readonly entryFile: string;
+  readonly description: string;
+  readonly environment: Record<string, string>;
+  readonly logRetention: logs.RetentionDays;
+  readonly timeout: Duration;
+  readonly reservedConcurrentExecutions: number;
+  readonly retryAttempts: number;
+  readonly maxEventAge: Duration;
+  readonly deadLetterQueue?: sqs.IQueue;
+}
+
+function createFunction(scope: Construct, id: string, o: FunctionOptions): NodejsFunction {
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: o.logRetention });
+  // An explicit role without AWSLambdaBasicExecutionRole: the function may write to its
+  // own log group only (no logs:CreateLogGroup, no account-wide log access).
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Execution role of the auto-redrive ${id.toLowerCase()} Lambda`,
+  });
+  logGroup.grantWrite(role);
+
+  return new NodejsFunction(scope, id, {
+    entry: path.join(HANDLERS_DIR, o.entryFile),
+    handler: 'handler',
+    description: o.description,
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 256,
+    timeout: o.timeout,
+    reservedConcurrentExecutions: o.reservedConcurrentExecutions,
+    retryAttempts: o.retryAttempts,
+    maxEventAge: o.maxEventAge,
+    deadLetterQueue: o.deadLetterQueue,
+    role,
+    logGroup,
+    environment: o.environment,
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    bundling: {
+      forceDockerBundling: false,
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      target: 'node22',
+      format: OutputFormat.CJS,
+      // Bundle the AWS SDK v3 too: the versions pinned in package-lock.json run, not
+      // whatever the runtime ships, and one bundled file loads faster than node_modules.
+      externalModules: [],
+    },
+  });
+}
+
+interface StepFunctionsResources {
+  /** True when the permissions are narrowed to listed state machines. */
+  readonly narrowed: boolean;
+  readonly executions: string[];
+  readonly stateMachines: string[];
+  /** cdk-nag IAM5 finding ids ("Resource::...") of the wildcard execution resources. */
+  readonly executionFindings: string[];
+  /** cdk-nag IAM5 finding ids of the wildcard state machine resources (none when narrowed). */
+  readonly stateMachineFindings: string[];
+}
+
+function stepFunctionsResources(stack: Stack, arns: readonly string[] | undefined): StepFunctionsResources {
+  if (!arns) {
+    const all = (resource: string, resourceName: string): string =>
+      stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const executions = [all('execution', '*:*')];
+    const stateMachines = [all('stateMachine', '*')];
+    return {
+      narrowed: false,
+      executions,
+      stateMachines,
+      executionFindings: executions.map((r) => `Resource::${nagResource(stack, r)}`),
+      stateMachineFindings: stateMachines.map((r) => `Resource::${nagResource(stack, r)}`),
+    };
+  }
+  const executions = arns.map((arn) => {
+    const c = Arn.split(arn, ArnFormat.COLON_RESOURCE_NAME);
+    return Arn.format(
+      {
+        partition: c.partition,
+        service: 'states',
+        region: c.region,
+        account: c.account,
+        resource: 'execution',
+        resourceName: `${c.resourceName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      stack,
+    );
+  });
+  return {
+    narrowed: true,
+    executions,
+    stateMachines: [...arns],
+    executionFindings: executions.map((e) => `Resource::${nagResource(stack, e)}`),
+    stateMachineFindings: [],
+  };
+}
+
+/**
+ * How cdk-nag renders a policy resource in an IAM5 finding id: the resolved value with
+ * Fn::Join flattened, `Ref` as `<Id>`, `Fn::GetAtt` as `<Id.Attr>` (the rendering of
+ * cdk-nag's flattenCfnReference, which is not part of its public API).
+ */
+function nagResource(stack: Stack, value: string): string {
+  const visit = (node: unknown): string => {
+    if (node === undefined) return '';
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
+    const o = node as Record<string, unknown>;
+    if (o['Fn::Join']) {
+      const [delimiter, items] = o['Fn::Join'] as [string, unknown[]];
+      return items.map(visit).join(delimiter);
+    }
+    if (o['Fn::Sub']) return visit(o['Fn::Sub']);
+    if (o['Fn::GetAtt']) {
+      const [resource, attribute] = o['Fn::GetAtt'] as [unknown, unknown];
+      return `<${visit(resource)}.${visit(attribute)}>`;
+    }
+    if (o['Fn::ImportValue']) return visit(o['Fn::ImportValue']);
+    if (o.Ref) return `<${visit(o.Ref)}>`;
+    return JSON.stringify(node);
+  };
+  return visit(stack.resolve(value));
+}
+
+function num(n: number): string {
+  return Tokenization.stringifyNumber(n);
+}
+
+// ---- Validation ----------------------------------------------------------------------
+
+function fail(message: string): never {
+  throw new Error(`AutoRedrive: ${message}`);
+}
+
+function checkNumber(name: string, value: number, min: number, max: number, integer: boolean): number {
+  if (Token.isUnresolved(value)) return value;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    fail(`${name} must be between ${min} and ${max}, got ${value}`);
+  }
+  if (integer && !Number.isInteger(value)) fail(`${name} must be a whole number, got ${value}`);
+  return value;
+}
+
+const UNIT_MS = { millisecond: 1, second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+type Unit = keyof typeof UNIT_MS;
+
+/** Converts a Duration to a whole number of `unit`s within [min, max], or fails naming the prop. */
+function checkDuration(name: string, d: Duration, unit: Unit, min: number, max = Infinity): number {
+  if (d.isUnresolved()) fail(`${name} must be a concrete duration, not a token`);
+  const ms = d.toMilliseconds({ integral: false });
+  const amount = ms / UNIT_MS[unit];
+  if (!Number.isInteger(amount)) fail(`${name} must be a whole number of ${unit}s, got ${d.toHumanString()}`);
+  if (amount < min || amount > max) {
+    const range = max === Infinity ? `at least ${min} ${unit}${min === 1 ? '' : 's'}` : `between ${min} and ${max} ${unit}s`;
+    fail(`${name} must be ${range}, got ${d.toHumanString()}`);
+  }
+  return amount;
+}
+
+function resolveProps(stack: Stack, props: AutoRedriveProps): ResolvedProps {
+  // statuses
+  const statuses = props.statuses ?? DEFAULT_WATCHED_STATUSES;
+  if (statuses.length === 0) fail('statuses must contain at least one status');
+  for (const s of statuses) {
+    if (!(REDRIVABLE_STATUSES as readonly string[]).includes(s)) {
+      fail(`statuses: '${s}' is not one of ${REDRIVABLE_STATUSES.join(', ')}`);
+    }
+  }
+  if (new Set(statuses).size !== statuses.length) fail(`statuses contains duplicates: ${statuses.join(', ')}`);
+
+  // stateMachineArns
+  const arns = props.stateMachineArns;
+  if (arns !== undefined) {
+    if (arns.length === 0) fail('stateMachineArns must not be empty; omit it to watch every state machine');
+    arns.forEach((arn, i) => {
+      if (Token.isUnresolved(arn)) return;
+      if (!isStateMachineArn(arn)) {
+        fail(`stateMachineArns[${i}] '${arn}' is not a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>)`);
+      }
+      const [, , , region, account] = arn.split(':');
+      if (!Token.isUnresolved(stack.region) && region !== stack.region) {
+        fail(`stateMachineArns[${i}] '${arn}' is in Region ${region}, but the stack is in ${stack.region}; Step Functions events reach only the default bus of their own Region`);
+      }
+      if (!Token.isUnresolved(stack.account) && account !== stack.account) {
+        fail(`stateMachineArns[${i}] '${arn}' is in account ${account}, but the stack is in ${stack.account}; Step Functions events reach only the default bus of their own account`);
+      }
+    });
+    const literal = arns.filter((a) => !Token.isUnresolved(a));
+    if (new Set(literal).size !== literal.length) fail('stateMachineArns contains duplicates');
+  }
+
+  const reservedConcurrency = checkNumber('reservedConcurrency', props.reservedConcurrency ?? 10, 1, 1000, true);
+  const redriveRatePerSecond = checkNumber(
+    'redriveRatePerSecond', props.redriveRatePerSecond ?? DEFAULTS.redriveRatePerSecond, 1, 1000, false);
+  const describeRatePerSecond = checkNumber(
+    'describeRatePerSecond', props.describeRatePerSecond ?? DEFAULTS.describeRatePerSecond, 1, 100, false);
+
+  const policyCacheTtlSeconds = checkDuration(
+    'policyCacheTtl', props.policyCacheTtl ?? Duration.seconds(DEFAULTS.policyCacheTtlSeconds), 'second', 1, 3600);
+  const maxRateWaitMs = checkDuration(
+    'maxRateWait', props.maxRateWait ?? Duration.millis(DEFAULTS.maxRateWaitMs), 'millisecond', 1,
+    CONTROLLER_TIMEOUT.toMilliseconds() - 1);
+  const auditRetentionDays = checkDuration(
+    'auditRetention', props.auditRetention ?? Duration.days(DEFAULTS.auditRetentionDays), 'day', 1);
+  const drainIntervalMinutes = checkDuration('drainInterval', props.drainInterval ?? Duration.minutes(1), 'minute', 1);
+  const reconcileLookbackHours = checkDuration(
+    'reconcileLookback', props.reconcileLookback ?? Duration.hours(DEFAULTS.reconcileLookbackHours), 'hour', 1,
+    MAX_RECONCILE_LOOKBACK_HOURS);
+  const reconcileEveryMinutes = checkDuration(
+    'reconcileEvery', props.reconcileEvery ?? Duration.minutes(DEFAULTS.reconcileEveryMinutes), 'minute', 1);
+  if (reconcileEveryMinutes < drainIntervalMinutes) {
+    fail(`reconcileEvery (${reconcileEveryMinutes} min) must be at least drainInterval (${drainIntervalMinutes} min): the sweep runs inside a drain run`);
+  }
+  const controllerTimeoutSeconds = CONTROLLER_TIMEOUT.toSeconds();
+  const claimTimeoutSeconds = checkDuration(
+    'claimTimeout', props.claimTimeout ?? Duration.seconds(DEFAULTS.claimTimeoutSeconds), 'second', 1);
+  if (claimTimeoutSeconds <= controllerTimeoutSeconds) {
+    fail(`claimTimeout must be longer than the controller's ${controllerTimeoutSeconds}-second timeout, got ${claimTimeoutSeconds} seconds`);
+  }
+  const staleEventAfterSeconds = checkDuration(
+    'staleEventAfter', props.staleEventAfter ?? Duration.seconds(DEFAULTS.staleEventAfterSeconds), 'second', 1);
+
+  if (props.eventBus && props.publishEvents === false) {
+    fail('eventBus is set but publishEvents is false; remove one of them');
+  }
+
+  return {
+    statuses,
+    stateMachineArns: arns,
+    reservedConcurrency,
+    policyCacheTtlSeconds,
+    redriveRatePerSecond,
+    describeRatePerSecond,
+    maxRateWaitMs,
+    auditRetentionDays,
+    drainIntervalMinutes,
+    reconcileLookbackHours,
+    reconcileEveryMinutes,
+    claimTimeoutSeconds,
+    staleEventAfterSeconds,
+    publishEvents: props.publishEvents ?? true,
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+  };
+}

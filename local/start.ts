@@ -1,0 +1,57 @@
+/**
+ * `npm start`: the whole controller loop on this machine, no AWS account. Runs the seed
+ * story (local/story.ts) on the local stand-in with simulated time and prints the
+ * timeline and a summary. Exits non-zero if the story did not end as it should.
+ */
+// The SDK warns that its 2027 releases will need Node 22; this demo runs on Node 20 too.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+import { runStory, STORY_START, type TimelineEntry } from './story';
+
+const stamp = (at: number) => {
+  const s = Math.round((at - STORY_START) / 1000);
+  return `+${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+
+function line(e: TimelineEntry): string {
+  switch (e.kind) {
+    case 'note':
+      return `${stamp(e.at)}  ** ${e.text}`;
+    case 'event':
+      return `${stamp(e.at)}  ${e.execution.padEnd(28)} Step Functions: ${e.status}${e.error ? ` (${e.error})` : ''}, redriveCount ${e.redriveCount}`;
+    case 'decision': {
+      const o = e.outcome;
+      const due = o.dueAt ? ` at ${stamp(o.dueAt)}` : '';
+      const what = o.decision.decision === 'skip' ? `skip: ${o.decision.reason}` : `${o.decision.decision} (${o.decision.reason})`;
+      return `${stamp(e.at)}  ${e.execution.padEnd(28)} auto-redrive [${o.source}]: ${what} -> ${o.action}${due}\n${' '.repeat(36)}${o.decision.detail}`;
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  console.log('auto-redrive, local run: Step Functions stand-in + dynalite + in-process event bus, simulated clock\n');
+  const result = await runStory((e) => console.log(line(e)));
+  console.log('\nSummary');
+  for (const ex of result.executions) {
+    console.log(`  ${ex.label.padEnd(28)} ${ex.finalStatus.padEnd(10)} redriven ${ex.redriveCount}x`);
+  }
+  console.log(`  RedriveExecution calls: ${result.redriveCalls}; owner events: ${result.ownerEvents.map((e) => `${e.detailType} (${e.detail.reason})`).join(', ') || 'none'}`);
+  console.log(`  Simulated time: ${stamp(STORY_START + result.elapsedSimulatedMs)} (minutes of backoff, run in seconds)`);
+
+  const [orders, invoice, inventory] = result.executions;
+  const ok =
+    orders.finalStatus === 'SUCCEEDED' &&
+    orders.redriveCount === 2 &&
+    invoice.finalStatus === 'FAILED' &&
+    invoice.redriveCount === 0 &&
+    inventory.finalStatus === 'FAILED' &&
+    inventory.redriveCount === 3;
+  console.log(ok ? '\nThe story ended as expected.' : '\nUNEXPECTED ENDING: see the timeline above.');
+  console.log('Next: `npm run local` keeps the stand-in running for `npx redrivectl --local ...`; `npm test` runs the tests.');
+  process.exitCode = ok ? 0 : 1;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,255 @@
+/**
+ * The AutoRedrive construct used directly, with non-default props. Asset bundling is
+ * skipped here (aws:cdk:bundling-stacks = []); auto-redrive.test.ts bundles for real.
+ */
+import { CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { ENV } from '../../lambda/config';
+import { AutoRedrive, AutoRedriveProps } from '../../lib/auto-redrive';
+import { statusChangePattern } from '../../lib/event-pattern';
+import {
+  ACCOUNT,
+  REGION,
+  annotationProblems,
+  functionStatements,
+  identityStatements,
+  list,
+  logicalIdOf,
+  nagFindings,
+  newApp,
+  removeOutdirs,
+  resourcesFor,
+} from './helpers';
+
+afterAll(removeOutdirs);
+
+const ORDERS = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:orders`;
+const BILLING = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:billing-v2`;
+
+function build(props: AutoRedriveProps = {}, withEnv = true) {
+  const app = newApp();
+  const stack = new Stack(app, 'Test', withEnv ? { env: { account: ACCOUNT, region: REGION } } : {});
+  const ar = new AutoRedrive(stack, 'AutoRedrive', props);
+  const template = Template.fromStack(stack);
+  return {
+    stack,
+    ar,
+    template,
+    controllerId: logicalIdOf(stack, ar.controller),
+    drainId: logicalIdOf(stack, ar.drain),
+    env: (id: string) => template.toJSON().Resources[id].Properties.Environment.Variables as Record<string, unknown>,
+    rulePattern: () => template.toJSON().Resources[logicalIdOf(stack, ar.rule)].Properties.EventPattern,
+  };
+}
+
+describe('statuses and stateMachineArns', () => {
+  const narrowed = () => build({ statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArns: [ORDERS, BILLING] });
+
+  test('rule pattern is statusChangePattern() with ABORTED and the ARNs', () => {
+    const t = narrowed();
+    expect(t.rulePattern()).toEqual(
+      statusChangePattern({ statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArns: [ORDERS, BILLING] }),
+    );
+  });
+
+  test('Step Functions permissions are narrowed to the listed state machines', () => {
+    const t = narrowed();
+    const executions = [
+      `arn:aws:states:${REGION}:${ACCOUNT}:execution:billing-v2:*`,
+      `arn:aws:states:${REGION}:${ACCOUNT}:execution:orders:*`,
+    ];
+    for (const id of [t.controllerId, t.drainId]) {
+      const st = functionStatements(t.template, id);
+      expect(resourcesFor(st, 'states:RedriveExecution')).toEqual(executions);
+      expect(resourcesFor(st, 'states:DescribeExecution')).toEqual(executions);
+    }
+    const drain = functionStatements(t.template, t.drainId);
+    expect(resourcesFor(drain, 'states:ListExecutions')).toEqual([BILLING, ORDERS]);
+    expect(resourcesFor(drain, 'states:ListStateMachines')).toEqual(['*']);
+    // Nothing account-wide is left apart from ListStateMachines.
+    const wide = identityStatements(t.template)
+      .flatMap((s) => list(s.Resource))
+      .filter((r) => typeof r === 'string' && r.includes('*') && !r.endsWith('/index/*'));
+    expect([...new Set(wide)].sort()).toEqual(['*', ...executions].sort());
+  });
+
+  test('cdk-nag clean with narrowed permissions', () => {
+    expect(nagFindings(narrowed().stack)).toEqual([]);
+  });
+
+  test('ARNs from tokens: split with Arn.split into per-machine execution ARNs, nag clean', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Test');
+    const arn = new CfnParameter(stack, 'StateMachineArn').valueAsString;
+    const ar = new AutoRedrive(stack, 'AutoRedrive', { stateMachineArns: [arn] });
+    const template = Template.fromStack(stack);
+    expect(template.toJSON().Resources[logicalIdOf(stack, ar.rule)].Properties.EventPattern.detail.stateMachineArn)
+      .toEqual([{ Ref: 'StateMachineArn' }]);
+    const st = functionStatements(template, logicalIdOf(stack, ar.controller));
+    const [resource] = resourcesFor(st, 'states:RedriveExecution');
+    expect(resource).toMatch(/:execution:.*Fn::Select.*StateMachineArn.*:\*$/);
+    expect(resourcesFor(functionStatements(template, logicalIdOf(stack, ar.drain)), 'states:ListExecutions'))
+      .toEqual(['<StateMachineArn>']);
+    expect(nagFindings(stack)).toEqual([]);
+  });
+
+  test('the nag check is not vacuous: an unacknowledged finding is reported', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Test');
+    new AutoRedrive(stack, 'AutoRedrive');
+    new sqs.Queue(stack, 'PlainQueue');
+    expect(nagFindings(stack)).toEqual([
+      expect.stringMatching(/^error AwsSolutions-SQS3: .*Test\/PlainQueue\/Resource$/),
+      expect.stringMatching(/^error AwsSolutions-SQS4: .*Test\/PlainQueue\/Resource$/),
+    ]);
+  });
+
+  test('account/Region-specific stack without ARNs is nag clean too', () => {
+    const t = build();
+    expect(resourcesFor(functionStatements(t.template, t.drainId), 'states:ListExecutions')).toEqual([
+      `arn:<AWS::Partition>:states:${REGION}:${ACCOUNT}:stateMachine:*`,
+    ]);
+    expect(nagFindings(t.stack)).toEqual([]);
+    expect(annotationProblems(t.stack)).toEqual([]);
+  });
+});
+
+describe('settings', () => {
+  test('durations and rates reach the Lambdas as the ENV variables', () => {
+    const t = build({
+      reservedConcurrency: 3,
+      policyCacheTtl: Duration.minutes(2),
+      redriveRatePerSecond: 20,
+      describeRatePerSecond: 2.5,
+      maxRateWait: Duration.seconds(2),
+      auditRetention: Duration.days(90),
+      drainInterval: Duration.minutes(5),
+      reconcileLookback: Duration.days(3),
+      reconcileEvery: Duration.hours(1),
+      claimTimeout: Duration.minutes(5),
+      staleEventAfter: Duration.minutes(10),
+    });
+    for (const id of [t.controllerId, t.drainId]) {
+      expect(t.env(id)).toMatchObject({
+        [ENV.policyCacheTtlSeconds]: '120',
+        [ENV.redriveRatePerSecond]: '20',
+        [ENV.describeRatePerSecond]: '2.5',
+        [ENV.maxRateWaitMs]: '2000',
+        [ENV.auditRetentionDays]: '90',
+        [ENV.reconcileLookbackHours]: '72',
+        [ENV.reconcileEveryMinutes]: '60',
+        [ENV.claimTimeoutSeconds]: '300',
+        [ENV.staleEventAfterSeconds]: '600',
+      });
+    }
+    t.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 3 });
+    t.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    // A drain tick older than one interval is superseded by the next one.
+    t.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: t.drainId },
+      MaximumEventAgeInSeconds: 300,
+    });
+  });
+
+  test('logRetention and removalPolicy', () => {
+    const t = build({ logRetention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY });
+    const groups = Object.values(t.template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.map((g) => g.Properties.RetentionInDays)).toEqual([7, 7]);
+    const tables = Object.values(t.template.findResources('AWS::DynamoDB::Table'));
+    expect(tables.map((r) => r.DeletionPolicy)).toEqual(['Delete', 'Delete']);
+  });
+
+  test('publishEvents: false sets no bus and grants no events:PutEvents', () => {
+    const t = build({ publishEvents: false });
+    for (const id of [t.controllerId, t.drainId]) {
+      expect(t.env(id)[ENV.eventBusName]).toBeUndefined();
+      expect(resourcesFor(functionStatements(t.template, id), 'events:PutEvents')).toEqual([]);
+    }
+  });
+
+  test('a custom event bus receives the Lambdas\' events', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Test');
+    const bus = new events.EventBus(stack, 'Bus');
+    const ar = new AutoRedrive(stack, 'AutoRedrive', { eventBus: bus });
+    const template = Template.fromStack(stack);
+    const busId = logicalIdOf(stack, bus);
+    const controllerId = logicalIdOf(stack, ar.controller);
+    expect(template.toJSON().Resources[controllerId].Properties.Environment.Variables[ENV.eventBusName])
+      .toEqual({ Ref: busId });
+    expect(resourcesFor(functionStatements(template, controllerId), 'events:PutEvents')).toEqual([`<${busId}.Arn>`]);
+  });
+
+  test('two instances in one stack do not collide', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Test');
+    new AutoRedrive(stack, 'Orders', { stateMachineArns: [ORDERS] });
+    new AutoRedrive(stack, 'Billing', { stateMachineArns: [BILLING] });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+    expect(Object.keys(template.toJSON().Outputs)).toHaveLength(10);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: { status: Match.anyValue(), stateMachineArn: [BILLING] } }),
+    });
+  });
+});
+
+describe('prop validation: errors name the prop', () => {
+  const cases: Array<[string, AutoRedriveProps, RegExp]> = [
+    ['empty statuses', { statuses: [] }, /^AutoRedrive: statuses must contain at least one status$/],
+    ['unknown status', { statuses: ['FAILED', 'RUNNING' as never] }, /^AutoRedrive: statuses: 'RUNNING' is not one of/],
+    ['duplicate status', { statuses: ['FAILED', 'FAILED'] }, /^AutoRedrive: statuses contains duplicates/],
+    ['empty ARN list', { stateMachineArns: [] }, /^AutoRedrive: stateMachineArns must not be empty/],
+    ['not an ARN', { stateMachineArns: ['orders'] }, /^AutoRedrive: stateMachineArns\[0\] 'orders' is not a state machine ARN/],
+    [
+      'execution ARN',
+      { stateMachineArns: [`arn:aws:states:${REGION}:${ACCOUNT}:execution:orders:abc`] },
+      /^AutoRedrive: stateMachineArns\[0\] .* is not a state machine ARN/,
+    ],
+    [
+      'other Region',
+      { stateMachineArns: [ORDERS, `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:x`] },
+      /^AutoRedrive: stateMachineArns\[1\] .* is in Region us-east-1, but the stack is in eu-west-1/,
+    ],
+    [
+      'other account',
+      { stateMachineArns: [`arn:aws:states:${REGION}:210987654321:stateMachine:x`] },
+      /^AutoRedrive: stateMachineArns\[0\] .* is in account 210987654321/,
+    ],
+    ['duplicate ARN', { stateMachineArns: [ORDERS, ORDERS] }, /^AutoRedrive: stateMachineArns contains duplicates/],
+    ['reservedConcurrency 0', { reservedConcurrency: 0 }, /^AutoRedrive: reservedConcurrency must be between 1 and 1000, got 0$/],
+    ['reservedConcurrency 2.5', { reservedConcurrency: 2.5 }, /^AutoRedrive: reservedConcurrency must be a whole number, got 2.5$/],
+    ['redriveRatePerSecond 0', { redriveRatePerSecond: 0 }, /^AutoRedrive: redriveRatePerSecond must be between 1 and 1000, got 0$/],
+    ['redriveRatePerSecond NaN', { redriveRatePerSecond: NaN }, /^AutoRedrive: redriveRatePerSecond must be between 1 and 1000, got NaN$/],
+    ['describeRatePerSecond 500', { describeRatePerSecond: 500 }, /^AutoRedrive: describeRatePerSecond must be between 1 and 100, got 500$/],
+    ['policyCacheTtl 0', { policyCacheTtl: Duration.seconds(0) }, /^AutoRedrive: policyCacheTtl must be between 1 and 3600 seconds/],
+    ['policyCacheTtl 1.5 s', { policyCacheTtl: Duration.millis(1500) }, /^AutoRedrive: policyCacheTtl must be a whole number of seconds/],
+    ['maxRateWait 60 s', { maxRateWait: Duration.seconds(60) }, /^AutoRedrive: maxRateWait must be between 1 and 59999 milliseconds/],
+    ['auditRetention 12 h', { auditRetention: Duration.hours(12) }, /^AutoRedrive: auditRetention must be a whole number of days/],
+    ['drainInterval 30 s', { drainInterval: Duration.seconds(30) }, /^AutoRedrive: drainInterval must be a whole number of minutes, got 30 seconds$/],
+    ['drainInterval 0', { drainInterval: Duration.minutes(0) }, /^AutoRedrive: drainInterval must be at least 1 minute/],
+    ['reconcileLookback 15 days', { reconcileLookback: Duration.days(15) }, /^AutoRedrive: reconcileLookback must be between 1 and 336 hours/],
+    ['reconcileEvery < drainInterval', { drainInterval: Duration.minutes(10), reconcileEvery: Duration.minutes(5) }, /^AutoRedrive: reconcileEvery \(5 min\) must be at least drainInterval \(10 min\)/],
+    ['claimTimeout <= controller timeout', { claimTimeout: Duration.seconds(60) }, /^AutoRedrive: claimTimeout must be longer than the controller's 60-second timeout, got 60 seconds$/],
+    ['staleEventAfter 0', { staleEventAfter: Duration.seconds(0) }, /^AutoRedrive: staleEventAfter must be at least 1 second/],
+  ];
+
+  test.each(cases)('%s', (_name, props, message) => {
+    const app = newApp();
+    const stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: REGION } });
+    expect(() => new AutoRedrive(stack, 'AutoRedrive', props)).toThrow(message);
+  });
+
+  test('eventBus with publishEvents: false is contradictory', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Test');
+    const bus = new events.EventBus(stack, 'Bus');
+    expect(() => new AutoRedrive(stack, 'AutoRedrive', { eventBus: bus, publishEvents: false })).toThrow(
+      /^AutoRedrive: eventBus is set but publishEvents is false/,
+    );
+  });
+});
