@@ -146,7 +146,7 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
 /** DescribeExecution under the controller-wide describe rate. undefined = no such execution. */
 export async function checkExecution(executionArn: string, deps: ControllerDeps): Promise<DescribedExecution | undefined> {
   // Waiting longer than for a redrive slot is fine here: stale checks are rare.
-  const grant = await deps.describeRate.acquire(deps.clock(), deps.maxRateWaitMs * 4);
+  const grant = await deps.describeRate.acquire(deps.maxRateWaitMs * 4);
   if (!grant.granted) throw new DependencyBusyError('DescribeExecution', executionArn);
   const wait = grant.at - deps.clock();
   if (wait > 0) await deps.sleep(wait);

@@ -46,6 +46,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
   const killSwitch = new KillSwitch(doc, config.ledgerTableName);
   const notifier =
     options.notifier ?? (config.eventBusName ? new EventBridgeNotifier(new EventBridgeClient({}), config.eventBusName) : undefined);
+  const clock = options.clock ?? Date.now;
   return {
     config,
     doc,
@@ -55,9 +56,9 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays),
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays),
     stepFunctions: options.stepFunctions ?? new SdkStepFunctions(new SFNClient({})),
-    redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond),
-    describeRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'DescribeExecution', config.describeRatePerSecond),
-    clock: options.clock ?? Date.now,
+    redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock),
+    describeRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'DescribeExecution', config.describeRatePerSecond, clock),
+    clock,
     sleep: options.sleep ?? realSleep,
     log: options.log,
     metrics: options.metrics,

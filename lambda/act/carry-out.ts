@@ -62,7 +62,7 @@ async function redriveNow(facts: FailureFacts, deps: ActDeps): Promise<ActionOut
   const claim = await deps.ledger.claim(facts, deps.clock(), deps.claimTimeoutMs);
   if (!claim) return { action: 'lost-race', actionDetail: 'another invocation claimed this failure first' };
 
-  const grant = await deps.redriveRate.acquire(deps.clock(), deps.maxRateWaitMs);
+  const grant = await deps.redriveRate.acquire(deps.maxRateWaitMs);
   if (!grant.granted) {
     await deps.ledger.defer(claim, grant.retryAt, 'rate-limited', deps.clock());
     deps.metrics.count(METRIC.deferrals, { Reason: 'rate-limited' });

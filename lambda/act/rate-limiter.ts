@@ -6,6 +6,11 @@
  *
  * A caller whose slot is further away than it may wait does not take it (no capacity is
  * reserved and wasted); it learns when capacity frees up and defers until then.
+ *
+ * A grant that reaches its caller more than one interval after its slot (the store was
+ * slow) is not used: calling late would bunch calls together. The caller takes a fresh
+ * slot instead, so calls stay within one interval of their slots and any one-second
+ * window holds at most rate + 2 calls.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -17,7 +22,7 @@ export type RateGrant =
   | { readonly granted: false; readonly retryAt: number };
 
 export interface RateLimiter {
-  acquire(now: number, maxWaitMs: number): Promise<RateGrant>;
+  acquire(maxWaitMs: number): Promise<RateGrant>;
 }
 
 const isConditionFailure = (e: unknown) =>
@@ -31,12 +36,21 @@ export class DynamoRateLimiter implements RateLimiter {
     private readonly tableName: string,
     private readonly name: string,
     ratePerSecond: number,
+    private readonly clock: () => number = Date.now,
   ) {
     if (!(ratePerSecond > 0)) throw new Error(`rate limiter ${name}: ratePerSecond must be > 0`);
     this.intervalMs = 1000 / ratePerSecond;
   }
 
-  async acquire(now: number, maxWaitMs: number): Promise<RateGrant> {
+  async acquire(maxWaitMs: number): Promise<RateGrant> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const grant = await this.take(this.clock(), maxWaitMs);
+      if (!grant.granted || this.clock() - grant.at <= this.intervalMs) return grant;
+    }
+    return { granted: false, retryAt: this.clock() + Math.max(this.intervalMs, 1000) };
+  }
+
+  private async take(now: number, maxWaitMs: number): Promise<RateGrant> {
     const key = { pk: 'RATE', sk: this.name };
     for (let attempt = 0; attempt < 8; attempt++) {
       // Busy limiter: take the next slot if it is within the wait budget.
@@ -91,7 +105,8 @@ export class DynamoRateLimiter implements RateLimiter {
 
 /** No limit (tests of other behaviour, and the naive redriver in benchmarks). */
 export class UnlimitedRate implements RateLimiter {
-  async acquire(now: number): Promise<RateGrant> {
-    return { granted: true, at: now };
+  constructor(private readonly clock: () => number = Date.now) {}
+  async acquire(): Promise<RateGrant> {
+    return { granted: true, at: this.clock() };
   }
 }

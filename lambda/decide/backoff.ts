@@ -29,7 +29,7 @@ export function jitterFraction(executionArn: string, redriveCount: number): numb
 export function baseDelaySeconds(policy: Pick<RedrivePolicy, 'intervalSeconds' | 'backoffRate' | 'maxDelaySeconds'>, redriveCount: number): number {
   const raw = policy.intervalSeconds * Math.pow(policy.backoffRate, Math.max(0, redriveCount));
   // Infinity (huge exponents) is capped like any other large value.
-  return Math.min(policy.maxDelaySeconds, Number.isFinite(raw) ? raw : policy.maxDelaySeconds);
+  return Math.min(policy.maxDelaySeconds, Number.isFinite(raw) ? raw : policy.intervalSeconds === 0 ? 0 : policy.maxDelaySeconds); // 0 × Infinity is NaN
 }
 
 /** Delay in whole seconds, jitter applied. Never negative, never above maxDelaySeconds. */

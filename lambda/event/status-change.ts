@@ -19,7 +19,7 @@ export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export const REDRIVE_STATUSES = ['REDRIVABLE', 'NOT_REDRIVABLE', 'REDRIVABLE_BY_MAP_RUN'] as const;
 export type RedriveStatus = (typeof REDRIVE_STATUSES)[number];
 
-const epochMs = z.number().int().nonnegative();
+const epochMs = z.number().int().nonnegative().max(253_402_300_799_999); // up to 9999-12-31T23:59:59.999Z: a Date can represent it
 
 const detailSchema = z.object({
   executionArn: z.string().regex(ARN_PATTERNS.execution, 'not a Step Functions execution ARN'),

@@ -328,6 +328,18 @@ describe('parseStatusChange: malformed events', () => {
     expect(err.problems).toEqual(['detail.stopDate: before detail.startDate']);
   });
 
+  // A date JavaScript cannot represent passes as a "safe integer" but later makes
+  // `new Date(dueAt).toISOString()` throw (controller.ts, decide.ts): reject it here.
+  it.each(['startDate', 'stopDate', 'redriveDate'])('rejects %s beyond the year 9999', (field) => {
+    const err = bad(
+      mutated((e) => {
+        e.detail.startDate = 0;
+        e.detail[field] = 9_000_000_000_000_000;
+      }),
+    );
+    expect(err.problems.some((p) => p.startsWith(`detail.${field}:`))).toBe(true);
+  });
+
   it('caps a huge event id in the error', () => {
     const err = bad(mutated((e) => ((e.id = 'i'.repeat(10_000)), (e.source = 'x'))));
     expect(err.eventId).toHaveLength(256);

@@ -1,0 +1,146 @@
+/**
+ * `redrivectl explain <executionArn>`: why the controller did what it did to one
+ * execution: the decision trail, the failure records, and what Step Functions says now.
+ */
+import { Command } from 'commander';
+import { isExecutionArn } from '../../lambda/event/arn';
+import { SdkStepFunctions, type DescribedExecution } from '../../lambda/act/step-functions';
+import type { AuditEntry } from '../../lambda/record/audit-trail';
+import type { FailureRecord } from '../../lambda/record/failure-ledger';
+import { type CliContext, withContext } from '../context';
+import { describeError, failed, usage } from '../errors';
+import { isoTime, keyValues, table } from '../output';
+
+function decisionRow(e: AuditEntry) {
+  return {
+    time: isoTime(e.at),
+    source: e.source,
+    eventId: e.eventId,
+    status: e.status,
+    redriveCount: e.redriveCount,
+    errorName: e.errorName,
+    decision: e.decision,
+    reason: e.reason,
+    policyKey: e.policyKey,
+    action: e.action,
+    actionDetail: e.actionDetail ?? null,
+    dueAt: isoTime(e.dueAt),
+    detail: e.detail,
+  };
+}
+
+function failureRow(f: FailureRecord) {
+  return {
+    redriveCount: f.redriveCount,
+    state: f.state,
+    reason: f.reason,
+    errorName: f.errorName,
+    policyKey: f.policyKey,
+    dueAt: isoTime(f.dueAt),
+    attempts: f.attempts,
+    stopDate: isoTime(f.stopDate),
+    updatedAt: isoTime(f.updatedAt),
+  };
+}
+
+function currentView(d: DescribedExecution) {
+  return {
+    status: d.status,
+    redriveCount: d.redriveCount,
+    redriveStatus: d.redriveStatus,
+    redriveStatusReason: d.redriveStatusReason,
+    stateMachineArn: d.stateMachineArn,
+    startDate: isoTime(d.startDate),
+    stopDate: isoTime(d.stopDate),
+    redriveDate: isoTime(d.redriveDate),
+    error: d.error,
+  };
+}
+
+async function explain(ctx: CliContext, executionArn: string): Promise<void> {
+  if (!isExecutionArn(executionArn)) {
+    throw usage(`explain: '${executionArn.slice(0, 300)}' is not a Step Functions execution ARN (arn:aws:states:<region>:<account>:execution:<stateMachine>:<name>)`);
+  }
+  const [trail, failures, described] = await Promise.all([
+    ctx.audit().trail(executionArn),
+    ctx.ledger().failuresOf(executionArn),
+    new SdkStepFunctions(ctx.sfn()).describe(executionArn).then(
+      (d) => ({ ok: true as const, d }),
+      (e: unknown) => ({ ok: false as const, error: describeError(e).message }),
+    ),
+  ]);
+  const current = described.ok && described.d ? currentView(described.d) : null;
+  const currentNote = described.ok ? (described.d ? null : 'Step Functions does not know this execution') : `DescribeExecution failed: ${described.error}`;
+  if (trail.length === 0 && failures.length === 0 && described.ok && !described.d) {
+    throw failed(`explain: ${executionArn}: no decisions recorded and Step Functions does not know this execution`);
+  }
+  const decisions = trail.sort((a, b) => a.at - b.at).map(decisionRow);
+  const records = failures.map(failureRow);
+
+  ctx.out.emit({ executionArn, current, currentNote, decisions, failures: records }, () => {
+    const parts: string[] = [];
+    parts.push(
+      keyValues([
+        ['Execution', executionArn],
+        ...(current
+          ? ([
+              ['Status', current.status],
+              ['Redrive count', current.redriveCount],
+              ['Redrive status', current.redriveStatus ? `${current.redriveStatus}${current.redriveStatusReason ? ` (${current.redriveStatusReason})` : ''}` : null],
+              ['Error', current.error],
+              ['Stopped', current.stopDate],
+              ['Last redrive', current.redriveDate],
+            ] as const)
+          : ([['Status', currentNote]] as const)),
+      ]),
+    );
+    parts.push(
+      decisions.length === 0
+        ? 'Decisions: none recorded (no policy covered it, the event never arrived, or the records expired)'
+        : `Decisions (oldest first):\n${table(decisions, [
+            { header: 'time', value: (d) => d.time },
+            { header: 'source', value: (d) => d.source },
+            { header: 'event', value: (d) => d.eventId },
+            { header: 'status', value: (d) => d.status },
+            { header: 'count', value: (d) => d.redriveCount },
+            { header: 'decision', value: (d) => d.decision },
+            { header: 'reason', value: (d) => d.reason },
+            { header: 'policy', value: (d) => d.policyKey },
+            { header: 'action', value: (d) => d.action },
+            { header: 'due', value: (d) => d.dueAt },
+            { header: 'detail', value: (d) => [d.detail, d.actionDetail].filter(Boolean).join(' / ') },
+          ])}`,
+    );
+    parts.push(
+      records.length === 0
+        ? 'Failure records: none'
+        : `Failure records (one per failure, by redriveCount):\n${table(records, [
+            { header: 'count', value: (f) => f.redriveCount },
+            { header: 'state', value: (f) => f.state },
+            { header: 'reason', value: (f) => f.reason },
+            { header: 'error', value: (f) => f.errorName },
+            { header: 'policy', value: (f) => f.policyKey },
+            { header: 'due', value: (f) => f.dueAt },
+            { header: 'attempts', value: (f) => f.attempts },
+            { header: 'updated', value: (f) => f.updatedAt },
+          ])}`,
+    );
+    return parts.join('\n\n');
+  });
+}
+
+export function explainCommand(): Command {
+  return new Command('explain')
+    .description("show why the controller did what it did to one execution: decisions, failure records, current status")
+    .argument('<executionArn>', 'the execution ARN')
+    .addHelpText(
+      'after',
+      `
+Decisions are kept for the audit retention (30 days by default).
+
+Examples:
+  redrivectl explain arn:aws:states:us-east-1:123456789012:execution:orders:run-42
+  redrivectl explain arn:aws:states:us-east-1:123456789012:execution:orders:run-42 -o json | jq '.decisions[-1]'`,
+    )
+    .action(withContext(explain));
+}

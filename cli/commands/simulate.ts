@@ -1,0 +1,123 @@
+/**
+ * `redrivectl simulate --event <file|-> [--policy <file>] [--now <iso>]`: what the
+ * controller would decide for one status-change event, with the controller's own parser
+ * and its pure `decide()`. Reads at most the policy table and the kill switch; writes
+ * nothing.
+ */
+import { Command } from 'commander';
+import { decide } from '../../lambda/decide/decide';
+import type { ExecutionFacts } from '../../lambda/decide/decision';
+import { parseStatusChange } from '../../lambda/event/status-change';
+import { type PolicySnapshot, resolvePolicy } from '../../lambda/policy/policy-source';
+import type { PolicyParseResult } from '../../lambda/policy/redrive-policy';
+import { type CliContext, withContext } from '../context';
+import { usage } from '../errors';
+import { readJson } from '../files';
+import { isoTime, keyValues } from '../output';
+import { checkItem } from '../policy-store';
+
+interface SimulateOptions {
+  event: string;
+  policy?: string;
+  now?: string;
+}
+
+function parseNow(now: string | undefined, fallback: number): number {
+  if (now === undefined) return fallback;
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(now) ? Date.parse(now) : NaN;
+  if (!Number.isFinite(ms)) throw usage(`simulate: --now '${now}' is not an ISO 8601 time (e.g. 2023-11-16T06:39:00Z)`);
+  return ms;
+}
+
+async function simulate(ctx: CliContext, options: SimulateOptions): Promise<void> {
+  const eventName = options.event === '-' ? 'stdin' : options.event;
+  const parsed = parseStatusChange(readJson(options.event));
+  if (!parsed.ok) {
+    const [first, ...rest] = parsed.error.problems;
+    throw usage(`${eventName}: not a Step Functions status-change event: ${first}`, rest.map((p) => `${eventName}: ${p}`));
+  }
+  const event = parsed.event;
+  // Decide as if the event had just arrived: with the real clock, an event from 2023
+  // would be far outside every backoff (and the 14-day redrive window).
+  const now = parseNow(options.now, event.eventTime);
+
+  let snapshot: PolicySnapshot;
+  let policySource: string;
+  if (options.policy) {
+    const item = readJson(options.policy);
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw usage(`${options.policy}: must be one policy item (a JSON object)`);
+    }
+    const { parsed: policy, issues } = checkItem(item);
+    if (issues.length > 0 || !policy.ok) {
+      const lines = issues.map((i) => `${options.policy}: ${i.field}: ${i.message}`);
+      throw usage(lines[0], lines.slice(1));
+    }
+    const policies = new Map<string, PolicyParseResult>([[policy.policy.key, policy]]);
+    snapshot = { policies, pause: { paused: false }, loadedAt: now };
+    policySource = options.policy;
+  } else {
+    snapshot = await ctx.policySource().snapshot(Date.now());
+    policySource = `table ${ctx.policyTable}`;
+  }
+
+  const resolution = resolvePolicy(snapshot, event.stateMachineArn);
+  const facts: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null };
+  const d = decide(event, resolution, facts, now);
+  const result = {
+    decision: d.decision,
+    reason: d.reason,
+    policyKey: d.policyKey,
+    detail: d.detail,
+    redriveCount: d.redriveCount,
+    errorName: d.errorName,
+    ...(d.decision === 'redrive-later' ? { delaySeconds: d.delaySeconds, dueAt: isoTime(d.dueAt) } : {}),
+    executionArn: event.executionArn,
+    stateMachineArn: event.stateMachineArn,
+    status: event.status,
+    eventId: event.eventId,
+    now: isoTime(now),
+    policySource,
+    paused: facts.paused,
+  };
+  ctx.out.emit(result, () =>
+    keyValues([
+      ['Decision', d.decision],
+      ['Reason', d.reason],
+      ['Detail', d.detail],
+      ...(d.decision === 'redrive-later' ? ([['Delay', `${d.delaySeconds}s (due ${isoTime(d.dueAt)})`]] as const) : []),
+      ['Policy', d.policyKey ?? '(none)'],
+      ['Policy source', policySource],
+      ['Execution', event.executionArn],
+      ['Status', event.status],
+      ['Redrive count', d.redriveCount],
+      ['Error', d.errorName],
+      ['Paused', facts.paused],
+      ['Now', `${isoTime(now)}${options.now ? '' : " (the event's time)"}`],
+    ]),
+  );
+}
+
+export function simulateCommand(): Command {
+  return new Command('simulate')
+    .description('show what the controller would decide for a status-change event (writes nothing)')
+    .requiredOption('--event <file|->', 'the EventBridge event (JSON file, or - for stdin)')
+    .option('--policy <file>', 'one policy item (plain JSON) to use instead of the stored policies and the kill switch')
+    .option('--now <iso>', "decision time (default: the event's own time, as if it had just arrived)")
+    .addHelpText(
+      'after',
+      `
+The decision is the controller's own decide() with no ledger records and no
+DescribeExecution: what a fresh event would get. Without --policy, the stored
+policies and the kill switch are read (nothing is written). With --policy, the
+item's key must be the event's state machine or a pattern matching it, otherwise
+the answer is no-policy. The default "now" is the event's time, so saved events
+(e.g. the 2023 fixtures) are judged as they would have been on arrival.
+
+Examples:
+  redrivectl simulate --event failed.json --policy policy.json
+  redrivectl simulate --event failed.json --now 2023-11-16T06:45:00Z -o json
+  aws events ... | redrivectl simulate --event - --policy policy.json`,
+    )
+    .action(withContext((ctx, options: SimulateOptions) => simulate(ctx, options)));
+}

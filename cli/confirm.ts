@@ -1,0 +1,21 @@
+/**
+ * Confirmation before a change, as kubectl delete / terraform apply do: a y/N prompt on
+ * a terminal; `--yes` skips it; with no terminal and no --yes the change is refused, so
+ * a script never changes anything by accident.
+ */
+import * as readline from 'node:readline';
+import { failed, usage } from './errors';
+
+export async function confirm(what: string, question: string, yes: boolean | undefined): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY) {
+    throw usage(`${what}: refusing to change anything without confirmation: stdin is not a terminal (pass --yes to proceed)`);
+  }
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await new Promise<string>((resolve) => {
+    rl.question(`${question} [y/N] `, resolve);
+    rl.once('close', () => resolve(''));
+  });
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw failed(`${what}: cancelled; nothing was changed`);
+}

@@ -1,0 +1,198 @@
+/**
+ * What every command needs from the global options: where the tables and the DLQ are,
+ * and AWS SDK clients built the standard way (credential chain, Region, and the
+ * AWS_ENDPOINT_URL_* variables, which is also how `--local` reaches the stand-ins).
+ *
+ * Resolution order for each table: the flag, then (with --local) the running local
+ * stand-in, then AUTO_REDRIVE_POLICY_TABLE / AUTO_REDRIVE_LEDGER_TABLE. The stack
+ * generates its table names, so there is no fixed default for AWS: read them from the
+ * stack outputs PolicyTableName / LedgerTableName (and DeadLetterQueueUrl).
+ */
+import * as os from 'node:os';
+import type { Command } from 'commander';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type ControllerConfig, DEFAULTS } from '../lambda/config';
+import { SdkStepFunctions } from '../lambda/act/step-functions';
+import type { RateLimiter } from '../lambda/act/rate-limiter';
+import { InMemoryMetrics, type Log, MemoryLog } from '../lambda/observability/telemetry';
+import { AuditTrail } from '../lambda/record/audit-trail';
+import { FailureLedger } from '../lambda/record/failure-ledger';
+import { KillSwitch } from '../lambda/record/kill-switch';
+import { PolicySource } from '../lambda/policy/policy-source';
+import { wire, type Wired } from '../lambda/wiring';
+import { usage } from './errors';
+import { readLocalState } from './local-state';
+import { Output, type OutputFormat } from './output';
+
+export const ENV_VARS = {
+  policyTable: 'AUTO_REDRIVE_POLICY_TABLE',
+  ledgerTable: 'AUTO_REDRIVE_LEDGER_TABLE',
+  dlqUrl: 'AUTO_REDRIVE_DLQ_URL',
+} as const;
+
+export interface GlobalOptions {
+  readonly output: OutputFormat;
+  readonly region?: string;
+  readonly profile?: string;
+  readonly local?: boolean;
+  readonly policyTable?: string;
+  readonly ledgerTable?: string;
+  readonly dlqUrl?: string;
+  readonly verbose?: boolean;
+}
+
+/** redrivectl re-reads policies and the kill switch this often during long runs (backfill). */
+const CLI_POLICY_CACHE_TTL_SECONDS = 5;
+
+export class CliContext {
+  readonly out: Output;
+  readonly log: Log;
+  readonly metrics = new InMemoryMetrics();
+  private readonly tables: { policy?: string; ledger?: string };
+  private readonly queueUrl: string | undefined;
+  private clients: { dynamodb?: DynamoDBClient; doc?: DynamoDBDocumentClient; sfn?: SFNClient; sqs?: SQSClient } = {};
+
+  constructor(
+    readonly options: GlobalOptions,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.out = new Output(options.output);
+    // The controller's own log lines (warnings about invalid policies, deferrals) are
+    // noise on a terminal; --verbose shows warnings and errors on stderr.
+    this.log = new MemoryLog((line) => {
+      if (options.verbose && (line.level === 'warn' || line.level === 'error')) {
+        process.stderr.write(`redrivectl: ${line.level}: ${line.message} ${JSON.stringify(line.attributes)}\n`);
+      }
+    });
+    // Standard AWS configuration: set before any client exists, as the AWS CLI does.
+    if (options.profile) env.AWS_PROFILE = options.profile;
+    if (options.region) env.AWS_REGION = options.region;
+    let local: ReturnType<typeof readLocalState> | undefined;
+    if (options.local) {
+      local = readLocalState(env);
+      env.AWS_ENDPOINT_URL_SFN = local.endpoints.sfn;
+      env.AWS_ENDPOINT_URL_DYNAMODB = local.endpoints.dynamodb;
+      env.AWS_ENDPOINT_URL_SQS = local.endpoints.sqs;
+      env.AWS_REGION = local.region;
+      env.AWS_ACCESS_KEY_ID = 'local';
+      env.AWS_SECRET_ACCESS_KEY = 'local';
+      delete env.AWS_SESSION_TOKEN;
+      delete env.AWS_PROFILE;
+    }
+    this.tables = {
+      policy: options.policyTable || local?.tables.policy || env[ENV_VARS.policyTable] || undefined,
+      ledger: options.ledgerTable || local?.tables.ledger || env[ENV_VARS.ledgerTable] || undefined,
+    };
+    this.queueUrl = options.dlqUrl || local?.dlqUrl || env[ENV_VARS.dlqUrl] || undefined;
+  }
+
+  get policyTable(): string {
+    if (!this.tables.policy) {
+      throw usage(`policy table: not set: pass --policy-table or set ${ENV_VARS.policyTable} (the stack output PolicyTableName), or use --local`);
+    }
+    return this.tables.policy;
+  }
+
+  get ledgerTable(): string {
+    if (!this.tables.ledger) {
+      throw usage(`ledger table: not set: pass --ledger-table or set ${ENV_VARS.ledgerTable} (the stack output LedgerTableName), or use --local`);
+    }
+    return this.tables.ledger;
+  }
+
+  get dlqUrl(): string | undefined {
+    return this.queueUrl;
+  }
+
+  dynamodb(): DynamoDBClient {
+    return (this.clients.dynamodb ??= new DynamoDBClient({}));
+  }
+
+  doc(): DynamoDBDocumentClient {
+    return (this.clients.doc ??= DynamoDBDocumentClient.from(this.dynamodb(), { marshallOptions: { removeUndefinedValues: true } }));
+  }
+
+  sfn(): SFNClient {
+    return (this.clients.sfn ??= new SFNClient({}));
+  }
+
+  sqs(): SQSClient {
+    return (this.clients.sqs ??= new SQSClient({}));
+  }
+
+  config(): ControllerConfig {
+    return {
+      ...DEFAULTS,
+      policyCacheTtlSeconds: CLI_POLICY_CACHE_TTL_SECONDS,
+      policyTableName: this.policyTable,
+      ledgerTableName: this.ledgerTable,
+      // Owner notifications (Exhausted/Skipped events) are the Lambdas' job.
+      eventBusName: undefined,
+    };
+  }
+
+  /** The controller's dependencies, exactly as the Lambdas build them. */
+  wire(options: { redriveRate?: RateLimiter } = {}): Wired {
+    return wire(this.config(), {
+      log: this.log,
+      metrics: this.metrics,
+      dynamodb: this.dynamodb(),
+      stepFunctions: new SdkStepFunctions(this.sfn()),
+      redriveRate: options.redriveRate,
+    });
+  }
+
+  killSwitch(): KillSwitch {
+    return new KillSwitch(this.doc(), this.ledgerTable);
+  }
+
+  ledger(): FailureLedger {
+    return new FailureLedger(this.doc(), this.ledgerTable, DEFAULTS.auditRetentionDays);
+  }
+
+  audit(): AuditTrail {
+    return new AuditTrail(this.doc(), this.ledgerTable, DEFAULTS.auditRetentionDays);
+  }
+
+  policySource(): PolicySource {
+    return new PolicySource(this.dynamodb(), this.policyTable, this.killSwitch(), 0, this.log, this.metrics);
+  }
+
+  /** Who is acting, for updatedBy / pause `by`: AUTO_REDRIVE_ACTOR, else user@host. */
+  actor(): string {
+    if (this.env.AUTO_REDRIVE_ACTOR) return this.env.AUTO_REDRIVE_ACTOR;
+    let user = this.env.USER || this.env.USERNAME || 'unknown';
+    try {
+      user = os.userInfo().username || user;
+    } catch {
+      // No passwd entry (containers): keep the environment's answer.
+    }
+    return `${user}@${os.hostname()} (redrivectl)`;
+  }
+
+  close(): void {
+    this.clients.dynamodb?.destroy();
+    this.clients.sfn?.destroy();
+    this.clients.sqs?.destroy();
+    this.clients = {};
+  }
+}
+
+/**
+ * A commander action with a context built from the global options; clients are closed
+ * afterwards. Commander passes (positionals..., options, command).
+ */
+export function withContext<A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<void>): (...args: unknown[]) => Promise<void> {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const ctx = new CliContext(command.optsWithGlobals() as GlobalOptions);
+    try {
+      await fn(ctx, ...(args.slice(0, -1) as A));
+    } finally {
+      ctx.close();
+    }
+  };
+}

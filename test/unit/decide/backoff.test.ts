@@ -1,0 +1,166 @@
+import fc from 'fast-check';
+import { baseDelaySeconds, delaySeconds, jitterFraction } from '../../../lambda/decide/backoff';
+import { MAX_DELAY_LIMIT_SECONDS, type JitterStrategy } from '../../../lambda/policy/redrive-policy';
+import { EXECUTION_ARN } from '../helpers';
+
+const RUNS = { numRuns: 2000, seed: 4242 };
+
+/** Policies within the schema's bounds. */
+const arbPolicy = (jitter?: JitterStrategy) =>
+  fc.record({
+    intervalSeconds: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: MAX_DELAY_LIMIT_SECONDS })),
+    backoffRate: fc.oneof(fc.constant(1), fc.constant(2), fc.double({ min: 1, max: 100, noNaN: true })),
+    maxDelaySeconds: fc.integer({ min: 1, max: MAX_DELAY_LIMIT_SECONDS }),
+    jitter: jitter ? fc.constant(jitter) : fc.constantFrom<JitterStrategy>('FULL', 'NONE'),
+  });
+const arbCount = fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 1_000_000 }));
+const arbArn = fc.oneof(
+  fc.constant(EXECUTION_ARN),
+  fc.stringMatching(/^[a-zA-Z0-9-]{1,40}$/).map((id) => `arn:aws:states:us-east-1:123456789012:execution:SM:${id}`),
+  fc.string(),
+);
+
+describe('baseDelaySeconds', () => {
+  const p = { intervalSeconds: 60, backoffRate: 2, maxDelaySeconds: 3600 };
+  it.each([
+    [0, 60],
+    [1, 120],
+    [2, 240],
+    [5, 1920],
+    [6, 3600], // 3840 capped
+    [1000, 3600], // 2^1000 * 60 is finite but huge
+    [10_000, 3600], // Infinity is capped too
+  ])('count %d -> %d s', (count, expected) => {
+    expect(baseDelaySeconds(p, count)).toBe(expected);
+  });
+  it('treats a negative count as 0', () => {
+    expect(baseDelaySeconds(p, -3)).toBe(60);
+  });
+  it('interval 0 means no delay at all', () => {
+    expect(baseDelaySeconds({ ...p, intervalSeconds: 0 }, 50)).toBe(0);
+    expect(baseDelaySeconds({ ...p, intervalSeconds: 0, backoffRate: 100 }, 10_000)).toBe(0);
+  });
+  it('rate 1 is a constant delay', () => {
+    expect(baseDelaySeconds({ ...p, backoffRate: 1 }, 999)).toBe(60);
+  });
+});
+
+describe('delaySeconds', () => {
+  const p = { intervalSeconds: 60, backoffRate: 2, maxDelaySeconds: 3600, jitter: 'NONE' as JitterStrategy };
+  it('NONE ignores the fraction', () => {
+    expect(delaySeconds(p, 1, 0)).toBe(120);
+    expect(delaySeconds(p, 1, 0.99)).toBe(120);
+  });
+  it('FULL scales by the fraction and rounds to whole seconds', () => {
+    const f = { ...p, jitter: 'FULL' as JitterStrategy };
+    expect(delaySeconds(f, 1, 0)).toBe(0);
+    expect(delaySeconds(f, 1, 0.5)).toBe(60);
+    expect(delaySeconds(f, 0, 0.0125)).toBe(1); // 0.75 -> 1
+    expect(delaySeconds(f, 6, 0.5)).toBe(1800);
+  });
+  it('FULL clamps an out-of-range fraction', () => {
+    const f = { ...p, jitter: 'FULL' as JitterStrategy };
+    expect(delaySeconds(f, 1, -5)).toBe(0);
+    expect(delaySeconds(f, 1, 7)).toBe(120);
+  });
+  it('rounds a fractional base (rate 1.5)', () => {
+    expect(delaySeconds({ ...p, intervalSeconds: 1, backoffRate: 1.5 }, 1)).toBe(2); // 1.5 -> 2
+    expect(delaySeconds({ ...p, intervalSeconds: 1, backoffRate: 1.5 }, 2)).toBe(2); // 2.25 -> 2
+  });
+
+  it('property: never negative, never above maxDelaySeconds, always a whole number', () => {
+    fc.assert(
+      fc.property(arbPolicy(), arbCount, fc.double({ min: -2, max: 3, noNaN: true }), (policy, count, fraction) => {
+        const d = delaySeconds(policy, count, fraction);
+        expect(Number.isInteger(d)).toBe(true);
+        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeLessThanOrEqual(policy.maxDelaySeconds);
+        expect(Object.is(d, -0)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
+  it('property: without jitter, monotone non-decreasing in redriveCount', () => {
+    fc.assert(
+      fc.property(arbPolicy('NONE'), arbCount, fc.integer({ min: 0, max: 50 }), (policy, count, step) => {
+        expect(delaySeconds(policy, count + step, 0.5)).toBeGreaterThanOrEqual(delaySeconds(policy, count, 0.5));
+        expect(baseDelaySeconds(policy, count + step)).toBeGreaterThanOrEqual(baseDelaySeconds(policy, count));
+      }),
+      RUNS,
+    );
+  });
+
+  it('property: FULL jitter never exceeds the un-jittered delay', () => {
+    fc.assert(
+      fc.property(arbPolicy('FULL'), arbCount, arbArn, (policy, count, arn) => {
+        const full = delaySeconds(policy, count, jitterFraction(arn, count));
+        const none = delaySeconds({ ...policy, jitter: 'NONE' }, count, 0);
+        expect(full).toBeLessThanOrEqual(none);
+        expect(full).toBeGreaterThanOrEqual(0);
+      }),
+      RUNS,
+    );
+  });
+
+  it('property: intervalSeconds 0 is no delay at any redriveCount and rate', () => {
+    fc.assert(
+      fc.property(arbPolicy(), arbCount, fc.double({ min: 0, max: 1, noNaN: true }), (policy, count, fraction) => {
+        expect(delaySeconds({ ...policy, intervalSeconds: 0 }, count, fraction)).toBe(0);
+      }),
+      RUNS,
+    );
+  });
+
+  it('property: NONE equals the rounded capped base', () => {
+    fc.assert(
+      fc.property(arbPolicy('NONE'), arbCount, (policy, count) => {
+        expect(delaySeconds(policy, count, 0)).toBe(Math.min(policy.maxDelaySeconds, Math.round(baseDelaySeconds(policy, count))));
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('jitterFraction', () => {
+  it('property: in [0, 1) and deterministic', () => {
+    fc.assert(
+      fc.property(arbArn, fc.integer({ min: -10, max: 1_000_000 }), (arn, count) => {
+        const f = jitterFraction(arn, count);
+        expect(f).toBeGreaterThanOrEqual(0);
+        expect(f).toBeLessThan(1);
+        expect(Number.isFinite(f)).toBe(true);
+        expect(jitterFraction(arn, count)).toBe(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('pins known values (a change in the hash changes every scheduled delay and simulate output)', () => {
+    // FNV-1a 32-bit of "a#0"
+    let h = 0x811c9dc5;
+    for (const c of 'a#0') h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+    expect(jitterFraction('a', 0)).toBe(h / 2 ** 32);
+    expect(jitterFraction('', 0)).toBeCloseTo(jitterFraction('', 0));
+  });
+
+  it('differs across redriveCounts and executions (spreads a burst)', () => {
+    const byCount = new Set(Array.from({ length: 50 }, (_, i) => jitterFraction(EXECUTION_ARN, i)));
+    expect(byCount.size).toBe(50);
+    const byArn = Array.from({ length: 1000 }, (_, i) => jitterFraction(`${EXECUTION_ARN}-${i}`, 0));
+    expect(new Set(byArn).size).toBeGreaterThan(990);
+    // roughly uniform: each decile gets 5-15 %
+    const buckets = new Array(10).fill(0);
+    for (const f of byArn) buckets[Math.floor(f * 10)]++;
+    for (const b of buckets) {
+      expect(b).toBeGreaterThan(50);
+      expect(b).toBeLessThan(150);
+    }
+  });
+
+  it('handles non-ASCII text', () => {
+    const f = jitterFraction('arn:ü:😀', 1);
+    expect(f).toBeGreaterThanOrEqual(0);
+    expect(f).toBeLessThan(1);
+  });
+});
