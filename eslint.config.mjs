@@ -9,4 +9,9 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Tests handle raw JSON (fixtures, templates, SDK payloads) on purpose.
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
 );

@@ -4,7 +4,7 @@
  * a script never changes anything by accident.
  */
 import * as readline from 'node:readline';
-import { failed, usage } from './errors';
+import { CliError, EXIT, failed, usage } from './errors';
 
 export async function confirm(what: string, question: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
@@ -12,10 +12,17 @@ export async function confirm(what: string, question: string, yes: boolean | und
     throw usage(`${what}: refusing to change anything without confirmation: stdin is not a terminal (pass --yes to proceed)`);
   }
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  let interrupted = false;
   const answer = await new Promise<string>((resolve) => {
     rl.question(`${question} [y/N] `, resolve);
+    rl.once('SIGINT', () => {
+      interrupted = true;
+      process.stderr.write('\n');
+      rl.close();
+    });
     rl.once('close', () => resolve(''));
   });
   rl.close();
+  if (interrupted) throw new CliError(`${what}: interrupted; nothing was changed`, EXIT.interrupted);
   if (!/^y(es)?$/i.test(answer.trim())) throw failed(`${what}: cancelled; nothing was changed`);
 }

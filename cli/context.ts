@@ -11,11 +11,9 @@
 import * as os from 'node:os';
 import type { Command } from 'commander';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type ControllerConfig, DEFAULTS } from '../lambda/config';
-import { SdkStepFunctions } from '../lambda/act/step-functions';
+import { ConfigError, type ControllerConfig, DEFAULTS, loadOrganization } from '../lambda/config';
 import type { RateLimiter } from '../lambda/act/rate-limiter';
 import { InMemoryMetrics, type Log, MemoryLog } from '../lambda/observability/telemetry';
 import { AuditTrail } from '../lambda/record/audit-trail';
@@ -53,7 +51,7 @@ export class CliContext {
   readonly metrics = new InMemoryMetrics();
   private readonly tables: { policy?: string; ledger?: string };
   private readonly queueUrl: string | undefined;
-  private clients: { dynamodb?: DynamoDBClient; doc?: DynamoDBDocumentClient; sfn?: SFNClient; sqs?: SQSClient } = {};
+  private clients: { dynamodb?: DynamoDBClient; doc?: DynamoDBDocumentClient; sqs?: SQSClient } = {};
 
   constructor(
     readonly options: GlobalOptions,
@@ -115,17 +113,22 @@ export class CliContext {
     return (this.clients.doc ??= DynamoDBDocumentClient.from(this.dynamodb(), { marshallOptions: { removeUndefinedValues: true } }));
   }
 
-  sfn(): SFNClient {
-    return (this.clients.sfn ??= new SFNClient({}));
-  }
-
   sqs(): SQSClient {
     return (this.clients.sqs ??= new SQSClient({}));
   }
 
   config(): ControllerConfig {
+    let organization: ControllerConfig['organization'];
+    try {
+      // Single account unless HOME_ACCOUNT / MEMBER_ACCOUNTS / ... are set, as for the Lambdas.
+      organization = loadOrganization(this.env);
+    } catch (e) {
+      if (e instanceof ConfigError) throw usage(`environment: ${e.message}`);
+      throw e;
+    }
     return {
       ...DEFAULTS,
+      organization,
       policyCacheTtlSeconds: CLI_POLICY_CACHE_TTL_SECONDS,
       policyTableName: this.policyTable,
       ledgerTableName: this.ledgerTable,
@@ -134,13 +137,15 @@ export class CliContext {
     };
   }
 
-  /** The controller's dependencies, exactly as the Lambdas build them. */
+  /**
+   * The controller's dependencies, exactly as the Lambdas build them (Step Functions
+   * calls routed by the account and Region in each ARN). Built once per command.
+   */
   wire(options: { redriveRate?: RateLimiter } = {}): Wired {
     return wire(this.config(), {
       log: this.log,
       metrics: this.metrics,
       dynamodb: this.dynamodb(),
-      stepFunctions: new SdkStepFunctions(this.sfn()),
       redriveRate: options.redriveRate,
     });
   }
@@ -175,7 +180,6 @@ export class CliContext {
 
   close(): void {
     this.clients.dynamodb?.destroy();
-    this.clients.sfn?.destroy();
     this.clients.sqs?.destroy();
     this.clients = {};
   }

@@ -24,7 +24,6 @@ export function buildProgram(): Command {
     .option('--ledger-table <name>', `ledger table (default: $${ENV_VARS.ledgerTable})`)
     .option('--dlq-url <url>', `dead-letter queue URL (default: $${ENV_VARS.dlqUrl})`)
     .option('-v, --verbose', "show the controller's warnings on stderr")
-    .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',
       `
@@ -59,7 +58,8 @@ Examples:
 function configure(command: Command): void {
   command.exitOverride();
   command.configureOutput({
-    outputError: (str, write) => write(`redrivectl: ${str.replace(/^error: /, '').trimEnd()}\n`),
+    // One line, e.g. "redrivectl: unknown command 'polcy' (Did you mean policy?)".
+    outputError: (str, write) => write(`redrivectl: ${str.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')}\n`),
   });
   for (const sub of command.commands) configure(sub);
 }

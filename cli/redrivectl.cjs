@@ -2,6 +2,8 @@
 // redrivectl entry point: runs the TypeScript sources through tsx's require hook, so
 // `npx redrivectl` works from a clone without a build step.
 'use strict';
+// The SDK's notice about its future Node.js support would print on every command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 require('tsx/cjs');
 const { run } = require('./main.ts');
 

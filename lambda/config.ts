@@ -18,6 +18,30 @@ export const ENV = {
   eventBusName: 'EVENT_BUS_NAME',
 } as const;
 
+/**
+ * Organization mode (set only by a central deployment): events from member accounts are
+ * acted on through a role in each member account. Unset: single-account mode.
+ */
+export const ORG_ENV = {
+  homeAccount: 'HOME_ACCOUNT',
+  memberAccounts: 'MEMBER_ACCOUNTS',
+  memberRoleName: 'MEMBER_ROLE_NAME',
+  memberExternalId: 'MEMBER_EXTERNAL_ID',
+  servedRegions: 'SERVED_REGIONS',
+} as const;
+
+export const DEFAULT_MEMBER_ROLE_NAME = 'AutoRedriveMember';
+
+export interface OrganizationConfig {
+  /** The controller's own account; undefined = accept the account the ARNs name (single account). */
+  readonly homeAccount: string | undefined;
+  readonly memberAccounts: readonly string[];
+  readonly memberRoleName: string;
+  readonly memberExternalId: string | undefined;
+  /** Regions the reconciliation sweep lists. */
+  readonly servedRegions: readonly string[];
+}
+
 export interface ControllerConfig {
   readonly policyTableName: string;
   readonly ledgerTableName: string;
@@ -38,6 +62,8 @@ export interface ControllerConfig {
   readonly reconcileEveryMinutes: number;
   /** Bus for `Auto Redrive Exhausted` / `Skipped` events; empty = do not emit. */
   readonly eventBusName: string | undefined;
+  /** @default SINGLE_ACCOUNT */
+  readonly organization?: OrganizationConfig;
 }
 
 export const DEFAULTS = {
@@ -77,8 +103,40 @@ function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return n;
 }
 
+function accountList(env: NodeJS.ProcessEnv, name: string): string[] {
+  const raw = (env[name] ?? '').trim();
+  if (raw === '') return [];
+  const accounts = raw.split(',').map((a) => a.trim());
+  const bad = accounts.find((a) => !/^\d{12}$/.test(a));
+  if (bad !== undefined) throw new ConfigError(name, `'${bad}' is not a 12-digit account id`);
+  return accounts;
+}
+
+export function loadOrganization(env: NodeJS.ProcessEnv = process.env): OrganizationConfig {
+  const home = env[ORG_ENV.homeAccount] || undefined;
+  if (home !== undefined && !/^\d{12}$/.test(home)) throw new ConfigError(ORG_ENV.homeAccount, `'${home}' is not a 12-digit account id`);
+  const regions = (env[ORG_ENV.servedRegions] || env.AWS_REGION || 'us-east-1').split(',').map((r) => r.trim()).filter(Boolean);
+  return {
+    homeAccount: home,
+    memberAccounts: accountList(env, ORG_ENV.memberAccounts),
+    memberRoleName: env[ORG_ENV.memberRoleName] || DEFAULT_MEMBER_ROLE_NAME,
+    memberExternalId: env[ORG_ENV.memberExternalId] || undefined,
+    servedRegions: regions,
+  };
+}
+
+/** Single account, one Region: the local stand-in and most tests. */
+export const SINGLE_ACCOUNT: OrganizationConfig = {
+  homeAccount: undefined,
+  memberAccounts: [],
+  memberRoleName: DEFAULT_MEMBER_ROLE_NAME,
+  memberExternalId: undefined,
+  servedRegions: ['us-east-1'],
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
   return {
+    organization: loadOrganization(env),
     policyTableName: required(env, ENV.policyTableName),
     ledgerTableName: required(env, ENV.ledgerTableName),
     policyCacheTtlSeconds: positiveNumber(env, ENV.policyCacheTtlSeconds, DEFAULTS.policyCacheTtlSeconds),

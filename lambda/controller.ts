@@ -26,6 +26,8 @@ export interface ControllerDeps extends ActDeps {
   readonly describeRate: RateLimiter;
   /** Publishes `Auto Redrive Exhausted` / `Skipped` events; optional. */
   readonly notifier?: OwnerNotifier;
+  /** Which accounts' events may be acted on (organization mode). @default every account */
+  readonly accounts?: { allows(account: string): boolean };
 }
 
 export interface Outcome extends ActionOutcome {
@@ -72,6 +74,19 @@ export function mayBeStale(event: StatusChange, now: number, staleAfterMs: numbe
 }
 
 export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
+  if (deps.accounts && !deps.accounts.allows(event.account)) {
+    // The parser already checked that the ARN names the same account as the envelope.
+    const decision: Decision = {
+      decision: 'skip',
+      reason: 'unknown-account',
+      policyKey: null,
+      redriveCount: event.redriveCount,
+      errorName: event.error,
+      detail: `account ${event.account} is not one this controller serves (MEMBER_ACCOUNTS)`,
+    };
+    deps.log.warn('event from an account this controller does not serve', { executionArn: event.executionArn, account: event.account });
+    return finish(event, decision, null, { action: 'skipped' }, deps, options);
+  }
   const now = deps.clock();
   const snapshot = await deps.policies.snapshot(now);
   const resolution = resolvePolicy(snapshot, event.stateMachineArn);

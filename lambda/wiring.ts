@@ -6,12 +6,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ControllerConfig } from './config';
+import { type ControllerConfig, SINGLE_ACCOUNT } from './config';
 import type { ControllerDeps } from './controller';
 import { DynamoRateLimiter, type RateLimiter } from './act/rate-limiter';
-import { SdkStepFunctions, type StepFunctionsGateway } from './act/step-functions';
+import type { StepFunctionsGateway } from './act/step-functions';
+import { AccountRouter, type SfnClientFactory } from './act/account-router';
 import type { Log, MetricsRecorder } from './observability/telemetry';
 import { PolicySource } from './policy/policy-source';
 import { AuditTrail } from './record/audit-trail';
@@ -30,6 +30,8 @@ export interface WiringOptions {
   readonly notifier?: OwnerNotifier;
   /** Replace the controller-wide redrive limiter (benchmarks of the naive redriver). */
   readonly redriveRate?: RateLimiter;
+  /** How clients for each account and Region are made (tests: local endpoints, fake role credentials). */
+  readonly sfnClientFactory?: SfnClientFactory;
 }
 
 export interface Wired extends ControllerDeps {
@@ -47,6 +49,18 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
   const notifier =
     options.notifier ?? (config.eventBusName ? new EventBridgeNotifier(new EventBridgeClient({}), config.eventBusName) : undefined);
   const clock = options.clock ?? Date.now;
+  const org = config.organization ?? SINGLE_ACCOUNT;
+  const router = new AccountRouter(
+    {
+      homeAccount: org.homeAccount,
+      memberAccounts: org.memberAccounts,
+      regions: org.servedRegions,
+      roleName: org.memberRoleName,
+      externalId: org.memberExternalId,
+      partition: 'aws',
+    },
+    options.sfnClientFactory,
+  );
   return {
     config,
     doc,
@@ -55,7 +69,8 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     policies: new PolicySource(dynamodb, config.policyTableName, killSwitch, config.policyCacheTtlSeconds * 1000, options.log, options.metrics),
     ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays),
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays),
-    stepFunctions: options.stepFunctions ?? new SdkStepFunctions(new SFNClient({})),
+    stepFunctions: options.stepFunctions ?? router,
+    accounts: router,
     redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock),
     describeRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'DescribeExecution', config.describeRatePerSecond, clock),
     clock,

@@ -10,6 +10,7 @@ import {
   Tokenization,
   Validations,
 } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -17,6 +18,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, ENV } from '../lambda/config';
@@ -28,6 +30,7 @@ import {
   RedrivableStatus,
   statusChangePattern,
 } from './event-pattern';
+import { AlarmKey, Observability } from './observability';
 import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from './table-definitions';
 
 /** Repository root: the esbuild project root and the base of the handler entry paths. */
@@ -43,6 +46,10 @@ export const DRAIN_TIMEOUT = Duration.minutes(5);
 const MAX_RECONCILE_LOOKBACK_HOURS = 14 * 24;
 /** Lambda's longest async-invoke event age. */
 const MAX_LAMBDA_EVENT_AGE_SECONDS = 6 * 60 * 60;
+/** Default of `backlogAgeAlarmThreshold` (unless two drain intervals are longer). */
+const DEFAULT_BACKLOG_AGE_ALARM_SECONDS = 15 * 60;
+/** CloudWatch dashboard names: letters, digits, '-' and '_', up to 255 characters. */
+const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 
 /** Properties of {@link AutoRedrive}. */
 export interface AutoRedriveProps {
@@ -182,6 +189,41 @@ export interface AutoRedriveProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Name of the CloudWatch dashboard. Dashboard names are unique per account (across
+   * Regions), so set it when more than one AutoRedrive is deployed in an account. Letters,
+   * digits, '-' and '_', at most 255 characters.
+   *
+   * @default 'AutoRedrive'
+   */
+  readonly dashboardName?: string;
+
+  /**
+   * Where the runbook is: the dashboard and every alarm description link to its
+   * `#runbook-...` sections (RUNBOOK in lib/observability.ts). Set it to the README's URL
+   * in your repository so the links open from the console.
+   *
+   * @default 'README.md'
+   */
+  readonly runbookUrl?: string;
+
+  /**
+   * E-mail address subscribed to the alarm topic. SNS mails a confirmation link first;
+   * nothing is delivered until it is confirmed.
+   *
+   * @default - no subscription; subscribe to `alarmTopic` yourself
+   */
+  readonly alarmEmail?: string;
+
+  /**
+   * Alarm when the oldest pending redrive has been overdue for longer than this (the
+   * drain's OldestPendingAgeSeconds). Whole seconds, at least 1 minute and longer than
+   * `drainInterval` (an item can wait up to one interval in normal operation).
+   *
+   * @default - Duration.minutes(15), or two drain intervals if that is longer
+   */
+  readonly backlogAgeAlarmThreshold?: Duration;
 }
 
 /** Validated props with every default applied. */
@@ -202,6 +244,10 @@ interface ResolvedProps {
   readonly publishEvents: boolean;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  readonly dashboardName: string;
+  readonly runbookUrl: string;
+  readonly alarmEmail: string | undefined;
+  readonly backlogAgeAlarmThresholdSeconds: number;
 }
 
 /**
@@ -212,6 +258,7 @@ interface ResolvedProps {
  * recording every decision in the ledger table. A scheduled drain Lambda performs
  * deferred redrives, retries abandoned claims and runs a reconciliation sweep for
  * failures whose event was lost. Undeliverable events end up in one dead-letter queue.
+ * A CloudWatch dashboard and alarms (to an encrypted SNS topic) watch all of it.
  */
 export class AutoRedrive extends Construct {
   /** Redrive policies, one item per state machine ARN or pattern (key `stateMachine`). */
@@ -231,6 +278,12 @@ export class AutoRedrive extends Construct {
   public readonly rule: events.Rule;
   /** The schedule that runs the drain. */
   public readonly drainSchedule: events.Rule;
+  /** SNS topic (KMS-encrypted, SSL only) every alarm notifies, on ALARM and on OK. */
+  public readonly alarmTopic: sns.Topic;
+  /** The alarms, by key: deadLetterQueue, controllerErrors, drainErrors, exhaustion, backlogAge, policyInvalid. */
+  public readonly alarms: Readonly<Record<AlarmKey, cloudwatch.Alarm>>;
+  /** The CloudWatch dashboard. */
+  public readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AutoRedriveProps = {}) {
     super(scope, id);
@@ -349,6 +402,22 @@ export class AutoRedrive extends Construct {
       resourceArns: ['*'],
     });
 
+    // ---- Observability -------------------------------------------------------------
+    const observability = new Observability(this, 'Observability', {
+      controller: this.controller,
+      drain: this.drain,
+      deadLetterQueue: this.deadLetterQueue,
+      stateMachineArns: p.stateMachineArns,
+      reservedConcurrency: p.reservedConcurrency,
+      dashboardName: p.dashboardName,
+      runbookUrl: p.runbookUrl,
+      alarmEmail: p.alarmEmail,
+      backlogAgeAlarmThresholdSeconds: p.backlogAgeAlarmThresholdSeconds,
+    });
+    this.alarmTopic = observability.alarmTopic;
+    this.alarms = observability.alarms;
+    this.dashboard = observability.dashboard;
+
     // ---- Outputs -------------------------------------------------------------------
     new CfnOutput(this, 'PolicyTableName', {
       description: 'DynamoDB table holding the redrive policies',
@@ -369,6 +438,14 @@ export class AutoRedrive extends Construct {
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       description: 'SQS dead-letter queue of the rule target and the controller',
       value: this.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic the auto-redrive alarms notify (subscribe here)',
+      value: this.alarmTopic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of auto-redrive',
+      value: this.dashboard.dashboardName,
     });
 
     this.acknowledgeNagFindings(stack, stepFunctions);
@@ -693,6 +770,29 @@ function resolveProps(stack: Stack, props: AutoRedriveProps): ResolvedProps {
     fail('eventBus is set but publishEvents is false; remove one of them');
   }
 
+  // Observability
+  const dashboardName = props.dashboardName ?? 'AutoRedrive';
+  if (!Token.isUnresolved(dashboardName) && !DASHBOARD_NAME.test(dashboardName)) {
+    fail(`dashboardName must be 1 to 255 letters, digits, '-' or '_', got '${dashboardName}'`);
+  }
+  const runbookUrl = props.runbookUrl ?? 'README.md';
+  if (!Token.isUnresolved(runbookUrl) && (runbookUrl.trim() === '' || /[\s()#]/.test(runbookUrl))) {
+    fail(`runbookUrl must be a URL or path without spaces, parentheses or '#' (the section anchors are appended), got '${runbookUrl}'`);
+  }
+  const alarmEmail = props.alarmEmail;
+  if (alarmEmail !== undefined && !Token.isUnresolved(alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    fail(`alarmEmail must be an e-mail address, got '${alarmEmail}'`);
+  }
+  const backlogAgeAlarmThresholdSeconds = checkDuration(
+    'backlogAgeAlarmThreshold',
+    props.backlogAgeAlarmThreshold ?? Duration.seconds(Math.max(DEFAULT_BACKLOG_AGE_ALARM_SECONDS, 2 * drainIntervalMinutes * 60)),
+    'second',
+    60,
+  );
+  if (backlogAgeAlarmThresholdSeconds <= drainIntervalMinutes * 60) {
+    fail(`backlogAgeAlarmThreshold must be longer than drainInterval (${drainIntervalMinutes} min): a pending redrive can wait one drain interval in normal operation`);
+  }
+
   return {
     statuses,
     stateMachineArns: arns,
@@ -710,5 +810,9 @@ function resolveProps(stack: Stack, props: AutoRedriveProps): ResolvedProps {
     publishEvents: props.publishEvents ?? true,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    dashboardName,
+    runbookUrl,
+    alarmEmail,
+    backlogAgeAlarmThresholdSeconds,
   };
 }

@@ -35,6 +35,8 @@ export interface LocalOptions {
   readonly redriveRate?: WiringOptions['redriveRate'];
   /** Do not connect the stand-in's events to the bus (tests that deliver by hand). */
   readonly detachBus?: boolean;
+  /** Clients per account/Region (multi-account tests). @default the local endpoint */
+  readonly sfnClientFactory?: WiringOptions['sfnClientFactory'];
 }
 
 export interface LocalEnvironment {
@@ -102,6 +104,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalEnvir
     dynamodb,
     notifier,
     redriveRate: options.redriveRate,
+    sfnClientFactory: options.sfnClientFactory,
   });
   bus = new LocalEventBus(statusChangePattern({ statuses: options.statuses }), (event) => handleStatusChange(event, deps), options.delivery);
 

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { isExecutionArn } from '../../lambda/event/arn';
-import { SdkStepFunctions, type DescribedExecution } from '../../lambda/act/step-functions';
+import type { DescribedExecution } from '../../lambda/act/step-functions';
 import type { AuditEntry } from '../../lambda/record/audit-trail';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
 import { type CliContext, withContext } from '../context';
@@ -61,10 +61,13 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
   if (!isExecutionArn(executionArn)) {
     throw usage(`explain: '${executionArn.slice(0, 300)}' is not a Step Functions execution ARN (arn:aws:states:<region>:<account>:execution:<stateMachine>:<name>)`);
   }
+  const deps = ctx.wire();
   const [trail, failures, described] = await Promise.all([
-    ctx.audit().trail(executionArn),
-    ctx.ledger().failuresOf(executionArn),
-    new SdkStepFunctions(ctx.sfn()).describe(executionArn).then(
+    deps.audit.trail(executionArn),
+    deps.ledger.failuresOf(executionArn),
+    Promise.resolve()
+      .then(() => deps.stepFunctions.describe(executionArn))
+      .then(
       (d) => ({ ok: true as const, d }),
       (e: unknown) => ({ ok: false as const, error: describeError(e).message }),
     ),

@@ -33,8 +33,9 @@ async function simulate(ctx: CliContext, options: SimulateOptions): Promise<void
   const eventName = options.event === '-' ? 'stdin' : options.event;
   const parsed = parseStatusChange(readJson(options.event));
   if (!parsed.ok) {
-    const [first, ...rest] = parsed.error.problems;
-    throw usage(`${eventName}: not a Step Functions status-change event: ${first}`, rest.map((p) => `${eventName}: ${p}`));
+    const problems = parsed.error.problems;
+    const more = problems.length > 3 ? ` (and ${problems.length - 3} more)` : '';
+    throw usage(`${eventName}: not a Step Functions status-change event: ${problems.slice(0, 3).join('; ')}${more}`);
   }
   const event = parsed.event;
   // Decide as if the event had just arrived: with the real clock, an event from 2023

@@ -126,7 +126,7 @@ export class SdkStepFunctions implements StepFunctionsGateway {
     let nextToken: string | undefined;
     do {
       const page = await this.client.send(new ListStateMachinesCommand({ maxResults: 1000, nextToken }));
-      for (const sm of page.stateMachines ?? []) if (sm.stateMachineArn) yield sm.stateMachineArn;
+      for (const sm of page.stateMachines ?? []) if (sm.stateMachineArn && sm.type !== 'EXPRESS') yield sm.stateMachineArn; // EXPRESS: no ListExecutions, no redrive
       nextToken = page.nextToken;
     } while (nextToken);
   }

@@ -17,6 +17,7 @@ export const SKIP_REASONS = [
   'dry-run',
   'paused',
   'malformed-event',
+  'unknown-account',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 

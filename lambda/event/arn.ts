@@ -52,3 +52,16 @@ export function stateMachineArnOf(executionArn: string): string {
   const p = parseExecutionArn(executionArn);
   return `arn:${p.partition}:states:${p.region}:${p.account}:stateMachine:${p.stateMachineName}`;
 }
+
+export interface StateMachineArnParts {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly name: string;
+}
+
+export function parseStateMachineArn(arn: string): StateMachineArnParts {
+  if (!isStateMachineArn(arn)) throw new InvalidArnError(arn, 'state machine');
+  const [, partition, , region, account, , name] = arn.split(':');
+  return { partition, region, account, name };
+}

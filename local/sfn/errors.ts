@@ -47,6 +47,8 @@ export const stateMachineDeleting = (arn: string) =>
 export const stateMachineTypeNotSupported = (message: string) =>
   new SfnError('StateMachineTypeNotSupported', message);
 
+/** Common error for a caller whose credentials do not belong to this account. */
+export const accessDenied = (message: string) => new SfnError('AccessDeniedException', message, 400, false);
 export const throttling = () => new SfnError('ThrottlingException', 'Rate exceeded', 400, false);
 export const serviceUnavailable = () =>
   new SfnError('ServiceUnavailable', 'Service is unavailable (injected fault)', 503, false);

@@ -40,6 +40,12 @@ export interface StandInOptions {
   onEvent?: (event: StatusChangeEvent) => void;
   /** Fault injection, asked before each call (before throttling). */
   fault?: (op: SfnOperation, params: unknown) => FaultKind | undefined;
+  /**
+   * Who may call: gets the SigV4 access key id of each request; false answers
+   * AccessDeniedException. Lets a multi-account test prove which credentials reached
+   * which account. @default everyone
+   */
+  authorize?: (accessKeyId: string) => boolean;
 }
 
 export class StepFunctionsStandIn {
@@ -156,10 +162,14 @@ export class StepFunctionsStandIn {
       const err = errors.unknownOperation(String(target ?? ''));
       return this.send(res, err.httpStatus, err.toBody());
     }
-    const call: CallRecord = { op: op as SfnOperation, at, params: undefined, outcome: 'ok' };
+    const accessKeyId = /Credential=([^/,\s]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
+    const call: CallRecord = { op: op as SfnOperation, at, params: undefined, outcome: 'ok', accessKeyId };
     this.callLog.push(call);
     try {
       call.params = parseParams(body);
+      if (this.options.authorize && !this.options.authorize(accessKeyId)) {
+        throw errors.accessDenied(`${accessKeyId} is not authorized to perform: states:${op} in this account`);
+      }
       const fault = this.options.fault?.(call.op, call.params);
       if (fault === 'timeout') {
         call.outcome = 'timeout';

@@ -108,6 +108,8 @@ export interface CallRecord {
   params: CallParams;
   /** 'ok' or the AWS error code returned ('timeout' when the request was left unanswered) */
   outcome: 'ok' | string;
+  /** Access key id from the SigV4 Authorization header. */
+  accessKeyId?: string;
 }
 
 export interface RedriveRecord {

@@ -1,0 +1,118 @@
+/**
+ * `npm run local`: the whole controller on this machine for `redrivectl --local` (and the
+ * AWS CLI with --endpoint-url): dynalite, the Step Functions stand-in, the in-process
+ * event bus feeding the controller, a drain every few seconds, and an SQS stand-in whose
+ * queue `auto-redrive-dlq` receives the events the controller could not handle (the
+ * bus's dead-letter hook, sent with the real SQS SDK). Runs until Ctrl-C / SIGTERM.
+ *
+ * Writes .local-state/local.json (endpoints, tables, DLQ URL, Region) while it runs and
+ * removes it on exit; `redrivectl --local` reads it.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { drain } from '../lambda/drain';
+import { type LogLine, MemoryLog } from '../lambda/observability/telemetry';
+import { type LocalState, localStatePath } from '../cli/local-state';
+import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';
+import { SqsStandIn } from './sqs';
+
+export const DLQ_NAME = 'auto-redrive-dlq';
+const DRAIN_EVERY_MS = Number(process.env.AUTO_REDRIVE_LOCAL_DRAIN_MS ?? 10_000);
+/** The state file, once this process wrote it (so only its writer removes it). */
+let written: string | undefined;
+
+function printLine(line: LogLine): void {
+  const a = line.attributes;
+  if (line.message === 'decision') {
+    const due = a.dueAt ? ` due ${String(a.dueAt)}` : '';
+    console.log(`[${new Date().toISOString()}] ${a.source} ${a.executionArn}: ${a.decision} (${a.reason}) -> ${a.action}${due}`);
+  } else if (line.level === 'warn' || line.level === 'error') {
+    console.log(`[${new Date().toISOString()}] ${line.level}: ${line.message} ${JSON.stringify(a)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const sqs = new SqsStandIn({ accountId: LOCAL_ACCOUNT, region: LOCAL_REGION });
+  const sqsEndpoint = await sqs.listen(0, '127.0.0.1');
+  const dlqUrl = sqs.createQueue(DLQ_NAME);
+  const sqsClient = new SQSClient({
+    endpoint: sqsEndpoint,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+
+  const env = await startLocal({
+    log: new MemoryLog(printLine),
+    delivery: {
+      onDeadLetter: async (event, error) => {
+        await sqsClient.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(event) }));
+        console.log(`[${new Date().toISOString()}] dead letter -> ${DLQ_NAME}: ${error}`);
+      },
+    },
+  });
+  process.env.AWS_ENDPOINT_URL_SQS = sqsEndpoint;
+
+  const state: LocalState = {
+    endpoints: { sfn: env.endpoints.sfn, dynamodb: env.endpoints.dynamodb, sqs: sqsEndpoint },
+    tables: { policy: LOCAL_TABLES.policy, ledger: LOCAL_TABLES.ledger },
+    dlqUrl,
+    region: LOCAL_REGION,
+  };
+  const file = localStatePath();
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`);
+  written = file;
+
+  // The drain carries out scheduled (backoff) and deferred redrives, as the scheduled
+  // Lambda does in AWS.
+  let draining = false;
+  const timer = setInterval(() => {
+    if (draining) return;
+    draining = true;
+    drain(env.deps)
+      .catch((e: unknown) => console.log(`[${new Date().toISOString()}] drain failed: ${(e as Error).message}`))
+      .finally(() => (draining = false));
+  }, DRAIN_EVERY_MS);
+
+  console.log(`auto-redrive local stand-ins are running (state in ${path.relative(process.cwd(), file) || file}):
+  Step Functions  ${state.endpoints.sfn}
+  DynamoDB        ${state.endpoints.dynamodb}   tables ${state.tables.policy}, ${state.tables.ledger}
+  SQS             ${state.endpoints.sqs}   DLQ ${dlqUrl}
+  Region          ${state.region} (account ${LOCAL_ACCOUNT}, any credentials)
+
+Use them with:
+  npx redrivectl --local policy put '*' --max-redrives 2 --yes
+  npx redrivectl --local status
+  npx redrivectl --local explain <executionArn>
+  npx redrivectl --local dlq replay --dry-run
+or with the AWS CLI:
+  aws --endpoint-url ${state.endpoints.sfn} --region ${state.region} stepfunctions list-state-machines
+
+Ctrl-C stops them.`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    rmSync(file, { force: true });
+    console.log(`\n${signal}: stopping`);
+    try {
+      await env.settle();
+      await env.stop();
+      await sqs.close();
+      sqsClient.destroy();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  console.error(`local: ${(e as Error).stack ?? e}`);
+  if (written) rmSync(written, { force: true });
+  process.exit(1);
+});

@@ -1,0 +1,140 @@
+/**
+ * One central controller for several member accounts and Regions: each call goes to the
+ * right account's endpoint with that account's (assumed-role) credentials, events from
+ * unknown accounts are refused, and a forged `account` field cannot redirect anything.
+ * Each (account, Region) is its own Step Functions stand-in that only accepts its own
+ * account's credentials; role assumption is an injected credential provider.
+ */
+import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { handleStatusChange } from '../../lambda/controller';
+import { sweep } from '../../lambda/reconcile';
+import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
+import type { SfnClientFactory } from '../../lambda/act/account-router';
+import { startLocal, type LocalEnvironment } from '../../local/environment';
+import { StepFunctionsStandIn, type StatusChangeEvent } from '../../local/sfn';
+import { wire, type Wired } from '../../lambda/wiring';
+import { oneStep } from '../support/local';
+
+const HOME = '999999999999';
+const MEMBERS = ['111111111111', '222222222222'];
+const REGIONS = ['us-east-1', 'eu-west-1'];
+const EXTERNAL_ID = 'org-redrive-7f3c';
+const keyFor = (account: string) => `ASIA${account}`;
+
+interface Member {
+  readonly account: string;
+  readonly region: string;
+  readonly standIn: StepFunctionsStandIn;
+  readonly endpoint: string;
+  readonly client: SFNClient;
+}
+
+let env: LocalEnvironment;
+let members: Member[];
+let deps: Wired;
+let roleRequests: Array<{ account: string; roleArn?: string; externalId?: string }>;
+
+beforeAll(async () => {
+  env = await startLocal({ detachBus: true });
+  members = [];
+  for (const account of MEMBERS) {
+    for (const region of REGIONS) {
+      const standIn = new StepFunctionsStandIn({ accountId: account, region, authorize: (key) => key === keyFor(account) });
+      const endpoint = await standIn.listen(0, '127.0.0.1');
+      const client = new SFNClient({ region, endpoint, credentials: { accessKeyId: keyFor(account), secretAccessKey: 'x' } });
+      members.push({ account, region, standIn, endpoint, client });
+    }
+  }
+  roleRequests = [];
+  // The "STS" of this test: a role ARN in account X with the right external id yields X's credentials.
+  const factory: SfnClientFactory = ({ account, region, roleArn, externalId }) => {
+    roleRequests.push({ account, roleArn, externalId });
+    const target = members.find((m) => m.account === account && m.region === region);
+    const roleAccount = /^arn:aws:iam::(\d{12}):role\/AutoRedriveMember$/.exec(roleArn ?? '')?.[1];
+    const credentials = roleAccount && externalId === EXTERNAL_ID ? { accessKeyId: keyFor(roleAccount), secretAccessKey: 'x' } : { accessKeyId: 'AKIAHOME', secretAccessKey: 'x' };
+    return new SFNClient({ region, endpoint: target?.endpoint ?? env.endpoints.sfn, credentials });
+  };
+  deps = wire(
+    {
+      ...env.config,
+      organization: { homeAccount: HOME, memberAccounts: MEMBERS, memberRoleName: 'AutoRedriveMember', memberExternalId: EXTERNAL_ID, servedRegions: REGIONS },
+    },
+    { log: new MemoryLog(), metrics: new InMemoryMetrics(), dynamodb: env.dynamodb, sfnClientFactory: factory },
+  );
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 });
+});
+
+afterAll(async () => {
+  for (const m of members) {
+    m.client.destroy();
+    await m.standIn.close();
+  }
+  await env.stop();
+});
+
+async function failedExecution(m: Member, name: string): Promise<StatusChangeEvent> {
+  m.standIn.setBehaviour('arn:aws:lambda:::function:x', { kind: 'fail-times', times: 1, error: 'States.TaskFailed' });
+  const sm = await m.client.send(new CreateStateMachineCommand({ name: 'orders', definition: oneStep('arn:aws:lambda:::function:x'), roleArn: `arn:aws:iam::${m.account}:role/sfn` }));
+  const ex = await m.client.send(new StartExecutionCommand({ stateMachineArn: sm.stateMachineArn!, name }));
+  await m.standIn.idle();
+  return m.standIn.events.find((e) => e.detail.executionArn === ex.executionArn && e.detail.status === 'FAILED')!;
+}
+
+const member = (account: string, region: string) => members.find((m) => m.account === account && m.region === region)!;
+
+test('events from two member accounts in two Regions are redriven through the right role and endpoint', async () => {
+  const a = member('111111111111', 'us-east-1');
+  const b = member('222222222222', 'eu-west-1');
+  const eventA = await failedExecution(a, 'a-1');
+  const eventB = await failedExecution(b, 'b-1');
+  expect((await handleStatusChange(eventA, deps)).action).toBe('redriven');
+  expect((await handleStatusChange(eventB, deps)).action).toBe('redriven');
+  expect(a.standIn.redrives.map((r) => r.executionArn)).toEqual([eventA.detail.executionArn]);
+  expect(b.standIn.redrives.map((r) => r.executionArn)).toEqual([eventB.detail.executionArn]);
+  // Never account A's credentials in account B's endpoint (or anyone else's).
+  for (const m of members) {
+    expect(m.standIn.calls.filter((c) => c.outcome === 'AccessDeniedException')).toEqual([]);
+    expect(new Set(m.standIn.calls.map((c) => c.accessKeyId))).toEqual(new Set(m.standIn.calls.length ? [keyFor(m.account)] : []));
+  }
+  expect(roleRequests).toEqual(
+    expect.arrayContaining([
+      { account: '111111111111', roleArn: 'arn:aws:iam::111111111111:role/AutoRedriveMember', externalId: EXTERNAL_ID },
+      { account: '222222222222', roleArn: 'arn:aws:iam::222222222222:role/AutoRedriveMember', externalId: EXTERNAL_ID },
+    ]),
+  );
+});
+
+test('an event from an unknown account is refused and recorded', async () => {
+  const a = member('111111111111', 'eu-west-1');
+  const event = await failedExecution(a, 'unknown-1');
+  const stranger = JSON.parse(JSON.stringify(event).replaceAll('111111111111', '333333333333'));
+  const before = members.map((m) => m.standIn.calls.length);
+  const outcome = await handleStatusChange(stranger, deps);
+  expect(outcome.decision).toMatchObject({ decision: 'skip', reason: 'unknown-account' });
+  expect(members.map((m) => m.standIn.calls.length)).toEqual(before);
+  const trail = await deps.audit.trail(stranger.detail.executionArn);
+  expect(trail.map((t) => t.reason)).toEqual(['unknown-account']);
+});
+
+test("a forged account field cannot point the controller at another account's execution", async () => {
+  const b = member('222222222222', 'us-east-1');
+  const event = await failedExecution(b, 'forged-1');
+  // Claims to come from account 111 while naming 222's execution: refused as malformed.
+  const forged = { ...event, account: '111111111111' };
+  const outcome = await handleStatusChange(forged, deps);
+  expect(outcome.decision).toMatchObject({ decision: 'skip', reason: 'malformed-event' });
+  expect(outcome.decision.detail).toContain('account: does not match detail.executionArn');
+  expect(b.standIn.redrives).toHaveLength(0);
+  expect(member('111111111111', 'us-east-1').standIn.redrives.map((r) => r.executionArn)).not.toContain(event.detail.executionArn);
+});
+
+test('the reconciliation sweep covers every member account and Region', async () => {
+  const missed = await Promise.all(members.map((m) => failedExecution(m, `missed-${m.region}`)));
+  const report = await sweep(deps, { since: 0 });
+  for (const [i, m] of members.entries()) {
+    await m.standIn.idle();
+    expect(m.standIn.redrives.map((r) => r.executionArn)).toContain(missed[i].detail.executionArn);
+  }
+  expect(report.stateMachines).toBe(4);
+  for (const m of members) expect(m.standIn.calls.filter((c) => c.outcome === 'AccessDeniedException')).toEqual([]);
+});

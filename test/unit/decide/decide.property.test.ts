@@ -1,0 +1,379 @@
+/**
+ * Properties of decide() over arbitrary events, policies and facts (fast-check, seeded).
+ * Every property runs at least 1000 cases.
+ */
+import fc from 'fast-check';
+import { decide } from '../../../lambda/decide/decide';
+import { firstMatch } from '../../../lambda/decide/error-match';
+import {
+  SKIP_REASONS,
+  type CurrentExecution,
+  type Decision,
+  type ExecutionFacts,
+  type FailureRecordState,
+  type PolicyResolution,
+} from '../../../lambda/decide/decision';
+import { EXECUTION_STATUSES, REDRIVE_STATUSES, type StatusChange } from '../../../lambda/event/status-change';
+import { DEFAULT_NON_RETRYABLE_ERRORS, InvalidPolicyError, MAX_DELAY_LIMIT_SECONDS, type RedrivePolicy } from '../../../lambda/policy/redrive-policy';
+import { REDRIVABLE_STATUSES } from '../../../lib/event-pattern';
+
+const RUNS = { numRuns: 1000, seed: 1337 };
+const T = 1_700_000_000_000;
+const HOUR = 3_600_000;
+
+const arbTime = fc.integer({ min: T - 30 * 24 * HOUR, max: T + 30 * 24 * HOUR });
+const arbErrorName = fc.constantFrom(
+  'Lambda.AWSLambdaException',
+  'Lambda.ServiceException',
+  'States.Timeout',
+  'States.TaskFailed',
+  'States.Runtime',
+  'States.DataLimitExceeded',
+  'Custom.Error',
+  'MyError',
+);
+const arbPattern = fc.oneof(arbErrorName, fc.constantFrom('Lambda.*', 'States.*', 'Custom.*', '*'));
+const arbCount = fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 1_000_000 }));
+const arbNullable = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null, freq: 3 });
+
+const arbEvent: fc.Arbitrary<StatusChange> = fc
+  .record({
+    id: fc.integer({ min: 0, max: 3 }),
+    status: fc.constantFrom(...EXECUTION_STATUSES),
+    startDate: arbTime,
+    stopOffset: arbNullable(fc.integer({ min: 0, max: 2 * HOUR })),
+    redriveCount: arbNullable(arbCount),
+    redriveStatus: arbNullable(fc.constantFrom(...REDRIVE_STATUSES)),
+    redriveStatusReason: arbNullable(fc.constantFrom('Execution is RUNNING and cannot be redriven', 'Execution redrivable period exceeded')),
+    error: arbNullable(arbErrorName),
+  })
+  .map((r) => ({
+    eventId: `ev-${r.id}`,
+    eventTime: r.startDate,
+    account: '123456789012',
+    region: 'us-east-1',
+    executionArn: `arn:aws:states:us-east-1:123456789012:execution:SM:exec-${r.id}`,
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:SM',
+    name: `exec-${r.id}`,
+    status: r.status,
+    startDate: r.startDate,
+    stopDate: r.stopOffset === null ? null : r.startDate + r.stopOffset,
+    redriveCount: r.redriveCount,
+    redriveDate: null,
+    redriveStatus: r.redriveStatus,
+    redriveStatusReason: r.redriveStatusReason,
+    error: r.error,
+    cause: null,
+  }));
+
+const arbPolicy: fc.Arbitrary<RedrivePolicy> = fc.record({
+  key: fc.constantFrom('*', 'arn:aws:states:us-east-1:123456789012:stateMachine:SM', 'arn:*:SM'),
+  enabled: fc.boolean(),
+  maxRedrives: fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 1000 })),
+  intervalSeconds: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: MAX_DELAY_LIMIT_SECONDS })),
+  backoffRate: fc.oneof(fc.constant(1), fc.constant(2), fc.double({ min: 1, max: 100, noNaN: true })),
+  maxDelaySeconds: fc.integer({ min: 1, max: MAX_DELAY_LIMIT_SECONDS }),
+  jitter: fc.constantFrom('FULL' as const, 'NONE' as const),
+  errorEquals: fc.oneof(fc.constant(['States.ALL']), fc.uniqueArray(arbPattern, { minLength: 1, maxLength: 3 })),
+  nonRetryableErrors: fc.oneof(fc.constant(DEFAULT_NON_RETRYABLE_ERRORS), fc.uniqueArray(arbPattern, { maxLength: 3 })),
+  statuses: fc.uniqueArray(fc.constantFrom(...REDRIVABLE_STATUSES), { minLength: 1, maxLength: 3 }),
+  dryRun: fc.boolean(),
+  description: fc.constant(undefined),
+});
+
+const arbResolution: fc.Arbitrary<PolicyResolution> = fc.oneof(
+  { weight: 1, arbitrary: fc.constant({ kind: 'none' } as const) },
+  {
+    weight: 1,
+    arbitrary: fc.constant({ kind: 'invalid', key: '*', error: new InvalidPolicyError('*', [{ field: 'maxRedrive', message: 'unknown attribute' }]) } as const),
+  },
+  { weight: 8, arbitrary: arbPolicy.map((policy) => ({ kind: 'found', policy }) as const) },
+);
+
+const arbRecord = (now: number): fc.Arbitrary<FailureRecordState> =>
+  fc.oneof(
+    fc.integer({ min: now - HOUR, max: now + HOUR }).map((dueAt) => ({ state: 'pending', dueAt }) as const),
+    fc.integer({ min: now - HOUR, max: now + HOUR }).map((claimExpiresAt) => ({ state: 'claimed', claimExpiresAt }) as const),
+    fc.constant({ state: 'redriven' } as const),
+    fc.constantFrom('paused', 'dry-run', 'no-policy').map((reason) => ({ state: 'skipped', reason }) as const),
+  );
+
+const arbCurrent: fc.Arbitrary<CurrentExecution> = fc.record({
+  status: fc.constantFrom(...EXECUTION_STATUSES),
+  redriveCount: arbCount,
+  redriveStatus: arbNullable(fc.constantFrom(...REDRIVE_STATUSES)),
+  redriveStatusReason: arbNullable(fc.constant('Execution is SUCCEEDED and cannot be redriven')),
+  stopDate: arbNullable(arbTime),
+  error: arbNullable(arbErrorName),
+});
+
+interface Inputs {
+  event: StatusChange;
+  resolution: PolicyResolution;
+  facts: ExecutionFacts;
+  now: number;
+}
+
+/** Events and facts kept near `now` so that every branch is reachable. */
+const arbInputs: fc.Arbitrary<Inputs> = fc
+  .tuple(arbEvent, arbResolution, fc.integer({ min: -HOUR, max: 3 * HOUR }))
+  .chain(([event, resolution, nowOffset]) => {
+    const now = (event.stopDate ?? event.startDate) + nowOffset;
+    return fc
+      .record({
+        paused: fc.boolean(),
+        highestRecordedFailure: arbNullable(arbCount),
+        thisFailure: arbNullable(arbRecord(now)),
+        current: arbNullable(arbCurrent),
+      })
+      .map((facts) => ({ event, resolution, facts, now }));
+  });
+
+/** Same, but biased towards the happy path, so redrive decisions are common. */
+const arbHappyInputs: fc.Arbitrary<Inputs> = fc
+  .tuple(arbEvent, arbPolicy, fc.integer({ min: -HOUR, max: 3 * HOUR }), fc.boolean())
+  .map(([event, policy, nowOffset, withCurrent]) => {
+    const e: StatusChange = { ...event, status: 'FAILED', redriveStatus: 'REDRIVABLE', redriveCount: event.redriveCount ?? 0, stopDate: event.stopDate ?? event.startDate, error: 'Lambda.AWSLambdaException' };
+    const p: RedrivePolicy = { ...policy, enabled: true, dryRun: false, statuses: ['FAILED'], errorEquals: ['States.ALL'], nonRetryableErrors: [], maxRedrives: Math.max(policy.maxRedrives, e.redriveCount! + 1) };
+    const current: CurrentExecution | null = withCurrent
+      ? { status: 'FAILED', redriveCount: e.redriveCount!, redriveStatus: 'REDRIVABLE', redriveStatusReason: null, stopDate: e.stopDate, error: e.error }
+      : null;
+    return { event: e, resolution: { kind: 'found', policy: p } as const, facts: { paused: false, highestRecordedFailure: null, thisFailure: null, current }, now: e.stopDate! + nowOffset };
+  });
+
+const run = (i: Inputs): Decision => decide(i.event, i.resolution, i.facts, i.now);
+const acts = (d: Decision) => d.decision === 'redrive' || d.decision === 'redrive-later';
+const REDRIVE_REASONS = ['no-delay', 'due', 'retry-abandoned-claim'];
+
+function checkShape(d: Decision, i: Inputs): void {
+  expect(typeof d.detail).toBe('string');
+  expect(d.detail.trim().length).toBeGreaterThan(0);
+  expect(typeof d.reason).toBe('string');
+  switch (d.decision) {
+    case 'skip':
+      expect(SKIP_REASONS).toContain(d.reason);
+      expect(d.reason).not.toBe('unknown-account'); // the controller's, never decide()'s
+      break;
+    case 'redrive':
+      expect(REDRIVE_REASONS).toContain(d.reason);
+      expect(Number.isInteger(d.redriveCount)).toBe(true);
+      break;
+    case 'redrive-later':
+      expect(d.reason).toBe('backoff');
+      expect(Number.isInteger(d.delaySeconds)).toBe(true);
+      expect(d.delaySeconds).toBeGreaterThan(0);
+      expect(d.dueAt).toBeGreaterThan(i.now);
+      expect(d.delaySeconds).toBe(Math.ceil((d.dueAt - i.now) / 1000));
+      break;
+    default:
+      throw new Error(`unknown decision ${JSON.stringify(d)}`);
+  }
+}
+
+describe('decide(): properties', () => {
+  it('never throws; always a well-formed decision with a reason and a non-empty detail', () => {
+    fc.assert(
+      fc.property(arbInputs, (i) => {
+        checkShape(run(i), i);
+      }),
+      { ...RUNS, numRuns: 3000 },
+    );
+  });
+
+  it('the happy-path generator does reach redrive and redrive-later (generator sanity)', () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(arbHappyInputs, (i) => {
+        const d = run(i);
+        checkShape(d, i);
+        seen.add(d.decision);
+        expect(acts(d) || d.reason === 'limit-reached').toBe(true);
+      }),
+      RUNS,
+    );
+    expect(seen).toEqual(new Set(['redrive', 'redrive-later']));
+  });
+
+  it('is deterministic and does not mutate its inputs', () => {
+    const cloneInputs = (i: Inputs): Inputs => ({
+      event: structuredClone(i.event),
+      facts: structuredClone(i.facts),
+      now: i.now,
+      // InvalidPolicyError does not survive structuredClone; policies are plain data.
+      resolution: i.resolution.kind === 'found' ? { kind: 'found', policy: structuredClone(i.resolution.policy) } : i.resolution,
+    });
+    fc.assert(
+      fc.property(fc.oneof(arbInputs, arbHappyInputs), (i) => {
+        const before = cloneInputs(i);
+        const a = run(i);
+        const b = run(cloneInputs(i));
+        expect(b).toEqual(a);
+        expect(run(i)).toEqual(a);
+        expect(i).toEqual(before);
+      }),
+      RUNS,
+    );
+  });
+
+  it('redrive-later: delaySeconds > 0, dueAt > now, and dueAt = the earlier of (stopDate, now) + a whole-second delay <= maxDelaySeconds', () => {
+    fc.assert(
+      fc.property(fc.oneof(arbInputs, arbHappyInputs), (i) => {
+        const d = run(i);
+        if (d.decision !== 'redrive-later') return;
+        expect(d.delaySeconds).toBeGreaterThan(0);
+        expect(d.dueAt).toBeGreaterThan(i.now);
+        const policy = (i.resolution as { policy: RedrivePolicy }).policy;
+        const from = Math.min(i.event.stopDate ?? i.now, i.now);
+        expect((d.dueAt - from) % 1000).toBe(0);
+        expect(d.dueAt - from).toBeGreaterThan(0);
+        expect(d.dueAt - from).toBeLessThanOrEqual(policy.maxDelaySeconds * 1000);
+        expect(d.delaySeconds).toBeLessThanOrEqual(policy.maxDelaySeconds);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a stopDate ahead of the clock counts as now: with no delay the redrive is immediate', () => {
+    fc.assert(
+      fc.property(arbHappyInputs, fc.integer({ min: 1, max: HOUR }), (i, skew) => {
+        const p = (i.resolution as { policy: RedrivePolicy }).policy;
+        const d = run({ ...i, now: i.event.stopDate! - skew, resolution: { kind: 'found', policy: { ...p, intervalSeconds: 0 } } });
+        expect(d).toMatchObject({ decision: 'redrive', reason: 'no-delay' });
+      }),
+      RUNS,
+    );
+  });
+
+  it('redrive-later becomes redrive once dueAt arrives (same facts, clock not behind the failure)', () => {
+    fc.assert(
+      fc.property(arbHappyInputs, (i) => {
+        fc.pre(i.now >= i.event.stopDate!);
+        const d = run(i);
+        if (d.decision !== 'redrive-later') return;
+        const later = run({ ...i, now: d.dueAt });
+        expect(later).toMatchObject({ decision: 'redrive', reason: 'no-delay', redriveCount: d.redriveCount });
+        expect(run({ ...i, now: d.dueAt - 1 }).decision).toBe('redrive-later');
+      }),
+      RUNS,
+    );
+  });
+
+  it('a scheduled (pending) redrive is carried out once due, whatever the clock skew', () => {
+    fc.assert(
+      fc.property(arbHappyInputs, (i) => {
+        const d = run(i);
+        if (d.decision !== 'redrive-later') return;
+        const later = run({ ...i, now: d.dueAt, facts: { ...i.facts, thisFailure: { state: 'pending', dueAt: d.dueAt } } });
+        expect(later).toMatchObject({ decision: 'redrive', reason: 'due' });
+      }),
+      RUNS,
+    );
+  });
+
+  it('a redrive always has a found, enabled, non-dry-run policy, a known redriveCount below maxRedrives and a matching error', () => {
+    fc.assert(
+      fc.property(fc.oneof(arbInputs, arbHappyInputs), (i) => {
+        const d = run(i);
+        if (!acts(d)) return;
+        expect(i.resolution.kind).toBe('found');
+        const p = (i.resolution as { policy: RedrivePolicy }).policy;
+        expect(p.enabled).toBe(true);
+        expect(p.dryRun).toBe(false);
+        expect(i.facts.paused).toBe(false);
+        expect(d.redriveCount).not.toBeNull();
+        expect(d.redriveCount!).toBeLessThan(p.maxRedrives);
+        expect(firstMatch(p.nonRetryableErrors, d.errorName)).toBeUndefined();
+        expect(firstMatch(p.errorEquals, d.errorName)).toBeDefined();
+        expect(p.statuses).toContain(i.event.status);
+        expect(d.policyKey).toBe(p.key);
+      }),
+      RUNS,
+    );
+  });
+
+  // Each "never acts when ..." property forces its condition onto otherwise arbitrary
+  // (half of them happy-path) inputs, so the condition is the only thing that can stop it.
+  const never: Array<[string, (i: Inputs) => Inputs]> = [
+    [
+      'redriveCount >= maxRedrives',
+      (i) => {
+        if (i.resolution.kind !== 'found') return i;
+        const count = i.event.redriveCount ?? i.facts.current?.redriveCount ?? 0;
+        return { ...i, event: { ...i.event, redriveCount: count }, resolution: { kind: 'found', policy: { ...i.resolution.policy, maxRedrives: Math.min(count, 1000) } } };
+      },
+    ],
+    ['paused', (i) => ({ ...i, facts: { ...i.facts, paused: true } })],
+    ['the policy is a dry run', (i) => (i.resolution.kind === 'found' ? { ...i, resolution: { kind: 'found', policy: { ...i.resolution.policy, dryRun: true } } } : i)],
+    ['the policy is disabled', (i) => (i.resolution.kind === 'found' ? { ...i, resolution: { kind: 'found', policy: { ...i.resolution.policy, enabled: false } } } : i)],
+    ['no policy', (i) => ({ ...i, resolution: { kind: 'none' } })],
+    ['the policy is invalid', (i) => ({ ...i, resolution: { kind: 'invalid', key: '*', error: new InvalidPolicyError('*', [{ field: 'x', message: 'y' }]) } })],
+    [
+      'the error matches nonRetryableErrors',
+      (i) => {
+        if (i.resolution.kind !== 'found') return i;
+        const name = i.event.error ?? i.facts.current?.error ?? (i.event.status === 'TIMED_OUT' ? 'States.Timeout' : null);
+        return { ...i, resolution: { kind: 'found', policy: { ...i.resolution.policy, nonRetryableErrors: [name ?? '*'] } } };
+      },
+    ],
+    ['nonRetryableErrors is *', (i) => (i.resolution.kind === 'found' ? { ...i, resolution: { kind: 'found', policy: { ...i.resolution.policy, nonRetryableErrors: ['*'] } } } : i)],
+    ['the event is NOT_REDRIVABLE', (i) => ({ ...i, event: { ...i.event, redriveStatus: 'NOT_REDRIVABLE' } })],
+    ['the event is REDRIVABLE_BY_MAP_RUN', (i) => ({ ...i, event: { ...i.event, redriveStatus: 'REDRIVABLE_BY_MAP_RUN' } })],
+    ['DescribeExecution says NOT_REDRIVABLE', (i) => ({ ...i, facts: { ...i.facts, current: { ...(i.facts.current ?? curOf(i)), redriveStatus: 'NOT_REDRIVABLE' } } })],
+    ['DescribeExecution says REDRIVABLE_BY_MAP_RUN', (i) => ({ ...i, facts: { ...i.facts, current: { ...(i.facts.current ?? curOf(i)), redriveStatus: 'REDRIVABLE_BY_MAP_RUN' } } })],
+    ['the event is RUNNING', (i) => ({ ...i, event: { ...i.event, status: 'RUNNING' } })],
+    ['the event is SUCCEEDED', (i) => ({ ...i, event: { ...i.event, status: 'SUCCEEDED' } })],
+    ['the event is PENDING_REDRIVE', (i) => ({ ...i, event: { ...i.event, status: 'PENDING_REDRIVE' } })],
+    ['the execution is RUNNING now', (i) => ({ ...i, facts: { ...i.facts, current: { ...(i.facts.current ?? curOf(i)), status: 'RUNNING' } } })],
+    ['the execution is SUCCEEDED now', (i) => ({ ...i, facts: { ...i.facts, current: { ...(i.facts.current ?? curOf(i)), status: 'SUCCEEDED' } } })],
+    ['this failure is already redriven', (i) => ({ ...i, facts: { ...i.facts, thisFailure: { state: 'redriven' } } })],
+    ['this failure has a live claim', (i) => ({ ...i, facts: { ...i.facts, thisFailure: { state: 'claimed', claimExpiresAt: i.now + 1 } } })],
+    ['this failure is pending and not due', (i) => ({ ...i, facts: { ...i.facts, thisFailure: { state: 'pending', dueAt: i.now + 1 } } })],
+    [
+      'current.redriveCount > event.redriveCount',
+      (i) => {
+        const count = i.event.redriveCount ?? 0;
+        return { ...i, event: { ...i.event, redriveCount: count }, facts: { ...i.facts, current: { ...(i.facts.current ?? curOf(i)), redriveCount: count + 1 } } };
+      },
+    ],
+    [
+      'a later failure is recorded',
+      (i) => {
+        const count = i.event.redriveCount ?? 0;
+        return { ...i, event: { ...i.event, redriveCount: count }, facts: { ...i.facts, current: null, highestRecordedFailure: count + 1 } };
+      },
+    ],
+    ['redriveCount is unknown', (i) => ({ ...i, event: { ...i.event, redriveCount: null }, facts: { ...i.facts, current: null } })],
+    [
+      'the status is not in the policy statuses',
+      (i) => (i.resolution.kind === 'found' ? { ...i, event: { ...i.event, status: 'ABORTED' }, resolution: { kind: 'found', policy: { ...i.resolution.policy, statuses: ['FAILED', 'TIMED_OUT'] } } } : i),
+    ],
+  ];
+
+  function curOf(i: Inputs): CurrentExecution {
+    return { status: 'FAILED', redriveCount: i.event.redriveCount ?? 0, redriveStatus: 'REDRIVABLE', redriveStatusReason: null, stopDate: i.event.stopDate, error: i.event.error };
+  }
+
+  it.each(never)('never redrive or redrive-later when %s', (_label, force) => {
+    fc.assert(
+      fc.property(fc.oneof(arbInputs, arbHappyInputs), (i) => {
+        const forced = force(i);
+        const d = run(forced);
+        checkShape(d, forced);
+        expect(d.decision).toBe('skip');
+      }),
+      RUNS,
+    );
+  });
+
+  it('stale or handled skips do not depend on pause / dry run (the switches only turn would-be redrives into skips)', () => {
+    fc.assert(
+      fc.property(arbInputs, (i) => {
+        const d = run(i);
+        if (d.decision !== 'skip' || d.reason === 'paused' || d.reason === 'dry-run') return;
+        const unpaused = run({ ...i, facts: { ...i.facts, paused: false } });
+        expect(unpaused).toEqual(d);
+      }),
+      RUNS,
+    );
+  });
+});
