@@ -6,11 +6,15 @@
 import * as readline from 'node:readline';
 import { CliError, EXIT, failed, usage } from './errors';
 
+/** Throws unless a confirmation can be had: --yes, or a terminal to ask on. */
+export function assertConfirmable(what: string, yes: boolean | undefined): void {
+  if (yes || process.stdin.isTTY) return;
+  throw usage(`${what}: refusing to change anything without confirmation: stdin is not a terminal (pass --yes to proceed)`);
+}
+
 export async function confirm(what: string, question: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
-  if (!process.stdin.isTTY) {
-    throw usage(`${what}: refusing to change anything without confirmation: stdin is not a terminal (pass --yes to proceed)`);
-  }
+  assertConfirmable(what, yes);
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   let interrupted = false;
   const answer = await new Promise<string>((resolve) => {

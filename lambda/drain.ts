@@ -5,7 +5,7 @@
  * the current policy through the same path as events. It also reports the backlog and,
  * every few runs, starts the reconciliation sweep.
  */
-import { checkExecution, type ControllerDeps, type Outcome, processStatusChange } from './controller';
+import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './controller';
 import type { StatusChange } from './event/status-change';
 import { METRIC } from './observability/metrics-contract';
 import type { FailureRecord } from './record/failure-ledger';
@@ -60,11 +60,23 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
     dueCount = due.length;
     const budget = options.budgetMs ?? 50_000;
     let next = 0;
+    let stop = false;
     const worker = async () => {
-      while (next < due.length && deps.clock() - started < budget) {
+      while (!stop && next < due.length && deps.clock() - started < budget) {
         const record = due[next++];
-        const outcome = await carryOutPending(record, deps);
-        if (outcome) outcomes.push(outcome);
+        try {
+          const outcome = await carryOutPending(record, deps);
+          if (outcome) outcomes.push(outcome);
+        } catch (e) {
+          // One record's trouble must not stall the rest; it stays due and is retried next run.
+          deps.log.error('pending redrive not carried out this run', {
+            executionArn: record.executionArn,
+            redriveCount: record.redriveCount,
+            errorName: (e as Error).name,
+            error: (e as Error).message,
+          });
+          if (e instanceof DependencyBusyError) stop = true;
+        }
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));

@@ -38,6 +38,8 @@ export const CONTEXT = {
   publishEvents: 'auto-redrive:publishEvents',
   /** Boolean, run the cdk-nag AwsSolutions checks on synth (read by bin/auto-redrive.ts). */
   nag: 'auto-redrive:nag',
+  /** E-mail address subscribed to the alarm topic; absent or empty = no subscription. */
+  alarmEmail: 'auto-redrive:alarmEmail',
 } as const;
 
 export type AutoRedriveStackProps = StackProps;
@@ -74,6 +76,7 @@ export function propsFromContext(scope: Construct): AutoRedriveProps {
   const arns = stringList(CONTEXT.stateMachineArns, get(CONTEXT.stateMachineArns));
   const removal = optionalString(CONTEXT.removalPolicy, get(CONTEXT.removalPolicy));
   const logDays = integer(CONTEXT.logRetentionDays, get(CONTEXT.logRetentionDays));
+  const alarmEmail = optionalString(CONTEXT.alarmEmail, get(CONTEXT.alarmEmail))?.trim();
 
   const seconds = (key: string) => map(integer(key, get(key)), Duration.seconds);
   const minutes = (key: string) => map(integer(key, get(key)), Duration.minutes);
@@ -92,6 +95,7 @@ export function propsFromContext(scope: Construct): AutoRedriveProps {
     logRetention: logDays === undefined ? undefined : retentionDays(logDays),
     removalPolicy: removal === undefined ? undefined : removalPolicy(removal),
     publishEvents: boolean(CONTEXT.publishEvents, get(CONTEXT.publishEvents)),
+    alarmEmail: alarmEmail === '' ? undefined : alarmEmail,
   };
 }
 
@@ -110,6 +114,7 @@ const CONTEXT_OF_PROP: Partial<Record<keyof AutoRedriveProps, string>> = {
   logRetention: CONTEXT.logRetentionDays,
   removalPolicy: CONTEXT.removalPolicy,
   publishEvents: CONTEXT.publishEvents,
+  alarmEmail: CONTEXT.alarmEmail,
 };
 
 /**

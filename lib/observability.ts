@@ -347,6 +347,8 @@ export class Observability extends Construct {
       `- ${link('Backlog too old', RUNBOOK.backlogAge)}`,
       `- ${link('Invalid policy', RUNBOOK.policyInvalid)}`,
       '',
+      'Per state machine: the Step Functions widgets below (redrives and their results, by StateMachineArn). ' +
+        `Exhaustions are not per state machine here; each one is an "${DETAIL_TYPE_EXHAUSTED}" event naming the execution.`,
       'Per execution: `redrivectl explain <executionArn>`; overall: `redrivectl status`; stop everything: `redrivectl pause`.',
     ].join('\n');
   }

@@ -16,7 +16,7 @@ import { resolvePolicy } from '../../lambda/policy/policy-source';
 import { sweep, watchedStateMachines, type SweepReport } from '../../lambda/reconcile';
 import type { Wired } from '../../lambda/wiring';
 import { DEFAULT_WATCHED_STATUSES } from '../../lib/event-pattern';
-import { confirm } from '../confirm';
+import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
 import { CliError, EXIT, usage } from '../errors';
 import { isoTime, table } from '../output';
@@ -221,6 +221,7 @@ async function backfill(ctx: CliContext, options: BackfillOptions): Promise<void
   const since = parseSince(options.since, now);
   const rate = parseRate(options.rate);
   const dryRun = options.dryRun ?? false;
+  if (!dryRun) assertConfirmable('backfill', options.yes);
 
   // Ctrl-C: finish the failure in flight, report, exit 130. A second Ctrl-C exits at once.
   let stopping = false;

@@ -30,8 +30,9 @@ const FIELD_FLAGS = [
 const FLAG_OF: Record<string, string> = Object.fromEntries(FIELD_FLAGS.map((f) => [f.field, f.flag.split(' ')[0]]));
 const META_FIELDS = new Set(['updatedAt', 'updatedBy']);
 
-function issueLines(prefix: string, issues: readonly PolicyIssue[]): string[] {
-  return issues.map((i) => `${prefix}${i.field}${FLAG_OF[i.field] ? ` (${FLAG_OF[i.field]})` : ''}: ${i.message}`);
+/** `prefix field: message` per issue; `flags`: name the put flag that sets the field. */
+function issueLines(prefix: string, issues: readonly PolicyIssue[], flags = false): string[] {
+  return issues.map((i) => `${prefix}${i.field}${flags && FLAG_OF[i.field] ? ` (${FLAG_OF[i.field]})` : ''}: ${i.message}`);
 }
 
 function keyOrFail(key: string, what: string): void {
@@ -92,10 +93,10 @@ interface PlannedWrite {
 }
 
 /** Validates one plain item and returns it normalized by the schema (only the fields it has). */
-function normalize(item: Record<string, unknown>, where: string): Record<string, unknown> {
+function normalize(item: Record<string, unknown>, where: string, flags = false): Record<string, unknown> {
   const { issues } = checkItem(item);
   if (issues.length > 0) {
-    const lines = issueLines(`${where}: `, issues);
+    const lines = issueLines(`${where}: `, issues, flags);
     throw usage(lines[0], lines.slice(1));
   }
   const data = policyItemSchema.parse(item) as Record<string, unknown>;
@@ -165,7 +166,7 @@ async function put(ctx: CliContext, key: string | undefined, options: PutOptions
     }
     const base = stored ? Object.fromEntries(Object.entries(stored.item).filter(([f]) => !META_FIELDS.has(f))) : { stateMachine: key };
     const merged = { ...base, ...flags, stateMachine: key };
-    const item = normalize(merged, `policy put: ${key}`);
+    const item = normalize(merged, `policy put: ${key}`, true);
     planned.push({ key, stored, item, changes: diffItems(stored?.item, item), expect: expectationOf(stored) });
   }
 

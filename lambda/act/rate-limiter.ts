@@ -7,10 +7,12 @@
  * A caller whose slot is further away than it may wait does not take it (no capacity is
  * reserved and wasted); it learns when capacity frees up and defers until then.
  *
- * A grant that reaches its caller more than one interval after its slot (the store was
- * slow) is not used: calling late would bunch calls together. The caller takes a fresh
- * slot instead, so calls stay within one interval of their slots and any one-second
- * window holds at most rate + 2 calls.
+ * A queued grant that reaches its caller more than LATE_GRANT_TOLERANCE_MS after its slot
+ * (the store or the process was slow) is not used: calling late would bunch calls that
+ * were meant to be spread out. The caller takes a fresh slot instead. So a call never
+ * starts before its slot nor more than the tolerance after it, and slots are exactly
+ * 1/rate apart: any one-second window starts at most rate × 1.25 + 1 calls, and about
+ * `rate` when the store answers in a few milliseconds.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -20,6 +22,11 @@ export type RateGrant =
   | { readonly granted: true; readonly at: number }
   /** No slot within the wait budget; capacity frees up around `retryAt`. */
   | { readonly granted: false; readonly retryAt: number };
+
+/** How late a queued grant may be used. */
+export const LATE_GRANT_TOLERANCE_MS = 250;
+
+type Take = RateGrant & { readonly idle?: boolean };
 
 export interface RateLimiter {
   acquire(maxWaitMs: number): Promise<RateGrant>;
@@ -45,12 +52,16 @@ export class DynamoRateLimiter implements RateLimiter {
   async acquire(maxWaitMs: number): Promise<RateGrant> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const grant = await this.take(this.clock(), maxWaitMs);
-      if (!grant.granted || this.clock() - grant.at <= this.intervalMs) return grant;
+      if (!grant.granted) return grant;
+      // An idle limiter's slot has no queue behind it to bunch with.
+      if (grant.idle || this.clock() - grant.at <= Math.max(this.intervalMs, LATE_GRANT_TOLERANCE_MS)) {
+        return { granted: true, at: grant.at };
+      }
     }
     return { granted: false, retryAt: this.clock() + Math.max(this.intervalMs, 1000) };
   }
 
-  private async take(now: number, maxWaitMs: number): Promise<RateGrant> {
+  private async take(now: number, maxWaitMs: number): Promise<Take> {
     const key = { pk: 'RATE', sk: this.name };
     for (let attempt = 0; attempt < 8; attempt++) {
       // Busy limiter: take the next slot if it is within the wait budget.
@@ -87,7 +98,7 @@ export class DynamoRateLimiter implements RateLimiter {
             ExpressionAttributeValues: { ':next': now + this.intervalMs, ':now': now },
           }),
         );
-        return { granted: true, at: now };
+        return { granted: true, at: now, idle: true };
       } catch (e) {
         if (!isConditionFailure(e)) throw e;
         // Someone else moved tat between our two writes: go round again.

@@ -10,6 +10,7 @@ import { handleStatusChange } from '../../lambda/controller';
 import { sweep } from '../../lambda/reconcile';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import type { SfnClientFactory } from '../../lambda/act/account-router';
+import { UnlimitedRate } from '../../lambda/act/rate-limiter';
 import { startLocal, type LocalEnvironment } from '../../local/environment';
 import { StepFunctionsStandIn, type StatusChangeEvent } from '../../local/sfn';
 import { wire, type Wired } from '../../lambda/wiring';
@@ -59,7 +60,8 @@ beforeAll(async () => {
       ...env.config,
       organization: { homeAccount: HOME, memberAccounts: MEMBERS, memberRoleName: 'AutoRedriveMember', memberExternalId: EXTERNAL_ID, servedRegions: REGIONS },
     },
-    { log: new MemoryLog(), metrics: new InMemoryMetrics(), dynamodb: env.dynamodb, sfnClientFactory: factory },
+    // Rates are not what this test is about.
+    { log: new MemoryLog(), metrics: new InMemoryMetrics(), dynamodb: env.dynamodb, sfnClientFactory: factory, redriveRate: new UnlimitedRate() },
   );
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 });
 });

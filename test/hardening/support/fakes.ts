@@ -1,0 +1,314 @@
+/**
+ * Small in-memory stand-ins for the controller's stateful dependencies, with the same
+ * public methods and the same semantics as the DynamoDB-backed originals, so property
+ * tests can push tens of thousands of cases through `handleStatusChange` in seconds.
+ *
+ * FakeLedger reproduces FailureLedger's conditional writes exactly (the TAKEABLE
+ * condition, the schedule condition, the claim-token check); fuzz.test.ts checks it
+ * against the real ledger on dynalite so the fuzzing cannot drift from production.
+ */
+import type { ControllerConfig } from '../../../lambda/config';
+import { DEFAULTS } from '../../../lambda/config';
+import type { ControllerDeps } from '../../../lambda/controller';
+import type { RateGrant, RateLimiter } from '../../../lambda/act/rate-limiter';
+import type { DescribedExecution, ListedExecution, RedriveResult, StepFunctionsGateway } from '../../../lambda/act/step-functions';
+import type { ExecutionStatus } from '../../../lambda/event/status-change';
+import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
+import type { PolicySnapshot, PolicySource } from '../../../lambda/policy/policy-source';
+import type { PolicyParseResult } from '../../../lambda/policy/redrive-policy';
+import type { AuditEntry, AuditTrail, DailyCounts } from '../../../lambda/record/audit-trail';
+import type { Claim, FailureFacts, FailureLedger, FailureRecord, FailureState } from '../../../lambda/record/failure-ledger';
+import { MemoryNotifier } from '../../../lambda/record/owner-notifier';
+
+/** The public surface of a class (private members make classes nominal in TypeScript). */
+export type Public<T> = { [K in keyof T]: T[K] };
+
+const CAUSE_LIMIT = 1000;
+
+interface StoredRecord {
+  -readonly [K in keyof FailureRecord]: FailureRecord[K];
+}
+
+export class FakeLedger implements Public<FailureLedger> {
+  /** key `${executionArn}#${redriveCount}` */
+  readonly records = new Map<string, StoredRecord>();
+  private tokens = 0;
+
+  private static key(executionArn: string, redriveCount: number): string {
+    return `${executionArn}#${redriveCount}`;
+  }
+
+  /** Seeds a record as it would be stored (tests). */
+  put(record: FailureRecord): void {
+    this.records.set(FakeLedger.key(record.executionArn, record.redriveCount), { ...record });
+  }
+
+  async failuresOf(executionArn: string): Promise<FailureRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => r.executionArn === executionArn)
+      .sort((a, b) => a.redriveCount - b.redriveCount)
+      .map((r) => ({ ...r }));
+  }
+
+  async get(executionArn: string, redriveCount: number): Promise<FailureRecord | undefined> {
+    const r = this.records.get(FakeLedger.key(executionArn, redriveCount));
+    return r ? { ...r } : undefined;
+  }
+
+  private takeable(r: StoredRecord | undefined, now: number): boolean {
+    return (
+      r === undefined ||
+      r.state === 'skipped' ||
+      (r.state === 'pending' && r.dueAt !== null && r.dueAt <= now) ||
+      (r.state === 'claimed' && r.claimExpiresAt !== null && r.claimExpiresAt <= now)
+    );
+  }
+
+  private facts(f: FailureFacts): FailureFacts {
+    return {
+      executionArn: f.executionArn,
+      redriveCount: f.redriveCount,
+      stateMachineArn: f.stateMachineArn,
+      account: f.account,
+      region: f.region,
+      name: f.name,
+      status: f.status,
+      startDate: f.startDate,
+      stopDate: f.stopDate,
+      errorName: f.errorName,
+      cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT),
+      policyKey: f.policyKey,
+    };
+  }
+
+  async claim(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
+    const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
+    const r = this.records.get(k);
+    if (!this.takeable(r, now)) return undefined;
+    const token = `token-${++this.tokens}`;
+    const expires = now + claimTimeoutMs;
+    this.records.set(k, {
+      reason: null,
+      ...r,
+      ...this.facts(facts),
+      state: 'claimed',
+      claimToken: token,
+      claimExpiresAt: expires,
+      dueAt: expires,
+      attempts: (r?.attempts ?? 0) + 1,
+      updatedAt: now,
+    });
+    return { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token };
+  }
+
+  async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
+    const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
+    const r = this.records.get(k);
+    if (r !== undefined && r.state !== 'skipped') return false;
+    this.records.set(k, {
+      ...this.facts(facts),
+      state: 'pending',
+      reason: 'backoff',
+      dueAt,
+      claimToken: null,
+      claimExpiresAt: null,
+      attempts: 0,
+      updatedAt: now,
+    });
+    return true;
+  }
+
+  async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
+    const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
+    const r = this.records.get(k);
+    if (!this.takeable(r, now)) return false;
+    this.records.set(k, {
+      ...r,
+      ...this.facts(facts),
+      state: 'skipped',
+      reason,
+      dueAt: null,
+      claimToken: null,
+      claimExpiresAt: null,
+      attempts: r?.attempts ?? 0,
+      updatedAt: now,
+    });
+    return true;
+  }
+
+  private settle(claim: Claim, change: Partial<StoredRecord>): boolean {
+    const r = this.records.get(FakeLedger.key(claim.executionArn, claim.redriveCount));
+    if (!r || r.state !== 'claimed' || r.claimToken !== claim.token) return false;
+    Object.assign(r, change);
+    return true;
+  }
+
+  async markRedriven(claim: Claim, now: number): Promise<boolean> {
+    return this.settle(claim, { state: 'redriven', reason: 'redriven', updatedAt: now, dueAt: null, claimExpiresAt: null });
+  }
+
+  async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {
+    return this.settle(claim, { state: 'skipped', reason, updatedAt: now, dueAt: null, claimExpiresAt: null });
+  }
+
+  async defer(claim: Claim, dueAt: number, reason: string, now: number): Promise<boolean> {
+    return this.settle(claim, { state: 'pending', reason, dueAt, updatedAt: now, claimExpiresAt: null });
+  }
+
+  async due(now: number, limit: number): Promise<FailureRecord[]> {
+    return [...this.records.values()]
+      .filter((r) => r.dueAt !== null && r.dueAt <= now)
+      .sort((a, b) => a.dueAt! - b.dueAt!)
+      .slice(0, limit)
+      .map((r) => ({ ...r }));
+  }
+
+  async backlog(): Promise<{ count: number; oldestDueAt: number | null }> {
+    const due = [...this.records.values()].filter((r) => r.dueAt !== null);
+    return { count: due.length, oldestDueAt: due.length ? Math.min(...due.map((r) => r.dueAt!)) : null };
+  }
+
+  /** Plain view for comparisons: state per failure. */
+  states(): Record<string, FailureState> {
+    return Object.fromEntries([...this.records].map(([k, r]) => [k, r.state]));
+  }
+}
+
+export class FakeAudit implements Public<AuditTrail> {
+  readonly entries: AuditEntry[] = [];
+  async record(entry: AuditEntry): Promise<void> {
+    this.entries.push(entry);
+  }
+  async trail(executionArn: string): Promise<AuditEntry[]> {
+    return this.entries.filter((e) => e.executionArn === executionArn);
+  }
+  async countsFor(dayMs: number): Promise<DailyCounts> {
+    const day = new Date(dayMs).toISOString().slice(0, 10);
+    const counts: Record<string, number> = {};
+    for (const e of this.entries) {
+      if (new Date(e.at).toISOString().slice(0, 10) !== day) continue;
+      const k = `${e.decision}:${e.reason}:${e.action}`;
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
+    return { day, counts };
+  }
+}
+
+export class FakePolicies implements Public<PolicySource> {
+  constructor(
+    private readonly policies: ReadonlyMap<string, PolicyParseResult>,
+    private readonly paused: boolean,
+  ) {}
+  async snapshot(now: number): Promise<PolicySnapshot> {
+    return { policies: this.policies, pause: this.paused ? { paused: true, reason: 'fuzz', by: 'fuzz', at: 0 } : { paused: false }, loadedAt: now };
+  }
+  invalidate(): void {}
+}
+
+export interface RedriveCall {
+  readonly executionArn: string;
+  readonly clientToken: string;
+}
+
+/** Scripted Step Functions: answers come from the test; every call is recorded. */
+export class FakeStepFunctions implements StepFunctionsGateway {
+  readonly redrives: RedriveCall[] = [];
+  readonly describes: string[] = [];
+  constructor(
+    private readonly answers: {
+      redrive: () => RedriveResult;
+      describe: (executionArn: string) => DescribedExecution | undefined;
+    },
+  ) {}
+  async redrive(executionArn: string, clientToken: string): Promise<RedriveResult> {
+    this.redrives.push({ executionArn, clientToken });
+    return this.answers.redrive();
+  }
+  async describe(executionArn: string): Promise<DescribedExecution | undefined> {
+    this.describes.push(executionArn);
+    return this.answers.describe(executionArn);
+  }
+  // eslint-disable-next-line require-yield
+  async *listStopped(_stateMachineArn: string, _status: ExecutionStatus, _since: number): AsyncIterable<ListedExecution> {
+    return;
+  }
+  // eslint-disable-next-line require-yield
+  async *listStateMachines(): AsyncIterable<string> {
+    return;
+  }
+}
+
+/** Grants every slot now, or refuses every one (a saturated limiter). */
+export class FakeRate implements RateLimiter {
+  calls = 0;
+  constructor(
+    private readonly clock: () => number,
+    private readonly grant: boolean,
+  ) {}
+  async acquire(): Promise<RateGrant> {
+    this.calls++;
+    return this.grant ? { granted: true, at: this.clock() } : { granted: false, retryAt: this.clock() + 1000 };
+  }
+}
+
+export interface FakeWorld {
+  readonly deps: ControllerDeps;
+  readonly ledger: FakeLedger;
+  readonly audit: FakeAudit;
+  readonly sfn: FakeStepFunctions;
+  readonly log: MemoryLog;
+  readonly metrics: InMemoryMetrics;
+  readonly notifier: MemoryNotifier;
+}
+
+export interface FakeWorldOptions {
+  readonly now: number;
+  readonly policies: ReadonlyMap<string, PolicyParseResult>;
+  readonly paused?: boolean;
+  readonly redrive?: () => RedriveResult;
+  readonly describe?: (executionArn: string) => DescribedExecution | undefined;
+  readonly redriveGranted?: boolean;
+  readonly describeGranted?: boolean;
+  readonly config?: Partial<ControllerConfig>;
+  readonly ledger?: FakeLedger;
+}
+
+export function fakeWorld(o: FakeWorldOptions): FakeWorld {
+  let now = o.now;
+  const clock = () => now;
+  const ledger = o.ledger ?? new FakeLedger();
+  const audit = new FakeAudit();
+  const log = new MemoryLog();
+  const metrics = new InMemoryMetrics();
+  const notifier = new MemoryNotifier();
+  const sfn = new FakeStepFunctions({
+    redrive: o.redrive ?? (() => ({ kind: 'redriven', redriveDate: now })),
+    describe: o.describe ?? (() => undefined),
+  });
+  const config: ControllerConfig = {
+    ...DEFAULTS,
+    policyTableName: 'policies',
+    ledgerTableName: 'ledger',
+    eventBusName: undefined,
+    ...o.config,
+  };
+  const deps: ControllerDeps = {
+    config,
+    policies: new FakePolicies(o.policies, o.paused ?? false) as unknown as PolicySource,
+    audit: audit as unknown as AuditTrail,
+    ledger: ledger as unknown as FailureLedger,
+    stepFunctions: sfn,
+    redriveRate: new FakeRate(clock, o.redriveGranted ?? true),
+    describeRate: new FakeRate(clock, o.describeGranted ?? true),
+    clock,
+    sleep: async (ms) => {
+      now += Math.max(0, ms);
+    },
+    log,
+    metrics,
+    maxRateWaitMs: config.maxRateWaitMs,
+    claimTimeoutMs: config.claimTimeoutSeconds * 1000,
+    notifier,
+  };
+  return { deps, ledger, audit, sfn, log, metrics, notifier };
+}
