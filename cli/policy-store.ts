@@ -18,7 +18,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { itemFromDynamo } from '../lambda/policy/policy-source';
 import { parsePolicyItem, type PolicyIssue, type PolicyParseResult } from '../lambda/policy/redrive-policy';
 import { failed } from './errors';
-import { policyKeyProblem } from './policy-key';
+import { policyKeyProblem } from '../lambda/policy/policy-key';
 
 export interface StoredPolicy {
   readonly key: string;

@@ -20,7 +20,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { DEFAULTS, ENV } from '../lambda/config';
 import { isStateMachineArn } from '../lambda/event/arn';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability/metrics-contract';
@@ -288,7 +288,7 @@ export class AutoRedrive extends Construct {
   constructor(scope: Construct, id: string, props: AutoRedriveProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const p = resolveProps(stack, props);
+    const p = resolveProps(this, stack, props);
 
     // ---- Storage -------------------------------------------------------------------
     this.policyTable = createTable(this, 'PolicyTable', POLICY_TABLE, p.removalPolicy);
@@ -703,7 +703,10 @@ function checkDuration(name: string, d: Duration, unit: Unit, min: number, max =
   return amount;
 }
 
-function resolveProps(stack: Stack, props: AutoRedriveProps): ResolvedProps {
+/** Dashboard names already taken in an app (keyed by its root), to report duplicates. */
+const DASHBOARD_NAMES_IN_APP = new WeakMap<IConstruct, Map<string, string>>();
+
+function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): ResolvedProps {
   // statuses
   const statuses = props.statuses ?? DEFAULT_WATCHED_STATUSES;
   if (statuses.length === 0) fail('statuses must contain at least one status');
@@ -772,8 +775,18 @@ function resolveProps(stack: Stack, props: AutoRedriveProps): ResolvedProps {
 
   // Observability
   const dashboardName = props.dashboardName ?? 'AutoRedrive';
-  if (!Token.isUnresolved(dashboardName) && !DASHBOARD_NAME.test(dashboardName)) {
-    fail(`dashboardName must be 1 to 255 letters, digits, '-' or '_', got '${dashboardName}'`);
+  if (!Token.isUnresolved(dashboardName)) {
+    if (!DASHBOARD_NAME.test(dashboardName)) fail(`dashboardName must be 1 to 255 letters, digits, '-' or '_', got '${dashboardName}'`);
+    // Dashboard names are unique per account: catch a second instance in this app (same
+    // account, or both environment-agnostic) at synth time rather than at deploy time.
+    const names = DASHBOARD_NAMES_IN_APP.get(scope.node.root) ?? new Map<string, string>();
+    DASHBOARD_NAMES_IN_APP.set(scope.node.root, names);
+    const key = `${stack.account}/${dashboardName}`;
+    const other = names.get(key);
+    if (other !== undefined && other !== scope.node.path) {
+      fail(`dashboardName '${dashboardName}' is already used by ${other}; dashboard names are unique per account, so give each AutoRedrive its own`);
+    }
+    names.set(key, scope.node.path);
   }
   const runbookUrl = props.runbookUrl ?? 'README.md';
   if (!Token.isUnresolved(runbookUrl) && (runbookUrl.trim() === '' || /[\s()#]/.test(runbookUrl))) {

@@ -9,7 +9,7 @@ import { type CliContext, withContext } from '../context';
 import { failed, usage } from '../errors';
 import { readJson } from '../files';
 import { cell, table } from '../output';
-import { policyKeyProblem } from '../policy-key';
+import { policyKeyProblem } from '../../lambda/policy/policy-key';
 import { checkItem, expectationOf, type Expectation, PolicyStore, type StoredPolicy } from '../policy-store';
 
 /** `put` flags and the item field each one sets. Values go to the schema as typed. */
@@ -81,6 +81,7 @@ function renderDiff(key: string, stored: StoredPolicy | undefined, changes: read
 
 interface PutOptions extends Record<string, unknown> {
   fromFile?: string;
+  unset?: string;
   yes?: boolean;
 }
 
@@ -126,7 +127,7 @@ async function put(ctx: CliContext, key: string | undefined, options: PutOptions
   const planned: PlannedWrite[] = [];
 
   if (options.fromFile) {
-    if (key !== undefined || Object.keys(flags).length > 0) {
+    if (key !== undefined || Object.keys(flags).length > 0 || options.unset !== undefined) {
       throw usage('policy put: --from-file takes the whole items from the file; do not combine it with a key or field flags');
     }
     const file = options.fromFile;
@@ -165,7 +166,13 @@ async function put(ctx: CliContext, key: string | undefined, options: PutOptions
       ctx.out.note(`policy '${key}' does not exist yet; creating it with the defaults`);
     }
     const base = stored ? Object.fromEntries(Object.entries(stored.item).filter(([f]) => !META_FIELDS.has(f))) : { stateMachine: key };
-    const merged = { ...base, ...flags, stateMachine: key };
+    const merged: Record<string, unknown> = { ...base, ...flags, stateMachine: key };
+    // --unset: back to the default, or away with an attribute the schema rejects (a typo).
+    for (const field of (options.unset ?? '').split(',').map((f) => f.trim()).filter(Boolean)) {
+      if (field === 'stateMachine') throw usage('policy put: --unset stateMachine: the key cannot be removed (use policy delete)');
+      if (field in flags) throw usage(`policy put: --unset ${field}: also set by ${FLAG_OF[field]}`);
+      delete merged[field];
+    }
     const item = normalize(merged, `policy put: ${key}`, true);
     planned.push({ key, stored, item, changes: diffItems(stored?.item, item), expect: expectationOf(stored) });
   }
@@ -343,6 +350,7 @@ Examples:
     .argument('[key]', KEY_HELP);
   for (const f of FIELD_FLAGS) putCmd.addOption(new Option(f.flag, f.help));
   putCmd
+    .option('--unset <fields>', 'remove attributes from the stored item (back to the default; or a misspelt attribute)')
     .option('--from-file <file>', 'write the items of a JSON file (one item or an array); all are validated first, all or nothing')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .addHelpText(
@@ -356,6 +364,7 @@ Examples:
   redrivectl policy put '*' --max-redrives 2 --statuses FAILED,TIMED_OUT
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --enabled false --yes
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --dry-run-policy true
+  redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --unset maxRedrive,description
   redrivectl policy put --from-file policies.json`,
     )
     .action(withContext(put));

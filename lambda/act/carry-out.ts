@@ -39,8 +39,15 @@ export interface ActionOutcome {
  */
 const UNRECORDED_SKIPS = new Set(['already-handled', 'malformed-event']);
 
-/** Retry window after a throttle or 5xx that survived the SDK's own retries. */
-const TRANSIENT_RETRY_MS = 30_000;
+/**
+ * Retry delay after an error that survived the SDK's own retries: 30 s, doubling per
+ * attempt of this failure, capped at one hour. Throttling and 5xx clear quickly; an error
+ * that does not (AccessDenied on our own role, a KMS problem) keeps the failure pending,
+ * visibly (backlog-age alarm), without hammering the API.
+ */
+export function transientRetryMs(attempts: number): number {
+  return Math.min(3_600_000, 30_000 * 2 ** Math.max(0, Math.min(attempts - 1, 20)));
+}
 
 export async function carryOut(decision: Decision, facts: FailureFacts | null, deps: ActDeps): Promise<ActionOutcome> {
   const now = deps.clock();
@@ -89,7 +96,7 @@ async function redriveNow(facts: FailureFacts, deps: ActDeps): Promise<ActionOut
       await deps.ledger.markRejected(claim, 'not-redrivable', deps.clock());
       return { action: 'rejected', actionDetail: `${result.errorName}: ${result.message}` };
     case 'transient': {
-      const dueAt = deps.clock() + TRANSIENT_RETRY_MS;
+      const dueAt = deps.clock() + transientRetryMs(claim.attempts);
       await deps.ledger.defer(claim, dueAt, `transient:${result.errorName}`, deps.clock());
       deps.metrics.count(METRIC.deferrals, { Reason: result.errorName });
       deps.log.warn('RedriveExecution failed after SDK retries; deferred', {

@@ -38,7 +38,7 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   if (!(policy.statuses as readonly string[]).includes(event.status)) {
     return skip('status-not-covered', `policy '${policy.key}' covers ${policy.statuses.join(', ')}, not ${event.status}`);
   }
-  if (event.redriveStatus === 'REDRIVABLE_BY_MAP_RUN') {
+  if (event.redriveStatus === 'REDRIVABLE_BY_MAP_RUN' || event.mapRunLabel !== undefined) {
     return skip('map-run-child', 'a Distributed Map child is redriven by redriving its parent execution');
   }
   if (event.redriveStatus === 'NOT_REDRIVABLE') {

@@ -67,6 +67,8 @@ export interface StatusChange {
   readonly redriveStatusReason: string | null;
   readonly error: string | null;
   readonly cause: string | null;
+  /** Set for a Distributed Map child execution (`execution:Machine/Label:id`). */
+  readonly mapRunLabel?: string;
 }
 
 export type ParseResult =
@@ -108,7 +110,9 @@ export function parseStatusChange(raw: unknown): ParseResult {
   const exec = parseExecutionArn(d.executionArn);
   const problems: string[] = [];
   const smArn = `arn:${exec.partition}:states:${exec.region}:${exec.account}:stateMachine:${exec.stateMachineName}`;
-  if (smArn !== d.stateMachineArn) problems.push('detail.stateMachineArn: does not match detail.executionArn');
+  // A Distributed Map child may name its parent machine with or without the Map Run label.
+  const smArns = exec.mapRunLabel === undefined ? [smArn] : [smArn, `${smArn}/${exec.mapRunLabel}`];
+  if (!smArns.includes(d.stateMachineArn)) problems.push('detail.stateMachineArn: does not match detail.executionArn');
   if (exec.account !== e.account) problems.push('account: does not match detail.executionArn');
   if (exec.region !== e.region) problems.push('region: does not match detail.executionArn');
   if (d.stopDate != null && d.stopDate < d.startDate) problems.push('detail.stopDate: before detail.startDate');
@@ -133,6 +137,7 @@ export function parseStatusChange(raw: unknown): ParseResult {
       redriveStatusReason: d.redriveStatusReason ?? null,
       error: d.error ?? null,
       cause: d.cause ?? null,
+      ...(exec.mapRunLabel === undefined ? {} : { mapRunLabel: exec.mapRunLabel }),
     },
   };
 }

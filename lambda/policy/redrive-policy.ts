@@ -10,6 +10,7 @@
  * fall back silently to a default.
  */
 import { z } from 'zod';
+import { policyKeyProblem } from './policy-key';
 import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES, type RedrivableStatus } from '../../lib/event-pattern';
 
 /**
@@ -102,7 +103,15 @@ const errorNameList = stringList.superRefine((names, ctx) => {
 /** Raw policy item as stored (lib-dynamodb unmarshalled) or as written in a JSON file. */
 export const policyItemSchema = z
   .object({
-    stateMachine: z.string({ error: 'is required (state machine ARN, pattern with *, or *)' }).trim().min(1),
+    // Not trimmed: the stored key is what matching compares, so " *" must be an error, not a silent non-match.
+    stateMachine: z
+      .string({ error: 'is required (state machine ARN, pattern with *, or *)' })
+      .min(1)
+      .refine((k) => k.trim() === k, { message: 'must not start or end with spaces' })
+      .superRefine((k, ctx) => {
+        const problem = k.trim() === k ? policyKeyProblem(k) : undefined;
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     enabled: bool.optional(),
     maxRedrives: integerIn(0, 1000).optional(),
     intervalSeconds: integerIn(0, MAX_DELAY_LIMIT_SECONDS).optional(),

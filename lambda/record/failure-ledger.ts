@@ -54,6 +54,8 @@ export interface Claim {
   readonly executionArn: string;
   readonly redriveCount: number;
   readonly token: string;
+  /** How many times this failure has been claimed, this claim included. */
+  readonly attempts: number;
 }
 
 export function toRecordState(r: FailureRecord): FailureRecordState {
@@ -109,10 +111,12 @@ export class FailureLedger {
   async claim(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
     const token = randomUUID();
     const expires = now + claimTimeoutMs;
+    let attempts = 1;
     const ok = await this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(facts),
+        ReturnValues: 'UPDATED_NEW',
         UpdateExpression:
           'SET #state = :claimed, claimToken = :token, claimExpiresAt = :expires, dueShard = :shard, dueAt = :expires, ' +
           'attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :now, expiresAt = :ttl, ' +
@@ -133,8 +137,9 @@ export class FailureLedger {
           ':ttl': this.ttl(now),
         },
       }),
+      (out) => (attempts = Number(out.Attributes?.attempts ?? 1)),
     );
-    return ok ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token } : undefined;
+    return ok ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts } : undefined;
   }
 
   /** Stores a redrive for later. false if the failure is already pending, claimed or done. */
@@ -268,9 +273,10 @@ export class FailureLedger {
     );
   }
 
-  private async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
+  private async conditional(command: PutCommand | UpdateCommand, onSuccess?: (out: { Attributes?: Record<string, unknown> }) => void): Promise<boolean> {
     try {
-      await this.doc.send(command as UpdateCommand);
+      const out = await this.doc.send(command as UpdateCommand);
+      onSuccess?.(out);
       return true;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return false;

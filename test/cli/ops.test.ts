@@ -90,7 +90,6 @@ test('dlq replay: dry run changes nothing; replay redrives, deletes handled mess
   expect(await depth()).toBe(2); // and the garbage message from the status test
 
   const dry = await cli('dlq', 'replay', '--dry-run', '-o', 'json');
-  console.log('dry', dry.ms);
   expect(dry.code).toBe(0);
   const planned = parseJson(dry) as { messages: Array<Record<string, unknown>> };
   expect(planned.messages).toEqual(
@@ -103,7 +102,6 @@ test('dlq replay: dry run changes nothing; replay redrives, deletes handled mess
   expect(h.local.standIn.redrives.filter((r) => r.executionArn === arn)).toHaveLength(0);
 
   const r = await cli('dlq', 'replay');
-  console.log('real', r.ms);
   expect(r.code).toBe(1); // one message could not be replayed
   expectOneErrorLine(r, '1 message(s) could not be replayed and stay in the queue');
   expect(r.stdout).toMatch(new RegExp(`${arn}\\s+redrive\\s+no-delay\\s+redriven\\s+deleted`));

@@ -164,6 +164,13 @@ test('validate: every stored item (and files) with the Lambda schema; exit 1 nam
   expect(f.stdout).toMatch(/item 2\s+statuses/);
   const fine = await cli('policy', 'validate', file('fine.json', { stateMachine: '*', maxRedrives: 5 }));
   expect(fine.code).toBe(0);
+
+  // Fixed from the CLI: --unset removes the misspelt attribute.
+  const fixed = await cli('policy', 'put', broken, '--unset', 'maxRedrive', '--backoff-rate', '2', '--yes');
+  expect(fixed.code).toBe(0);
+  expect(fixed.stdout).toMatch(/-\s+maxRedrive\s+3\s+-/);
+  expect(await stored(broken)).not.toHaveProperty('maxRedrive');
+  expect(await stored(broken)).toMatchObject({ backoffRate: 2 });
 });
 
 test('delete asks (refused without a terminal), then deletes with --yes', async () => {

@@ -186,15 +186,28 @@ describe('settings', () => {
   test('two instances in one stack do not collide', () => {
     const app = newApp();
     const stack = new Stack(app, 'Test');
-    new AutoRedrive(stack, 'Orders', { stateMachineArns: [ORDERS] });
-    new AutoRedrive(stack, 'Billing', { stateMachineArns: [BILLING] });
+    new AutoRedrive(stack, 'Orders', { stateMachineArns: [ORDERS], dashboardName: 'AutoRedrive-orders' });
+    new AutoRedrive(stack, 'Billing', { stateMachineArns: [BILLING], dashboardName: 'AutoRedrive-billing' });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Lambda::Function', 4);
     template.resourceCountIs('AWS::DynamoDB::Table', 4);
-    expect(Object.keys(template.toJSON().Outputs)).toHaveLength(10);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 2);
+    expect(Object.keys(template.toJSON().Outputs)).toHaveLength(14);
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ detail: { status: Match.anyValue(), stateMachineArn: [BILLING] } }),
     });
+  });
+
+  test('two instances in one app with the same dashboard name: an error naming dashboardName', () => {
+    const app = newApp();
+    new AutoRedrive(new Stack(app, 'Orders'), 'AutoRedrive', { stateMachineArns: [ORDERS] });
+    expect(() => new AutoRedrive(new Stack(app, 'Billing'), 'AutoRedrive', { stateMachineArns: [BILLING] })).toThrow(
+      /^AutoRedrive: dashboardName 'AutoRedrive' is already used by Orders\/AutoRedrive; dashboard names are unique per account/,
+    );
+    // Stacks in different accounts may use the same name.
+    const other = newApp();
+    new AutoRedrive(new Stack(other, 'A', { env: { account: '111111111111', region: REGION } }), 'AutoRedrive');
+    expect(() => new AutoRedrive(new Stack(other, 'B', { env: { account: '222222222222', region: REGION } }), 'AutoRedrive')).not.toThrow();
   });
 });
 

@@ -17,7 +17,7 @@ export const FIXTURES = {
 export type FixtureName = keyof typeof FIXTURES;
 
 /** A fresh, mutable copy of a real event (never shared between tests). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 export function rawFixture(name: FixtureName): any {
   return JSON.parse(readFileSync(join(FIXTURE_DIR, FIXTURES[name]), 'utf8'));
 }

@@ -25,9 +25,7 @@ export type Public<T> = { [K in keyof T]: T[K] };
 
 const CAUSE_LIMIT = 1000;
 
-interface StoredRecord {
-  -readonly [K in keyof FailureRecord]: FailureRecord[K];
-}
+type StoredRecord = { -readonly [K in keyof FailureRecord]: FailureRecord[K] };
 
 export class FakeLedger implements Public<FailureLedger> {
   /** key `${executionArn}#${redriveCount}` */
@@ -87,6 +85,7 @@ export class FakeLedger implements Public<FailureLedger> {
     if (!this.takeable(r, now)) return undefined;
     const token = `token-${++this.tokens}`;
     const expires = now + claimTimeoutMs;
+    const attempts = (r?.attempts ?? 0) + 1;
     this.records.set(k, {
       reason: null,
       ...r,
@@ -95,10 +94,10 @@ export class FakeLedger implements Public<FailureLedger> {
       claimToken: token,
       claimExpiresAt: expires,
       dueAt: expires,
-      attempts: (r?.attempts ?? 0) + 1,
+      attempts,
       updatedAt: now,
     });
-    return { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token };
+    return { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts };
   }
 
   async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {

@@ -64,8 +64,8 @@ describe('delaySeconds', () => {
     expect(delaySeconds(f, 1, 7)).toBe(120);
   });
   it('rounds a fractional base (rate 1.5)', () => {
-    expect(delaySeconds({ ...p, intervalSeconds: 1, backoffRate: 1.5 }, 1)).toBe(2); // 1.5 -> 2
-    expect(delaySeconds({ ...p, intervalSeconds: 1, backoffRate: 1.5 }, 2)).toBe(2); // 2.25 -> 2
+    expect(delaySeconds({ ...p, intervalSeconds: 1, backoffRate: 1.5 }, 1, 0)).toBe(2); // 1.5 -> 2
+    expect(delaySeconds({ ...p, intervalSeconds: 1, backoffRate: 1.5 }, 2, 0)).toBe(2); // 2.25 -> 2
   });
 
   it('property: never negative, never above maxDelaySeconds, always a whole number', () => {

@@ -16,7 +16,7 @@ function bad(raw: unknown): MalformedEventError {
   expect(r.error.problems.length).toBeGreaterThan(0);
   return r.error;
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 function mutated(mut: (e: any) => void, name: FixtureName = 'failed0'): unknown {
   const e = rawFixture(name);
   mut(e);
@@ -219,7 +219,7 @@ describe('parseStatusChange: malformed events', () => {
   });
 
   // Each case: mutation, the field path that must be named.
-  const cases: Array<[string, (e: any) => void, string]> = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+  const cases: Array<[string, (e: any) => void, string]> = [  
     ['wrong detail-type', (e) => (e['detail-type'] = SECRET), 'detail-type'],
     ['missing detail-type', (e) => delete e['detail-type'], 'detail-type'],
     ['wrong source', (e) => (e.source = SECRET), 'source'],
@@ -297,7 +297,7 @@ describe('parseStatusChange: malformed events', () => {
   });
 
   describe('forged or mangled ARNs', () => {
-    const forged: Array<[string, (e: any) => void, string]> = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+    const forged: Array<[string, (e: any) => void, string]> = [  
       ['executionArn of another state machine', (e) => (e.detail.executionArn = EXECUTION_ARN.replace('MyStateMachine-gddoyum7f', 'Other')), 'detail.stateMachineArn'],
       ['stateMachineArn of another state machine', (e) => (e.detail.stateMachineArn = STATE_MACHINE_ARN.replace('MyStateMachine-gddoyum7f', 'Other')), 'detail.stateMachineArn'],
       ['executionArn in another account', (e) => (e.detail.executionArn = EXECUTION_ARN.replace('123456789012', '999999999999')), 'account'],

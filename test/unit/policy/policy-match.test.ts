@@ -42,6 +42,48 @@ describe('keyMatches', () => {
   });
 });
 
+describe('keyMatches: glob semantics', () => {
+  /** Reference: the glob as an (escaped) regular expression, `*` = any run of any characters. */
+  const reference = (key: string, text: string) =>
+    new RegExp(`^${key.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's').test(text);
+
+  it('property: agrees with a regular-expression reference on small alphabets', () => {
+    const alpha = fc.constantFrom('a', 'b', '*', '.', ':', '\n');
+    fc.assert(
+      fc.property(fc.array(alpha, { maxLength: 10 }).map((a) => a.join('')), fc.array(fc.constantFrom('a', 'b', '.', ':', '*', '\n'), { maxLength: 14 }).map((a) => a.join('')), (key, text) => {
+        expect(keyMatches(key, text)).toBe(key.includes('*') ? reference(key, text) : key === text);
+      }),
+      { numRuns: 3000, seed: 3 },
+    );
+  });
+
+  it('property: a pattern built from pieces of the ARN matches it', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: ARN.length }), { maxLength: 6 }), (cuts) => {
+        const sorted = [...cuts].sort((a, b) => a - b);
+        let key = '';
+        let last = 0;
+        for (const c of sorted) {
+          key += `${ARN.slice(last, c)}*`;
+          last = c;
+        }
+        key += ARN.slice(last);
+        expect(keyMatches(key, ARN)).toBe(true);
+      }),
+      { numRuns: 1000, seed: 4 },
+    );
+  });
+
+  it('no catastrophic backtracking on a hostile hand-edited key', () => {
+    const hostile = `${'*a'.repeat(12)}*b`;
+    const arn = `${PREFIX}${'a'.repeat(60)}`;
+    const started = Date.now();
+    expect(keyMatches(hostile, arn)).toBe(false);
+    expect(selectPolicyKey([hostile, '*'], arn)).toBe('*');
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+});
+
 describe('selectPolicyKey', () => {
   it('no keys or no match -> undefined', () => {
     expect(selectPolicyKey([], ARN)).toBeUndefined();

@@ -63,8 +63,9 @@ describe('parsePolicyItem: defaults', () => {
     expect(p).not.toHaveProperty('updatedAt');
   });
 
-  it('trims the key', () => {
-    expect(valid({ stateMachine: '  *  ' }).key).toBe('*');
+  it('rejects a key with surrounding spaces (it would never match the stored key)', () => {
+    const e = invalid({ stateMachine: '  *  ' });
+    expect(e.issues).toEqual([{ field: 'stateMachine', message: 'must not start or end with spaces' }]);
   });
 });
 

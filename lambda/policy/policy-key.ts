@@ -1,10 +1,10 @@
 /**
- * Policy keys: `*`, a state machine ARN, or a pattern with `*` (see
- * lambda/policy/policy-match.ts). The schema accepts any non-empty string, so a typo in
- * an ARN would silently match nothing; redrivectl rejects such keys and says which part
- * is wrong.
+ * Policy keys: `*`, a state machine ARN, or a pattern with `*` (see policy-match.ts).
+ * A typo in an ARN would silently match nothing, so the policy schema rejects such keys
+ * and says which part is wrong (the Lambda then skips with policy-invalid only if that
+ * key would have been the match, which a malformed key never is).
  */
-import { isStateMachineArn } from '../lambda/event/arn';
+import { isStateMachineArn } from '../event/arn';
 
 const PARTS: ReadonlyArray<readonly [string, RegExp, string]> = [
   ['prefix', /^arn$/, "must be 'arn'"],

@@ -1,0 +1,272 @@
+/**
+ * The benchmark environment: the Step Functions stand-in (in this process, so its call
+ * log and redrive log can be read directly), dynalite for DynamoDB, and any number of
+ * controller "Lambda instances", each its own `wire()` with its own SDK clients, sharing
+ * the tables as real instances do.
+ *
+ * dynalite runs in its own Node process by default (`dynamo: 'process'`). In this process
+ * it would share one event loop with 20 controller instances and the stand-in; its
+ * per-item lock then holds the rate limiter's single item for several loop turns per
+ * update, and the limiter (which discards grants that arrive more than one interval late)
+ * collapses to 30-75 redrives/s at a configured 100/s. That is a harness artefact, not a
+ * property of the controller: DynamoDB is a remote service with its own capacity. The
+ * in-process mode stays available for comparison (`BENCH_DYNAMO=in-process`).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { SdkStepFunctions } from '../lambda/act/step-functions';
+import { type ControllerConfig, DEFAULTS } from '../lambda/config';
+import { InMemoryMetrics, type Log } from '../lambda/observability/telemetry';
+import type { FailureRecord } from '../lambda/record/failure-ledger';
+import { MemoryNotifier } from '../lambda/record/owner-notifier';
+import { wire, type Wired } from '../lambda/wiring';
+import { LEDGER_TABLE, POLICY_TABLE } from '../lib/table-definitions';
+import { createTable, startDynalite } from '../local/dynamodb';
+import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, useLocalEndpoints } from '../local/environment';
+import { StepFunctionsStandIn, type StandInOptions, type StepBehaviour } from '../local/sfn';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+export type DynamoMode = 'process' | 'in-process' | 'none';
+
+export function dynamoModeFromEnv(): DynamoMode {
+  const mode = process.env.BENCH_DYNAMO;
+  return mode === 'in-process' || mode === 'none' ? mode : 'process';
+}
+
+export interface BenchEnvOptions {
+  readonly standIn?: Omit<StandInOptions, 'accountId' | 'region'>;
+  readonly config?: Partial<ControllerConfig>;
+  readonly clock?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** @default 'process' */
+  readonly dynamo?: DynamoMode;
+}
+
+/** DynamoDB requests made by the controller instances, by operation and by what they touch. */
+export class DynamoCallCounter {
+  readonly byCommand: Record<string, number> = {};
+  readonly byPurpose: Record<string, number> = {};
+  total = 0;
+
+  attach(client: DynamoDBClient): void {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = String((context as { commandName?: string }).commandName ?? 'unknown').replace(/Command$/, '');
+        const purpose = purposeOf(command, args.input as Record<string, any>);
+        this.total++;
+        this.byCommand[command] = (this.byCommand[command] ?? 0) + 1;
+        this.byPurpose[purpose] = (this.byPurpose[purpose] ?? 0) + 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchDynamoCallCounter' },
+    );
+  }
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : ((v as { S?: string } | undefined)?.S ?? ''));
+
+/** What a request is for, from its key: ledger, audit, rate limiter, policies, ... */
+function purposeOf(command: string, input: Record<string, any>): string {
+  if (command === 'Scan') return 'policies';
+  const pk = text(input.Key?.pk) || text(input.Item?.pk) || text(input.ExpressionAttributeValues?.[':pk']);
+  const sk = text(input.Key?.sk) || text(input.Item?.sk);
+  if (pk === 'RATE') return `rate-limiter:${text(input.Key?.sk) || '?'}`;
+  if (pk.startsWith('STATS#')) return 'audit-daily-counter';
+  if (pk === 'CONTROL') return sk === 'PAUSE' ? 'kill-switch' : 'control';
+  if (sk.startsWith('AUDIT#')) return 'audit-entry';
+  if (input.IndexName) return 'ledger-due-index';
+  if (pk.startsWith('EXEC#')) return 'failure-ledger';
+  return 'other';
+}
+
+/** A Log that keeps nothing but counts warnings and errors (the benchmark reports them). */
+export class CountingLog implements Log {
+  warnings = 0;
+  errors = 0;
+  readonly firstProblems: string[] = [];
+  debug(): void {}
+  info(): void {}
+  warn(message: string): void {
+    this.warnings++;
+    if (this.firstProblems.length < 5) this.firstProblems.push(`warn: ${message}`);
+  }
+  error(message: string, attributes: Record<string, unknown> = {}): void {
+    this.errors++;
+    if (this.firstProblems.length < 5) this.firstProblems.push(`error: ${message} ${JSON.stringify(attributes).slice(0, 200)}`);
+  }
+}
+
+export interface BenchEnv {
+  readonly standIn: StepFunctionsStandIn;
+  readonly sfn: SFNClient;
+  readonly config: ControllerConfig;
+  readonly endpoints: { readonly sfn: string; readonly dynamodb: string | undefined };
+  readonly dynamoMode: DynamoMode;
+  readonly dynamoCalls: DynamoCallCounter;
+  readonly log: CountingLog;
+  readonly notifier: MemoryNotifier;
+  /** A new "Lambda instance": its own wiring and SDK clients, the shared tables. */
+  controller(): Wired;
+  putPolicy(item: Record<string, unknown>): Promise<void>;
+  /** Creates a state machine whose Task states run `behaviour`. */
+  createMachine(name: string, definition: string, resources: Record<string, StepBehaviour>): Promise<string>;
+  /** Starts executions, `concurrency` StartExecution calls at a time; returns their ARNs in order. */
+  startExecutions(stateMachineArn: string, runs: ReadonlyArray<{ name: string; input: unknown }>, concurrency?: number): Promise<string[]>;
+  /** Every failure record in the ledger (a paginated Scan). */
+  failureRecords(): Promise<FailureRecord[]>;
+  /** CPU time and peak RSS of the dynalite process (undefined when it runs in this process). */
+  dynamoProcessStats(): Promise<{ cpuMs: number; maxRssBytes: number } | undefined>;
+  stop(): Promise<void>;
+}
+
+async function startDynamoProcess(): Promise<{ endpoint: string; child: ChildProcess }> {
+  const child = fork(join(__dirname, 'dynamo-process.cjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port?: number }) => (m.port ? resolve(m.port) : reject(new Error('dynalite process: no port'))));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`dynalite process exited with ${code}`)));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, child };
+}
+
+export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<BenchEnv> {
+  const dynamoMode = options.dynamo ?? 'process';
+  const standIn = new StepFunctionsStandIn({ ...options.standIn, accountId: LOCAL_ACCOUNT, region: LOCAL_REGION });
+  const sfnEndpoint = await standIn.listen(0, '127.0.0.1');
+
+  let child: ChildProcess | undefined;
+  let closeInProcess: (() => Promise<void>) | undefined;
+  let dynamoEndpoint: string | undefined;
+  if (dynamoMode === 'process') {
+    const started = await startDynamoProcess();
+    child = started.child;
+    dynamoEndpoint = started.endpoint;
+  } else if (dynamoMode === 'in-process') {
+    const local = await startDynalite();
+    closeInProcess = local.close;
+    dynamoEndpoint = local.endpoint;
+  }
+  // Region and dummy credentials for every SDK client; endpoints are also passed explicitly.
+  useLocalEndpoints({ sfn: sfnEndpoint, dynamodb: dynamoEndpoint ?? 'http://127.0.0.1:9' });
+
+  const clients: Array<{ destroy(): void }> = [];
+  const sfn = new SFNClient({ endpoint: sfnEndpoint });
+  clients.push(sfn);
+  const admin = dynamoEndpoint ? new DynamoDBClient({ endpoint: dynamoEndpoint }) : undefined;
+  if (admin) {
+    clients.push(admin);
+    await createTable(admin, LOCAL_TABLES.policy, POLICY_TABLE);
+    await createTable(admin, LOCAL_TABLES.ledger, LEDGER_TABLE);
+  }
+  const adminDoc = admin ? DynamoDBDocumentClient.from(admin, { marshallOptions: { removeUndefinedValues: true } }) : undefined;
+
+  const config: ControllerConfig = {
+    ...DEFAULTS,
+    policyTableName: LOCAL_TABLES.policy,
+    ledgerTableName: LOCAL_TABLES.ledger,
+    eventBusName: undefined,
+    ...options.config,
+  };
+  const dynamoCalls = new DynamoCallCounter();
+  const log = new CountingLog();
+  const notifier = new MemoryNotifier();
+  const requireDynamo = () => {
+    if (!adminDoc || !dynamoEndpoint) throw new Error('this bench environment has no DynamoDB');
+    return { doc: adminDoc, endpoint: dynamoEndpoint };
+  };
+
+  return {
+    standIn,
+    sfn,
+    config,
+    endpoints: { sfn: sfnEndpoint, dynamodb: dynamoEndpoint },
+    dynamoMode,
+    dynamoCalls,
+    log,
+    notifier,
+    controller() {
+      const { endpoint } = requireDynamo();
+      const dynamodb = new DynamoDBClient({ endpoint });
+      dynamoCalls.attach(dynamodb);
+      const instanceSfn = new SFNClient({ endpoint: sfnEndpoint });
+      clients.push(dynamodb, instanceSfn);
+      return wire(config, {
+        log,
+        metrics: new InMemoryMetrics(),
+        clock: options.clock,
+        sleep: options.sleep,
+        dynamodb,
+        stepFunctions: new SdkStepFunctions(instanceSfn),
+        notifier,
+      });
+    },
+    async putPolicy(item) {
+      await requireDynamo().doc.send(new PutCommand({ TableName: config.policyTableName, Item: item }));
+    },
+    async createMachine(name, definition, resources) {
+      for (const [resource, behaviour] of Object.entries(resources)) standIn.setBehaviour(resource, behaviour);
+      const out = await sfn.send(new CreateStateMachineCommand({ name, definition, roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${name}` }));
+      return out.stateMachineArn!;
+    },
+    async startExecutions(stateMachineArn, runs, concurrency = 100) {
+      const arns: string[] = new Array(runs.length);
+      let next = 0;
+      const worker = async () => {
+        while (next < runs.length) {
+          const i = next++;
+          const out = await sfn.send(new StartExecutionCommand({ stateMachineArn, name: runs[i].name, input: JSON.stringify(runs[i].input) }));
+          arns[i] = out.executionArn!;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, runs.length) }, worker));
+      return arns;
+    },
+    async failureRecords() {
+      const { doc } = requireDynamo();
+      const items: FailureRecord[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new ScanCommand({
+            TableName: config.ledgerTableName,
+            FilterExpression: 'begins_with(sk, :failure)',
+            ExpressionAttributeValues: { ':failure': 'FAILURE#' },
+            ExclusiveStartKey: start,
+          }),
+        );
+        items.push(...((page.Items ?? []) as FailureRecord[]));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return items;
+    },
+    async dynamoProcessStats() {
+      if (!child) return undefined;
+      const c = child;
+      return new Promise((resolve) => {
+        c.once('message', (m: { cpuMs: number; maxRssBytes: number }) => resolve(m));
+        c.send('stats');
+      });
+    },
+    async stop() {
+      await standIn.close();
+      for (const c of clients) c.destroy();
+      if (closeInProcess) await closeInProcess();
+      if (child) {
+        const c = child;
+        await new Promise<void>((resolve) => {
+          c.once('exit', () => resolve());
+          c.kill();
+        });
+      }
+    },
+  };
+}
+
+/** Quota numbers scaled for a local run (rounded; at least 1). */
+export function scaleThrottle(config: { bucketSize: number; refillPerSecond: number }, scale: number) {
+  return { bucketSize: Math.max(1, Math.round(config.bucketSize * scale)), refillPerSecond: Math.max(1, Math.round(config.refillPerSecond * scale * 10) / 10) };
+}
