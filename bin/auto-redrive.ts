@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
-import { AutoRedriveStack, CONTEXT } from '../lib/auto-redrive-stack';
+import { AutoRedriveMemberStack, AutoRedriveStack, CONTEXT, memberStackRequested } from '../lib/auto-redrive-stack';
 
 const app = new App();
 
@@ -11,6 +11,15 @@ new AutoRedriveStack(app, 'AutoRedrive', {
     region: process.env.CDK_DEFAULT_REGION,
   },
 });
+
+// Organization mode, member side (docs/organization.md): only with `-c auto-redrive:member=true`
+// plus the central stack's outputs as context. Deployed with `cdk deploy AutoRedriveMember`
+// in each member account and Region, or synthesized (`cdk synth AutoRedriveMember`) as a
+// StackSet template. Always environment-agnostic: the template names no account or Region,
+// so one template serves every stack instance.
+if (memberStackRequested(app)) {
+  new AutoRedriveMemberStack(app, 'AutoRedriveMember');
+}
 
 // cdk-nag AwsSolutions checks on demand: `npx cdk synth -c auto-redrive:nag=true`
 // (the tests always run them). cdk-nag v3 is a CDK policy-validation plugin: any

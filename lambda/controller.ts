@@ -49,6 +49,9 @@ export interface ProcessOptions {
   readonly decideOnly?: boolean;
 }
 
+/** How stale the policy cache may be before a would-be soft skip re-reads it. */
+export const SOFT_SKIP_REFRESH_MS = 5_000;
+
 /** A dependency refused us for longer than we can wait; the event will be retried. */
 export class DependencyBusyError extends Error {
   constructor(readonly dependency: string, readonly executionArn: string) {
@@ -88,13 +91,20 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
     return finish(event, decision, null, { action: 'skipped' }, deps, options);
   }
   const now = deps.clock();
-  const snapshot = await deps.policies.snapshot(now);
-  const resolution = resolvePolicy(snapshot, event.stateMachineArn);
+  let snapshot = await deps.policies.snapshot(now);
+  let resolution = resolvePolicy(snapshot, event.stateMachineArn);
+  // About to skip for a reason a person may just have fixed (a new or re-enabled policy, a
+  // resume)? Then the cached copy is worth re-reading, at most every few seconds.
+  const soft = resolution.kind !== 'found' || !resolution.policy.enabled || snapshot.pause.paused;
+  if (soft && now - snapshot.loadedAt > SOFT_SKIP_REFRESH_MS) {
+    snapshot = await deps.policies.refresh(now);
+    resolution = resolvePolicy(snapshot, event.stateMachineArn);
+  }
 
   let failures: FailureRecord[] = [];
   let current: CurrentExecution | null = options.current ?? null;
-  const actionable = resolution.kind === 'found' && resolution.policy.enabled;
-  if (actionable) {
+  const policy = resolution.kind === 'found' && resolution.policy.enabled ? resolution.policy : undefined;
+  if (policy) {
     failures = await deps.ledger.failuresOf(event.executionArn);
     if (!current && mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) {
       const described = await checkExecution(event.executionArn, deps);
@@ -102,7 +112,7 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
         const decision: Decision = {
           decision: 'skip',
           reason: 'not-redrivable',
-          policyKey: resolution.policy.key,
+          policyKey: policy.key,
           redriveCount: event.redriveCount,
           errorName: event.error,
           detail: 'Step Functions says: ExecutionDoesNotExist',

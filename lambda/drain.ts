@@ -8,6 +8,8 @@
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './controller';
 import type { StatusChange } from './event/status-change';
 import { METRIC } from './observability/metrics-contract';
+import { sweep, type SweepReport } from './reconcile';
+import type { SweepSchedule } from './record/sweep-schedule';
 import type { FailureRecord } from './record/failure-ledger';
 
 export interface DrainOptions {
@@ -105,4 +107,23 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Pro
     return undefined;
   }
   return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
+}
+
+export interface ScheduledRunReport {
+  readonly drain: DrainReport;
+  readonly sweep: SweepReport | undefined;
+}
+
+/**
+ * One tick of the schedule: the drain, then the reconciliation sweep if it is due
+ * (`reconcileEveryMinutes`) and this caller won the right to run it.
+ */
+export async function scheduledRun(deps: ControllerDeps & { readonly sweepSchedule: SweepSchedule }, options: DrainOptions = {}): Promise<ScheduledRunReport> {
+  const report = await drain(deps, options);
+  const now = deps.clock();
+  if (report.paused || !(await deps.sweepSchedule.claimRun(now, deps.config.reconcileEveryMinutes * 60_000))) {
+    return { drain: report, sweep: undefined };
+  }
+  const swept = await sweep(deps, { since: now - deps.config.reconcileLookbackHours * 3_600_000, source: 'reconcile' });
+  return { drain: report, sweep: swept };
 }

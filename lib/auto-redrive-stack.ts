@@ -1,7 +1,8 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AutoRedrive, AutoRedriveProps } from './auto-redrive';
+import { AutoRedrive, AutoRedriveOrganization, AutoRedriveProps } from './auto-redrive';
+import { AutoRedriveMember, AutoRedriveMemberProps } from './auto-redrive-member';
 import { RedrivableStatus } from './event-pattern';
 
 /**
@@ -40,7 +41,34 @@ export const CONTEXT = {
   nag: 'auto-redrive:nag',
   /** E-mail address subscribed to the alarm topic; absent or empty = no subscription. */
   alarmEmail: 'auto-redrive:alarmEmail',
+
+  // ---- Organization mode (docs/organization.md) ----
+  /** Boolean, central stack: serve member accounts (the `organization` prop). */
+  organization: 'auto-redrive:organization',
+  /** Central: JSON array or comma-separated list of member account ids. */
+  memberAccounts: 'auto-redrive:memberAccounts',
+  /** Both sides: AWS Organizations id (o-...); empty = no organization condition. */
+  organizationId: 'auto-redrive:organizationId',
+  /** Both sides: the external id of the member role's trust policy. */
+  externalId: 'auto-redrive:externalId',
+  /** Central: JSON array or comma-separated list of Regions to sweep; empty = the stack's Region. */
+  servedRegions: 'auto-redrive:servedRegions',
+  /** Both sides: name of the member role; empty = AutoRedriveMember. */
+  memberRoleName: 'auto-redrive:memberRoleName',
+  /** Central: name of the central event bus; empty = AutoRedriveCentral. */
+  centralEventBusName: 'auto-redrive:centralEventBusName',
+  /** Boolean, read by bin/auto-redrive.ts: add the AutoRedriveMember stack to the app. */
+  member: 'auto-redrive:member',
+  /** Member: ARN of the central event bus (central output CentralEventBusArn). */
+  centralEventBusArn: 'auto-redrive:centralEventBusArn',
+  /** Member: JSON array or comma-separated list of the central ControllerRoleArn and DrainRoleArn. */
+  controllerRoleArns: 'auto-redrive:controllerRoleArns',
+  /** Member: the one Region whose member stack creates the role; empty = every member stack does. */
+  memberRoleRegion: 'auto-redrive:memberRoleRegion',
 } as const;
+
+/** Context keys that configure only organization mode of the central stack. */
+const CENTRAL_ORGANIZATION_KEYS = [CONTEXT.memberAccounts, CONTEXT.servedRegions, CONTEXT.centralEventBusName] as const;
 
 export type AutoRedriveStackProps = StackProps;
 
@@ -96,11 +124,109 @@ export function propsFromContext(scope: Construct): AutoRedriveProps {
     removalPolicy: removal === undefined ? undefined : removalPolicy(removal),
     publishEvents: boolean(CONTEXT.publishEvents, get(CONTEXT.publishEvents)),
     alarmEmail: alarmEmail === '' ? undefined : alarmEmail,
+    organization: organizationFromContext(scope),
   };
 }
 
+/** The `organization` prop from context, when `auto-redrive:organization` is true. */
+function organizationFromContext(scope: Construct): AutoRedriveOrganization | undefined {
+  const get = (key: string): unknown => scope.node.tryGetContext(key);
+  if (boolean(CONTEXT.organization, get(CONTEXT.organization)) !== true) {
+    const stray = CENTRAL_ORGANIZATION_KEYS.find((k) => !isEmptyValue(get(k)));
+    if (stray) contextError(stray, `is set but '${CONTEXT.organization}' is not true; set it to true to serve member accounts`);
+    return undefined;
+  }
+  const externalId = optionalString(CONTEXT.externalId, get(CONTEXT.externalId));
+  if (externalId === undefined) contextError(CONTEXT.externalId, `is required when '${CONTEXT.organization}' is true`);
+  return {
+    memberAccounts: stringList(CONTEXT.memberAccounts, get(CONTEXT.memberAccounts)) ?? [],
+    organizationId: optionalString(CONTEXT.organizationId, get(CONTEXT.organizationId)),
+    externalId,
+    servedRegions: nonEmpty(stringList(CONTEXT.servedRegions, get(CONTEXT.servedRegions))),
+    memberRoleName: optionalString(CONTEXT.memberRoleName, get(CONTEXT.memberRoleName)),
+    eventBusName: optionalString(CONTEXT.centralEventBusName, get(CONTEXT.centralEventBusName)),
+  };
+}
+
+/** Whether the `auto-redrive:member` context asks for the member stack. */
+export function memberStackRequested(scope: Construct): boolean {
+  return boolean(CONTEXT.member, scope.node.tryGetContext(CONTEXT.member)) === true;
+}
+
+/** Reads and validates the member-side context into {@link AutoRedriveMember} props. */
+export function memberPropsFromContext(scope: Construct): AutoRedriveMemberProps {
+  const get = (key: string): unknown => scope.node.tryGetContext(key);
+  const required = (key: string): string => {
+    const v = optionalString(key, get(key));
+    if (v === undefined) contextError(key, `is required for the member stack ('${CONTEXT.member}' is true)`);
+    return v.trim();
+  };
+  const roleArns = stringList(CONTEXT.controllerRoleArns, get(CONTEXT.controllerRoleArns));
+  if (!roleArns || roleArns.length === 0) {
+    contextError(CONTEXT.controllerRoleArns, `is required for the member stack: the central ControllerRoleArn and DrainRoleArn outputs`);
+  }
+  const statuses = nonEmpty(stringList(CONTEXT.statuses, get(CONTEXT.statuses)));
+  return {
+    centralEventBusArn: required(CONTEXT.centralEventBusArn),
+    controllerRoleArns: roleArns,
+    externalId: required(CONTEXT.externalId),
+    organizationId: optionalString(CONTEXT.organizationId, get(CONTEXT.organizationId)),
+    roleName: optionalString(CONTEXT.memberRoleName, get(CONTEXT.memberRoleName)),
+    roleRegion: optionalString(CONTEXT.memberRoleRegion, get(CONTEXT.memberRoleRegion)),
+    statuses: statuses as RedrivableStatus[] | undefined,
+    stateMachineArns: nonEmpty(stringList(CONTEXT.stateMachineArns, get(CONTEXT.stateMachineArns))),
+  };
+}
+
+export type AutoRedriveMemberStackProps = StackProps;
+
+/**
+ * The member-account stack: one {@link AutoRedriveMember}, configured from CDK context.
+ * Deploy it with `cdk deploy AutoRedriveMember` in each member account and Region, or use
+ * its synthesized template as a CloudFormation StackSet template: it has no assets, no
+ * bootstrap-version rule, and names no account or Region of its own (pseudo parameters).
+ */
+export class AutoRedriveMemberStack extends Stack {
+  public readonly member: AutoRedriveMember;
+
+  constructor(scope: Construct, id: string, props: AutoRedriveMemberStackProps = {}) {
+    super(scope, id, {
+      description: 'auto-redrive member: forwards Step Functions status changes to the central controller and lets it redrive here',
+      synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
+      ...props,
+    });
+    const memberProps = memberPropsFromContext(this);
+    try {
+      this.member = new AutoRedriveMember(this, 'AutoRedriveMember', memberProps);
+    } catch (e) {
+      throw withMemberContextKey(e);
+    }
+    for (const child of this.member.node.children) {
+      if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
+    }
+  }
+}
+
+const CONTEXT_OF_MEMBER_PROP: Partial<Record<keyof AutoRedriveMemberProps, string>> = {
+  centralEventBusArn: CONTEXT.centralEventBusArn,
+  controllerRoleArns: CONTEXT.controllerRoleArns,
+  externalId: CONTEXT.externalId,
+  organizationId: CONTEXT.organizationId,
+  roleName: CONTEXT.memberRoleName,
+  roleRegion: CONTEXT.memberRoleRegion,
+  statuses: CONTEXT.statuses,
+  stateMachineArns: CONTEXT.stateMachineArns,
+};
+
+function withMemberContextKey(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const prop = /^AutoRedriveMember: ([A-Za-z]+)/.exec(e.message)?.[1] as keyof AutoRedriveMemberProps | undefined;
+  const key = prop && CONTEXT_OF_MEMBER_PROP[prop];
+  return key ? new Error(`Context '${key}': ${e.message}`, { cause: e }) : e;
+}
+
 /** The context key each construct prop comes from, to name it in validation errors. */
-const CONTEXT_OF_PROP: Partial<Record<keyof AutoRedriveProps, string>> = {
+const CONTEXT_OF_PROP: Partial<Record<string, string>> = {
   statuses: CONTEXT.statuses,
   stateMachineArns: CONTEXT.stateMachineArns,
   reservedConcurrency: CONTEXT.reservedConcurrency,
@@ -115,6 +241,12 @@ const CONTEXT_OF_PROP: Partial<Record<keyof AutoRedriveProps, string>> = {
   removalPolicy: CONTEXT.removalPolicy,
   publishEvents: CONTEXT.publishEvents,
   alarmEmail: CONTEXT.alarmEmail,
+  'organization.memberAccounts': CONTEXT.memberAccounts,
+  'organization.organizationId': CONTEXT.organizationId,
+  'organization.externalId': CONTEXT.externalId,
+  'organization.servedRegions': CONTEXT.servedRegions,
+  'organization.memberRoleName': CONTEXT.memberRoleName,
+  'organization.eventBusName': CONTEXT.centralEventBusName,
 };
 
 /**
@@ -123,7 +255,7 @@ const CONTEXT_OF_PROP: Partial<Record<keyof AutoRedriveProps, string>> = {
  */
 function withContextKey(e: unknown): unknown {
   if (!(e instanceof Error)) return e;
-  const prop = /^AutoRedrive: ([A-Za-z]+)/.exec(e.message)?.[1] as keyof AutoRedriveProps | undefined;
+  const prop = /^AutoRedrive: ([A-Za-z]+(?:\.[A-Za-z]+)?)/.exec(e.message)?.[1];
   const key = prop && CONTEXT_OF_PROP[prop];
   return key ? new Error(`Context '${key}': ${e.message}`, { cause: e }) : e;
 }
@@ -136,6 +268,15 @@ function contextError(key: string, message: string): never {
 
 function isAbsent(v: unknown): boolean {
   return v === undefined || v === null || v === '';
+}
+
+/** Absent, or an empty list (cdk.json's "no value" for list keys). */
+function isEmptyValue(v: unknown): boolean {
+  return isAbsent(v) || (Array.isArray(v) && v.length === 0);
+}
+
+function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
+  return list && list.length > 0 ? list : undefined;
 }
 
 function map<T, R>(v: T | undefined, f: (v: T) => R): R | undefined {

@@ -2,6 +2,7 @@ import * as path from 'path';
 import {
   Arn,
   ArnFormat,
+  Aws,
   CfnOutput,
   Duration,
   RemovalPolicy,
@@ -21,7 +22,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
-import { DEFAULTS, ENV } from '../lambda/config';
+import { DEFAULT_MEMBER_ROLE_NAME, DEFAULTS, ENV, ORG_ENV } from '../lambda/config';
 import { isStateMachineArn } from '../lambda/event/arn';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability/metrics-contract';
 import {
@@ -31,6 +32,16 @@ import {
   statusChangePattern,
 } from './event-pattern';
 import { AlarmKey, Observability } from './observability';
+import {
+  DEFAULT_CENTRAL_EVENT_BUS_NAME,
+  accountIdProblem,
+  eventBusNameProblem,
+  externalIdProblem,
+  listProblem,
+  organizationIdProblem,
+  regionProblem,
+  roleNameProblem,
+} from './organization';
 import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from './table-definitions';
 
 /** Repository root: the esbuild project root and the base of the handler entry paths. */
@@ -50,6 +61,62 @@ const MAX_LAMBDA_EVENT_AGE_SECONDS = 6 * 60 * 60;
 const DEFAULT_BACKLOG_AGE_ALARM_SECONDS = 15 * 60;
 /** CloudWatch dashboard names: letters, digits, '-' and '_', up to 255 characters. */
 const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+
+/**
+ * Organization mode of {@link AutoRedrive}: one controller for many accounts. Each member
+ * account deploys `AutoRedriveMember` (lib/auto-redrive-member.ts), which forwards its
+ * status-change events to the central bus created here and provides the role the
+ * controller assumes. See docs/organization.md.
+ */
+export interface AutoRedriveOrganization {
+  /**
+   * The member accounts served (12-digit ids, not this stack's own account). Required: the
+   * controller acts only on events and executions of the accounts listed here
+   * (MEMBER_ACCOUNTS); an event from any other account is skipped as `unknown-account`.
+   * Only these accounts may put events on the central bus.
+   */
+  readonly memberAccounts: readonly string[];
+
+  /**
+   * AWS Organizations id (`o-...`). When set, the central bus also requires the sender to
+   * belong to the organization (`aws:PrincipalOrgID`), so an account that left the
+   * organization is refused even while it is still listed.
+   *
+   * @default - the account list alone admits senders
+   */
+  readonly organizationId?: string;
+
+  /**
+   * External id passed to sts:AssumeRole for the member roles (their trust policy requires
+   * it). 2 to 1224 characters of letters, digits and `_+=,.@:/-`. It is a confused-deputy
+   * guard, not a secret: it is visible in the Lambda configuration and the template.
+   */
+  readonly externalId: string;
+
+  /**
+   * Regions the reconciliation sweep lists state machines in (every served account). The
+   * controller's own account is served in these Regions with its own role, so its
+   * Step Functions permissions cover them. Must include the stack's Region.
+   *
+   * @default - the stack's Region
+   */
+  readonly servedRegions?: readonly string[];
+
+  /**
+   * Name of the role in every member account (AutoRedriveMember's `roleName`).
+   *
+   * @default 'AutoRedriveMember' (DEFAULT_MEMBER_ROLE_NAME in lambda/config.ts)
+   */
+  readonly memberRoleName?: string;
+
+  /**
+   * Name of the central custom event bus the member accounts forward to. Event bus names
+   * are unique per account and Region.
+   *
+   * @default 'AutoRedriveCentral'
+   */
+  readonly eventBusName?: string;
+}
 
 /** Properties of {@link AutoRedrive}. */
 export interface AutoRedriveProps {
@@ -224,6 +291,25 @@ export interface AutoRedriveProps {
    * @default - Duration.minutes(15), or two drain intervals if that is longer
    */
   readonly backlogAgeAlarmThreshold?: Duration;
+
+  /**
+   * Serve the Step Functions executions of other accounts (an AWS Organization) as well:
+   * a central event bus receives their forwarded events, and the Lambdas assume a role in
+   * each member account. The default-bus rule keeps serving this account.
+   *
+   * @default - single account: this account and Region only
+   */
+  readonly organization?: AutoRedriveOrganization;
+}
+
+/** Validated organization settings with every default applied. */
+interface ResolvedOrganization {
+  readonly memberAccounts: readonly string[];
+  readonly organizationId: string | undefined;
+  readonly externalId: string;
+  readonly servedRegions: readonly string[];
+  readonly memberRoleName: string;
+  readonly eventBusName: string;
 }
 
 /** Validated props with every default applied. */
@@ -248,6 +334,7 @@ interface ResolvedProps {
   readonly runbookUrl: string;
   readonly alarmEmail: string | undefined;
   readonly backlogAgeAlarmThresholdSeconds: number;
+  readonly organization: ResolvedOrganization | undefined;
 }
 
 /**
@@ -284,6 +371,10 @@ export class AutoRedrive extends Construct {
   public readonly alarms: Readonly<Record<AlarmKey, cloudwatch.Alarm>>;
   /** The CloudWatch dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** Organization mode only: the custom bus the member accounts forward their events to. */
+  public readonly centralEventBus?: events.EventBus;
+  /** Organization mode only: the rule on `centralEventBus` that sends the events to the controller. */
+  public readonly centralRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: AutoRedriveProps = {}) {
     super(scope, id);
@@ -318,6 +409,7 @@ export class AutoRedrive extends Construct {
       [ENV.reconcileLookbackHours]: num(p.reconcileLookbackHours),
       [ENV.reconcileEveryMinutes]: num(p.reconcileEveryMinutes),
       ...(eventBus ? { [ENV.eventBusName]: eventBus.eventBusName } : {}),
+      ...(p.organization ? organizationEnvironment(p.organization) : {}),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       NODE_OPTIONS: '--enable-source-maps',
@@ -370,6 +462,37 @@ export class AutoRedrive extends Construct {
       }),
     );
 
+    // Organization mode: the member accounts' forwarded events arrive on a custom bus with
+    // the same pattern (statuses only: member rules narrow to their own state machines).
+    if (p.organization) {
+      const org = p.organization;
+      this.centralEventBus = new events.EventBus(this, 'CentralEventBus', { eventBusName: org.eventBusName });
+      this.centralEventBus.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AutoRedriveMembers',
+          actions: ['events:PutEvents'],
+          principals: org.memberAccounts.map((a) => new iam.AccountPrincipal(a)),
+          resources: [this.centralEventBus.eventBusArn],
+          conditions: org.organizationId
+            ? { StringEquals: { 'aws:PrincipalOrgID': org.organizationId } }
+            : undefined,
+        }),
+      );
+      const central = statusChangePattern({ statuses: p.statuses });
+      this.centralRule = new events.Rule(this, 'CentralStatusChangeRule', {
+        description: `auto-redrive: member accounts' Step Functions executions that ended ${p.statuses.join(', ')}`,
+        eventBus: this.centralEventBus,
+        eventPattern: { source: central.source, detailType: central['detail-type'], detail: central.detail },
+      });
+      this.centralRule.addTarget(
+        new targets.LambdaFunction(this.controller, {
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: this.deadLetterQueue,
+        }),
+      );
+    }
+
     this.drainSchedule = new events.Rule(this, 'DrainSchedule', {
       description: 'auto-redrive: runs the drain',
       schedule: events.Schedule.rate(Duration.minutes(p.drainIntervalMinutes)),
@@ -379,7 +502,7 @@ export class AutoRedrive extends Construct {
     );
 
     // ---- Permissions ---------------------------------------------------------------
-    const stepFunctions = stepFunctionsResources(stack, p.stateMachineArns);
+    const stepFunctions = stepFunctionsResources(stack, p.stateMachineArns, p.organization?.servedRegions);
     for (const fn of [this.controller, this.drain]) {
       this.policyTable.grantReadData(fn);
       this.ledgerTable.grantReadWriteData(fn);
@@ -401,6 +524,16 @@ export class AutoRedrive extends Construct {
       actions: ['states:ListStateMachines'],
       resourceArns: ['*'],
     });
+    // Organization mode: member accounts are reached through their member role only.
+    if (p.organization) {
+      const org = p.organization;
+      const memberRoles = org.memberAccounts.map((account) =>
+        stack.formatArn({ service: 'iam', region: '', account, resource: 'role', resourceName: org.memberRoleName }),
+      );
+      for (const fn of [this.controller, this.drain]) {
+        iam.Grant.addToPrincipal({ grantee: fn, actions: ['sts:AssumeRole'], resourceArns: memberRoles });
+      }
+    }
 
     // ---- Observability -------------------------------------------------------------
     const observability = new Observability(this, 'Observability', {
@@ -448,6 +581,21 @@ export class AutoRedrive extends Construct {
       value: this.dashboard.dashboardName,
     });
 
+    if (p.organization) {
+      new CfnOutput(this, 'CentralEventBusArn', {
+        description: 'Event bus the member accounts forward to (AutoRedriveMember centralEventBusArn)',
+        value: this.centralEventBus!.eventBusArn,
+      });
+      new CfnOutput(this, 'ControllerRoleArn', {
+        description: 'Controller execution role, allowed to assume the member role (AutoRedriveMember controllerRoleArns)',
+        value: this.controller.role!.roleArn,
+      });
+      new CfnOutput(this, 'DrainRoleArn', {
+        description: 'Drain execution role, allowed to assume the member role (AutoRedriveMember controllerRoleArns)',
+        value: this.drain.role!.roleArn,
+      });
+    }
+
     this.acknowledgeNagFindings(stack, stepFunctions);
   }
 
@@ -461,7 +609,9 @@ export class AutoRedrive extends Construct {
     const ledgerIndexFinding = `Resource::${nagResource(stack, `${this.ledgerTable.tableArn}/index/*`)}`;
     const executionReason =
       'Execution ARNs embed execution ids that are not known in advance; the resource is limited to ' +
-      (sfn.narrowed ? 'executions of the listed state machines' : "executions of this account and Region's state machines") +
+      (sfn.narrowed
+        ? 'executions of the listed state machines'
+        : `executions of this account's state machines in ${sfn.regionCount > 1 ? 'the served Regions' : 'this Region'}`) +
       ' (execution:<stateMachine>:*).';
 
     for (const fn of [this.controller, this.drain]) {
@@ -602,16 +752,31 @@ interface StepFunctionsResources {
   readonly executionFindings: string[];
   /** cdk-nag IAM5 finding ids of the wildcard state machine resources (none when narrowed). */
   readonly stateMachineFindings: string[];
+  /** How many Regions the wildcard resources cover. */
+  readonly regionCount: number;
 }
 
-function stepFunctionsResources(stack: Stack, arns: readonly string[] | undefined): StepFunctionsResources {
+/**
+ * This account's Step Functions resources the Lambdas act on: the listed state machines,
+ * or every state machine in the stack's Region (plus, in organization mode, every served
+ * Region: the controller's own account is reached with its own role there too).
+ */
+function stepFunctionsResources(
+  stack: Stack,
+  arns: readonly string[] | undefined,
+  servedRegions: readonly string[] = [stack.region],
+): StepFunctionsResources {
   if (!arns) {
-    const all = (resource: string, resourceName: string): string =>
-      stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const executions = [all('execution', '*:*')];
-    const stateMachines = [all('stateMachine', '*')];
+    const regions = [stack.region, ...servedRegions.filter((r) => r !== stack.region)];
+    const all = (resource: string, resourceName: string): string[] =>
+      regions.map((region) =>
+        stack.formatArn({ service: 'states', region, resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      );
+    const executions = all('execution', '*:*');
+    const stateMachines = all('stateMachine', '*');
     return {
       narrowed: false,
+      regionCount: regions.length,
       executions,
       stateMachines,
       executionFindings: executions.map((r) => `Resource::${nagResource(stack, r)}`),
@@ -635,6 +800,7 @@ function stepFunctionsResources(stack: Stack, arns: readonly string[] | undefine
   });
   return {
     narrowed: true,
+    regionCount: 1,
     executions,
     stateMachines: [...arns],
     executionFindings: executions.map((e) => `Resource::${nagResource(stack, e)}`),
@@ -647,7 +813,7 @@ function stepFunctionsResources(stack: Stack, arns: readonly string[] | undefine
  * Fn::Join flattened, `Ref` as `<Id>`, `Fn::GetAtt` as `<Id.Attr>` (the rendering of
  * cdk-nag's flattenCfnReference, which is not part of its public API).
  */
-function nagResource(stack: Stack, value: string): string {
+export function nagResource(stack: Stack, value: string): string {
   const visit = (node: unknown): string => {
     if (node === undefined) return '';
     if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
@@ -666,6 +832,18 @@ function nagResource(stack: Stack, value: string): string {
     return JSON.stringify(node);
   };
   return visit(stack.resolve(value));
+}
+
+/** The ORG_ENV variables (lambda/config.ts loadOrganization) of organization mode. */
+function organizationEnvironment(org: ResolvedOrganization): Record<string, string> {
+  return {
+    [ORG_ENV.homeAccount]: Aws.ACCOUNT_ID,
+    [ORG_ENV.memberAccounts]: org.memberAccounts.join(','),
+    [ORG_ENV.memberRoleName]: org.memberRoleName,
+    // Not a secret (see AutoRedriveOrganization.externalId): a confused-deputy guard.
+    [ORG_ENV.memberExternalId]: org.externalId,
+    [ORG_ENV.servedRegions]: org.servedRegions.join(','),
+  };
 }
 
 function num(n: number): string {
@@ -806,7 +984,10 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     fail(`backlogAgeAlarmThreshold must be longer than drainInterval (${drainIntervalMinutes} min): a pending redrive can wait one drain interval in normal operation`);
   }
 
+  const organization = props.organization === undefined ? undefined : resolveOrganization(stack, props.organization);
+
   return {
+    organization,
     statuses,
     stateMachineArns: arns,
     reservedConcurrency,
@@ -827,5 +1008,48 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     runbookUrl,
     alarmEmail,
     backlogAgeAlarmThresholdSeconds,
+  };
+}
+
+function checkOrganization(name: string, problem: string | undefined): void {
+  if (problem) fail(problem.startsWith(name) ? problem : `${name} ${problem}`);
+}
+
+function resolveOrganization(stack: Stack, org: AutoRedriveOrganization): ResolvedOrganization {
+  const memberAccounts = org.memberAccounts ?? [];
+  checkOrganization(
+    'organization.memberAccounts',
+    memberAccounts.length === 0
+      ? 'organization.memberAccounts must list at least one account: the controller acts only on the listed accounts (MEMBER_ACCOUNTS) and skips events of any other'
+      : listProblem('organization.memberAccounts', memberAccounts, accountIdProblem, 'account id'),
+  );
+  if (!Token.isUnresolved(stack.account) && memberAccounts.includes(stack.account)) {
+    fail(`organization.memberAccounts must not include the stack's own account ${stack.account}: it is served with the Lambdas' own role`);
+  }
+  if (org.organizationId !== undefined) checkOrganization('organization.organizationId', organizationIdProblem(org.organizationId));
+  if (org.externalId === undefined) fail('organization.externalId is required');
+  checkOrganization('organization.externalId', externalIdProblem(org.externalId));
+
+  const servedRegions = org.servedRegions ?? [stack.region];
+  checkOrganization(
+    'organization.servedRegions',
+    listProblem('organization.servedRegions', servedRegions, regionProblem, 'Region'),
+  );
+  if (!Token.isUnresolved(stack.region) && !servedRegions.includes(stack.region)) {
+    fail(`organization.servedRegions must include the stack's Region ${stack.region}, got ${servedRegions.join(', ')}`);
+  }
+
+  const memberRoleName = org.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME;
+  checkOrganization('organization.memberRoleName', roleNameProblem(memberRoleName));
+  const eventBusName = org.eventBusName ?? DEFAULT_CENTRAL_EVENT_BUS_NAME;
+  checkOrganization('organization.eventBusName', eventBusNameProblem(eventBusName));
+
+  return {
+    memberAccounts,
+    organizationId: org.organizationId,
+    externalId: org.externalId,
+    servedRegions,
+    memberRoleName,
+    eventBusName,
   };
 }

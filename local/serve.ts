@@ -11,10 +11,11 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { drain } from '../lambda/drain';
+import { scheduledRun } from '../lambda/drain';
 import { type LogLine, MemoryLog } from '../lambda/observability/telemetry';
 import { type LocalState, localStatePath } from '../cli/local-state';
-import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';
+import { type LocalEnvironment, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';
+import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SqsStandIn } from './sqs';
 
 export const DLQ_NAME = 'auto-redrive-dlq';
@@ -32,7 +33,31 @@ function printLine(line: LogLine): void {
   }
 }
 
+/**
+ * Something to look at: an `orders-pipeline` machine whose payment step is down for the
+ * first two minutes, and five executions that failed in it before any policy existed
+ * (recorded as no-policy skips). Add a policy, then `redrivectl --local backfill` them.
+ */
+async function seed(env: LocalEnvironment): Promise<void> {
+  const resource = `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:orders-charge`;
+  env.standIn.setBehaviour(resource, { kind: 'fail-until', untilMs: Date.now() + 120_000, error: 'Lambda.ServiceException', cause: 'payment API returned 503' });
+  const sm = await env.sfn.send(
+    new CreateStateMachineCommand({
+      name: 'orders-pipeline',
+      roleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/orders-pipeline`,
+      definition: JSON.stringify({ StartAt: 'Charge', States: { Charge: { Type: 'Task', Resource: resource, End: true } } }),
+    }),
+  );
+  for (let i = 1; i <= 5; i++) {
+    await env.sfn.send(new StartExecutionCommand({ stateMachineArn: sm.stateMachineArn!, name: `order-${1000 + i}`, input: JSON.stringify({ orderId: 1000 + i }) }));
+  }
+  await env.settle();
+  console.log(`seeded: 5 failed executions of ${sm.stateMachineArn} (no policy yet; the payment step recovers 2 minutes after start)\n`);
+}
+
 async function main(): Promise<void> {
+  // The SDK warns that its 2027 releases need Node 22; this local tool runs on Node 20 too.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sqs = new SqsStandIn({ accountId: LOCAL_ACCOUNT, region: LOCAL_REGION });
   const sqsEndpoint = await sqs.listen(0, '127.0.0.1');
   const dlqUrl = sqs.createQueue(DLQ_NAME);
@@ -52,6 +77,7 @@ async function main(): Promise<void> {
     },
   });
   process.env.AWS_ENDPOINT_URL_SQS = sqsEndpoint;
+  if (!process.argv.includes('--no-seed')) await seed(env);
 
   const state: LocalState = {
     endpoints: { sfn: env.endpoints.sfn, dynamodb: env.endpoints.dynamodb, sqs: sqsEndpoint },
@@ -70,7 +96,7 @@ async function main(): Promise<void> {
   const timer = setInterval(() => {
     if (draining) return;
     draining = true;
-    drain(env.deps)
+    scheduledRun(env.deps)
       .catch((e: unknown) => console.log(`[${new Date().toISOString()}] drain failed: ${(e as Error).message}`))
       .finally(() => (draining = false));
   }, DRAIN_EVERY_MS);

@@ -62,6 +62,12 @@ export class PolicySource {
     this.cached = undefined;
   }
 
+  /** A fresh snapshot now, whatever the TTL. */
+  async refresh(now: number): Promise<PolicySnapshot> {
+    if (!this.loading) this.cached = undefined;
+    return this.snapshot(now);
+  }
+
   private async load(now: number): Promise<PolicySnapshot> {
     const [policies, pause] = await Promise.all([this.loadPolicies(), this.killSwitch.read()]);
     return { policies, pause, loadedAt: now };

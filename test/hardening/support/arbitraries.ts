@@ -146,7 +146,7 @@ const ERROR_NAMES = [
 
 /** A change that keeps the event well-formed but moves it around the decision space. */
 export const plausibleMutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.constantFrom(...EXECUTION_STATUSES).map((v) => ({ kind: 'set' as const, where: 'detail' as const, key: 'status', value: v })),
+  fc.constantFrom(...EXECUTION_STATUSES, 'FAILED', 'TIMED_OUT').map((v) => ({ kind: 'set' as const, where: 'detail' as const, key: 'status', value: v })),
   fc.oneof(fc.nat(5), fc.constant(null), fc.integer({ min: 0, max: 1_000_000 })).map((v) => ({ kind: 'set' as const, where: 'detail' as const, key: 'redriveCount', value: v })),
   fc.constantFrom<string | null>(...REDRIVE_STATUSES, null).map((v) => ({ kind: 'set' as const, where: 'detail' as const, key: 'redriveStatus', value: v })),
   fc.constantFrom<string | null>(...ERROR_NAMES, null).map((v) => ({ kind: 'set' as const, where: 'detail' as const, key: 'error', value: v })),
@@ -198,26 +198,34 @@ export interface GeneratedEvent {
   readonly origin: 'fixture' | 'random';
 }
 
-/** One of the real events with zero or more plausible and breaking changes. */
-export const mutatedFixtureEvent: fc.Arbitrary<GeneratedEvent> = fc
-  .record({
-    index: fc.nat(FIXTURES.length - 1),
-    secrets: secretPayloads,
-    plausible: fc.array(plausibleMutation, { maxLength: 3 }),
-    breaking: fc.oneof({ arbitrary: fc.constant([] as Mutation[]), weight: 3 }, { arbitrary: fc.array(breakingMutation, { minLength: 1, maxLength: 3 }), weight: 2 }),
-    retarget: rarely(retarget, 5),
-    detailReplaced: rarely(weirdValue, 24),
-  })
-  .map(({ index, secrets, plausible, breaking, retarget: move, detailReplaced }) => {
-    const e = structuredClone(FIXTURES[index]) as Json;
-    e.detail.input = secrets.input;
-    e.detail.output = secrets.output;
-    for (const m of plausible) apply(e, m);
-    if (move) move.value(e);
-    for (const m of breaking) apply(e, m);
-    if (detailReplaced) e.detail = detailReplaced.value;
-    return { raw: e, origin: 'fixture' as const };
-  });
+/** One of the real events with plausible changes and, when `breaking`, sometimes nonsense ones. */
+function fixtureEvent(breaking: boolean): fc.Arbitrary<GeneratedEvent> {
+  const none = fc.constant([] as Mutation[]);
+  return fc
+    .record({
+      // The FAILED fixtures (01, 03, 04) more often than RUNNING/SUCCEEDED.
+      index: fc.oneof({ arbitrary: fc.constantFrom(0, 2, 3), weight: 3 }, { arbitrary: fc.nat(FIXTURES.length - 1), weight: 1 }),
+      secrets: secretPayloads,
+      plausible: fc.array(plausibleMutation, { maxLength: 3 }),
+      breaking: breaking ? fc.oneof({ arbitrary: none, weight: 3 }, { arbitrary: fc.array(breakingMutation, { minLength: 1, maxLength: 3 }), weight: 2 }) : none,
+      retarget: rarely(retarget, 5),
+      detailReplaced: breaking ? rarely(weirdValue, 24) : fc.constant(undefined),
+    })
+    .map(({ index, secrets, plausible, breaking: broken, retarget: move, detailReplaced }) => {
+      const e = structuredClone(FIXTURES[index]) as Json;
+      e.detail.input = secrets.input;
+      e.detail.output = secrets.output;
+      for (const m of plausible) apply(e, m);
+      if (move) move.value(e);
+      for (const m of broken) apply(e, m);
+      if (detailReplaced) e.detail = detailReplaced.value;
+      return { raw: e, origin: 'fixture' as const };
+    });
+}
+
+export const mutatedFixtureEvent: fc.Arbitrary<GeneratedEvent> = fixtureEvent(true);
+/** Well-formed apart from the odd retarget: for exploring decisions rather than parsing. */
+export const plausibleFixtureEvent: fc.Arbitrary<GeneratedEvent> = fixtureEvent(false);
 
 /** Nonsense: any JSON value, or an envelope-shaped object full of wrong values. */
 export const randomEvent: fc.Arbitrary<GeneratedEvent> = fc
@@ -241,6 +249,13 @@ export const randomEvent: fc.Arbitrary<GeneratedEvent> = fc
 
 export const anyEvent: fc.Arbitrary<GeneratedEvent> = fc.oneof(
   { arbitrary: mutatedFixtureEvent, weight: 5 },
+  { arbitrary: randomEvent, weight: 1 },
+);
+
+/** For the controller: mostly decidable events, still a fair share of broken ones. */
+export const controllerEvent: fc.Arbitrary<GeneratedEvent> = fc.oneof(
+  { arbitrary: plausibleFixtureEvent, weight: 6 },
+  { arbitrary: mutatedFixtureEvent, weight: 3 },
   { arbitrary: randomEvent, weight: 1 },
 );
 
@@ -304,7 +319,7 @@ export function seededRecord(executionArn: string, redriveCount: number, s: Seed
 export const currentExecution: fc.Arbitrary<Omit<DescribedExecution, 'executionArn' | 'stateMachineArn'> | undefined> = fc.option(
   fc.record({
     name: fc.constant('described'),
-    status: fc.constantFrom(...EXECUTION_STATUSES),
+    status: fc.oneof({ arbitrary: fc.constant('FAILED' as const), weight: 3 }, { arbitrary: fc.constantFrom(...EXECUTION_STATUSES), weight: 1 }),
     startDate: fc.constant(1_700_116_674_994),
     stopDate: fc.option(fc.constant(1_700_116_682_923), { nil: null }),
     redriveCount: fc.nat(5),

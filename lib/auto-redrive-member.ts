@@ -1,0 +1,336 @@
+import { Arn, ArnFormat, Aws, CfnCondition, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_MEMBER_ROLE_NAME } from '../lambda/config';
+import { nagResource } from './auto-redrive';
+import { DEFAULT_WATCHED_STATUSES, RedrivableStatus, statusChangePattern } from './event-pattern';
+import {
+  Problem,
+  arnAccount,
+  eventBusArnProblem,
+  externalIdProblem,
+  listProblem,
+  organizationIdProblem,
+  regionProblem,
+  roleArnProblem,
+  roleNameProblem,
+  stateMachineArnProblem,
+  statusesProblem,
+} from './organization';
+
+/** The only Step Functions actions the member role allows. */
+export const MEMBER_ROLE_ACTIONS = [
+  'states:RedriveExecution',
+  'states:DescribeExecution',
+  'states:ListExecutions',
+  'states:ListStateMachines',
+] as const;
+
+/** Properties of {@link AutoRedriveMember}. */
+export interface AutoRedriveMemberProps {
+  /**
+   * ARN of the central controller's event bus (the `CentralEventBusArn` output of the
+   * central AutoRedrive stack). The status-change events of this account and Region are
+   * forwarded to it; it may be in another account and another Region.
+   */
+  readonly centralEventBusArn: string;
+
+  /**
+   * ARNs of the central controller's and drain's execution roles (the `ControllerRoleArn`
+   * and `DrainRoleArn` outputs of the central stack). Only these roles may assume the
+   * member role.
+   */
+  readonly controllerRoleArns: readonly string[];
+
+  /**
+   * The external id the central controller passes to sts:AssumeRole (the central
+   * `organization.externalId`). 2 to 1224 characters of letters, digits and `_+=,.@:/-`.
+   * A confused-deputy guard, not a credential: see docs/organization.md.
+   */
+  readonly externalId: string;
+
+  /**
+   * AWS Organizations id (`o-...`). When set, the member role can only be assumed by
+   * principals of that organization (an `aws:PrincipalOrgID` trust condition).
+   *
+   * @default - no organization condition
+   */
+  readonly organizationId?: string;
+
+  /**
+   * Name of the member role. Must equal the central `organization.memberRoleName`: the
+   * controller builds the role ARN from the account in an execution ARN and this name.
+   *
+   * @default 'AutoRedriveMember' (DEFAULT_MEMBER_ROLE_NAME in lambda/config.ts)
+   */
+  readonly roleName?: string;
+
+  /**
+   * The one Region whose stack creates the member role. IAM is global and the role has a
+   * fixed name, so when this construct is deployed to several Regions of one account
+   * (e.g. by a StackSet) only one of them may create it; stacks in the other Regions then
+   * only forward events. The role covers every Region of the account either way.
+   *
+   * @default - every stack creates the role (deploy to one Region per account only)
+   */
+  readonly roleRegion?: string;
+
+  /**
+   * Execution statuses to forward. Use the central stack's `statuses`.
+   *
+   * @default ['FAILED', 'TIMED_OUT']
+   */
+  readonly statuses?: readonly RedrivableStatus[];
+
+  /**
+   * State machines of this account to forward events of and to allow redriving. Narrows
+   * the rule and the role's Step Functions resources to these machines.
+   *
+   * @default - every state machine of the account
+   */
+  readonly stateMachineArns?: readonly string[];
+}
+
+/**
+ * The member-account side of an organization-wide auto-redrive: forwards this account's
+ * Step Functions status-change events to the central controller's event bus, and gives
+ * the central controller a narrow role to redrive, describe and list executions here.
+ *
+ * One controller then serves every member account: it routes each Step Functions call by
+ * the account and Region in the ARN and assumes `roleName` in that account with the
+ * external id. The role's resources use `states:*:<this account>` because one role (IAM
+ * is global) serves every Region the central controller covers.
+ */
+export class AutoRedriveMember extends Construct {
+  /** The rule on this account's default bus that forwards the status changes. */
+  public readonly rule: events.Rule;
+  /** Dead-letter queue of the forwarding target (events the central bus did not accept). */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The role the central controller assumes. */
+  public readonly role: iam.Role;
+  /** Set when `roleRegion` is: the role exists only in that Region's stack. */
+  public readonly roleCondition?: CfnCondition;
+
+  constructor(scope: Construct, id: string, props: AutoRedriveMemberProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const p = resolveMemberProps(stack, props);
+
+    // ---- Forwarding ----------------------------------------------------------------
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    // The same pattern builder as the central rules, so member and central cannot drift.
+    const pattern = statusChangePattern({ statuses: p.statuses, stateMachineArns: p.stateMachineArns });
+    this.rule = new events.Rule(this, 'ForwardRule', {
+      description: `auto-redrive: forwards Step Functions executions that ended ${p.statuses.join(', ')} to the central controller`,
+      eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
+    });
+    // EventBridge retries delivery to an event bus target with its default policy (24 hours,
+    // 185 attempts); RetryPolicy cannot be set on event bus targets (CDK's EventBusProps:
+    // "Retry policy is not supported for Event bus targets"). What still fails lands here.
+    const centralBus = events.EventBus.fromEventBusArn(this, 'CentralEventBus', props.centralEventBusArn);
+    this.rule.addTarget(new targets.EventBus(centralBus, { deadLetterQueue: this.deadLetterQueue }));
+
+    // ---- Member role ----------------------------------------------------------------
+    const conditions: Record<string, Record<string, unknown>> = {
+      StringEquals: {
+        'sts:ExternalId': props.externalId,
+        ...(props.organizationId !== undefined ? { 'aws:PrincipalOrgID': props.organizationId } : {}),
+      },
+      // The trusted principal is the controller's account, narrowed to the listed roles:
+      // aws:PrincipalArn survives the replacement of a central role (a role principal
+      // would turn into a dangling unique id) and is checked on every AssumeRole.
+      ArnEquals: { 'aws:PrincipalArn': [...props.controllerRoleArns] },
+    };
+    const accounts = controllerAccounts(props.controllerRoleArns);
+    const principal = new iam.CompositePrincipal(...accounts.map((a) => new iam.AccountPrincipal(a)));
+
+    const sfn = memberStepFunctionsResources(stack, p.stateMachineArns);
+    this.role = new iam.Role(this, 'Role', {
+      roleName: p.roleName,
+      description: 'auto-redrive member role: the central controller redrives, describes and lists Step Functions executions of this account',
+      assumedBy: new iam.PrincipalWithConditions(principal, conditions),
+      maxSessionDuration: Duration.hours(1),
+      inlinePolicies: {
+        StepFunctionsRedrive: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'RedriveAndDescribe',
+              actions: ['states:RedriveExecution', 'states:DescribeExecution'],
+              resources: sfn.executions,
+            }),
+            new iam.PolicyStatement({
+              sid: 'ReconciliationSweep',
+              actions: ['states:ListExecutions'],
+              resources: sfn.stateMachines,
+            }),
+            new iam.PolicyStatement({
+              sid: 'FindStateMachines',
+              actions: ['states:ListStateMachines'],
+              resources: ['*'],
+            }),
+          ],
+        }),
+      },
+    });
+
+    if (p.roleRegion !== undefined) {
+      this.roleCondition = new CfnCondition(this, 'CreateRole', {
+        expression: Fn.conditionEquals(Aws.REGION, p.roleRegion),
+      });
+      (this.role.node.defaultChild as CfnResource).cfnOptions.condition = this.roleCondition;
+    }
+
+    new CfnOutput(this, 'MemberRoleArn', {
+      description: 'Role the central auto-redrive controller assumes in this account',
+      value: this.role.roleArn,
+      condition: this.roleCondition,
+    });
+    new CfnOutput(this, 'ForwardDeadLetterQueueUrl', {
+      description: 'SQS dead-letter queue of status-change events the central bus did not accept',
+      value: this.deadLetterQueue.queueUrl,
+    });
+
+    this.acknowledgeNagFindings(stack, sfn);
+  }
+
+  private acknowledgeNagFindings(stack: Stack, sfn: MemberStepFunctionsResources): void {
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the forwarding rule target (DeadLetterConfig ' +
+        'of the event bus target); cdk-nag only recognises queues named in a RedrivePolicy or a Lambda ' +
+        'DLQ. A dead-letter queue of a dead-letter queue would only hide the same events one level deeper.',
+    });
+    const v = Validations.of(this.role);
+    const scope = sfn.narrowed ? 'the listed state machines' : "this account's state machines, in every Region";
+    for (const resource of sfn.executions) {
+      v.acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, resource)}]`,
+        reason:
+          'Execution ARNs embed execution ids that are not known in advance; the resource is limited to ' +
+          `executions of ${scope} (execution:<stateMachine>:*). The Region is a wildcard because IAM is ` +
+          'global: one role serves every Region the central controller covers.',
+      });
+    }
+    for (const resource of sfn.stateMachineFindings) {
+      v.acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, resource)}]`,
+        reason:
+          "states:ListExecutions for the central reconciliation sweep on this account's state machines " +
+          '(stateMachine:*, every Region): which machines have policies is data in the central policy ' +
+          'table, not known at deploy time. Set stateMachineArns to narrow it.',
+      });
+    }
+    v.acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'states:ListStateMachines has no resource-level permissions (the Service Authorization ' +
+        'Reference lists no resource type for it), so "*" is the only valid resource. The central ' +
+        'sweep needs it to find the state machines a policy pattern matches.',
+    });
+  }
+}
+
+// ---- Helpers -------------------------------------------------------------------------
+
+interface MemberStepFunctionsResources {
+  readonly narrowed: boolean;
+  readonly executions: string[];
+  readonly stateMachines: string[];
+  /** The wildcard state machine resources (none when narrowed). */
+  readonly stateMachineFindings: string[];
+}
+
+/**
+ * Step Functions resources of the member role. The account is the deploying account
+ * (AWS::AccountId, so one template serves every account of a StackSet) and the Region is
+ * `*`: the role is global and the central controller may serve several Regions.
+ */
+function memberStepFunctionsResources(stack: Stack, arns: readonly string[] | undefined): MemberStepFunctionsResources {
+  if (!arns) {
+    const all = (resource: string): string => `arn:${Aws.PARTITION}:states:*:${Aws.ACCOUNT_ID}:${resource}`;
+    const stateMachines = [all('stateMachine:*')];
+    return { narrowed: false, executions: [all('execution:*:*')], stateMachines, stateMachineFindings: stateMachines };
+  }
+  const executions = arns.map((arn) => {
+    const c = Arn.split(arn, ArnFormat.COLON_RESOURCE_NAME);
+    return Arn.format(
+      {
+        partition: c.partition,
+        service: 'states',
+        region: c.region,
+        account: c.account,
+        resource: 'execution',
+        resourceName: `${c.resourceName}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      },
+      stack,
+    );
+  });
+  return { narrowed: true, executions, stateMachines: [...arns], stateMachineFindings: [] };
+}
+
+/** The accounts of the controller roles: the principals of the trust policy. */
+function controllerAccounts(roleArns: readonly string[]): string[] {
+  const accounts = roleArns.map((arn) => (Token.isUnresolved(arn) ? Fn.select(4, Fn.split(':', arn)) : arnAccount(arn)));
+  return [...new Set(accounts)];
+}
+
+interface ResolvedMemberProps {
+  readonly statuses: readonly RedrivableStatus[];
+  readonly stateMachineArns: readonly string[] | undefined;
+  readonly roleName: string;
+  readonly roleRegion: string | undefined;
+}
+
+function fail(message: string): never {
+  throw new Error(`AutoRedriveMember: ${message}`);
+}
+
+function check(name: string, problem: Problem): void {
+  if (problem) fail(problem.startsWith(name) ? problem : `${name} ${problem}`);
+}
+
+function resolveMemberProps(stack: Stack, props: AutoRedriveMemberProps): ResolvedMemberProps {
+  if (props.centralEventBusArn === undefined) fail('centralEventBusArn is required');
+  check('centralEventBusArn', eventBusArnProblem(props.centralEventBusArn));
+
+  if (props.controllerRoleArns === undefined) fail('controllerRoleArns is required');
+  check('controllerRoleArns', listProblem('controllerRoleArns', props.controllerRoleArns, roleArnProblem, 'role ARN'));
+
+  if (props.externalId === undefined) fail('externalId is required');
+  check('externalId', externalIdProblem(props.externalId));
+
+  if (props.organizationId !== undefined) check('organizationId', organizationIdProblem(props.organizationId));
+
+  const roleName = props.roleName ?? DEFAULT_MEMBER_ROLE_NAME;
+  check('roleName', roleNameProblem(roleName));
+
+  if (props.roleRegion !== undefined) check('roleRegion', regionProblem(props.roleRegion));
+
+  const statuses = props.statuses ?? DEFAULT_WATCHED_STATUSES;
+  check('statuses', statusesProblem('statuses', statuses));
+
+  const arns = props.stateMachineArns;
+  if (arns !== undefined) {
+    if (arns.length === 0) fail('stateMachineArns must not be empty; omit it to forward every state machine');
+    check('stateMachineArns', listProblem('stateMachineArns', arns, stateMachineArnProblem, 'state machine ARN'));
+    arns.forEach((arn, i) => {
+      if (Token.isUnresolved(arn) || Token.isUnresolved(stack.account)) return;
+      const account = arn.split(':')[4];
+      if (account !== stack.account) {
+        fail(`stateMachineArns[${i}] '${arn}' is in account ${account}, but the stack is in ${stack.account}; the member role acts on its own account only`);
+      }
+    });
+  }
+
+  return { statuses, stateMachineArns: arns, roleName, roleRegion: props.roleRegion };
+}
