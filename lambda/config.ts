@@ -15,6 +15,7 @@ export const ENV = {
   claimTimeoutSeconds: 'CLAIM_TIMEOUT_SECONDS',
   reconcileLookbackHours: 'RECONCILE_LOOKBACK_HOURS',
   reconcileEveryMinutes: 'RECONCILE_EVERY_MINUTES',
+  reconcileMaxRunHours: 'RECONCILE_MAX_RUN_HOURS',
   eventBusName: 'EVENT_BUS_NAME',
 } as const;
 
@@ -60,6 +61,11 @@ export interface ControllerConfig {
   readonly claimTimeoutSeconds: number;
   readonly reconcileLookbackHours: number;
   readonly reconcileEveryMinutes: number;
+  /**
+   * Longest an execution may have run and still be found by the sweep: listing (newest
+   * start first) stops at executions that started this long before the window.
+   */
+  readonly reconcileMaxRunHours: number;
   /** Bus for `Auto Redrive Exhausted` / `Skipped` events; empty = do not emit. */
   readonly eventBusName: string | undefined;
   /** @default SINGLE_ACCOUNT */
@@ -80,6 +86,7 @@ export const DEFAULTS = {
   claimTimeoutSeconds: 180,
   reconcileLookbackHours: 24,
   reconcileEveryMinutes: 15,
+  reconcileMaxRunHours: 24,
 } as const;
 
 export class ConfigError extends Error {
@@ -148,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConf
     claimTimeoutSeconds: positiveNumber(env, ENV.claimTimeoutSeconds, DEFAULTS.claimTimeoutSeconds),
     reconcileLookbackHours: positiveNumber(env, ENV.reconcileLookbackHours, DEFAULTS.reconcileLookbackHours),
     reconcileEveryMinutes: positiveNumber(env, ENV.reconcileEveryMinutes, DEFAULTS.reconcileEveryMinutes),
+    reconcileMaxRunHours: positiveNumber(env, ENV.reconcileMaxRunHours, DEFAULTS.reconcileMaxRunHours),
     eventBusName: env[ENV.eventBusName] || undefined,
   };
 }

@@ -162,6 +162,12 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
   if (options.decideOnly) {
     return { decision, executionArn: event.executionArn, eventId: event.eventId, source: options.source, action: 'skipped', actionDetail: 'decide only' };
   }
+  if (thisRecord?.state === 'claimed' && (thisRecord.claimExpiresAt ?? 0) <= now && current && current.redriveCount > thisRecord.redriveCount) {
+    // An abandoned claim whose redrive went through before its process died: record it as
+    // redriven, as the drain does, not as the stale-event skip decided below.
+    const claim = await deps.ledger.claim(thisRecord, now, deps.claimTimeoutMs);
+    if (claim) await deps.ledger.markRedriven(claim, now);
+  }
   const action = await carryOut(decision, failureFacts, deps);
   // Owners hear about a give-up once, not once per duplicate delivery.
   const repeated = thisRecord?.state === 'skipped' && thisRecord.reason === decision.reason;

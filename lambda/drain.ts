@@ -109,6 +109,9 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Pro
   return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
 }
 
+/** How far each sweep reaches back before the previous one started. */
+export const SWEEP_OVERLAP_MS = 60 * 60_000;
+
 export interface ScheduledRunReport {
   readonly drain: DrainReport;
   readonly sweep: SweepReport | undefined;
@@ -121,9 +124,12 @@ export interface ScheduledRunReport {
 export async function scheduledRun(deps: ControllerDeps & { readonly sweepSchedule: SweepSchedule }, options: DrainOptions = {}): Promise<ScheduledRunReport> {
   const report = await drain(deps, options);
   const now = deps.clock();
-  if (report.paused || !(await deps.sweepSchedule.claimRun(now, deps.config.reconcileEveryMinutes * 60_000))) {
-    return { drain: report, sweep: undefined };
-  }
-  const swept = await sweep(deps, { since: now - deps.config.reconcileLookbackHours * 3_600_000, source: 'reconcile' });
+  if (report.paused) return { drain: report, sweep: undefined };
+  const run = await deps.sweepSchedule.claimRun(now, deps.config.reconcileEveryMinutes * 60_000);
+  if (!run.claimed) return { drain: report, sweep: undefined };
+  // Incremental: failures since the previous sweep (with an overlap for eventually
+  // consistent listings), never further back than the look-back.
+  const since = Math.max(now - deps.config.reconcileLookbackHours * 3_600_000, (run.previousRunAt ?? 0) - SWEEP_OVERLAP_MS);
+  const swept = await sweep(deps, { since, source: 'reconcile' });
   return { drain: report, sweep: swept };
 }

@@ -109,7 +109,8 @@ export async function sweep(deps: ControllerDeps, options: SweepOptions): Promis
     const resolution = resolvePolicy(snapshot, stateMachineArn);
     const statuses = resolution.kind === 'found' ? resolution.policy.statuses : DEFAULT_WATCHED_STATUSES;
     for (const status of statuses) {
-      for await (const listedExecution of deps.stepFunctions.listStopped(stateMachineArn, status, options.since)) {
+      const startedAfter = options.since - deps.config.reconcileMaxRunHours * 3_600_000;
+      for await (const listedExecution of deps.stepFunctions.listStopped(stateMachineArn, status, options.since, startedAfter)) {
         if (options.shouldStop?.()) {
           stopped = true;
           break outer;

@@ -192,7 +192,10 @@ export class AutoRedriveMemberStack extends Stack {
   constructor(scope: Construct, id: string, props: AutoRedriveMemberStackProps = {}) {
     super(scope, id, {
       description: 'auto-redrive member: forwards Step Functions status changes to the central controller and lets it redrive here',
+      // A StackSet template: no bootstrap-version rule (target accounts need no CDK
+      // bootstrap for a StackSet) and no AWS::CDK::Metadata resource.
       synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
+      analyticsReporting: false,
       ...props,
     });
     const memberProps = memberPropsFromContext(this);

@@ -212,6 +212,15 @@ export interface AutoRedriveProps {
   readonly reconcileEvery?: Duration;
 
   /**
+   * Longest an execution may run and still be found by the reconciliation sweep (listing
+   * is newest start first and stops at executions that started this long before the
+   * look-back window). Events still cover longer runs. Whole hours, at least 1.
+   *
+   * @default Duration.hours(24)
+   */
+  readonly reconcileMaxRunTime?: Duration;
+
+  /**
    * A claim older than this is treated as abandoned (a crashed Lambda) and retried. Whole
    * seconds, longer than the controller's 60-second timeout so a live claim is never
    * taken over.
@@ -325,6 +334,7 @@ interface ResolvedProps {
   readonly drainIntervalMinutes: number;
   readonly reconcileLookbackHours: number;
   readonly reconcileEveryMinutes: number;
+  readonly reconcileMaxRunHours: number;
   readonly claimTimeoutSeconds: number;
   readonly staleEventAfterSeconds: number;
   readonly publishEvents: boolean;
@@ -408,6 +418,7 @@ export class AutoRedrive extends Construct {
       [ENV.claimTimeoutSeconds]: num(p.claimTimeoutSeconds),
       [ENV.reconcileLookbackHours]: num(p.reconcileLookbackHours),
       [ENV.reconcileEveryMinutes]: num(p.reconcileEveryMinutes),
+      [ENV.reconcileMaxRunHours]: num(p.reconcileMaxRunHours),
       ...(eventBus ? { [ENV.eventBusName]: eventBus.eventBusName } : {}),
       ...(p.organization ? organizationEnvironment(p.organization) : {}),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -504,8 +515,11 @@ export class AutoRedrive extends Construct {
     // ---- Permissions ---------------------------------------------------------------
     const stepFunctions = stepFunctionsResources(stack, p.stateMachineArns, p.organization?.servedRegions);
     for (const fn of [this.controller, this.drain]) {
-      this.policyTable.grantReadData(fn);
-      this.ledgerTable.grantReadWriteData(fn);
+      // Exactly the DynamoDB actions the Lambda code sends, not grantReadData's and
+      // grantReadWriteData's wider sets (test/hardening/iam.test.ts checks them against
+      // lambda/**). Table.grant also covers the table's indexes (the ledger's byDue).
+      this.policyTable.grant(fn, 'dynamodb:Scan');
+      this.ledgerTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
       iam.Grant.addToPrincipal({
         grantee: fn,
         actions: ['states:RedriveExecution', 'states:DescribeExecution'],
@@ -623,7 +637,7 @@ export class AutoRedrive extends Construct {
       v.acknowledge({
         id: `AwsSolutions-IAM5[${ledgerIndexFinding}]`,
         reason:
-          "Query on the ledger's byDue index: grantReadWriteData scopes the index ARN to " +
+          "Query on the ledger's byDue index: Table.grant scopes the index ARN to " +
           '<ledger table ARN>/index/*, the indexes of this one table only.',
       });
       Validations.of(fn).acknowledge({
@@ -935,6 +949,8 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     MAX_RECONCILE_LOOKBACK_HOURS);
   const reconcileEveryMinutes = checkDuration(
     'reconcileEvery', props.reconcileEvery ?? Duration.minutes(DEFAULTS.reconcileEveryMinutes), 'minute', 1);
+  const reconcileMaxRunHours = checkDuration(
+    'reconcileMaxRunTime', props.reconcileMaxRunTime ?? Duration.hours(DEFAULTS.reconcileMaxRunHours), 'hour', 1);
   if (reconcileEveryMinutes < drainIntervalMinutes) {
     fail(`reconcileEvery (${reconcileEveryMinutes} min) must be at least drainInterval (${drainIntervalMinutes} min): the sweep runs inside a drain run`);
   }
@@ -998,6 +1014,7 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     auditRetentionDays,
     drainIntervalMinutes,
     reconcileLookbackHours,
+    reconcileMaxRunHours,
     reconcileEveryMinutes,
     claimTimeoutSeconds,
     staleEventAfterSeconds,

@@ -68,9 +68,9 @@ export class AccountRouter implements StepFunctionsGateway {
     return this.gateway(p.account, p.region, executionArn).describe(executionArn);
   }
 
-  listStopped(stateMachineArn: string, status: ExecutionStatus, since: number): AsyncIterable<ListedExecution> {
+  listStopped(stateMachineArn: string, status: ExecutionStatus, since: number, startedAfter?: number): AsyncIterable<ListedExecution> {
     const p = parseStateMachineArn(stateMachineArn);
-    return this.gateway(p.account, p.region, stateMachineArn).listStopped(stateMachineArn, status, since);
+    return this.gateway(p.account, p.region, stateMachineArn).listStopped(stateMachineArn, status, since, startedAfter);
   }
 
   /** Every state machine in every served account and Region. */

@@ -47,8 +47,12 @@ export interface StepFunctionsGateway {
   redrive(executionArn: string, clientToken: string): Promise<RedriveResult>;
   /** undefined when the execution does not exist. Other errors throw. */
   describe(executionArn: string): Promise<DescribedExecution | undefined>;
-  /** Executions of one state machine in one status that stopped at or after `since` (epoch ms). */
-  listStopped(stateMachineArn: string, status: ExecutionStatus, since: number): AsyncIterable<ListedExecution>;
+  /**
+   * Executions of one state machine in one status that stopped at or after `since` (epoch
+   * ms). Listing is newest start first; it stops at the first execution that started
+   * before `startedAfter`, so a sweep does not page through 90 days of history.
+   */
+  listStopped(stateMachineArn: string, status: ExecutionStatus, since: number, startedAfter?: number): AsyncIterable<ListedExecution>;
   listStateMachines(): AsyncIterable<string>;
 }
 
@@ -98,16 +102,17 @@ export class SdkStepFunctions implements StepFunctionsGateway {
     }
   }
 
-  async *listStopped(stateMachineArn: string, status: ExecutionStatus, since: number): AsyncIterable<ListedExecution> {
+  async *listStopped(stateMachineArn: string, status: ExecutionStatus, since: number, startedAfter = 0): AsyncIterable<ListedExecution> {
     let nextToken: string | undefined;
     do {
       const page = await this.client.send(
         new ListExecutionsCommand({ stateMachineArn, statusFilter: status as SdkExecutionStatus, maxResults: 1000, nextToken }),
       );
       for (const e of page.executions ?? []) {
+        if ((e.startDate?.getTime() ?? 0) < startedAfter) return;
         const stopDate = ms(e.stopDate);
-        // Sorted by start, not stop, so a long-running execution can stop inside the
-        // window after newer ones; filter every page rather than stopping early.
+        // Sorted by start, not stop: a long-running execution can stop inside the window
+        // after newer ones, so filter by stop date until the start-date bound above.
         if (stopDate !== null && stopDate < since) continue;
         yield {
           executionArn: e.executionArn!,

@@ -11,21 +11,25 @@ export class SweepSchedule {
     private readonly tableName: string,
   ) {}
 
-  /** true if the sweep is due and this caller now owns the run. */
-  async claimRun(now: number, everyMs: number): Promise<boolean> {
+  /**
+   * Claims the sweep if it is due. `previousRunAt` lets the sweep cover only what changed
+   * since the last run (plus an overlap) instead of the whole look-back every time.
+   */
+  async claimRun(now: number, everyMs: number): Promise<{ claimed: boolean; previousRunAt?: number }> {
     try {
-      await this.doc.send(
+      const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: 'CONTROL', sk: 'SWEEP' },
           UpdateExpression: 'SET lastRunAt = :now',
           ConditionExpression: 'attribute_not_exists(lastRunAt) OR lastRunAt <= :threshold',
           ExpressionAttributeValues: { ':now': now, ':threshold': now - everyMs },
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
-      return true;
+      return { claimed: true, previousRunAt: out.Attributes?.lastRunAt as number | undefined };
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return { claimed: false };
       throw e;
     }
   }

@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handleStatusChange } from '../../lambda/controller';
 import { redriveClientToken } from '../../lambda/act/client-token';
-import { drain } from '../../lambda/drain';
+import { drain, scheduledRun } from '../../lambda/drain';
 import { sweep } from '../../lambda/reconcile';
 import { wire } from '../../lambda/wiring';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
@@ -231,3 +231,36 @@ describe('reconciliation', () => {
     }
   });
 });
+
+describe('scheduled run', () => {
+  test('sweeps once per interval and then only since the previous sweep (with an overlap)', async () => {
+    const env = await simEnv(FIXTURE_START, { detachBus: true });
+    try {
+      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+      const sm = await createMachine(env, 'flaky', LAMBDA, { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException' });
+      const first = await startExecution(env, sm, 'before-first-sweep');
+      await env.standIn.idle();
+      const run1 = await scheduledRun(env.deps);
+      expect(run1.sweep?.unknownToLedger).toBe(1);
+      env.clock.advanceTo(env.clock.now() + 5 * 60_000);
+      expect((await scheduledRun(env.deps)).sweep).toBeUndefined(); // not due yet
+      // A failure whose event was lost, 3 hours later: the next sweep lists from the
+      // previous sweep minus the overlap, not the whole 24-hour look-back.
+      env.clock.advanceTo(env.clock.now() + 3 * 3_600_000);
+      const lost = await startExecution(env, sm, 'event-lost');
+      await env.standIn.idle();
+      const listCalls = () => env.standIn.calls.filter((c) => c.op === 'ListExecutions').length;
+      const before = listCalls();
+      const run2 = await scheduledRun(env.deps);
+      await env.standIn.idle();
+      expect(run2.sweep?.unknownToLedger).toBe(1);
+      expect(run2.sweep?.listed).toBe(1); // the first failure is older than previous run - overlap
+      expect(listCalls() - before).toBe(2); // FAILED and TIMED_OUT
+      expect(redrivesOf(env, first)).toBe(1);
+      expect(redrivesOf(env, lost)).toBe(1);
+    } finally {
+      await env.stop();
+    }
+  });
+});
+

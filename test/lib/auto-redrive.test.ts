@@ -170,6 +170,7 @@ describe('Lambda functions', () => {
         [ENV.claimTimeoutSeconds]: String(DEFAULTS.claimTimeoutSeconds),
         [ENV.reconcileLookbackHours]: String(DEFAULTS.reconcileLookbackHours),
         [ENV.reconcileEveryMinutes]: String(DEFAULTS.reconcileEveryMinutes),
+        [ENV.reconcileMaxRunHours]: String(DEFAULTS.reconcileMaxRunHours),
         [ENV.eventBusName]: 'default',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
@@ -271,7 +272,8 @@ describe('IAM', () => {
     expect(resourcesFor(st, 'states:ListStateMachines')).toEqual([]);
     const policyTable = `<${logicalIdOf(stack, stack.autoRedrive.policyTable)}.Arn>`;
     const ledgerTable = `<${logicalIdOf(stack, stack.autoRedrive.ledgerTable)}.Arn>`;
-    expect(resourcesFor(st, 'dynamodb:GetItem')).toEqual(expect.arrayContaining([policyTable, ledgerTable]));
+    expect(resourcesFor(st, 'dynamodb:Scan')).toEqual([policyTable]);
+    expect(resourcesFor(st, 'dynamodb:GetItem')).toEqual(expect.arrayContaining([ledgerTable]));
     expect(resourcesFor(st, 'dynamodb:Query')).toContain(`${ledgerTable}/index/*`);
     expect(resourcesFor(st, 'dynamodb:PutItem')).toEqual([ledgerTable, `${ledgerTable}/index/*`].sort());
     expect(resourcesFor(st, 'sqs:SendMessage')).toEqual([`<${queueId}.Arn>`]);

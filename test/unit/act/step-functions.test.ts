@@ -217,6 +217,17 @@ describe('SdkStepFunctions.listStopped', () => {
     ]);
   });
 
+  it('stops paging at the first execution that started before startedAfter (newest start first)', async () => {
+    const { mock, sfn } = setup();
+    mock
+      .on(ListExecutionsCommand)
+      .resolvesOnce({ executions: [exec('a', 5), exec('ancient', 10, { startDate: new Date(since - 3 * 86_400_000) }), exec('never', 5)], nextToken: 't1' })
+      .resolvesOnce({ executions: [exec('never-either', 5)] });
+    const out = await collect(sfn.listStopped(STATE_MACHINE_ARN, 'FAILED', since, since - 86_400_000));
+    expect(out.map((e) => e.executionArn.split(':').pop())).toEqual(['a']);
+    expect(mock.commandCalls(ListExecutionsCommand)).toHaveLength(1);
+  });
+
   it('an execution without stopDate is listed (null), missing fields get defaults', async () => {
     const { mock, sfn } = setup();
     mock.on(ListExecutionsCommand).resolves({
