@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Engine } from './engine';
+import { parseJsonObject, readBody } from '../aws-json';
 import * as errors from './errors';
 import { createHandlers, type Handler } from './operations';
 import { TokenBucket } from './token-bucket';
@@ -198,25 +199,8 @@ export class StepFunctionsStandIn {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function parseParams(body: string): CallParams {
-  if (body.trim() === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    throw errors.serialization('Request body is not valid JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw errors.serialization('Request body must be a JSON object');
-  }
-  return parsed;
+  const parsed = parseJsonObject(body);
+  if (!parsed.ok) throw errors.serialization(parsed.problem);
+  return parsed.value as CallParams;
 }
