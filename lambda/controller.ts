@@ -5,6 +5,7 @@
  * through `processStatusChange`, so every path decides with the same `decide()` and
  * leaves the same audit trail.
  */
+import { REDRIVABLE_STATUSES } from '../lib/event-pattern';
 import type { ControllerConfig } from './config';
 import { carryOut, type ActDeps, type ActionOutcome } from './act/carry-out';
 import type { RateLimiter } from './act/rate-limiter';
@@ -142,8 +143,11 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
     return { decision, executionArn: event.executionArn, eventId: event.eventId, source: options.source, action: 'skipped', unchanged: true };
   }
 
+  // Only a failure gets a failure record: a skip of a RUNNING or SUCCEEDED event (a rule
+  // sending more than it should) must not mark that run's later failure as already decided,
+  // or the reconciliation sweep would pass over it if its own event were lost.
   const failureFacts: FailureFacts | null =
-    redriveCount === null
+    redriveCount === null || !(REDRIVABLE_STATUSES as readonly string[]).includes(event.status)
       ? null
       : {
           executionArn: event.executionArn,

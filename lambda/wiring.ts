@@ -12,6 +12,7 @@ import type { ControllerDeps } from './controller';
 import { DynamoRateLimiter, type RateLimiter } from './act/rate-limiter';
 import type { StepFunctionsGateway } from './act/step-functions';
 import { AccountRouter, type SfnClientFactory } from './act/account-router';
+import { REQUEST_TIMEOUTS } from './act/request-timeouts';
 import type { Log, MetricsRecorder } from './observability/telemetry';
 import { PolicySource } from './policy/policy-source';
 import { AuditTrail } from './record/audit-trail';
@@ -43,11 +44,11 @@ export interface Wired extends ControllerDeps {
 export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function wire(config: ControllerConfig, options: WiringOptions): Wired {
-  const dynamodb = options.dynamodb ?? new DynamoDBClient({});
+  const dynamodb = options.dynamodb ?? new DynamoDBClient({ requestHandler: REQUEST_TIMEOUTS });
   const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const killSwitch = new KillSwitch(doc, config.ledgerTableName);
   const notifier =
-    options.notifier ?? (config.eventBusName ? new EventBridgeNotifier(new EventBridgeClient({}), config.eventBusName) : undefined);
+    options.notifier ?? (config.eventBusName ? new EventBridgeNotifier(new EventBridgeClient({ requestHandler: REQUEST_TIMEOUTS }), config.eventBusName) : undefined);
   const clock = options.clock ?? Date.now;
   const org = config.organization ?? SINGLE_ACCOUNT;
   const router = new AccountRouter(

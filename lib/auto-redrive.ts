@@ -231,7 +231,9 @@ export interface AutoRedriveProps {
 
   /**
    * An event older than this (event time vs. now) may be stale and is checked with
-   * DescribeExecution before acting on it. Whole seconds, at least 1.
+   * DescribeExecution before acting on it. Whole seconds, from 1 to 600: redrives of
+   * fresher events rely on the ledger plus the clientToken, which Step Functions honours
+   * for 15 minutes, so the check must start well inside that window.
    *
    * @default Duration.seconds(300) (DEFAULTS.staleEventAfterSeconds in lambda/config.ts)
    */
@@ -961,7 +963,7 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     fail(`claimTimeout must be longer than the controller's ${controllerTimeoutSeconds}-second timeout, got ${claimTimeoutSeconds} seconds`);
   }
   const staleEventAfterSeconds = checkDuration(
-    'staleEventAfter', props.staleEventAfter ?? Duration.seconds(DEFAULTS.staleEventAfterSeconds), 'second', 1);
+    'staleEventAfter', props.staleEventAfter ?? Duration.seconds(DEFAULTS.staleEventAfterSeconds), 'second', 1, 600);
 
   if (props.eventBus && props.publishEvents === false) {
     fail('eventBus is set but publishEvents is false; remove one of them');

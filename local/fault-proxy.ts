@@ -59,6 +59,8 @@ export interface ProxiedRequest {
   readonly seq: number;
   /** 0-based index of this request among those of the same operation. */
   readonly opSeq: number;
+  /** The SDK's attempt number (amz-sdk-request: attempt=N), 1 for a first try; 0 if not sent. */
+  readonly attempt: number;
   /** The request body (AWS JSON), for rules that target one kind of write. */
   readonly body: string;
 }
@@ -143,7 +145,8 @@ export class FaultProxy {
     const op = target.includes('.') ? target.slice(target.lastIndexOf('.') + 1) : '';
     const opSeq = this.opSeq.get(op) ?? 0;
     this.opSeq.set(op, opSeq + 1);
-    const action = this.rule({ op, seq: this.seq++, opSeq, body });
+    const attempt = Number(/attempt=(\d+)/.exec(String(req.headers['amz-sdk-request'] ?? ''))?.[1] ?? 0);
+    const action = this.rule({ op, seq: this.seq++, opSeq, attempt, body });
 
     if (!action) {
       this.count(op, 'pass');

@@ -7,6 +7,7 @@
  * and clients cached per account and Region.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { REQUEST_TIMEOUTS } from './request-timeouts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { ExecutionStatus } from '../event/status-change';
 import { parseExecutionArn, parseStateMachineArn } from '../event/arn';
@@ -37,6 +38,7 @@ export class UnknownAccountError extends Error {
 export const defaultSfnClientFactory: SfnClientFactory = ({ region, roleArn, externalId }) =>
   new SFNClient({
     region,
+    requestHandler: REQUEST_TIMEOUTS,
     credentials: roleArn
       ? fromTemporaryCredentials({
           params: { RoleArn: roleArn, ExternalId: externalId, RoleSessionName: 'auto-redrive', DurationSeconds: 3600 },

@@ -202,6 +202,9 @@ export class FakePolicies implements Public<PolicySource> {
     return { policies: this.policies, pause: this.paused ? { paused: true, reason: 'fuzz', by: 'fuzz', at: 0 } : { paused: false }, loadedAt: now };
   }
   invalidate(): void {}
+  async refresh(now: number): Promise<PolicySnapshot> {
+    return this.snapshot(now);
+  }
 }
 
 export interface RedriveCall {
@@ -227,11 +230,9 @@ export class FakeStepFunctions implements StepFunctionsGateway {
     this.describes.push(executionArn);
     return this.answers.describe(executionArn);
   }
-  // eslint-disable-next-line require-yield
   async *listStopped(_stateMachineArn: string, _status: ExecutionStatus, _since: number): AsyncIterable<ListedExecution> {
     return;
   }
-  // eslint-disable-next-line require-yield
   async *listStateMachines(): AsyncIterable<string> {
     return;
   }

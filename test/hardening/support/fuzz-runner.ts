@@ -10,9 +10,9 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 
 export const SEED = Number(process.env.FUZZ_SEED ?? 20_231_116);
-export const RUNS = Number(process.env.FUZZ_RUNS ?? 25_000);
+export const RUNS = Number(process.env.FUZZ_RUNS ?? 15_000);
 /** Per property. Generous: on an idle core every property finishes its runs well within it. */
-export const TIME_LIMIT_MS = Number(process.env.FUZZ_SECONDS ?? 20) * 1000;
+export const TIME_LIMIT_MS = Number(process.env.FUZZ_SECONDS ?? 25) * 1000;
 
 export interface PropertyFigures {
   readonly property: string;
