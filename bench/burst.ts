@@ -57,6 +57,8 @@ export interface BurstResult {
   readonly steadyRate: number;
   readonly maxRedrivesInAnySecond: number;
   readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number };
+  /** The same latencies for a perfect limiter at exactly the configured rate, FIFO, zero processing time. */
+  readonly latencyFloorMs: { readonly p50: number; readonly p99: number };
   /** How long one handler invocation took (what Lambda bills), including its rate-limit wait. */
   readonly handlerMs: { readonly p50: number; readonly p99: number };
   readonly awsCallsPerRedrive: number;
@@ -116,7 +118,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     const emittedAt = new Map<string, number>();
     let head = 0;
     let emitted = 0;
-    let wake: Array<() => void> = [];
+    const wake: Array<() => void> = [];
     const handlerMs: number[] = [];
     const actions: Record<string, number> = {};
     const deadLetters: Array<{ arn: string; error: string }> = [];
@@ -182,6 +184,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     for (const r of redrives) perArn.set(r.executionArn, (perArn.get(r.executionArn) ?? 0) + 1);
     const doubleRedrives = [...perArn.values()].filter((n) => n > 1).length;
     const latencies = redrives.map((r) => r.at - (emittedAt.get(r.executionArn) ?? NaN)).filter(Number.isFinite);
+    const emitTimes = [...emittedAt.values()].sort((a, b) => a - b);
+    const floor = emitTimes.map((at, k) => Math.max(0, t0 + (k * 1000) / options.ratePerSecond - at));
     const times = redrives.map((r) => r.at).sort((a, b) => a - b);
     const lastRedriveAt = times[times.length - 1] ?? t0;
     const timeToRedriveAllMs = lastRedriveAt - t0;
@@ -228,6 +232,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       steadyRate: round(times.length > 1 ? (times.length - 1) / ((lastRedriveAt - times[0]) / 1000) : 0, 1),
       maxRedrivesInAnySecond: maxInSecond,
       latencyMs: { p50: percentile(latencies, 50), p90: percentile(latencies, 90), p99: percentile(latencies, 99), max: Math.max(...latencies) },
+      latencyFloorMs: { p50: percentile(floor, 50), p99: percentile(floor, 99) },
       handlerMs: { p50: percentile(handlerMs, 50), p99: percentile(handlerMs, 99) },
       awsCallsPerRedrive: round(calls.length / Math.max(1, redriven), 3),
       stepFunctionsCalls,

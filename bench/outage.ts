@@ -136,6 +136,7 @@ export interface OutageRunResult {
   readonly throttlingExceptions: number;
   readonly finalStatuses: Record<string, number>;
   readonly simulatedMinutes: number;
+  readonly simulationWindows: number;
   readonly wallMs: number;
   readonly timeline: MinuteBucket[];
   readonly naive?: {
@@ -155,8 +156,10 @@ export interface OutageRunResult {
     readonly lostFailures: number;
     readonly deadLettered: number;
     readonly drainRuns: number;
+    readonly drainsSkippedBusy: number;
     readonly maxDueInOneDrain: number;
     readonly dynamoCalls: number;
+    readonly dynamoCallsByPurpose: Record<string, number>;
     readonly logErrors: number;
   };
 }
@@ -171,6 +174,8 @@ const definition = (resource: string) =>
   });
 
 export interface OutageOptions {
+  /** @default 'memory' (see in-memory-http.ts); 'sockets' runs the same over loopback HTTP. */
+  readonly transport?: 'memory' | 'sockets';
   readonly dynamo?: DynamoMode;
   readonly progress?: (message: string) => void;
 }
@@ -198,8 +203,9 @@ export async function runOutage(spec: RedriverSpec, scenario: OutageScenario = O
 
   const env = await startBenchEnv({
     dynamo: spec.kind === 'naive' ? 'none' : options.dynamo,
+    transport: options.transport ?? 'memory',
     clock: clock.now,
-    sleep: clock.sleep,
+    sleep: world.sleep,
     standIn: {
       clock: clock.now,
       throttle: { ...AWS_DEFAULT_THROTTLES },
@@ -268,8 +274,9 @@ export async function runOutage(spec: RedriverSpec, scenario: OutageScenario = O
     }
 
     let naive: NaiveRedriver | undefined;
-    const auto = { deadLettered: 0, drainRuns: 0, maxDue: 0 };
-    let isDone: () => Promise<boolean> = async () => world.size === 0;
+    const auto = { deadLettered: 0, drainRuns: 0, drainsSkippedBusy: 0, maxDue: 0 };
+    const stillRunning = () => counters.runsStarted !== counters.runsEnded;
+    let done: () => Promise<boolean> = async () => world.size === 0 && !stillRunning();
 
     if (spec.kind === 'naive') {
       const redriver = new NaiveRedriver(env.sfn, {
@@ -291,30 +298,41 @@ export async function runOutage(spec: RedriverSpec, scenario: OutageScenario = O
           else auto.deadLettered++;
         }
       };
+      // The scheduled drain: every minute, one at a time (reserved concurrency 1); a tick
+      // that finds the previous run still going is skipped.
+      let draining = false;
       const tick = (scheduledAt: number) => async () => {
-        const report = await drain(deps);
-        auto.drainRuns++;
-        auto.maxDue = Math.max(auto.maxDue, report.due);
-        const next = Math.max(scheduledAt + MINUTE, Math.ceil(clock.now() / MINUTE) * MINUTE);
-        world.at(next, 'tick', tick(next));
+        world.at(scheduledAt + MINUTE, 'tick', tick(scheduledAt + MINUTE));
+        if (draining) {
+          auto.drainsSkippedBusy++;
+          return;
+        }
+        draining = true;
+        try {
+          const report = await drain(deps);
+          auto.drainRuns++;
+          auto.maxDue = Math.max(auto.maxDue, report.due);
+        } finally {
+          draining = false;
+        }
       };
       world.at(OUTAGE_START + MINUTE, 'tick', tick(OUTAGE_START + MINUTE));
-      // Done when only drain ticks are left, nothing runs and the ledger has no backlog.
-      isDone = async () =>
-        world.size === world.pending('tick') && counters.runsStarted === counters.runsEnded && (await deps.ledger.backlog()).count === 0;
+      // Done when only the next drain tick is left, nothing runs and the ledger has no backlog.
+      done = async () => world.size === world.pending('tick') && !draining && !stillRunning() && (await deps.ledger.backlog()).count === 0;
     }
 
-    const settled = () => counters.runsStarted === counters.behaviourCalls && counters.completions === counters.runsEnded;
-    const hardStop = outageEnd + 24 * 60 * MINUTE;
     let lastReport = Date.now();
-    while (!(await isDone())) {
-      if ((world.peekAt() ?? Infinity) > hardStop) throw new Error(`${spec.label}: simulation still busy 24 h after the outage`);
-      if (!(await world.step(settled))) break;
-      if (Date.now() - lastReport > 5000) {
-        lastReport = Date.now();
-        options.progress?.(`outage ${spec.label}: simulated +${Math.round((clock.now() - OUTAGE_START) / MINUTE)} min, ${env.standIn.redrives.length} redrives`);
-      }
-    }
+    await world.run({
+      idle: () => env.inFlight.count === 0 && counters.runsStarted === counters.behaviourCalls && counters.completions === counters.runsEnded,
+      done,
+      hardStop: outageEnd + 24 * 60 * MINUTE,
+      onWindow: () => {
+        if (Date.now() - lastReport > 5000) {
+          lastReport = Date.now();
+          options.progress?.(`outage ${spec.label}: simulated +${Math.round((clock.now() - OUTAGE_START) / MINUTE)} min, ${env.standIn.redrives.length} redrives`);
+        }
+      },
+    });
 
     // --- results ------------------------------------------------------------------------------
     for (const r of env.standIn.redrives) bucket(r.at).redrives++;
@@ -364,6 +382,7 @@ export async function runOutage(spec: RedriverSpec, scenario: OutageScenario = O
       throttlingExceptions: env.standIn.calls.filter((c) => c.outcome === 'ThrottlingException').length,
       finalStatuses,
       simulatedMinutes: round((clock.now() - OUTAGE_START) / MINUTE, 1),
+      simulationWindows: world.windows,
       wallMs: 0,
       timeline,
     };
@@ -409,8 +428,10 @@ export async function runOutage(spec: RedriverSpec, scenario: OutageScenario = O
           lostFailures: Math.max(0, lostFailures - auto.deadLettered),
           deadLettered: auto.deadLettered,
           drainRuns: auto.drainRuns,
+          drainsSkippedBusy: auto.drainsSkippedBusy,
           maxDueInOneDrain: auto.maxDue,
           dynamoCalls: env.dynamoCalls.total,
+          dynamoCallsByPurpose: env.dynamoCalls.byPurpose,
           logErrors: env.log.errors,
         },
       });

@@ -1,32 +1,47 @@
 /**
- * A small discrete-event loop on a SimClock: timers ordered by simulated time, fired in
- * one-second windows. Everything due in a window runs concurrently at (about) the latest
- * due time in it, then the loop waits until the Step Functions stand-in has nothing left
- * to do before it moves time on. Simulated time also moves when the controller sleeps
- * (its rate limiters); timers that fall due meanwhile fire, late, in the next window.
+ * A small discrete-event loop on a SimClock. Everything that waits for simulated time
+ * (execution starts, running Task states, event deliveries, drain ticks and the
+ * controller's own rate-limit sleeps) is a timer here. The loop moves the clock only when
+ * the system is idle: no SDK request in flight and the stand-in has no state to run. So
+ * concurrent sleepers overlap as they would in real time, instead of each sleep pushing
+ * one shared clock forward.
+ *
+ * Timers are fired in one-second windows (everything due before the end of the window
+ * fires at the latest due time in it), which bounds the number of idle checks.
  */
 import type { SimClock } from '../local/sim-clock';
 
-export type TimerKind = 'start' | 'run' | 'delivery' | 'tick';
+export type TimerKind = 'start' | 'run' | 'delivery' | 'tick' | 'sleep';
 
 interface Timer {
   readonly at: number;
   readonly seq: number;
   readonly kind: TimerKind;
-  readonly fn: () => void | Promise<void>;
+  readonly fn: () => unknown;
 }
 
 const before = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+export interface RunOptions {
+  /** True when nothing is in flight (no SDK request, no stand-in state running). */
+  readonly idle: () => boolean;
+  /** Asked whenever the system is idle; true ends the run. */
+  readonly done: () => Promise<boolean>;
+  /** Throw if the next timer is later than this. */
+  readonly hardStop: number;
+  readonly onWindow?: () => void;
+}
 
 export class SimWorld {
   private readonly heap: Timer[] = [];
   private seq = 0;
   private readonly kinds = new Map<TimerKind, number>();
+  readonly errors: unknown[] = [];
   windows = 0;
 
   constructor(readonly clock: SimClock) {}
 
-  at(at: number, kind: TimerKind, fn: () => void | Promise<void>): void {
+  at(at: number, kind: TimerKind, fn: () => unknown): void {
     const timer = { at, seq: this.seq++, kind, fn };
     this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
     const h = this.heap;
@@ -40,16 +55,16 @@ export class SimWorld {
     }
   }
 
+  /** A sleep on simulated time, for the controller's `sleep` dependency. */
+  readonly sleep = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => this.at(this.clock.now() + Math.max(0, ms), 'sleep', resolve));
+
   get size(): number {
     return this.heap.length;
   }
 
   pending(kind: TimerKind): number {
     return this.kinds.get(kind) ?? 0;
-  }
-
-  peekAt(): number | undefined {
-    return this.heap[0]?.at;
   }
 
   private pop(): Timer {
@@ -74,23 +89,40 @@ export class SimWorld {
     return top;
   }
 
-  /**
-   * Fires every timer due before the end of the next one-second window and waits for them
-   * and for `settled()` to hold. Returns false when there was nothing to do.
-   */
-  async step(settled: () => boolean): Promise<boolean> {
-    const next = this.peekAt();
-    if (next === undefined) return false;
-    const windowEnd = (Math.floor(Math.max(next, this.clock.now()) / 1000) + 1) * 1000;
-    const batch: Timer[] = [];
-    while (this.heap.length > 0 && this.heap[0].at < windowEnd) batch.push(this.pop());
-    this.clock.advanceTo(batch[batch.length - 1].at);
-    this.windows++;
-    await Promise.all(batch.map((t) => t.fn()));
-    for (let turn = 0; !settled(); turn++) {
-      if (turn > 100_000) throw new Error('simulation did not settle');
+  private async settle(idle: () => boolean): Promise<void> {
+    for (let turn = 0; ; turn++) {
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (idle()) {
+        // One more turn: a continuation may be about to send the next request.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (idle()) return;
+      }
+      if (turn > 10_000_000) throw new Error('simulation never became idle');
     }
-    return true;
+  }
+
+  async run(options: RunOptions): Promise<void> {
+    for (;;) {
+      await this.settle(options.idle);
+      if (this.errors.length > 0) throw this.errors[0];
+      if (await options.done()) return;
+      const next = this.heap[0];
+      if (!next) throw new Error('simulation idle with nothing scheduled, but not done');
+      if (next.at > options.hardStop) throw new Error(`simulation still busy at ${new Date(next.at).toISOString()}`);
+      const windowEnd = (Math.floor(Math.max(next.at, this.clock.now()) / 1000) + 1) * 1000;
+      const batch: Timer[] = [];
+      while (this.heap.length > 0 && this.heap[0].at < windowEnd) batch.push(this.pop());
+      this.clock.advanceTo(batch[batch.length - 1].at);
+      this.windows++;
+      for (const timer of batch) {
+        try {
+          const out = timer.fn();
+          if (out instanceof Promise) out.catch((e: unknown) => this.errors.push(e));
+        } catch (e) {
+          this.errors.push(e);
+        }
+      }
+      options.onWindow?.();
+    }
   }
 }

@@ -68,13 +68,15 @@ export function useLocalEndpoints(endpoints: { sfn: string; dynamodb: string }):
 
 export async function startLocal(options: LocalOptions = {}): Promise<LocalEnvironment> {
   const dynamo = await startDynalite();
-  let bus: LocalEventBus | undefined;
+  // The bus's target reads `deps` (made below) only when an event arrives, which is after
+  // startLocal has returned and executions run.
+  const bus = new LocalEventBus(statusChangePattern({ statuses: options.statuses }), (event) => handleStatusChange(event, deps), options.delivery);
   const standIn = new StepFunctionsStandIn({
     accountId: LOCAL_ACCOUNT,
     region: LOCAL_REGION,
     ...options.standIn,
     onEvent: (event) => {
-      if (!options.detachBus) bus?.put(event);
+      if (!options.detachBus) bus.put(event);
     },
   });
   const sfnEndpoint = await standIn.listen(0, '127.0.0.1');
@@ -106,7 +108,6 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalEnvir
     redriveRate: options.redriveRate,
     sfnClientFactory: options.sfnClientFactory,
   });
-  bus = new LocalEventBus(statusChangePattern({ statuses: options.statuses }), (event) => handleStatusChange(event, deps), options.delivery);
 
   return {
     deps,
@@ -127,10 +128,10 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalEnvir
       // Executions emit events that cause redrives that emit events: loop until quiet.
       for (let i = 0; i < 100; i++) {
         await standIn.idle();
-        await bus!.settled();
+        await bus.settled();
         await standIn.idle();
         await new Promise((resolve) => setImmediate(resolve));
-        if (!bus!.busy) return;
+        if (!bus.busy) return;
       }
     },
     async stop() {

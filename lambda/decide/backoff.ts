@@ -10,19 +10,28 @@
  */
 import type { RedrivePolicy } from '../policy/redrive-policy';
 
-/** FNV-1a, 32 bit. Good enough to spread jitter; not a security primitive. */
-function fnv1a(text: string): number {
+/**
+ * FNV-1a, 32 bit, then MurmurHash3's finaliser: FNV alone barely moves when only the last
+ * character changes, so the redrives of one execution (same ARN, count 0, 1, 2, ...) would
+ * all draw nearly the same fraction. Not a security primitive.
+ */
+function hash32(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
 /** A stable number in [0, 1) for one failure of one execution. */
 export function jitterFraction(executionArn: string, redriveCount: number): number {
-  return fnv1a(`${executionArn}#${redriveCount}`) / 0x100000000;
+  return hash32(`${executionArn}#${redriveCount}`) / 0x100000000;
 }
 
 /** The un-jittered delay in seconds before redrive number `redriveCount + 1`. */

@@ -249,7 +249,7 @@ describe('prop validation: errors name the prop', () => {
     ['reconcileEvery < drainInterval', { drainInterval: Duration.minutes(10), reconcileEvery: Duration.minutes(5) }, /^AutoRedrive: reconcileEvery \(5 min\) must be at least drainInterval \(10 min\)/],
     ['claimTimeout <= controller timeout', { claimTimeout: Duration.seconds(60) }, /^AutoRedrive: claimTimeout must be longer than the controller's 60-second timeout, got 60 seconds$/],
     ['staleEventAfter 0', { staleEventAfter: Duration.seconds(0) }, /^AutoRedrive: staleEventAfter must be between 1 and 600 seconds/],
-    ['staleEventAfter beyond the clientToken window', { staleEventAfter: Duration.minutes(11) }, /^AutoRedrive: staleEventAfter must be between 1 and 600 seconds, got 660/],
+    ['staleEventAfter beyond the clientToken window', { staleEventAfter: Duration.minutes(11) }, /^AutoRedrive: staleEventAfter must be between 1 and 600 seconds, got 11 minutes/],
     ['reconcileMaxRunTime 0', { reconcileMaxRunTime: Duration.hours(0) }, /^AutoRedrive: reconcileMaxRunTime/],
   ];
 
