@@ -61,7 +61,7 @@ export const OUTAGE_START = Date.UTC(2026, 2, 9, 14, 0, 0);
 /** Safety stop of the naive redriver; reported with its results. */
 export const NAIVE_SAFETY_STOP = { maxRedrivesPerExecution: 100, stopAfterOutageEndMinutes: 120 } as const;
 
-/** Cost per state transition, Step Functions Standard, us-east-1 (aws-redrive-facts.md §9). */
+/** Cost per state transition, Step Functions Standard, us-east-1 (https://aws.amazon.com/step-functions/pricing/). */
 export const USD_PER_TRANSITION = 0.025 / 1000;
 
 const ACCOUNT = '123456789012';
@@ -107,12 +107,8 @@ export function scenarioRuns(s: OutageScenario): ScenarioRun[] {
   return runs.map((r) => ({ ...r, badInput: bad.has(r.index) }));
 }
 
-export interface MinuteBucket {
-  readonly minute: number;
-  failures: number;
-  redrives: number;
-  recoveries: number;
-}
+import type { MinuteBucket } from '../local/timeline-chart';
+export type { MinuteBucket };
 
 export interface OutageRunResult {
   readonly label: string;

@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { type BurstOptions, type BurstResult, runBurst } from './burst';
-import { outageChart } from './chart';
+import { outageChart } from '../local/timeline-chart';
 import { type ColdStartResult, runColdStart } from './cold-start';
 import { dynamoModeFromEnv } from './harness';
 import { OUTAGE_SCENARIO, OUTAGE_START, type OutageRunResult, type OutageScenario, type RedriverSpec, runOutage } from './outage';
@@ -59,7 +59,7 @@ const OUTAGE_MODEL = [
   'State machine: Pass "Prepare" → Task "Call"; a redrive resumes at the failed Task (the Pass is not re-run).',
   'During the outage a run fails with Lambda.ServiceException after 20 s (the Task\'s own attempts on the dead downstream); after it, a run succeeds in 2 s. Bad input (5%) fails at once with States.Runtime on every run.',
   'Status-change events reach their target 1 s after the execution stops. The naive redriver is that target and redrives at once; auto-redrive handles the event and its scheduled drain runs every simulated minute (defaults: 8 at a time, 1000 max, 50 s budget, DescribeExecution at 5/s).',
-  'State transitions: each state entered counts 1 and each redrive counts 1 more (AWS bills redrives as transitions; the exact count is unconfirmed, aws-redrive-facts.md §9). Initial run = 2, each redrive = 2. In-state Retry attempts would multiply every failed run the same way for both redrivers, so they are left out.',
+  'State transitions: each state entered counts 1 and each redrive counts 1 more (AWS bills redrives as transitions; "Execution redrives are considered as state transitions", https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html; the exact count per redrive is not documented). Initial run = 2, each redrive = 2. In-state Retry attempts would multiply every failed run the same way for both redrivers, so they are left out.',
   'Stand-in API quotas: AWS us-east-1 defaults (AWS_DEFAULT_THROTTLES), on the simulated clock.',
   'futileRedrives counts FAILED events after a redrive (every redrive that failed again, bad input included); recovered counts retryable executions that end SUCCEEDED.',
 ];

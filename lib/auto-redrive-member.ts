@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Aws, CfnCondition, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_MEMBER_ROLE_NAME } from '../lambda/config';
 import { nagResource } from './auto-redrive';
 import { DEFAULT_WATCHED_STATUSES, RedrivableStatus, statusChangePattern } from './event-pattern';
+import { executionsOf } from './state-machine-arns';
 import {
   Problem,
   arnAccount,
@@ -48,7 +49,7 @@ export interface AutoRedriveMemberProps {
   /**
    * The external id the central controller passes to sts:AssumeRole (the central
    * `organization.externalId`). 2 to 1224 characters of letters, digits and `_+=,.@:/-`.
-   * A confused-deputy guard, not a credential: see docs/organization.md.
+   * A confused-deputy guard, not a credential: see README.md ("Running across an Organization").
    */
   readonly externalId: string;
 
@@ -260,21 +261,7 @@ function memberStepFunctionsResources(stack: Stack, arns: readonly string[] | un
     const stateMachines = [all('stateMachine:*')];
     return { narrowed: false, executions: [all('execution:*:*')], stateMachines, stateMachineFindings: stateMachines };
   }
-  const executions = arns.map((arn) => {
-    const c = Arn.split(arn, ArnFormat.COLON_RESOURCE_NAME);
-    return Arn.format(
-      {
-        partition: c.partition,
-        service: 'states',
-        region: c.region,
-        account: c.account,
-        resource: 'execution',
-        resourceName: `${c.resourceName}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      },
-      stack,
-    );
-  });
+  const executions = arns.map((arn) => executionsOf(stack, arn));
   return { narrowed: true, executions, stateMachines: [...arns], stateMachineFindings: [] };
 }
 

@@ -42,7 +42,7 @@ export const CONTEXT = {
   /** E-mail address subscribed to the alarm topic; absent or empty = no subscription. */
   alarmEmail: 'auto-redrive:alarmEmail',
 
-  // ---- Organization mode (docs/organization.md) ----
+  // ---- Organization mode (README: Running across an Organization) ----
   /** Boolean, central stack: serve member accounts (the `organization` prop). */
   organization: 'auto-redrive:organization',
   /** Central: JSON array or comma-separated list of member account ids. */

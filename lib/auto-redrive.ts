@@ -1,6 +1,5 @@
 import * as path from 'path';
 import {
-  Arn,
   ArnFormat,
   Aws,
   CfnOutput,
@@ -43,6 +42,7 @@ import {
   roleNameProblem,
 } from './organization';
 import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from './table-definitions';
+import { executionsOf } from './state-machine-arns';
 
 /** Repository root: the esbuild project root and the base of the handler entry paths. */
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -66,7 +66,7 @@ const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
  * Organization mode of {@link AutoRedrive}: one controller for many accounts. Each member
  * account deploys `AutoRedriveMember` (lib/auto-redrive-member.ts), which forwards its
  * status-change events to the central bus created here and provides the role the
- * controller assumes. See docs/organization.md.
+ * controller assumes. See README.md ("Running across an Organization").
  */
 export interface AutoRedriveOrganization {
   /**
@@ -799,21 +799,7 @@ function stepFunctionsResources(
       stateMachineFindings: stateMachines.map((r) => `Resource::${nagResource(stack, r)}`),
     };
   }
-  const executions = arns.map((arn) => {
-    const c = Arn.split(arn, ArnFormat.COLON_RESOURCE_NAME);
-    return Arn.format(
-      {
-        partition: c.partition,
-        service: 'states',
-        region: c.region,
-        account: c.account,
-        resource: 'execution',
-        resourceName: `${c.resourceName}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      },
-      stack,
-    );
-  });
+  const executions = arns.map((arn) => executionsOf(stack, arn));
   return {
     narrowed: true,
     regionCount: 1,

@@ -2,7 +2,7 @@
  * Shared pieces of organization mode: the names both sides agree on and the validation of
  * the values they exchange (account ids, organization id, external id, role name, ARNs).
  * The central side is `AutoRedrive`'s `organization` prop (lib/auto-redrive.ts); the
- * member side is `AutoRedriveMember` (lib/auto-redrive-member.ts). See docs/organization.md.
+ * member side is `AutoRedriveMember` (lib/auto-redrive-member.ts). See README.md ("Running across an Organization").
  */
 import { Token } from 'aws-cdk-lib';
 import { isStateMachineArn } from '../lambda/event/arn';

@@ -6,7 +6,28 @@
 // The SDK warns that its 2027 releases will need Node 22; this demo runs on Node 20 too.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { runStory, STORY_START, type TimelineEntry } from './story';
+import { type MinuteBucket, timelineChart } from './timeline-chart';
+
+const OUTPUT_DIR = join(__dirname, 'output');
+
+/** Failures (FAILED events), redrives and recoveries (SUCCEEDED events) per simulated minute. */
+function perMinute(timeline: readonly TimelineEntry[]): MinuteBucket[] {
+  const buckets: MinuteBucket[] = [];
+  const bucket = (at: number) => {
+    const minute = Math.floor((at - STORY_START) / 60_000);
+    for (let m = buckets.length; m <= minute; m++) buckets.push({ minute: m, failures: 0, redrives: 0, recoveries: 0 });
+    return buckets[minute];
+  };
+  for (const e of timeline) {
+    if (e.kind === 'event' && e.status === 'FAILED') bucket(e.at).failures++;
+    if (e.kind === 'event' && e.status === 'SUCCEEDED') bucket(e.at).recoveries++;
+    if (e.kind === 'decision' && e.outcome.action === 'redriven') bucket(e.at).redrives++;
+  }
+  return buckets;
+}
 
 const stamp = (at: number) => {
   const s = Math.round((at - STORY_START) / 1000);
@@ -37,6 +58,17 @@ async function main(): Promise<void> {
   }
   console.log(`  RedriveExecution calls: ${result.redriveCalls}; owner events: ${result.ownerEvents.map((e) => `${e.detailType} (${e.detail.reason})`).join(', ') || 'none'}`);
   console.log(`  Simulated time: ${stamp(STORY_START + result.elapsedSimulatedMs)} (minutes of backoff, run in seconds)`);
+
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  const chart = join(OUTPUT_DIR, 'story.svg');
+  writeFileSync(
+    chart,
+    timelineChart([{ title: 'npm start: the seed story', subtitle: '3 executions, default-style policy, simulated time', timeline: perMinute(result.timeline) }], {
+      xLabel: 'simulated minutes since the first failure',
+      tickEvery: 1,
+    }),
+  );
+  console.log(`  Chart: ${relative(process.cwd(), chart)}`);
 
   const [orders, invoice, inventory] = result.executions;
   const ok =

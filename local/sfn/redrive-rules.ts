@@ -1,6 +1,6 @@
 /**
  * When an execution can be redriven, per the Step Functions developer guide and
- * the API model (see /work/shared/reference/aws-redrive-facts.md §2-3). The reason
+ * the API model (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html and the DescribeExecution reference). The reason
  * strings are the ones the real API returns: no trailing period.
  */
 import type { ExecutionStatus, RedriveStatus, StateMachineStatus, StateMachineType } from './types';

@@ -32,7 +32,7 @@ export class TokenBucket {
 
 /**
  * AWS's default API quotas in us-east-1, us-west-2 and eu-west-1 (Step Functions
- * quotas page, see aws-redrive-facts.md §5), for realistic load runs.
+ * quotas page: https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html), for realistic load runs.
  */
 export const AWS_DEFAULT_THROTTLES = {
   RedriveExecution: { bucketSize: 1300, refillPerSecond: 300 },

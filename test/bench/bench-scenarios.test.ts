@@ -3,7 +3,7 @@
  * hold whatever the machine's speed (no timing assertions here).
  */
 import { runBurst } from '../../bench/burst';
-import { outageChart } from '../../bench/chart';
+import { outageChart } from '../../local/timeline-chart';
 import { OUTAGE_SCENARIO, runOutage } from '../../bench/outage';
 import { searchPolicies } from '../../bench/policy-search';
 import { checkMusts, renderMarkdown } from '../../bench/report';

@@ -4,7 +4,7 @@
  * every step of one invocation. After every fault the same invariant is checked against
  * the stand-in's own record of RedriveExecution calls (standIn.redrives): the failure is
  * redriven exactly once, none lost, none twice. What the controller does about each kind
- * of fault is in docs/reliability.md ("What the controller does about each fault").
+ * of fault is in README.md ("Reliability and threat model") ("What the controller does about each fault").
  *
  * test/integration/resilience.test.ts already covers delivery trouble, RedriveExecution
  * throttling/5xx deferrals, two hand-made crashes and DynamoDB refusing connections;
@@ -34,7 +34,7 @@ const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';
 /** Fails once; the redrive succeeds, so "redriven exactly once" is the whole story. */
 const failsOnce: StepBehaviour = { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException', cause: 'downstream 503' };
 
-/** Faults injected, by kind, across the file (printed at the end; quoted in docs/reliability.md). */
+/** Faults injected, by kind, across the file (printed at the end; quoted in README.md ("Reliability and threat model")). */
 const injected = new Map<string, number>();
 const tally = (kind: string, n = 1) => injected.set(kind, (injected.get(kind) ?? 0) + n);
 const tallyProxy = (proxy: FaultProxy, prefix: string) => {

@@ -6,7 +6,7 @@
  * plus the policy-key matcher (no catastrophic backtracking) and a differential check
  * that the in-memory ledger used by (b) behaves like the real one on dynalite.
  *
- * The figures printed at the end are quoted in docs/reliability.md.
+ * The figures printed at the end are quoted in README.md ("Reliability and threat model").
  */
 import fc from 'fast-check';
 import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';

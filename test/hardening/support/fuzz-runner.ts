@@ -1,7 +1,7 @@
 /**
  * Runs a fast-check property with a fixed seed, bounded both by a number of runs and by
  * wall-clock time, and remembers how many cases actually ran so the suite can print
- * them (docs/reliability.md quotes these figures).
+ * them (README.md ("Reliability and threat model") quotes these figures).
  *
  * FUZZ_RUNS / FUZZ_SECONDS override the defaults, e.g. `FUZZ_RUNS=100000 FUZZ_SECONDS=600`
  * for a long local run. FUZZ_SEED replays another seed.

@@ -1,14 +1,37 @@
 /**
- * The outage timeline as a hand-written SVG: one panel per redriver, side by side, with
- * failures, redrives and recoveries per simulated minute on a shared logarithmic scale
- * (the naive redriver's redrives are two orders of magnitude above the rest).
+ * Failures, redrives and recoveries per (simulated) minute as a hand-written SVG, one
+ * panel per run side by side on a shared logarithmic scale (in the outage benchmark the
+ * naive redriver's redrives are two orders of magnitude above the rest). Used by
+ * `npm run bench` (bench/results/outage.svg) and `npm start` (local/output/story.svg).
  */
-import type { MinuteBucket } from './outage';
+
+export interface MinuteBucket {
+  readonly minute: number;
+  failures: number;
+  redrives: number;
+  recoveries: number;
+}
 
 export interface ChartPanel {
   readonly title: string;
   readonly subtitle: string;
   readonly timeline: readonly MinuteBucket[];
+}
+
+export interface ChartOptions {
+  /** A shaded band from minute 0, e.g. the outage. */
+  readonly shade?: { readonly untilMinute: number; readonly label: string };
+  readonly xLabel: string;
+  /** Minutes between x-axis ticks. @default 10 */
+  readonly tickEvery?: number;
+}
+
+/** The outage benchmark's chart: the outage shaded from minute 0. */
+export function outageChart(panels: readonly ChartPanel[], outageMinutes: number): string {
+  return timelineChart(panels, {
+    shade: { untilMinute: outageMinutes, label: 'downstream outage' },
+    xLabel: 'simulated minutes since the outage began',
+  });
 }
 
 // Drawn in this order; failures wide and pale so that redrives on top of them stay visible.
@@ -20,14 +43,16 @@ const SERIES = [
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function outageChart(panels: readonly ChartPanel[], outageMinutes: number): string {
+export function timelineChart(panels: readonly ChartPanel[], options: ChartOptions): string {
+  const shadeMinutes = options.shade?.untilMinute ?? 0;
+  const tick = options.tickEvery ?? 10;
   const panelW = 360;
   const panelH = 260;
   const margin = { left: 52, right: 14, top: 58, bottom: 44 };
   const width = panels.length * (panelW + margin.left + margin.right);
   const height = panelH + margin.top + margin.bottom + 34;
-  const maxMinute = Math.max(outageMinutes + 10, ...panels.map((p) => p.timeline.length));
-  const xMax = Math.ceil(maxMinute / 10) * 10;
+  const maxMinute = Math.max(shadeMinutes + tick, ...panels.map((p) => p.timeline.length));
+  const xMax = Math.ceil(maxMinute / tick) * tick;
   const maxValue = Math.max(10, ...panels.flatMap((p) => p.timeline.flatMap((b) => [b.failures, b.redrives, b.recoveries])));
   const decades = Math.ceil(Math.log10(maxValue + 1));
   // log scale with 0 drawn on the axis: y = log10(1 + v)
@@ -43,9 +68,10 @@ export function outageChart(panels: readonly ChartPanel[], outageMinutes: number
     parts.push(`<g transform="translate(${ox},${oy})">`);
     parts.push(`<text x="${panelW / 2}" y="-38" text-anchor="middle" font-size="14" font-weight="bold">${esc(panel.title)}</text>`);
     parts.push(`<text x="${panelW / 2}" y="-22" text-anchor="middle" fill="#444">${esc(panel.subtitle)}</text>`);
-    // outage band
-    parts.push(`<rect x="0" y="0" width="${x(outageMinutes)}" height="${panelH}" fill="#f2f2f2"/>`);
-    parts.push(`<text x="${x(outageMinutes) / 2}" y="12" text-anchor="middle" fill="#888">downstream outage</text>`);
+    if (options.shade) {
+      parts.push(`<rect x="0" y="0" width="${x(shadeMinutes)}" height="${panelH}" fill="#f2f2f2"/>`);
+      parts.push(`<text x="${x(shadeMinutes) / 2}" y="12" text-anchor="middle" fill="#888">${esc(options.shade.label)}</text>`);
+    }
     // grid and y axis (decades)
     for (let d = 0; d <= decades; d++) {
       const v = Math.pow(10, d);
@@ -55,11 +81,11 @@ export function outageChart(panels: readonly ChartPanel[], outageMinutes: number
     }
     // x axis
     parts.push(`<line x1="0" x2="${panelW}" y1="${panelH}" y2="${panelH}" stroke="#444"/>`);
-    for (let m = 0; m <= xMax; m += 10) {
+    for (let m = 0; m <= xMax; m += tick) {
       parts.push(`<line x1="${x(m)}" x2="${x(m)}" y1="${panelH}" y2="${panelH + 4}" stroke="#444"/>`);
       parts.push(`<text x="${x(m)}" y="${panelH + 16}" text-anchor="middle" fill="#444">${m}</text>`);
     }
-    parts.push(`<text x="${panelW / 2}" y="${panelH + 32}" text-anchor="middle" fill="#444">simulated minutes since the outage began</text>`);
+    parts.push(`<text x="${panelW / 2}" y="${panelH + 32}" text-anchor="middle" fill="#444">${esc(options.xLabel)}</text>`);
     if (i === 0) parts.push(`<text transform="translate(-40,${panelH / 2}) rotate(-90)" text-anchor="middle" fill="#444">per minute (log scale)</text>`);
     // series as step lines
     for (const s of SERIES) {
@@ -75,7 +101,7 @@ export function outageChart(panels: readonly ChartPanel[], outageMinutes: number
   // legend
   const ly = height - 12;
   SERIES.forEach((s, i) => {
-    const lx = margin.left + i * 110;
+    const lx = margin.left + i * 160;
     parts.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="${Math.max(2, s.width)}" stroke-opacity="${s.opacity}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     parts.push(`<text x="${lx + 28}" y="${ly}" fill="#222">${s.label} per minute</text>`);
   });
