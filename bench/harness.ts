@@ -20,14 +20,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { SdkStepFunctions } from '../lambda/act/step-functions';
-import { type ControllerConfig, DEFAULTS } from '../lambda/config';
+import type { ControllerConfig } from '../lambda/config';
 import { InMemoryMetrics, type Log } from '../lambda/observability/telemetry';
 import type { FailureRecord } from '../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../lambda/record/owner-notifier';
 import { wire, type Wired } from '../lambda/wiring';
 import { LEDGER_TABLE, POLICY_TABLE } from '../lib/table-definitions';
 import { createTable, startDynalite } from '../local/dynamodb';
-import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, useLocalEndpoints } from '../local/environment';
+import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, localConfig, useLocalEndpoints } from '../local/environment';
 import { StepFunctionsStandIn, type StandInOptions, type StepBehaviour } from '../local/sfn';
 import { inMemoryRequestHandler, listenerOf, type RequestListener } from './in-memory-http';
 
@@ -223,13 +223,7 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
   }
   const adminDoc = admin ? DynamoDBDocumentClient.from(admin, { marshallOptions: { removeUndefinedValues: true } }) : undefined;
 
-  const config: ControllerConfig = {
-    ...DEFAULTS,
-    policyTableName: LOCAL_TABLES.policy,
-    ledgerTableName: LOCAL_TABLES.ledger,
-    eventBusName: undefined,
-    ...options.config,
-  };
+  const config: ControllerConfig = localConfig(options.config);
   const dynamoCalls = new DynamoCallCounter();
   const log = new CountingLog();
   const notifier = new MemoryNotifier();

@@ -57,6 +57,11 @@ export interface LocalEnvironment {
   stop(): Promise<void>;
 }
 
+/** The controller's configuration against the local tables, defaults otherwise. */
+export function localConfig(overrides: Partial<ControllerConfig> = {}): ControllerConfig {
+  return { ...DEFAULTS, policyTableName: LOCAL_TABLES.policy, ledgerTableName: LOCAL_TABLES.ledger, eventBusName: undefined, ...overrides };
+}
+
 /** Points the SDK at local endpoints the documented way, with dummy credentials. */
 export function useLocalEndpoints(endpoints: { sfn: string; dynamodb: string }): void {
   process.env.AWS_ENDPOINT_URL_SFN = endpoints.sfn;
@@ -87,13 +92,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalEnvir
   await createTable(dynamodb, LOCAL_TABLES.policy, POLICY_TABLE);
   await createTable(dynamodb, LOCAL_TABLES.ledger, LEDGER_TABLE);
 
-  const config: ControllerConfig = {
-    ...DEFAULTS,
-    policyTableName: LOCAL_TABLES.policy,
-    ledgerTableName: LOCAL_TABLES.ledger,
-    eventBusName: undefined,
-    ...options.config,
-  };
+  const config = localConfig(options.config);
   const metrics = new InMemoryMetrics();
   const log = options.log ?? new MemoryLog();
   const notifier = new MemoryNotifier();
