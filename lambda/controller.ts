@@ -171,6 +171,7 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
     // redriven, as the drain does, not as the stale-event skip decided below.
     const claim = await deps.ledger.claim(thisRecord, now, deps.claimTimeoutMs);
     if (claim) await deps.ledger.markRedriven(claim, now);
+    deps.log.info('abandoned claim had already redriven the execution', { executionArn: event.executionArn, redriveCount: thisRecord.redriveCount });
   }
   const action = await carryOut(decision, failureFacts, deps);
   // Owners hear about a give-up once, not once per duplicate delivery.

@@ -99,13 +99,7 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Pro
     if (gone) deps.log.warn('pending redrive dropped: execution does not exist', { executionArn: record.executionArn });
     return undefined;
   }
-  if (record.state === 'claimed' && current.redriveCount > record.redriveCount) {
-    // The crashed invocation's redrive went through before it could record it.
-    const claim = await deps.ledger.claim(record, now, deps.claimTimeoutMs);
-    if (claim) await deps.ledger.markRedriven(claim, now);
-    deps.log.info('abandoned claim had already redriven the execution', { executionArn: record.executionArn, redriveCount: record.redriveCount });
-    return undefined;
-  }
+  // An abandoned claim whose redrive went through is recorded as redriven there too.
   return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
 }
 
