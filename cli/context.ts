@@ -4,9 +4,10 @@
  * AWS_ENDPOINT_URL_* variables, which is also how `--local` reaches the stand-ins).
  *
  * Resolution order for each table: the flag, then (with --local) the running local
- * stand-in, then AUTO_REDRIVE_POLICY_TABLE / AUTO_REDRIVE_LEDGER_TABLE. The stack
- * generates its table names, so there is no fixed default for AWS: read them from the
- * stack outputs PolicyTableName / LedgerTableName (and DeadLetterQueueUrl).
+ * stand-in, then AUTO_REDRIVE_POLICY_TABLE / AUTO_REDRIVE_LEDGER_TABLE, then (with
+ * --stack or AUTO_REDRIVE_STACK) the deployed stack's outputs PolicyTableName /
+ * LedgerTableName / DeadLetterQueueUrl. The stack generates its table names, so there is
+ * no fixed default.
  */
 import * as os from 'node:os';
 import type { Command } from 'commander';
@@ -23,9 +24,11 @@ import { PolicySource } from '../lambda/policy/policy-source';
 import { wire, type Wired } from '../lambda/wiring';
 import { usage } from './errors';
 import { readLocalState } from './local-state';
+import { stackTargets } from './stack-outputs';
 import { Output, type OutputFormat } from './output';
 
 export const ENV_VARS = {
+  stack: 'AUTO_REDRIVE_STACK',
   policyTable: 'AUTO_REDRIVE_POLICY_TABLE',
   ledgerTable: 'AUTO_REDRIVE_LEDGER_TABLE',
   dlqUrl: 'AUTO_REDRIVE_DLQ_URL',
@@ -36,6 +39,7 @@ export interface GlobalOptions {
   readonly region?: string;
   readonly profile?: string;
   readonly local?: boolean;
+  readonly stack?: string;
   readonly policyTable?: string;
   readonly ledgerTable?: string;
   readonly dlqUrl?: string;
@@ -49,8 +53,9 @@ export class CliContext {
   readonly out: Output;
   readonly log: Log;
   readonly metrics = new InMemoryMetrics();
-  private readonly tables: { policy?: string; ledger?: string };
-  private readonly queueUrl: string | undefined;
+  private tables: { policy?: string; ledger?: string };
+  private queueUrl: string | undefined;
+  private readonly stackName: string | undefined;
   private clients: { dynamodb?: DynamoDBClient; doc?: DynamoDBDocumentClient; sqs?: SQSClient } = {};
 
   constructor(
@@ -85,18 +90,27 @@ export class CliContext {
       ledger: options.ledgerTable || local?.tables.ledger || env[ENV_VARS.ledgerTable] || undefined,
     };
     this.queueUrl = options.dlqUrl || local?.dlqUrl || env[ENV_VARS.dlqUrl] || undefined;
+    this.stackName = local ? undefined : options.stack || env[ENV_VARS.stack] || undefined;
+  }
+
+  /** Fills what the flags and variables left open from the stack's outputs (--stack). */
+  async resolve(): Promise<void> {
+    if (!this.stackName || (this.tables.policy && this.tables.ledger && this.queueUrl)) return;
+    const targets = await stackTargets(this.stackName);
+    this.tables = { policy: this.tables.policy ?? targets.policyTable, ledger: this.tables.ledger ?? targets.ledgerTable };
+    this.queueUrl ??= targets.dlqUrl;
   }
 
   get policyTable(): string {
     if (!this.tables.policy) {
-      throw usage(`policy table: not set: pass --policy-table or set ${ENV_VARS.policyTable} (the stack output PolicyTableName), or use --local`);
+      throw usage(`policy table: not set: pass --stack <name> (the deployed AutoRedriveStack), --policy-table or ${ENV_VARS.policyTable}, or use --local`);
     }
     return this.tables.policy;
   }
 
   get ledgerTable(): string {
     if (!this.tables.ledger) {
-      throw usage(`ledger table: not set: pass --ledger-table or set ${ENV_VARS.ledgerTable} (the stack output LedgerTableName), or use --local`);
+      throw usage(`ledger table: not set: pass --stack <name> (the deployed AutoRedriveStack), --ledger-table or ${ENV_VARS.ledgerTable}, or use --local`);
     }
     return this.tables.ledger;
   }
@@ -194,6 +208,7 @@ export function withContext<A extends unknown[]>(fn: (ctx: CliContext, ...args: 
     const command = args[args.length - 1] as Command;
     const ctx = new CliContext(command.optsWithGlobals() as GlobalOptions);
     try {
+      await ctx.resolve();
       await fn(ctx, ...(args.slice(0, -1) as A));
     } finally {
       ctx.close();

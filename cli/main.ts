@@ -20,6 +20,7 @@ export function buildProgram(): Command {
     .option('--region <region>', 'AWS Region (default: the standard chain: AWS_REGION, the profile)')
     .option('--profile <name>', 'AWS named profile (credentials and Region, as the AWS CLI)')
     .option('--local', 'use the local stand-ins started by `npm run local` (endpoints, tables, DLQ)')
+    .option('--stack <name>', `the deployed AutoRedriveStack: tables and DLQ from its outputs (default: $${ENV_VARS.stack})`)
     .option('--policy-table <name>', `policy table (default: $${ENV_VARS.policyTable})`)
     .option('--ledger-table <name>', `ledger table (default: $${ENV_VARS.ledgerTable})`)
     .option('--dlq-url <url>', `dead-letter queue URL (default: $${ENV_VARS.dlqUrl})`)
@@ -27,10 +28,9 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Tables and queue: the AutoRedrive stack generates their names; take them from its
-outputs PolicyTableName, LedgerTableName and DeadLetterQueueUrl, e.g.
-  export ${ENV_VARS.policyTable}=$(aws cloudformation describe-stacks --stack-name AutoRedrive \\
-    --query "Stacks[0].Outputs[?OutputKey=='PolicyTableName'].OutputValue" --output text)
+Tables and queue: the AutoRedrive stack generates their names; --stack AutoRedrive (or
+${ENV_VARS.stack}=AutoRedrive) reads them from its outputs PolicyTableName,
+LedgerTableName and DeadLetterQueueUrl; --policy-table etc. override.
 Endpoints follow the AWS SDK: AWS_ENDPOINT_URL_SFN, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS.
 
 Exit status: 0 ok, 1 failed or problems found, 2 bad input or usage, 130 interrupted.

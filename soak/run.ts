@@ -63,7 +63,12 @@ const SEED = option('seed', 20231116);
 const FAULTS = !process.argv.includes('--no-faults');
 const TOTAL_MS = MINUTES * 60_000;
 /** Time kept at the end for things to settle (late events, a sweep, backoffs, abandoned claims). */
-const SETTLE_MS = Math.min(Math.max(60_000, TOTAL_MS * 0.35), 180_000);
+const SETTLE_MS = Math.min(Math.max(30_000, TOTAL_MS * 0.35), 180_000);
+if (TOTAL_MS - SETTLE_MS < 30_000) {
+  // Less than half a minute of traffic would measure nothing (and no memory trend).
+  console.error(`soak: --minutes ${MINUTES} leaves no time for traffic after the settle phase; use --minutes 2 or more`);
+  process.exit(2);
+}
 /** Hard stop for the settle phase: the run never takes much longer than asked. */
 const GRACE_MS = 45_000;
 const INJECT_MS = TOTAL_MS - SETTLE_MS;

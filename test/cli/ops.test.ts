@@ -141,5 +141,5 @@ test('--local reads the state file of `npm run local`; a missing file says how t
   expect(missing.code).toBe(1);
 
   const noTable = await runCli(['policy', 'list'], bare);
-  expectOneErrorLine(noTable, 'policy table: not set: pass --policy-table or set AUTO_REDRIVE_POLICY_TABLE');
+  expectOneErrorLine(noTable, 'policy table: not set: pass --stack <name> (the deployed AutoRedriveStack), --policy-table or AUTO_REDRIVE_POLICY_TABLE');
 });

@@ -1,0 +1,36 @@
+/**
+ * `--stack <name>`: the tables and the DLQ of a deployed AutoRedriveStack, from its
+ * CloudFormation outputs (PolicyTableName, LedgerTableName, DeadLetterQueueUrl), so an
+ * operator does not have to copy generated names around.
+ */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { usage } from './errors';
+
+export interface StackTargets {
+  readonly policyTable?: string;
+  readonly ledgerTable?: string;
+  readonly dlqUrl?: string;
+}
+
+export const STACK_OUTPUTS = { policyTable: 'PolicyTableName', ledgerTable: 'LedgerTableName', dlqUrl: 'DeadLetterQueueUrl' } as const;
+
+export async function stackTargets(stackName: string, client: CloudFormationClient = new CloudFormationClient({})): Promise<StackTargets> {
+  let outputs: Record<string, string>;
+  try {
+    const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = out.Stacks?.[0];
+    outputs = Object.fromEntries((stack?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  } catch (e) {
+    throw usage(`--stack ${stackName}: cannot read the stack's outputs: ${(e as Error).name}: ${(e as Error).message}`);
+  } finally {
+    client.destroy();
+  }
+  if (!outputs[STACK_OUTPUTS.policyTable] || !outputs[STACK_OUTPUTS.ledgerTable]) {
+    throw usage(`--stack ${stackName}: not an auto-redrive stack (no ${STACK_OUTPUTS.policyTable} / ${STACK_OUTPUTS.ledgerTable} outputs)`);
+  }
+  return {
+    policyTable: outputs[STACK_OUTPUTS.policyTable],
+    ledgerTable: outputs[STACK_OUTPUTS.ledgerTable],
+    dlqUrl: outputs[STACK_OUTPUTS.dlqUrl] || undefined,
+  };
+}
