@@ -18,7 +18,6 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { itemFromDynamo } from '../lambda/policy/policy-source';
 import { parsePolicyItem, type PolicyIssue, type PolicyParseResult } from '../lambda/policy/redrive-policy';
 import { failed } from './errors';
-import { policyKeyProblem } from '../lambda/policy/policy-key';
 
 export interface StoredPolicy {
   readonly key: string;
@@ -29,16 +28,10 @@ export interface StoredPolicy {
   readonly issues: readonly PolicyIssue[];
 }
 
-/** Every problem of one plain item: the key (see policy-key.ts) and the shared schema. */
+/** Every problem of one plain item, the key included (the shared schema checks it). */
 export function checkItem(item: unknown): { parsed: PolicyParseResult; issues: PolicyIssue[] } {
   const parsed = parsePolicyItem(item);
-  const issues: PolicyIssue[] = parsed.ok ? [] : [...parsed.error.issues];
-  const key = (item as { stateMachine?: unknown } | null)?.stateMachine;
-  if (typeof key === 'string' && !issues.some((i) => i.field === 'stateMachine')) {
-    const problem = policyKeyProblem(key);
-    if (problem) issues.unshift({ field: 'stateMachine', message: problem });
-  }
-  return { parsed, issues };
+  return { parsed, issues: parsed.ok ? [] : [...parsed.error.issues] };
 }
 
 function fromRaw(raw: Record<string, AttributeValue>): StoredPolicy {

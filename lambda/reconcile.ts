@@ -7,7 +7,7 @@
  * path as an event. `redrivectl backfill` is this sweep, narrowed and run by a person.
  */
 import { checkExecution, type ControllerDeps, type Outcome, processStatusChange } from './controller';
-import type { DescribedExecution, ListedExecution } from './act/step-functions';
+import type { DescribedExecution } from './act/step-functions';
 import { RECONSIDERABLE_SKIPS, type PolicyResolution, type SkipReason } from './decide/decision';
 import { parseExecutionArn } from './event/arn';
 import type { StatusChange } from './event/status-change';
@@ -15,7 +15,6 @@ import { METRIC } from './observability/metrics-contract';
 import { keyMatches } from './policy/policy-match';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import type { DecisionSource } from './record/audit-trail';
-import type { FailureRecord } from './record/failure-ledger';
 import { DEFAULT_WATCHED_STATUSES } from '../lib/event-pattern';
 
 export interface SweepOptions {
@@ -116,7 +115,7 @@ export async function sweep(deps: ControllerDeps, options: SweepOptions): Promis
           break outer;
         }
         listed++;
-        const known = await knownFailure(listedExecution, deps);
+        const known = await deps.ledger.get(listedExecution.executionArn, listedExecution.redriveCount);
         if (known && !(known.state === 'skipped' && RECONSIDERABLE_SKIPS.includes(known.reason as SkipReason))) continue;
         if (known && skipStillHolds(known.reason as SkipReason, resolution, snapshot.pause.paused)) continue;
         const current = await checkExecution(listedExecution.executionArn, deps);
@@ -138,8 +137,4 @@ export async function sweep(deps: ControllerDeps, options: SweepOptions): Promis
     }
   }
   return { stateMachines: machines.length, listed, considered, unknownToLedger, outcomes, stopped };
-}
-
-async function knownFailure(e: ListedExecution, deps: ControllerDeps): Promise<FailureRecord | undefined> {
-  return deps.ledger.get(e.executionArn, e.redriveCount);
 }
