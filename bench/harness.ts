@@ -25,7 +25,7 @@ import { InMemoryMetrics, type Log } from '../lambda/observability/telemetry';
 import type { FailureRecord } from '../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../lambda/record/owner-notifier';
 import { wire, type Wired } from '../lambda/wiring';
-import { LEDGER_TABLE, POLICY_TABLE } from '../lib/table-definitions';
+import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
 import { createTable, startDynalite } from '../local/dynamodb';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, localConfig, useLocalEndpoints } from '../local/environment';
 import { StepFunctionsStandIn, type StandInOptions, type StepBehaviour } from '../local/sfn';

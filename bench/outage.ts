@@ -25,7 +25,7 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handleStatusChange } from '../lambda/controller';
 import { drain } from '../lambda/drain';
-import { matchesPattern, statusChangePattern } from '../lib/event-pattern';
+import { matchesPattern, statusChangePattern } from '../contract/event-pattern';
 import { SimClock } from '../local/sim-clock';
 import { AWS_DEFAULT_THROTTLES, HISTORY_EVENT_LIMIT, type StatusChangeEvent, type StepContext, type StepResult } from '../local/sfn';
 import { type DynamoMode, startBenchEnv } from './harness';

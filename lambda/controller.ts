@@ -5,7 +5,7 @@
  * through `processStatusChange`, so every path decides with the same `decide()` and
  * leaves the same audit trail.
  */
-import { REDRIVABLE_STATUSES } from '../lib/event-pattern';
+import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
 import type { ControllerConfig } from './config';
 import { carryOut, type ActDeps, type ActionOutcome } from './act/carry-out';
 import type { RateLimiter } from './act/rate-limiter';
@@ -14,7 +14,7 @@ import { decide } from './decide/decide';
 import type { CurrentExecution, Decision, ExecutionFacts } from './decide/decision';
 import { NOTEWORTHY_SKIPS } from './decide/decision';
 import { type MalformedEventError, parseStatusChange, type StatusChange } from './event/status-change';
-import { DIMENSION, METRIC } from './observability/metrics-contract';
+import { DIMENSION, METRIC } from '../contract/metrics';
 import { type PolicySource, resolvePolicy } from './policy/policy-source';
 import type { AuditTrail, DecisionSource } from './record/audit-trail';
 import { type FailureFacts, type FailureRecord, toRecordState } from './record/failure-ledger';

@@ -7,7 +7,7 @@
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './controller';
 import type { StatusChange } from './event/status-change';
-import { METRIC } from './observability/metrics-contract';
+import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
 import type { SweepSchedule } from './record/sweep-schedule';
 import type { FailureRecord } from './record/failure-ledger';

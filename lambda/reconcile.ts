@@ -9,13 +9,13 @@
 import { checkExecution, type ControllerDeps, type Outcome, processStatusChange } from './controller';
 import type { DescribedExecution } from './act/step-functions';
 import { RECONSIDERABLE_SKIPS, type PolicyResolution, type SkipReason } from './decide/decision';
-import { parseExecutionArn } from './event/arn';
+import { parseExecutionArn } from '../contract/arn';
 import type { StatusChange } from './event/status-change';
-import { METRIC } from './observability/metrics-contract';
+import { METRIC } from '../contract/metrics';
 import { keyMatches } from './policy/policy-match';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import type { DecisionSource } from './record/audit-trail';
-import { DEFAULT_WATCHED_STATUSES } from '../lib/event-pattern';
+import { DEFAULT_WATCHED_STATUSES } from '../contract/event-pattern';
 
 export interface SweepOptions {
   /** Failures that stopped at or after this time (epoch ms). */

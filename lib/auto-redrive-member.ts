@@ -4,9 +4,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_MEMBER_ROLE_NAME } from '../lambda/config';
+import { DEFAULT_MEMBER_ROLE_NAME } from '../contract/environment';
 import { nagResource } from './auto-redrive';
-import { DEFAULT_WATCHED_STATUSES, RedrivableStatus, statusChangePattern } from './event-pattern';
+import { DEFAULT_WATCHED_STATUSES, RedrivableStatus, statusChangePattern } from '../contract/event-pattern';
 import { executionsOf } from './state-machine-arns';
 import {
   Problem,
@@ -65,7 +65,7 @@ export interface AutoRedriveMemberProps {
    * Name of the member role. Must equal the central `organization.memberRoleName`: the
    * controller builds the role ARN from the account in an execution ARN and this name.
    *
-   * @default 'AutoRedriveMember' (DEFAULT_MEMBER_ROLE_NAME in lambda/config.ts)
+   * @default 'AutoRedriveMember' (DEFAULT_MEMBER_ROLE_NAME in contract/environment.ts)
    */
   readonly roleName?: string;
 

@@ -3,7 +3,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AutoRedrive, AutoRedriveOrganization, AutoRedriveProps } from './auto-redrive';
 import { AutoRedriveMember, AutoRedriveMemberProps } from './auto-redrive-member';
-import { RedrivableStatus } from './event-pattern';
+import { RedrivableStatus } from '../contract/event-pattern';
 
 /**
  * Context keys read by {@link AutoRedriveStack}. Values may come from cdk.json (JSON

@@ -21,15 +21,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
-import { DEFAULT_MEMBER_ROLE_NAME, DEFAULTS, ENV, ORG_ENV } from '../lambda/config';
-import { isStateMachineArn } from '../lambda/event/arn';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability/metrics-contract';
+import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from '../contract/environment';
+import { DEFAULTS } from '../lambda/config';
+import { isStateMachineArn } from '../contract/arn';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import {
   DEFAULT_WATCHED_STATUSES,
   REDRIVABLE_STATUSES,
   RedrivableStatus,
   statusChangePattern,
-} from './event-pattern';
+} from '../contract/event-pattern';
 import { AlarmKey, Observability } from './observability';
 import {
   DEFAULT_CENTRAL_EVENT_BUS_NAME,
@@ -41,7 +42,7 @@ import {
   regionProblem,
   roleNameProblem,
 } from './organization';
-import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from './table-definitions';
+import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from '../contract/table-definitions';
 import { executionsOf } from './state-machine-arns';
 
 /** Repository root: the esbuild project root and the base of the handler entry paths. */
@@ -105,7 +106,7 @@ export interface AutoRedriveOrganization {
   /**
    * Name of the role in every member account (AutoRedriveMember's `roleName`).
    *
-   * @default 'AutoRedriveMember' (DEFAULT_MEMBER_ROLE_NAME in lambda/config.ts)
+   * @default 'AutoRedriveMember' (DEFAULT_MEMBER_ROLE_NAME in contract/environment.ts)
    */
   readonly memberRoleName?: string;
 

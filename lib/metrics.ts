@@ -24,14 +24,14 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type { Decision } from '../lambda/decide/decision';
+import { DECISION_KINDS } from '../contract/decisions';
 import {
   DIMENSION,
   METRIC,
   METRICS_NAMESPACE,
   SERVICE_NAME,
   type MetricName,
-} from '../lambda/observability/metrics-contract';
+} from '../contract/metrics';
 
 /** The default dimension Powertools Metrics adds to every data point (value: SERVICE_NAME). */
 export const SERVICE_DIMENSION = 'service';
@@ -55,11 +55,8 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */
-export const OUTCOMES = ['redrive', 'redrive-later', 'skip'] as const satisfies readonly Decision['decision'][];
+export const OUTCOMES = DECISION_KINDS;
 export type Outcome = (typeof OUTCOMES)[number];
-/** Compile-time check that OUTCOMES lists every decision kind. */
-const outcomesComplete: [Exclude<Decision['decision'], Outcome>] extends [never] ? true : false = true;
-void outcomesComplete;
 
 /**
  * AWS-published metrics the dashboard and alarms may use: namespace, the one dimension

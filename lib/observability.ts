@@ -13,8 +13,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability/metrics-contract';
-import { DETAIL_TYPE_EXHAUSTED, OWNER_EVENT_SOURCE } from '../lambda/record/owner-notifier';
+import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
+import { DETAIL_TYPE_EXHAUSTED, OWNER_EVENT_SOURCE } from '../contract/owner-events';
 import {
   AWS_METRICS,
   OUTCOMES,

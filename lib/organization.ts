@@ -5,8 +5,8 @@
  * member side is `AutoRedriveMember` (lib/auto-redrive-member.ts). See README.md ("Running across an Organization").
  */
 import { Token } from 'aws-cdk-lib';
-import { isStateMachineArn } from '../lambda/event/arn';
-import { REDRIVABLE_STATUSES } from './event-pattern';
+import { isStateMachineArn } from '../contract/arn';
+import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
 
 /** Default name of the central custom event bus the member accounts forward to. */
 export const DEFAULT_CENTRAL_EVENT_BUS_NAME = 'AutoRedriveCentral';

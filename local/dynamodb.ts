@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import type { TableDefinition } from '../lib/table-definitions';
+import type { TableDefinition } from '../contract/table-definitions';
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

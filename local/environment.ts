@@ -7,8 +7,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { statusChangePattern, type RedrivableStatus } from '../lib/event-pattern';
-import { LEDGER_TABLE, POLICY_TABLE } from '../lib/table-definitions';
+import { statusChangePattern, type RedrivableStatus } from '../contract/event-pattern';
+import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
 import { type ControllerConfig, DEFAULTS } from '../lambda/config';
 import { handleStatusChange } from '../lambda/controller';
 import { InMemoryMetrics, type Log, MemoryLog } from '../lambda/observability/telemetry';

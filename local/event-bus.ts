@@ -5,7 +5,7 @@
  * reorder deliveries, and it retries a throwing target twice before parking the event in
  * a dead-letter list, as Lambda's async invoke with a DLQ does.
  */
-import { matchesPattern, type StatusChangePattern } from '../lib/event-pattern';
+import { matchesPattern, type StatusChangePattern } from '../contract/event-pattern';
 
 export interface DeliveryOptions {
   /** Probability that an event is delivered twice. @default 0 */

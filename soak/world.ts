@@ -12,7 +12,7 @@
  */
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LEDGER_TABLE, POLICY_TABLE } from '../lib/table-definitions';
+import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
 import { createTable, startDynalite } from '../local/dynamodb';
 import { DYNAMODB_FAULTS, FaultProxy } from '../local/fault-proxy';
 import { type StatusChangeEvent, type StepBehaviour, StepFunctionsStandIn } from '../local/sfn';

@@ -15,7 +15,7 @@ import type { ExecutionStatus } from '../../lambda/event/status-change';
 import { resolvePolicy } from '../../lambda/policy/policy-source';
 import { sweep, watchedStateMachines, type SweepReport } from '../../lambda/reconcile';
 import type { Wired } from '../../lambda/wiring';
-import { DEFAULT_WATCHED_STATUSES } from '../../lib/event-pattern';
+import { DEFAULT_WATCHED_STATUSES } from '../../contract/event-pattern';
 import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
 import { CliError, EXIT, usage } from '../errors';

@@ -3,7 +3,7 @@
  * execution: the decision trail, the failure records, and what Step Functions says now.
  */
 import { Command } from 'commander';
-import { isExecutionArn } from '../../lambda/event/arn';
+import { isExecutionArn } from '../../contract/arn';
 import type { DescribedExecution } from '../../lambda/act/step-functions';
 import type { AuditEntry } from '../../lambda/record/audit-trail';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';

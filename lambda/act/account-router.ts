@@ -10,7 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { REQUEST_TIMEOUTS } from './request-timeouts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { ExecutionStatus } from '../event/status-change';
-import { parseExecutionArn, parseStateMachineArn } from '../event/arn';
+import { parseExecutionArn, parseStateMachineArn } from '../../contract/arn';
 import { type DescribedExecution, type ListedExecution, type RedriveResult, SdkStepFunctions, type StepFunctionsGateway } from './step-functions';
 
 export interface AccountScope {

@@ -8,7 +8,7 @@
 import type { Decision } from '../decide/decision';
 import type { FailureFacts, FailureLedger } from '../record/failure-ledger';
 import type { ActionResult } from '../record/audit-trail';
-import { METRIC } from '../observability/metrics-contract';
+import { METRIC } from '../../contract/metrics';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
 import { redriveClientToken } from './client-token';
 import type { RateLimiter } from './rate-limiter';

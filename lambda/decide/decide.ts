@@ -7,7 +7,7 @@
  * whether it is stale or already handled, whether the error is worth redriving, the
  * limit, then the switches (pause, dry run) that turn a would-be redrive into a skip.
  */
-import { REDRIVABLE_STATUSES } from '../../lib/event-pattern';
+import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import type { StatusChange } from '../event/status-change';
 import { delaySeconds, jitterFraction } from './backoff';
 import type { Decision, ExecutionFacts, PolicyResolution, SkipReason } from './decision';

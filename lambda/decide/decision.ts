@@ -1,25 +1,10 @@
 /** What the controller decided about one status-change event, and why. */
 import type { ExecutionStatus, RedriveStatus } from '../event/status-change';
 import type { InvalidPolicyError, RedrivePolicy } from '../policy/redrive-policy';
+import { type DecisionKind, type RedriveReason, type SkipReason, SKIP_REASONS } from '../../contract/decisions';
 
-export const SKIP_REASONS = [
-  'no-policy',
-  'policy-disabled',
-  'policy-invalid',
-  'status-not-covered',
-  'not-redrivable',
-  'map-run-child',
-  'error-not-retryable',
-  'error-not-matched',
-  'limit-reached',
-  'stale-event',
-  'already-handled',
-  'dry-run',
-  'paused',
-  'malformed-event',
-  'unknown-account',
-] as const;
-export type SkipReason = (typeof SKIP_REASONS)[number];
+export { SKIP_REASONS, type RedriveReason, type SkipReason };
+
 
 /**
  * Skips that say "not now" rather than "never": the reconciliation sweep looks at these
@@ -30,7 +15,6 @@ export const RECONSIDERABLE_SKIPS: readonly SkipReason[] = ['no-policy', 'policy
 /** Skips the owning team should hear about (issue-level events, alarms). */
 export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid'];
 
-export type RedriveReason = 'no-delay' | 'due' | 'retry-abandoned-claim';
 
 interface DecisionBase {
   /** Policy key used, when a policy was found. */
@@ -54,6 +38,10 @@ export type Decision =
       readonly dueAt: number;
     })
   | (DecisionBase & { readonly decision: 'skip'; readonly reason: SkipReason });
+
+/** Compile-time check that contract/decisions.ts lists exactly the decision kinds. */
+const kindsExact: [Exclude<Decision['decision'], DecisionKind> | Exclude<DecisionKind, Decision['decision']>] extends [never] ? true : false = true;
+void kindsExact;
 
 /** The policy that applies to the event's state machine, as loaded. */
 export type PolicyResolution =

@@ -11,8 +11,8 @@
  * secrets, and what is not parsed cannot be logged.
  */
 import { z } from 'zod';
-import { STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE } from '../../lib/event-pattern';
-import { ARN_PATTERNS, parseExecutionArn } from './arn';
+import { STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE } from '../../contract/event-pattern';
+import { ARN_PATTERNS, parseExecutionArn } from '../../contract/arn';
 
 export const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];

@@ -5,7 +5,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from './metrics-contract';
+import { METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../contract/metrics';
 
 /** Structured log lines. Never pass execution input or output here. */
 export interface Log {

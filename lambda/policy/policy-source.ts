@@ -9,7 +9,7 @@ import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/clien
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { PolicyResolution } from '../decide/decision';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
-import { METRIC } from '../observability/metrics-contract';
+import { METRIC } from '../../contract/metrics';
 import type { KillSwitch, PauseState } from '../record/kill-switch';
 import { selectPolicyKey } from './policy-match';
 import { InvalidPolicyError, parsePolicyItem, type PolicyParseResult } from './redrive-policy';

@@ -8,11 +8,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Decision } from '../decide/decision';
 import type { FailureFacts } from './failure-ledger';
+import { CAUSE_LIMIT, DETAIL_TYPE_EXHAUSTED, DETAIL_TYPE_SKIPPED, OWNER_EVENT_SOURCE } from '../../contract/owner-events';
 
-export const OWNER_EVENT_SOURCE = 'auto-redrive';
-export const DETAIL_TYPE_EXHAUSTED = 'Auto Redrive Exhausted';
-export const DETAIL_TYPE_SKIPPED = 'Auto Redrive Skipped';
-export const CAUSE_LIMIT = 1024;
 
 export interface OwnerEventDetail {
   readonly executionArn: string;

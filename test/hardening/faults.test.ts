@@ -20,7 +20,7 @@ import { sweep } from '../../lambda/reconcile';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import { MemoryNotifier } from '../../lambda/record/owner-notifier';
 import { wire, type Wired } from '../../lambda/wiring';
-import { statusChangePattern } from '../../lib/event-pattern';
+import { statusChangePattern } from '../../contract/event-pattern';
 import { startLocal, type LocalEnvironment } from '../../local/environment';
 import { LocalEventBus } from '../../local/event-bus';
 import { DYNAMODB_FAULTS, type FaultAction, type FaultRule, FaultProxy, startFaultProxy } from '../../local/fault-proxy';

@@ -15,7 +15,7 @@ import { redriveClientToken } from '../../lambda/act/client-token';
 import { handleStatusChange, DependencyBusyError, type Outcome } from '../../lambda/controller';
 import { delaySeconds } from '../../lambda/decide/backoff';
 import { SKIP_REASONS } from '../../lambda/decide/decision';
-import { ARN_PATTERNS, stateMachineArnOf } from '../../lambda/event/arn';
+import { ARN_PATTERNS, stateMachineArnOf } from '../../contract/arn';
 import { EXECUTION_STATUSES, MalformedEventError, parseStatusChange, type StatusChange } from '../../lambda/event/status-change';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import { keyMatches } from '../../lambda/policy/policy-match';
@@ -23,8 +23,8 @@ import { PolicySource, itemFromDynamo, resolvePolicy, type PolicySnapshot } from
 import { JITTER_STRATEGIES, MAX_DELAY_LIMIT_SECONDS, POLICY_DEFAULTS, parsePolicyItem, type PolicyParseResult } from '../../lambda/policy/redrive-policy';
 import type { KillSwitch } from '../../lambda/record/kill-switch';
 import { FailureLedger, type FailureFacts, type FailureRecord } from '../../lambda/record/failure-ledger';
-import { REDRIVABLE_STATUSES } from '../../lib/event-pattern';
-import { LEDGER_TABLE } from '../../lib/table-definitions';
+import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
+import { LEDGER_TABLE } from '../../contract/table-definitions';
 import { createTable, startDynalite, type LocalDynamo } from '../../local/dynamodb';
 import {
   ACCOUNT,

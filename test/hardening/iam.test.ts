@@ -16,7 +16,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ENV, ORG_ENV } from '../../lambda/config';
+import { ENV, ORG_ENV } from '../../contract/environment';
 import { handleStatusChange } from '../../lambda/controller';
 import { drain } from '../../lambda/drain';
 import type { MemoryLog } from '../../lambda/observability/telemetry';

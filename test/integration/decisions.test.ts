@@ -5,7 +5,7 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { handleStatusChange, type Outcome } from '../../lambda/controller';
 import type { MemoryLog } from '../../lambda/observability/telemetry';
-import { METRIC } from '../../lambda/observability/metrics-contract';
+import { METRIC } from '../../contract/metrics';
 import {
   FIXTURE_EXECUTION_ARN,
   FIXTURE_MACHINE_ARN,

@@ -11,7 +11,7 @@ import { sweep } from '../../lambda/reconcile';
 import { wire } from '../../lambda/wiring';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import { LocalEventBus } from '../../local/event-bus';
-import { statusChangePattern } from '../../lib/event-pattern';
+import { statusChangePattern } from '../../contract/event-pattern';
 import { createMachine, FIXTURE_START, redrivesOf, simEnv, type SimEnv, startExecution } from '../support/local';
 
 const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';

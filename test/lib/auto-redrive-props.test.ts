@@ -7,9 +7,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { ENV } from '../../lambda/config';
+import { ENV } from '../../contract/environment';
 import { AutoRedrive, AutoRedriveProps } from '../../lib/auto-redrive';
-import { statusChangePattern } from '../../lib/event-pattern';
+import { statusChangePattern } from '../../contract/event-pattern';
 import {
   ACCOUNT,
   REGION,

@@ -5,9 +5,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ENV } from '../../lambda/config';
+import { ENV } from '../../contract/environment';
 import { AutoRedriveStack, CONTEXT } from '../../lib/auto-redrive-stack';
-import { statusChangePattern } from '../../lib/event-pattern';
+import { statusChangePattern } from '../../contract/event-pattern';
 import { ACCOUNT, REGION, logicalIdOf, nagFindings, newApp, removeOutdirs } from './helpers';
 
 afterAll(removeOutdirs);

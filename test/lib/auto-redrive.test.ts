@@ -6,11 +6,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, AssetStaging } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DEFAULTS, ENV } from '../../lambda/config';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../../lambda/observability/metrics-contract';
+import { ENV } from '../../contract/environment';
+import { DEFAULTS } from '../../lambda/config';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
 import { AutoRedriveStack } from '../../lib/auto-redrive-stack';
-import { statusChangePattern } from '../../lib/event-pattern';
-import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from '../../lib/table-definitions';
+import { statusChangePattern } from '../../contract/event-pattern';
+import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from '../../contract/table-definitions';
 import {
   acknowledgments,
   annotationProblems,

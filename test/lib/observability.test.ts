@@ -12,7 +12,7 @@ import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as ts from 'typescript';
-import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../lambda/observability/metrics-contract';
+import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../contract/metrics';
 import { PowertoolsMetrics } from '../../lambda/observability/telemetry';
 import { AutoRedrive, AutoRedriveProps } from '../../lib/auto-redrive';
 import { AutoRedriveStack, CONTEXT } from '../../lib/auto-redrive-stack';

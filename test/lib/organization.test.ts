@@ -6,11 +6,12 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV, loadOrganization } from '../../lambda/config';
+import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from '../../contract/environment';
+import { loadOrganization } from '../../lambda/config';
 import { AutoRedrive, AutoRedriveOrganization, AutoRedriveProps } from '../../lib/auto-redrive';
 import { AutoRedriveMember, AutoRedriveMemberProps, MEMBER_ROLE_ACTIONS } from '../../lib/auto-redrive-member';
 import { AutoRedriveMemberStack, AutoRedriveStack, CONTEXT } from '../../lib/auto-redrive-stack';
-import { statusChangePattern } from '../../lib/event-pattern';
+import { statusChangePattern } from '../../contract/event-pattern';
 import {
   ACCOUNT,
   REGION,

@@ -11,7 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { REDRIVABLE_STATUSES } from '../../../lib/event-pattern';
+import { REDRIVABLE_STATUSES } from '../../../contract/event-pattern';
 import type { DescribedExecution, RedriveResult } from '../../../lambda/act/step-functions';
 import { EXECUTION_STATUSES, REDRIVE_STATUSES } from '../../../lambda/event/status-change';
 import type { FailureRecord } from '../../../lambda/record/failure-ledger';

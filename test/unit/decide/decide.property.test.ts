@@ -15,7 +15,7 @@ import {
 } from '../../../lambda/decide/decision';
 import { EXECUTION_STATUSES, REDRIVE_STATUSES, type StatusChange } from '../../../lambda/event/status-change';
 import { DEFAULT_NON_RETRYABLE_ERRORS, InvalidPolicyError, MAX_DELAY_LIMIT_SECONDS, type RedrivePolicy } from '../../../lambda/policy/redrive-policy';
-import { REDRIVABLE_STATUSES } from '../../../lib/event-pattern';
+import { REDRIVABLE_STATUSES } from '../../../contract/event-pattern';
 
 const RUNS = { numRuns: 1000, seed: 1337 };
 const T = 1_700_000_000_000;

@@ -1,4 +1,4 @@
-import { ARN_PATTERNS, InvalidArnError, isExecutionArn, isStateMachineArn, parseExecutionArn, stateMachineArnOf } from '../../../lambda/event/arn';
+import { ARN_PATTERNS, InvalidArnError, isExecutionArn, isStateMachineArn, parseExecutionArn, stateMachineArnOf } from '../../../contract/arn';
 import { EXECUTION_ARN, STATE_MACHINE_ARN } from '../helpers';
 
 describe('execution ARNs', () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_WATCHED_STATUSES, matchesPattern, statusChangePattern, STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE } from '../../../lib/event-pattern';
+import { DEFAULT_WATCHED_STATUSES, matchesPattern, statusChangePattern, STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE } from '../../../contract/event-pattern';
 import { rawFixture, STATE_MACHINE_ARN } from '../helpers';
 
 describe('statusChangePattern', () => {

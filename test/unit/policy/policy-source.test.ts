@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { METRIC } from '../../../lambda/observability/metrics-contract';
+import { METRIC } from '../../../contract/metrics';
 import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
 import { PolicySource, resolvePolicy } from '../../../lambda/policy/policy-source';
 import { KillSwitch } from '../../../lambda/record/kill-switch';
