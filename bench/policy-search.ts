@@ -11,7 +11,7 @@
  * controller's jitter source changes the outcome.
  */
 import { delaySeconds, jitterFraction } from '../lambda/decide/backoff';
-import { POLICY_DEFAULTS, type JitterStrategy } from '../lambda/policy/redrive-policy';
+import { POLICY_DEFAULTS, type JitterStrategy } from '../contract/policy-schema';
 import { type OutageScenario, scenarioRuns } from './outage';
 import { seededRandom } from './stats';
 

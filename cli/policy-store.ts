@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { itemFromDynamo } from '../lambda/policy/policy-source';
-import { parsePolicyItem, type PolicyIssue, type PolicyParseResult } from '../lambda/policy/redrive-policy';
+import { parsePolicyItem, type PolicyIssue, type PolicyParseResult } from '../contract/policy-schema';
 import { failed } from './errors';
 
 export interface StoredPolicy {

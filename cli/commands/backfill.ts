@@ -20,7 +20,7 @@ import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
 import { CliError, EXIT, usage } from '../errors';
 import { isoTime, table } from '../output';
-import { policyKeyProblem } from '../../lambda/policy/policy-key';
+import { policyKeyProblem } from '../../contract/policy-key';
 
 interface BackfillOptions {
   stateMachine: string;

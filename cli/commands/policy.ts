@@ -3,13 +3,13 @@
  * with the Lambda's own schema (lambda/policy/redrive-policy.ts).
  */
 import { Command, Option } from 'commander';
-import { policyItemSchema, policyToItem, type PolicyIssue } from '../../lambda/policy/redrive-policy';
+import { policyItemSchema, policyToItem, type PolicyIssue } from '../../contract/policy-schema';
 import { confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
 import { failed, usage } from '../errors';
 import { readJson } from '../files';
 import { cell, table } from '../output';
-import { policyKeyProblem } from '../../lambda/policy/policy-key';
+import { policyKeyProblem } from '../../contract/policy-key';
 import { checkItem, expectationOf, type Expectation, PolicyStore, type StoredPolicy } from '../policy-store';
 
 /** `put` flags and the item field each one sets. Values go to the schema as typed. */

@@ -9,7 +9,7 @@ import { decide } from '../../lambda/decide/decide';
 import type { ExecutionFacts } from '../../lambda/decide/decision';
 import { parseStatusChange } from '../../lambda/event/status-change';
 import { type PolicySnapshot, resolvePolicy } from '../../lambda/policy/policy-source';
-import type { PolicyParseResult } from '../../lambda/policy/redrive-policy';
+import type { PolicyParseResult } from '../../contract/policy-schema';
 import { type CliContext, withContext } from '../context';
 import { usage } from '../errors';
 import { readJson } from '../files';

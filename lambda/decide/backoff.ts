@@ -8,7 +8,7 @@
  * number generator, so `decide()` stays a pure function and `redrivectl simulate`
  * predicts the delay the controller will actually use.
  */
-import type { RedrivePolicy } from '../policy/redrive-policy';
+import type { RedrivePolicy } from '../../contract/policy-schema';
 
 /**
  * FNV-1a, 32 bit, then MurmurHash3's finaliser: FNV alone barely moves when only the last

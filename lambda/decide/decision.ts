@@ -1,6 +1,6 @@
 /** What the controller decided about one status-change event, and why. */
 import type { ExecutionStatus, RedriveStatus } from '../event/status-change';
-import type { InvalidPolicyError, RedrivePolicy } from '../policy/redrive-policy';
+import type { InvalidPolicyError, RedrivePolicy } from '../../contract/policy-schema';
 import { type DecisionKind, type RedriveReason, type SkipReason, SKIP_REASONS } from '../../contract/decisions';
 
 export { SKIP_REASONS, type RedriveReason, type SkipReason };

@@ -12,7 +12,7 @@ import type { Log, MetricsRecorder } from '../observability/telemetry';
 import { METRIC } from '../../contract/metrics';
 import type { KillSwitch, PauseState } from '../record/kill-switch';
 import { selectPolicyKey } from './policy-match';
-import { InvalidPolicyError, parsePolicyItem, type PolicyParseResult } from './redrive-policy';
+import { InvalidPolicyError, parsePolicyItem, type PolicyParseResult } from '../../contract/policy-schema';
 
 export interface PolicySnapshot {
   readonly policies: ReadonlyMap<string, PolicyParseResult>;

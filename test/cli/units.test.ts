@@ -3,7 +3,7 @@ import { parseSince } from '../../cli/commands/backfill';
 import { diffItems } from '../../cli/commands/policy';
 import { CliError, describeError, reportError } from '../../cli/errors';
 import { table } from '../../cli/output';
-import { policyKeyProblem } from '../../lambda/policy/policy-key';
+import { policyKeyProblem } from '../../contract/policy-key';
 
 describe('policy keys', () => {
   test.each([

@@ -20,7 +20,7 @@ import { EXECUTION_STATUSES, MalformedEventError, parseStatusChange, type Status
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import { keyMatches } from '../../lambda/policy/policy-match';
 import { PolicySource, itemFromDynamo, resolvePolicy, type PolicySnapshot } from '../../lambda/policy/policy-source';
-import { JITTER_STRATEGIES, MAX_DELAY_LIMIT_SECONDS, POLICY_DEFAULTS, parsePolicyItem, type PolicyParseResult } from '../../lambda/policy/redrive-policy';
+import { JITTER_STRATEGIES, MAX_DELAY_LIMIT_SECONDS, POLICY_DEFAULTS, parsePolicyItem, type PolicyParseResult } from '../../contract/policy-schema';
 import type { KillSwitch } from '../../lambda/record/kill-switch';
 import { FailureLedger, type FailureFacts, type FailureRecord } from '../../lambda/record/failure-ledger';
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionFacts } from '../../lambda/decide/decision';
 import { parseStatusChange, type StatusChange } from '../../lambda/event/status-change';
-import { POLICY_DEFAULTS, type RedrivePolicy } from '../../lambda/policy/redrive-policy';
+import { POLICY_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
 
 const FIXTURE_DIR = join(__dirname, '..', 'fixtures', 'status-change-events');
 

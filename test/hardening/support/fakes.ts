@@ -15,7 +15,7 @@ import type { DescribedExecution, ListedExecution, RedriveResult, StepFunctionsG
 import type { ExecutionStatus } from '../../../lambda/event/status-change';
 import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
 import type { PolicySnapshot, PolicySource } from '../../../lambda/policy/policy-source';
-import type { PolicyParseResult } from '../../../lambda/policy/redrive-policy';
+import type { PolicyParseResult } from '../../../contract/policy-schema';
 import type { AuditEntry, AuditTrail, DailyCounts } from '../../../lambda/record/audit-trail';
 import type { Claim, FailureFacts, FailureLedger, FailureRecord, FailureState } from '../../../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../../../lambda/record/owner-notifier';

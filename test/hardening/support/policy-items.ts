@@ -7,7 +7,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
-import { MAX_DELAY_LIMIT_SECONDS } from '../../../lambda/policy/redrive-policy';
+import { MAX_DELAY_LIMIT_SECONDS } from '../../../contract/policy-schema';
 import { FIELD_MARK, FIXTURE_MACHINE_ARN, PREFIX } from './arbitraries';
 
 export interface FieldValue {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { baseDelaySeconds, delaySeconds, jitterFraction } from '../../../lambda/decide/backoff';
-import { MAX_DELAY_LIMIT_SECONDS, type JitterStrategy } from '../../../lambda/policy/redrive-policy';
+import { MAX_DELAY_LIMIT_SECONDS, type JitterStrategy } from '../../../contract/policy-schema';
 import { EXECUTION_ARN } from '../helpers';
 
 const RUNS = { numRuns: 2000, seed: 4242 };

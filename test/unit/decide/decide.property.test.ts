@@ -14,7 +14,7 @@ import {
   type PolicyResolution,
 } from '../../../lambda/decide/decision';
 import { EXECUTION_STATUSES, REDRIVE_STATUSES, type StatusChange } from '../../../lambda/event/status-change';
-import { DEFAULT_NON_RETRYABLE_ERRORS, InvalidPolicyError, MAX_DELAY_LIMIT_SECONDS, type RedrivePolicy } from '../../../lambda/policy/redrive-policy';
+import { DEFAULT_NON_RETRYABLE_ERRORS, InvalidPolicyError, MAX_DELAY_LIMIT_SECONDS, type RedrivePolicy } from '../../../contract/policy-schema';
 import { REDRIVABLE_STATUSES } from '../../../contract/event-pattern';
 
 const RUNS = { numRuns: 1000, seed: 1337 };

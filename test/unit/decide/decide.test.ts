@@ -2,7 +2,7 @@ import { decide } from '../../../lambda/decide/decide';
 import { delaySeconds, jitterFraction } from '../../../lambda/decide/backoff';
 import { SKIP_REASONS, type CurrentExecution, type Decision, type ExecutionFacts, type PolicyResolution, type SkipReason } from '../../../lambda/decide/decision';
 import type { StatusChange } from '../../../lambda/event/status-change';
-import { InvalidPolicyError, type RedrivePolicy } from '../../../lambda/policy/redrive-policy';
+import { InvalidPolicyError, type RedrivePolicy } from '../../../contract/policy-schema';
 import { EXECUTION_ARN, facts, fixtureEvent, policy, STATE_MACHINE_ARN } from '../helpers';
 
 const found = (overrides: Partial<RedrivePolicy> = {}): PolicyResolution => ({ kind: 'found', policy: policy({ key: STATE_MACHINE_ARN, jitter: 'NONE', ...overrides }) });

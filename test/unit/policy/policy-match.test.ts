@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DEFAULT_POLICY_KEY, keyMatches, selectPolicyKey } from '../../../lambda/policy/policy-match';
 import { resolvePolicy, type PolicySnapshot } from '../../../lambda/policy/policy-source';
-import { InvalidPolicyError, parsePolicyItem, type PolicyParseResult } from '../../../lambda/policy/redrive-policy';
+import { InvalidPolicyError, parsePolicyItem, type PolicyParseResult } from '../../../contract/policy-schema';
 import { STATE_MACHINE_ARN } from '../helpers';
 
 const ARN = STATE_MACHINE_ARN; // arn:aws:states:us-east-1:123456789012:stateMachine:MyStateMachine-gddoyum7f

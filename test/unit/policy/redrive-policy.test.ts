@@ -9,7 +9,7 @@ import {
   policyToItem,
   POLICY_DEFAULTS,
   type RedrivePolicy,
-} from '../../../lambda/policy/redrive-policy';
+} from '../../../contract/policy-schema';
 import { STATE_MACHINE_ARN } from '../helpers';
 
 function valid(item: unknown): RedrivePolicy {

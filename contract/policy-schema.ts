@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { policyKeyProblem } from './policy-key';
-import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES, type RedrivableStatus } from '../../contract/event-pattern';
+import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES, type RedrivableStatus } from './event-pattern';
 
 /**
  * Errors that a redrive can only reproduce: a redrive reuses the same input and the same

@@ -4,7 +4,7 @@
  * and says which part is wrong (the Lambda then skips with policy-invalid only if that
  * key would have been the match, which a malformed key never is).
  */
-import { isStateMachineArn } from '../../contract/arn';
+import { isStateMachineArn } from './arn';
 
 const PARTS: ReadonlyArray<readonly [string, RegExp, string]> = [
   ['prefix', /^arn$/, "must be 'arn'"],
