@@ -47,6 +47,18 @@ test('README.md links to every page in docs/', () => {
   expect(pages.filter((p) => !linked.has(p)).map((p) => path.relative(ROOT, p))).toEqual([]);
 });
 
+test("README.md's settings table shows the defaults cdk.json holds (which test/lib checks against the construct)", () => {
+  const context = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+  const rows = [...readme.matchAll(/^\| `(auto-redrive:[A-Za-z]+)` \| ([^|]+) \|/gm)].map((m) => [m[1], m[2].trim()] as const);
+  expect(rows.length).toBeGreaterThanOrEqual(5);
+  for (const [key, cell] of rows) {
+    expect(context).toHaveProperty([key]);
+    const code = /`([^`]*)`/.exec(cell)?.[1];
+    const shown = code === undefined ? (cell === 'none' ? '' : cell) : code.startsWith('[') || /^(\d+|true|false)$/.test(code) ? JSON.parse(code) : code;
+    expect({ key, default: shown }).toEqual({ key, default: context[key] });
+  }
+});
+
 describe('benchmark figures live only in the generated report', () => {
   const benchmarks = fs.readFileSync(path.join(ROOT, 'docs', 'benchmarks.md'), 'utf8');
   const report = fs.readFileSync(path.join(ROOT, 'bench', 'results', 'latest.md'), 'utf8');
