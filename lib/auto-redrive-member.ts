@@ -47,7 +47,7 @@ export interface AutoRedriveMemberProps {
   /**
    * The external id the central controller passes to sts:AssumeRole (the central
    * `organization.externalId`). 2 to 1224 characters of letters, digits and `_+=,.@:/-`.
-   * A confused-deputy guard, not a credential: see README.md ("Running across an Organization").
+   * A confused-deputy guard, not a credential: see docs/organizations.md.
    */
   readonly externalId: string;
 

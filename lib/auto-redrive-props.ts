@@ -225,10 +225,12 @@ export interface AutoRedriveProps {
 
   /**
    * Where the runbook is: the dashboard and every alarm description link to its
-   * `#runbook-...` sections (RUNBOOK in lib/observability.ts). Set it to the README's URL
-   * in your repository so the links open from the console.
+   * `#runbook-...` sections (RUNBOOK in lib/observability.ts). Set it to the URL of
+   * docs/runbook.md in your repository (for example
+   * `https://github.com/<owner>/<repo>/blob/main/docs/runbook.md`) so the links open from
+   * the console.
    *
-   * @default 'README.md'
+   * @default 'docs/runbook.md'
    */
   readonly runbookUrl?: string;
 
