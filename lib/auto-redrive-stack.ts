@@ -30,22 +30,8 @@ export class AutoRedriveStack extends Stack {
   public readonly autoRedrive: AutoRedrive;
 
   constructor(scope: Construct, id: string, props: AutoRedriveStackProps = {}) {
-    super(scope, id, {
-      description: 'auto-redrive: automatically redrives failed Step Functions Standard executions',
-      ...props,
-    });
-    const autoRedriveProps = propsFromContext(this);
-    try {
-      this.autoRedrive = new AutoRedrive(this, 'AutoRedrive', autoRedriveProps);
-    } catch (e) {
-      throw withContextKey(e);
-    }
-
-    // Stable output keys (PolicyTableName, ...) for operators and redrivectl, instead of
-    // the hashed logical ids that nesting in the construct would give them.
-    for (const child of this.autoRedrive.node.children) {
-      if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
-    }
+    super(scope, id, { description: 'auto-redrive: automatically redrives failed Step Functions Standard executions', ...props });
+    this.autoRedrive = fromContext(() => new AutoRedrive(this, 'AutoRedrive', propsFromContext(this)));
   }
 }
 
@@ -124,16 +110,26 @@ export class AutoRedriveMemberStack extends Stack {
       analyticsReporting: false,
       ...props,
     });
-    const memberProps = memberPropsFromContext(this);
-    try {
-      this.member = new AutoRedriveMember(this, 'AutoRedriveMember', memberProps);
-    } catch (e) {
-      throw withContextKey(e);
-    }
-    for (const child of this.member.node.children) {
-      if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
-    }
+    this.member = fromContext(() => new AutoRedriveMember(this, 'AutoRedriveMember', memberPropsFromContext(this)));
   }
+}
+
+/**
+ * A stack's one construct, made from context: a prop error names the prop's context key,
+ * and the construct's outputs get stable keys (PolicyTableName, ...) for operators and
+ * redrivectl, instead of the hashed logical ids that nesting in the construct would give.
+ */
+function fromContext<T extends Construct>(create: () => T): T {
+  let construct: T;
+  try {
+    construct = create();
+  } catch (e) {
+    throw withContextKey(e);
+  }
+  for (const child of construct.node.children) {
+    if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
+  }
+  return construct;
 }
 
 /**
