@@ -81,11 +81,14 @@ export function memberPropsFromContext(scope: Construct): AutoRedriveMemberProps
     if (s.memberProp === undefined || s.context === undefined) continue;
     props[s.memberProp] = propValue(s, readContext(scope, s));
   }
-  for (const s of [SETTINGS.centralEventBusArn, SETTINGS.externalId]) {
-    if (props[s.memberProp] === undefined) contextError(s.context, `is required for the member stack ('${CONTEXT.member}' is true)`);
-  }
-  if (props[SETTINGS.controllerRoleArns.memberProp] === undefined) {
-    contextError(CONTEXT.controllerRoleArns, `is required for the member stack: the central ControllerRoleArn and DrainRoleArn outputs`);
+  const isRequired = `is required for the member stack ('${CONTEXT.member}' is true)`;
+  const required: Array<[Setting & { memberProp: string; context: string }, string]> = [
+    [SETTINGS.centralEventBusArn, isRequired],
+    [SETTINGS.controllerRoleArns, 'is required for the member stack: the central ControllerRoleArn and DrainRoleArn outputs'],
+    [SETTINGS.externalId, isRequired],
+  ];
+  for (const [s, message] of required) {
+    if (props[s.memberProp] === undefined) contextError(s.context, message);
   }
   return props as unknown as AutoRedriveMemberProps;
 }
