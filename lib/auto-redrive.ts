@@ -1,4 +1,3 @@
-import * as path from 'path';
 import {
   ArnFormat,
   Aws,
@@ -16,10 +15,10 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from '../contract/environment';
 import { DEFAULTS } from '../lambda/config';
@@ -44,10 +43,9 @@ import {
 } from './organization';
 import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from '../contract/table-definitions';
 import { executionsOf } from './state-machine-arns';
-
-/** Repository root: the esbuild project root and the base of the handler entry paths. */
-const PROJECT_ROOT = path.resolve(__dirname, '..');
-const HANDLERS_DIR = path.join(PROJECT_ROOT, 'lambda', 'handlers');
+import { bundledCode } from './lambda-code';
+import { type AddRedrivePolicyOptions, RedrivePolicy, defaultPolicyId } from './redrive-policy';
+import type { LambdaBundleName } from '../contract/lambda-bundles';
 
 /** Timeout of the controller Lambda. A claim must outlive it (see `claimTimeout`). */
 export const CONTROLLER_TIMEOUT = Duration.seconds(60);
@@ -140,10 +138,13 @@ export interface AutoRedriveProps {
   readonly stateMachineArns?: readonly string[];
 
   /**
-   * Reserved concurrency of the controller Lambda. Caps how many status-change events are
-   * processed at once, and protects the rest of the account from a failure storm.
+   * Reserved concurrency of the controller Lambda: caps how many status-change events are
+   * processed at once. Opt-in, because Lambda refuses a reservation that leaves fewer than
+   * 100 unreserved executions in the account: reserving N needs an account concurrency
+   * quota of at least N + 100 (new accounts often start at 10 or 50). The controller-wide
+   * redrive and describe rates are enforced in DynamoDB whatever the concurrency.
    *
-   * @default 10
+   * @default - no reservation (the account's unreserved pool)
    */
   readonly reservedConcurrency?: number;
 
@@ -328,7 +329,7 @@ interface ResolvedOrganization {
 interface ResolvedProps {
   readonly statuses: readonly RedrivableStatus[];
   readonly stateMachineArns: readonly string[] | undefined;
-  readonly reservedConcurrency: number;
+  readonly reservedConcurrency: number | undefined;
   readonly policyCacheTtlSeconds: number;
   readonly redriveRatePerSecond: number;
   readonly describeRatePerSecond: number;
@@ -366,9 +367,9 @@ export class AutoRedrive extends Construct {
   /** Failure records, audit trail, kill switch and rate-limiter state. */
   public readonly ledgerTable: dynamodb.Table;
   /** The Lambda that handles status-change events. */
-  public readonly controller: NodejsFunction;
+  public readonly controller: lambda.Function;
   /** The scheduled Lambda that drains deferred redrives and reconciles. */
-  public readonly drain: NodejsFunction;
+  public readonly drain: lambda.Function;
   /**
    * Dead-letter queue of both the rule target (events EventBridge could not deliver) and
    * the controller (events that failed all async-invoke attempts).
@@ -430,7 +431,7 @@ export class AutoRedrive extends Construct {
     };
 
     this.controller = createFunction(this, 'Controller', {
-      entryFile: 'controller.ts',
+      bundle: 'controller',
       description: 'auto-redrive controller: decides on and redrives failed Step Functions executions',
       environment,
       logRetention: p.logRetention,
@@ -449,13 +450,13 @@ export class AutoRedrive extends Construct {
       Math.min(Math.max(60, p.drainIntervalMinutes * 60), MAX_LAMBDA_EVENT_AGE_SECONDS),
     );
     this.drain = createFunction(this, 'Drain', {
-      entryFile: 'drain.ts',
+      bundle: 'drain',
       description: 'auto-redrive drain: deferred redrives, abandoned claims, reconciliation sweep',
       environment,
       logRetention: p.logRetention,
       timeout: DRAIN_TIMEOUT,
-      // Only one drain at a time.
-      reservedConcurrentExecutions: 1,
+      // No reserved concurrency: one drain at a time is the lease in the ledger
+      // (lambda/record/drain-lease.ts), which needs no account quota.
       retryAttempts: 0,
       maxEventAge: drainTickAge,
     });
@@ -617,6 +618,18 @@ export class AutoRedrive extends Construct {
   }
 
   /**
+   * Declares the redrive policy of `stateMachine`, deployed with the stack: a
+   * {@link RedrivePolicy} under this construct, writing to its policy table.
+   *
+   * @param stateMachine a state machine, a state machine ARN, or a pattern of ARNs with `*`
+   * @param options the policy (every field optional, with the policy defaults)
+   */
+  public addPolicy(stateMachine: sfn.IStateMachine | string, options: AddRedrivePolicyOptions = {}): RedrivePolicy {
+    const { id, ...policy } = options;
+    return new RedrivePolicy(this, id ?? defaultPolicyId(stateMachine), { ...policy, stateMachine, autoRedrive: this });
+  }
+
+  /**
    * cdk-nag (v3) acknowledgments, each with its reason. cdk-nag v3 reads CDK's native
    * `Validations.of(x).acknowledge()` records; an acknowledgment on a construct covers
    * the resources under it, and an IAM5 finding is acknowledged by its exact id
@@ -708,18 +721,18 @@ function keyAttribute(attr: { name: string; type: 'S' | 'N' }): dynamodb.Attribu
 }
 
 interface FunctionOptions {
-  readonly entryFile: string;
+  readonly bundle: LambdaBundleName;
   readonly description: string;
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
   readonly timeout: Duration;
-  readonly reservedConcurrentExecutions: number;
+  readonly reservedConcurrentExecutions?: number;
   readonly retryAttempts: number;
   readonly maxEventAge: Duration;
   readonly deadLetterQueue?: sqs.IQueue;
 }
 
-function createFunction(scope: Construct, id: string, o: FunctionOptions): NodejsFunction {
+function createFunction(scope: Construct, id: string, o: FunctionOptions): lambda.Function {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: o.logRetention });
   // An explicit role without AWSLambdaBasicExecutionRole: the function may write to its
   // own log group only (no logs:CreateLogGroup, no account-wide log access).
@@ -729,9 +742,9 @@ function createFunction(scope: Construct, id: string, o: FunctionOptions): Nodej
   });
   logGroup.grantWrite(role);
 
-  return new NodejsFunction(scope, id, {
-    entry: path.join(HANDLERS_DIR, o.entryFile),
-    handler: 'handler',
+  return new lambda.Function(scope, id, {
+    // Pre-built by `npm run build` (scripts/bundle.ts): minified, the AWS SDK inside.
+    ...bundledCode(o.bundle),
     description: o.description,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
@@ -744,19 +757,6 @@ function createFunction(scope: Construct, id: string, o: FunctionOptions): Nodej
     role,
     logGroup,
     environment: o.environment,
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-    bundling: {
-      forceDockerBundling: false,
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      target: 'node22',
-      format: OutputFormat.CJS,
-      // Bundle the AWS SDK v3 too: the versions pinned in package-lock.json run, not
-      // whatever the runtime ships, and one bundled file loads faster than node_modules.
-      externalModules: [],
-    },
   });
 }
 
@@ -919,7 +919,8 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     if (new Set(literal).size !== literal.length) fail('stateMachineArns contains duplicates');
   }
 
-  const reservedConcurrency = checkNumber('reservedConcurrency', props.reservedConcurrency ?? 10, 1, 1000, true);
+  const reservedConcurrency =
+    props.reservedConcurrency === undefined ? undefined : checkNumber('reservedConcurrency', props.reservedConcurrency, 1, 1000, true);
   const redriveRatePerSecond = checkNumber(
     'redriveRatePerSecond', props.redriveRatePerSecond ?? DEFAULTS.redriveRatePerSecond, 1, 1000, false);
   const describeRatePerSecond = checkNumber(
