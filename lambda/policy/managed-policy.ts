@@ -79,6 +79,26 @@ export interface ManagedPolicyDeps {
   readonly log: Log;
   readonly metrics: MetricsRecorder;
   readonly clock: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The writer's IAM policy names the keys the template declares, and CloudFormation
+ * applies it just before the request: IAM changes take a few seconds to propagate.
+ */
+const ACCESS_DENIED_RETRIES_MS = [2_000, 4_000, 8_000, 8_000];
+
+async function send<T>(deps: ManagedPolicyDeps, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const delay = ACCESS_DENIED_RETRIES_MS[attempt];
+      if ((e as { name?: string }).name !== 'AccessDeniedException' || delay === undefined) throw e;
+      deps.log.info('access denied; retrying while IAM propagates the new policy', { attempt: attempt + 1 });
+      await (deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(delay);
+    }
+  }
 }
 
 interface Stored {
@@ -88,7 +108,7 @@ interface Stored {
 }
 
 async function read(deps: ManagedPolicyDeps, table: string, key: string): Promise<Stored | undefined> {
-  const out = await deps.dynamodb.send(new GetItemCommand({ TableName: table, Key: { stateMachine: { S: key } }, ConsistentRead: true }));
+  const out = await send(deps, () => deps.dynamodb.send(new GetItemCommand({ TableName: table, Key: { stateMachine: { S: key } }, ConsistentRead: true })));
   if (!out.Item) return undefined;
   const item = itemFromDynamo(out.Item);
   let normalized: Item | undefined;
@@ -102,7 +122,7 @@ async function read(deps: ManagedPolicyDeps, table: string, key: string): Promis
 
 async function write(deps: ManagedPolicyDeps, table: string, item: Item): Promise<void> {
   const stored = { ...item, updatedAt: new Date(deps.clock()).toISOString(), updatedBy: MANAGED_UPDATED_BY };
-  await deps.dynamodb.send(new PutItemCommand({ TableName: table, Item: marshall(stored, { removeUndefinedValues: true }) }));
+  await send(deps, () => deps.dynamodb.send(new PutItemCommand({ TableName: table, Item: marshall(stored, { removeUndefinedValues: true }) })));
 }
 
 function tableOf(props: PolicyResourceProperties | undefined): string {
