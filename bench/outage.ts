@@ -23,8 +23,8 @@
  *   2 (the redrive + the re-run Call). Read from the stand-in's per-state run counts.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handleStatusChange } from '../lambda/controller';
-import { drain } from '../lambda/drain';
+import { handleStatusChange } from '../lambda/event-path';
+import { drain } from '../lambda/scheduled-drain';
 import { matchesPattern, statusChangePattern } from '../contract/event-pattern';
 import { SimClock } from '../local/sim-clock';
 import { AWS_DEFAULT_THROTTLES, HISTORY_EVENT_LIMIT, type StatusChangeEvent, type StepContext, type StepResult } from '../local/sfn';

@@ -4,8 +4,9 @@
  * reconciliation sweep. One run at a time: the drain lease (record/drain-lease.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { DRAIN_TIMEOUT_SECONDS } from '../../contract/settings';
 import { loadConfig } from '../config';
-import { scheduledRun } from '../drain';
+import { scheduledRun } from '../scheduled-drain';
 import { PowertoolsLog, PowertoolsMetrics } from '../observability/telemetry';
 import { LEASE_MARGIN_MS } from '../record/drain-lease';
 import { wire, type Wired } from '../wiring';
@@ -19,8 +20,6 @@ interface InvocationContext {
   getRemainingTimeInMillis?(): number;
 }
 
-/** Lease length when there is no Lambda deadline to go by: the drain function's timeout. */
-const DEFAULT_RUN_MS = 5 * 60_000;
 
 export type DrainResult =
   | { drained: number; backlog: number; swept: boolean }
@@ -30,7 +29,7 @@ export async function handler(_event?: unknown, context?: InvocationContext): Pr
   deps ??= wire(loadConfig(), { log: logger, metrics: new PowertoolsMetrics() });
   const holder = context?.awsRequestId ?? randomUUID();
   const now = deps.clock();
-  const lease = await deps.drainLease.acquire(holder, now, now + (context?.getRemainingTimeInMillis?.() ?? DEFAULT_RUN_MS) + LEASE_MARGIN_MS);
+  const lease = await deps.drainLease.acquire(holder, now, now + (context?.getRemainingTimeInMillis?.() ?? DRAIN_TIMEOUT_SECONDS * 1000) + LEASE_MARGIN_MS);
   if (!lease.acquired) {
     logger.info('another drain run holds the lease; this tick is skipped', { leaseHolder: lease.heldBy?.holder, leaseUntil: lease.heldBy?.until });
     return { skipped: 'lease-held', leaseHolder: lease.heldBy?.holder, leaseUntil: lease.heldBy?.until };
