@@ -300,6 +300,8 @@ export class Observability extends Construct {
         left: [
           autoRedriveMetric(METRIC.malformedEvents, { label: 'Malformed events' }),
           autoRedriveMetric(METRIC.policyInvalid, { label: 'Invalid policy loads' }),
+          // Emitted by the policy writer of the stacks that deploy RedrivePolicy items.
+          autoRedriveMetric(METRIC.managedPolicyOverwritten, { label: 'Hand edits overwritten by a deploy' }),
         ],
       }),
     );
