@@ -8,7 +8,7 @@
  */
 
 // The controller: rule, Lambdas, tables, dead-letter queue, dashboard and alarms.
-export { AutoRedrive, type AutoRedriveProps, type AutoRedriveOrganization } from './auto-redrive';
+export { AutoRedrive, AutoRedrivePropError, type AutoRedriveProps, type AutoRedriveOrganization } from './auto-redrive';
 export type { AlarmKey } from './observability';
 
 // Redrive policies as code.
