@@ -13,9 +13,9 @@
  * becomes due by itself.
  */
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { FailureRecordState } from '../decide/decision';
+import { ifConditionHolds } from './conditional-write';
 
 export const DUE_SHARD = 'DUE';
 export const DUE_INDEX = 'byDue';
@@ -71,14 +71,32 @@ export function toRecordState(r: FailureRecord): FailureRecordState {
   }
 }
 
+/** One execution's partition holds its failure records (FAILURE#…) and its audit entries (AUDIT#…). */
 export const executionPk = (executionArn: string) => `EXEC#${executionArn}`;
+
+/** Query parameters for one kind of item in an execution's partition. */
+export function executionItems(executionArn: string, kind: 'FAILURE#' | 'AUDIT#') {
+  return { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)', ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':kind': kind } };
+}
 const failureSk = (redriveCount: number) => `FAILURE#${String(redriveCount).padStart(7, '0')}`;
 
 const CAUSE_LIMIT = 1000;
 
+const FACT_FIELDS = [
+  'executionArn', 'redriveCount', 'stateMachineArn', 'account', 'region', 'name',
+  'status', 'startDate', 'stopDate', 'errorName', 'cause', 'policyKey',
+] as const satisfies readonly (keyof FailureFacts)[];
+
+/** The facts as stored: the fact fields only (a whole record passed in keeps no more), the cause cut short. */
+export function storedFacts(f: FailureFacts): FailureFacts {
+  const facts = Object.fromEntries(FACT_FIELDS.map((k) => [k, f[k]])) as unknown as FailureFacts;
+  return { ...facts, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
+}
+
 /** Records that may be taken over: none, a skip, a due pending redrive, an abandoned claim. */
 const TAKEABLE =
   'attribute_not_exists(pk) OR #state = :skipped OR (#state = :pending AND dueAt <= :now) OR (#state = :claimed AND claimExpiresAt <= :now)';
+const STATES = { ':skipped': 'skipped', ':pending': 'pending', ':claimed': 'claimed' } as const;
 
 export class FailureLedger {
   constructor(
@@ -89,20 +107,13 @@ export class FailureLedger {
 
   /** Every failure record of one execution, lowest redriveCount first. */
   async failuresOf(executionArn: string): Promise<FailureRecord[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :failure)',
-        ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':failure': 'FAILURE#' },
-        ConsistentRead: true,
-      }),
-    );
+    const out = await this.doc.send(new QueryCommand({ TableName: this.tableName, ...executionItems(executionArn, 'FAILURE#'), ConsistentRead: true }));
     return (out.Items ?? []) as FailureRecord[];
   }
 
   async get(executionArn: string, redriveCount: number): Promise<FailureRecord | undefined> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: executionPk(executionArn), sk: failureSk(redriveCount) }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key({ executionArn, redriveCount }), ConsistentRead: true }),
     );
     return out.Item as FailureRecord | undefined;
   }
@@ -110,46 +121,23 @@ export class FailureLedger {
   /** Claims the failure for a redrive now. undefined if someone else holds or finished it. */
   async claim(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
     const token = randomUUID();
-    const expires = now + claimTimeoutMs;
-    let attempts = 1;
-    const ok = await this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(facts),
-        ReturnValues: 'UPDATED_NEW',
-        UpdateExpression:
-          'SET #state = :claimed, claimToken = :token, claimExpiresAt = :expires, dueShard = :shard, dueAt = :expires, ' +
-          'attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :now, expiresAt = :ttl, ' +
-          this.factsUpdate(),
-        ConditionExpression: TAKEABLE,
-        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
-        ExpressionAttributeValues: {
-          ...this.factsValues(facts),
-          ':claimed': 'claimed',
-          ':skipped': 'skipped',
-          ':pending': 'pending',
-          ':token': token,
-          ':expires': expires,
-          ':shard': DUE_SHARD,
-          ':zero': 0,
-          ':one': 1,
-          ':now': now,
-          ':ttl': this.ttl(now),
-        },
-      }),
-      (out) => (attempts = Number(out.Attributes?.attempts ?? 1)),
+    const out = await this.takeOver(
+      facts,
+      now,
+      'SET #state = :claimed, claimToken = :token, claimExpiresAt = :expires, dueShard = :shard, dueAt = :expires, attempts = if_not_exists(attempts, :zero) + :one',
+      { ':token': token, ':expires': now + claimTimeoutMs, ':shard': DUE_SHARD, ':zero': 0, ':one': 1 },
     );
-    return ok ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts } : undefined;
+    return out ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts: Number(out.Attributes?.attempts ?? 1) } : undefined;
   }
 
   /** Stores a redrive for later. false if the failure is already pending, claimed or done. */
   async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
-    return this.conditional(
+    return this.written(
       new PutCommand({
         TableName: this.tableName,
         Item: {
           ...this.key(facts),
-          ...this.storedFacts(facts),
+          ...storedFacts(facts),
           state: 'pending',
           reason: 'backoff',
           dueShard: DUE_SHARD,
@@ -170,28 +158,14 @@ export class FailureLedger {
    * redrive / abandoned claim that the drain re-checked and dropped.
    */
   async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(facts),
-        UpdateExpression:
-          'SET #state = :skipped, reason = :reason, updatedAt = :now, expiresAt = :ttl, attempts = if_not_exists(attempts, :zero), ' +
-          this.factsUpdate() +
-          ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
-        ConditionExpression: TAKEABLE,
-        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
-        ExpressionAttributeValues: {
-          ...this.factsValues(facts),
-          ':skipped': 'skipped',
-          ':pending': 'pending',
-          ':claimed': 'claimed',
-          ':reason': reason,
-          ':zero': 0,
-          ':now': now,
-          ':ttl': this.ttl(now),
-        },
-      }),
+    const out = await this.takeOver(
+      facts,
+      now,
+      'SET #state = :skipped, reason = :reason, attempts = if_not_exists(attempts, :zero)',
+      { ':reason': reason, ':zero': 0 },
+      ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
     );
+    return out !== undefined;
   }
 
   async markRedriven(claim: Claim, now: number): Promise<boolean> {
@@ -260,11 +234,29 @@ export class FailureLedger {
     return { count, oldestDueAt };
   }
 
+  /** Claim and skip: an update allowed only over a TAKEABLE record; it also refreshes the facts, the time and the TTL. */
+  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '') {
+    return ifConditionHolds(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(facts),
+          ReturnValues: 'UPDATED_NEW',
+          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${remove}`,
+          ConditionExpression: TAKEABLE,
+          ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
+          ExpressionAttributeValues: { ...this.factsValues(facts), ...STATES, ':now': now, ':ttl': this.ttl(now), ...values },
+        }),
+      ),
+    );
+  }
+
+  /** Moves a claimed record on, only for the holder of its claim token. */
   private async settleClaim(claim: Claim, update: string, values: Record<string, unknown>): Promise<boolean> {
-    return this.conditional(
+    return this.written(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: executionPk(claim.executionArn), sk: failureSk(claim.redriveCount) },
+        Key: this.key(claim),
         UpdateExpression: update,
         ConditionExpression: '#state = :claimedState AND claimToken = :token',
         ExpressionAttributeNames: { '#state': 'state' },
@@ -273,42 +265,27 @@ export class FailureLedger {
     );
   }
 
-  private async conditional(command: PutCommand | UpdateCommand, onSuccess?: (out: { Attributes?: Record<string, unknown> }) => void): Promise<boolean> {
-    try {
-      const out = await this.doc.send(command as UpdateCommand);
-      onSuccess?.(out);
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-      throw e;
-    }
+  /** true when the conditional write was applied. */
+  private async written(command: PutCommand | UpdateCommand): Promise<boolean> {
+    return (await ifConditionHolds(this.doc.send(command as UpdateCommand))) !== undefined;
   }
 
   private key(f: Pick<FailureFacts, 'executionArn' | 'redriveCount'>) {
     return { pk: executionPk(f.executionArn), sk: failureSk(f.redriveCount) };
   }
 
-  private storedFacts(f: FailureFacts): FailureFacts {
-    return { ...f, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
-  }
-
-  private static readonly FACT_FIELDS = [
-    'executionArn', 'redriveCount', 'stateMachineArn', 'account', 'region', 'name',
-    'status', 'startDate', 'stopDate', 'errorName', 'cause', 'policyKey',
-  ] as const;
-
   /** `#f_x = :f_x` for every fact: several (name, status, region) are reserved words. */
   private factsUpdate(): string {
-    return FailureLedger.FACT_FIELDS.map((f) => `#f_${f} = :f_${f}`).join(', ');
+    return FACT_FIELDS.map((f) => `#f_${f} = :f_${f}`).join(', ');
   }
 
   private factsNames(): Record<string, string> {
-    return Object.fromEntries(FailureLedger.FACT_FIELDS.map((f) => [`#f_${f}`, f]));
+    return Object.fromEntries(FACT_FIELDS.map((f) => [`#f_${f}`, f]));
   }
 
   private factsValues(f: FailureFacts): Record<string, unknown> {
-    const s = this.storedFacts(f);
-    return Object.fromEntries(FailureLedger.FACT_FIELDS.map((k) => [`:f_${k}`, s[k]]));
+    const s = storedFacts(f);
+    return Object.fromEntries(FACT_FIELDS.map((k) => [`:f_${k}`, s[k]]));
   }
 
   private ttl(now: number): number {
