@@ -13,7 +13,7 @@
  *   properties, and a Delete that failed would leave the stack stuck.
  */
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { parsePolicyItem, policyItemSchema } from '../../contract/policy-schema';
 import { policyKeyProblem } from '../../contract/policy-key';
@@ -21,6 +21,7 @@ import { MANAGED_UPDATED_BY, managingStack, type PolicyResourceProperties } from
 import { METRIC } from '../../contract/metrics';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
 import { itemFromDynamo } from './policy-source';
+import { isConditionFailure } from '../record/conditional-write';
 
 /** The CloudFormation custom resource request, as far as it is used here. */
 export interface PolicyResourceRequest {
@@ -70,9 +71,6 @@ export function changedFields(a: Item, b: Item): string[] {
 function physicalIdOf(key: string): string {
   return key.length <= 1000 ? key : `sha256:${createHash('sha256').update(key).digest('hex')}`;
 }
-
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export interface ManagedPolicyDeps {
   readonly dynamodb: DynamoDBClient;

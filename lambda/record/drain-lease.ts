@@ -6,8 +6,8 @@
  * takes over. Overlapping ticks are otherwise harmless but wasteful: claims already keep
  * two runs from redriving the same record.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ifConditionHolds, isConditionFailure } from './conditional-write';
 
 const KEY = { pk: 'CONTROL', sk: 'DRAIN_LEASE' };
 
@@ -24,9 +24,6 @@ export type LeaseResult =
   /** `expired`: the lease of a run that did not release it (a crash or a timeout), taken over. */
   | { readonly acquired: true; readonly expired: LeaseHolder | undefined }
   | { readonly acquired: false; readonly heldBy: LeaseHolder | undefined };
-
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export class DrainLease {
   constructor(
@@ -58,13 +55,9 @@ export class DrainLease {
 
   /** Gives the lease back, unless another run has taken it over meanwhile. */
   async release(holder: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({ TableName: this.tableName, Key: KEY, ConditionExpression: 'holder = :holder', ExpressionAttributeValues: { ':holder': holder } }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+    await ifConditionHolds(
+      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: KEY, ConditionExpression: 'holder = :holder', ExpressionAttributeValues: { ':holder': holder } })),
+    );
   }
 
   async current(): Promise<LeaseHolder | undefined> {

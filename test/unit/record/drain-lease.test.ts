@@ -1,32 +1,14 @@
 /** The drain lease against dynalite: DynamoDB's conditional-write semantics decide who runs. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LEDGER_TABLE } from '../../../contract/table-definitions';
-import { createTable, type LocalDynamo, startDynalite } from '../../../local/dynamodb';
 import { DrainLease } from '../../../lambda/record/drain-lease';
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+import { useLedgerTable } from '../../support/dynalite';
 
 const T0 = 1_700_000_000_000;
 const MIN = 60_000;
-let dynamo: LocalDynamo;
-let client: DynamoDBClient;
-let table = 0;
+const ledger = useLedgerTable();
 
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-});
-afterAll(async () => {
-  client?.destroy();
-  await dynamo?.close();
-});
-
-/** A lease on a fresh ledger table. */
+/** A lease on this test's fresh ledger table. */
 async function freshLease(): Promise<DrainLease> {
-  const name = `ledger-${++table}`;
-  await createTable(client, name, LEDGER_TABLE);
-  return new DrainLease(DynamoDBDocumentClient.from(client), name);
+  return new DrainLease(ledger().doc, ledger().name);
 }
 
 test('a free lease is taken; while it is held, another run is refused and told who holds it until when', async () => {
