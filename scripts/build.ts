@@ -5,14 +5,20 @@
  *   dist/cli/redrivectl.js    redrivectl, bundled (started by cli/redrivectl.cjs)
  */
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { LAMBDA_BUNDLES } from '../contract/lambda-bundles';
 import { CLI_BUNDLE, DIST, ROOT, bundleAll, lambdaEntries } from './bundle';
 
 async function main(): Promise<void> {
   // tsc output is rebuilt from scratch so a removed module cannot linger in the package;
   // the bundles are rewritten only when they change (scripts/bundle.ts).
   for (const dir of ['lib', 'contract', 'lambda']) rmSync(join(DIST, dir), { recursive: true, force: true });
+  // A bundle no longer built (renamed or removed) must not ship.
+  const assets = join(DIST, 'assets');
+  for (const name of existsSync(assets) ? readdirSync(assets) : []) {
+    if (!(name in LAMBDA_BUNDLES)) rmSync(join(assets, name), { recursive: true, force: true });
+  }
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit', cwd: ROOT });
   await bundleAll([...lambdaEntries(), CLI_BUNDLE], { analyze: process.argv.includes('--analyze'), log: (l) => console.log(l) });
 }
