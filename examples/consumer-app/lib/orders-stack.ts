@@ -18,8 +18,8 @@ export class OrdersStack extends Stack {
       ),
     });
 
-    // The controller, with every default: no reserved concurrency, so it deploys in a new
-    // account whatever its Lambda concurrency quota.
+    // The controller with its defaults (no reserved concurrency, so it deploys in a new
+    // account whatever its Lambda concurrency quota), and where its alarms go.
     const autoRedrive = new AutoRedrive(this, 'AutoRedrive', {
       alarmEmail: 'oncall@example.com',
     });
