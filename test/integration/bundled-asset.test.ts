@@ -92,14 +92,18 @@ test('the bundled controller redrives a failed execution; its logs hold no execu
 }, 60_000);
 
 test('the bundled drain carries out a pending redrive', async () => {
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 1, jitter: 'NONE' });
+  // Long enough for a fresh Node process to load the bundle on a busy machine before the
+  // delay is over (else the controller redrives at once); the drain then runs once it is due.
+  const intervalMs = 5_000;
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: intervalMs / 1000, jitter: 'NONE' });
   const sm = await createMachine(env, 'bundled-later', 'arn:aws:lambda:us-east-1:123456789012:function:c', { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException' });
   const arn = await startExecution(env, sm, 'via-drain');
   await env.standIn.idle();
   const failed = env.standIn.events.find((e) => e.detail.executionArn === arn && e.detail.status === 'FAILED');
   const { result } = await invoke(bundledFunction('AutoRedriveController'), env, failed);
   expect(result).toEqual({ decision: 'redrive-later', reason: 'backoff', action: 'scheduled' });
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const dueAt = Number(failed!.detail.stopDate) + intervalMs; // decide(): due at stopDate + delay
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - Date.now()) + 200));
   const drained = await invoke(bundledFunction('AutoRedriveDrain'), env, { source: 'aws.events', 'detail-type': 'Scheduled Event' });
   expect(drained.result).toMatchObject({ drained: 1, backlog: 0 });
   await env.standIn.idle();
