@@ -177,7 +177,7 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
       field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? (i.keys ?? []).join(', ') : '(item)',
-      message: i.code === 'unrecognized_keys' ? 'unknown attribute (check the spelling against the README)' : i.message,
+      message: i.code === 'unrecognized_keys' ? 'unknown attribute (check the spelling against docs/policies.md)' : i.message,
     }));
     return { ok: false, error: new InvalidPolicyError(key, issues) };
   }
