@@ -28,6 +28,8 @@ export const METRIC = {
   oldestPendingAge: 'OldestPendingAgeSeconds',
   /** Failures found by the reconciliation sweep that no event had reported. */
   reconciled: 'ReconciledFailures',
+  /** Managed policy items (RedrivePolicy) found changed outside CloudFormation and overwritten by a deploy. */
+  managedPolicyOverwritten: 'ManagedPolicyOverwritten',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -9,7 +9,7 @@
  * an unknown attribute is an error, because a typo such as `maxRedrive` would otherwise
  * fall back silently to a default.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { policyKeyProblem } from './policy-key';
 import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES, type RedrivableStatus } from './event-pattern';
 
@@ -131,9 +131,12 @@ export const policyItemSchema = z
       .optional(),
     dryRun: bool.optional(),
     description: z.string({ error: 'must be a string' }).max(1024).optional(),
-    // Written by redrivectl; informational.
+    // Written by redrivectl and the RedrivePolicy custom resource; informational.
     updatedAt: z.string().optional(),
     updatedBy: z.string().optional(),
+    // Set on items a CDK app deploys (RedrivePolicy, contract/policy-resource.ts): the owning
+    // stack. The controller ignores it; redrivectl refuses to change such an item without --force.
+    managedBy: z.string({ error: 'must be a string' }).min(1).max(1024).optional(),
   })
   .strict();
 

@@ -15,6 +15,8 @@ export const CONTEXT_PREFIX = 'auto-redrive:';
 
 /** Timeout of the controller Lambda: a claim must outlive it, a rate wait must fit in it. */
 export const CONTROLLER_TIMEOUT_SECONDS = 60;
+/** Timeout of the drain Lambda: also how long a drain run holds its lease when it has no Lambda deadline to go by. */
+export const DRAIN_TIMEOUT_SECONDS = 5 * 60;
 /** RedriveExecution only accepts executions that stopped within the last 14 days. */
 const MAX_RECONCILE_LOOKBACK_HOURS = 14 * 24;
 
@@ -114,7 +116,10 @@ export const SETTINGS = {
     context: 'auto-redrive:reservedConcurrency',
     unit: 'count',
     range: { min: 1, max: 1000, integer: true },
-    default: 10,
+    // Opt-in: Lambda refuses a reservation that leaves fewer than 100 unreserved executions,
+    // and new accounts often have a quota of 10 or 50.
+    defaultText: 'none (opt-in: reserving N needs an account concurrency quota of at least N + 100)',
+    contextDefault: '',
     meaning: 'Reserved concurrency of the controller Lambda: status-change events processed at once.',
   },
   redriveRatePerSecond: {

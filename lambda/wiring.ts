@@ -16,6 +16,7 @@ import { REQUEST_TIMEOUTS } from './act/request-timeouts';
 import type { Log, MetricsRecorder } from './observability/telemetry';
 import { PolicySource } from './policy/policy-source';
 import { AuditTrail } from './record/audit-trail';
+import { DrainLease } from './record/drain-lease';
 import { FailureLedger } from './record/failure-ledger';
 import { KillSwitch } from './record/kill-switch';
 import { EventBridgeNotifier, type OwnerNotifier } from './record/owner-notifier';
@@ -38,6 +39,7 @@ export interface WiringOptions {
 export interface Wired extends ControllerDeps {
   readonly killSwitch: KillSwitch;
   readonly sweepSchedule: SweepSchedule;
+  readonly drainLease: DrainLease;
   readonly doc: DynamoDBDocumentClient;
 }
 
@@ -67,6 +69,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     doc,
     killSwitch,
     sweepSchedule: new SweepSchedule(doc, config.ledgerTableName),
+    drainLease: new DrainLease(doc, config.ledgerTableName),
     policies: new PolicySource(dynamodb, config.policyTableName, killSwitch, config.policyCacheTtlSeconds * 1000, options.log, options.metrics),
     ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays),
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays),

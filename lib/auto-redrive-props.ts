@@ -85,10 +85,13 @@ export interface AutoRedriveProps {
   readonly stateMachineArns?: readonly string[];
 
   /**
-   * Reserved concurrency of the controller Lambda. Caps how many status-change events are
-   * processed at once, and protects the rest of the account from a failure storm.
+   * Reserved concurrency of the controller Lambda: caps how many status-change events are
+   * processed at once. Opt-in, because Lambda refuses a reservation that leaves fewer than
+   * 100 unreserved executions in the account: reserving N needs an account concurrency
+   * quota of at least N + 100 (new accounts often start at 10 or 50). The controller-wide
+   * redrive and describe rates are enforced in DynamoDB whatever the concurrency.
    *
-   * @default 10
+   * @default - no reservation (the account's unreserved pool)
    */
   readonly reservedConcurrency?: number;
 

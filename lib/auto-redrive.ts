@@ -8,7 +8,8 @@ import { CfnOutput, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -17,6 +18,7 @@ import type { AutoRedriveProps } from './auto-redrive-props';
 import { acknowledgeAutoRedriveFindings } from './nag';
 import { AlarmKey, Observability } from './observability';
 import { grantLambdaPermissions, stepFunctionsResources } from './permissions';
+import { type AddRedrivePolicyOptions, RedrivePolicy, defaultPolicyId } from './redrive-policy';
 import { type ResolvedProps, resolveProps } from './resolve-props';
 import {
   controllerTarget,
@@ -50,9 +52,9 @@ export class AutoRedrive extends Construct {
   /** Failure records, audit trail, kill switch and rate-limiter state. */
   public readonly ledgerTable: dynamodb.Table;
   /** The Lambda that handles status-change events. */
-  public readonly controller: NodejsFunction;
+  public readonly controller: lambda.Function;
   /** The scheduled Lambda that drains deferred redrives and reconciles. */
-  public readonly drain: NodejsFunction;
+  public readonly drain: lambda.Function;
   /**
    * Dead-letter queue of both the rule target (events EventBridge could not deliver) and
    * the controller (events that failed all async-invoke attempts).
@@ -122,6 +124,18 @@ export class AutoRedrive extends Construct {
 
     this.createOutputs(p);
     acknowledgeAutoRedriveFindings(stack, { ...this.parts(), stepFunctions });
+  }
+
+  /**
+   * Declares the redrive policy of `stateMachine`, deployed with the stack: a
+   * {@link RedrivePolicy} under this construct, writing to its policy table.
+   *
+   * @param stateMachine a state machine, a state machine ARN, or a pattern of ARNs with `*`
+   * @param options the policy (every field optional, with the policy defaults)
+   */
+  public addPolicy(stateMachine: sfn.IStateMachine | string, options: AddRedrivePolicyOptions = {}): RedrivePolicy {
+    const { id, ...policy } = options;
+    return new RedrivePolicy(this, id ?? defaultPolicyId(stateMachine), { ...policy, stateMachine, autoRedrive: this });
   }
 
   private parts() {

@@ -52,6 +52,7 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.pendingBacklog]: [],
   [METRIC.oldestPendingAge]: [],
   [METRIC.reconciled]: [],
+  [METRIC.managedPolicyOverwritten]: [],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */

@@ -54,7 +54,7 @@ export interface ObservabilityProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** Watched state machines; undefined = every state machine (SEARCH expressions). */
   readonly stateMachineArns: readonly string[] | undefined;
-  readonly reservedConcurrency: number;
+  readonly reservedConcurrency: number | undefined;
   readonly dashboardName: string;
   readonly runbookUrl: string;
   readonly alarmEmail: string | undefined;
@@ -300,12 +300,14 @@ export class Observability extends Construct {
         left: [
           autoRedriveMetric(METRIC.malformedEvents, { label: 'Malformed events' }),
           autoRedriveMetric(METRIC.policyInvalid, { label: 'Invalid policy loads' }),
+          // Emitted by the policy writer of the stacks that deploy RedrivePolicy items.
+          autoRedriveMetric(METRIC.managedPolicyOverwritten, { label: 'Hand edits overwritten by a deploy' }),
         ],
       }),
     );
 
     // The Lambdas and the dead-letter queue.
-    const reserved = Token.isUnresolved(p.reservedConcurrency) ? [] : [{ value: p.reservedConcurrency, label: 'Controller reserved concurrency' }];
+    const reserved = p.reservedConcurrency === undefined || Token.isUnresolved(p.reservedConcurrency) ? [] : [{ value: p.reservedConcurrency, label: 'Controller reserved concurrency' }];
     dashboard.addWidgets(
       graph('Lambda errors', 5, { left: perFunction('Errors', cloudwatch.Stats.SUM) }),
       graph('Lambda throttles', 5, { left: perFunction('Throttles', cloudwatch.Stats.SUM) }),

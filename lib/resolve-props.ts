@@ -39,7 +39,7 @@ export interface ResolvedOrganization {
 export interface ResolvedProps {
   readonly statuses: readonly RedrivableStatus[];
   readonly stateMachineArns: readonly string[] | undefined;
-  readonly reservedConcurrency: number;
+  readonly reservedConcurrency: number | undefined;
   readonly policyCacheTtlSeconds: number;
   readonly redriveRatePerSecond: number;
   readonly describeRatePerSecond: number;

@@ -5,32 +5,28 @@
  * construct ids (and with them the logical ids) stay those of `AutoRedrive` and
  * `AutoRedriveMember`.
  */
-import * as path from 'path';
 import { Aws, Duration, RemovalPolicy, Tokenization } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV, ORG_ENV } from '../contract/environment';
 import { type StatusChangePatternOptions, statusChangePattern } from '../contract/event-pattern';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
-import { CONTROLLER_TIMEOUT_SECONDS, RUNTIME_NUMBER_IDS, SETTINGS, SETTING_LIST } from '../contract/settings';
+import { CONTROLLER_TIMEOUT_SECONDS, DRAIN_TIMEOUT_SECONDS, RUNTIME_NUMBER_IDS, SETTINGS, SETTING_LIST } from '../contract/settings';
+import type { LambdaBundleName } from '../contract/lambda-bundles';
+import { bundledCode } from './lambda-code';
 import type { KeyAttribute, TableDefinition } from '../contract/table-definitions';
 import type { ResolvedOrganization, ResolvedProps } from './resolve-props';
-
-/** Repository root: the esbuild project root and the base of the handler entry paths. */
-const PROJECT_ROOT = path.resolve(__dirname, '..');
-const HANDLERS_DIR = path.join(PROJECT_ROOT, 'lambda', 'handlers');
 
 /** Timeout of the controller Lambda. A claim must outlive it (see `claimTimeout`). */
 export const CONTROLLER_TIMEOUT = Duration.seconds(CONTROLLER_TIMEOUT_SECONDS);
 /** Timeout of the drain Lambda. */
-export const DRAIN_TIMEOUT = Duration.minutes(5);
+export const DRAIN_TIMEOUT = Duration.seconds(DRAIN_TIMEOUT_SECONDS);
 /** Lambda's longest async-invoke event age. */
 const MAX_LAMBDA_EVENT_AGE_SECONDS = 6 * 60 * 60;
 
@@ -114,21 +110,21 @@ function organizationEnvironment(org: ResolvedOrganization): Record<string, stri
 }
 
 interface FunctionOptions {
-  readonly entryFile: string;
+  readonly bundle: LambdaBundleName;
   readonly description: string;
   readonly environment: Record<string, string>;
   readonly logRetention: logs.RetentionDays;
   readonly timeout: Duration;
-  readonly reservedConcurrentExecutions: number;
+  readonly reservedConcurrentExecutions?: number;
   readonly retryAttempts: number;
   readonly maxEventAge: Duration;
   readonly deadLetterQueue?: sqs.IQueue;
 }
 
-/** The controller: reserved concurrency, two retries (Lambda's maximum), then the dead-letter queue. */
-export function createController(scope: Construct, p: ResolvedProps, environment: Record<string, string>, deadLetterQueue: sqs.IQueue): NodejsFunction {
+/** The controller: reserved concurrency if asked for, two retries (Lambda's maximum), then the dead-letter queue. */
+export function createController(scope: Construct, p: ResolvedProps, environment: Record<string, string>, deadLetterQueue: sqs.IQueue): lambda.Function {
   return createFunction(scope, 'Controller', {
-    entryFile: 'controller.ts',
+    bundle: 'controller',
     description: 'auto-redrive controller: decides on and redrives failed Step Functions executions',
     environment,
     logRetention: p.logRetention,
@@ -150,21 +146,23 @@ export function drainTickAge(drainIntervalMinutes: number): Duration {
   return Duration.seconds(Math.min(Math.max(60, drainIntervalMinutes * 60), MAX_LAMBDA_EVENT_AGE_SECONDS));
 }
 
-/** The drain: one at a time, no retries of a tick. */
-export function createDrain(scope: Construct, p: ResolvedProps, environment: Record<string, string>): NodejsFunction {
+/**
+ * The drain: no retries of a tick. No reserved concurrency: one run at a time is the lease
+ * in the ledger (lambda/record/drain-lease.ts), which needs no account quota.
+ */
+export function createDrain(scope: Construct, p: ResolvedProps, environment: Record<string, string>): lambda.Function {
   return createFunction(scope, 'Drain', {
-    entryFile: 'drain.ts',
+    bundle: 'drain',
     description: 'auto-redrive drain: deferred redrives, abandoned claims, reconciliation sweep',
     environment,
     logRetention: p.logRetention,
     timeout: DRAIN_TIMEOUT,
-    reservedConcurrentExecutions: 1,
     retryAttempts: 0,
     maxEventAge: drainTickAge(p.drainIntervalMinutes),
   });
 }
 
-function createFunction(scope: Construct, id: string, o: FunctionOptions): NodejsFunction {
+function createFunction(scope: Construct, id: string, o: FunctionOptions): lambda.Function {
   const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: o.logRetention });
   // An explicit role without AWSLambdaBasicExecutionRole: the function may write to its
   // own log group only (no logs:CreateLogGroup, no account-wide log access).
@@ -174,9 +172,9 @@ function createFunction(scope: Construct, id: string, o: FunctionOptions): Nodej
   });
   logGroup.grantWrite(role);
 
-  return new NodejsFunction(scope, id, {
-    entry: path.join(HANDLERS_DIR, o.entryFile),
-    handler: 'handler',
+  return new lambda.Function(scope, id, {
+    // Pre-built by `npm run build` (scripts/bundle.ts): minified, the AWS SDK inside.
+    ...bundledCode(o.bundle),
     description: o.description,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
@@ -189,19 +187,6 @@ function createFunction(scope: Construct, id: string, o: FunctionOptions): Nodej
     role,
     logGroup,
     environment: o.environment,
-    projectRoot: PROJECT_ROOT,
-    depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-    bundling: {
-      forceDockerBundling: false,
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      target: 'node22',
-      format: OutputFormat.CJS,
-      // Bundle the AWS SDK v3 too: the versions pinned in package-lock.json run, not
-      // whatever the runtime ships, and one bundled file loads faster than node_modules.
-      externalModules: [],
-    },
   });
 }
 

@@ -35,7 +35,9 @@ export class AutoRedrivePropError extends Error {
  */
 export type Problem = string | undefined;
 
-type NumberSetting = Setting & { readonly range: NumberRange; readonly default: number };
+/** A number setting; without a default it is opt-in (reservedConcurrency). */
+type OptionalNumberSetting = Setting & { readonly range: NumberRange; readonly default?: number };
+type NumberSetting = OptionalNumberSetting & { readonly default: number };
 type DurationSetting = NumberSetting & { readonly unit: DurationUnit };
 
 export interface ListRule {
@@ -61,11 +63,13 @@ export class PropValidator {
   }
 
   /** A number prop within its setting's range (tokens pass), or the setting's default. */
-  number(s: NumberSetting, value: number | undefined): number {
+  number(s: NumberSetting, value: number | undefined): number;
+  number(s: OptionalNumberSetting, value: number | undefined): number | undefined;
+  number(s: OptionalNumberSetting, value: number | undefined): number | undefined {
     const prop = this.propOf(s);
     const { min, max = Infinity, integer } = s.range;
     const n = value ?? s.default;
-    if (Token.isUnresolved(n)) return n;
+    if (n === undefined || Token.isUnresolved(n)) return n;
     if (!Number.isFinite(n) || n < min || n > max) this.fail(prop, `${prop} must be between ${min} and ${max}, got ${n}`);
     if (integer && !Number.isInteger(n)) this.fail(prop, `${prop} must be a whole number, got ${n}`);
     return n;

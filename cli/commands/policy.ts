@@ -11,6 +11,7 @@ import { readJson } from '../files';
 import { cell, table } from '../output';
 import { policyKeyProblem } from '../../contract/policy-key';
 import { checkItem, expectationOf, type Expectation, PolicyStore, type StoredPolicy } from '../policy-store';
+import { managingStack } from '../../contract/policy-resource';
 
 /** `put` flags and the item field each one sets. Values go to the schema as typed. */
 const FIELD_FLAGS = [
@@ -29,6 +30,31 @@ const FIELD_FLAGS = [
 
 const FLAG_OF: Record<string, string> = Object.fromEntries(FIELD_FLAGS.map((f) => [f.field, f.flag.split(' ')[0]]));
 const META_FIELDS = new Set(['updatedAt', 'updatedBy']);
+
+// ---- managed items (RedrivePolicy in a CDK app) -------------------------------------
+
+/** The stack and construct that deploy this item, if a CDK app manages it. */
+function managedByOf(stored: StoredPolicy | undefined): string | undefined {
+  const m = stored?.item.managedBy;
+  return typeof m === 'string' && m !== '' ? m : undefined;
+}
+
+/**
+ * A managed item is changed in its CDK app: the stack's next deploy that updates it
+ * overwrites a change made here. `--force` is for when that cannot wait (an incident).
+ */
+function checkManaged(ctx: CliContext, command: string, stored: StoredPolicy | undefined, force: boolean | undefined): void {
+  const managedBy = managedByOf(stored);
+  if (!managedBy) return;
+  const what = `policy '${stored!.key}' is managed by CloudFormation stack ${managingStack(managedBy)} (RedrivePolicy ${managedBy})`;
+  if (!force) {
+    throw failed(`${command}: ${what}: change it in that CDK app and deploy`, [
+      'a change made here is overwritten by the next deploy that updates this policy;',
+      'use --force to change it anyway (to stop redrives at once, prefer `redrivectl pause`)',
+    ]);
+  }
+  ctx.out.note(`${what}; --force: the next deploy that updates it overwrites this change`);
+}
 
 /** `prefix field: message` per issue; `flags`: name the put flag that sets the field. */
 function issueLines(prefix: string, issues: readonly PolicyIssue[], flags = false): string[] {
@@ -83,6 +109,7 @@ interface PutOptions extends Record<string, unknown> {
   fromFile?: string;
   unset?: string;
   yes?: boolean;
+  force?: boolean;
 }
 
 interface PlannedWrite {
@@ -155,7 +182,10 @@ async function put(ctx: CliContext, key: string | undefined, options: PutOptions
     for (const item of normalized) {
       const k = item.stateMachine as string;
       const stored = await store.get(k);
-      planned.push({ key: k, stored, item, changes: diffItems(stored?.item, item), expect: expectationOf(stored) });
+      // A managed item stays managed, so its stack still updates and deletes it.
+      const managedBy = managedByOf(stored);
+      const next = managedBy && item.managedBy === undefined ? { ...item, managedBy } : item;
+      planned.push({ key: k, stored, item: next, changes: diffItems(stored?.item, next), expect: expectationOf(stored) });
     }
   } else {
     if (key === undefined) throw usage('policy put: a policy key is required (or --from-file); see redrivectl policy put --help');
@@ -178,6 +208,7 @@ async function put(ctx: CliContext, key: string | undefined, options: PutOptions
   }
 
   const changed = planned.filter((p) => p.changes.length > 0);
+  for (const p of changed) checkManaged(ctx, 'policy put', p.stored, options.force);
   const result = {
     table: store.tableName,
     applied: false,
@@ -208,7 +239,10 @@ async function list(ctx: CliContext): Promise<void> {
   const policies = await store.list();
   const value = (p: StoredPolicy, field: string) => (p.parsed.ok ? policyToItem(p.parsed.policy)[field] : p.item[field]);
   ctx.out.emit(
-    { table: store.tableName, policies: policies.map((p) => ({ key: p.key, valid: p.issues.length === 0, item: p.item, issues: p.issues })) },
+    {
+      table: store.tableName,
+      policies: policies.map((p) => ({ key: p.key, valid: p.issues.length === 0, managedBy: managedByOf(p) ?? null, item: p.item, issues: p.issues })),
+    },
     () =>
       policies.length === 0
         ? `no policies in table ${store.tableName} (auto-redrive is opt-in: add one with redrivectl policy put)`
@@ -223,6 +257,8 @@ async function list(ctx: CliContext): Promise<void> {
             { header: 'jitter', value: (p) => value(p, 'jitter') },
             { header: 'statuses', value: (p) => value(p, 'statuses') },
             { header: 'dry-run', value: (p) => value(p, 'dryRun') },
+            // Deployed by a CDK app (RedrivePolicy): change it there, not here.
+            { header: 'managed-by', value: (p) => (managedByOf(p) ? `stack ${managingStack(managedByOf(p)!)}` : '-') },
             { header: 'updated', value: (p) => p.item.updatedAt },
           ]),
   );
@@ -251,11 +287,12 @@ async function get(ctx: CliContext, key: string): Promise<void> {
   });
 }
 
-async function remove(ctx: CliContext, key: string, options: { yes?: boolean }): Promise<void> {
+async function remove(ctx: CliContext, key: string, options: { yes?: boolean; force?: boolean }): Promise<void> {
   keyOrFail(key, 'policy delete');
   const store = new PolicyStore(ctx.dynamodb(), ctx.policyTable);
   const stored = await store.get(key);
   if (!stored) throw failed(`policy delete: no policy '${key}' in table ${store.tableName}`);
+  checkManaged(ctx, 'policy delete', stored, options.force);
   if (!ctx.out.json) {
     ctx.out.text(`delete policy ${key}:\n${Object.entries(stored.item).map(([f, v]) => `  - ${f}: ${cell(v)}`).join('\n')}`);
   }
@@ -333,7 +370,7 @@ Examples:
 
   policy
     .command('list')
-    .description('list every policy with its effective values')
+    .description('list every policy with its effective values, and which a CDK app manages')
     .addHelpText('after', '\nExamples:\n  redrivectl policy list\n  redrivectl policy list -o json')
     .action(withContext(list));
 
@@ -353,11 +390,14 @@ Examples:
     .option('--unset <fields>', 'remove attributes from the stored item (back to the default; or a misspelt attribute)')
     .option('--from-file <file>', 'write the items of a JSON file (one item or an array); all are validated first, all or nothing')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .option('--force', 'change a policy a CDK app manages (managedBy); its next deploy that updates it overwrites the change')
     .addHelpText(
       'after',
       `
 Writes updatedAt and updatedBy (AUTO_REDRIVE_ACTOR, else user@host). Nothing is written
 when a value is invalid, when nothing changes, or when the change is not confirmed.
+A policy a CDK app deploys (RedrivePolicy, managedBy set) is changed in that app; put
+refuses it without --force, and keeps managedBy when forced.
 Items from --from-file replace the stored items as a whole.
 
 Examples:
@@ -374,6 +414,7 @@ Examples:
     .description('delete a policy (the state machines it governed fall back to a less specific policy, or to none)')
     .argument('<key>', KEY_HELP)
     .option('--yes', 'do not ask for confirmation')
+    .option('--force', 'delete a policy a CDK app manages (managedBy); its next deploy that updates it writes it again')
     .addHelpText('after', '\nExamples:\n  redrivectl policy delete arn:aws:states:us-east-1:123456789012:stateMachine:orders --yes')
     .action(withContext(remove));
 

@@ -10,7 +10,7 @@
  * `input` and `output` are deliberately not part of the parsed value: they can hold
  * secrets, and what is not parsed cannot be logged.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE } from '../../contract/event-pattern';
 import { ARN_PATTERNS, parseExecutionArn } from '../../contract/arn';
 

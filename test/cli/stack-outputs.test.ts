@@ -22,6 +22,20 @@ test('reads the tables and the DLQ from the outputs', async () => {
   });
 });
 
+test("in a stack of the user's own app, the AutoRedrive construct's nested outputs are found", async () => {
+  const nested = outputs.map((o, i) => ({ ...o, OutputKey: `AutoRedrive${o.OutputKey}${['1A2B3C4D', '5E6F7A8B', '9C0D1E2F'][i]}` }));
+  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Orders', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: nested }] });
+  expect(await stackTargets('Orders')).toEqual({
+    policyTable: 'AutoRedrive-PolicyTable-1',
+    ledgerTable: 'AutoRedrive-LedgerTable-2',
+    dlqUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/dlq',
+  });
+  cfn.reset();
+  const two = [...nested, { OutputKey: 'OtherPolicyTableName0A0B0C0D', OutputValue: 'x' }];
+  cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Orders', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: two }] });
+  await expect(stackTargets('Orders')).rejects.toThrow('--stack Orders: more than one auto-redrive in the stack');
+});
+
 test('flags and variables win over the stack; the stack fills the rest', async () => {
   cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'AutoRedrive', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: outputs }] });
   const ctx = new CliContext({ output: 'json', stack: 'AutoRedrive', policyTable: 'mine' } as never, { AWS_REGION: 'us-east-1' });

@@ -1,6 +1,7 @@
 /**
- * The deployable stack with default settings, bundled for real (esbuild, once for this
- * file in beforeAll), checked resource by resource and against cdk-nag AwsSolutions.
+ * The deployable stack with default settings, with the Lambda bundles it deploys
+ * (dist/assets, built by the jest global setup as `npm run build` builds them), checked
+ * resource by resource and against cdk-nag AwsSolutions.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -115,9 +116,9 @@ describe('Lambda functions', () => {
     }
   });
 
-  test('controller: reserved concurrency 10, 60 s timeout, function-level DLQ', () => {
+  test('controller: no reserved concurrency (opt-in, a new account may not have the quota), 60 s timeout, function-level DLQ', () => {
     const p = fn(controllerId);
-    expect(p.ReservedConcurrentExecutions).toBe(10);
+    expect(p.ReservedConcurrentExecutions).toBeUndefined();
     expect(p.Timeout).toBe(60);
     expect(p.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
   });
@@ -131,9 +132,9 @@ describe('Lambda functions', () => {
     });
   });
 
-  test('drain: one at a time, 5 min timeout, scheduled every minute, no retries of a tick', () => {
+  test('drain: no reserved concurrency (one at a time is the lease), 5 min timeout, scheduled every minute, no retries of a tick', () => {
     const p = fn(drainId);
-    expect(p.ReservedConcurrentExecutions).toBe(1);
+    expect(p.ReservedConcurrentExecutions).toBeUndefined();
     expect(p.Timeout).toBe(300);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -164,11 +165,14 @@ describe('Lambda functions', () => {
     expect(set).toEqual(expect.arrayContaining(Object.values(ENV)));
   });
 
-  test('bundled with esbuild: minified CJS with source map, AWS SDK inside the bundle', () => {
-    for (const f of [stack.autoRedrive.controller, stack.autoRedrive.drain]) {
+  test('the pre-built bundles, as they are: minified CJS with source map, AWS SDK inside the bundle', () => {
+    for (const [f, name] of [[stack.autoRedrive.controller, 'controller'], [stack.autoRedrive.drain, 'drain']] as const) {
       const staging = f.node.findAll().find((c): c is AssetStaging => c instanceof AssetStaging);
       expect(staging).toBeDefined();
       const dir = staging!.absoluteStagedPath;
+      // Deployed unchanged from dist/assets/<name> (no bundling at synth).
+      expect(fs.readdirSync(dir).sort()).toEqual(['index.js', 'index.js.map']);
+      expect(fs.readFileSync(path.join(dir, 'index.js'))).toEqual(fs.readFileSync(path.join(__dirname, '..', '..', 'dist', 'assets', name, 'index.js')));
       const js = fs.readFileSync(path.join(dir, 'index.js'), 'utf8');
       expect(fs.existsSync(path.join(dir, 'index.js.map'))).toBe(true);
       expect(js).toMatch(/sourceMappingURL=index\.js\.map/);
