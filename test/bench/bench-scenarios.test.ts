@@ -3,15 +3,22 @@
  * hold whatever the machine's speed (no timing assertions here).
  */
 import { runBurst } from '../../bench/burst';
-import { outageChart } from '../../local/timeline-chart';
-import { OUTAGE_SCENARIO, runOutage } from '../../bench/outage';
-import { searchPolicies } from '../../bench/policy-search';
-import { checkMusts, renderMarkdown } from '../../bench/report';
-import { DEFAULT_POLICY_SPEC, NAIVE_SPEC, OUTAGE_TUNED_SPEC } from '../../bench/run';
+import { outageComparisonChart } from '../../bench/outage-chart';
+import { naiveRedriveCap, OUTAGE_SCENARIOS, runOutage } from '../../bench/outage';
+import { BREAKER_OFF_SPEC, NAIVE_SPEC } from '../../bench/redrivers';
+import { type BenchMeta, checkMusts } from '../../bench/report';
+import { renderMarkdown } from '../../bench/report-markdown';
+import { MODELS, outageComparison, trickleSection } from '../../bench/run';
+import { runTrickle, TRICKLE_SCENARIO, trickleRuns } from '../../bench/trickle';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const scenario = { ...OUTAGE_SCENARIO, executions: 60 };
+const scenario = { ...OUTAGE_SCENARIOS.outage30, executions: 60 };
+const trickle = { ...TRICKLE_SCENARIO, runsPerMinute: 20, minutes: 15 };
+const meta: BenchMeta = {
+  date: 'test', node: process.version, platform: 'test', arch: 'test', nproc: 1, cpuModel: 'test', memoryGiB: 1, loadAverageAtStart: [0],
+  command: 'test', scale: 'quick', durationsMs: {}, quota: null, harness: [], models: MODELS,
+};
 
 test('burst, 200 events at 200/s through 20 instances: each failure redriven once, none lost', async () => {
   const r = await runBurst({ events: 200, ratePerSecond: 200, workers: 20 });
@@ -26,47 +33,55 @@ test('burst, 200 events at 200/s through 20 instances: each failure redriven onc
   expect(r.quota.standIn).toEqual({ bucketSize: 650, refillPerSecond: 150 });
 });
 
-test('outage, 60 executions: auto-redrive redrives less, never bad input, loses nothing', async () => {
+test('the naive cap never stops a retryable execution: it covers the whole outage', () => {
+  for (const s of Object.values(OUTAGE_SCENARIOS)) {
+    expect(naiveRedriveCap(s) * (s.failingRunSeconds + s.deliverySeconds)).toBeGreaterThan(s.outageMinutes * 60);
+  }
+  expect(naiveRedriveCap(OUTAGE_SCENARIOS.outage30)).toBe(100);
+});
+
+test('trickle runs: about 2% fail, independently of each other, on one busy state machine', () => {
+  const runs = trickleRuns(TRICKLE_SCENARIO);
+  expect(runs).toHaveLength(TRICKLE_SCENARIO.runsPerMinute * TRICKLE_SCENARIO.minutes);
+  expect(new Set(runs.map((r) => r.stateMachine)).size).toBe(1);
+  const share = runs.filter((r) => r.retryable).length / runs.length;
+  expect(share).toBeGreaterThan(0.015);
+  expect(share).toBeLessThan(0.025);
+});
+
+test('outage, 60 executions: breaker-off auto-redrive redrives less than naive, never bad input, loses nothing; report and chart render', async () => {
   const naive = await runOutage(NAIVE_SPEC, scenario);
-  const tuned = await runOutage(OUTAGE_TUNED_SPEC, scenario);
-  const byDefault = await runOutage(DEFAULT_POLICY_SPEC, scenario);
+  const off = await runOutage(BREAKER_OFF_SPEC, scenario);
   const badInputs = Math.round(scenario.executions * scenario.badInputShare);
 
   expect(naive.retryable).toBe(scenario.executions - badInputs);
-  expect(naive.futileRedrives).toBeGreaterThan(tuned.futileRedrives);
-  expect(naive.futileRedrives).toBeGreaterThan(byDefault.futileRedrives);
+  expect(naive.recovered).toBe(naive.retryable);
+  expect(naive.naive?.retryableStoppedByCap).toBe(0);
   expect(naive.badInputRedrives).toBeGreaterThan(0);
+  // The naive redriver keeps no record: every bad-input execution it leaves FAILED is lost.
+  expect(naive.lost).toBe(badInputs);
+  expect(naive.futileRedrives).toBeGreaterThan(off.futileRedrives);
 
-  for (const auto of [tuned, byDefault]) {
-    expect(auto.badInputRedrives).toBe(0);
-    expect(auto.autoRedrive?.lostFailures).toBe(0);
-    expect(auto.autoRedrive?.deadLettered).toBe(0);
-    expect(auto.autoRedrive?.skipReasons['error-not-retryable']).toBe(badInputs);
-  }
-  // The outage-tuned policy recovers everything; the default gives up on some, on record.
-  expect(tuned.recovered).toBe(tuned.retryable);
-  expect(tuned.maxRedrivesOneExecution).toBeLessThanOrEqual(6);
-  expect(byDefault.maxRedrivesOneExecution).toBeLessThanOrEqual(3);
-  expect(byDefault.recovered + (byDefault.autoRedrive?.skipReasons['limit-reached'] ?? 0)).toBe(byDefault.retryable);
+  expect(off.badInputRedrives).toBe(0);
+  expect(off.lost).toBe(0);
+  expect(off.autoRedrive?.deadLettered).toBe(0);
+  expect(off.autoRedrive?.skipReasons['error-not-retryable']).toBe(badInputs);
+  // The default policy without a breaker gives up on some during a 30-minute outage, on record.
+  expect(off.maxRedrivesOneExecution).toBeLessThanOrEqual(3);
+  expect(off.recovered + (off.autoRedrive?.skipReasons['limit-reached'] ?? 0)).toBe(off.retryable);
+  expect(off.timeline.reduce((n, b) => n + b.redrives, 0)).toBe(off.redrives);
 
-  // The report and the chart render from these results.
-  const partial = {
-    meta: {
-      date: 'test', node: process.version, platform: 'test', arch: 'test', nproc: 1, cpuModel: 'test', memoryGiB: 1, loadAverageAtStart: [0],
-      command: 'test', scale: 'quick' as const, durationsMs: {}, quota: null, harness: [],
-    },
-    outage: {
-      scenario: { ...scenario, outageStart: 'test' },
-      model: [],
-      naive,
-      autoRedrive: { ...tuned, policyName: 'outage-tuned' },
-      autoRedriveDefault: byDefault,
-      futileRatio: tuned.futileRedrives / naive.futileRedrives,
-      policySearch: searchPolicies(scenario),
-    },
-  };
+  const outage30 = outageComparison('outage30', scenario, { naive, breakerOff: off });
+  const t = await runTrickle(BREAKER_OFF_SPEC, trickle);
+  expect(t.recovered).toBe(t.retryable);
+  expect(t.lost).toBe(0);
+  expect(t.medianDelaySeconds).toBeGreaterThan(0);
+  const partial = { meta, outage30, trickle: trickleSection(trickle, t, undefined) };
   const musts = checkMusts(partial);
-  expect(musts.find((m) => m.id === 'outage.badInput')?.ok).toBe(true);
-  expect(renderMarkdown({ ...partial, musts })).toContain('| retryable |');
-  expect(outageChart([{ title: 'naive', subtitle: '', timeline: naive.timeline }], scenario.outageMinutes)).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+  expect(musts.find((m) => m.id === 'outage30.badInput')?.ok).toBe(true);
+  expect(musts.find((m) => m.id === 'outage30.lost')?.ok).toBe(true);
+  const markdown = renderMarkdown({ ...partial, musts });
+  expect(markdown).toContain('| figure | naive | breaker off | breaker on |');
+  expect(markdown).toContain('| retryable |');
+  expect(outageComparisonChart([outage30])).toMatch(/^<svg[\s\S]*naive redriver[\s\S]*<\/svg>\n$/);
 });
