@@ -30,6 +30,40 @@ export const DEFAULT_NON_RETRYABLE_ERRORS: readonly string[] = [
 export const JITTER_STRATEGIES = ['FULL', 'NONE'] as const;
 export type JitterStrategy = (typeof JITTER_STRATEGIES)[number];
 
+/** What happens to a failure that reached `maxRedrives`: given up (skip), or held for a person. */
+export const ON_EXHAUSTED = ['skip', 'hold'] as const;
+export type OnExhausted = (typeof ON_EXHAUSTED)[number];
+
+/**
+ * The outage breaker of one policy (docs/breaker.md): when `threshold` distinct executions
+ * fail with the same error within `windowSeconds`, that (state machine, error) group is
+ * held; one held execution at a time is redriven as a probe, every `probeIntervalSeconds`
+ * doubling to `maxProbeIntervalSeconds`; when a probe succeeds, the held failures are
+ * released through the normal decision.
+ */
+export interface BreakerPolicy {
+  readonly enabled: boolean;
+  /** Distinct failing executions, same state machine and error, that open the breaker. */
+  readonly threshold: number;
+  readonly windowSeconds: number;
+  readonly probeIntervalSeconds: number;
+  readonly maxProbeIntervalSeconds: number;
+  /** A probe still running after this long is inconclusive; the next probe follows. */
+  readonly probeTimeoutSeconds: number;
+}
+
+export const BREAKER_DEFAULTS: BreakerPolicy = {
+  enabled: true,
+  threshold: 5,
+  windowSeconds: 300,
+  probeIntervalSeconds: 30,
+  maxProbeIntervalSeconds: 240,
+  probeTimeoutSeconds: 900,
+};
+
+/** Longest `holdMarginHours`: the drain looks for held failures this close to the end of their window. */
+export const MAX_HOLD_MARGIN_HOURS = 72;
+
 /** A validated policy, with every default applied. */
 export interface RedrivePolicy {
   /** The item's `stateMachine` key: an ARN, a pattern with `*`, or `*`. */
@@ -45,6 +79,11 @@ export interface RedrivePolicy {
   readonly statuses: readonly RedrivableStatus[];
   readonly dryRun: boolean;
   readonly description: string | undefined;
+  /** @default 'skip' */
+  readonly onExhausted: OnExhausted;
+  /** A held failure is given up this long before Step Functions' 14-day redrive window ends. */
+  readonly holdMarginHours: number;
+  readonly breaker: BreakerPolicy;
 }
 
 export const POLICY_DEFAULTS = {
@@ -58,6 +97,9 @@ export const POLICY_DEFAULTS = {
   nonRetryableErrors: DEFAULT_NON_RETRYABLE_ERRORS,
   statuses: DEFAULT_WATCHED_STATUSES,
   dryRun: false,
+  onExhausted: 'skip' as OnExhausted,
+  holdMarginHours: 24,
+  breaker: BREAKER_DEFAULTS,
 };
 
 /** Longest delay a policy may ask for: the 14-day redrive window, in seconds. */
@@ -100,6 +142,44 @@ const errorNameList = stringList.superRefine((names, ctx) => {
   }
 });
 
+/**
+ * `breaker`: a map of settings, every one optional, or `false` / `true` as a shorthand for
+ * `{ "enabled": false }` (easy to type in the DynamoDB console).
+ */
+const breakerSchema = z.preprocess(
+  (v) => {
+    if (v instanceof Map) return Object.fromEntries(v);
+    const b = typeof v === 'string' ? v.trim().toLowerCase() : v;
+    if (b === false || b === 'false') return { enabled: false };
+    if (b === true || b === 'true') return { enabled: true };
+    return v;
+  },
+  z
+    .object(
+      {
+        enabled: bool.optional(),
+        threshold: integerIn(2, 100_000).optional(),
+        windowSeconds: integerIn(10, 86_400).optional(),
+        probeIntervalSeconds: integerIn(1, 86_400).optional(),
+        maxProbeIntervalSeconds: integerIn(1, 86_400).optional(),
+        probeTimeoutSeconds: integerIn(10, 86_400).optional(),
+      },
+      { error: 'must be a map of breaker settings (e.g. {"enabled": false}) or false' },
+    )
+    .strict()
+    .superRefine((b, ctx) => {
+      const interval = b.probeIntervalSeconds ?? BREAKER_DEFAULTS.probeIntervalSeconds;
+      const max = b.maxProbeIntervalSeconds ?? BREAKER_DEFAULTS.maxProbeIntervalSeconds;
+      if (max < interval) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [b.maxProbeIntervalSeconds === undefined ? 'probeIntervalSeconds' : 'maxProbeIntervalSeconds'],
+          message: `maxProbeIntervalSeconds (${max}) must be at least probeIntervalSeconds (${interval})`,
+        });
+      }
+    }),
+);
+
 /** Raw policy item as stored (lib-dynamodb unmarshalled) or as written in a JSON file. */
 export const policyItemSchema = z
   .object({
@@ -131,6 +211,11 @@ export const policyItemSchema = z
       .optional(),
     dryRun: bool.optional(),
     description: z.string({ error: 'must be a string' }).max(1024).optional(),
+    onExhausted: z
+      .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(ON_EXHAUSTED, { error: 'must be skip or hold' }))
+      .optional(),
+    holdMarginHours: integerIn(1, MAX_HOLD_MARGIN_HOURS).optional(),
+    breaker: breakerSchema.optional(),
     // Written by redrivectl; informational.
     updatedAt: z.string().optional(),
     updatedBy: z.string().optional(),
@@ -192,6 +277,9 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
     statuses: p.statuses ?? POLICY_DEFAULTS.statuses,
     dryRun: p.dryRun ?? POLICY_DEFAULTS.dryRun,
     description: p.description,
+    onExhausted: p.onExhausted ?? POLICY_DEFAULTS.onExhausted,
+    holdMarginHours: p.holdMarginHours ?? POLICY_DEFAULTS.holdMarginHours,
+    breaker: { ...BREAKER_DEFAULTS, ...Object.fromEntries(Object.entries(p.breaker ?? {}).filter(([, v]) => v !== undefined)) },
   };
   return { ok: true, policy };
 }
@@ -210,6 +298,9 @@ export function policyToItem(policy: RedrivePolicy): Record<string, unknown> {
     nonRetryableErrors: [...policy.nonRetryableErrors],
     statuses: [...policy.statuses],
     dryRun: policy.dryRun,
+    onExhausted: policy.onExhausted,
+    holdMarginHours: policy.holdMarginHours,
+    breaker: { ...policy.breaker },
   };
   if (policy.description !== undefined) item.description = policy.description;
   return item;

@@ -7,10 +7,12 @@
  *   (none | skipped) --schedule--> pending --claim (due)--> claimed --> redriven
  *   (none | skipped) --claim-----> claimed --defer--> pending          \-> skipped
  *   claimed whose claimExpiresAt passed (crashed invocation) --claim--> claimed (retry)
+ *   (none | skipped | held | due pending | abandoned claim) --hold--> held --claim (release)--> claimed
  *
  * Pending and claimed records carry dueShard/dueAt, which puts them in the sparse
  * `byDue` index the drain reads; a claim's dueAt is its expiry, so an abandoned claim
- * becomes due by itself.
+ * becomes due by itself. Held records carry a HELD shard instead (contract/breaker.ts), so
+ * a group's held failures are one Query away, oldest first, and never in the drain's way.
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -47,6 +49,10 @@ export interface FailureRecord extends FailureFacts {
   readonly claimExpiresAt: number | null;
   readonly attempts: number;
   readonly updatedAt: number;
+  /** Held records: when the failure was (last) held. */
+  readonly heldAt?: number;
+  /** Set on the record of a failure that was redriven as a breaker probe. */
+  readonly probeToken?: string;
 }
 
 /** Proof of a won claim: the only way to move a claimed record on. */
@@ -68,17 +74,22 @@ export function toRecordState(r: FailureRecord): FailureRecordState {
       return { state: 'redriven' };
     case 'skipped':
       return { state: 'skipped', reason: r.reason ?? '' };
+    case 'held':
+      return { state: 'held', reason: r.reason ?? '' };
   }
 }
 
 export const executionPk = (executionArn: string) => `EXEC#${executionArn}`;
+
+/** A held failure's position in its HELD shard: when it stopped (oldest released first). */
+export const heldSince = (f: Pick<FailureFacts, 'stopDate'>, now: number) => Math.min(f.stopDate ?? now, now);
 const failureSk = (redriveCount: number) => `FAILURE#${String(redriveCount).padStart(7, '0')}`;
 
 const CAUSE_LIMIT = 1000;
 
-/** Records that may be taken over: none, a skip, a due pending redrive, an abandoned claim. */
+/** Records that may be taken over: none, a skip, a held failure, a due pending redrive, an abandoned claim. */
 const TAKEABLE =
-  'attribute_not_exists(pk) OR #state = :skipped OR (#state = :pending AND dueAt <= :now) OR (#state = :claimed AND claimExpiresAt <= :now)';
+  'attribute_not_exists(pk) OR #state = :skipped OR #state = :held OR (#state = :pending AND dueAt <= :now) OR (#state = :claimed AND claimExpiresAt <= :now)';
 
 export class FailureLedger {
   constructor(
@@ -127,6 +138,7 @@ export class FailureLedger {
           ...this.factsValues(facts),
           ':claimed': 'claimed',
           ':skipped': 'skipped',
+          ':held': 'held',
           ':pending': 'pending',
           ':token': token,
           ':expires': expires,
@@ -158,9 +170,9 @@ export class FailureLedger {
           updatedAt: now,
           expiresAt: this.ttl(now),
         },
-        ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped',
+        ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped OR #state = :held',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':skipped': 'skipped' },
+        ExpressionAttributeValues: { ':skipped': 'skipped', ':held': 'held' },
       }),
     );
   }
@@ -183,6 +195,7 @@ export class FailureLedger {
         ExpressionAttributeValues: {
           ...this.factsValues(facts),
           ':skipped': 'skipped',
+          ':held': 'held',
           ':pending': 'pending',
           ':claimed': 'claimed',
           ':reason': reason,
@@ -194,12 +207,107 @@ export class FailureLedger {
     );
   }
 
-  async markRedriven(claim: Claim, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now REMOVE dueShard, dueAt, claimExpiresAt', {
+  /** `probeToken`: this redrive is a breaker probe (its next failure tells the breaker). */
+  async markRedriven(claim: Claim, now: number, probeToken?: string): Promise<boolean> {
+    const probe = probeToken === undefined ? '' : ', probeToken = :probe';
+    return this.settleClaim(claim, `SET #state = :s, reason = :r, updatedAt = :now${probe} REMOVE dueShard, dueAt, claimExpiresAt`, {
       ':s': 'redriven',
-      ':r': 'redriven',
+      ':r': probeToken === undefined ? 'redriven' : 'probe',
+      ':now': now,
+      ...(probeToken === undefined ? {} : { ':probe': probeToken }),
+    });
+  }
+
+  /**
+   * Holds a failure (contract/breaker.ts): not redriven, not given up, listed under `shard`
+   * oldest first. Allowed over what a skip may take over, and over a held record.
+   */
+  async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(facts),
+        UpdateExpression:
+          'SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, updatedAt = :now, expiresAt = :ttl, ' +
+          'attempts = if_not_exists(attempts, :zero), ' +
+          this.factsUpdate() +
+          ' REMOVE claimToken, claimExpiresAt',
+        ConditionExpression: TAKEABLE,
+        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
+        ExpressionAttributeValues: {
+          ...this.factsValues(facts),
+          ':heldState': 'held',
+          ':held': 'held',
+          ':skipped': 'skipped',
+          ':pending': 'pending',
+          ':claimed': 'claimed',
+          ':reason': reason,
+          ':shard': shard,
+          ':since': heldSince(facts, now),
+          ':zero': 0,
+          ':now': now,
+          ':ttl': this.ttl(now),
+        },
+      }),
+    );
+  }
+
+  /** Gives a claim back to the held state (a probe that could not be started). */
+  async rehold(claim: Claim, reason: string, shard: string, since: number, now: number): Promise<boolean> {
+    return this.settleClaim(claim, 'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now REMOVE claimExpiresAt', {
+      ':s': 'held',
+      ':r': reason,
+      ':shard': shard,
+      ':since': since,
       ':now': now,
     });
+  }
+
+  /**
+   * One page of the failures held under `shard`, oldest first. `stoppedBefore`: only those
+   * that stopped before; `stateMachineArn`: only that state machine's (a filter: the page
+   * may come back short or empty with a next key).
+   */
+  async heldPage(
+    shard: string,
+    options: { limit: number; startKey?: Record<string, unknown>; stoppedBefore?: number; stateMachineArn?: string },
+  ): Promise<{ items: FailureRecord[]; nextKey: Record<string, unknown> | undefined }> {
+    const values: Record<string, unknown> = { ':shard': shard };
+    if (options.stoppedBefore !== undefined) values[':before'] = options.stoppedBefore;
+    if (options.stateMachineArn !== undefined) values[':sm'] = options.stateMachineArn;
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: options.stoppedBefore !== undefined ? 'dueShard = :shard AND dueAt < :before' : 'dueShard = :shard',
+        FilterExpression: options.stateMachineArn !== undefined ? 'stateMachineArn = :sm' : undefined,
+        ExpressionAttributeValues: values,
+        Limit: options.limit,
+        ExclusiveStartKey: options.startKey,
+      }),
+    );
+    return { items: (out.Items ?? []) as FailureRecord[], nextKey: out.LastEvaluatedKey };
+  }
+
+  /** How many failures are held under `shard`. */
+  async heldCount(shard: string): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueShard = :shard',
+          ExpressionAttributeValues: { ':shard': shard },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
   }
 
   async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {

@@ -1,0 +1,110 @@
+/**
+ * The breaker on the event path, between `decide()` and carrying the decision out:
+ * - a failure that `decide()` would redrive (now or later) is counted in its group's
+ *   window (one UpdateItem that also returns the breaker's state), and held instead when
+ *   the group's breaker is open, or opens with it;
+ * - the next failure of an execution that was redriven as a probe tells the probe's
+ *   breaker what became of it (same error: stay open; another error: close).
+ * Paths that only carry out earlier decisions (drain, release, probe) do not count; they
+ * look the breaker up (cached for a second) and hold when it is open again.
+ * Everything else (skips, dry runs, the kill switch, stale events) is decided before this
+ * and passes through untouched.
+ */
+import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
+import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
+import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
+import { countingTime, counterName, holdDetail, verdictOf } from '../decide/breaker';
+import type { Decision, PolicyResolution } from '../decide/decision';
+import type { StatusChange } from '../event/status-change';
+import type { DecisionSource } from '../record/audit-trail';
+import { announceClosed, announceOpened, type BreakerEventDeps, countProbe } from '../record/breaker-events';
+import type { BreakerStore } from '../record/breaker-store';
+import type { FailureRecord } from '../record/failure-ledger';
+
+export interface BreakerGateDeps extends BreakerEventDeps {
+  /** Absent: no breaker at all (tests of other behaviour). */
+  readonly breakers?: BreakerStore;
+}
+
+export interface GateInput {
+  readonly event: StatusChange;
+  readonly resolution: PolicyResolution;
+  /** The ledger's failure records of this execution. */
+  readonly failures: readonly FailureRecord[];
+  /** The record of this very failure, if the ledger has one. */
+  readonly thisRecord: FailureRecord | undefined;
+  readonly source: DecisionSource;
+  readonly now: number;
+  /** `redrivectl release`: a person's decision; the breaker does not hold it back. */
+  readonly releasedByHand?: boolean;
+}
+
+/** Sources that report new failures (counted); the others carry out earlier decisions. */
+const OBSERVING: ReadonlySet<DecisionSource> = new Set(['event', 'replay', 'reconcile', 'backfill']);
+
+const isFailure = (event: StatusChange) => (REDRIVABLE_STATUSES as readonly string[]).includes(event.status);
+
+export async function gateByBreaker(decision: Decision, input: GateInput, deps: BreakerGateDeps): Promise<Decision> {
+  const breakers = deps.breakers;
+  if (!breakers || input.releasedByHand) return decision;
+  const policy = input.resolution.kind === 'found' ? input.resolution.policy : undefined;
+  if (OBSERVING.has(input.source)) await reportProbeOutcome(decision, input, policy, breakers, deps);
+  if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
+  if (!policy?.breaker.enabled) return decision;
+
+  const group: BreakerGroup = { stateMachineArn: input.event.stateMachineArn, errorName: decision.errorName };
+  const settings = policy.breaker;
+  let state;
+  let verdict: 'hold' | 'pass';
+  if (OBSERVING.has(input.source)) {
+    const at = countsAsNew(input, settings.windowSeconds) ? countingTime(input.event.stopDate, input.now, settings) : null;
+    const seen = at === null ? await breakers.read(group) : await breakers.count(group, counterName(at, settings), settings);
+    const { step } = await breakers.transition(group, { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount }, settings, seen);
+    state = step.state;
+    verdict = verdictOf(step);
+    const opened = step.effects.find((e) => e.kind === 'opened');
+    if (opened && opened.kind === 'opened') {
+      await announceOpened(group, step.state, opened.failuresInWindow, { error: decision.errorName, cause: input.event.cause }, deps);
+    }
+  } else {
+    state = await breakers.readCached(group, input.now);
+    verdict = state.status === 'open' ? 'hold' : 'pass';
+  }
+  if (verdict === 'pass') return decision;
+  return {
+    decision: 'hold',
+    reason: 'breaker-open',
+    policyKey: decision.policyKey,
+    redriveCount: decision.redriveCount,
+    errorName: decision.errorName,
+    detail: holdDetail(groupLabel(group), state, input.now, settings),
+  };
+}
+
+/**
+ * Counted once per execution and window: not a duplicate delivery or a second look at a
+ * recorded failure, and not an execution whose earlier failure is already in the window
+ * (one execution failing again must not look like several).
+ */
+function countsAsNew(input: GateInput, windowSeconds: number): boolean {
+  if (input.thisRecord) return false;
+  const since = input.now - windowSeconds * 1000;
+  return !input.failures.some((f) => f.redriveCount !== input.event.redriveCount && (f.stopDate ?? f.updatedAt) > since);
+}
+
+/** This failure follows a probe's redrive: report to the probe's breaker (conditional on its token). */
+async function reportProbeOutcome(decision: Decision, input: GateInput, policy: RedrivePolicy | undefined, breakers: BreakerStore, deps: BreakerGateDeps): Promise<void> {
+  const n = input.event.redriveCount;
+  if (n === null || n === 0 || !isFailure(input.event)) return;
+  const probed = input.failures.find((f) => f.redriveCount === n - 1 && f.probeToken !== undefined);
+  if (!probed?.probeToken) return;
+  const probeGroup: BreakerGroup = { stateMachineArn: probed.stateMachineArn, errorName: probed.errorName };
+  const outcome = sameGroup(probeGroup, { stateMachineArn: input.event.stateMachineArn, errorName: decision.errorName }) ? 'same-error' : 'different-error';
+  const settings = policy?.breaker ?? BREAKER_DEFAULTS;
+  const at = Math.min(input.event.stopDate ?? input.now, input.now);
+  const { before, step } = await breakers.transition(probeGroup, { kind: 'probe-result', token: probed.probeToken, outcome, at }, settings);
+  if (step.effects.some((e) => e.kind === 'ignored')) return;
+  countProbe(outcome, deps);
+  const closed = step.effects.find((e) => e.kind === 'closed');
+  if (closed && closed.kind === 'closed') await announceClosed(probeGroup, before, step.state, closed.reason, deps);
+}
