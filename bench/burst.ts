@@ -14,7 +14,7 @@
  * Creating the executions (and their FAILED events) happens before the timed part, with
  * StartExecution unthrottled so setup stays short.
  */
-import { handleStatusChange, type Outcome } from '../lambda/controller';
+import { handleStatusChange, type Outcome } from '../lambda/event-path';
 import type { Wired } from '../lambda/wiring';
 import { AWS_DEFAULT_THROTTLES, type StatusChangeEvent, type ThrottleConfig } from '../local/sfn';
 import { type DynamoMode, scaleThrottle, startBenchEnv } from './harness';

@@ -16,8 +16,8 @@
  *   then dead-lettered.
  */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handleStatusChange } from '../lambda/controller';
-import { drain } from '../lambda/drain';
+import { handleStatusChange } from '../lambda/event-path';
+import { drain } from '../lambda/scheduled-drain';
 import { matchesPattern, statusChangePattern } from '../contract/event-pattern';
 import { SimClock } from '../local/sim-clock';
 import { AWS_DEFAULT_THROTTLES, type ExecutionSnapshot, type RedriveRecord, type StatusChangeEvent, type StepContext, type StepResult } from '../local/sfn';

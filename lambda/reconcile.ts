@@ -6,7 +6,7 @@
  * changed, e.g. the controller was paused) is checked and fed through the same decision
  * path as an event. `redrivectl backfill` is this sweep, narrowed and run by a person.
  */
-import { checkExecution, type ControllerDeps, type Outcome, processStatusChange } from './controller';
+import { checkExecution, type ControllerDeps, type Outcome, processStatusChange } from './event-path';
 import type { DescribedExecution } from './act/step-functions';
 import { RECONSIDERABLE_SKIPS, type PolicyResolution, type SkipReason } from './decide/decision';
 import { parseExecutionArn } from '../contract/arn';

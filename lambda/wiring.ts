@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ControllerConfig, SINGLE_ACCOUNT } from './config';
-import type { ControllerDeps } from './controller';
+import type { ControllerDeps } from './event-path';
 import { DynamoRateLimiter, type RateLimiter } from './act/rate-limiter';
 import type { StepFunctionsGateway } from './act/step-functions';
 import { AccountRouter, type SfnClientFactory } from './act/account-router';

@@ -10,7 +10,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { statusChangePattern, type RedrivableStatus } from '../contract/event-pattern';
 import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
 import { type ControllerConfig, DEFAULTS } from '../lambda/config';
-import { handleStatusChange } from '../lambda/controller';
+import { handleStatusChange } from '../lambda/event-path';
 import { InMemoryMetrics, type Log, MemoryLog } from '../lambda/observability/telemetry';
 import { MemoryNotifier } from '../lambda/record/owner-notifier';
 import { wire, type Wired, type WiringOptions } from '../lambda/wiring';

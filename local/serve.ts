@@ -11,7 +11,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { scheduledRun } from '../lambda/drain';
+import { scheduledRun } from '../lambda/scheduled-drain';
 import { type LogLine, MemoryLog } from '../lambda/observability/telemetry';
 import { type LocalState, localStatePath } from '../cli/local-state';
 import { type LocalEnvironment, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';

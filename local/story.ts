@@ -9,8 +9,8 @@
  *     then reported as exhausted.
  */
 import { CreateStateMachineCommand, DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { Outcome } from '../lambda/controller';
-import { drain } from '../lambda/drain';
+import type { Outcome } from '../lambda/event-path';
+import { drain } from '../lambda/scheduled-drain';
 import { MemoryLog } from '../lambda/observability/telemetry';
 import { startLocal, type LocalEnvironment } from './environment';
 import { SimClock } from './sim-clock';

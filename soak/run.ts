@@ -4,7 +4,7 @@
  *
  * For N minutes (default 3) it starts executions of seven state machines that fail and
  * recover in different ways (soak/world.ts), and pushes every status-change event through
- * the local event bus into the real controller (lambda/controller.ts, wired to the real
+ * the local event bus into the real controller (lambda/event-path.ts, wired to the real
  * SDK clients): duplicated, reordered, some held back until they are stale, some
  * malformed, some of statuses no policy covers, some never delivered at all (the
  * reconciliation sweep must find those). A scheduled run (drain + sweep) every 2 s.
@@ -33,8 +33,8 @@ import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk
 import { PutCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULTS, type ControllerConfig } from '../lambda/config';
-import { handleStatusChange } from '../lambda/controller';
-import { scheduledRun } from '../lambda/drain';
+import { handleStatusChange } from '../lambda/event-path';
+import { scheduledRun } from '../lambda/scheduled-drain';
 import type { Dimensions, Log, MetricsRecorder } from '../lambda/observability/telemetry';
 import type { MetricName } from '../contract/metrics';
 import type { OwnerNotifier } from '../lambda/record/owner-notifier';

@@ -8,7 +8,7 @@
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { DEFAULTS } from '../../lambda/config';
-import type { Outcome } from '../../lambda/controller';
+import type { Outcome } from '../../lambda/event-path';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
 import type { ListedExecution, StepFunctionsGateway } from '../../lambda/act/step-functions';
 import type { ExecutionStatus } from '../../lambda/event/status-change';

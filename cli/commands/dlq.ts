@@ -11,7 +11,7 @@ import {
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { Command } from 'commander';
-import { handleStatusChange, type Outcome, processStatusChange } from '../../lambda/controller';
+import { handleStatusChange, type Outcome, processStatusChange } from '../../lambda/event-path';
 import { parseStatusChange } from '../../lambda/event/status-change';
 import { type CliContext, withContext } from '../context';
 import { describeError, failed, usage } from '../errors';

@@ -10,7 +10,7 @@
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import type { StatusChange } from '../event/status-change';
 import { delaySeconds, jitterFraction } from './backoff';
-import type { Decision, ExecutionFacts, PolicyResolution, SkipReason } from './decision';
+import { type Decision, type ExecutionFacts, type PolicyResolution, skipDecision, type SkipReason } from './decision';
 import { firstMatch } from './error-match';
 
 /** Step Functions reports no error name for a timeout event; treat it as States.Timeout. */
@@ -24,7 +24,7 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   const errorName = errorNameOf(event, facts);
   const policyKey = resolution.kind === 'found' ? resolution.policy.key : resolution.kind === 'invalid' ? resolution.key : null;
   const redriveCount = event.redriveCount ?? facts.current?.redriveCount ?? null;
-  const skip = (reason: SkipReason, detail: string): Decision => ({ decision: 'skip', reason, policyKey, redriveCount, errorName, detail });
+  const skip = (reason: SkipReason, detail: string): Decision => skipDecision(reason, detail, { policyKey, redriveCount, errorName });
 
   if (!(REDRIVABLE_STATUSES as readonly string[]).includes(event.status)) {
     return skip('status-not-covered', `status ${event.status} is not an unsuccessful end; nothing to redrive`);

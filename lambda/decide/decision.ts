@@ -41,6 +41,14 @@ export type Decision =
   /** Recorded, not redriven, not given up: see contract/decisions.ts HOLD_REASONS. */
   | (DecisionBase & { readonly decision: 'hold'; readonly reason: HoldReason; readonly redriveCount: number });
 
+/** What every decision states besides its verdict: the policy, the failure and the error it was about. */
+export type DecisionSubject = Pick<DecisionBase, 'policyKey' | 'redriveCount' | 'errorName'>;
+
+/** The one way a skip is built, in `decide()` and on the event path alike. */
+export function skipDecision(reason: SkipReason, detail: string, subject: DecisionSubject): Decision {
+  return { decision: 'skip', reason, policyKey: subject.policyKey, redriveCount: subject.redriveCount, errorName: subject.errorName, detail };
+}
+
 /** Compile-time check that contract/decisions.ts lists exactly the decision kinds. */
 const kindsExact: [Exclude<Decision['decision'], DecisionKind> | Exclude<DecisionKind, Decision['decision']>] extends [never] ? true : false = true;
 void kindsExact;

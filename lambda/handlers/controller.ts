@@ -5,7 +5,7 @@
  * Lambda's async retries and then the dead-letter queue keep the event.
  */
 import { loadConfig } from '../config';
-import { handleStatusChange, type Outcome } from '../controller';
+import { handleStatusChange, type Outcome } from '../event-path';
 import { PowertoolsLog, PowertoolsMetrics } from '../observability/telemetry';
 import { wire, type Wired } from '../wiring';
 

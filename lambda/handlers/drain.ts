@@ -4,7 +4,7 @@
  * RECONCILE_EVERY_MINUTES the reconciliation sweep.
  */
 import { loadConfig } from '../config';
-import { scheduledRun } from '../drain';
+import { scheduledRun } from '../scheduled-drain';
 import { PowertoolsLog, PowertoolsMetrics } from '../observability/telemetry';
 import { wire, type Wired } from '../wiring';
 

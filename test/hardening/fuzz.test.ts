@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { redriveClientToken } from '../../lambda/act/client-token';
-import { handleStatusChange, DependencyBusyError, type Outcome } from '../../lambda/controller';
+import { handleStatusChange, DependencyBusyError, type Outcome } from '../../lambda/event-path';
 import { delaySeconds } from '../../lambda/decide/backoff';
 import { SKIP_REASONS } from '../../lambda/decide/decision';
 import { ARN_PATTERNS, stateMachineArnOf } from '../../contract/arn';

@@ -3,7 +3,7 @@
  * controller, the real AWS SDK talking to the Step Functions stand-in and dynalite.
  */
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { handleStatusChange, type Outcome } from '../../lambda/controller';
+import { handleStatusChange, type Outcome } from '../../lambda/event-path';
 import type { MemoryLog } from '../../lambda/observability/telemetry';
 import { METRIC } from '../../contract/metrics';
 import {
@@ -70,7 +70,7 @@ describe('redrive', () => {
     expect(outcome.decision).toMatchObject({ decision: 'redrive-later', reason: 'backoff' });
     // The backoff counts from the failure's stopDate.
     expect(outcome.dueAt).toBe(fixture('01').detail.stopDate + 60_000);
-    const { drain } = await import('../../lambda/drain');
+    const { drain } = await import('../../lambda/scheduled-drain');
     await drain(env.deps);
     expect(env.standIn.redrives).toHaveLength(0);
     env.clock.advanceTo(outcome.dueAt!);

@@ -6,7 +6,7 @@
  * account's credentials; role assumption is an injected credential provider.
  */
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { handleStatusChange } from '../../lambda/controller';
+import { handleStatusChange } from '../../lambda/event-path';
 import { sweep } from '../../lambda/reconcile';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import type { SfnClientFactory } from '../../lambda/act/account-router';

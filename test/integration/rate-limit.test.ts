@@ -5,8 +5,8 @@
  * because arrival times at an in-process stand-in also measure this machine's scheduling.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { handleStatusChange } from '../../lambda/controller';
-import { drain } from '../../lambda/drain';
+import { handleStatusChange } from '../../lambda/event-path';
+import { drain } from '../../lambda/scheduled-drain';
 import { SdkStepFunctions, type StepFunctionsGateway } from '../../lambda/act/step-functions';
 import { LATE_GRANT_TOLERANCE_MS } from '../../lambda/act/rate-limiter';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';

@@ -4,9 +4,9 @@
  * none redriven twice, checked against the stand-in's own record of RedriveExecution calls.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { handleStatusChange } from '../../lambda/controller';
+import { handleStatusChange } from '../../lambda/event-path';
 import { redriveClientToken } from '../../lambda/act/client-token';
-import { drain, scheduledRun } from '../../lambda/drain';
+import { drain, scheduledRun } from '../../lambda/scheduled-drain';
 import { sweep } from '../../lambda/reconcile';
 import { wire } from '../../lambda/wiring';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';

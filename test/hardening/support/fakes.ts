@@ -9,7 +9,7 @@
  */
 import type { ControllerConfig } from '../../../lambda/config';
 import { DEFAULTS } from '../../../lambda/config';
-import type { ControllerDeps } from '../../../lambda/controller';
+import type { ControllerDeps } from '../../../lambda/event-path';
 import type { RateGrant, RateLimiter } from '../../../lambda/act/rate-limiter';
 import type { DescribedExecution, ListedExecution, RedriveResult, StepFunctionsGateway } from '../../../lambda/act/step-functions';
 import type { ExecutionStatus } from '../../../lambda/event/status-change';

@@ -329,7 +329,7 @@ describe('parseStatusChange: malformed events', () => {
   });
 
   // A date JavaScript cannot represent passes as a "safe integer" but later makes
-  // `new Date(dueAt).toISOString()` throw (controller.ts, decide.ts): reject it here.
+  // `new Date(dueAt).toISOString()` throw (event-path.ts, decide.ts): reject it here.
   it.each(['startDate', 'stopDate', 'redriveDate'])('rejects %s beyond the year 9999', (field) => {
     const err = bad(
       mutated((e) => {

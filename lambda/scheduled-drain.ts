@@ -5,7 +5,7 @@
  * the current policy through the same path as events. It also reports the backlog and,
  * every few runs, starts the reconciliation sweep.
  */
-import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './controller';
+import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
 import type { StatusChange } from './event/status-change';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';

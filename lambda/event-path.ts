@@ -1,0 +1,312 @@
+/**
+ * The event path: what the controller does with one status-change event,
+ *   parse -> gather facts (policy, ledger, DescribeExecution) -> decide -> act -> record,
+ * each step a function below, in that order. (The Lambda entry point that calls it is
+ * handlers/controller.ts.)
+ * The drain, the reconciliation sweep, `redrivectl backfill` and `dlq replay` all come
+ * through `processStatusChange`, so every path decides with the same `decide()` and
+ * leaves the same audit trail.
+ */
+import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
+import type { ControllerConfig } from './config';
+import { carryOut, type ActDeps, type ActionOutcome } from './act/carry-out';
+import type { RateLimiter } from './act/rate-limiter';
+import type { DescribedExecution } from './act/step-functions';
+import { decide } from './decide/decide';
+import {
+  type CurrentExecution,
+  type Decision,
+  type DecisionSubject,
+  type ExecutionFacts,
+  NOTEWORTHY_SKIPS,
+  type PolicyResolution,
+  skipDecision,
+} from './decide/decision';
+import { type MalformedEventError, parseStatusChange, type StatusChange } from './event/status-change';
+import { DIMENSION, METRIC } from '../contract/metrics';
+import { type PolicySnapshot, type PolicySource, resolvePolicy } from './policy/policy-source';
+import type { AuditEntry, AuditTrail, DecisionSource } from './record/audit-trail';
+import { type FailureFacts, type FailureRecord, toRecordState } from './record/failure-ledger';
+import type { OwnerNotifier } from './record/owner-notifier';
+
+export interface ControllerDeps extends ActDeps {
+  readonly config: ControllerConfig;
+  readonly policies: PolicySource;
+  readonly audit: AuditTrail;
+  readonly describeRate: RateLimiter;
+  /** Publishes `Auto Redrive Exhausted` / `Skipped` events; optional. */
+  readonly notifier?: OwnerNotifier;
+  /** Which accounts' events may be acted on (organization mode). @default every account */
+  readonly accounts?: { allows(account: string): boolean };
+}
+
+export interface Outcome extends ActionOutcome {
+  readonly decision: Decision;
+  readonly executionArn: string | null;
+  readonly eventId: string | null;
+  readonly source: DecisionSource;
+  /** True when nothing was written because the decision repeated an earlier skip. */
+  readonly unchanged?: boolean;
+}
+
+export interface ProcessOptions {
+  readonly source: DecisionSource;
+  /** DescribeExecution's answer, when the caller already has it (drain, sweep). */
+  readonly current?: DescribedExecution;
+  /** Reconciliation: do not rewrite a skip that has not changed. */
+  readonly quietIfUnchanged?: boolean;
+  /** Decide only: no ledger writes, no redrive, no audit (backfill --dry-run). */
+  readonly decideOnly?: boolean;
+}
+
+/** How stale the policy cache may be before a would-be soft skip re-reads it. */
+export const SOFT_SKIP_REFRESH_MS = 5_000;
+
+/** A dependency refused us for longer than we can wait; the event will be retried. */
+export class DependencyBusyError extends Error {
+  constructor(readonly dependency: string, readonly executionArn: string) {
+    super(`${dependency} is rate limited; cannot check ${executionArn} now`);
+    this.name = 'DependencyBusyError';
+  }
+}
+
+/** Entry point for a raw EventBridge event. Throws only when a dependency is down. */
+export async function handleStatusChange(raw: unknown, deps: ControllerDeps, source: DecisionSource = 'event'): Promise<Outcome> {
+  const parsed = parseStatusChange(raw);
+  if (!parsed.ok) return recordMalformed(parsed.error, deps, source);
+  return processStatusChange(parsed.event, deps, { source });
+}
+
+/**
+ * An event may be stale when it lacks the redrive fields or arrived late: only then is
+ * DescribeExecution worth its 15/s budget. Fresh events go straight to RedriveExecution,
+ * whose ExecutionNotRedrivable answers the rest.
+ */
+export function mayBeStale(event: StatusChange, now: number, staleAfterMs: number): boolean {
+  return event.redriveCount === null || event.redriveStatus === null || now - event.eventTime > staleAfterMs;
+}
+
+/**
+ * One status-change event, as the pipeline: gather the facts, decide, act, record.
+ * Two questions are answered before `decide()` runs, because answering them is fact
+ * gathering (an account this controller does not serve, an execution that no longer
+ * exists); they are recorded like any other skip.
+ */
+export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
+  const gathered = await gatherFacts(event, deps, options);
+  if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
+
+  const decision = decide(event, gathered.resolution, gathered.execution, gathered.now);
+  const repeatsSkip = repeatsRecordedSkip(decision, gathered.thisRecord);
+  if (options.quietIfUnchanged && repeatsSkip) return outcomeOf(event, decision, options.source, { action: 'skipped', unchanged: true });
+  if (options.decideOnly) return outcomeOf(event, decision, options.source, { action: 'skipped', actionDetail: 'decide only' });
+
+  const failure = failureFactsOf(event, decision, gathered);
+  const action = await act(decision, failure, gathered, deps);
+  // Owners hear about a give-up once, not once per duplicate delivery.
+  return record(event, decision, action, repeatsSkip ? null : failure, deps, options.source);
+}
+
+// ---- gather facts --------------------------------------------------------------------
+
+/** What the event path knows before deciding. */
+interface Facts {
+  readonly kind: 'facts';
+  readonly now: number;
+  readonly resolution: PolicyResolution;
+  readonly execution: ExecutionFacts;
+  /** The failure's redriveCount: from the event, else from DescribeExecution. */
+  readonly redriveCount: number | null;
+  /** The ledger record of this very failure, as stored. */
+  readonly thisRecord: FailureRecord | undefined;
+}
+
+/** A skip settled while gathering facts, before `decide()`. */
+interface Answered {
+  readonly kind: 'answered';
+  readonly decision: Decision;
+}
+
+/** The subject of a skip decided from the event alone. */
+const subjectOf = (event: StatusChange, policyKey: string | null): DecisionSubject => ({ policyKey, redriveCount: event.redriveCount, errorName: event.error });
+
+async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Facts | Answered> {
+  if (deps.accounts && !deps.accounts.allows(event.account)) {
+    // The parser already checked that the ARN names the same account as the envelope.
+    deps.log.warn('event from an account this controller does not serve', { executionArn: event.executionArn, account: event.account });
+    const detail = `account ${event.account} is not one this controller serves (MEMBER_ACCOUNTS)`;
+    return { kind: 'answered', decision: skipDecision('unknown-account', detail, subjectOf(event, null)) };
+  }
+  const now = deps.clock();
+  const { snapshot, resolution } = await policyFor(event, now, deps);
+
+  let failures: FailureRecord[] = [];
+  let current: CurrentExecution | null = options.current ?? null;
+  const policy = resolution.kind === 'found' && resolution.policy.enabled ? resolution.policy : undefined;
+  if (policy) {
+    failures = await deps.ledger.failuresOf(event.executionArn);
+    if (!current && mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) {
+      const described = await checkExecution(event.executionArn, deps);
+      if (!described) {
+        return { kind: 'answered', decision: skipDecision('not-redrivable', 'Step Functions says: ExecutionDoesNotExist', subjectOf(event, policy.key)) };
+      }
+      current = described;
+    }
+  }
+
+  const redriveCount = event.redriveCount ?? current?.redriveCount ?? null;
+  const thisRecord = redriveCount === null ? undefined : failures.find((f) => f.redriveCount === redriveCount);
+  const execution: ExecutionFacts = {
+    paused: snapshot.pause.paused,
+    highestRecordedFailure: failures.length ? Math.max(...failures.map((f) => f.redriveCount)) : null,
+    thisFailure: thisRecord ? toRecordState(thisRecord) : null,
+    current,
+  };
+  return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord };
+}
+
+/** The policy for the event's state machine, re-read first when a fresher copy might not skip. */
+async function policyFor(event: StatusChange, now: number, deps: ControllerDeps): Promise<{ snapshot: PolicySnapshot; resolution: PolicyResolution }> {
+  let snapshot = await deps.policies.snapshot(now);
+  let resolution = resolvePolicy(snapshot, event.stateMachineArn);
+  // About to skip for a reason a person may just have fixed (a new or re-enabled policy, a
+  // resume)? Then the cached copy is worth re-reading, at most every few seconds.
+  const soft = resolution.kind !== 'found' || !resolution.policy.enabled || snapshot.pause.paused;
+  if (soft && now - snapshot.loadedAt > SOFT_SKIP_REFRESH_MS) {
+    snapshot = await deps.policies.refresh(now);
+    resolution = resolvePolicy(snapshot, event.stateMachineArn);
+  }
+  return { snapshot, resolution };
+}
+
+/** The same skip, for the same reason, is already on record for this failure. */
+function repeatsRecordedSkip(decision: Decision, thisRecord: FailureRecord | undefined): boolean {
+  return decision.decision === 'skip' && thisRecord?.state === 'skipped' && thisRecord.reason === decision.reason;
+}
+
+/**
+ * What the ledger keeps about this failure. Only a failure gets a failure record: a skip
+ * of a RUNNING or SUCCEEDED event (a rule sending more than it should) must not mark that
+ * run's later failure as already decided, or the reconciliation sweep would pass over it
+ * if its own event were lost.
+ */
+function failureFactsOf(event: StatusChange, decision: Decision, facts: Facts): FailureFacts | null {
+  if (facts.redriveCount === null || !(REDRIVABLE_STATUSES as readonly string[]).includes(event.status)) return null;
+  return {
+    executionArn: event.executionArn,
+    redriveCount: facts.redriveCount,
+    stateMachineArn: event.stateMachineArn,
+    account: event.account,
+    region: event.region,
+    name: event.name,
+    status: event.status,
+    startDate: event.startDate,
+    stopDate: event.stopDate ?? facts.execution.current?.stopDate ?? null,
+    errorName: decision.errorName,
+    cause: event.cause,
+    policyKey: decision.policyKey,
+  };
+}
+
+// ---- act -----------------------------------------------------------------------------
+
+async function act(decision: Decision, failure: FailureFacts | null, facts: Facts, deps: ControllerDeps): Promise<ActionOutcome> {
+  await settleAbandonedRedrive(facts, deps);
+  return carryOut(decision, failure, deps);
+}
+
+/**
+ * An abandoned claim whose redrive went through before its process died: record it as
+ * redriven, as the drain does, not as the stale-event skip `decide()` returns for it.
+ */
+async function settleAbandonedRedrive({ thisRecord, now, execution: { current } }: Facts, deps: ControllerDeps): Promise<void> {
+  if (thisRecord?.state !== 'claimed' || (thisRecord.claimExpiresAt ?? 0) > now || !current || current.redriveCount <= thisRecord.redriveCount) return;
+  const claim = await deps.ledger.claim(thisRecord, now, deps.claimTimeoutMs);
+  if (claim) await deps.ledger.markRedriven(claim, now);
+  deps.log.info('abandoned claim had already redriven the execution', { executionArn: thisRecord.executionArn, redriveCount: thisRecord.redriveCount });
+}
+
+/** DescribeExecution under the controller-wide describe rate. undefined = no such execution. */
+export async function checkExecution(executionArn: string, deps: ControllerDeps): Promise<DescribedExecution | undefined> {
+  // Waiting longer than for a redrive slot is fine here: stale checks are rare.
+  const grant = await deps.describeRate.acquire(deps.maxRateWaitMs * 4);
+  if (!grant.granted) throw new DependencyBusyError('DescribeExecution', executionArn);
+  const wait = grant.at - deps.clock();
+  if (wait > 0) await deps.sleep(wait);
+  return deps.stepFunctions.describe(executionArn);
+}
+
+// ---- record --------------------------------------------------------------------------
+
+/** Which execution (or, for a malformed event, which event) a decision is about. */
+interface Subject {
+  readonly executionArn: string | null;
+  readonly stateMachineArn: string | null;
+  readonly eventId: string | null;
+  readonly status: string | null;
+}
+
+/** The decision as recorded: one object, written to the audit trail and logged. */
+export type DecisionRecord = Omit<AuditEntry, 'at'>;
+
+function decisionRecord(subject: Subject, decision: Decision, action: ActionOutcome, source: DecisionSource): DecisionRecord {
+  return {
+    executionArn: subject.executionArn,
+    stateMachineArn: subject.stateMachineArn,
+    eventId: subject.eventId,
+    source,
+    redriveCount: decision.redriveCount,
+    status: subject.status,
+    errorName: decision.errorName,
+    decision: decision.decision,
+    reason: decision.reason,
+    detail: decision.detail,
+    policyKey: decision.policyKey,
+    action: action.action,
+    actionDetail: action.actionDetail,
+    dueAt: action.dueAt,
+  };
+}
+
+function outcomeOf(subject: Subject, decision: Decision, source: DecisionSource, action: ActionOutcome & { unchanged?: boolean }): Outcome {
+  return { decision, executionArn: subject.executionArn, eventId: subject.eventId, source, ...action };
+}
+
+function countDecision(decision: Decision, deps: ControllerDeps): void {
+  deps.metrics.count(METRIC.decisions, { [DIMENSION.outcome]: decision.decision, [DIMENSION.reason]: decision.reason });
+  if (decision.decision === 'skip' && decision.reason === 'limit-reached') deps.metrics.count(METRIC.exhaustions);
+}
+
+async function record(
+  event: StatusChange,
+  decision: Decision,
+  action: ActionOutcome,
+  /** null: do not notify owners (unknown failure, or already notified). */
+  failure: FailureFacts | null,
+  deps: ControllerDeps,
+  source: DecisionSource,
+): Promise<Outcome> {
+  const entry = decisionRecord(event, decision, action, source);
+  await deps.audit.record({ at: deps.clock(), ...entry });
+  deps.log.info('decision', { ...entry, dueAt: entry.dueAt === undefined ? undefined : new Date(entry.dueAt).toISOString() });
+  countDecision(decision, deps);
+  if (decision.decision === 'skip' && NOTEWORTHY_SKIPS.includes(decision.reason) && failure && deps.notifier) {
+    await deps.notifier.notify(decision, failure, event.cause);
+  }
+  return outcomeOf(event, decision, source, action);
+}
+
+async function recordMalformed(error: MalformedEventError, deps: ControllerDeps, source: DecisionSource): Promise<Outcome> {
+  const decision = skipDecision('malformed-event', error.problems.join('; '), { policyKey: null, redriveCount: null, errorName: null });
+  const subject: Subject = { executionArn: null, stateMachineArn: null, eventId: error.eventId ?? null, status: null };
+  // Field paths and messages only: never the event's values.
+  deps.log.error('malformed status-change event; not retried (it would fail the same way)', {
+    eventId: error.eventId ?? null,
+    problems: error.problems,
+  });
+  deps.metrics.count(METRIC.malformedEvents);
+  countDecision(decision, deps);
+  const action: ActionOutcome = { action: 'skipped' };
+  await deps.audit.record({ at: deps.clock(), ...decisionRecord(subject, decision, action, source) });
+  return outcomeOf(subject, decision, source, action);
+}

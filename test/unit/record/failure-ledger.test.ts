@@ -1,0 +1,340 @@
+/**
+ * The failure ledger's state machine on dynalite, one test per transition and per refused
+ * conditional write. Every test reads the stored item back and compares all of it: the
+ * never-twice guarantee rests on exactly which attributes each write sets and removes
+ * (a pending or claimed record without `dueShard` would drop out of the drain's index).
+ */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type Claim, executionPk, type FailureFacts, FailureLedger, type FailureRecord, toRecordState } from '../../../lambda/record/failure-ledger';
+import { useLedgerTable } from '../../support/dynalite';
+
+const T0 = 1_700_000_000_000;
+const RETENTION_DAYS = 30;
+const TIMEOUT = 120_000;
+const ARN = 'arn:aws:states:us-east-1:123456789012:execution:orders:run-1';
+const PK = `EXEC#${ARN}`;
+/** The stored key format: old ledger records must keep being found. */
+const SK0 = 'FAILURE#0000000';
+
+const table = useLedgerTable();
+const ledger = () => new FailureLedger(table().doc, table().name, RETENTION_DAYS);
+const stored = (sk = SK0) => table().item({ pk: PK, sk });
+const ttl = (now: number) => Math.floor(now / 1000) + RETENTION_DAYS * 86_400;
+
+function facts(overrides: Partial<FailureFacts> = {}): FailureFacts {
+  return {
+    executionArn: ARN,
+    redriveCount: 0,
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
+    account: '123456789012',
+    region: 'us-east-1',
+    name: 'run-1',
+    status: 'FAILED',
+    startDate: T0 - 60_000,
+    stopDate: T0 - 1_000,
+    errorName: 'Lambda.ServiceException',
+    cause: 'payment API returned 503',
+    policyKey: '*',
+    ...overrides,
+  };
+}
+
+/** The stored item of a failure in `state`, as each write leaves it (key and facts included). */
+const item = (extra: Record<string, unknown>, f: FailureFacts = facts()) => ({ pk: PK, sk: SK0, ...f, ...extra });
+
+async function claimed(at = T0): Promise<Claim> {
+  const claim = await ledger().claim(facts(), at, TIMEOUT);
+  if (!claim) throw new Error('setup: claim refused');
+  return claim;
+}
+
+describe('claim', () => {
+  it('none -> claimed: a token, an expiry that is also its due time (byDue index), attempts 1, the facts, a TTL', async () => {
+    const claim = await ledger().claim(facts(), T0, TIMEOUT);
+    expect(claim).toEqual({ executionArn: ARN, redriveCount: 0, token: expect.stringMatching(/^[0-9a-f-]{36}$/), attempts: 1 });
+    expect(await stored()).toEqual(
+      item({ state: 'claimed', claimToken: claim!.token, claimExpiresAt: T0 + TIMEOUT, dueShard: 'DUE', dueAt: T0 + TIMEOUT, attempts: 1, updatedAt: T0, expiresAt: ttl(T0) }),
+    );
+  });
+
+  it('skipped -> claimed: a skip does not block a later redrive (the facts are refreshed, the reason stays)', async () => {
+    await ledger().skip(facts({ policyKey: null }), 'paused', T0);
+    const claim = await ledger().claim(facts(), T0 + 5_000, TIMEOUT);
+    expect(claim?.attempts).toBe(1);
+    expect(await stored()).toEqual(
+      item({
+        state: 'claimed',
+        reason: 'paused',
+        claimToken: claim!.token,
+        claimExpiresAt: T0 + 5_000 + TIMEOUT,
+        dueShard: 'DUE',
+        dueAt: T0 + 5_000 + TIMEOUT,
+        attempts: 1,
+        updatedAt: T0 + 5_000,
+        expiresAt: ttl(T0 + 5_000),
+      }),
+    );
+  });
+
+  it('pending -> claimed once due (dueAt <= now)', async () => {
+    await ledger().schedule(facts(), T0 + 10_000, T0);
+    const claim = await ledger().claim(facts(), T0 + 10_000, TIMEOUT);
+    expect(claim?.attempts).toBe(1);
+    expect(await stored()).toEqual(
+      item({
+        state: 'claimed',
+        reason: 'backoff',
+        claimToken: claim!.token,
+        claimExpiresAt: T0 + 10_000 + TIMEOUT,
+        dueShard: 'DUE',
+        dueAt: T0 + 10_000 + TIMEOUT,
+        attempts: 1,
+        updatedAt: T0 + 10_000,
+        expiresAt: ttl(T0 + 10_000),
+      }),
+    );
+  });
+
+  it('abandoned claim -> claimed again (retake): a new token, attempts 2, a new expiry', async () => {
+    const first = await claimed(T0);
+    const retake = await ledger().claim(facts(), T0 + TIMEOUT, TIMEOUT);
+    expect(retake).toEqual({ executionArn: ARN, redriveCount: 0, token: expect.any(String), attempts: 2 });
+    expect(retake!.token).not.toBe(first.token);
+    expect(await stored()).toMatchObject({ state: 'claimed', claimToken: retake!.token, claimExpiresAt: T0 + 2 * TIMEOUT, dueAt: T0 + 2 * TIMEOUT, attempts: 2 });
+  });
+
+  it('refused while another claim holds (not yet expired); the holder keeps it', async () => {
+    const holder = await claimed(T0);
+    const before = await stored();
+    await expect(ledger().claim(facts(), T0 + TIMEOUT - 1, TIMEOUT)).resolves.toBeUndefined();
+    expect(await stored()).toEqual(before);
+    expect((await stored())?.claimToken).toBe(holder.token);
+  });
+
+  it('refused for a pending redrive that is not due yet', async () => {
+    await ledger().schedule(facts(), T0 + 10_000, T0);
+    const before = await stored();
+    await expect(ledger().claim(facts(), T0 + 9_999, TIMEOUT)).resolves.toBeUndefined();
+    expect(await stored()).toEqual(before);
+  });
+
+  it('refused once the failure was redriven (already settled), however late', async () => {
+    await ledger().markRedriven(await claimed(T0), T0 + 1_000);
+    const before = await stored();
+    await expect(ledger().claim(facts(), T0 + 10 * TIMEOUT, TIMEOUT)).resolves.toBeUndefined();
+    expect(await stored()).toEqual(before);
+  });
+
+  it('two claims at the same moment: exactly one wins', async () => {
+    const results = await Promise.all(Array.from({ length: 5 }, () => ledger().claim(facts(), T0, TIMEOUT)));
+    const won = results.filter((c) => c !== undefined);
+    expect(won).toHaveLength(1);
+    expect((await stored())?.claimToken).toBe(won[0]!.token);
+  });
+});
+
+describe('schedule', () => {
+  it('none -> pending: reason backoff, in the byDue index at dueAt, attempts 0', async () => {
+    await expect(ledger().schedule(facts(), T0 + 30_000, T0)).resolves.toBe(true);
+    expect(await stored()).toEqual(item({ state: 'pending', reason: 'backoff', dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }));
+  });
+
+  it('skipped -> pending: the skip is replaced whole', async () => {
+    await ledger().skip(facts(), 'paused', T0);
+    await expect(ledger().schedule(facts(), T0 + 30_000, T0 + 1_000)).resolves.toBe(true);
+    expect(await stored()).toEqual(
+      item({ state: 'pending', reason: 'backoff', dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0 + 1_000, expiresAt: ttl(T0 + 1_000) }),
+    );
+  });
+
+  it.each([
+    ['pending (even once due)', async () => void (await ledger().schedule(facts(), T0, T0))],
+    ['claimed (even once expired)', async () => void (await claimed(T0 - 10 * TIMEOUT))],
+    ['redriven', async () => void (await ledger().markRedriven(await claimed(T0 - 1_000), T0 - 500))],
+  ])('refused over a record that is %s', async (_state, setup) => {
+    await setup();
+    const before = await stored();
+    await expect(ledger().schedule(facts(), T0 + 30_000, T0)).resolves.toBe(false);
+    expect(await stored()).toEqual(before);
+  });
+});
+
+describe('skip', () => {
+  it('none -> skipped: the reason, attempts 0, not in the byDue index', async () => {
+    await expect(ledger().skip(facts(), 'limit-reached', T0)).resolves.toBe(true);
+    expect(await stored()).toEqual(item({ state: 'skipped', reason: 'limit-reached', attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }));
+  });
+
+  it('skipped -> skipped: the newer reason replaces the older', async () => {
+    await ledger().skip(facts(), 'paused', T0);
+    await expect(ledger().skip(facts(), 'dry-run', T0 + 1_000)).resolves.toBe(true);
+    expect(await stored()).toEqual(item({ state: 'skipped', reason: 'dry-run', attempts: 0, updatedAt: T0 + 1_000, expiresAt: ttl(T0 + 1_000) }));
+  });
+
+  it('due pending -> skipped (the drain dropped it): it leaves the byDue index', async () => {
+    await ledger().schedule(facts(), T0, T0 - 30_000);
+    await expect(ledger().skip(facts(), 'not-redrivable', T0)).resolves.toBe(true);
+    expect(await stored()).toEqual(item({ state: 'skipped', reason: 'not-redrivable', attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }));
+    await expect(ledger().due(T0 + 1, 10)).resolves.toEqual([]);
+  });
+
+  it('abandoned claim -> skipped: token and expiry go, attempts stay', async () => {
+    await claimed(T0 - TIMEOUT);
+    await expect(ledger().skip(facts(), 'not-redrivable', T0)).resolves.toBe(true);
+    expect(await stored()).toEqual(item({ state: 'skipped', reason: 'not-redrivable', attempts: 1, updatedAt: T0, expiresAt: ttl(T0) }));
+  });
+
+  it.each([
+    ['claimed by a live claim', async () => void (await claimed(T0))],
+    ['pending and not due yet', async () => void (await ledger().schedule(facts(), T0 + 30_000, T0))],
+    ['redriven', async () => void (await ledger().markRedriven(await claimed(T0 - 1_000), T0 - 500))],
+  ])('refused over a record that is %s', async (_state, setup) => {
+    await setup();
+    const before = await stored();
+    await expect(ledger().skip(facts(), 'paused', T0 + 1)).resolves.toBe(false);
+    expect(await stored()).toEqual(before);
+  });
+});
+
+describe('settling a claim', () => {
+  it('claimed -> redriven: out of the byDue index; the token stays as a trace', async () => {
+    const claim = await claimed(T0);
+    await expect(ledger().markRedriven(claim, T0 + 2_000)).resolves.toBe(true);
+    expect(await stored()).toEqual(item({ state: 'redriven', reason: 'redriven', claimToken: claim.token, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }));
+  });
+
+  it('claimed -> skipped (RedriveExecution refused): the reason recorded, out of the byDue index', async () => {
+    const claim = await claimed(T0);
+    await expect(ledger().markRejected(claim, 'not-redrivable', T0 + 2_000)).resolves.toBe(true);
+    expect(await stored()).toEqual(item({ state: 'skipped', reason: 'not-redrivable', claimToken: claim.token, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }));
+  });
+
+  it('claimed -> pending (defer): due again at the given time; the next claim counts attempt 2', async () => {
+    const claim = await claimed(T0);
+    await expect(ledger().defer(claim, T0 + 30_000, 'rate-limited', T0 + 2_000)).resolves.toBe(true);
+    expect(await stored()).toEqual(
+      item({ state: 'pending', reason: 'rate-limited', claimToken: claim.token, dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }),
+    );
+    await expect(ledger().claim(facts(), T0 + 30_000, TIMEOUT)).resolves.toMatchObject({ attempts: 2 });
+  });
+
+  const SETTLE = {
+    markRedriven: (c: Claim, at: number) => ledger().markRedriven(c, at),
+    markRejected: (c: Claim, at: number) => ledger().markRejected(c, 'not-redrivable', at),
+    defer: (c: Claim, at: number) => ledger().defer(c, at + 30_000, 'transient:ThrottlingException', at),
+  };
+  const settles = Object.entries(SETTLE);
+
+  it.each(settles)('%s is refused with a stale token (the claim expired and was retaken)', async (_op, settle) => {
+    const stale = await claimed(T0);
+    const retake = await ledger().claim(facts(), T0 + TIMEOUT, TIMEOUT);
+    const before = await stored();
+    await expect(settle(stale, T0 + TIMEOUT + 1)).resolves.toBe(false);
+    expect(await stored()).toEqual(before);
+    expect(before?.claimToken).toBe(retake!.token);
+  });
+
+  it.each(settles)('%s is refused once the claim was already settled (redriven)', async (_op, settle) => {
+    const claim = await claimed(T0);
+    await ledger().markRedriven(claim, T0 + 1_000);
+    const before = await stored();
+    await expect(settle(claim, T0 + 2_000)).resolves.toBe(false);
+    expect(await stored()).toEqual(before);
+  });
+
+  it.each(settles)('%s is refused once the claim was given back (deferred to pending)', async (_op, settle) => {
+    const claim = await claimed(T0);
+    await ledger().defer(claim, T0 + 30_000, 'rate-limited', T0 + 1_000);
+    const before = await stored();
+    await expect(settle(claim, T0 + 2_000)).resolves.toBe(false);
+    expect(await stored()).toEqual(before);
+  });
+
+  it.each(settles)('%s writes nothing for a failure the ledger does not know', async (_op, settle) => {
+    const forged: Claim = { executionArn: ARN, redriveCount: 0, token: 'forged', attempts: 1 };
+    await expect(settle(forged, T0)).resolves.toBe(false);
+    expect(await stored()).toBeUndefined();
+  });
+});
+
+describe('reads', () => {
+  it('failuresOf: every failure of one execution, lowest redriveCount first (zero-padded keys), nothing else', async () => {
+    for (const redriveCount of [10, 2, 0]) await ledger().skip(facts({ redriveCount }), 'paused', T0);
+    await ledger().skip(facts({ executionArn: `${ARN}-other` }), 'paused', T0);
+    // An audit entry shares the execution's partition; it is not a failure.
+    await table().doc.send(new PutCommand({ TableName: table().name, Item: { pk: executionPk(ARN), sk: 'AUDIT#2023-11-14T22:13:20.000Z#abcd1234' } }));
+    const failures = await ledger().failuresOf(ARN);
+    expect(failures.map((f) => [f.redriveCount, (f as FailureRecord & { sk: string }).sk])).toEqual([
+      [0, 'FAILURE#0000000'],
+      [2, 'FAILURE#0000002'],
+      [10, 'FAILURE#0000010'],
+    ]);
+  });
+
+  it('get: the stored record of one failure, or undefined', async () => {
+    await ledger().schedule(facts({ redriveCount: 1 }), T0 + 5_000, T0);
+    await expect(ledger().get(ARN, 1)).resolves.toMatchObject({ ...facts({ redriveCount: 1 }), state: 'pending', dueAt: T0 + 5_000 });
+    await expect(ledger().get(ARN, 0)).resolves.toBeUndefined();
+  });
+
+  it('due: pending redrives and claims due at now, oldest first, up to the limit; nothing else', async () => {
+    const at = (name: string) => facts({ executionArn: `${ARN}-${name}`, name });
+    await ledger().schedule(at('later'), T0 + 1, T0 - 60_000);
+    await ledger().schedule(at('due-second'), T0 - 1_000, T0 - 60_000);
+    await ledger().claim(at('abandoned-first'), T0 - 2 * TIMEOUT, TIMEOUT); // expired at T0 - TIMEOUT
+    await ledger().claim(at('live'), T0, TIMEOUT);
+    await ledger().skip(at('skipped'), 'paused', T0 - 60_000);
+    await ledger().markRedriven((await ledger().claim(at('redriven'), T0 - 3 * TIMEOUT, TIMEOUT))!, T0 - 3 * TIMEOUT);
+    const names = (records: FailureRecord[]) => records.map((r) => r.name);
+    expect(names(await ledger().due(T0, 10))).toEqual(['abandoned-first', 'due-second']);
+    expect(names(await ledger().due(T0, 1))).toEqual(['abandoned-first']);
+  });
+
+  it('backlog: how many records are pending or claimed, and the oldest due time', async () => {
+    await expect(ledger().backlog()).resolves.toEqual({ count: 0, oldestDueAt: null });
+    await ledger().schedule(facts({ redriveCount: 0 }), T0 + 60_000, T0);
+    await ledger().claim(facts({ redriveCount: 1 }), T0, TIMEOUT);
+    await ledger().skip(facts({ redriveCount: 2 }), 'paused', T0);
+    await expect(ledger().backlog()).resolves.toEqual({ count: 2, oldestDueAt: T0 + 60_000 });
+  });
+});
+
+describe('what is stored', () => {
+  it('keeps the first 1000 characters of a cause, and a null cause as null', async () => {
+    await ledger().skip(facts({ cause: 'x'.repeat(5_000) }), 'paused', T0);
+    expect((await stored())?.cause).toBe('x'.repeat(1_000));
+    await ledger().skip(facts({ cause: null }), 'paused', T0 + 1);
+    expect((await stored())?.cause).toBeNull();
+  });
+
+  it('passes on errors other than a failed condition (a missing table is not a lost race)', async () => {
+    const missing = new FailureLedger(table().doc, 'no-such-table', RETENTION_DAYS);
+    await expect(missing.claim(facts(), T0, TIMEOUT)).rejects.toThrow(/non-existent table|not found/i);
+    await expect(missing.skip(facts(), 'paused', T0)).rejects.toThrow();
+  });
+});
+
+describe('toRecordState (what decide() sees of a record)', () => {
+  const record = (overrides: Partial<FailureRecord>): FailureRecord => ({
+    ...facts(),
+    state: 'pending',
+    reason: null,
+    dueAt: null,
+    claimToken: null,
+    claimExpiresAt: null,
+    attempts: 0,
+    updatedAt: T0,
+    ...overrides,
+  });
+  it.each<[string, Partial<FailureRecord>, ReturnType<typeof toRecordState>]>([
+    ['pending', { state: 'pending', dueAt: T0 }, { state: 'pending', dueAt: T0 }],
+    ['claimed', { state: 'claimed', claimExpiresAt: T0 + TIMEOUT }, { state: 'claimed', claimExpiresAt: T0 + TIMEOUT }],
+    ['redriven', { state: 'redriven', reason: 'redriven' }, { state: 'redriven' }],
+    ['skipped', { state: 'skipped', reason: 'paused' }, { state: 'skipped', reason: 'paused' }],
+    ['pending without dueAt (due at once)', { state: 'pending' }, { state: 'pending', dueAt: 0 }],
+    ['claimed without expiry (abandoned)', { state: 'claimed' }, { state: 'claimed', claimExpiresAt: 0 }],
+    ['skipped without reason', { state: 'skipped' }, { state: 'skipped', reason: '' }],
+  ])('%s', (_name, overrides, expected) => {
+    expect(toRecordState(record(overrides))).toEqual(expected);
+  });
+});
