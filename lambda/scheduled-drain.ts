@@ -6,7 +6,8 @@
  * every few runs, starts the reconciliation sweep.
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
-import type { StatusChange } from './event/status-change';
+import { eventFromRecord } from './event/from-record';
+import { type BreakerRunOptions, type BreakerRunReport, runBreakers } from './act/breaker-tick';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
 import type { SweepSchedule } from './record/sweep-schedule';
@@ -19,6 +20,8 @@ export interface DrainOptions {
   readonly concurrency?: number;
   /** Stop taking new records after this many ms (leave room in the Lambda timeout). @default 50_000 */
   readonly budgetMs?: number;
+  /** The breakers' probes and releases (act/breaker-tick.ts). */
+  readonly breakers?: Omit<BreakerRunOptions, 'started' | 'paused'>;
 }
 
 export interface DrainReport {
@@ -27,30 +30,11 @@ export interface DrainReport {
   readonly outcomes: Outcome[];
   readonly backlog: number;
   readonly oldestDueAgeSeconds: number;
+  /** Probes, releases, held failures; undefined without breakers. */
+  readonly breakers?: BreakerRunReport;
 }
 
-/** The status-change event a pending record stands for, refreshed with what Step Functions says now. */
-export function eventFromRecord(record: FailureRecord, now: number): StatusChange {
-  return {
-    eventId: `drain:${record.redriveCount}`,
-    eventTime: now,
-    account: record.account,
-    region: record.region,
-    executionArn: record.executionArn,
-    stateMachineArn: record.stateMachineArn,
-    name: record.name,
-    status: record.status as StatusChange['status'],
-    startDate: record.startDate,
-    stopDate: record.stopDate,
-    redriveCount: record.redriveCount,
-    redriveDate: null,
-    // decide() reads redrivability from `current`, which is fresher than any event.
-    redriveStatus: 'REDRIVABLE',
-    redriveStatusReason: null,
-    error: record.errorName,
-    cause: record.cause,
-  };
-}
+export { eventFromRecord };
 
 export async function drain(deps: ControllerDeps, options: DrainOptions = {}): Promise<DrainReport> {
   const started = deps.clock();
@@ -83,15 +67,22 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
   }
+  const breakers = deps.breakers
+    ? await runBreakers({ ...deps, breakers: deps.breakers }, snapshot, { ...options.breakers, started, paused: snapshot.pause.paused })
+    : undefined;
   const backlog = await deps.ledger.backlog();
   const now = deps.clock();
   const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
   deps.metrics.count(METRIC.pendingBacklog, {}, backlog.count);
   deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
-  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds };
+  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers };
 }
 
 async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Promise<Outcome | undefined> {
+  // Its group's breaker is open: it will be held, so DescribeExecution would be wasted.
+  if ((await deps.breakers?.readCached(record, deps.clock()))?.status === 'open') {
+    return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain' });
+  }
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {

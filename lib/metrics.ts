@@ -52,6 +52,13 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.pendingBacklog]: [],
   [METRIC.oldestPendingAge]: [],
   [METRIC.reconciled]: [],
+  [METRIC.breakerOpened]: [],
+  [METRIC.breakerClosed]: [DIMENSION.reason],
+  [METRIC.probes]: [DIMENSION.outcome],
+  [METRIC.heldFailures]: [DIMENSION.reason],
+  [METRIC.heldBacklog]: [],
+  [METRIC.openBreakers]: [],
+  [METRIC.oldestOpenBreakerAge]: [],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */

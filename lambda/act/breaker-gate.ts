@@ -37,6 +37,8 @@ export interface GateInput {
   readonly now: number;
   /** `redrivectl release`: a person's decision; the breaker does not hold it back. */
   readonly releasedByHand?: boolean;
+  /** Decide only (backfill --dry-run): look the breaker up, count and move nothing. */
+  readonly decideOnly?: boolean;
 }
 
 /** Sources that report new failures (counted); the others carry out earlier decisions. */
@@ -48,7 +50,8 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   const breakers = deps.breakers;
   if (!breakers || input.releasedByHand) return decision;
   const policy = input.resolution.kind === 'found' ? input.resolution.policy : undefined;
-  if (OBSERVING.has(input.source)) await reportProbeOutcome(decision, input, policy, breakers, deps);
+  const observing = OBSERVING.has(input.source) && !input.decideOnly;
+  if (observing) await reportProbeOutcome(decision, input, policy, breakers, deps);
   if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
   if (!policy?.breaker.enabled) return decision;
 
@@ -56,7 +59,7 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   const settings = policy.breaker;
   let state;
   let verdict: 'hold' | 'pass';
-  if (OBSERVING.has(input.source)) {
+  if (observing) {
     const at = countsAsNew(input, settings.windowSeconds) ? countingTime(input.event.stopDate, input.now, settings) : null;
     const seen = at === null ? await breakers.read(group) : await breakers.count(group, counterName(at, settings), settings);
     const { step } = await breakers.transition(group, { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount }, settings, seen);

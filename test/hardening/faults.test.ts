@@ -76,7 +76,9 @@ async function rig(options: { sfnClient?: ConstructorParameters<typeof SFNClient
     { log, metrics: new InMemoryMetrics(), clock: env.clock.now, sleep: env.clock.sleep, dynamodb, stepFunctions: new SdkStepFunctions(sfn), notifier: new MemoryNotifier() },
   );
   const bus = new LocalEventBus(statusChangePattern(), (e) => handleStatusChange(e, deps));
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 3 });
+  // Many executions failing with one error would open the outage breaker and be held (tests in
+  // test/integration/breaker.test.ts); this test is about DynamoDB and Step Functions faults, so the breaker is off.
+  await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 3 });
   const machine = await createMachine(env, 'flaky', LAMBDA, failsOnce);
   const r: Rig = {
     env,
@@ -285,7 +287,9 @@ describe('DynamoDB slow (real clock)', () => {
       const random = prng(7);
       proxy.proxy.rule = () => ({ kind: 'delay', ms: 100 + Math.floor(random() * 200) });
       const deps = wire(env.config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), dynamodb, notifier: new MemoryNotifier() });
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+      // Many executions failing with one error would open the outage breaker and be held (tests in
+      // test/integration/breaker.test.ts); this test is about slow DynamoDB, so the breaker is off.
+      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0 });
       const machine = await createMachine(env, 'flaky', LAMBDA, failsOnce);
       const failures = await Promise.all(Array.from({ length: 6 }, (_, i) => failure(env, machine, `slow-${i}`)));
       const outcomes = await Promise.all(failures.map((f) => handleStatusChange(f.event, deps)));
@@ -540,7 +544,9 @@ describe('Lambda killed at every step between receiving the event and recording 
   test.each(cases)('%s: redriven exactly once for every crash point', async (title, scenario, order) => {
     const env = await simEnv(FIXTURE_START, { detachBus: true });
     try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 3 });
+      // Many executions failing with one error would open the outage breaker and be held (tests in
+      // test/integration/breaker.test.ts); this test is about crash recovery of one failure at a time, so the breaker is off.
+      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 3 });
       const machine = await createMachine(env, 'flaky', LAMBDA, failsOnce);
       let cleanCalls: string[] | undefined;
       let points = 0;

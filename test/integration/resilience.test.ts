@@ -35,7 +35,9 @@ describe('delivery', () => {
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const env = await simEnv(FIXTURE_START, { delivery: { duplicateRate: 0.5, maxDelayMs: 5, random } });
     try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 2 });
+      // Many executions failing with one error would open the outage breaker and be held (tests in
+      // test/integration/breaker.test.ts); this test is about duplicate deliveries and maxRedrives, so the breaker is off.
+      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 2 });
       const sm = await createMachine(env, 'flaky', LAMBDA, failing);
       const arns = await Promise.all(Array.from({ length: 25 }, (_, i) => startExecution(env, sm, `e-${i}`)));
       await drainUntilEmpty(env);
@@ -53,7 +55,9 @@ describe('Step Functions trouble', () => {
     let throttle = true;
     const env = await simEnv(FIXTURE_START, { standIn: { fault: (op) => (throttle && op === 'RedriveExecution' ? 'throttle' : undefined) } });
     try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 });
+      // Many executions failing with one error would open the outage breaker and be held (tests in
+      // test/integration/breaker.test.ts); this test is about throttling, so the breaker is off.
+      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 1 });
       let attempt = 0;
       const sm = await createMachine(env, 'flaky', LAMBDA, () => (attempt++ < 10 ? { ok: false, error: 'Lambda.TooManyRequestsException' } : { ok: true }));
       const arns = await Promise.all(Array.from({ length: 10 }, (_, i) => startExecution(env, sm, `t-${i}`)));

@@ -42,6 +42,10 @@ describe('parsePolicyItem: defaults', () => {
       statuses: ['FAILED', 'TIMED_OUT'],
       dryRun: false,
       description: undefined,
+      // The outage breaker is on by default (docs/breaker.md).
+      onExhausted: 'skip',
+      holdMarginHours: 24,
+      breaker: { enabled: true, threshold: 5, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
     });
   });
 
@@ -396,6 +400,9 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
       nonRetryableErrors: { SS: ['States.Runtime', 'Custom.Fatal'] },
       statuses: { SS: ['FAILED', 'ABORTED'] },
       description: { S: 'from the console' },
+      onExhausted: { S: 'HOLD' },
+      holdMarginHours: { N: '48' },
+      breaker: { M: { enabled: { BOOL: false }, threshold: { N: '10' }, windowSeconds: { S: '120' } } },
     };
     const item = itemFromDynamo(raw);
     expect(item.nonRetryableErrors).toBeInstanceOf(Set);
@@ -412,6 +419,9 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
       nonRetryableErrors: ['States.Runtime', 'Custom.Fatal'],
       statuses: ['FAILED', 'ABORTED'],
       description: 'from the console',
+      onExhausted: 'hold',
+      holdMarginHours: 48,
+      breaker: { enabled: false, threshold: 10, windowSeconds: 120, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
     });
   });
 
