@@ -15,7 +15,15 @@ export async function handler(): Promise<{ drained: number; backlog: number; swe
   deps ??= wire(loadConfig(), { log: logger, metrics: new PowertoolsMetrics() });
   try {
     const { drain, sweep } = await scheduledRun(deps);
-    logger.info('drain finished', { due: drain.due, processed: drain.outcomes.length, backlog: drain.backlog, paused: drain.paused });
+    logger.info('drain finished', {
+      due: drain.due,
+      processed: drain.outcomes.length,
+      backlog: drain.backlog,
+      paused: drain.paused,
+      openBreakers: drain.breakers?.open,
+      released: drain.breakers?.released.length,
+      held: drain.breakers?.held,
+    });
     if (sweep) {
       logger.info('reconciliation sweep finished', {
         stateMachines: sweep.stateMachines,
