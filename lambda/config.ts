@@ -1,8 +1,11 @@
 /**
  * The controller's configuration, read from environment variables. The variable names
- * live in contract/environment.ts, which the CDK construct sets from the same symbols.
+ * live in contract/environment.ts, which the CDK construct sets from the same symbols;
+ * the tunables, their variables and defaults come from the settings table
+ * (contract/settings.ts).
  */
 import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from '../contract/environment';
+import { RUNTIME_NUMBER_IDS, type RuntimeNumberId, SETTINGS } from '../contract/settings';
 
 export interface OrganizationConfig {
   /** The controller's own account; undefined = accept the account the ARNs name (single account). */
@@ -43,22 +46,10 @@ export interface ControllerConfig {
   readonly organization?: OrganizationConfig;
 }
 
-export const DEFAULTS = {
-  policyCacheTtlSeconds: 60,
-  // Well below RedriveExecution's refill of 300/s (us-east-1, us-west-2, eu-west-1) and
-  // 150/s elsewhere, leaving room for people and other tools in the same account.
-  // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
-  redriveRatePerSecond: 50,
-  // DescribeExecution refills at only 15/s (10/s in smaller Regions).
-  describeRatePerSecond: 5,
-  maxRateWaitMs: 5_000,
-  auditRetentionDays: 30,
-  staleEventAfterSeconds: 300,
-  claimTimeoutSeconds: 180,
-  reconcileLookbackHours: 24,
-  reconcileEveryMinutes: 15,
-  reconcileMaxRunHours: 24,
-} as const;
+/** The numeric tunables' defaults, from the settings table (contract/settings.ts). */
+export const DEFAULTS = Object.fromEntries(
+  RUNTIME_NUMBER_IDS.map((id) => [id, SETTINGS[id].default]),
+) as { readonly [K in RuntimeNumberId]: (typeof SETTINGS)[K]['default'] };
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -113,20 +104,14 @@ export const SINGLE_ACCOUNT: OrganizationConfig = {
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ControllerConfig {
+  const tunables = Object.fromEntries(
+    RUNTIME_NUMBER_IDS.map((id) => [id, positiveNumber(env, SETTINGS[id].env, DEFAULTS[id])]),
+  ) as Record<RuntimeNumberId, number>;
   return {
     organization: loadOrganization(env),
     policyTableName: required(env, ENV.policyTableName),
     ledgerTableName: required(env, ENV.ledgerTableName),
-    policyCacheTtlSeconds: positiveNumber(env, ENV.policyCacheTtlSeconds, DEFAULTS.policyCacheTtlSeconds),
-    redriveRatePerSecond: positiveNumber(env, ENV.redriveRatePerSecond, DEFAULTS.redriveRatePerSecond),
-    describeRatePerSecond: positiveNumber(env, ENV.describeRatePerSecond, DEFAULTS.describeRatePerSecond),
-    maxRateWaitMs: positiveNumber(env, ENV.maxRateWaitMs, DEFAULTS.maxRateWaitMs),
-    auditRetentionDays: positiveNumber(env, ENV.auditRetentionDays, DEFAULTS.auditRetentionDays),
-    staleEventAfterSeconds: positiveNumber(env, ENV.staleEventAfterSeconds, DEFAULTS.staleEventAfterSeconds),
-    claimTimeoutSeconds: positiveNumber(env, ENV.claimTimeoutSeconds, DEFAULTS.claimTimeoutSeconds),
-    reconcileLookbackHours: positiveNumber(env, ENV.reconcileLookbackHours, DEFAULTS.reconcileLookbackHours),
-    reconcileEveryMinutes: positiveNumber(env, ENV.reconcileEveryMinutes, DEFAULTS.reconcileEveryMinutes),
-    reconcileMaxRunHours: positiveNumber(env, ENV.reconcileMaxRunHours, DEFAULTS.reconcileMaxRunHours),
+    ...tunables,
     eventBusName: env[ENV.eventBusName] || undefined,
   };
 }

@@ -4,9 +4,9 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULT_MEMBER_ROLE_NAME } from '../contract/environment';
+import { SETTINGS } from '../contract/settings';
 import { nagResource } from './auto-redrive';
-import { DEFAULT_WATCHED_STATUSES, RedrivableStatus, statusChangePattern } from '../contract/event-pattern';
+import { RedrivableStatus, statusChangePattern } from '../contract/event-pattern';
 import { executionsOf } from './state-machine-arns';
 import {
   Problem,
@@ -298,12 +298,12 @@ function resolveMemberProps(stack: Stack, props: AutoRedriveMemberProps): Resolv
 
   if (props.organizationId !== undefined) check('organizationId', organizationIdProblem(props.organizationId));
 
-  const roleName = props.roleName ?? DEFAULT_MEMBER_ROLE_NAME;
+  const roleName = props.roleName ?? SETTINGS.memberRoleName.default;
   check('roleName', roleNameProblem(roleName));
 
   if (props.roleRegion !== undefined) check('roleRegion', regionProblem(props.roleRegion));
 
-  const statuses = props.statuses ?? DEFAULT_WATCHED_STATUSES;
+  const statuses = props.statuses ?? SETTINGS.statuses.default;
   check('statuses', statusesProblem('statuses', statuses));
 
   const arns = props.stateMachineArns;

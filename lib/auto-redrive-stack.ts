@@ -1,74 +1,26 @@
-import { CfnOutput, DefaultStackSynthesizer, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, DefaultStackSynthesizer, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AutoRedrive, AutoRedriveOrganization, AutoRedriveProps } from './auto-redrive';
 import { AutoRedriveMember, AutoRedriveMemberProps } from './auto-redrive-member';
-import { RedrivableStatus } from '../contract/event-pattern';
+import {
+  CONTEXT_KEYS,
+  DurationUnit,
+  SETTINGS,
+  SETTING_LIST,
+  Setting,
+  UNIT_KIND,
+  settingOfProp,
+} from '../contract/settings';
+import { REMOVAL_POLICIES, durationOf, isDurationUnit } from './settings';
 
 /**
- * Context keys read by {@link AutoRedriveStack}. Values may come from cdk.json (JSON
- * types) or from `cdk synth -c key=value` (strings); both are accepted. An absent key
- * means the construct's default.
+ * Context keys read by the stacks, by name (`CONTEXT.drainIntervalMinutes` is
+ * 'auto-redrive:drainIntervalMinutes'): every setting of contract/settings.ts that has a
+ * context key. Values may come from cdk.json (JSON types) or from `cdk synth -c key=value`
+ * (strings); both are accepted. An absent or empty value means the construct's default.
  */
-export const CONTEXT = {
-  /** JSON array or comma-separated list of FAILED, TIMED_OUT, ABORTED. */
-  statuses: 'auto-redrive:statuses',
-  /** JSON array or comma-separated list of state machine ARNs; empty = all machines. */
-  stateMachineArns: 'auto-redrive:stateMachineArns',
-  /** Integer, reserved concurrency of the controller. */
-  reservedConcurrency: 'auto-redrive:reservedConcurrency',
-  /** Number, global RedriveExecution calls per second. */
-  redriveRatePerSecond: 'auto-redrive:redriveRatePerSecond',
-  /** Number, global DescribeExecution calls per second. */
-  describeRatePerSecond: 'auto-redrive:describeRatePerSecond',
-  /** Integer seconds, policy and kill-switch cache lifetime. */
-  policyCacheTtlSeconds: 'auto-redrive:policyCacheTtlSeconds',
-  /** Integer days, audit record retention. */
-  auditRetentionDays: 'auto-redrive:auditRetentionDays',
-  /** Integer minutes, drain schedule. */
-  drainIntervalMinutes: 'auto-redrive:drainIntervalMinutes',
-  /** Integer hours, reconciliation look-back. */
-  reconcileLookbackHours: 'auto-redrive:reconcileLookbackHours',
-  /** Integer minutes, reconciliation frequency. */
-  reconcileEveryMinutes: 'auto-redrive:reconcileEveryMinutes',
-  /** Integer days, one of CloudWatch Logs' retention values. */
-  logRetentionDays: 'auto-redrive:logRetentionDays',
-  /** 'retain' | 'destroy' | 'snapshot', for the two tables. */
-  removalPolicy: 'auto-redrive:removalPolicy',
-  /** Boolean, publish Exhausted/Skipped events to the default bus. */
-  publishEvents: 'auto-redrive:publishEvents',
-  /** Boolean, run the cdk-nag AwsSolutions checks on synth (read by bin/auto-redrive.ts). */
-  nag: 'auto-redrive:nag',
-  /** E-mail address subscribed to the alarm topic; absent or empty = no subscription. */
-  alarmEmail: 'auto-redrive:alarmEmail',
-
-  // ---- Organization mode (README: Running across an Organization) ----
-  /** Boolean, central stack: serve member accounts (the `organization` prop). */
-  organization: 'auto-redrive:organization',
-  /** Central: JSON array or comma-separated list of member account ids. */
-  memberAccounts: 'auto-redrive:memberAccounts',
-  /** Both sides: AWS Organizations id (o-...); empty = no organization condition. */
-  organizationId: 'auto-redrive:organizationId',
-  /** Both sides: the external id of the member role's trust policy. */
-  externalId: 'auto-redrive:externalId',
-  /** Central: JSON array or comma-separated list of Regions to sweep; empty = the stack's Region. */
-  servedRegions: 'auto-redrive:servedRegions',
-  /** Both sides: name of the member role; empty = AutoRedriveMember. */
-  memberRoleName: 'auto-redrive:memberRoleName',
-  /** Central: name of the central event bus; empty = AutoRedriveCentral. */
-  centralEventBusName: 'auto-redrive:centralEventBusName',
-  /** Boolean, read by bin/auto-redrive.ts: add the AutoRedriveMember stack to the app. */
-  member: 'auto-redrive:member',
-  /** Member: ARN of the central event bus (central output CentralEventBusArn). */
-  centralEventBusArn: 'auto-redrive:centralEventBusArn',
-  /** Member: JSON array or comma-separated list of the central ControllerRoleArn and DrainRoleArn. */
-  controllerRoleArns: 'auto-redrive:controllerRoleArns',
-  /** Member: the one Region whose member stack creates the role; empty = every member stack does. */
-  memberRoleRegion: 'auto-redrive:memberRoleRegion',
-} as const;
-
-/** Context keys that configure only organization mode of the central stack. */
-const CENTRAL_ORGANIZATION_KEYS = [CONTEXT.memberAccounts, CONTEXT.servedRegions, CONTEXT.centralEventBusName] as const;
+export const CONTEXT = CONTEXT_KEYS;
 
 export type AutoRedriveStackProps = StackProps;
 
@@ -98,84 +50,57 @@ export class AutoRedriveStack extends Stack {
 
 /** Reads and validates the `auto-redrive:*` context into construct props. */
 export function propsFromContext(scope: Construct): AutoRedriveProps {
-  const get = (key: string): unknown => scope.node.tryGetContext(key);
-
-  const statuses = stringList(CONTEXT.statuses, get(CONTEXT.statuses));
-  const arns = stringList(CONTEXT.stateMachineArns, get(CONTEXT.stateMachineArns));
-  const removal = optionalString(CONTEXT.removalPolicy, get(CONTEXT.removalPolicy));
-  const logDays = integer(CONTEXT.logRetentionDays, get(CONTEXT.logRetentionDays));
-  const alarmEmail = optionalString(CONTEXT.alarmEmail, get(CONTEXT.alarmEmail))?.trim();
-
-  const seconds = (key: string) => map(integer(key, get(key)), Duration.seconds);
-  const minutes = (key: string) => map(integer(key, get(key)), Duration.minutes);
-
-  return {
-    statuses: statuses && statuses.length > 0 ? (statuses as RedrivableStatus[]) : undefined,
-    stateMachineArns: arns && arns.length > 0 ? arns : undefined,
-    reservedConcurrency: integer(CONTEXT.reservedConcurrency, get(CONTEXT.reservedConcurrency)),
-    redriveRatePerSecond: number(CONTEXT.redriveRatePerSecond, get(CONTEXT.redriveRatePerSecond)),
-    describeRatePerSecond: number(CONTEXT.describeRatePerSecond, get(CONTEXT.describeRatePerSecond)),
-    policyCacheTtl: seconds(CONTEXT.policyCacheTtlSeconds),
-    auditRetention: map(integer(CONTEXT.auditRetentionDays, get(CONTEXT.auditRetentionDays)), Duration.days),
-    drainInterval: minutes(CONTEXT.drainIntervalMinutes),
-    reconcileLookback: map(integer(CONTEXT.reconcileLookbackHours, get(CONTEXT.reconcileLookbackHours)), Duration.hours),
-    reconcileEvery: minutes(CONTEXT.reconcileEveryMinutes),
-    logRetention: logDays === undefined ? undefined : retentionDays(logDays),
-    removalPolicy: removal === undefined ? undefined : removalPolicy(removal),
-    publishEvents: boolean(CONTEXT.publishEvents, get(CONTEXT.publishEvents)),
-    alarmEmail: alarmEmail === '' ? undefined : alarmEmail,
-    organization: organizationFromContext(scope),
-  };
+  const props: Record<string, unknown> = {};
+  for (const s of SETTING_LIST) {
+    if (s.prop === undefined || s.context === undefined || s.prop.startsWith(ORGANIZATION)) continue;
+    props[s.prop] = propValue(s, readContext(scope, s));
+  }
+  return { ...props, organization: organizationFromContext(scope) } as AutoRedriveProps;
 }
+
+/** The `organization` prop's fields, `organization.<field>` in the settings table. */
+const ORGANIZATION = 'organization';
+const ORGANIZATION_FIELDS = SETTING_LIST.filter((s) => s.context && s.prop?.startsWith(`${ORGANIZATION}.`));
+/** Context keys that configure only organization mode of the central stack (no member prop). */
+const CENTRAL_ORGANIZATION_KEYS = ORGANIZATION_FIELDS.filter((s) => s.memberProp === undefined).map((s) => s.context!);
 
 /** The `organization` prop from context, when `auto-redrive:organization` is true. */
 function organizationFromContext(scope: Construct): AutoRedriveOrganization | undefined {
   const get = (key: string): unknown => scope.node.tryGetContext(key);
-  if (boolean(CONTEXT.organization, get(CONTEXT.organization)) !== true) {
+  if (readContext(scope, SETTINGS.organization) !== true) {
     const stray = CENTRAL_ORGANIZATION_KEYS.find((k) => !isEmptyValue(get(k)));
     if (stray) contextError(stray, `is set but '${CONTEXT.organization}' is not true; set it to true to serve member accounts`);
     return undefined;
   }
-  const externalId = optionalString(CONTEXT.externalId, get(CONTEXT.externalId));
-  if (externalId === undefined) contextError(CONTEXT.externalId, `is required when '${CONTEXT.organization}' is true`);
-  return {
-    memberAccounts: stringList(CONTEXT.memberAccounts, get(CONTEXT.memberAccounts)) ?? [],
-    organizationId: optionalString(CONTEXT.organizationId, get(CONTEXT.organizationId)),
-    externalId,
-    servedRegions: nonEmpty(stringList(CONTEXT.servedRegions, get(CONTEXT.servedRegions))),
-    memberRoleName: optionalString(CONTEXT.memberRoleName, get(CONTEXT.memberRoleName)),
-    eventBusName: optionalString(CONTEXT.centralEventBusName, get(CONTEXT.centralEventBusName)),
-  };
+  if (readContext(scope, SETTINGS.externalId) === undefined) {
+    contextError(CONTEXT.externalId, `is required when '${CONTEXT.organization}' is true`);
+  }
+  const fields = Object.fromEntries(
+    ORGANIZATION_FIELDS.map((s) => [s.prop!.slice(ORGANIZATION.length + 1), propValue(s, readContext(scope, s))]),
+  );
+  // memberAccounts is required: an empty list reaches the construct, which says why.
+  return { ...fields, memberAccounts: fields.memberAccounts ?? [] } as AutoRedriveOrganization;
 }
 
 /** Whether the `auto-redrive:member` context asks for the member stack. */
 export function memberStackRequested(scope: Construct): boolean {
-  return boolean(CONTEXT.member, scope.node.tryGetContext(CONTEXT.member)) === true;
+  return readContext(scope, SETTINGS.member) === true;
 }
 
 /** Reads and validates the member-side context into {@link AutoRedriveMember} props. */
 export function memberPropsFromContext(scope: Construct): AutoRedriveMemberProps {
-  const get = (key: string): unknown => scope.node.tryGetContext(key);
-  const required = (key: string): string => {
-    const v = optionalString(key, get(key));
-    if (v === undefined) contextError(key, `is required for the member stack ('${CONTEXT.member}' is true)`);
-    return v.trim();
-  };
-  const roleArns = stringList(CONTEXT.controllerRoleArns, get(CONTEXT.controllerRoleArns));
-  if (!roleArns || roleArns.length === 0) {
+  const props: Record<string, unknown> = {};
+  for (const s of SETTING_LIST) {
+    if (s.memberProp === undefined || s.context === undefined) continue;
+    props[s.memberProp] = propValue(s, readContext(scope, s));
+  }
+  for (const s of [SETTINGS.centralEventBusArn, SETTINGS.externalId]) {
+    if (props[s.memberProp] === undefined) contextError(s.context, `is required for the member stack ('${CONTEXT.member}' is true)`);
+  }
+  if (props[SETTINGS.controllerRoleArns.memberProp] === undefined) {
     contextError(CONTEXT.controllerRoleArns, `is required for the member stack: the central ControllerRoleArn and DrainRoleArn outputs`);
   }
-  const statuses = nonEmpty(stringList(CONTEXT.statuses, get(CONTEXT.statuses)));
-  return {
-    centralEventBusArn: required(CONTEXT.centralEventBusArn),
-    controllerRoleArns: roleArns,
-    externalId: required(CONTEXT.externalId),
-    organizationId: optionalString(CONTEXT.organizationId, get(CONTEXT.organizationId)),
-    roleName: optionalString(CONTEXT.memberRoleName, get(CONTEXT.memberRoleName)),
-    roleRegion: optionalString(CONTEXT.memberRoleRegion, get(CONTEXT.memberRoleRegion)),
-    statuses: statuses as RedrivableStatus[] | undefined,
-    stateMachineArns: nonEmpty(stringList(CONTEXT.stateMachineArns, get(CONTEXT.stateMachineArns))),
-  };
+  return props as unknown as AutoRedriveMemberProps;
 }
 
 export type AutoRedriveMemberStackProps = StackProps;
@@ -210,47 +135,12 @@ export class AutoRedriveMemberStack extends Stack {
   }
 }
 
-const CONTEXT_OF_MEMBER_PROP: Partial<Record<keyof AutoRedriveMemberProps, string>> = {
-  centralEventBusArn: CONTEXT.centralEventBusArn,
-  controllerRoleArns: CONTEXT.controllerRoleArns,
-  externalId: CONTEXT.externalId,
-  organizationId: CONTEXT.organizationId,
-  roleName: CONTEXT.memberRoleName,
-  roleRegion: CONTEXT.memberRoleRegion,
-  statuses: CONTEXT.statuses,
-  stateMachineArns: CONTEXT.stateMachineArns,
-};
-
 function withMemberContextKey(e: unknown): unknown {
   if (!(e instanceof Error)) return e;
-  const prop = /^AutoRedriveMember: ([A-Za-z]+)/.exec(e.message)?.[1] as keyof AutoRedriveMemberProps | undefined;
-  const key = prop && CONTEXT_OF_MEMBER_PROP[prop];
+  const prop = /^AutoRedriveMember: ([A-Za-z]+)/.exec(e.message)?.[1];
+  const key = prop && settingOfProp('AutoRedriveMember', prop)?.context;
   return key ? new Error(`Context '${key}': ${e.message}`, { cause: e }) : e;
 }
-
-/** The context key each construct prop comes from, to name it in validation errors. */
-const CONTEXT_OF_PROP: Partial<Record<string, string>> = {
-  statuses: CONTEXT.statuses,
-  stateMachineArns: CONTEXT.stateMachineArns,
-  reservedConcurrency: CONTEXT.reservedConcurrency,
-  redriveRatePerSecond: CONTEXT.redriveRatePerSecond,
-  describeRatePerSecond: CONTEXT.describeRatePerSecond,
-  policyCacheTtl: CONTEXT.policyCacheTtlSeconds,
-  auditRetention: CONTEXT.auditRetentionDays,
-  drainInterval: CONTEXT.drainIntervalMinutes,
-  reconcileLookback: CONTEXT.reconcileLookbackHours,
-  reconcileEvery: CONTEXT.reconcileEveryMinutes,
-  logRetention: CONTEXT.logRetentionDays,
-  removalPolicy: CONTEXT.removalPolicy,
-  publishEvents: CONTEXT.publishEvents,
-  alarmEmail: CONTEXT.alarmEmail,
-  'organization.memberAccounts': CONTEXT.memberAccounts,
-  'organization.organizationId': CONTEXT.organizationId,
-  'organization.externalId': CONTEXT.externalId,
-  'organization.servedRegions': CONTEXT.servedRegions,
-  'organization.memberRoleName': CONTEXT.memberRoleName,
-  'organization.eventBusName': CONTEXT.centralEventBusName,
-};
 
 /**
  * The construct validates its props and names the prop ("AutoRedrive: drainInterval
@@ -259,11 +149,48 @@ const CONTEXT_OF_PROP: Partial<Record<string, string>> = {
 function withContextKey(e: unknown): unknown {
   if (!(e instanceof Error)) return e;
   const prop = /^AutoRedrive: ([A-Za-z]+(?:\.[A-Za-z]+)?)/.exec(e.message)?.[1];
-  const key = prop && CONTEXT_OF_PROP[prop];
+  const key = prop && settingOfProp('AutoRedrive', prop)?.context;
   return key ? new Error(`Context '${key}': ${e.message}`, { cause: e }) : e;
 }
 
 // ---- Context parsing -----------------------------------------------------------------
+
+/**
+ * One setting's context value, parsed by its unit's kind: a number (whole for integer
+ * ranges and durations), a boolean, a trimmed string or a list of strings; undefined when
+ * absent or empty.
+ */
+function readContext(scope: Construct, s: Setting): unknown {
+  const key = s.context!;
+  const v = scope.node.tryGetContext(key);
+  switch (UNIT_KIND[s.unit]) {
+    case 'number':
+      return s.range?.integer || isDurationUnit(s.unit) ? integer(key, v) : number(key, v);
+    case 'boolean':
+      return boolean(key, v);
+    case 'list':
+      return nonEmpty(stringList(key, v));
+    case 'string': {
+      const str = optionalString(key, v)?.trim();
+      return str === '' ? undefined : str;
+    }
+  }
+}
+
+/** A context value as the construct prop: a Duration of the setting's unit, or a CDK enum. */
+function propValue(s: Setting, v: unknown): unknown {
+  if (v === undefined) return undefined;
+  switch (s.propType) {
+    case 'Duration':
+      return durationOf(s.unit as DurationUnit, v as number);
+    case 'logs.RetentionDays':
+      return retentionDays(s.context!, v as number);
+    case 'RemovalPolicy':
+      return removalPolicy(s, v as string);
+    default:
+      return v;
+  }
+}
 
 function contextError(key: string, message: string): never {
   throw new Error(`Context '${key}': ${message}`);
@@ -280,10 +207,6 @@ function isEmptyValue(v: unknown): boolean {
 
 function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
   return list && list.length > 0 ? list : undefined;
-}
-
-function map<T, R>(v: T | undefined, f: (v: T) => R): R | undefined {
-  return v === undefined ? undefined : f(v);
 }
 
 function stringList(key: string, v: unknown): string[] | undefined {
@@ -333,23 +256,16 @@ function optionalString(key: string, v: unknown): string | undefined {
   return v;
 }
 
-function removalPolicy(v: string): RemovalPolicy {
-  switch (v.toLowerCase()) {
-    case 'retain':
-      return RemovalPolicy.RETAIN;
-    case 'destroy':
-      return RemovalPolicy.DESTROY;
-    case 'snapshot':
-      return RemovalPolicy.SNAPSHOT;
-    default:
-      return contextError(CONTEXT.removalPolicy, `must be one of retain, destroy, snapshot, got '${v}'`);
-  }
+function removalPolicy(s: Setting, v: string): RemovalPolicy {
+  const name = v.toLowerCase();
+  if (!s.allowed?.includes(name)) contextError(s.context!, `must be one of ${s.allowed!.join(', ')}, got '${v}'`);
+  return REMOVAL_POLICIES[name as keyof typeof REMOVAL_POLICIES];
 }
 
-function retentionDays(days: number): logs.RetentionDays {
+function retentionDays(key: string, days: number): logs.RetentionDays {
   const valid = Object.values(logs.RetentionDays).filter((d): d is number => typeof d === 'number');
   if (!valid.includes(days)) {
-    contextError(CONTEXT.logRetentionDays, `must be one of ${valid.sort((a, b) => a - b).join(', ')}, got ${days}`);
+    contextError(key, `must be one of ${valid.sort((a, b) => a - b).join(', ')}, got ${days}`);
   }
   return days as logs.RetentionDays;
 }

@@ -21,19 +21,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
-import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from '../contract/environment';
-import { DEFAULTS } from '../lambda/config';
+import { ENV, ORG_ENV } from '../contract/environment';
+import { CONTROLLER_TIMEOUT_SECONDS, DurationUnit, NumberRange, RUNTIME_NUMBER_IDS, SETTINGS, Setting } from '../contract/settings';
+import { REMOVAL_POLICIES, UNIT_MS, durationOf } from './settings';
 import { isStateMachineArn } from '../contract/arn';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import {
-  DEFAULT_WATCHED_STATUSES,
   REDRIVABLE_STATUSES,
   RedrivableStatus,
   statusChangePattern,
 } from '../contract/event-pattern';
 import { AlarmKey, Observability } from './observability';
 import {
-  DEFAULT_CENTRAL_EVENT_BUS_NAME,
   accountIdProblem,
   eventBusNameProblem,
   externalIdProblem,
@@ -50,16 +49,12 @@ const PROJECT_ROOT = path.resolve(__dirname, '..');
 const HANDLERS_DIR = path.join(PROJECT_ROOT, 'lambda', 'handlers');
 
 /** Timeout of the controller Lambda. A claim must outlive it (see `claimTimeout`). */
-export const CONTROLLER_TIMEOUT = Duration.seconds(60);
+export const CONTROLLER_TIMEOUT = Duration.seconds(CONTROLLER_TIMEOUT_SECONDS);
 /** Timeout of the drain Lambda. */
 export const DRAIN_TIMEOUT = Duration.minutes(5);
 
-/** RedriveExecution only accepts executions that stopped within the last 14 days. */
-const MAX_RECONCILE_LOOKBACK_HOURS = 14 * 24;
 /** Lambda's longest async-invoke event age. */
 const MAX_LAMBDA_EVENT_AGE_SECONDS = 6 * 60 * 60;
-/** Default of `backlogAgeAlarmThreshold` (unless two drain intervals are longer). */
-const DEFAULT_BACKLOG_AGE_ALARM_SECONDS = 15 * 60;
 /** CloudWatch dashboard names: letters, digits, '-' and '_', up to 255 characters. */
 const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 
@@ -412,16 +407,7 @@ export class AutoRedrive extends Construct {
     const environment: Record<string, string> = {
       [ENV.policyTableName]: this.policyTable.tableName,
       [ENV.ledgerTableName]: this.ledgerTable.tableName,
-      [ENV.policyCacheTtlSeconds]: num(p.policyCacheTtlSeconds),
-      [ENV.redriveRatePerSecond]: num(p.redriveRatePerSecond),
-      [ENV.describeRatePerSecond]: num(p.describeRatePerSecond),
-      [ENV.maxRateWaitMs]: num(p.maxRateWaitMs),
-      [ENV.auditRetentionDays]: num(p.auditRetentionDays),
-      [ENV.staleEventAfterSeconds]: num(p.staleEventAfterSeconds),
-      [ENV.claimTimeoutSeconds]: num(p.claimTimeoutSeconds),
-      [ENV.reconcileLookbackHours]: num(p.reconcileLookbackHours),
-      [ENV.reconcileEveryMinutes]: num(p.reconcileEveryMinutes),
-      [ENV.reconcileMaxRunHours]: num(p.reconcileMaxRunHours),
+      ...Object.fromEntries(RUNTIME_NUMBER_IDS.map((id) => [SETTINGS[id].env, num(p[id])])),
       ...(eventBus ? { [ENV.eventBusName]: eventBus.eventBusName } : {}),
       ...(p.organization ? organizationEnvironment(p.organization) : {}),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
@@ -859,27 +845,35 @@ function fail(message: string): never {
   throw new Error(`AutoRedrive: ${message}`);
 }
 
-function checkNumber(name: string, value: number, min: number, max: number, integer: boolean): number {
-  if (Token.isUnresolved(value)) return value;
-  if (!Number.isFinite(value) || value < min || value > max) {
-    fail(`${name} must be between ${min} and ${max}, got ${value}`);
-  }
-  if (integer && !Number.isInteger(value)) fail(`${name} must be a whole number, got ${value}`);
-  return value;
+type NumberSetting = Setting & { readonly prop: string; readonly range: NumberRange; readonly default: number };
+type DurationSetting = NumberSetting & { readonly unit: DurationUnit };
+
+/** A number prop within its setting's range (tokens pass), or the setting's default. */
+function checkNumber(s: NumberSetting, value: number | undefined): number {
+  const { prop: name, range } = s;
+  const n = value ?? s.default;
+  if (Token.isUnresolved(n)) return n;
+  const max = range.max ?? Infinity;
+  if (!Number.isFinite(n) || n < range.min || n > max) fail(`${name} must be between ${range.min} and ${max}, got ${n}`);
+  if (range.integer && !Number.isInteger(n)) fail(`${name} must be a whole number, got ${n}`);
+  return n;
 }
 
-const UNIT_MS = { millisecond: 1, second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
-type Unit = keyof typeof UNIT_MS;
-
-/** Converts a Duration to a whole number of `unit`s within [min, max], or fails naming the prop. */
-function checkDuration(name: string, d: Duration, unit: Unit, min: number, max = Infinity): number {
-  if (d.isUnresolved()) fail(`${name} must be a concrete duration, not a token`);
-  const ms = d.toMilliseconds({ integral: false });
-  const amount = ms / UNIT_MS[unit];
-  if (!Number.isInteger(amount)) fail(`${name} must be a whole number of ${unit}s, got ${d.toHumanString()}`);
-  if (amount < min || amount > max) {
-    const range = max === Infinity ? `at least ${min} ${unit}${min === 1 ? '' : 's'}` : `between ${min} and ${max} ${unit}s`;
-    fail(`${name} must be ${range}, got ${d.toHumanString()}`);
+/**
+ * A Duration prop as a whole number of its setting's unit within the setting's range, or
+ * fails naming the prop. Absent: `fallback`, by default the setting's default.
+ */
+function checkDuration(s: DurationSetting, d: Duration | undefined, fallback = durationOf(s.unit, s.default)): number {
+  const { prop: name, range } = s;
+  const unit = s.unit.slice(0, -1); // 'seconds' -> 'second'
+  const max = range.max ?? Infinity;
+  const value = d ?? fallback;
+  if (value.isUnresolved()) fail(`${name} must be a concrete duration, not a token`);
+  const amount = value.toMilliseconds({ integral: false }) / UNIT_MS[s.unit];
+  if (!Number.isInteger(amount)) fail(`${name} must be a whole number of ${unit}s, got ${value.toHumanString()}`);
+  if (amount < range.min || amount > max) {
+    const within = max === Infinity ? `at least ${range.min} ${unit}${range.min === 1 ? '' : 's'}` : `between ${range.min} and ${max} ${unit}s`;
+    fail(`${name} must be ${within}, got ${value.toHumanString()}`);
   }
   return amount;
 }
@@ -889,7 +883,7 @@ const DASHBOARD_NAMES_IN_APP = new WeakMap<IConstruct, Map<string, string>>();
 
 function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): ResolvedProps {
   // statuses
-  const statuses = props.statuses ?? DEFAULT_WATCHED_STATUSES;
+  const statuses = props.statuses ?? SETTINGS.statuses.default;
   if (statuses.length === 0) fail('statuses must contain at least one status');
   for (const s of statuses) {
     if (!(REDRIVABLE_STATUSES as readonly string[]).includes(s)) {
@@ -919,45 +913,32 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     if (new Set(literal).size !== literal.length) fail('stateMachineArns contains duplicates');
   }
 
-  const reservedConcurrency = checkNumber('reservedConcurrency', props.reservedConcurrency ?? 10, 1, 1000, true);
-  const redriveRatePerSecond = checkNumber(
-    'redriveRatePerSecond', props.redriveRatePerSecond ?? DEFAULTS.redriveRatePerSecond, 1, 1000, false);
-  const describeRatePerSecond = checkNumber(
-    'describeRatePerSecond', props.describeRatePerSecond ?? DEFAULTS.describeRatePerSecond, 1, 100, false);
+  const reservedConcurrency = checkNumber(SETTINGS.reservedConcurrency, props.reservedConcurrency);
+  const redriveRatePerSecond = checkNumber(SETTINGS.redriveRatePerSecond, props.redriveRatePerSecond);
+  const describeRatePerSecond = checkNumber(SETTINGS.describeRatePerSecond, props.describeRatePerSecond);
 
-  const policyCacheTtlSeconds = checkDuration(
-    'policyCacheTtl', props.policyCacheTtl ?? Duration.seconds(DEFAULTS.policyCacheTtlSeconds), 'second', 1, 3600);
-  const maxRateWaitMs = checkDuration(
-    'maxRateWait', props.maxRateWait ?? Duration.millis(DEFAULTS.maxRateWaitMs), 'millisecond', 1,
-    CONTROLLER_TIMEOUT.toMilliseconds() - 1);
-  const auditRetentionDays = checkDuration(
-    'auditRetention', props.auditRetention ?? Duration.days(DEFAULTS.auditRetentionDays), 'day', 1);
-  const drainIntervalMinutes = checkDuration('drainInterval', props.drainInterval ?? Duration.minutes(1), 'minute', 1);
-  const reconcileLookbackHours = checkDuration(
-    'reconcileLookback', props.reconcileLookback ?? Duration.hours(DEFAULTS.reconcileLookbackHours), 'hour', 1,
-    MAX_RECONCILE_LOOKBACK_HOURS);
-  const reconcileEveryMinutes = checkDuration(
-    'reconcileEvery', props.reconcileEvery ?? Duration.minutes(DEFAULTS.reconcileEveryMinutes), 'minute', 1);
-  const reconcileMaxRunHours = checkDuration(
-    'reconcileMaxRunTime', props.reconcileMaxRunTime ?? Duration.hours(DEFAULTS.reconcileMaxRunHours), 'hour', 1);
+  const policyCacheTtlSeconds = checkDuration(SETTINGS.policyCacheTtlSeconds, props.policyCacheTtl);
+  const maxRateWaitMs = checkDuration(SETTINGS.maxRateWaitMs, props.maxRateWait);
+  const auditRetentionDays = checkDuration(SETTINGS.auditRetentionDays, props.auditRetention);
+  const drainIntervalMinutes = checkDuration(SETTINGS.drainIntervalMinutes, props.drainInterval);
+  const reconcileLookbackHours = checkDuration(SETTINGS.reconcileLookbackHours, props.reconcileLookback);
+  const reconcileEveryMinutes = checkDuration(SETTINGS.reconcileEveryMinutes, props.reconcileEvery);
+  const reconcileMaxRunHours = checkDuration(SETTINGS.reconcileMaxRunHours, props.reconcileMaxRunTime);
   if (reconcileEveryMinutes < drainIntervalMinutes) {
     fail(`reconcileEvery (${reconcileEveryMinutes} min) must be at least drainInterval (${drainIntervalMinutes} min): the sweep runs inside a drain run`);
   }
-  const controllerTimeoutSeconds = CONTROLLER_TIMEOUT.toSeconds();
-  const claimTimeoutSeconds = checkDuration(
-    'claimTimeout', props.claimTimeout ?? Duration.seconds(DEFAULTS.claimTimeoutSeconds), 'second', 1);
-  if (claimTimeoutSeconds <= controllerTimeoutSeconds) {
-    fail(`claimTimeout must be longer than the controller's ${controllerTimeoutSeconds}-second timeout, got ${claimTimeoutSeconds} seconds`);
+  const claimTimeoutSeconds = checkDuration(SETTINGS.claimTimeoutSeconds, props.claimTimeout);
+  if (claimTimeoutSeconds <= CONTROLLER_TIMEOUT_SECONDS) {
+    fail(`claimTimeout must be longer than the controller's ${CONTROLLER_TIMEOUT_SECONDS}-second timeout, got ${claimTimeoutSeconds} seconds`);
   }
-  const staleEventAfterSeconds = checkDuration(
-    'staleEventAfter', props.staleEventAfter ?? Duration.seconds(DEFAULTS.staleEventAfterSeconds), 'second', 1, 600);
+  const staleEventAfterSeconds = checkDuration(SETTINGS.staleEventAfterSeconds, props.staleEventAfter);
 
   if (props.eventBus && props.publishEvents === false) {
     fail('eventBus is set but publishEvents is false; remove one of them');
   }
 
   // Observability
-  const dashboardName = props.dashboardName ?? 'AutoRedrive';
+  const dashboardName = props.dashboardName ?? SETTINGS.dashboardName.default;
   if (!Token.isUnresolved(dashboardName)) {
     if (!DASHBOARD_NAME.test(dashboardName)) fail(`dashboardName must be 1 to 255 letters, digits, '-' or '_', got '${dashboardName}'`);
     // Dashboard names are unique per account: catch a second instance in this app (same
@@ -971,7 +952,7 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     }
     names.set(key, scope.node.path);
   }
-  const runbookUrl = props.runbookUrl ?? 'README.md';
+  const runbookUrl = props.runbookUrl ?? SETTINGS.runbookUrl.default;
   if (!Token.isUnresolved(runbookUrl) && (runbookUrl.trim() === '' || /[\s()#]/.test(runbookUrl))) {
     fail(`runbookUrl must be a URL or path without spaces, parentheses or '#' (the section anchors are appended), got '${runbookUrl}'`);
   }
@@ -979,11 +960,11 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
   if (alarmEmail !== undefined && !Token.isUnresolved(alarmEmail) && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     fail(`alarmEmail must be an e-mail address, got '${alarmEmail}'`);
   }
+  // The default follows a long drain interval: two intervals, if that is longer.
   const backlogAgeAlarmThresholdSeconds = checkDuration(
-    'backlogAgeAlarmThreshold',
-    props.backlogAgeAlarmThreshold ?? Duration.seconds(Math.max(DEFAULT_BACKLOG_AGE_ALARM_SECONDS, 2 * drainIntervalMinutes * 60)),
-    'second',
-    60,
+    SETTINGS.backlogAgeAlarmThresholdSeconds,
+    props.backlogAgeAlarmThreshold,
+    Duration.seconds(Math.max(SETTINGS.backlogAgeAlarmThresholdSeconds.default, 2 * drainIntervalMinutes * 60)),
   );
   if (backlogAgeAlarmThresholdSeconds <= drainIntervalMinutes * 60) {
     fail(`backlogAgeAlarmThreshold must be longer than drainInterval (${drainIntervalMinutes} min): a pending redrive can wait one drain interval in normal operation`);
@@ -1007,9 +988,9 @@ function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveProps): 
     reconcileEveryMinutes,
     claimTimeoutSeconds,
     staleEventAfterSeconds,
-    publishEvents: props.publishEvents ?? true,
-    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    publishEvents: props.publishEvents ?? SETTINGS.publishEvents.default,
+    logRetention: props.logRetention ?? (SETTINGS.logRetentionDays.default as logs.RetentionDays),
+    removalPolicy: props.removalPolicy ?? REMOVAL_POLICIES[SETTINGS.removalPolicy.default],
     dashboardName,
     runbookUrl,
     alarmEmail,
@@ -1045,9 +1026,9 @@ function resolveOrganization(stack: Stack, org: AutoRedriveOrganization): Resolv
     fail(`organization.servedRegions must include the stack's Region ${stack.region}, got ${servedRegions.join(', ')}`);
   }
 
-  const memberRoleName = org.memberRoleName ?? DEFAULT_MEMBER_ROLE_NAME;
+  const memberRoleName = org.memberRoleName ?? SETTINGS.memberRoleName.default;
   checkOrganization('organization.memberRoleName', roleNameProblem(memberRoleName));
-  const eventBusName = org.eventBusName ?? DEFAULT_CENTRAL_EVENT_BUS_NAME;
+  const eventBusName = org.eventBusName ?? SETTINGS.centralEventBusName.default;
   checkOrganization('organization.eventBusName', eventBusNameProblem(eventBusName));
 
   return {

@@ -7,9 +7,10 @@
 import { Token } from 'aws-cdk-lib';
 import { isStateMachineArn } from '../contract/arn';
 import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
+import { SETTINGS } from '../contract/settings';
 
 /** Default name of the central custom event bus the member accounts forward to. */
-export const DEFAULT_CENTRAL_EVENT_BUS_NAME = 'AutoRedriveCentral';
+export const DEFAULT_CENTRAL_EVENT_BUS_NAME = SETTINGS.centralEventBusName.default;
 
 /**
  * Validators return a problem description (to be prefixed with the prop or context key
