@@ -138,9 +138,10 @@ export interface Step {
 const unchanged = (state: BreakerState, ...effects: Effect[]): Step => ({ state, changed: false, effects });
 const ignored = (state: BreakerState, why: string): Step => unchanged(state, { kind: 'ignored', why });
 
-function write(before: BreakerState, after: Omit<BreakerState, 'version' | 'counts'> & { counts?: BreakerState['counts'] }, at: number, settings: BreakerSettings, ...effects: Effect[]): Step {
-  const stale = new Set(staleCounters(before, at, settings));
-  const counts = after.counts ?? Object.fromEntries(Object.entries(before.counts).filter(([name]) => !stale.has(name)));
+/** A transition: version+1; counters that no longer count are dropped (the store removes them). */
+function write(before: BreakerState, after: BreakerState, at: number, settings: BreakerSettings, ...effects: Effect[]): Step {
+  const stale = new Set(staleCounters(after, at, settings));
+  const counts = Object.fromEntries(Object.entries(after.counts).filter(([name]) => !stale.has(name)));
   return { state: { ...after, counts, version: before.version + 1 }, changed: true, effects };
 }
 
