@@ -30,14 +30,23 @@ export interface StatusChangePattern {
   readonly detail: { status: string[]; stateMachineArn?: string[] };
 }
 
+/**
+ * The one check of a statuses list (the construct props, the member props, the pattern):
+ * at least one, each a status RedriveExecution accepts, no duplicates. Returns the
+ * problem, starting with `name`, or undefined.
+ */
+export function statusesProblem(name: string, statuses: readonly string[]): string | undefined {
+  if (statuses.length === 0) return `${name} must contain at least one status`;
+  const unknown = statuses.find((s) => !(REDRIVABLE_STATUSES as readonly string[]).includes(s));
+  if (unknown !== undefined) return `${name}: '${unknown}' is not one of ${REDRIVABLE_STATUSES.join(', ')}`;
+  if (new Set(statuses).size !== statuses.length) return `${name} contains duplicates: ${statuses.join(', ')}`;
+  return undefined;
+}
+
 export function statusChangePattern(options: StatusChangePatternOptions = {}): StatusChangePattern {
   const statuses = options.statuses ?? DEFAULT_WATCHED_STATUSES;
-  if (statuses.length === 0) throw new Error('statuses: at least one status is required');
-  for (const s of statuses) {
-    if (!(REDRIVABLE_STATUSES as readonly string[]).includes(s)) {
-      throw new Error(`statuses: '${s}' is not one of ${REDRIVABLE_STATUSES.join(', ')}`);
-    }
-  }
+  const problem = statusesProblem('statuses', statuses);
+  if (problem) throw new Error(problem);
   const detail: StatusChangePattern['detail'] = { status: [...statuses] };
   if (options.stateMachineArns && options.stateMachineArns.length > 0) {
     detail.stateMachineArn = [...options.stateMachineArns];

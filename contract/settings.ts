@@ -299,7 +299,7 @@ export const SETTINGS = {
     prop: 'runbookUrl',
     unit: 'URL',
     rule: "no spaces, parentheses or '#' (the section anchors are appended)",
-    default: 'README.md',
+    default: 'docs/runbook.md',
     meaning: 'Where the runbook is: the dashboard and every alarm description link to its sections.',
   },
   alarmEmail: {

@@ -1,26 +1,24 @@
-import { Aws, CfnCondition, CfnOutput, CfnResource, Duration, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, CfnCondition, CfnOutput, CfnResource, Duration, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { RedrivableStatus } from '../contract/event-pattern';
 import { SETTINGS } from '../contract/settings';
-import { nagResource } from './auto-redrive';
-import { RedrivableStatus, statusChangePattern } from '../contract/event-pattern';
-import { executionsOf } from './state-machine-arns';
+import { acknowledgeMemberFindings } from './nag';
+import { memberStepFunctionsResources } from './permissions';
+import { createDeadLetterQueue, statusChangeEventPattern } from './resources';
 import {
-  Problem,
-  arnAccount,
+  PropValidator,
   eventBusArnProblem,
   externalIdProblem,
-  listProblem,
   organizationIdProblem,
   regionProblem,
   roleArnProblem,
   roleNameProblem,
   stateMachineArnProblem,
-  statusesProblem,
-} from './organization';
+} from './validation';
 
 /** The only Step Functions actions the member role allows. */
 export const MEMBER_ROLE_ACTIONS = [
@@ -49,7 +47,7 @@ export interface AutoRedriveMemberProps {
   /**
    * The external id the central controller passes to sts:AssumeRole (the central
    * `organization.externalId`). 2 to 1224 characters of letters, digits and `_+=,.@:/-`.
-   * A confused-deputy guard, not a credential: see README.md ("Running across an Organization").
+   * A confused-deputy guard, not a credential: see docs/organizations.md.
    */
   readonly externalId: string;
 
@@ -121,17 +119,12 @@ export class AutoRedriveMember extends Construct {
     const p = resolveMemberProps(stack, props);
 
     // ---- Forwarding ----------------------------------------------------------------
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    this.deadLetterQueue = createDeadLetterQueue(this);
 
     // The same pattern builder as the central rules, so member and central cannot drift.
-    const pattern = statusChangePattern({ statuses: p.statuses, stateMachineArns: p.stateMachineArns });
     this.rule = new events.Rule(this, 'ForwardRule', {
       description: `auto-redrive: forwards Step Functions executions that ended ${p.statuses.join(', ')} to the central controller`,
-      eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
+      eventPattern: statusChangeEventPattern({ statuses: p.statuses, stateMachineArns: p.stateMachineArns }),
     });
     // EventBridge retries delivery to an event bus target with its default policy (24 hours,
     // 185 attempts); RetryPolicy cannot be set on event bus targets (CDK's EventBusProps:
@@ -199,75 +192,15 @@ export class AutoRedriveMember extends Construct {
       value: this.deadLetterQueue.queueUrl,
     });
 
-    this.acknowledgeNagFindings(stack, sfn);
-  }
-
-  private acknowledgeNagFindings(stack: Stack, sfn: MemberStepFunctionsResources): void {
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself the dead-letter queue of the forwarding rule target (DeadLetterConfig ' +
-        'of the event bus target); cdk-nag only recognises queues named in a RedrivePolicy or a Lambda ' +
-        'DLQ. A dead-letter queue of a dead-letter queue would only hide the same events one level deeper.',
-    });
-    const v = Validations.of(this.role);
-    const scope = sfn.narrowed ? 'the listed state machines' : "this account's state machines, in every Region";
-    for (const resource of sfn.executions) {
-      v.acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, resource)}]`,
-        reason:
-          'Execution ARNs embed execution ids that are not known in advance; the resource is limited to ' +
-          `executions of ${scope} (execution:<stateMachine>:*). The Region is a wildcard because IAM is ` +
-          'global: one role serves every Region the central controller covers.',
-      });
-    }
-    for (const resource of sfn.stateMachineFindings) {
-      v.acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagResource(stack, resource)}]`,
-        reason:
-          "states:ListExecutions for the central reconciliation sweep on this account's state machines " +
-          '(stateMachine:*, every Region): which machines have policies is data in the central policy ' +
-          'table, not known at deploy time. Set stateMachineArns to narrow it.',
-      });
-    }
-    v.acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'states:ListStateMachines has no resource-level permissions (the Service Authorization ' +
-        'Reference lists no resource type for it), so "*" is the only valid resource. The central ' +
-        'sweep needs it to find the state machines a policy pattern matches.',
-    });
+    acknowledgeMemberFindings(stack, { deadLetterQueue: this.deadLetterQueue, role: this.role, stepFunctions: sfn });
   }
 }
 
 // ---- Helpers -------------------------------------------------------------------------
 
-interface MemberStepFunctionsResources {
-  readonly narrowed: boolean;
-  readonly executions: string[];
-  readonly stateMachines: string[];
-  /** The wildcard state machine resources (none when narrowed). */
-  readonly stateMachineFindings: string[];
-}
-
-/**
- * Step Functions resources of the member role. The account is the deploying account
- * (AWS::AccountId, so one template serves every account of a StackSet) and the Region is
- * `*`: the role is global and the central controller may serve several Regions.
- */
-function memberStepFunctionsResources(stack: Stack, arns: readonly string[] | undefined): MemberStepFunctionsResources {
-  if (!arns) {
-    const all = (resource: string): string => `arn:${Aws.PARTITION}:states:*:${Aws.ACCOUNT_ID}:${resource}`;
-    const stateMachines = [all('stateMachine:*')];
-    return { narrowed: false, executions: [all('execution:*:*')], stateMachines, stateMachineFindings: stateMachines };
-  }
-  const executions = arns.map((arn) => executionsOf(stack, arn));
-  return { narrowed: true, executions, stateMachines: [...arns], stateMachineFindings: [] };
-}
-
 /** The accounts of the controller roles: the principals of the trust policy. */
 function controllerAccounts(roleArns: readonly string[]): string[] {
-  const accounts = roleArns.map((arn) => (Token.isUnresolved(arn) ? Fn.select(4, Fn.split(':', arn)) : arnAccount(arn)));
+  const accounts = roleArns.map((arn) => (Token.isUnresolved(arn) ? Fn.select(4, Fn.split(':', arn)) : arn.split(':')[4]));
   return [...new Set(accounts)];
 }
 
@@ -278,46 +211,32 @@ interface ResolvedMemberProps {
   readonly roleRegion: string | undefined;
 }
 
-function fail(message: string): never {
-  throw new Error(`AutoRedriveMember: ${message}`);
-}
-
-function check(name: string, problem: Problem): void {
-  if (problem) fail(problem.startsWith(name) ? problem : `${name} ${problem}`);
-}
-
 function resolveMemberProps(stack: Stack, props: AutoRedriveMemberProps): ResolvedMemberProps {
-  if (props.centralEventBusArn === undefined) fail('centralEventBusArn is required');
-  check('centralEventBusArn', eventBusArnProblem(props.centralEventBusArn));
-
-  if (props.controllerRoleArns === undefined) fail('controllerRoleArns is required');
-  check('controllerRoleArns', listProblem('controllerRoleArns', props.controllerRoleArns, roleArnProblem, 'role ARN'));
-
-  if (props.externalId === undefined) fail('externalId is required');
-  check('externalId', externalIdProblem(props.externalId));
-
-  if (props.organizationId !== undefined) check('organizationId', organizationIdProblem(props.organizationId));
+  const v = new PropValidator('AutoRedriveMember');
+  const required = <T>(prop: keyof AutoRedriveMemberProps, value: T | undefined): T => {
+    return value === undefined ? v.fail(prop, `${prop} is required`) : value;
+  };
+  v.check('centralEventBusArn', eventBusArnProblem(required('centralEventBusArn', props.centralEventBusArn)));
+  v.list('controllerRoleArns', required('controllerRoleArns', props.controllerRoleArns), { what: 'role ARN', element: roleArnProblem });
+  v.check('externalId', externalIdProblem(required('externalId', props.externalId)));
+  if (props.organizationId !== undefined) v.check('organizationId', organizationIdProblem(props.organizationId));
 
   const roleName = props.roleName ?? SETTINGS.memberRoleName.default;
-  check('roleName', roleNameProblem(roleName));
+  v.check('roleName', roleNameProblem(roleName));
+  if (props.roleRegion !== undefined) v.check('roleRegion', regionProblem(props.roleRegion));
 
-  if (props.roleRegion !== undefined) check('roleRegion', regionProblem(props.roleRegion));
-
-  const statuses = props.statuses ?? SETTINGS.statuses.default;
-  check('statuses', statusesProblem('statuses', statuses));
-
-  const arns = props.stateMachineArns;
-  if (arns !== undefined) {
-    if (arns.length === 0) fail('stateMachineArns must not be empty; omit it to forward every state machine');
-    check('stateMachineArns', listProblem('stateMachineArns', arns, stateMachineArnProblem, 'state machine ARN'));
-    arns.forEach((arn, i) => {
-      if (Token.isUnresolved(arn) || Token.isUnresolved(stack.account)) return;
-      const account = arn.split(':')[4];
-      if (account !== stack.account) {
-        fail(`stateMachineArns[${i}] '${arn}' is in account ${account}, but the stack is in ${stack.account}; the member role acts on its own account only`);
-      }
-    });
-  }
+  const statuses = v.statuses(SETTINGS.statuses, props.statuses);
+  // The member role acts on its own account only.
+  const inAccount = (arn: string): string | undefined => {
+    if (Token.isUnresolved(arn) || Token.isUnresolved(stack.account)) return undefined;
+    const account = arn.split(':')[4];
+    return account === stack.account ? undefined : `'${arn}' is in account ${account}, but the stack is in ${stack.account}; the member role acts on its own account only`;
+  };
+  const arns = props.stateMachineArns && v.list(v.propOf(SETTINGS.stateMachineArns), props.stateMachineArns, {
+    what: 'state machine ARN',
+    empty: 'must not be empty; omit it to forward every state machine',
+    element: (arn) => stateMachineArnProblem(arn) ?? inAccount(arn),
+  });
 
   return { statuses, stateMachineArns: arns, roleName, roleRegion: props.roleRegion };
 }

@@ -13,6 +13,7 @@ import {
   settingOfProp,
 } from '../contract/settings';
 import { REMOVAL_POLICIES, durationOf, isDurationUnit } from './settings';
+import { AutoRedrivePropError } from './validation';
 
 /**
  * Context keys read by the stacks, by name (`CONTEXT.drainIntervalMinutes` is
@@ -127,7 +128,7 @@ export class AutoRedriveMemberStack extends Stack {
     try {
       this.member = new AutoRedriveMember(this, 'AutoRedriveMember', memberProps);
     } catch (e) {
-      throw withMemberContextKey(e);
+      throw withContextKey(e);
     }
     for (const child of this.member.node.children) {
       if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
@@ -135,21 +136,14 @@ export class AutoRedriveMemberStack extends Stack {
   }
 }
 
-function withMemberContextKey(e: unknown): unknown {
-  if (!(e instanceof Error)) return e;
-  const prop = /^AutoRedriveMember: ([A-Za-z]+)/.exec(e.message)?.[1];
-  const key = prop && settingOfProp('AutoRedriveMember', prop)?.context;
-  return key ? new Error(`Context '${key}': ${e.message}`, { cause: e }) : e;
-}
-
 /**
- * The construct validates its props and names the prop ("AutoRedrive: drainInterval
- * must be ..."); here every prop comes from context, so prefix the context key as well.
+ * The constructs validate their props and name the prop in an AutoRedrivePropError
+ * ("AutoRedrive: drainInterval must be ..."); here every prop comes from context, so the
+ * error names the prop's context key (from the settings table) as well.
  */
 function withContextKey(e: unknown): unknown {
-  if (!(e instanceof Error)) return e;
-  const prop = /^AutoRedrive: ([A-Za-z]+(?:\.[A-Za-z]+)?)/.exec(e.message)?.[1];
-  const key = prop && settingOfProp('AutoRedrive', prop)?.context;
+  if (!(e instanceof AutoRedrivePropError)) return e;
+  const key = settingOfProp(e.construct, e.prop)?.context;
   return key ? new Error(`Context '${key}': ${e.message}`, { cause: e }) : e;
 }
 

@@ -31,9 +31,9 @@ import {
 } from './metrics';
 
 /**
- * README anchors of the runbook sections the dashboard and the alarm descriptions link
- * to. A README heading "Runbook: Dead-letter queue not empty" renders as the anchor
- * `#runbook-dead-letter-queue-not-empty`.
+ * Anchors of the runbook sections (docs/runbook.md, at `runbookUrl`) the dashboard and the
+ * alarm descriptions link to. A heading "Runbook: Dead-letter queue not empty" renders as
+ * the anchor `#runbook-dead-letter-queue-not-empty`.
  */
 export const RUNBOOK = {
   overview: 'runbook',

@@ -371,10 +371,11 @@ describe('dashboard', () => {
     );
   });
 
-  test('default name AutoRedrive, default runbook link README.md; dashboardName prop', () => {
+  test('default name AutoRedrive, default runbook link docs/runbook.md; dashboardName prop', () => {
     const t = t0();
     expect(t.resources[t.id(t.ar.dashboard)].Properties.DashboardName).toBe('AutoRedrive');
-    expect(t.dashboard().widgets.find((w) => w.type === 'text').properties.markdown).toContain('(README.md#runbook-dead-letter-queue-not-empty)');
+    expect(t.dashboard().widgets.find((w) => w.type === 'text').properties.markdown).toContain('(docs/runbook.md#runbook-dead-letter-queue-not-empty)');
+    expect(t.alarm('deadLetterQueue').AlarmDescription).toMatch(/ Runbook: docs\/runbook\.md#runbook-dead-letter-queue-not-empty$/);
     const named = build({ dashboardName: 'AutoRedrive-payments' });
     expect(named.resources[named.id(named.ar.dashboard)].Properties.DashboardName).toBe('AutoRedrive-payments');
   });

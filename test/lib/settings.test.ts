@@ -16,8 +16,9 @@ import {
   contextDefault,
   type SettingId,
 } from '../../contract/settings';
-import { AutoRedrive, type AutoRedriveOrganization, type AutoRedriveProps } from '../../lib/auto-redrive';
-import type { AutoRedriveMemberProps } from '../../lib/auto-redrive-member';
+import { AutoRedrive, AutoRedrivePropError, type AutoRedriveOrganization, type AutoRedriveProps } from '../../lib/auto-redrive';
+import { AutoRedriveMember, type AutoRedriveMemberProps } from '../../lib/auto-redrive-member';
+import { AutoRedriveStack } from '../../lib/auto-redrive-stack';
 import { durationOf, isDurationUnit } from '../../lib/settings';
 import { ACCOUNT, REGION, logicalIdOf, newApp, removeOutdirs } from './helpers';
 
@@ -119,6 +120,41 @@ describe('the construct checks each range of the table', () => {
     // Relations between settings still hold at the bounds used here.
     expect(() => construct({ ...props('min'), claimTimeout: Duration.seconds(61), backlogAgeAlarmThreshold: Duration.minutes(2) })).not.toThrow();
     expect(() => construct({ ...props('max'), drainInterval: Duration.minutes(1), reconcileEvery: Duration.minutes(15) })).not.toThrow();
+  });
+});
+
+// ---- Errors name the prop, and the stacks its context key --------------------------------------
+
+function thrown(f: () => unknown): AutoRedrivePropError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(AutoRedrivePropError);
+    return e as AutoRedrivePropError;
+  }
+  throw new Error('did not throw');
+}
+
+describe('AutoRedrivePropError', () => {
+  test('carries the construct and the prop', () => {
+    const e = thrown(() => construct({ drainInterval: Duration.minutes(10), reconcileEvery: Duration.minutes(5) }));
+    expect([e.construct, e.prop, e.name]).toEqual(['AutoRedrive', 'reconcileEvery', 'AutoRedrivePropError']);
+    const org = thrown(() => construct({ organization: { memberAccounts: ['111111111111'], externalId: 'x' } }));
+    expect([org.construct, org.prop]).toEqual(['AutoRedrive', 'organization.externalId']);
+    const member = thrown(() => new AutoRedriveMember(new Stack(newApp(), 'Member'), 'M', {
+      centralEventBusArn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/central`,
+      controllerRoleArns: [`arn:aws:iam::${ACCOUNT}:role/a`],
+      externalId: 'abc12345',
+      roleRegion: 'moon',
+    }));
+    expect([member.construct, member.prop, member.message]).toEqual(['AutoRedriveMember', 'roleRegion', "AutoRedriveMember: roleRegion 'moon' is not a Region name (like eu-west-1)"]);
+  });
+
+  test.each(RANGED.filter((s) => s.context).map((s) => [s.context!, s]))('the stack names %s for an out-of-range value', (key, s) => {
+    const app = newApp({ [key]: s.range!.min - 1 });
+    expect(() => new AutoRedriveStack(app, 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } })).toThrow(
+      new RegExp(`^Context '${key}': AutoRedrive: ${s.prop} must be`),
+    );
   });
 });
 

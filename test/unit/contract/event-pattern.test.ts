@@ -1,4 +1,4 @@
-import { DEFAULT_WATCHED_STATUSES, matchesPattern, statusChangePattern, STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE } from '../../../contract/event-pattern';
+import { DEFAULT_WATCHED_STATUSES, matchesPattern, statusChangePattern, statusesProblem, STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE } from '../../../contract/event-pattern';
 import { rawFixture, STATE_MACHINE_ARN } from '../helpers';
 
 describe('statusChangePattern', () => {
@@ -44,5 +44,19 @@ describe('matchesPattern with the real events', () => {
   });
   it.each([null, undefined, 'x', 1, []])('non-object %p never matches', (e) => {
     expect(matchesPattern(p, e)).toBe(false);
+  });
+});
+
+describe('statusesProblem: the one statuses check', () => {
+  it.each([
+    [[], 'statuses must contain at least one status'],
+    [['FAILED', 'DONE'], "statuses: 'DONE' is not one of FAILED, TIMED_OUT, ABORTED"],
+    [['FAILED', 'FAILED'], 'statuses contains duplicates: FAILED, FAILED'],
+    [['FAILED', 'TIMED_OUT', 'ABORTED'], undefined],
+  ])('%j -> %s', (statuses, problem) => {
+    expect(statusesProblem('statuses', statuses)).toBe(problem);
+  });
+  it('statusChangePattern refuses what it refuses', () => {
+    expect(() => statusChangePattern({ statuses: ['TIMED_OUT', 'TIMED_OUT'] })).toThrow(/^statuses contains duplicates/);
   });
 });
