@@ -17,7 +17,7 @@
  */
 import { HISTORY_EVENT_LIMIT } from '../local/sfn';
 import type { MinuteBucket } from '../local/timeline-chart';
-import { executionArnOf, MINUTE, type RedriverSpec, runSimulation, type SimOptions, type SimRun, type SimWorldDefinition } from './sim-scenario';
+import { executionArnOf, MINUTE, type RedriverSpec, runSimulation, type SimOptions, type SimOutput, type SimRun, type SimWorldDefinition } from './sim-scenario';
 import { round, seededRandom } from './stats';
 
 export type { MinuteBucket, RedriverSpec };
@@ -146,19 +146,7 @@ export interface OutageRunResult {
     /** What the cap hides: redrives per bad-input execution until its history is full. */
     readonly uncappedBadInputRedrivesPerExecution: number;
   };
-  readonly autoRedrive?: {
-    readonly ledger: Record<string, number>;
-    readonly skipReasons: Record<string, number>;
-    readonly ownerNotifications: Record<string, number>;
-    readonly lostFailures: number;
-    readonly deadLettered: number;
-    readonly drainRuns: number;
-    readonly drainsSkippedBusy: number;
-    readonly maxDueInOneDrain: number;
-    readonly dynamoCalls: number;
-    readonly dynamoCallsByPurpose: Record<string, number>;
-    readonly logErrors: number;
-  };
+  readonly autoRedrive?: SimOutput['autoRedrive'];
 }
 
 export async function runOutage(spec: RedriverSpec, scenario: OutageScenario = OUTAGE_SCENARIO, options: SimOptions = {}): Promise<OutageRunResult> {

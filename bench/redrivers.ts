@@ -8,7 +8,7 @@ import type { RedriverSpec } from './sim-scenario';
 export const NAIVE_SPEC: RedriverSpec = { kind: 'naive', label: 'naive' };
 
 /** The documented way to turn the breaker off for a policy (README policy table). */
-export const BREAKER_OFF_FIELDS: Record<string, unknown> = {};
+export const BREAKER_OFF_FIELDS: Record<string, unknown> = { breaker: { enabled: false } };
 
 export const BREAKER_OFF_SPEC: RedriverSpec = {
   kind: 'auto-redrive',

@@ -19,10 +19,12 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { handleStatusChange } from '../lambda/event-path';
 import { drain } from '../lambda/scheduled-drain';
 import { matchesPattern, statusChangePattern } from '../contract/event-pattern';
+import { DIMENSION, METRIC, type MetricName } from '../contract/metrics';
+import type { InMemoryMetrics } from '../lambda/observability/telemetry';
 import { SimClock } from '../local/sim-clock';
 import { AWS_DEFAULT_THROTTLES, type ExecutionSnapshot, type RedriveRecord, type StatusChangeEvent, type StepContext, type StepResult } from '../local/sfn';
 import type { MinuteBucket } from '../local/timeline-chart';
-import { type DynamoMode, startBenchEnv } from './harness';
+import { type BenchEnv, type DynamoMode, startBenchEnv } from './harness';
 import { NaiveRedriver } from './naive-redriver';
 import { SimWorld } from './sim-world';
 
@@ -72,6 +74,8 @@ export interface SimOptions {
   readonly progress?: (message: string) => void;
   /** For progress lines. */
   readonly name?: string;
+  /** Called with the environment before it stops (diagnostics: read the tables, the audit trail). */
+  readonly inspect?: (env: BenchEnv) => Promise<void>;
 }
 
 /** Ledger states that account for an execution that ends FAILED (nothing lost). */
@@ -111,7 +115,22 @@ export interface SimOutput {
     readonly dynamoCalls: number;
     readonly dynamoCallsByPurpose: Record<string, number>;
     readonly logErrors: number;
+    /** From the controller's metrics (all instances). */
+    readonly breaker: {
+      readonly opened: number;
+      readonly closed: Record<string, number>;
+      readonly probes: Record<string, number>;
+      /** Failures recorded as held (HeldFailures metric; a failure held again after a failed probe counts again). */
+      readonly heldDecisions: number;
+    };
   };
+}
+
+/** Sum of a metric per value of one dimension. */
+function byDimension(metrics: InMemoryMetrics, name: MetricName, dimension: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of metrics.points) if (p.name === name) out[p.dimensions[dimension] ?? '?'] = (out[p.dimensions[dimension] ?? '?'] ?? 0) + p.value;
+  return out;
 }
 
 const definition = (resource: string) =>
@@ -226,6 +245,7 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
     } else {
       await env.putPolicy(spec.policy);
       const deps = env.controller();
+      const observer = env.controller({ observer: true });
       deliver = async (e, attempt) => {
         try {
           await handleStatusChange(e, deps);
@@ -254,8 +274,14 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
         }
       };
       sim.at(world.start + MINUTE, 'tick', tick(world.start + MINUTE));
-      // Done when only the next drain tick is left, nothing runs and the ledger has no backlog.
-      done = async () => sim.size === sim.pending('tick') && !draining && !stillRunning() && (await deps.ledger.backlog()).count === 0;
+      // Done when only the next drain tick is left, nothing runs, the ledger has no backlog
+      // and no breaker is open or releasing.
+      done = async () =>
+        sim.size === sim.pending('tick') &&
+        !draining &&
+        !stillRunning() &&
+        (await observer.ledger.backlog()).count === 0 &&
+        (await observer.breakers.active()).length === 0;
     }
 
     let lastReport = Date.now();
@@ -295,6 +321,7 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
     if (counters.futile !== output.redrives.length - recoveredByRedrive) {
       throw new Error(`${spec.label}: futile redrives ${counters.futile} != redrives ${output.redrives.length} - recoveries by redrive ${recoveredByRedrive}`);
     }
+    await options.inspect?.(env);
     if (naive) return { ...output, naive: { capped: naive.capped, stoppedByClock: naive.stoppedByClock, errors: naive.errors } };
 
     const records = await env.failureRecords();
@@ -310,7 +337,7 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
     // purpose, owner told), a held or pending redrive, or a dead-lettered event.
     const unaccounted = snapshots.filter(({ snap }) => snap.status !== 'SUCCEEDED' && !ACCOUNTED_STATES.has(recordKeys.get(`${snap.executionArn}#${snap.redriveCount}`) ?? '')).length;
     const ownerNotifications: Record<string, number> = {};
-    for (const n of env.notifier.events) ownerNotifications[n.detailType] = (ownerNotifications[n.detailType] ?? 0) + 1;
+    for (const n of [...env.notifier.events, ...env.notifier.breakerEvents]) ownerNotifications[n.detailType] = (ownerNotifications[n.detailType] ?? 0) + 1;
     return {
       ...output,
       autoRedrive: {
@@ -325,6 +352,12 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
         dynamoCalls: env.dynamoCalls.total,
         dynamoCallsByPurpose: env.dynamoCalls.byPurpose,
         logErrors: env.log.errors,
+        breaker: {
+          opened: env.metrics.sum(METRIC.breakerOpened),
+          closed: byDimension(env.metrics, METRIC.breakerClosed, DIMENSION.reason),
+          probes: byDimension(env.metrics, METRIC.probes, DIMENSION.outcome),
+          heldDecisions: env.metrics.sum(METRIC.heldFailures),
+        },
       },
     };
   } finally {

@@ -11,7 +11,7 @@
  * after `failingRunSeconds`; every other run, and every redrive, succeeds after
  * `okRunSeconds`.
  */
-import { executionArnOf, MINUTE, type RedriverSpec, runSimulation, type SimOptions, type SimRun, type SimWorldDefinition } from './sim-scenario';
+import { executionArnOf, MINUTE, type RedriverSpec, runSimulation, type SimOptions, type SimOutput, type SimRun, type SimWorldDefinition } from './sim-scenario';
 import { median, percentile, round, seededRandom } from './stats';
 
 export interface TrickleScenario {
@@ -80,6 +80,7 @@ export interface TrickleRunResult {
   readonly ledger: Record<string, number>;
   readonly ownerNotifications: Record<string, number>;
   readonly dynamoCalls: number;
+  readonly breaker?: NonNullable<SimOutput['autoRedrive']>['breaker'];
   readonly simulatedMinutes: number;
   readonly wallMs: number;
 }
@@ -106,13 +107,14 @@ export async function runTrickle(spec: RedriverSpec, scenario: TrickleScenario =
     recovered,
     medianDelaySeconds: round(median(delays), 1),
     p90DelaySeconds: round(percentile(delays, 90), 1),
-    maxDelaySeconds: round(Math.max(...delays), 1),
+    maxDelaySeconds: delays.length > 0 ? round(Math.max(...delays), 1) : NaN,
     redrives: out.redrives.length,
     futileRedrives: out.futile,
     lost: out.autoRedrive ? out.autoRedrive.lostFailures : out.snapshots.filter(({ snap }) => snap.status !== 'SUCCEEDED').length,
     ledger: out.autoRedrive?.ledger ?? {},
     ownerNotifications: out.autoRedrive?.ownerNotifications ?? {},
     dynamoCalls: out.autoRedrive?.dynamoCalls ?? 0,
+    breaker: out.autoRedrive?.breaker,
     simulatedMinutes: round(out.simulatedMinutes, 1),
     wallMs: Date.now() - wallStarted,
   };
