@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { isExecutionArn } from '../../contract/arn';
+import { type BreakerGroup, breakerPk, groupLabel } from '../../contract/breaker';
 import type { DescribedExecution } from '../../lambda/act/step-functions';
 import type { AuditEntry } from '../../lambda/record/audit-trail';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
@@ -34,6 +35,8 @@ function failureRow(f: FailureRecord) {
     redriveCount: f.redriveCount,
     state: f.state,
     reason: f.reason,
+    probe: f.probeToken !== undefined,
+    heldAt: isoTime(f.heldAt),
     errorName: f.errorName,
     policyKey: f.policyKey,
     dueAt: isoTime(f.dueAt),
@@ -79,8 +82,27 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
   }
   const decisions = trail.sort((a, b) => a.at - b.at).map(decisionRow);
   const records = failures.map(failureRow);
+  // The breakers of the groups this execution is held in or was a probe of.
+  const groups = new Map<string, BreakerGroup>();
+  for (const f of failures) {
+    if ((f.state === 'held' && f.reason === 'breaker-open') || f.probeToken !== undefined) groups.set(breakerPk(f), { stateMachineArn: f.stateMachineArn, errorName: f.errorName });
+  }
+  const breakers = await Promise.all(
+    [...groups.values()].map(async (g) => {
+      const b = await deps.breakers.read(g);
+      return {
+        group: groupLabel(g),
+        status: b.status,
+        openedAt: isoTime(b.openedAt),
+        nextProbeAt: isoTime(b.nextProbeAt),
+        probe: b.probe?.executionArn ?? null,
+        failedProbes: b.failedProbes,
+        closeReason: b.closeReason,
+      };
+    }),
+  );
 
-  ctx.out.emit({ executionArn, current, currentNote, decisions, failures: records }, () => {
+  ctx.out.emit({ executionArn, current, currentNote, decisions, failures: records, breakers }, () => {
     const parts: string[] = [];
     parts.push(
       keyValues([
@@ -119,7 +141,7 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
         ? 'Failure records: none'
         : `Failure records (one per failure, by redriveCount):\n${table(records, [
             { header: 'count', value: (f) => f.redriveCount },
-            { header: 'state', value: (f) => f.state },
+            { header: 'state', value: (f) => (f.probe ? `${f.state} (probe)` : f.state) },
             { header: 'reason', value: (f) => f.reason },
             { header: 'error', value: (f) => f.errorName },
             { header: 'policy', value: (f) => f.policyKey },
@@ -128,13 +150,24 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
             { header: 'updated', value: (f) => f.updatedAt },
           ])}`,
     );
+    if (breakers.length) {
+      parts.push(
+        `Breakers (held failures are released when a probe succeeds; redrivectl release):\n${table(breakers, [
+          { header: 'group', value: (b) => b.group },
+          { header: 'status', value: (b) => (b.closeReason && b.status !== 'open' ? `${b.status} (${b.closeReason})` : b.status) },
+          { header: 'opened', value: (b) => b.openedAt },
+          { header: 'failed probes', value: (b) => b.failedProbes },
+          { header: 'next probe', value: (b) => (b.probe ? `in flight: ${b.probe}` : b.nextProbeAt) },
+        ])}`,
+      );
+    }
     return parts.join('\n\n');
   });
 }
 
 export function explainCommand(): Command {
   return new Command('explain')
-    .description("show why the controller did what it did to one execution: decisions, failure records, current status")
+    .description("show why the controller did what it did to one execution: decisions (held, probe, release included), failure records, breakers, current status")
     .argument('<executionArn>', 'the execution ARN')
     .addHelpText(
       'after',

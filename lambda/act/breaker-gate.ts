@@ -5,8 +5,9 @@
  *   the group's breaker is open, or opens with it;
  * - the next failure of an execution that was redriven as a probe tells the probe's
  *   breaker what became of it (same error: stay open; another error: close).
- * Paths that only carry out earlier decisions (drain, release, probe) do not count; they
- * look the breaker up (cached for a second) and hold when it is open again.
+ * Paths that only carry out earlier decisions (drain, release, probe) and a person's
+ * backfill do not count; they look the breaker up (cached for a second) and hold when it
+ * is open.
  * Everything else (skips, dry runs, the kill switch, stale events) is decided before this
  * and passes through untouched.
  */
@@ -41,8 +42,12 @@ export interface GateInput {
   readonly decideOnly?: boolean;
 }
 
-/** Sources that report new failures (counted); the others carry out earlier decisions. */
-const OBSERVING: ReadonlySet<DecisionSource> = new Set(['event', 'replay', 'reconcile', 'backfill']);
+/**
+ * Sources that report new failures (counted). The others carry out earlier decisions, or
+ * (backfill) are a person's deliberate redrive of failures found by listing: they hold
+ * while a breaker is open but never count toward opening one.
+ */
+const OBSERVING: ReadonlySet<DecisionSource> = new Set(['event', 'replay', 'reconcile']);
 
 const isFailure = (event: StatusChange) => (REDRIVABLE_STATUSES as readonly string[]).includes(event.status);
 
