@@ -1,9 +1,30 @@
 /**
- * Request plumbing shared by the local AWS JSON 1.0 stand-ins (Step Functions, SQS):
- * read a request body and parse it as the JSON object the protocol requires. Each
- * stand-in turns the problem into its own service's error shape.
+ * Plumbing shared by the local AWS JSON 1.0 stand-ins (Step Functions, SQS): start and
+ * stop the HTTP server, read a request body and parse it as the JSON object the protocol
+ * requires. Each stand-in turns the problem into its own service's error shape.
  */
 import type * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Starts `server` on host:port (0: a free port); resolves its endpoint URL, e.g. http://127.0.0.1:34567. */
+export function listenOn(server: http.Server, port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    });
+  });
+}
+
+/** Stops `server`, closing kept-alive connections too (the SDK keeps them; close() alone would wait for them to idle out). */
+export function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeAllConnections();
+  });
+}
 
 export function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -12,53 +12,32 @@ import { type CliContext, withContext } from '../context';
 import { describeError, failed, usage } from '../errors';
 import { isoTime, keyValues, table } from '../output';
 
+type View<T, K extends keyof T, Time extends K> = { [P in K]: P extends Time ? string | null : T[P] };
+
+/** The listed fields of `from`, in that order; those in `times` (epoch ms) as ISO strings. */
+function view<T, K extends keyof T, Time extends K = never>(from: T, fields: readonly K[], times: readonly Time[] = []): View<T, K, Time> {
+  const isTime = (k: K) => (times as readonly K[]).includes(k);
+  return Object.fromEntries(fields.map((k) => [k, isTime(k) ? isoTime(from[k] as number | null | undefined) : from[k]])) as View<T, K, Time>;
+}
+
 function decisionRow(e: AuditEntry) {
   return {
     time: isoTime(e.at),
-    source: e.source,
-    eventId: e.eventId,
-    status: e.status,
-    redriveCount: e.redriveCount,
-    errorName: e.errorName,
-    decision: e.decision,
-    reason: e.reason,
-    policyKey: e.policyKey,
-    action: e.action,
+    ...view(e, ['source', 'eventId', 'status', 'redriveCount', 'errorName', 'decision', 'reason', 'policyKey', 'action']),
     actionDetail: e.actionDetail ?? null,
     dueAt: isoTime(e.dueAt),
     detail: e.detail,
   };
 }
 
-function failureRow(f: FailureRecord) {
-  return {
-    redriveCount: f.redriveCount,
-    state: f.state,
-    reason: f.reason,
-    probe: f.probeToken !== undefined,
-    heldAt: isoTime(f.heldAt),
-    errorName: f.errorName,
-    policyKey: f.policyKey,
-    dueAt: isoTime(f.dueAt),
-    attempts: f.attempts,
-    stopDate: isoTime(f.stopDate),
-    updatedAt: isoTime(f.updatedAt),
-  };
-}
+const failureRow = (f: FailureRecord) => ({
+  ...view(f, ['redriveCount', 'state', 'reason', 'errorName', 'policyKey', 'dueAt', 'attempts', 'stopDate', 'updatedAt'], ['dueAt', 'stopDate', 'updatedAt']),
+  probe: f.probeToken !== undefined,
+  heldAt: isoTime(f.heldAt),
+});
 
-function currentView(d: DescribedExecution) {
-  return {
-    status: d.status,
-    redriveCount: d.redriveCount,
-    redriveStatus: d.redriveStatus,
-    redriveStatusReason: d.redriveStatusReason,
-    stateMachineArn: d.stateMachineArn,
-    startDate: isoTime(d.startDate),
-    stopDate: isoTime(d.stopDate),
-    redriveDate: isoTime(d.redriveDate),
-    error: d.error,
-  };
-}
+const currentView = (d: DescribedExecution) =>
+  view(d, ['status', 'redriveCount', 'redriveStatus', 'redriveStatusReason', 'stateMachineArn', 'startDate', 'stopDate', 'redriveDate', 'error'], ['startDate', 'stopDate', 'redriveDate']);
 
 async function explain(ctx: CliContext, executionArn: string): Promise<void> {
   if (!isExecutionArn(executionArn)) {

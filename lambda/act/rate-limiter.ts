@@ -14,8 +14,8 @@
  * 1/rate apart: any one-second window starts at most rate × 1.25 + 1 calls, and about
  * `rate` when the store answers in a few milliseconds.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ifConditionHolds, isConditionFailure } from '../record/conditional-write';
 
 export type RateGrant =
   /** Call at `at` (epoch ms; wait `at - now` first). */
@@ -31,9 +31,6 @@ type Take = RateGrant & { readonly idle?: boolean };
 export interface RateLimiter {
   acquire(maxWaitMs: number): Promise<RateGrant>;
 }
-
-const isConditionFailure = (e: unknown) =>
-  e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export class DynamoRateLimiter implements RateLimiter {
   private readonly intervalMs: number;
@@ -88,8 +85,8 @@ export class DynamoRateLimiter implements RateLimiter {
         if (tat !== undefined && tat >= now) continue; // moved under us: retry the busy path
       }
       // Idle limiter (or first use): the slot is now.
-      try {
-        await this.doc.send(
+      const idle = await ifConditionHolds(
+        this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
@@ -97,12 +94,10 @@ export class DynamoRateLimiter implements RateLimiter {
             ConditionExpression: 'attribute_not_exists(tat) OR tat < :now',
             ExpressionAttributeValues: { ':next': now + this.intervalMs, ':now': now },
           }),
-        );
-        return { granted: true, at: now, idle: true };
-      } catch (e) {
-        if (!isConditionFailure(e)) throw e;
-        // Someone else moved tat between our two writes: go round again.
-      }
+        ),
+      );
+      if (idle) return { granted: true, at: now, idle: true };
+      // Otherwise someone else moved tat between our two writes: go round again.
     }
     // Heavy contention: behave as if the budget was exceeded rather than spin.
     return { granted: false, retryAt: now + Math.max(this.intervalMs, 1000) };

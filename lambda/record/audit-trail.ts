@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { executionPk } from './failure-ledger';
+import { executionItems, executionPk } from './failure-ledger';
 
 /** Where a decision came from. */
 /**
@@ -81,14 +81,7 @@ export class AuditTrail {
     const items: AuditEntry[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :audit)',
-          ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':audit': 'AUDIT#' },
-          ExclusiveStartKey: start,
-        }),
-      );
+      const out = await this.doc.send(new QueryCommand({ TableName: this.tableName, ...executionItems(executionArn, 'AUDIT#'), ExclusiveStartKey: start }));
       items.push(...((out.Items ?? []) as AuditEntry[]));
       start = out.LastEvaluatedKey;
     } while (start);

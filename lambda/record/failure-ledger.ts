@@ -15,9 +15,9 @@
  * a group's held failures are one Query away, oldest first, and never in the drain's way.
  */
 import { randomUUID } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { FailureRecordState } from '../decide/decision';
+import { ifConditionHolds } from './conditional-write';
 
 export const DUE_SHARD = 'DUE';
 export const DUE_INDEX = 'byDue';
@@ -79,17 +79,35 @@ export function toRecordState(r: FailureRecord): FailureRecordState {
   }
 }
 
+/** One execution's partition holds its failure records (FAILURE#…) and its audit entries (AUDIT#…). */
 export const executionPk = (executionArn: string) => `EXEC#${executionArn}`;
 
+/** Query parameters for one kind of item in an execution's partition. */
+export function executionItems(executionArn: string, kind: 'FAILURE#' | 'AUDIT#') {
+  return { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)', ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':kind': kind } };
+}
 /** A held failure's position in its HELD shard: when it stopped (oldest released first). */
 export const heldSince = (f: Pick<FailureFacts, 'stopDate'>, now: number) => Math.min(f.stopDate ?? now, now);
+
 const failureSk = (redriveCount: number) => `FAILURE#${String(redriveCount).padStart(7, '0')}`;
 
 const CAUSE_LIMIT = 1000;
 
+const FACT_FIELDS = [
+  'executionArn', 'redriveCount', 'stateMachineArn', 'account', 'region', 'name',
+  'status', 'startDate', 'stopDate', 'errorName', 'cause', 'policyKey',
+] as const satisfies readonly (keyof FailureFacts)[];
+
+/** The facts as stored: the fact fields only (a whole record passed in keeps no more), the cause cut short. */
+export function storedFacts(f: FailureFacts): FailureFacts {
+  const facts = Object.fromEntries(FACT_FIELDS.map((k) => [k, f[k]])) as unknown as FailureFacts;
+  return { ...facts, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
+}
+
 /** Records that may be taken over: none, a skip, a held failure, a due pending redrive, an abandoned claim. */
 const TAKEABLE =
   'attribute_not_exists(pk) OR #state = :skipped OR #state = :held OR (#state = :pending AND dueAt <= :now) OR (#state = :claimed AND claimExpiresAt <= :now)';
+const STATES = { ':skipped': 'skipped', ':held': 'held', ':pending': 'pending', ':claimed': 'claimed' } as const;
 
 export class FailureLedger {
   constructor(
@@ -100,20 +118,13 @@ export class FailureLedger {
 
   /** Every failure record of one execution, lowest redriveCount first. */
   async failuresOf(executionArn: string): Promise<FailureRecord[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :failure)',
-        ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':failure': 'FAILURE#' },
-        ConsistentRead: true,
-      }),
-    );
+    const out = await this.doc.send(new QueryCommand({ TableName: this.tableName, ...executionItems(executionArn, 'FAILURE#'), ConsistentRead: true }));
     return (out.Items ?? []) as FailureRecord[];
   }
 
   async get(executionArn: string, redriveCount: number): Promise<FailureRecord | undefined> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: executionPk(executionArn), sk: failureSk(redriveCount) }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: this.key({ executionArn, redriveCount }), ConsistentRead: true }),
     );
     return out.Item as FailureRecord | undefined;
   }
@@ -121,47 +132,23 @@ export class FailureLedger {
   /** Claims the failure for a redrive now. undefined if someone else holds or finished it. */
   async claim(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
     const token = randomUUID();
-    const expires = now + claimTimeoutMs;
-    let attempts = 1;
-    const ok = await this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(facts),
-        ReturnValues: 'UPDATED_NEW',
-        UpdateExpression:
-          'SET #state = :claimed, claimToken = :token, claimExpiresAt = :expires, dueShard = :shard, dueAt = :expires, ' +
-          'attempts = if_not_exists(attempts, :zero) + :one, updatedAt = :now, expiresAt = :ttl, ' +
-          this.factsUpdate(),
-        ConditionExpression: TAKEABLE,
-        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
-        ExpressionAttributeValues: {
-          ...this.factsValues(facts),
-          ':claimed': 'claimed',
-          ':skipped': 'skipped',
-          ':held': 'held',
-          ':pending': 'pending',
-          ':token': token,
-          ':expires': expires,
-          ':shard': DUE_SHARD,
-          ':zero': 0,
-          ':one': 1,
-          ':now': now,
-          ':ttl': this.ttl(now),
-        },
-      }),
-      (out) => (attempts = Number(out.Attributes?.attempts ?? 1)),
+    const out = await this.takeOver(
+      facts,
+      now,
+      'SET #state = :claimed, claimToken = :token, claimExpiresAt = :expires, dueShard = :shard, dueAt = :expires, attempts = if_not_exists(attempts, :zero) + :one',
+      { ':token': token, ':expires': now + claimTimeoutMs, ':shard': DUE_SHARD, ':zero': 0, ':one': 1 },
     );
-    return ok ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts } : undefined;
+    return out ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts: Number(out.Attributes?.attempts ?? 1) } : undefined;
   }
 
   /** Stores a redrive for later. false if the failure is already pending, claimed or done. */
   async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
-    return this.conditional(
+    return this.written(
       new PutCommand({
         TableName: this.tableName,
         Item: {
           ...this.key(facts),
-          ...this.storedFacts(facts),
+          ...storedFacts(facts),
           state: 'pending',
           reason: 'backoff',
           dueShard: DUE_SHARD,
@@ -182,29 +169,14 @@ export class FailureLedger {
    * redrive / abandoned claim that the drain re-checked and dropped.
    */
   async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(facts),
-        UpdateExpression:
-          'SET #state = :skipped, reason = :reason, updatedAt = :now, expiresAt = :ttl, attempts = if_not_exists(attempts, :zero), ' +
-          this.factsUpdate() +
-          ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
-        ConditionExpression: TAKEABLE,
-        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
-        ExpressionAttributeValues: {
-          ...this.factsValues(facts),
-          ':skipped': 'skipped',
-          ':held': 'held',
-          ':pending': 'pending',
-          ':claimed': 'claimed',
-          ':reason': reason,
-          ':zero': 0,
-          ':now': now,
-          ':ttl': this.ttl(now),
-        },
-      }),
+    const out = await this.takeOver(
+      facts,
+      now,
+      'SET #state = :skipped, reason = :reason, attempts = if_not_exists(attempts, :zero)',
+      { ':reason': reason, ':zero': 0 },
+      ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
     );
+    return out !== undefined;
   }
 
   /** `probeToken`: this redrive is a breaker probe (its next failure tells the breaker). */
@@ -220,36 +192,17 @@ export class FailureLedger {
 
   /**
    * Holds a failure (contract/breaker.ts): not redriven, not given up, listed under `shard`
-   * oldest first. Allowed over what a skip may take over, and over a held record.
+   * at its stop time. Allowed over what a skip may take over, a held record included.
    */
   async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(facts),
-        UpdateExpression:
-          'SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, updatedAt = :now, expiresAt = :ttl, ' +
-          'attempts = if_not_exists(attempts, :zero), ' +
-          this.factsUpdate() +
-          ' REMOVE claimToken, claimExpiresAt',
-        ConditionExpression: TAKEABLE,
-        ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
-        ExpressionAttributeValues: {
-          ...this.factsValues(facts),
-          ':heldState': 'held',
-          ':held': 'held',
-          ':skipped': 'skipped',
-          ':pending': 'pending',
-          ':claimed': 'claimed',
-          ':reason': reason,
-          ':shard': shard,
-          ':since': heldSince(facts, now),
-          ':zero': 0,
-          ':now': now,
-          ':ttl': this.ttl(now),
-        },
-      }),
+    const out = await this.takeOver(
+      facts,
+      now,
+      'SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, attempts = if_not_exists(attempts, :zero)',
+      { ':heldState': 'held', ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0 },
+      ' REMOVE claimToken, claimExpiresAt',
     );
+    return out !== undefined;
   }
 
   /** Gives a claim back to the held state (a probe that could not be started). */
@@ -368,11 +321,29 @@ export class FailureLedger {
     return { count, oldestDueAt };
   }
 
+  /** Claim and skip: an update allowed only over a TAKEABLE record; it also refreshes the facts, the time and the TTL. */
+  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '') {
+    return ifConditionHolds(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(facts),
+          ReturnValues: 'UPDATED_NEW',
+          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${remove}`,
+          ConditionExpression: TAKEABLE,
+          ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
+          ExpressionAttributeValues: { ...this.factsValues(facts), ...STATES, ':now': now, ':ttl': this.ttl(now), ...values },
+        }),
+      ),
+    );
+  }
+
+  /** Moves a claimed record on, only for the holder of its claim token. */
   private async settleClaim(claim: Claim, update: string, values: Record<string, unknown>): Promise<boolean> {
-    return this.conditional(
+    return this.written(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: executionPk(claim.executionArn), sk: failureSk(claim.redriveCount) },
+        Key: this.key(claim),
         UpdateExpression: update,
         ConditionExpression: '#state = :claimedState AND claimToken = :token',
         ExpressionAttributeNames: { '#state': 'state' },
@@ -381,42 +352,27 @@ export class FailureLedger {
     );
   }
 
-  private async conditional(command: PutCommand | UpdateCommand, onSuccess?: (out: { Attributes?: Record<string, unknown> }) => void): Promise<boolean> {
-    try {
-      const out = await this.doc.send(command as UpdateCommand);
-      onSuccess?.(out);
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return false;
-      throw e;
-    }
+  /** true when the conditional write was applied. */
+  private async written(command: PutCommand | UpdateCommand): Promise<boolean> {
+    return (await ifConditionHolds(this.doc.send(command as UpdateCommand))) !== undefined;
   }
 
   private key(f: Pick<FailureFacts, 'executionArn' | 'redriveCount'>) {
     return { pk: executionPk(f.executionArn), sk: failureSk(f.redriveCount) };
   }
 
-  private storedFacts(f: FailureFacts): FailureFacts {
-    return { ...f, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
-  }
-
-  private static readonly FACT_FIELDS = [
-    'executionArn', 'redriveCount', 'stateMachineArn', 'account', 'region', 'name',
-    'status', 'startDate', 'stopDate', 'errorName', 'cause', 'policyKey',
-  ] as const;
-
   /** `#f_x = :f_x` for every fact: several (name, status, region) are reserved words. */
   private factsUpdate(): string {
-    return FailureLedger.FACT_FIELDS.map((f) => `#f_${f} = :f_${f}`).join(', ');
+    return FACT_FIELDS.map((f) => `#f_${f} = :f_${f}`).join(', ');
   }
 
   private factsNames(): Record<string, string> {
-    return Object.fromEntries(FailureLedger.FACT_FIELDS.map((f) => [`#f_${f}`, f]));
+    return Object.fromEntries(FACT_FIELDS.map((f) => [`#f_${f}`, f]));
   }
 
   private factsValues(f: FailureFacts): Record<string, unknown> {
-    const s = this.storedFacts(f);
-    return Object.fromEntries(FailureLedger.FACT_FIELDS.map((k) => [`:f_${k}`, s[k]]));
+    const s = storedFacts(f);
+    return Object.fromEntries(FACT_FIELDS.map((k) => [`:f_${k}`, s[k]]));
   }
 
   private ttl(now: number): number {

@@ -2,8 +2,8 @@
  * When the reconciliation sweep last ran. The drain runs every minute; the sweep only
  * every few minutes, and a conditional write makes sure one drain runs it, not several.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ifConditionHolds } from './conditional-write';
 
 export class SweepSchedule {
   constructor(
@@ -16,8 +16,8 @@ export class SweepSchedule {
    * since the last run (plus an overlap) instead of the whole look-back every time.
    */
   async claimRun(now: number, everyMs: number): Promise<{ claimed: boolean; previousRunAt?: number }> {
-    try {
-      const out = await this.doc.send(
+    const out = await ifConditionHolds(
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: 'CONTROL', sk: 'SWEEP' },
@@ -26,11 +26,8 @@ export class SweepSchedule {
           ExpressionAttributeValues: { ':now': now, ':threshold': now - everyMs },
           ReturnValues: 'UPDATED_OLD',
         }),
-      );
-      return { claimed: true, previousRunAt: out.Attributes?.lastRunAt as number | undefined };
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException') return { claimed: false };
-      throw e;
-    }
+      ),
+    );
+    return out ? { claimed: true, previousRunAt: out.Attributes?.lastRunAt as number | undefined } : { claimed: false };
   }
 }

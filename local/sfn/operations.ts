@@ -74,40 +74,16 @@ function pageSize(p: Params): number {
   return v;
 }
 
+/** StateMachineListItem: DescribeStateMachine without the definition, role and status. */
+function stateMachineListItem(sm: StateMachineRecord): object {
+  return { stateMachineArn: sm.arn, name: sm.name, type: sm.type, creationDate: seconds(sm.creationDate) };
+}
+
 function describeStateMachine(sm: StateMachineRecord): object {
-  return {
-    stateMachineArn: sm.arn,
-    name: sm.name,
-    status: sm.status,
-    definition: sm.definition,
-    roleArn: sm.roleArn,
-    type: sm.type,
-    creationDate: seconds(sm.creationDate),
-  };
+  return { ...stateMachineListItem(sm), status: sm.status, definition: sm.definition, roleArn: sm.roleArn };
 }
 
-function describeExecution(e: ExecutionSnapshot): object {
-  return {
-    executionArn: e.executionArn,
-    stateMachineArn: e.stateMachineArn,
-    name: e.name,
-    status: e.status,
-    startDate: seconds(e.startDate),
-    stopDate: seconds(e.stopDate),
-    input: e.input,
-    inputDetails: { included: true },
-    output: e.output,
-    outputDetails: e.output !== undefined ? { included: true } : undefined,
-    error: e.error,
-    cause: e.cause,
-    redriveCount: e.redriveCount,
-    redriveDate: seconds(e.redriveDate),
-    redriveStatus: e.redriveStatus,
-    redriveStatusReason: e.redriveStatusReason,
-  };
-}
-
-/** ExecutionListItem: no redriveStatus, unlike DescribeExecution. */
+/** ExecutionListItem: no input, output, error or redriveStatus, unlike DescribeExecution. */
 function executionListItem(e: ExecutionSnapshot): object {
   return {
     executionArn: e.executionArn,
@@ -118,6 +94,20 @@ function executionListItem(e: ExecutionSnapshot): object {
     stopDate: seconds(e.stopDate),
     redriveCount: e.redriveCount,
     redriveDate: seconds(e.redriveDate),
+  };
+}
+
+function describeExecution(e: ExecutionSnapshot): object {
+  return {
+    ...executionListItem(e),
+    input: e.input,
+    inputDetails: { included: true },
+    output: e.output,
+    outputDetails: e.output !== undefined ? { included: true } : undefined,
+    error: e.error,
+    cause: e.cause,
+    redriveStatus: e.redriveStatus,
+    redriveStatusReason: e.redriveStatusReason,
   };
 }
 
@@ -141,15 +131,7 @@ export function createHandlers(engine: Engine): Record<SfnOperation, Handler> {
 
     ListStateMachines: (p) => {
       const page = engine.listStateMachines(pageSize(p), optionalString(p, 'nextToken'));
-      return {
-        stateMachines: page.items.map((sm) => ({
-          stateMachineArn: sm.arn,
-          name: sm.name,
-          type: sm.type,
-          creationDate: seconds(sm.creationDate),
-        })),
-        nextToken: page.nextToken,
-      };
+      return { stateMachines: page.items.map(stateMachineListItem), nextToken: page.nextToken };
     },
 
     StartExecution: (p) => {

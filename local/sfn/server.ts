@@ -5,9 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Engine } from './engine';
-import { parseJsonObject, readBody } from '../aws-json';
+import { closeServer, listenOn, parseJsonObject, readBody } from '../aws-json';
 import * as errors from './errors';
 import { createHandlers, type Handler } from './operations';
 import { TokenBucket } from './token-bucket';
@@ -118,15 +117,7 @@ export class StepFunctionsStandIn {
       });
     });
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        const address = server.address() as AddressInfo;
-        const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        resolve(`http://${hostPart}:${address.port}`);
-      });
-    });
+    return listenOn(server, port, host);
   }
 
   close(): Promise<void> {
@@ -135,11 +126,7 @@ export class StepFunctionsStandIn {
     if (!server) return Promise.resolve();
     for (const req of this.held) req.socket.destroy();
     this.held.clear();
-    return new Promise((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      // The SDK keeps connections alive; without this close() would wait for them to idle out.
-      server.closeAllConnections();
-    });
+    return closeServer(server);
   }
 
   private publish(event: StatusChangeEvent): void {

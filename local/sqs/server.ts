@@ -9,8 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { parseJsonObject, readBody } from '../aws-json';
+import { closeServer, listenOn, parseJsonObject, readBody } from '../aws-json';
 import * as errors from './errors';
 import { LocalQueue } from './queue';
 
@@ -77,33 +76,23 @@ export class SqsStandIn {
     return url;
   }
 
-  listen(port = 0, host = '127.0.0.1'): Promise<string> {
-    if (this.server) return Promise.reject(new Error('SqsStandIn is already listening'));
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    if (this.server) throw new Error('SqsStandIn is already listening');
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) this.sendError(res, errors.internalError(String(err)));
       });
     });
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        const a = server.address() as AddressInfo;
-        this.endpointUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-        resolve(this.endpointUrl);
-      });
-    });
+    this.endpointUrl = await listenOn(server, port, host);
+    return this.endpointUrl;
   }
 
   close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections();
-    });
+    return closeServer(server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -21,16 +21,15 @@ import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry
 import { MemoryNotifier } from '../../lambda/record/owner-notifier';
 import { wire, type Wired } from '../../lambda/wiring';
 import { statusChangePattern } from '../../contract/event-pattern';
-import { startLocal, type LocalEnvironment } from '../../local/environment';
+import { startLocal } from '../../local/environment';
 import { LocalEventBus } from '../../local/event-bus';
 import { DYNAMODB_FAULTS, type FaultAction, type FaultRule, FaultProxy, startFaultProxy } from '../../local/fault-proxy';
 import type { FaultKind, SfnOperation, StatusChangeEvent, StepBehaviour } from '../../local/sfn';
-import { createMachine, FIXTURE_START, redrivesOf, simEnv, type SimEnv, startExecution } from '../support/local';
+import { createMachine, drainUntilEmpty, failedExecution, FIXTURE_START, FLAKY_LAMBDA, redrivesOf, simEnv, type SimEnv, withFlakyMachine } from '../support/local';
 import { type CrashMoment, CrashPlan, crashingDeps, SimulatedCrash } from './support/crash';
 
 jest.setTimeout(60_000);
 
-const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';
 /** Fails once; the redrive succeeds, so "redriven exactly once" is the whole story. */
 const failsOnce: StepBehaviour = { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException', cause: 'downstream 503' };
 
@@ -79,7 +78,7 @@ async function rig(options: { sfnClient?: ConstructorParameters<typeof SFNClient
   // Many executions failing with one error would open the outage breaker and be held (tests in
   // test/integration/breaker.test.ts); this test is about DynamoDB and Step Functions faults, so the breaker is off.
   await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 3 });
-  const machine = await createMachine(env, 'flaky', LAMBDA, failsOnce);
+  const machine = await createMachine(env, 'flaky', FLAKY_LAMBDA, failsOnce);
   const r: Rig = {
     env,
     dynamo: dynamo.proxy,
@@ -107,29 +106,24 @@ async function rig(options: { sfnClient?: ConstructorParameters<typeof SFNClient
   return r;
 }
 
-/** Starts an execution that fails once; returns its ARN and its FAILED event (not delivered). */
-async function failure(env: LocalEnvironment, machine: string, name: string): Promise<{ arn: string; event: StatusChangeEvent }> {
-  const arn = await startExecution(env, machine, name);
-  await env.standIn.idle();
-  const event = [...env.standIn.events].reverse().find((e) => e.detail.executionArn === arn && e.detail.status === 'FAILED');
-  if (!event) throw new Error(`no FAILED event for ${name}`);
-  return { arn, event: structuredClone(event) };
-}
-
-/** Runs the drain at each due time until nothing is pending (simulated clock). */
-async function drainUntilEmpty(env: SimEnv, deps: Wired, maxTicks = 50): Promise<void> {
-  for (let i = 0; i < maxTicks; i++) {
-    await env.standIn.idle();
-    const { oldestDueAt } = await deps.ledger.backlog();
-    if (oldestDueAt === null) return;
-    env.clock.advanceTo(oldestDueAt);
-    await drain(deps);
+/** A rig for the length of `body`, stopped (and its faults tallied) whatever happens. */
+async function withRig(options: Parameters<typeof rig>[0], body: (r: Rig) => Promise<void>): Promise<void> {
+  const r = await rig(options);
+  try {
+    await body(r);
+  } finally {
+    await r.stop();
   }
-  throw new Error('backlog did not drain');
 }
 
 /** A fault on every request whose operation is in `ops` (all operations if empty). */
 const on = (ops: string[], action: FaultAction): FaultRule => ({ op }) => (ops.length === 0 || ops.includes(op) ? action : undefined);
+
+/** The request is applied but its response lost, for the first `op` request whose body holds `marker`. */
+function dropFirstResponse(op: string, marker = ''): FaultRule {
+  let dropped = 0;
+  return (request) => (request.op === op && request.body.includes(marker) && dropped++ === 0 ? { kind: 'drop-response' } : undefined);
+}
 
 /** Deterministic pseudo-random numbers in [0, 1). */
 function prng(seed: number): () => number {
@@ -141,9 +135,8 @@ function prng(seed: number): () => number {
 
 describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
   test('unavailable (500 on every call): the handler throws, the retries fail, the event is parked in the DLQ; replayed after recovery it is redriven once', async () => {
-    const r = await rig();
-    try {
-      const { arn, event } = await failure(r.env, r.machine, 'ddb-500');
+    await withRig({}, async (r) => {
+      const { arn, event } = await failedExecution(r.env, r.machine, 'ddb-500');
       r.dynamo.rule = on([], DYNAMODB_FAULTS.internalServerError);
       r.bus.put(event);
       await r.bus.settled();
@@ -156,31 +149,25 @@ describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
       expect(outcome.action).toBe('redriven');
       await handleStatusChange(r.bus.deadLetters[0].event, r.deps, 'replay'); // replayed twice by mistake
       expect(redrivesOf(r.env, arn)).toBe(1);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('throttled: ProvisionedThroughputExceeded on the first attempt of every call is absorbed by SDK retries; every failure redriven once, nothing parked', async () => {
-    const r = await rig();
-    try {
+    await withRig({}, async (r) => {
       r.dynamo.rule = ({ attempt }) => (attempt === 1 ? DYNAMODB_FAULTS.throughputExceeded : undefined);
-      const failures = await Promise.all(Array.from({ length: 8 }, (_, i) => failure(r.env, r.machine, `throttled-${i}`)));
+      const failures = await Promise.all(Array.from({ length: 8 }, (_, i) => failedExecution(r.env, r.machine, `throttled-${i}`)));
       for (const f of failures) r.bus.put(f.event);
       await r.bus.settled();
       await drainUntilEmpty(r.env, r.deps);
       expect(r.bus.deadLetters).toHaveLength(0);
       for (const f of failures) expect(redrivesOf(r.env, f.arn)).toBe(1);
       expect(r.dynamo.faultsInjected()).toBeGreaterThan(20);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('throttled writes only (UpdateItem, PutItem): reads succeed, the claim cannot be written, the event is parked, nothing redriven; replay redrives once', async () => {
-    const r = await rig();
-    try {
-      const { arn, event } = await failure(r.env, r.machine, 'writes-throttled');
+    await withRig({}, async (r) => {
+      const { arn, event } = await failedExecution(r.env, r.machine, 'writes-throttled');
       r.dynamo.rule = on(['UpdateItem', 'PutItem'], DYNAMODB_FAULTS.throughputExceeded);
       r.bus.put(event);
       await r.bus.settled();
@@ -191,15 +178,12 @@ describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
       r.dynamo.rule = () => undefined;
       await handleStatusChange(r.bus.deadLetters[0].event, r.deps, 'replay');
       expect(redrivesOf(r.env, arn)).toBe(1);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('audit write fails after the redrive: the event is retried and parked, the ledger still says redriven, and no retry redrives again', async () => {
-    const r = await rig();
-    try {
-      const { arn, event } = await failure(r.env, r.machine, 'audit-down');
+    await withRig({}, async (r) => {
+      const { arn, event } = await failedExecution(r.env, r.machine, 'audit-down');
       // PutItem is only the audit entry (and the schedule of a later redrive, not used here).
       r.dynamo.rule = on(['PutItem'], DYNAMODB_FAULTS.internalServerError);
       r.bus.put(event);
@@ -213,17 +197,14 @@ describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
       expect(redrivesOf(r.env, arn)).toBe(1);
       // The audit trail keeps the replay's "already handled" entry; the original entry was lost with the write.
       expect((await r.env.deps.audit.trail(arn)).map((e) => e.reason)).toEqual(['already-handled']);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('dropped connections (30% of requests, before they reach DynamoDB): SDK retries and Lambda retries recover; every failure redriven once', async () => {
-    const r = await rig();
-    try {
+    await withRig({}, async (r) => {
       const random = prng(42);
       r.dynamo.rule = () => (random() < 0.3 ? { kind: 'drop' } : undefined);
-      const failures = await Promise.all(Array.from({ length: 10 }, (_, i) => failure(r.env, r.machine, `dropped-${i}`)));
+      const failures = await Promise.all(Array.from({ length: 10 }, (_, i) => failedExecution(r.env, r.machine, `dropped-${i}`)));
       for (const f of failures) r.bus.put(f.event);
       await r.bus.settled();
       r.dynamo.rule = () => undefined;
@@ -233,17 +214,13 @@ describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
       await drainUntilEmpty(r.env, r.deps);
       for (const f of failures) expect(redrivesOf(r.env, f.arn)).toBe(1);
       expect(r.dynamo.faultsInjected()).toBeGreaterThan(10);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('lost response of the claim write (applied, unanswered): the SDK retry loses to its own claim, nothing is redriven now, the drain redrives once after the claim timeout', async () => {
-    const r = await rig();
-    try {
-      const { arn, event } = await failure(r.env, r.machine, 'claim-unanswered');
-      let dropped = 0;
-      r.dynamo.rule = ({ op, body }) => (op === 'UpdateItem' && body.includes('claimToken = :token') && dropped++ === 0 ? { kind: 'drop-response' } : undefined);
+    await withRig({}, async (r) => {
+      const { arn, event } = await failedExecution(r.env, r.machine, 'claim-unanswered');
+      r.dynamo.rule = dropFirstResponse('UpdateItem', 'claimToken = :token');
       const outcome = await handleStatusChange(event, r.deps);
       expect(outcome.action).toBe('lost-race');
       expect(r.env.standIn.redrives).toHaveLength(0);
@@ -255,26 +232,20 @@ describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
       expect(report.outcomes.map((o) => [o.decision.reason, o.action])).toEqual([['retry-abandoned-claim', 'redriven']]);
       await drainUntilEmpty(r.env, r.deps);
       expect(redrivesOf(r.env, arn)).toBe(1);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('lost response of "mark redriven": the retry finds the record already redriven; one redrive, record redriven', async () => {
-    const r = await rig();
-    try {
-      const { arn, event } = await failure(r.env, r.machine, 'mark-unanswered');
-      let dropped = 0;
-      r.dynamo.rule = ({ op, body }) => (op === 'UpdateItem' && body.includes('"redriven"') && dropped++ === 0 ? { kind: 'drop-response' } : undefined);
+    await withRig({}, async (r) => {
+      const { arn, event } = await failedExecution(r.env, r.machine, 'mark-unanswered');
+      r.dynamo.rule = dropFirstResponse('UpdateItem', '"redriven"');
       const outcome = await handleStatusChange(event, r.deps);
       expect(outcome.action).toBe('redriven');
       expect(r.log.lines.some((l) => l.message.startsWith('claim expired before the redrive was recorded'))).toBe(true);
       expect((await r.env.deps.ledger.get(arn, 0))?.state).toBe('redriven');
       await drainUntilEmpty(r.env, r.deps);
       expect(redrivesOf(r.env, arn)).toBe(1);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 });
 
@@ -290,8 +261,8 @@ describe('DynamoDB slow (real clock)', () => {
       // Many executions failing with one error would open the outage breaker and be held (tests in
       // test/integration/breaker.test.ts); this test is about slow DynamoDB, so the breaker is off.
       await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0 });
-      const machine = await createMachine(env, 'flaky', LAMBDA, failsOnce);
-      const failures = await Promise.all(Array.from({ length: 6 }, (_, i) => failure(env, machine, `slow-${i}`)));
+      const machine = await createMachine(env, 'flaky', FLAKY_LAMBDA, failsOnce);
+      const failures = await Promise.all(Array.from({ length: 6 }, (_, i) => failedExecution(env, machine, `slow-${i}`)));
       const outcomes = await Promise.all(failures.map((f) => handleStatusChange(f.event, deps)));
       expect(outcomes.map((o) => o.action)).toEqual(failures.map(() => 'redriven'));
       for (const f of failures) expect(redrivesOf(env, f.arn)).toBe(1);
@@ -308,10 +279,9 @@ describe('DynamoDB slow (real clock)', () => {
 
 describe('Step Functions faults', () => {
   test('5xx on every RedriveExecution: deferred with a growing delay while it lasts, then redriven once', async () => {
-    const r = await rig({ sfnClient: { maxAttempts: 1 } });
-    try {
+    await withRig({ sfnClient: { maxAttempts: 1 } }, async (r) => {
       r.sfnFault = (op) => (op === 'RedriveExecution' ? 'server-error' : undefined);
-      const { arn, event } = await failure(r.env, r.machine, 'sfn-5xx');
+      const { arn, event } = await failedExecution(r.env, r.machine, 'sfn-5xx');
       await handleStatusChange(event, r.deps);
       const delays: number[] = [];
       for (let i = 0; i < 4; i++) {
@@ -328,16 +298,13 @@ describe('Step Functions faults', () => {
       r.sfnFault = () => undefined;
       await drainUntilEmpty(r.env, r.deps);
       expect(redrivesOf(r.env, arn)).toBe(1);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('DescribeExecution throttled: a stale event goes to the DLQ (nothing decided blind), the drain skips the record this run and keeps going; both recover to one redrive', async () => {
-    const r = await rig({ sfnClient: { maxAttempts: 2 } });
-    try {
-      const late = await failure(r.env, r.machine, 'stale-throttled');
-      const pending = await failure(r.env, r.machine, 'pending-throttled');
+    await withRig({ sfnClient: { maxAttempts: 2 } }, async (r) => {
+      const late = await failedExecution(r.env, r.machine, 'stale-throttled');
+      const pending = await failedExecution(r.env, r.machine, 'pending-throttled');
       // A pending redrive for the second one (as if deferred earlier).
       await r.env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
       r.deps.policies.invalidate();
@@ -360,9 +327,7 @@ describe('Step Functions faults', () => {
       await drainUntilEmpty(r.env, r.deps);
       expect(redrivesOf(r.env, late.arn)).toBe(1);
       expect(redrivesOf(r.env, pending.arn)).toBe(1);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('timeouts: requestTimeout alone does not end a hung call in this SDK; with throwOnRequestTimeout the redrive is deferred, then done once', async () => {
@@ -391,7 +356,7 @@ describe('Step Functions faults', () => {
     const r = await rig({ sfnClient: { requestHandler: { requestTimeout: 200, throwOnRequestTimeout: true }, maxAttempts: 2 } });
     const quiet = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
-      const { arn, event } = await failure(r.env, r.machine, 'sfn-timeout');
+      const { arn, event } = await failedExecution(r.env, r.machine, 'sfn-timeout');
       r.sfnFault = (op) => (op === 'RedriveExecution' ? 'timeout' : undefined);
       const outcome = await handleStatusChange(event, r.deps);
       expect(outcome).toMatchObject({ action: 'deferred', actionDetail: expect.stringContaining('TimeoutError') });
@@ -406,11 +371,9 @@ describe('Step Functions faults', () => {
   });
 
   test('lost RedriveExecution response (done, unanswered): the SDK retry carries the same clientToken and is answered idempotently; one redrive', async () => {
-    const r = await rig({ sfnClient: { maxAttempts: 3 } });
-    try {
-      const { arn, event } = await failure(r.env, r.machine, 'redrive-unanswered');
-      let dropped = 0;
-      r.sfnProxy.rule = ({ op }) => (op === 'RedriveExecution' && dropped++ === 0 ? { kind: 'drop-response' } : undefined);
+    await withRig({ sfnClient: { maxAttempts: 3 } }, async (r) => {
+      const { arn, event } = await failedExecution(r.env, r.machine, 'redrive-unanswered');
+      r.sfnProxy.rule = dropFirstResponse('RedriveExecution');
       const outcome = await handleStatusChange(event, r.deps);
       expect(outcome.action).toBe('redriven');
       const attempts = r.env.standIn.calls.filter((c) => c.op === 'RedriveExecution');
@@ -418,15 +381,12 @@ describe('Step Functions faults', () => {
       expect(new Set(attempts.map((c) => c.params.clientToken)).size).toBe(1);
       await drainUntilEmpty(r.env, r.deps);
       expect(redrivesOf(r.env, arn)).toBe(1);
-    } finally {
-      await r.stop();
-    }
+    });
   });
 
   test('lost RedriveExecution response with no SDK retry: deferred as transient; the drain sees redriveCount moved on and records it, no second redrive', async () => {
-    const r = await rig({ sfnClient: { maxAttempts: 1 } });
-    try {
-      const { arn, event } = await failure(r.env, r.machine, 'redrive-unanswered-once');
+    await withRig({ sfnClient: { maxAttempts: 1 } }, async (r) => {
+      const { arn, event } = await failedExecution(r.env, r.machine, 'redrive-unanswered-once');
       r.sfnProxy.rule = on(['RedriveExecution'], { kind: 'drop-response' });
       const outcome = await handleStatusChange(event, r.deps);
       expect(outcome.action).toBe('deferred');
@@ -436,9 +396,7 @@ describe('Step Functions faults', () => {
       await drainUntilEmpty(r.env, r.deps);
       expect(redrivesOf(r.env, arn)).toBe(1);
       expect(await r.env.deps.ledger.get(arn, 0)).toMatchObject({ state: 'skipped', reason: 'stale-event' });
-    } finally {
-      await r.stop();
-    }
+    });
   });
 });
 
@@ -446,11 +404,8 @@ describe('Step Functions faults', () => {
 
 describe('lost events', () => {
   test('a stray RUNNING event (rule misconfigured) does not hide the later failure of the same run from the reconciliation sweep', async () => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
-      const machine = await createMachine(env, 'flaky', LAMBDA, failsOnce);
-      const { arn } = await failure(env, machine, 'stray-running');
+    await withFlakyMachine(failsOnce, { intervalSeconds: 0 }, async (env, machine) => {
+      const { arn } = await failedExecution(env, machine, 'stray-running');
       const running = env.standIn.events.find((e) => e.detail.executionArn === arn && e.detail.status === 'RUNNING')!;
       // The RUNNING event reaches the controller; the FAILED event of the same run is lost.
       expect((await handleStatusChange(structuredClone(running), env.deps)).decision.reason).toBe('status-not-covered');
@@ -458,9 +413,7 @@ describe('lost events', () => {
       await env.standIn.idle();
       expect(report.unknownToLedger).toBe(1);
       expect(redrivesOf(env, arn)).toBe(1);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });
 
@@ -476,14 +429,14 @@ const scenarios: CrashScenario[] = [
   {
     name: 'event path, redrive at once',
     async prepare(env, machine, name) {
-      const f = await failure(env, machine, name);
+      const f = await failedExecution(env, machine, name);
       return { ...f, run: (deps) => handleStatusChange(f.event, deps) };
     },
   },
   {
     name: 'event path, late event (DescribeExecution first)',
     async prepare(env, machine, name) {
-      const f = await failure(env, machine, name);
+      const f = await failedExecution(env, machine, name);
       env.clock.advanceTo(env.clock.now() + 6 * 60_000);
       return { ...f, run: (deps) => handleStatusChange(f.event, deps) };
     },
@@ -491,7 +444,7 @@ const scenarios: CrashScenario[] = [
   {
     name: 'drain path, scheduled redrive come due',
     async prepare(env, machine, name) {
-      const f = await failure(env, machine, name);
+      const f = await failedExecution(env, machine, name);
       await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
       expect((await handleStatusChange(f.event, env.deps)).action).toBe('scheduled');
       await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
@@ -542,12 +495,9 @@ describe('Lambda killed at every step between receiving the event and recording 
   const cases = scenarios.flatMap((s) => (['retry, then drain', 'late redelivery first'] as RecoveryOrder[]).map((order) => [`${s.name}; recovery: ${order}`, s, order] as const));
 
   test.each(cases)('%s: redriven exactly once for every crash point', async (title, scenario, order) => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
-      // Many executions failing with one error would open the outage breaker and be held (tests in
-      // test/integration/breaker.test.ts); this test is about crash recovery of one failure at a time, so the breaker is off.
-      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 3 });
-      const machine = await createMachine(env, 'flaky', LAMBDA, failsOnce);
+    // Many executions failing with one error would open the outage breaker and be held (tests in
+    // test/integration/breaker.test.ts); this test is about crash recovery of one failure at a time, so the breaker is off.
+    await withFlakyMachine(failsOnce, { breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 3 }, async (env, machine) => {
       let cleanCalls: string[] | undefined;
       let points = 0;
       for (let k = 0; cleanCalls === undefined || k < cleanCalls.length; k++) {
@@ -585,8 +535,6 @@ describe('Lambda killed at every step between receiving the event and recording 
       expect(cleanCalls!.length).toBeGreaterThan(3);
       expect((await env.deps.ledger.backlog()).count).toBe(0);
       figures.push(`${title}: ${points} crash points over ${cleanCalls!.length} calls [${cleanCalls!.join(', ')}]`);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });

@@ -12,54 +12,49 @@ import { wire } from '../../lambda/wiring';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import { LocalEventBus } from '../../local/event-bus';
 import { statusChangePattern } from '../../contract/event-pattern';
-import { createMachine, FIXTURE_START, redrivesOf, simEnv, type SimEnv, startExecution } from '../support/local';
+import { createMachine, drainUntilEmpty, failedExecution, FIXTURE_START, FLAKY_LAMBDA, redrivesOf, type SimEnv, startExecution, withFlakyMachine, withSimEnv } from '../support/local';
+import type { FailureFacts } from '../../lambda/record/failure-ledger';
 
-const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';
 const failing = { kind: 'fail', error: 'Lambda.ServiceException', cause: 'downstream 503' } as const;
+/** Fails once; the redrive succeeds. */
+const failsOnce = { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException' } as const;
 
-/** Runs the drain at each due time until nothing is pending. */
-async function drainUntilEmpty(env: SimEnv, maxTicks = 200): Promise<void> {
-  for (let i = 0; i < maxTicks; i++) {
-    await env.settle();
-    const { oldestDueAt } = await env.deps.ledger.backlog();
-    if (oldestDueAt === null) return;
-    env.clock.advanceTo(oldestDueAt);
-    await drain(env.deps);
-  }
-  throw new Error('backlog did not drain');
+/** What the event path records about the first failure of `arn` (hand-made crashes claim it). */
+function firstFailure(env: SimEnv, arn: string, stateMachineArn: string): FailureFacts {
+  const ex = env.standIn.getExecution(arn)!;
+  return {
+    executionArn: arn, redriveCount: 0, stateMachineArn, account: '123456789012', region: 'us-east-1', name: ex.name,
+    status: 'FAILED', startDate: ex.startDate, stopDate: ex.stopDate ?? null, errorName: 'Lambda.ServiceException', cause: null, policyKey: '*',
+  };
 }
 
 describe('delivery', () => {
   test('duplicated, delayed and reordered deliveries never exceed maxRedrives', async () => {
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const env = await simEnv(FIXTURE_START, { delivery: { duplicateRate: 0.5, maxDelayMs: 5, random } });
-    try {
+    await withSimEnv({ delivery: { duplicateRate: 0.5, maxDelayMs: 5, random } }, async (env) => {
       // Many executions failing with one error would open the outage breaker and be held (tests in
       // test/integration/breaker.test.ts); this test is about duplicate deliveries and maxRedrives, so the breaker is off.
       await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 2 });
-      const sm = await createMachine(env, 'flaky', LAMBDA, failing);
+      const sm = await createMachine(env, 'flaky', FLAKY_LAMBDA, failing);
       const arns = await Promise.all(Array.from({ length: 25 }, (_, i) => startExecution(env, sm, `e-${i}`)));
       await drainUntilEmpty(env);
       for (const arn of arns) expect(redrivesOf(env, arn)).toBe(2);
       expect(env.bus.deadLetters).toHaveLength(0);
       expect(env.bus.delivered.length).toBeGreaterThan(arns.length * 3); // duplicates happened
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });
 
 describe('Step Functions trouble', () => {
   test('throttling on every RedriveExecution for a while: deferred, then all redriven once, none lost', async () => {
     let throttle = true;
-    const env = await simEnv(FIXTURE_START, { standIn: { fault: (op) => (throttle && op === 'RedriveExecution' ? 'throttle' : undefined) } });
-    try {
+    await withSimEnv({ standIn: { fault: (op) => (throttle && op === 'RedriveExecution' ? 'throttle' : undefined) } }, async (env) => {
       // Many executions failing with one error would open the outage breaker and be held (tests in
       // test/integration/breaker.test.ts); this test is about throttling, so the breaker is off.
       await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 1 });
       let attempt = 0;
-      const sm = await createMachine(env, 'flaky', LAMBDA, () => (attempt++ < 10 ? { ok: false, error: 'Lambda.TooManyRequestsException' } : { ok: true }));
+      const sm = await createMachine(env, 'flaky', FLAKY_LAMBDA, () => (attempt++ < 10 ? { ok: false, error: 'Lambda.TooManyRequestsException' } : { ok: true }));
       const arns = await Promise.all(Array.from({ length: 10 }, (_, i) => startExecution(env, sm, `t-${i}`)));
       await env.settle();
       expect(env.standIn.redrives).toHaveLength(0);
@@ -73,17 +68,14 @@ describe('Step Functions trouble', () => {
       await drainUntilEmpty(env);
       for (const arn of arns) expect(redrivesOf(env, arn)).toBe(1);
       expect(env.standIn.calls.filter((c) => c.outcome === 'ThrottlingException').length).toBeGreaterThanOrEqual(20);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 
   test('5xx from Step Functions: deferred with a reason, redriven later', async () => {
     let down = true;
-    const env = await simEnv(FIXTURE_START, { standIn: { fault: (op) => (down && op === 'RedriveExecution' ? 'server-error' : undefined) } });
-    try {
+    await withSimEnv({ standIn: { fault: (op) => (down && op === 'RedriveExecution' ? 'server-error' : undefined) } }, async (env) => {
       await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 });
-      const sm = await createMachine(env, 'flaky', LAMBDA, failing);
+      const sm = await createMachine(env, 'flaky', FLAKY_LAMBDA, failing);
       const arn = await startExecution(env, sm, 'x');
       await env.settle();
       const trail = await env.deps.audit.trail(arn);
@@ -91,25 +83,15 @@ describe('Step Functions trouble', () => {
       down = false;
       await drainUntilEmpty(env);
       expect(redrivesOf(env, arn)).toBe(1);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });
 
 describe('crashes and races', () => {
   test('crash between claim and redrive: the abandoned claim is retried once by the drain', async () => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
-      const sm = await createMachine(env, 'flaky', LAMBDA, failing);
-      const arn = await startExecution(env, sm, 'crash-1');
-      await env.standIn.idle();
-      const ex = env.standIn.getExecution(arn)!;
-      const facts = {
-        executionArn: arn, redriveCount: 0, stateMachineArn: sm, account: '123456789012', region: 'us-east-1', name: 'crash-1',
-        status: 'FAILED', startDate: ex.startDate, stopDate: ex.stopDate ?? null, errorName: 'Lambda.ServiceException', cause: null, policyKey: '*',
-      };
+    await withFlakyMachine(failing, { intervalSeconds: 0 }, async (env, sm) => {
+      const { arn } = await failedExecution(env, sm, 'crash-1');
+      const facts = firstFailure(env, arn, sm);
       // The "crashed" invocation claimed and died before calling Step Functions.
       expect(await env.deps.ledger.claim(facts, env.clock.now(), env.deps.claimTimeoutMs)).toBeDefined();
       await drain(env.deps);
@@ -119,23 +101,13 @@ describe('crashes and races', () => {
       expect(report.outcomes.map((o) => [o.decision.reason, o.action])).toEqual([['retry-abandoned-claim', 'redriven']]);
       await drain(env.deps);
       expect(redrivesOf(env, arn)).toBe(1);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 
   test('crash after the redrive but before it was recorded: the drain sees it and does not redrive again', async () => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
-      const sm = await createMachine(env, 'flaky', LAMBDA, failing);
-      const arn = await startExecution(env, sm, 'crash-2');
-      await env.standIn.idle();
-      const ex = env.standIn.getExecution(arn)!;
-      const facts = {
-        executionArn: arn, redriveCount: 0, stateMachineArn: sm, account: '123456789012', region: 'us-east-1', name: 'crash-2',
-        status: 'FAILED', startDate: ex.startDate, stopDate: ex.stopDate ?? null, errorName: 'Lambda.ServiceException', cause: null, policyKey: '*',
-      };
+    await withFlakyMachine(failing, { intervalSeconds: 0 }, async (env, sm) => {
+      const { arn } = await failedExecution(env, sm, 'crash-2');
+      const facts = firstFailure(env, arn, sm);
       await env.deps.ledger.claim(facts, env.clock.now(), env.deps.claimTimeoutMs);
       await env.deps.stepFunctions.redrive(arn, redriveClientToken(arn, 0));
       await env.standIn.idle();
@@ -145,40 +117,26 @@ describe('crashes and races', () => {
       await drain(env.deps);
       expect(redrivesOf(env, arn)).toBe(1);
       expect((await env.deps.ledger.get(arn, 0))?.state).toBe('redriven');
-    } finally {
-      await env.stop();
-    }
+    });
   });
 
   test('duplicate pending entries and concurrent drains redrive once', async () => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 30, jitter: 'NONE' });
-      const sm = await createMachine(env, 'flaky', LAMBDA, failing);
-      const arn = await startExecution(env, sm, 'dup');
-      await env.standIn.idle();
-      const event = env.standIn.events.find((e) => e.detail.status === 'FAILED')!;
+    await withFlakyMachine(failing, { intervalSeconds: 30, jitter: 'NONE' }, async (env, sm) => {
+      const { arn, event } = await failedExecution(env, sm, 'dup');
       const outcomes = await Promise.all([1, 2, 3].map(() => handleStatusChange(structuredClone(event), env.deps)));
       expect(outcomes.filter((o) => o.action === 'scheduled')).toHaveLength(1);
       env.clock.advanceTo(env.clock.now() + 31_000);
       await Promise.all([drain(env.deps), drain(env.deps), drain(env.deps)]);
       await env.standIn.idle();
       expect(redrivesOf(env, arn)).toBe(1);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });
 
 describe('DynamoDB down', () => {
   test('the handler throws, the bus retries and parks the event in the DLQ: nothing is silently lost', async () => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
-      const sm = await createMachine(env, 'flaky', LAMBDA, failing);
-      await startExecution(env, sm, 'ddb-down');
-      await env.standIn.idle();
-      const event = env.standIn.events.find((e) => e.detail.status === 'FAILED')!;
+    await withFlakyMachine(failing, { intervalSeconds: 0 }, async (env, sm) => {
+      const { event } = await failedExecution(env, sm, 'ddb-down');
       const unreachable = new DynamoDBClient({ endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
       const broken = wire({ ...env.config, policyCacheTtlSeconds: 1 }, { log: new MemoryLog(), metrics: new InMemoryMetrics(), dynamodb: unreachable, clock: env.clock.now });
       const bus = new LocalEventBus(statusChangePattern(), (e) => handleStatusChange(e, broken));
@@ -190,19 +148,16 @@ describe('DynamoDB down', () => {
       // Replayed once DynamoDB is back: redriven.
       await handleStatusChange(bus.deadLetters[0].event, env.deps, 'replay');
       expect(env.standIn.redrives).toHaveLength(1);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });
 
 describe('reconciliation', () => {
   test('finds a failure whose event was dropped, and one skipped while paused after resume', async () => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
+    await withSimEnv({ detachBus: true }, async (env) => {
       await env.putPolicy({ stateMachine: 'arn:aws:states:us-east-1:123456789012:stateMachine:flaky*', intervalSeconds: 0 });
       // Each execution fails once; its redrive succeeds.
-      const sm = await createMachine(env, 'flaky', LAMBDA, { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException' });
+      const sm = await createMachine(env, 'flaky', FLAKY_LAMBDA, failsOnce);
       const other = await createMachine(env, 'unrelated', 'arn:aws:lambda:us-east-1:123456789012:function:other', failing);
       const lost = await startExecution(env, sm, 'event-lost');
       await startExecution(env, other, 'no-policy');
@@ -211,9 +166,7 @@ describe('reconciliation', () => {
       // One more failure while paused: its event arrives and is skipped with `paused`.
       await env.deps.killSwitch.pause('maintenance', 'test', env.clock.now());
       env.deps.policies.invalidate();
-      const pausedArn = await startExecution(env, sm, 'while-paused');
-      await env.standIn.idle();
-      const pausedEvent = env.standIn.events.find((e) => e.detail.executionArn === pausedArn && e.detail.status === 'FAILED')!;
+      const { arn: pausedArn, event: pausedEvent } = await failedExecution(env, sm, 'while-paused');
       expect((await handleStatusChange(pausedEvent, env.deps)).decision.reason).toBe('paused');
 
       await env.deps.killSwitch.resume();
@@ -230,20 +183,14 @@ describe('reconciliation', () => {
       const again = await sweep(env.deps, { since: FIXTURE_START - 3_600_000 });
       expect(again.considered).toBe(0);
       expect(env.standIn.redrives).toHaveLength(2);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });
 
 describe('scheduled run', () => {
   test('sweeps once per interval and then only since the previous sweep (with an overlap)', async () => {
-    const env = await simEnv(FIXTURE_START, { detachBus: true });
-    try {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
-      const sm = await createMachine(env, 'flaky', LAMBDA, { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException' });
-      const first = await startExecution(env, sm, 'before-first-sweep');
-      await env.standIn.idle();
+    await withFlakyMachine(failsOnce, { intervalSeconds: 0 }, async (env, sm) => {
+      const { arn: first } = await failedExecution(env, sm, 'before-first-sweep');
       const run1 = await scheduledRun(env.deps);
       expect(run1.sweep?.unknownToLedger).toBe(1);
       env.clock.advanceTo(env.clock.now() + 5 * 60_000);
@@ -251,8 +198,7 @@ describe('scheduled run', () => {
       // A failure whose event was lost, 3 hours later: the next sweep lists from the
       // previous sweep minus the overlap, not the whole 24-hour look-back.
       env.clock.advanceTo(env.clock.now() + 3 * 3_600_000);
-      const lost = await startExecution(env, sm, 'event-lost');
-      await env.standIn.idle();
+      const { arn: lost } = await failedExecution(env, sm, 'event-lost');
       const listCalls = () => env.standIn.calls.filter((c) => c.op === 'ListExecutions').length;
       const before = listCalls();
       const run2 = await scheduledRun(env.deps);
@@ -262,9 +208,7 @@ describe('scheduled run', () => {
       expect(listCalls() - before).toBe(2); // FAILED and TIMED_OUT
       expect(redrivesOf(env, first)).toBe(1);
       expect(redrivesOf(env, lost)).toBe(1);
-    } finally {
-      await env.stop();
-    }
+    });
   });
 });
 

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type LocalEnvironment, type LocalOptions, startLocal } from '../../local/environment';
 import { SimClock } from '../../local/sim-clock';
-import type { StepBehaviour } from '../../local/sfn';
+import type { StatusChangeEvent, StepBehaviour } from '../../local/sfn';
+import type { ControllerDeps } from '../../lambda/event-path';
+import { drain } from '../../lambda/scheduled-drain';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -48,6 +50,15 @@ export async function startExecution(env: LocalEnvironment, stateMachineArn: str
   return out.executionArn!;
 }
 
+/** Starts an execution that fails; returns its ARN and a copy of its (latest) FAILED event, whether the bus delivered it or not. */
+export async function failedExecution(env: LocalEnvironment, stateMachineArn: string, name: string): Promise<{ arn: string; event: StatusChangeEvent }> {
+  const arn = await startExecution(env, stateMachineArn, name);
+  await env.standIn.idle();
+  const event = [...env.standIn.events].reverse().find((e) => e.detail.executionArn === arn && e.detail.status === 'FAILED');
+  if (!event) throw new Error(`no FAILED event for ${name}`);
+  return { arn, event: structuredClone(event) };
+}
+
 /** Replays the fixture execution's first failure on the stand-in (its own events not delivered). */
 export async function fixtureExecution(env: SimEnv, behaviour: StepBehaviour): Promise<string> {
   const sm = await createMachine(env, FIXTURE_MACHINE, LAMBDA_TEST, behaviour);
@@ -60,3 +71,39 @@ export const lambdaDeny = { kind: 'fail', error: 'Lambda.AWSLambdaException', ca
 
 /** Redrives the stand-in performed for one execution. */
 export const redrivesOf = (env: LocalEnvironment, arn: string) => env.standIn.redrives.filter((r) => r.executionArn === arn).length;
+
+/** A simulated-clock environment from FIXTURE_START for the length of `body`, stopped whatever happens. */
+export async function withSimEnv<T>(options: Omit<LocalOptions, 'clock' | 'sleep'>, body: (env: SimEnv) => Promise<T>): Promise<T> {
+  const env = await simEnv(FIXTURE_START, options);
+  try {
+    return await body(env);
+  } finally {
+    await env.stop();
+  }
+}
+
+/** Runs the drain (with `deps`, by default the environment's own) at each due time until nothing is pending. */
+export async function drainUntilEmpty(env: SimEnv, deps: ControllerDeps = env.deps, maxTicks = 200): Promise<void> {
+  for (let i = 0; i < maxTicks; i++) {
+    await env.settle();
+    const { oldestDueAt } = await deps.ledger.backlog();
+    if (oldestDueAt === null) return;
+    env.clock.advanceTo(oldestDueAt);
+    await drain(deps);
+  }
+  throw new Error('backlog did not drain');
+}
+
+export const FLAKY_LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';
+
+/**
+ * The usual stage of a resilience test: a simulated-clock environment whose bus is detached
+ * (the test delivers events by hand), a catch-all policy with `policy` in it, and one state
+ * machine, 'flaky', whose task (FLAKY_LAMBDA) behaves as `behaviour`.
+ */
+export async function withFlakyMachine(behaviour: StepBehaviour, policy: Record<string, unknown>, body: (env: SimEnv, machine: string) => Promise<void>): Promise<void> {
+  await withSimEnv({ detachBus: true }, async (env) => {
+    await env.putPolicy({ stateMachine: '*', ...policy });
+    await body(env, await createMachine(env, 'flaky', FLAKY_LAMBDA, behaviour));
+  });
+}

@@ -17,13 +17,11 @@ import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/teleme
 import type { PolicySnapshot, PolicySource } from '../../../lambda/policy/policy-source';
 import type { PolicyParseResult } from '../../../contract/policy-schema';
 import type { AuditEntry, AuditTrail, DailyCounts } from '../../../lambda/record/audit-trail';
-import type { Claim, FailureFacts, FailureLedger, FailureRecord, FailureState } from '../../../lambda/record/failure-ledger';
+import { type Claim, type FailureFacts, type FailureLedger, type FailureRecord, type FailureState, storedFacts } from '../../../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../../../lambda/record/owner-notifier';
 
 /** The public surface of a class (private members make classes nominal in TypeScript). */
 export type Public<T> = { [K in keyof T]: T[K] };
-
-const CAUSE_LIMIT = 1000;
 
 type StoredRecord = { -readonly [K in keyof FailureRecord]: FailureRecord[K] };
 
@@ -63,23 +61,6 @@ export class FakeLedger implements Public<FailureLedger> {
     );
   }
 
-  private facts(f: FailureFacts): FailureFacts {
-    return {
-      executionArn: f.executionArn,
-      redriveCount: f.redriveCount,
-      stateMachineArn: f.stateMachineArn,
-      account: f.account,
-      region: f.region,
-      name: f.name,
-      status: f.status,
-      startDate: f.startDate,
-      stopDate: f.stopDate,
-      errorName: f.errorName,
-      cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT),
-      policyKey: f.policyKey,
-    };
-  }
-
   async claim(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
@@ -90,7 +71,7 @@ export class FakeLedger implements Public<FailureLedger> {
     this.records.set(k, {
       reason: null,
       ...r,
-      ...this.facts(facts),
+      ...storedFacts(facts),
       state: 'claimed',
       claimToken: token,
       claimExpiresAt: expires,
@@ -106,7 +87,7 @@ export class FakeLedger implements Public<FailureLedger> {
     const r = this.records.get(k);
     if (r !== undefined && r.state !== 'skipped' && r.state !== 'held') return false;
     this.records.set(k, {
-      ...this.facts(facts),
+      ...storedFacts(facts),
       state: 'pending',
       reason: 'backoff',
       dueAt,
@@ -124,7 +105,7 @@ export class FakeLedger implements Public<FailureLedger> {
     if (!this.takeable(r, now)) return false;
     this.records.set(k, {
       ...r,
-      ...this.facts(facts),
+      ...storedFacts(facts),
       state: 'skipped',
       reason,
       dueAt: null,
@@ -156,7 +137,7 @@ export class FakeLedger implements Public<FailureLedger> {
     if (!this.takeable(r, now)) return false;
     this.records.set(k, {
       ...r,
-      ...this.facts(facts),
+      ...storedFacts(facts),
       state: 'held',
       reason,
       dueAt: Math.min(facts.stopDate ?? now, now),

@@ -2,27 +2,21 @@ import fc from 'fast-check';
 import { errorMatches, firstMatch, STATES_ALL } from '../../../lambda/decide/error-match';
 
 describe('errorMatches', () => {
-  it.each<[string, string | null, boolean]>([
-    ['States.ALL', 'Lambda.AWSLambdaException', true],
-    ['States.ALL', null, true],
-    ['*', 'anything', true],
-    ['*', null, true],
-    ['Lambda.*', 'Lambda.AWSLambdaException', true],
-    ['Lambda.*', 'Lambda.', true],
-    ['Lambda.*', 'Lambda', false],
-    ['Lambda.*', 'LambdaX.Error', false],
-    ['Lambda.*', 'lambda.AWSLambdaException', false],
-    ['Lambda.*', 'MyLambda.Error', false],
-    ['Lambda.*', null, false],
-    ['States.*', 'States.Timeout', true],
-    ['States.Timeout', 'States.Timeout', true],
-    ['States.Timeout', 'States.TimeoutX', false],
-    ['States.Timeout', 'states.timeout', false],
-    ['States.Timeout', null, false],
-    ['Lambda.AWSLambdaException', 'Lambda.AWSLambdaException', true],
-    ['a.b.*', 'a.b.c.d', true],
-    ['a.b.*', 'a.bc', false],
-  ])('%s vs %p -> %s', (pattern, name, expected) => {
+  /** Per pattern: the error names it matches, and near misses it must not match. */
+  const CASES: Array<[pattern: string, matches: (string | null)[], misses: (string | null)[]]> = [
+    ['States.ALL', ['Lambda.AWSLambdaException', null], []],
+    ['*', ['anything', null], []],
+    ['Lambda.*', ['Lambda.AWSLambdaException', 'Lambda.'], ['Lambda', 'LambdaX.Error', 'lambda.AWSLambdaException', 'MyLambda.Error', null]],
+    ['States.*', ['States.Timeout'], []],
+    ['States.Timeout', ['States.Timeout'], ['States.TimeoutX', 'states.timeout', null]],
+    ['Lambda.AWSLambdaException', ['Lambda.AWSLambdaException'], []],
+    ['a.b.*', ['a.b.c.d'], ['a.bc']],
+  ];
+  const rows = CASES.flatMap(([pattern, matches, misses]) => [
+    ...matches.map((name) => [pattern, name, true] as const),
+    ...misses.map((name) => [pattern, name, false] as const),
+  ]);
+  it.each(rows)('%s vs %p -> %s', (pattern, name, expected) => {
     expect(errorMatches(pattern, name)).toBe(expected);
   });
 

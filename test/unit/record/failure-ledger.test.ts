@@ -49,6 +49,10 @@ async function claimed(at = T0): Promise<Claim> {
 }
 
 describe('claim', () => {
+  /** A record claimed at `at` with `token`: expiry and due time one claim timeout later, in the byDue index. */
+  const claimedItem = (at: number, token: string, extra: Record<string, unknown> = {}) =>
+    item({ state: 'claimed', claimToken: token, claimExpiresAt: at + TIMEOUT, dueShard: 'DUE', dueAt: at + TIMEOUT, attempts: 1, updatedAt: at, expiresAt: ttl(at), ...extra });
+
   it('none -> claimed: a token, an expiry that is also its due time (byDue index), attempts 1, the facts, a TTL', async () => {
     const claim = await ledger().claim(facts(), T0, TIMEOUT);
     expect(claim).toEqual({ executionArn: ARN, redriveCount: 0, token: expect.stringMatching(/^[0-9a-f-]{36}$/), attempts: 1 });
@@ -61,38 +65,14 @@ describe('claim', () => {
     await ledger().skip(facts({ policyKey: null }), 'paused', T0);
     const claim = await ledger().claim(facts(), T0 + 5_000, TIMEOUT);
     expect(claim?.attempts).toBe(1);
-    expect(await stored()).toEqual(
-      item({
-        state: 'claimed',
-        reason: 'paused',
-        claimToken: claim!.token,
-        claimExpiresAt: T0 + 5_000 + TIMEOUT,
-        dueShard: 'DUE',
-        dueAt: T0 + 5_000 + TIMEOUT,
-        attempts: 1,
-        updatedAt: T0 + 5_000,
-        expiresAt: ttl(T0 + 5_000),
-      }),
-    );
+    expect(await stored()).toEqual(claimedItem(T0 + 5_000, claim!.token, { reason: 'paused' }));
   });
 
   it('pending -> claimed once due (dueAt <= now)', async () => {
     await ledger().schedule(facts(), T0 + 10_000, T0);
     const claim = await ledger().claim(facts(), T0 + 10_000, TIMEOUT);
     expect(claim?.attempts).toBe(1);
-    expect(await stored()).toEqual(
-      item({
-        state: 'claimed',
-        reason: 'backoff',
-        claimToken: claim!.token,
-        claimExpiresAt: T0 + 10_000 + TIMEOUT,
-        dueShard: 'DUE',
-        dueAt: T0 + 10_000 + TIMEOUT,
-        attempts: 1,
-        updatedAt: T0 + 10_000,
-        expiresAt: ttl(T0 + 10_000),
-      }),
-    );
+    expect(await stored()).toEqual(claimedItem(T0 + 10_000, claim!.token, { reason: 'backoff' }));
   });
 
   it('abandoned claim -> claimed again (retake): a new token, attempts 2, a new expiry', async () => {
