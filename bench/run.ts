@@ -14,11 +14,12 @@
  * (see harness.ts for why it normally has its own process).
  */
 import { fork } from 'node:child_process';
+import { BREAKER_DEFAULTS } from '../contract/policy-schema';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { type BurstOptions, type BurstResult, runBurst } from './burst';
-import type { BurstHeldResult } from './burst-held';
+import { type BurstHeldResult, runBurstHeld } from './burst-held';
 import { type ColdStartResult, runColdStart } from './cold-start';
 import { dynamoModeFromEnv } from './harness';
 import { OUTAGE_SCENARIOS, OUTAGE_START, type OutageName, type OutageRunResult, type OutageScenario } from './outage';
@@ -34,7 +35,7 @@ import { TRICKLE_SCENARIO, type TrickleRunResult, type TrickleScenario } from '.
 const RESULTS_DIR = join(__dirname, 'results');
 
 /** The default policy's first probe interval (the trickle's delay budget). */
-export const PROBE_INTERVAL_SECONDS = 30;
+export const PROBE_INTERVAL_SECONDS = BREAKER_DEFAULTS.probeIntervalSeconds;
 
 const SCALES = {
   full: {
@@ -166,6 +167,9 @@ export function trickleSection(scenario: TrickleScenario, breakerOff: TrickleRun
 
 async function main(): Promise<void> {
   const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
+  if (loadAverageAtStart[0] > (os.availableParallelism?.() ?? os.cpus().length)) {
+    log(`load average ${loadAverageAtStart.join(' / ')} is above the CPU count: the real-clock bursts will be slowed by other work`);
+  }
   const args = parseArgs(process.argv.slice(2));
   const scale = SCALES[args.scale];
   const durationsMs: Record<string, number> = {};
@@ -190,8 +194,14 @@ async function main(): Promise<void> {
     burst = await timed('burst', () => runBurst(options));
     log(`burst: ${burst.redriven} redriven in ${(burst.timeToRedriveAllMs / 1000).toFixed(1)} s, ratio ${burst.achievedRateRatio}`);
   }
-  const burstHeld: BurstHeldResult | undefined = undefined;
-  if (args.only('burstheld') && !BREAKER_AVAILABLE) log('burst held: skipped, no breaker in this build');
+  let burstHeld: BurstHeldResult | undefined;
+  if (args.only('burstheld')) {
+    if (!BREAKER_AVAILABLE) log('burst held: skipped, no breaker in this build');
+    else {
+      burstHeld = await timed('burstHeld', () => runBurstHeld({ ...scale.burst, quotaScale: 0.5, dynamo: dynamoModeFromEnv(), progress: log }));
+      log(`burst held: ${burstHeld.held} held, ${burstHeld.released} released in ${(burstHeld.releaseMs / 1000).toFixed(1)} s, ratio ${burstHeld.releaseRateRatio}`);
+    }
+  }
 
   const planned = plan(args, scale);
   const byKey = new Map<string, unknown>();

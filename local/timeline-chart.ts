@@ -31,6 +31,8 @@ export interface ChartOptions {
   readonly tickEvery?: number;
   /** Vertical markers, e.g. "breaker opened" (minute, label). */
   readonly marks?: ReadonlyArray<{ readonly minute: number; readonly label: string }>;
+  /** Width of each panel's plot area in px. @default 360 */
+  readonly panelWidth?: number;
 }
 
 // Drawn in this order; failures wide and pale so that redrives on top of them stay visible.
@@ -44,9 +46,11 @@ const SERIES = [
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const PANEL = { w: 360, h: 260 };
+type Size = { readonly w: number; readonly h: number };
 const MARGIN = { left: 56, right: 16, top: 58, bottom: 44 };
 
 interface Axes {
+  readonly size: Size;
   readonly xMax: number;
   readonly tick: number;
   readonly scale: 'log' | 'linear';
@@ -57,43 +61,44 @@ interface Axes {
 function yAxis(a: Axes): { y: (v: number) => number; grid: Array<[number, string]> } {
   if (a.scale === 'log') {
     const decades = Math.max(1, Math.ceil(Math.log10(a.maxValue + 1)));
-    const y = (v: number) => PANEL.h - (Math.log10(1 + Math.max(0, v)) / decades) * PANEL.h;
+    const y = (v: number) => a.size.h - (Math.log10(1 + Math.max(0, v)) / decades) * a.size.h;
     return { y, grid: Array.from({ length: decades + 1 }, (_, d) => [d === 0 ? 0 : 10 ** d, d === 0 ? '0' : (10 ** d).toLocaleString('en-US')]) };
   }
   const magnitude = 10 ** Math.floor(Math.log10(Math.max(1, a.maxValue)));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((st) => a.maxValue / st <= 5) ?? magnitude * 10;
   const top = Math.max(step, Math.ceil(a.maxValue / step) * step);
-  const y = (v: number) => PANEL.h - (v / top) * PANEL.h;
+  const y = (v: number) => a.size.h - (v / top) * a.size.h;
   return { y, grid: Array.from({ length: Math.round(top / step) + 1 }, (_, k) => [k * step, (k * step).toLocaleString('en-US')]) };
 }
 
 /** Frame, grid, axes, shading and marks of one panel at (ox, oy); returns its x and y. */
 function panelFrame(parts: string[], ox: number, oy: number, title: string, subtitle: string, a: Axes, o: { xLabel: string; yLabel?: string; shade?: ChartOptions['shade']; marks?: ChartOptions['marks'] }) {
   const { y, grid } = yAxis(a);
-  const x = (minute: number) => (minute / a.xMax) * PANEL.w;
+  const x = (minute: number) => (minute / a.xMax) * a.size.w;
   parts.push(`<g transform="translate(${ox},${oy})">`);
-  parts.push(`<text x="${PANEL.w / 2}" y="-38" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`);
-  parts.push(`<text x="${PANEL.w / 2}" y="-22" text-anchor="middle" fill="#444">${esc(subtitle)}</text>`);
+  parts.push(`<text x="${a.size.w / 2}" y="-38" text-anchor="middle" font-size="14" font-weight="bold">${esc(title)}</text>`);
+  parts.push(`<text x="${a.size.w / 2}" y="-22" text-anchor="middle" fill="#444">${esc(subtitle)}</text>`);
   if (o.shade) {
-    parts.push(`<rect x="0" y="0" width="${x(o.shade.untilMinute).toFixed(1)}" height="${PANEL.h}" fill="#f2f2f2"/>`);
+    parts.push(`<rect x="0" y="0" width="${x(o.shade.untilMinute).toFixed(1)}" height="${a.size.h}" fill="#f2f2f2"/>`);
     parts.push(`<text x="${(x(o.shade.untilMinute) / 2).toFixed(1)}" y="12" text-anchor="middle" fill="#888">${esc(o.shade.label)}</text>`);
   }
   for (const [v, label] of grid) {
     const yy = y(v).toFixed(1);
-    parts.push(`<line x1="0" x2="${PANEL.w}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
+    parts.push(`<line x1="0" x2="${a.size.w}" y1="${yy}" y2="${yy}" stroke="#ddd"/>`);
     parts.push(`<text x="-6" y="${(Number(yy) + 4).toFixed(1)}" text-anchor="end" fill="#444">${label}</text>`);
   }
-  parts.push(`<line x1="0" x2="${PANEL.w}" y1="${PANEL.h}" y2="${PANEL.h}" stroke="#444"/>`);
+  parts.push(`<line x1="0" x2="${a.size.w}" y1="${a.size.h}" y2="${a.size.h}" stroke="#444"/>`);
   for (let m = 0; m <= a.xMax; m += a.tick) {
-    parts.push(`<line x1="${x(m).toFixed(1)}" x2="${x(m).toFixed(1)}" y1="${PANEL.h}" y2="${PANEL.h + 4}" stroke="#444"/>`);
-    parts.push(`<text x="${x(m).toFixed(1)}" y="${PANEL.h + 16}" text-anchor="middle" fill="#444">${m}</text>`);
+    parts.push(`<line x1="${x(m).toFixed(1)}" x2="${x(m).toFixed(1)}" y1="${a.size.h}" y2="${a.size.h + 4}" stroke="#444"/>`);
+    parts.push(`<text x="${x(m).toFixed(1)}" y="${a.size.h + 16}" text-anchor="middle" fill="#444">${m}</text>`);
   }
-  parts.push(`<text x="${PANEL.w / 2}" y="${PANEL.h + 32}" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
-  if (o.yLabel) parts.push(`<text transform="translate(-44,${PANEL.h / 2}) rotate(-90)" text-anchor="middle" fill="#444">${esc(o.yLabel)}</text>`);
+  parts.push(`<text x="${a.size.w / 2}" y="${a.size.h + 32}" text-anchor="middle" fill="#444">${esc(o.xLabel)}</text>`);
+  if (o.yLabel) parts.push(`<text transform="translate(-44,${a.size.h / 2}) rotate(-90)" text-anchor="middle" fill="#444">${esc(o.yLabel)}</text>`);
   (o.marks ?? []).forEach((mark, k) => {
     const xx = x(mark.minute).toFixed(1);
-    parts.push(`<line x1="${xx}" x2="${xx}" y1="0" y2="${PANEL.h}" stroke="#ff7f0e" stroke-dasharray="3 3"/>`);
-    parts.push(`<text x="${xx}" y="${28 + 12 * (k % 3)}" dx="3" fill="#b35900" font-size="10">${esc(mark.label)}</text>`);
+    parts.push(`<line x1="${xx}" x2="${xx}" y1="0" y2="${a.size.h}" stroke="#ff7f0e" stroke-dasharray="3 3"/>`);
+    const right = x(mark.minute) > a.size.w * 0.65;
+    parts.push(`<text x="${xx}" y="${28 + 12 * (k % 3)}" dx="${right ? -3 : 3}"${right ? ' text-anchor="end"' : ''} fill="#b35900" font-size="10">${esc(mark.label)}</text>`);
   });
   return { x, y };
 }
@@ -106,7 +111,7 @@ const stepLine = (values: (m: number) => number, xMax: number, x: (m: number) =>
 
 function legend(parts: string[], items: ReadonlyArray<{ label: string; color: string; width: number; opacity?: number; dash?: string }>, top: number): void {
   items.forEach((s, i) => {
-    const lx = MARGIN.left + i * 175;
+    const lx = MARGIN.left + i * 160;
     parts.push(`<line x1="${lx}" x2="${lx + 22}" y1="${top - 4}" y2="${top - 4}" stroke="${s.color}" stroke-width="${Math.max(2, s.width)}" stroke-opacity="${s.opacity ?? 1}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     parts.push(`<text x="${lx + 28}" y="${top}" fill="#222">${esc(s.label)}</text>`);
   });
@@ -114,11 +119,13 @@ function legend(parts: string[], items: ReadonlyArray<{ label: string; color: st
 
 export function timelineChart(panels: readonly ChartPanel[], options: ChartOptions): string {
   const tick = options.tickEvery ?? 10;
-  const width = panels.length * (PANEL.w + MARGIN.left + MARGIN.right);
+  const size: Size = { w: options.panelWidth ?? PANEL.w, h: PANEL.h };
+  const width = panels.length * (size.w + MARGIN.left + MARGIN.right);
   const height = PANEL.h + MARGIN.top + MARGIN.bottom + 34;
   const maxMinute = Math.max((options.shade?.untilMinute ?? 0) + tick, ...panels.map((p) => p.timeline.length));
   const series = SERIES.filter((s) => s.key !== 'held' || panels.some((p) => p.timeline.some((b) => b.held !== undefined)));
   const axes: Axes = {
+    size,
     xMax: Math.ceil(maxMinute / tick) * tick,
     tick,
     scale: 'log',
@@ -128,7 +135,7 @@ export function timelineChart(panels: readonly ChartPanel[], options: ChartOptio
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`);
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   panels.forEach((panel, i) => {
-    const ox = i * (PANEL.w + MARGIN.left + MARGIN.right) + MARGIN.left;
+    const ox = i * (size.w + MARGIN.left + MARGIN.right) + MARGIN.left;
     const { x, y } = panelFrame(parts, ox, MARGIN.top, panel.title, panel.subtitle, axes, {
       xLabel: options.xLabel,
       yLabel: i === 0 ? 'per minute (log scale)' : undefined,
@@ -141,7 +148,7 @@ export function timelineChart(panels: readonly ChartPanel[], options: ChartOptio
     }
     parts.push('</g>');
   });
-  legend(parts, series.map((s) => ({ ...s, label: s.key === 'held' ? `${s.label}, end of minute` : `${s.label} per minute` })), height - 12);
+  legend(parts, series.map((s) => ({ ...s, label: s.key === 'held' ? 'held (end of minute)' : `${s.label} per minute` })), height - 12);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
@@ -188,7 +195,7 @@ export function lineChart(rows: ReadonlyArray<readonly LinePanel[]>, options: Li
       const tick = panel.tickEvery ?? 10;
       const longest = Math.max(tick, (panel.shade?.untilMinute ?? 0) + 1, ...panel.series.map((s) => s?.values.length ?? 0));
       const xMax = Math.ceil((panel.minutes ?? longest) / tick) * tick;
-      const axes: Axes = { xMax, tick, scale: panel.scale, maxValue: Math.max(panel.scale === 'log' ? 10 : 1, ...panel.series.flatMap((s) => s?.values ?? [])) };
+      const axes: Axes = { size: PANEL, xMax, tick, scale: panel.scale, maxValue: Math.max(panel.scale === 'log' ? 10 : 1, ...panel.series.flatMap((s) => s?.values ?? [])) };
       const { x, y } = panelFrame(parts, c * cellW + MARGIN.left, r * cellH + MARGIN.top, panel.title, panel.subtitle, axes, { xLabel: options.xLabel, yLabel: panel.yLabel, shade: panel.shade });
       panel.series.forEach((s, k) => {
         const look = options.lines[k];
