@@ -57,6 +57,7 @@ export interface BurstHeldResult {
   readonly releaseRateRatio: number;
   readonly releaseRate: number;
   readonly releaseMs: number;
+  readonly releasePerSecond: readonly number[];
   readonly drainRuns: number;
   /** Simulated time skipped while nothing was in flight (waiting for the probe). */
   readonly skippedMs: number;
@@ -188,17 +189,18 @@ export async function runBurstHeld(options: BurstHeldOptions): Promise<BurstHeld
     let drainRuns = 0;
     let skippedMs = 0;
     let maxHeld = 0;
-    let maxHeldNow = 0;
+    let heldNow = 0;
     const drainPurposesBefore = { ...env.dynamoCalls.byPurpose };
     const drainCallsBefore = env.standIn.calls.length;
     for (let run = 0; run < 30; run++) {
       const active = await drainer.breakers.active();
       const backlog = await drainer.ledger.backlog();
-      const holding = active.filter((b) => b.state.status === 'open').length + maxHeldNow;
+      const holding = active.filter((b) => b.state.status === 'open').length + heldNow;
       if (run > 0 && holding === 0 && backlog.count === 0 && queue.length === 0 && inHandler === 0) break;
       // Idle until the next thing due: skip ahead instead of waiting in real time.
+      // Next thing due: an open breaker's probe, a releasing one's held failures, a pending redrive.
       const next = Math.min(
-        ...active.map((b) => (b.state.status === 'open' ? (b.state.nextProbeAt ?? now()) : now())),
+        ...active.map((b) => (b.state.status === 'open' ? (b.state.probe ? now() : (b.state.nextProbeAt ?? now())) : heldNow > 0 ? now() : Infinity)),
         backlog.oldestDueAt ?? Infinity,
         now() + MINUTE,
       );
@@ -208,9 +210,11 @@ export async function runBurstHeld(options: BurstHeldOptions): Promise<BurstHeld
       }
       const report = await drain(drainer);
       drainRuns++;
-      maxHeldNow = report.breakers?.held ?? 0;
-      maxHeld = Math.max(maxHeld, maxHeldNow);
-      progress(`burst held: drain run ${drainRuns}: ${report.breakers?.released.length ?? 0} released, ${report.breakers?.held ?? 0} held, ${report.breakers?.open ?? 0} open`);
+      heldNow = report.breakers?.held ?? 0;
+      maxHeld = Math.max(maxHeld, heldNow);
+      progress(
+        `burst held: drain run ${drainRuns}: ${report.breakers?.released.length ?? 0} released, ${report.breakers?.held ?? 0} held, ${report.breakers?.open ?? 0} open, ${report.breakers?.releasing ?? 0} releasing, backlog ${report.backlog}, queue ${queue.length}, in handler ${inHandler}`,
+      );
     }
     while (queue.length > 0 || inHandler > 0) await sleep(20);
     stopWorkers = true;
@@ -233,6 +237,13 @@ export async function runBurstHeld(options: BurstHeldOptions): Promise<BurstHeld
     const lastRelease = Math.max(...releases.map((r) => r.at));
     const releaseMs = releases.length > 0 && closedAt !== undefined ? lastRelease - closedAt : NaN;
     const releaseRate = releases.length / (releaseMs / 1000);
+    /** Releases accepted in each second after the close (how even the release was). */
+    const releasePerSecond: number[] = [];
+    for (const r of releases) {
+      const k = Math.floor((r.at - (closedAt ?? 0)) / 1000);
+      while (releasePerSecond.length <= k) releasePerSecond.push(0);
+      releasePerSecond[k]++;
+    }
     // A failure (execution, redriveCount) redriven twice, or a redrive the stand-in refused
     // because the execution was no longer FAILED (a second attempt at a handled failure).
     const perFailure = new Map<string, number>();
@@ -266,6 +277,7 @@ export async function runBurstHeld(options: BurstHeldOptions): Promise<BurstHeld
       releaseRateRatio: round(releaseRate / options.ratePerSecond, 3),
       releaseRate: round(releaseRate, 1),
       releaseMs,
+      releasePerSecond,
       drainRuns,
       skippedMs,
       lost,

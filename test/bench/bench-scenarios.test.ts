@@ -5,7 +5,8 @@
 import { runBurst } from '../../bench/burst';
 import { outageComparisonChart } from '../../bench/outage-chart';
 import { naiveRedriveCap, OUTAGE_SCENARIOS, runOutage } from '../../bench/outage';
-import { BREAKER_OFF_SPEC, NAIVE_SPEC } from '../../bench/redrivers';
+import { runBurstHeld } from '../../bench/burst-held';
+import { BREAKER_OFF_SPEC, BREAKER_ON_SPEC, NAIVE_SPEC } from '../../bench/redrivers';
 import { type BenchMeta, checkMusts } from '../../bench/report';
 import { renderMarkdown } from '../../bench/report-markdown';
 import { MODELS, outageComparison, trickleSection } from '../../bench/run';
@@ -13,7 +14,8 @@ import { runTrickle, TRICKLE_SCENARIO, trickleRuns } from '../../bench/trickle';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const scenario = { ...OUTAGE_SCENARIOS.outage30, executions: 60 };
+// Two state machines and a 10-minute outage: enough failures per group, within minutes, to open a breaker.
+const scenario = { ...OUTAGE_SCENARIOS.outage30, executions: 60, stateMachines: 2, outageMinutes: 10 };
 const trickle = { ...TRICKLE_SCENARIO, runsPerMinute: 20, minutes: 15 };
 const meta: BenchMeta = {
   date: 'test', node: process.version, platform: 'test', arch: 'test', nproc: 1, cpuModel: 'test', memoryGiB: 1, loadAverageAtStart: [0],
@@ -49,9 +51,10 @@ test('trickle runs: about 2% fail, independently of each other, on one busy stat
   expect(share).toBeLessThan(0.025);
 });
 
-test('outage, 60 executions: breaker-off auto-redrive redrives less than naive, never bad input, loses nothing; report and chart render', async () => {
+test('outage, 60 executions: naive redrives bad input and keeps no record; breaker off gives up on some; breaker on holds, probes, releases, recovers all; report and chart render', async () => {
   const naive = await runOutage(NAIVE_SPEC, scenario);
   const off = await runOutage(BREAKER_OFF_SPEC, scenario);
+  const on = await runOutage(BREAKER_ON_SPEC, scenario);
   const badInputs = Math.round(scenario.executions * scenario.badInputShare);
 
   expect(naive.retryable).toBe(scenario.executions - badInputs);
@@ -60,28 +63,69 @@ test('outage, 60 executions: breaker-off auto-redrive redrives less than naive, 
   expect(naive.badInputRedrives).toBeGreaterThan(0);
   // The naive redriver keeps no record: every bad-input execution it leaves FAILED is lost.
   expect(naive.lost).toBe(badInputs);
-  expect(naive.futileRedrives).toBeGreaterThan(off.futileRedrives);
 
-  expect(off.badInputRedrives).toBe(0);
-  expect(off.lost).toBe(0);
-  expect(off.autoRedrive?.deadLettered).toBe(0);
-  expect(off.autoRedrive?.skipReasons['error-not-retryable']).toBe(badInputs);
-  // The default policy without a breaker gives up on some during a 30-minute outage, on record.
+  for (const auto of [off, on]) {
+    expect(auto.badInputRedrives).toBe(0);
+    expect(auto.lost).toBe(0);
+    expect(auto.autoRedrive?.deadLettered).toBe(0);
+    expect(auto.autoRedrive?.skipReasons['error-not-retryable']).toBe(badInputs);
+    expect(auto.timeline.reduce((n, b) => n + b.redrives, 0)).toBe(auto.redrives);
+    expect(naive.futileRedrives).toBeGreaterThan(auto.futileRedrives);
+  }
+  // Without the breaker the default policy gives up on some while the downstream is down, on record.
+  expect(off.autoRedrive?.breaker.opened).toBe(0);
   expect(off.maxRedrivesOneExecution).toBeLessThanOrEqual(3);
   expect(off.recovered + (off.autoRedrive?.skipReasons['limit-reached'] ?? 0)).toBe(off.retryable);
-  expect(off.timeline.reduce((n, b) => n + b.redrives, 0)).toBe(off.redrives);
+  expect(off.recovered).toBeLessThan(off.retryable);
+  // With it, each group's breaker opens, probes fail until the outage ends, one succeeds, all recover.
+  const b = on.autoRedrive!.breaker;
+  expect(b.opened).toBeGreaterThanOrEqual(1);
+  expect(b.closed['probe-succeeded']).toBe(b.opened);
+  expect(b.probes['same-error']).toBeGreaterThan(0);
+  expect(b.heldDecisions).toBeGreaterThan(0);
+  expect(on.autoRedrive?.ownerNotifications['Auto Redrive Breaker Opened']).toBe(b.opened);
+  expect(on.recovered).toBe(on.retryable);
+  expect(on.futileRedrives).toBeLessThan(off.futileRedrives);
 
-  const outage30 = outageComparison('outage30', scenario, { naive, breakerOff: off });
-  const t = await runTrickle(BREAKER_OFF_SPEC, trickle);
-  expect(t.recovered).toBe(t.retryable);
-  expect(t.lost).toBe(0);
-  expect(t.medianDelaySeconds).toBeGreaterThan(0);
-  const partial = { meta, outage30, trickle: trickleSection(trickle, t, undefined) };
+  const outage30 = outageComparison('outage30', scenario, { naive, breakerOff: off, breakerOn: on });
+  expect(outage30.futileRatio).toBeCloseTo(on.futileRedrives / naive.futileRedrives, 3);
+  const trickleOff = await runTrickle(BREAKER_OFF_SPEC, trickle);
+  const trickleOn = await runTrickle(BREAKER_ON_SPEC, trickle);
+  for (const t of [trickleOff, trickleOn]) {
+    expect(t.recovered).toBe(t.retryable);
+    expect(t.lost).toBe(0);
+    expect(t.futileRedrives).toBe(0);
+    expect(t.medianDelaySeconds).toBeGreaterThan(0);
+  }
+  const section = trickleSection(trickle, trickleOff, trickleOn);
+  expect(section.addedMedianDelaySeconds).toBeCloseTo(trickleOn.medianDelaySeconds - trickleOff.medianDelaySeconds, 1);
+  const partial = { meta, outage30, trickle: section };
   const musts = checkMusts(partial);
-  expect(musts.find((m) => m.id === 'outage30.badInput')?.ok).toBe(true);
-  expect(musts.find((m) => m.id === 'outage30.lost')?.ok).toBe(true);
+  for (const id of ['outage30.badInput', 'outage30.lost', 'outage30.recovered', 'trickle.recovered', 'trickle.lost']) {
+    expect({ id, ok: musts.find((m) => m.id === id)?.ok }).toEqual({ id, ok: true });
+  }
   const markdown = renderMarkdown({ ...partial, musts });
   expect(markdown).toContain('| figure | naive | breaker off | breaker on |');
   expect(markdown).toContain('| retryable |');
-  expect(outageComparisonChart([outage30])).toMatch(/^<svg[\s\S]*naive redriver[\s\S]*<\/svg>\n$/);
+  expect(outageComparisonChart([outage30])).toMatch(/^<svg[\s\S]*naive redriver[\s\S]*breaker on[\s\S]*<\/svg>\n$/);
+});
+
+test('a missing breaker-on run is a failed MUST, not a pass', () => {
+  const musts = checkMusts({ meta, burst: undefined, outage30: undefined, trickle: undefined });
+  expect(musts).toEqual([]);
+  const some = checkMusts({ meta: { ...meta, scale: 'full' }, burst: { lost: 0, doubleRedrives: 0, achievedRateRatio: 1, achievedRate: 100, configuredRate: 100, dynamoCallsPerRedrive: 6 } as never });
+  expect(some.find((m) => m.id === 'burstHeld')).toMatchObject({ ok: false, enforced: true });
+});
+
+test('burst held, 100 same-error failures through 20 instances: held, probed, released; none lost, none redriven twice', async () => {
+  const r = await runBurstHeld({ events: 100, ratePerSecond: 100, workers: 20 });
+  expect(r.breakerEvents).toEqual({ 'Auto Redrive Breaker Opened': 1, 'Auto Redrive Breaker Closed': 1 });
+  expect(r.held).toBeGreaterThanOrEqual(90);
+  expect(r.released).toBeGreaterThanOrEqual(r.held - r.probes);
+  expect(r.executionsSucceeded).toBe(100);
+  expect(r.lost).toBe(0);
+  expect(r.doubleRedrives).toBe(0);
+  expect(r.deadLettered).toBe(0);
+  expect(r.dynamoCallsPerFailure).toBeGreaterThan(0);
+  expect(r.releaseRateRatio).toBeGreaterThan(0);
 });
