@@ -193,6 +193,16 @@ export function deferralsByReason(options: MetricOptions = {}): cloudwatch.MathE
   });
 }
 
+/** One series per value of the metric's one dimension (BreakerClosed by Reason, Probes by Outcome, ...). */
+export function seriesByDimension(name: MetricName, options: MetricOptions = {}): cloudwatch.MathExpression {
+  const period = options.period ?? DEFAULT_PERIOD;
+  return new cloudwatch.MathExpression({
+    expression: autoRedriveSearch(name, {}, options.statistic, period),
+    label: options.label ?? '',
+    period,
+  });
+}
+
 // ---- AWS-published metrics ----------------------------------------------------------
 
 /** An AWS/Lambda metric of one function (dimension FunctionName). */
