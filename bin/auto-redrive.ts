@@ -12,7 +12,7 @@ new AutoRedriveStack(app, 'AutoRedrive', {
   },
 });
 
-// Organization mode, member side (README: Running across an Organization): only with `-c auto-redrive:member=true`
+// Organization mode, member side (docs/organizations.md): only with `-c auto-redrive:member=true`
 // plus the central stack's outputs as context. Deployed with `cdk deploy AutoRedriveMember`
 // in each member account and Region, or synthesized (`cdk synth AutoRedriveMember`) as a
 // StackSet template. Always environment-agnostic: the template names no account or Region,

@@ -30,22 +30,8 @@ export class AutoRedriveStack extends Stack {
   public readonly autoRedrive: AutoRedrive;
 
   constructor(scope: Construct, id: string, props: AutoRedriveStackProps = {}) {
-    super(scope, id, {
-      description: 'auto-redrive: automatically redrives failed Step Functions Standard executions',
-      ...props,
-    });
-    const autoRedriveProps = propsFromContext(this);
-    try {
-      this.autoRedrive = new AutoRedrive(this, 'AutoRedrive', autoRedriveProps);
-    } catch (e) {
-      throw withContextKey(e);
-    }
-
-    // Stable output keys (PolicyTableName, ...) for operators and redrivectl, instead of
-    // the hashed logical ids that nesting in the construct would give them.
-    for (const child of this.autoRedrive.node.children) {
-      if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
-    }
+    super(scope, id, { description: 'auto-redrive: automatically redrives failed Step Functions Standard executions', ...props });
+    this.autoRedrive = fromContext(() => new AutoRedrive(this, 'AutoRedrive', propsFromContext(this)));
   }
 }
 
@@ -95,11 +81,14 @@ export function memberPropsFromContext(scope: Construct): AutoRedriveMemberProps
     if (s.memberProp === undefined || s.context === undefined) continue;
     props[s.memberProp] = propValue(s, readContext(scope, s));
   }
-  for (const s of [SETTINGS.centralEventBusArn, SETTINGS.externalId]) {
-    if (props[s.memberProp] === undefined) contextError(s.context, `is required for the member stack ('${CONTEXT.member}' is true)`);
-  }
-  if (props[SETTINGS.controllerRoleArns.memberProp] === undefined) {
-    contextError(CONTEXT.controllerRoleArns, `is required for the member stack: the central ControllerRoleArn and DrainRoleArn outputs`);
+  const isRequired = `is required for the member stack ('${CONTEXT.member}' is true)`;
+  const required: Array<[Setting & { memberProp: string; context: string }, string]> = [
+    [SETTINGS.centralEventBusArn, isRequired],
+    [SETTINGS.controllerRoleArns, 'is required for the member stack: the central ControllerRoleArn and DrainRoleArn outputs'],
+    [SETTINGS.externalId, isRequired],
+  ];
+  for (const [s, message] of required) {
+    if (props[s.memberProp] === undefined) contextError(s.context, message);
   }
   return props as unknown as AutoRedriveMemberProps;
 }
@@ -124,16 +113,26 @@ export class AutoRedriveMemberStack extends Stack {
       analyticsReporting: false,
       ...props,
     });
-    const memberProps = memberPropsFromContext(this);
-    try {
-      this.member = new AutoRedriveMember(this, 'AutoRedriveMember', memberProps);
-    } catch (e) {
-      throw withContextKey(e);
-    }
-    for (const child of this.member.node.children) {
-      if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
-    }
+    this.member = fromContext(() => new AutoRedriveMember(this, 'AutoRedriveMember', memberPropsFromContext(this)));
   }
+}
+
+/**
+ * A stack's one construct, made from context: a prop error names the prop's context key,
+ * and the construct's outputs get stable keys (PolicyTableName, ...) for operators and
+ * redrivectl, instead of the hashed logical ids that nesting in the construct would give.
+ */
+function fromContext<T extends Construct>(create: () => T): T {
+  let construct: T;
+  try {
+    construct = create();
+  } catch (e) {
+    throw withContextKey(e);
+  }
+  for (const child of construct.node.children) {
+    if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
+  }
+  return construct;
 }
 
 /**

@@ -111,6 +111,26 @@ export interface MetricOptions {
 
 const DEFAULT_PERIOD = Duration.minutes(5);
 
+/** `options` over the defaults: `statistic` (Sum unless given) and five minutes. */
+function rendering(options: MetricOptions, statistic: string = cloudwatch.Stats.SUM) {
+  return {
+    statistic: options.statistic ?? statistic,
+    period: options.period ?? DEFAULT_PERIOD,
+    label: options.label,
+    color: options.color,
+  };
+}
+
+/** A math expression over SEARCH()es built for the expression's period. */
+function searchExpression(
+  options: MetricOptions,
+  defaultLabel: string,
+  expression: (period: Duration) => string,
+): cloudwatch.MathExpression {
+  const period = options.period ?? DEFAULT_PERIOD;
+  return new cloudwatch.MathExpression({ expression: expression(period), label: options.label ?? defaultLabel, color: options.color, period });
+}
+
 // ---- auto-redrive's own metrics (namespace AutoRedrive) ------------------------------
 
 /**
@@ -135,10 +155,7 @@ export function autoRedriveMetric(
     namespace: METRICS_NAMESPACE,
     metricName: name,
     dimensionsMap: { [SERVICE_DIMENSION]: SERVICE_NAME, ...dimensions },
-    statistic: options.statistic ?? cloudwatch.Stats.SUM,
-    period: options.period ?? DEFAULT_PERIOD,
-    label: options.label,
-    color: options.color,
+    ...rendering(options),
   });
 }
 
@@ -164,33 +181,19 @@ export function autoRedriveSearch(
 
 /** Decisions of one outcome (all reasons summed): one time series. */
 export function decisionsOfOutcome(outcome: Outcome, options: MetricOptions = {}): cloudwatch.MathExpression {
-  const period = options.period ?? DEFAULT_PERIOD;
-  return new cloudwatch.MathExpression({
-    expression: `SUM(${autoRedriveSearch(METRIC.decisions, { [DIMENSION.outcome]: outcome }, options.statistic, period)})`,
-    label: options.label ?? outcome,
-    color: options.color,
-    period,
-  });
+  return searchExpression(options, outcome, (period) =>
+    `SUM(${autoRedriveSearch(METRIC.decisions, { [DIMENSION.outcome]: outcome }, options.statistic, period)})`);
 }
 
 /** Every (Outcome, Reason) series of Decisions, or only those of one outcome. */
 export function decisionsByReason(outcome?: Outcome, options: MetricOptions = {}): cloudwatch.MathExpression {
-  const period = options.period ?? DEFAULT_PERIOD;
-  return new cloudwatch.MathExpression({
-    expression: autoRedriveSearch(METRIC.decisions, outcome ? { [DIMENSION.outcome]: outcome } : {}, options.statistic, period),
-    label: options.label ?? '',
-    period,
-  });
+  return searchExpression(options, '', (period) =>
+    autoRedriveSearch(METRIC.decisions, outcome ? { [DIMENSION.outcome]: outcome } : {}, options.statistic, period));
 }
 
 /** Deferrals, one series per Reason (rate-limited or the Step Functions error name). */
 export function deferralsByReason(options: MetricOptions = {}): cloudwatch.MathExpression {
-  const period = options.period ?? DEFAULT_PERIOD;
-  return new cloudwatch.MathExpression({
-    expression: autoRedriveSearch(METRIC.deferrals, {}, options.statistic, period),
-    label: options.label ?? 'Deferrals',
-    period,
-  });
+  return searchExpression(options, 'Deferrals', (period) => autoRedriveSearch(METRIC.deferrals, {}, options.statistic, period));
 }
 
 /** One series per value of the metric's one dimension (BreakerClosed by Reason, Probes by Outcome, ...). */
@@ -207,22 +210,12 @@ export function seriesByDimension(name: MetricName, options: MetricOptions = {})
 
 /** An AWS/Lambda metric of one function (dimension FunctionName). */
 export function lambdaMetric(fn: lambda.IFunction, name: LambdaMetricName, options: MetricOptions = {}): cloudwatch.Metric {
-  return fn.metric(name, {
-    statistic: options.statistic ?? cloudwatch.Stats.SUM,
-    period: options.period ?? DEFAULT_PERIOD,
-    label: options.label,
-    color: options.color,
-  });
+  return fn.metric(name, rendering(options));
 }
 
 /** Messages waiting in a queue (AWS/SQS ApproximateNumberOfMessagesVisible, Maximum). */
 export function queueDepth(queue: sqs.IQueue, options: MetricOptions = {}): cloudwatch.Metric {
-  return queue.metric(AWS_METRICS.sqs.names[0], {
-    statistic: options.statistic ?? cloudwatch.Stats.MAXIMUM,
-    period: options.period ?? DEFAULT_PERIOD,
-    label: options.label,
-    color: options.color,
-  });
+  return queue.metric(AWS_METRICS.sqs.names[0], rendering(options, cloudwatch.Stats.MAXIMUM));
 }
 
 /** A Step Functions redrive metric of one state machine (AWS/States, StateMachineArn). */
@@ -235,10 +228,8 @@ export function statesRedriveMetric(
     namespace: AWS_METRICS.states.namespace,
     metricName: name,
     dimensionsMap: { [AWS_METRICS.states.dimension]: stateMachineArn },
-    statistic: options.statistic ?? cloudwatch.Stats.SUM,
-    period: options.period ?? DEFAULT_PERIOD,
+    ...rendering(options),
     label: options.label ?? (Token.isUnresolved(stateMachineArn) ? undefined : stateMachineArn.split(':').pop()),
-    color: options.color,
   });
 }
 
@@ -249,13 +240,9 @@ export function statesRedriveMetric(
  * dimension (executions started from a version or alias) are not included.
  */
 export function statesRedriveSearch(name: StatesRedriveMetricName, options: MetricOptions = {}): cloudwatch.MathExpression {
-  const period = options.period ?? DEFAULT_PERIOD;
   const schema = `${AWS_METRICS.states.namespace},${AWS_METRICS.states.dimension}`;
-  return new cloudwatch.MathExpression({
-    expression: search(schema, [`MetricName="${name}"`], options.statistic ?? cloudwatch.Stats.SUM, period),
-    label: options.label ?? '',
-    period,
-  });
+  return searchExpression(options, '', (period) =>
+    search(schema, [`MetricName="${name}"`], options.statistic ?? cloudwatch.Stats.SUM, period));
 }
 
 function search(schema: string, terms: string[], statistic: string, period: Duration): string {

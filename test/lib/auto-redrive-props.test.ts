@@ -10,39 +10,16 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { ENV } from '../../contract/environment';
 import { AutoRedrive, AutoRedriveProps } from '../../lib/auto-redrive';
 import { statusChangePattern } from '../../contract/event-pattern';
-import {
-  ACCOUNT,
-  REGION,
-  annotationProblems,
-  functionStatements,
-  identityStatements,
-  list,
-  logicalIdOf,
-  nagFindings,
-  newApp,
-  removeOutdirs,
-  resourcesFor,
-} from './helpers';
+import { ACCOUNT, REGION, annotationProblems, functionStatements, identityStatements, list, logicalIdOf, nagFindings, newApp, newAutoRedrive, newStack, removeOutdirs, resourcesFor, synthAutoRedrive } from './helpers';
 
 afterAll(removeOutdirs);
 
 const ORDERS = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:orders`;
 const BILLING = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:billing-v2`;
 
-function build(props: AutoRedriveProps = {}, withEnv = true) {
-  const app = newApp();
-  const stack = new Stack(app, 'Test', withEnv ? { env: { account: ACCOUNT, region: REGION } } : {});
-  const ar = new AutoRedrive(stack, 'AutoRedrive', props);
-  const template = Template.fromStack(stack);
-  return {
-    stack,
-    ar,
-    template,
-    controllerId: logicalIdOf(stack, ar.controller),
-    drainId: logicalIdOf(stack, ar.drain),
-    env: (id: string) => template.toJSON().Resources[id].Properties.Environment.Variables as Record<string, unknown>,
-    rulePattern: () => template.toJSON().Resources[logicalIdOf(stack, ar.rule)].Properties.EventPattern,
-  };
+function build(props: AutoRedriveProps = {}) {
+  const t = synthAutoRedrive(props);
+  return { ...t, rulePattern: () => t.resources[t.id(t.ar.rule)].Properties.EventPattern };
 }
 
 describe('statuses and stateMachineArns', () => {
@@ -81,8 +58,7 @@ describe('statuses and stateMachineArns', () => {
   });
 
   test('ARNs from tokens: split with Arn.split into per-machine execution ARNs, nag clean', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Test');
+    const stack = newStack({ agnostic: true });
     const arn = new CfnParameter(stack, 'StateMachineArn').valueAsString;
     const ar = new AutoRedrive(stack, 'AutoRedrive', { stateMachineArns: [arn] });
     const template = Template.fromStack(stack);
@@ -97,9 +73,7 @@ describe('statuses and stateMachineArns', () => {
   });
 
   test('the nag check is not vacuous: an unacknowledged finding is reported', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Test');
-    new AutoRedrive(stack, 'AutoRedrive');
+    const { stack } = newAutoRedrive({}, { agnostic: true });
     new sqs.Queue(stack, 'PlainQueue');
     expect(nagFindings(stack)).toEqual([
       expect.stringMatching(/^error AwsSolutions-SQS3: .*Test\/PlainQueue\/Resource$/),
@@ -118,33 +92,20 @@ describe('statuses and stateMachineArns', () => {
 });
 
 describe('settings', () => {
-  test('durations and rates reach the Lambdas as the ENV variables', () => {
+  // Each setting's variable and unit: test/lib/settings.test.ts. Here what else the settings shape.
+  test('reservedConcurrency and drainInterval shape the controller, the schedule and the drain tick age; durations convert', () => {
     const t = build({
       reservedConcurrency: 3,
-      policyCacheTtl: Duration.minutes(2),
-      redriveRatePerSecond: 20,
-      describeRatePerSecond: 2.5,
-      maxRateWait: Duration.seconds(2),
-      auditRetention: Duration.days(90),
       drainInterval: Duration.minutes(5),
+      policyCacheTtl: Duration.minutes(2),
       reconcileLookback: Duration.days(3),
       reconcileEvery: Duration.hours(1),
-      claimTimeout: Duration.minutes(5),
-      staleEventAfter: Duration.minutes(10),
     });
-    for (const id of [t.controllerId, t.drainId]) {
-      expect(t.env(id)).toMatchObject({
-        [ENV.policyCacheTtlSeconds]: '120',
-        [ENV.redriveRatePerSecond]: '20',
-        [ENV.describeRatePerSecond]: '2.5',
-        [ENV.maxRateWaitMs]: '2000',
-        [ENV.auditRetentionDays]: '90',
-        [ENV.reconcileLookbackHours]: '72',
-        [ENV.reconcileEveryMinutes]: '60',
-        [ENV.claimTimeoutSeconds]: '300',
-        [ENV.staleEventAfterSeconds]: '600',
-      });
-    }
+    expect(t.env(t.drainId)).toMatchObject({
+      [ENV.policyCacheTtlSeconds]: '120',
+      [ENV.reconcileLookbackHours]: '72',
+      [ENV.reconcileEveryMinutes]: '60',
+    });
     t.template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 3 });
     t.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
     // A drain tick older than one interval is superseded by the next one.
@@ -171,8 +132,7 @@ describe('settings', () => {
   });
 
   test('a custom event bus receives the Lambdas\' events', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Test');
+    const stack = newStack({ agnostic: true });
     const bus = new events.EventBus(stack, 'Bus');
     const ar = new AutoRedrive(stack, 'AutoRedrive', { eventBus: bus });
     const template = Template.fromStack(stack);
@@ -184,8 +144,7 @@ describe('settings', () => {
   });
 
   test('two instances in one stack do not collide', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Test');
+    const stack = newStack({ agnostic: true });
     new AutoRedrive(stack, 'Orders', { stateMachineArns: [ORDERS], dashboardName: 'AutoRedrive-orders' });
     new AutoRedrive(stack, 'Billing', { stateMachineArns: [BILLING], dashboardName: 'AutoRedrive-billing' });
     const template = Template.fromStack(stack);
@@ -254,14 +213,11 @@ describe('prop validation: errors name the prop', () => {
   ];
 
   test.each(cases)('%s', (_name, props, message) => {
-    const app = newApp();
-    const stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: REGION } });
-    expect(() => new AutoRedrive(stack, 'AutoRedrive', props)).toThrow(message);
+    expect(() => newAutoRedrive(props)).toThrow(message);
   });
 
   test('eventBus with publishEvents: false is contradictory', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Test');
+    const stack = newStack({ agnostic: true });
     const bus = new events.EventBus(stack, 'Bus');
     expect(() => new AutoRedrive(stack, 'AutoRedrive', { eventBus: bus, publishEvents: false })).toThrow(
       /^AutoRedrive: eventBus is set but publishEvents is false/,

@@ -6,17 +6,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../contract/environment';
-import { AutoRedriveStack, CONTEXT } from '../../lib/auto-redrive-stack';
+import { CONTEXT } from '../../lib/auto-redrive-stack';
 import { statusChangePattern } from '../../contract/event-pattern';
-import { ACCOUNT, REGION, logicalIdOf, nagFindings, newApp, removeOutdirs } from './helpers';
+import { ACCOUNT, REGION, logicalIdOf, nagFindings, newAutoRedriveStack, removeOutdirs } from './helpers';
 
 afterAll(removeOutdirs);
 
 const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8'));
 
 function synth(context: Record<string, unknown>) {
-  const app = newApp(context);
-  const stack = new AutoRedriveStack(app, 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } });
+  const stack = newAutoRedriveStack(context);
   return { stack, template: Template.fromStack(stack) };
 }
 

@@ -7,23 +7,12 @@ import * as path from 'path';
 import { App, AssetStaging } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../contract/environment';
-import { DEFAULTS } from '../../lambda/config';
+import { RUNTIME_NUMBER_IDS, SETTINGS } from '../../contract/settings';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../contract/metrics';
 import { AutoRedriveStack } from '../../lib/auto-redrive-stack';
 import { statusChangePattern } from '../../contract/event-pattern';
 import { LEDGER_TABLE, POLICY_TABLE, TableDefinition } from '../../contract/table-definitions';
-import {
-  acknowledgments,
-  annotationProblems,
-  functionStatements,
-  identityStatements,
-  list,
-  logicalIdOf,
-  nagFindings,
-  newApp,
-  removeOutdirs,
-  resourcesFor,
-} from './helpers';
+import { acknowledgments, annotationProblems, functionStatements, identityStatements, list, logicalIdOf, nagFindings, newApp, removeOutdirs, resourcesFor } from './helpers';
 
 let app: App;
 let stack: AutoRedriveStack;
@@ -156,22 +145,14 @@ describe('Lambda functions', () => {
     });
   });
 
-  test('environment: every ENV name from lambda/config.ts, Powertools names from the metrics contract', () => {
+  test('environment: every ENV name, the runtime settings at their defaults, Powertools names from the metrics contract', () => {
     for (const id of [controllerId, drainId]) {
       const vars = fn(id).Environment.Variables;
       expect(vars).toEqual({
         [ENV.policyTableName]: { Ref: logicalIdOf(stack, stack.autoRedrive.policyTable) },
         [ENV.ledgerTableName]: { Ref: logicalIdOf(stack, stack.autoRedrive.ledgerTable) },
-        [ENV.policyCacheTtlSeconds]: String(DEFAULTS.policyCacheTtlSeconds),
-        [ENV.redriveRatePerSecond]: String(DEFAULTS.redriveRatePerSecond),
-        [ENV.describeRatePerSecond]: String(DEFAULTS.describeRatePerSecond),
-        [ENV.maxRateWaitMs]: String(DEFAULTS.maxRateWaitMs),
-        [ENV.auditRetentionDays]: String(DEFAULTS.auditRetentionDays),
-        [ENV.staleEventAfterSeconds]: String(DEFAULTS.staleEventAfterSeconds),
-        [ENV.claimTimeoutSeconds]: String(DEFAULTS.claimTimeoutSeconds),
-        [ENV.reconcileLookbackHours]: String(DEFAULTS.reconcileLookbackHours),
-        [ENV.reconcileEveryMinutes]: String(DEFAULTS.reconcileEveryMinutes),
-        [ENV.reconcileMaxRunHours]: String(DEFAULTS.reconcileMaxRunHours),
+        // Every runtime setting of the table, at its default.
+        ...Object.fromEntries(RUNTIME_NUMBER_IDS.map((s) => [SETTINGS[s].env, String(SETTINGS[s].default)])),
         [ENV.eventBusName]: 'default',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,

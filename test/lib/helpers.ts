@@ -5,6 +5,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { AutoRedrive, type AutoRedriveProps } from '../../lib/auto-redrive';
+import { AutoRedriveStack } from '../../lib/auto-redrive-stack';
 
 /** App context that skips asset bundling (esbuild) for every stack: fast, for variants. */
 export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
@@ -19,6 +21,51 @@ export function newApp(context: Record<string, unknown> = {}, bundle = false): A
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'auto-redrive-test-'));
   outdirs.push(outdir);
   return new App({ outdir, context: { ...(bundle ? {} : SKIP_BUNDLING), ...context } });
+}
+
+export interface TestStackOptions {
+  /** Stack id. @default 'Test' */
+  readonly id?: string;
+  /** Environment-agnostic (no account or Region). @default false: ACCOUNT in REGION */
+  readonly agnostic?: boolean;
+  /** App context. */
+  readonly context?: Record<string, unknown>;
+}
+
+/** A stack in a fresh App (see {@link newApp}), in ACCOUNT and REGION unless `agnostic`. */
+export function newStack(options: TestStackOptions = {}): Stack {
+  return new Stack(newApp(options.context), options.id ?? 'Test', options.agnostic ? {} : { env: { account: ACCOUNT, region: REGION } });
+}
+
+/** An AutoRedrive in a fresh stack, not synthesized (enough for its validation errors). */
+export function newAutoRedrive(props: AutoRedriveProps = {}, options: TestStackOptions = {}): { stack: Stack; ar: AutoRedrive } {
+  const stack = newStack(options);
+  return { stack, ar: new AutoRedrive(stack, 'AutoRedrive', props) };
+}
+
+/** An AutoRedrive in a fresh stack, synthesized: its template and the logical ids of its parts. */
+export function synthAutoRedrive(props: AutoRedriveProps = {}, options: TestStackOptions = {}) {
+  const { stack, ar } = newAutoRedrive(props, options);
+  const template = Template.fromStack(stack);
+  const resources = template.toJSON().Resources as Record<string, any>;
+  const id = (c: IConstruct): string => logicalIdOf(stack, c);
+  return {
+    stack,
+    ar,
+    template,
+    resources,
+    id,
+    controllerId: id(ar.controller),
+    drainId: id(ar.drain),
+    /** The environment variables of a function, by its logical id. */
+    env: (functionId: string) => resources[functionId].Properties.Environment.Variables as Record<string, unknown>,
+  };
+}
+export type SynthesizedAutoRedrive = ReturnType<typeof synthAutoRedrive>;
+
+/** The deployable AutoRedriveStack ('AutoRedrive') of a fresh App with `context`, in ACCOUNT and REGION. */
+export function newAutoRedriveStack(context: Record<string, unknown> = {}): AutoRedriveStack {
+  return new AutoRedriveStack(newApp(context), 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } });
 }
 
 /** Removes the cloud assemblies of every App created by {@link newApp}; call in afterAll. */

@@ -8,30 +8,17 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as ts from 'typescript';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME, type MetricName } from '../../contract/metrics';
 import { PowertoolsMetrics } from '../../lambda/observability/telemetry';
 import { AutoRedrive, AutoRedriveProps } from '../../lib/auto-redrive';
-import { AutoRedriveStack, CONTEXT } from '../../lib/auto-redrive-stack';
+import { CONTEXT } from '../../lib/auto-redrive-stack';
 import { AWS_METRICS, EMITTED_DIMENSIONS, OUTCOMES, SERVICE_DIMENSION, autoRedriveMetric, autoRedriveSearch } from '../../lib/metrics';
 import { AlarmKey, RUNBOOK } from '../../lib/observability';
-import {
-  ACCOUNT,
-  REGION,
-  acknowledgments,
-  annotationProblems,
-  flatten,
-  identityStatements,
-  list,
-  logicalIdOf,
-  nagFindings,
-  newApp,
-  removeOutdirs,
-  resourcesFor,
-} from './helpers';
+import { ACCOUNT, REGION, acknowledgments, annotationProblems, flatten, identityStatements, list, logicalIdOf, nagFindings, newAutoRedrive, newAutoRedriveStack, newStack, removeOutdirs, resourcesFor, synthAutoRedrive } from './helpers';
 
 afterAll(removeOutdirs);
 
@@ -40,21 +27,12 @@ const BILLING = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:billing`;
 const DEFAULT_BUS = `arn:<AWS::Partition>:events:${REGION}:${ACCOUNT}:event-bus/default`;
 
 function build(props: AutoRedriveProps = {}) {
-  const app = newApp();
-  const stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: REGION } });
-  const ar = new AutoRedrive(stack, 'AutoRedrive', props);
-  const template = Template.fromStack(stack);
-  const resources = template.toJSON().Resources as Record<string, any>;
-  const id = (c: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, c);
+  const t = synthAutoRedrive(props);
   return {
-    stack,
-    ar,
-    template,
-    resources,
-    id,
-    topicRef: { Ref: id(ar.alarmTopic) },
-    alarm: (key: AlarmKey) => resources[id(ar.alarms[key])].Properties,
-    dashboard: () => dashboardBody(resources[id(ar.dashboard)].Properties.DashboardBody),
+    ...t,
+    topicRef: { Ref: t.id(t.ar.alarmTopic) },
+    alarm: (key: AlarmKey) => t.resources[t.id(t.ar.alarms[key])].Properties,
+    dashboard: () => dashboardBody(t.resources[t.id(t.ar.dashboard)].Properties.DashboardBody),
   };
 }
 type Built = ReturnType<typeof build>;
@@ -529,11 +507,7 @@ describe('alarm topic', () => {
   });
 
   test('stack: alarmEmail from context; empty means none; outputs AlarmTopicArn and DashboardName', () => {
-    const synth = (context: Record<string, unknown>) => {
-      const app = newApp(context);
-      const stack = new AutoRedriveStack(app, 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } });
-      return Template.fromStack(stack);
-    };
+    const synth = (context: Record<string, unknown>) => Template.fromStack(newAutoRedriveStack(context));
     synth({ [CONTEXT.alarmEmail]: 'oncall@example.com' }).hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'oncall@example.com',
@@ -561,8 +535,7 @@ describe('events:PutEvents', () => {
   });
 
   test('only on the configured bus when eventBus is set', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Test', { env: { account: ACCOUNT, region: REGION } });
+    const stack = newStack();
     const bus = new events.EventBus(stack, 'Bus');
     new AutoRedrive(stack, 'AutoRedrive', { eventBus: bus });
     const st = putEvents({ template: Template.fromStack(stack) } as Built);
@@ -591,12 +564,11 @@ describe('validation names the prop', () => {
       /^AutoRedrive: backlogAgeAlarmThreshold must be longer than drainInterval \(5 min\)/,
     ],
   ] as Array<[string, AutoRedriveProps, RegExp]>)('%s', (_n, props, message) => {
-    const stack = new Stack(newApp(), 'Test');
-    expect(() => new AutoRedrive(stack, 'AutoRedrive', props)).toThrow(message);
+    expect(() => newAutoRedrive(props, { agnostic: true })).toThrow(message);
   });
 
   test('tokens are accepted for dashboardName, runbookUrl and alarmEmail', () => {
-    const stack = new Stack(newApp(), 'Test');
+    const stack = newStack({ agnostic: true });
     const param = (id: string) => new CfnParameter(stack, id).valueAsString;
     expect(
       () => new AutoRedrive(stack, 'AutoRedrive', { dashboardName: param('Name'), runbookUrl: param('Url'), alarmEmail: param('Email') }),

@@ -8,25 +8,11 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from '../../contract/environment';
 import { loadOrganization } from '../../lambda/config';
-import { AutoRedrive, AutoRedriveOrganization, AutoRedriveProps } from '../../lib/auto-redrive';
+import type { AutoRedriveOrganization, AutoRedriveProps } from '../../lib/auto-redrive';
 import { AutoRedriveMember, AutoRedriveMemberProps, MEMBER_ROLE_ACTIONS } from '../../lib/auto-redrive-member';
-import { AutoRedriveMemberStack, AutoRedriveStack, CONTEXT } from '../../lib/auto-redrive-stack';
+import { AutoRedriveMemberStack, CONTEXT } from '../../lib/auto-redrive-stack';
 import { statusChangePattern } from '../../contract/event-pattern';
-import {
-  ACCOUNT,
-  REGION,
-  Statement,
-  acknowledgments,
-  annotationProblems,
-  flatten,
-  functionStatements,
-  list,
-  logicalIdOf,
-  nagFindings,
-  newApp,
-  removeOutdirs,
-  resourcesFor,
-} from './helpers';
+import { ACCOUNT, REGION, Statement, acknowledgments, annotationProblems, flatten, functionStatements, list, logicalIdOf, nagFindings, newApp, newAutoRedrive, newAutoRedriveStack, newStack, removeOutdirs, resourcesFor, synthAutoRedrive } from './helpers';
 
 afterAll(removeOutdirs);
 
@@ -48,20 +34,7 @@ const ORGANIZATION: AutoRedriveOrganization = {
 // ---- Central side ----------------------------------------------------------------------
 
 function central(props: AutoRedriveProps = { organization: ORGANIZATION }) {
-  const app = newApp();
-  const stack = new Stack(app, 'Central', { env: { account: ACCOUNT, region: REGION } });
-  const ar = new AutoRedrive(stack, 'AutoRedrive', props);
-  const template = Template.fromStack(stack);
-  const resources = template.toJSON().Resources as Record<string, any>;
-  return {
-    stack,
-    ar,
-    template,
-    resources,
-    controllerId: logicalIdOf(stack, ar.controller),
-    drainId: logicalIdOf(stack, ar.drain),
-    env: (id: string) => resources[id].Properties.Environment.Variables as Record<string, unknown>,
-  };
+  return synthAutoRedrive(props, { id: 'Central' });
 }
 
 function busPolicyStatement(t: ReturnType<typeof central>) {
@@ -200,9 +173,7 @@ describe('central: AutoRedrive with organization', () => {
   });
 
   test('environment-agnostic stack: nag clean, served Region is the stack\'s Region token', () => {
-    const app = newApp();
-    const stack = new Stack(app, 'Central');
-    const ar = new AutoRedrive(stack, 'AutoRedrive', { organization: ORGANIZATION });
+    const { stack, ar } = newAutoRedrive({ organization: ORGANIZATION }, { id: 'Central', agnostic: true });
     const env = Template.fromStack(stack).toJSON().Resources[logicalIdOf(stack, ar.controller)].Properties.Environment.Variables;
     expect(env[ORG_ENV.servedRegions]).toEqual({ Ref: 'AWS::Region' });
     expect(nagFindings(stack)).toEqual([]);
@@ -227,10 +198,8 @@ describe('central: organization validation names the prop', () => {
     ['default bus name', { eventBusName: 'default' }, /^AutoRedrive: organization\.eventBusName must not be 'default'/],
   ];
   test.each(cases)('%s', (_name, override, message) => {
-    const app = newApp();
-    const stack = new Stack(app, 'Central', { env: { account: ACCOUNT, region: REGION } });
     const organization = { ...ORGANIZATION, ...override } as AutoRedriveOrganization;
-    expect(() => new AutoRedrive(stack, 'AutoRedrive', { organization })).toThrow(message);
+    expect(() => newAutoRedrive({ organization }, { id: 'Central' })).toThrow(message);
   });
 
   test('2- and 1224-character external ids of every allowed character are accepted', () => {
@@ -249,8 +218,7 @@ const MEMBER_PROPS: AutoRedriveMemberProps = {
 };
 
 function member(props: Partial<AutoRedriveMemberProps> = {}, account: string | undefined = undefined) {
-  const app = newApp();
-  const stack = new Stack(app, 'Member', account ? { env: { account, region: REGION } } : {});
+  const stack = account ? new Stack(newApp(), 'Member', { env: { account, region: REGION } }) : newStack({ id: 'Member', agnostic: true });
   const m = new AutoRedriveMember(stack, 'AutoRedriveMember', { ...MEMBER_PROPS, ...props });
   const template = Template.fromStack(stack);
   const resources = template.toJSON().Resources as Record<string, any>;
@@ -401,8 +369,7 @@ describe('member: validation names the prop', () => {
     ['not a machine ARN', { stateMachineArns: ['orders'] }, /^AutoRedriveMember: stateMachineArns\[0\] 'orders' is not a state machine ARN/],
   ];
   test.each(cases)('%s', (_name, override, message) => {
-    const app = newApp();
-    const stack = new Stack(app, 'Member');
+    const stack = newStack({ id: 'Member', agnostic: true });
     expect(() => new AutoRedriveMember(stack, 'M', { ...MEMBER_PROPS, ...override } as AutoRedriveMemberProps)).toThrow(message);
   });
 
@@ -424,14 +391,13 @@ const MEMBER_CONTEXT = {
 
 describe('stacks from context', () => {
   test('central: auto-redrive:organization with the organization keys (strings, as from -c)', () => {
-    const app = newApp({
+    const stack = newAutoRedriveStack({
       [CONTEXT.organization]: 'true',
       [CONTEXT.memberAccounts]: `${MEMBER_A}, ${MEMBER_B}`,
       [CONTEXT.organizationId]: ORG_ID,
       [CONTEXT.externalId]: EXTERNAL_ID,
       [CONTEXT.servedRegions]: `${REGION},us-west-2`,
     });
-    const stack = new AutoRedriveStack(app, 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } });
     const template = Template.fromStack(stack);
     const env = template.toJSON().Resources[logicalIdOf(stack, stack.autoRedrive.controller)].Properties.Environment.Variables;
     expect(env).toMatchObject({
@@ -504,8 +470,7 @@ describe('stacks from context', () => {
       [{ [CONTEXT.organization]: true, [CONTEXT.externalId]: EXTERNAL_ID, [CONTEXT.memberAccounts]: MEMBER_A, [CONTEXT.organizationId]: 'o-1' }, /^Context 'auto-redrive:organizationId': AutoRedrive: organization\.organizationId/],
       [{ [CONTEXT.memberAccounts]: MEMBER_A }, /^Context 'auto-redrive:memberAccounts': is set but 'auto-redrive:organization' is not true/],
     ])('central %#', (context, message) => {
-      const app = newApp(context);
-      expect(() => new AutoRedriveStack(app, 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } })).toThrow(message);
+      expect(() => newAutoRedriveStack(context)).toThrow(message);
     });
   });
 });

@@ -6,8 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Duration } from 'aws-cdk-lib';
 import {
   CONTEXT_PREFIX,
   RUNTIME_NUMBER_IDS,
@@ -16,11 +15,10 @@ import {
   contextDefault,
   type SettingId,
 } from '../../contract/settings';
-import { AutoRedrive, AutoRedrivePropError, type AutoRedriveOrganization, type AutoRedriveProps } from '../../lib/auto-redrive';
+import { AutoRedrivePropError, type AutoRedriveOrganization, type AutoRedriveProps } from '../../lib/auto-redrive';
 import { AutoRedriveMember, type AutoRedriveMemberProps } from '../../lib/auto-redrive-member';
-import { AutoRedriveStack } from '../../lib/auto-redrive-stack';
 import { durationOf, isDurationUnit } from '../../lib/settings';
-import { ACCOUNT, REGION, logicalIdOf, newApp, removeOutdirs } from './helpers';
+import { ACCOUNT, REGION, newAutoRedrive, newAutoRedriveStack, newStack, removeOutdirs, synthAutoRedrive } from './helpers';
 
 afterAll(removeOutdirs);
 
@@ -94,10 +92,7 @@ function propValue(id: SettingId, amount: number): unknown {
   return 'propType' in s && s.propType === 'Duration' && isDurationUnit(s.unit) ? durationOf(s.unit, amount) : amount;
 }
 
-function construct(props: AutoRedriveProps) {
-  const stack = new Stack(newApp(), 'Test', { env: { account: ACCOUNT, region: REGION } });
-  return { stack, ar: new AutoRedrive(stack, 'AutoRedrive', props) };
-}
+const construct = (props: AutoRedriveProps) => newAutoRedrive(props);
 
 const RANGED = SETTING_LIST.filter((s) => s.range && s.prop && !s.prop.includes('.'));
 
@@ -141,7 +136,7 @@ describe('AutoRedrivePropError', () => {
     expect([e.construct, e.prop, e.name]).toEqual(['AutoRedrive', 'reconcileEvery', 'AutoRedrivePropError']);
     const org = thrown(() => construct({ organization: { memberAccounts: ['111111111111'], externalId: 'x' } }));
     expect([org.construct, org.prop]).toEqual(['AutoRedrive', 'organization.externalId']);
-    const member = thrown(() => new AutoRedriveMember(new Stack(newApp(), 'Member'), 'M', {
+    const member = thrown(() => new AutoRedriveMember(newStack({ agnostic: true }), 'M', {
       centralEventBusArn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/central`,
       controllerRoleArns: [`arn:aws:iam::${ACCOUNT}:role/a`],
       externalId: 'abc12345',
@@ -151,8 +146,7 @@ describe('AutoRedrivePropError', () => {
   });
 
   test.each(RANGED.filter((s) => s.context).map((s) => [s.context!, s]))('the stack names %s for an out-of-range value', (key, s) => {
-    const app = newApp({ [key]: s.range!.min - 1 });
-    expect(() => new AutoRedriveStack(app, 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } })).toThrow(
+    expect(() => newAutoRedriveStack({ [key]: s.range!.min - 1 })).toThrow(
       new RegExp(`^Context '${key}': AutoRedrive: ${s.prop} must be`),
     );
   });
@@ -165,10 +159,8 @@ test('every runtime number reaches both Lambdas under its variable, in its unit'
   // claimTimeout must exceed the controller's timeout; reconcileEvery must reach drainInterval.
   amounts.claimTimeoutSeconds = 200;
   const props = Object.fromEntries(RUNTIME_NUMBER_IDS.map((id) => [SETTINGS[id].prop, propValue(id, amounts[id])]));
-  const { stack, ar } = construct(props as AutoRedriveProps);
-  const resources = Template.fromStack(stack).toJSON().Resources;
-  for (const fn of [ar.controller, ar.drain]) {
-    const env = resources[logicalIdOf(stack, fn)].Properties.Environment.Variables;
-    for (const id of RUNTIME_NUMBER_IDS) expect([id, env[SETTINGS[id].env]]).toEqual([id, String(amounts[id])]);
+  const t = synthAutoRedrive(props as AutoRedriveProps);
+  for (const fn of [t.controllerId, t.drainId]) {
+    for (const id of RUNTIME_NUMBER_IDS) expect([id, t.env(fn)[SETTINGS[id].env]]).toEqual([id, String(amounts[id])]);
   }
 });

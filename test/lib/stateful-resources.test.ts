@@ -6,8 +6,8 @@
  * change to the definitions fails here too. Bundling is skipped.
  */
 import { Template } from 'aws-cdk-lib/assertions';
-import { AutoRedriveMemberStack, AutoRedriveStack } from '../../lib/auto-redrive-stack';
-import { ACCOUNT, REGION, newApp, removeOutdirs } from './helpers';
+import { AutoRedriveMemberStack } from '../../lib/auto-redrive-stack';
+import { ACCOUNT, REGION, newApp, newAutoRedriveStack, removeOutdirs } from './helpers';
 
 afterAll(removeOutdirs);
 
@@ -67,7 +67,7 @@ describe('AutoRedriveStack keeps the logical ids and key schemas of its stateful
       { 'auto-redrive:organization': true, 'auto-redrive:memberAccounts': ['111111111111'], 'auto-redrive:externalId': 'abc12345' },
     ],
   ])('%s', (_name, context) => {
-    const stack = new AutoRedriveStack(newApp(context), 'AutoRedrive', { env: { account: ACCOUNT, region: REGION } });
+    const stack = newAutoRedriveStack(context);
     expect(stateful(Template.fromStack(stack))).toEqual({
       AutoRedrivePolicyTable0C3A0C8C: POLICY_TABLE,
       AutoRedriveLedgerTable53235CAF: LEDGER_TABLE,
