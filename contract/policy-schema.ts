@@ -258,7 +258,8 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
   const parsed = policyItemSchema.safeParse(item);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
-      field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? (i.keys ?? []).join(', ') : '(item)',
+      // An unknown attribute is named with its path (breaker.enable), like every other field.
+      field: i.code === 'unrecognized_keys' ? (i.keys ?? []).map((k) => [...i.path, k].join('.')).join(', ') : i.path.length ? i.path.join('.') : '(item)',
       message: i.code === 'unrecognized_keys' ? 'unknown attribute (check the spelling against the README)' : i.message,
     }));
     return { ok: false, error: new InvalidPolicyError(key, issues) };

@@ -13,8 +13,8 @@
  */
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
-import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
-import { countingTime, counterName, holdDetail, verdictOf } from '../decide/breaker';
+import { BREAKER_DEFAULTS, type BreakerPolicy, type RedrivePolicy } from '../../contract/policy-schema';
+import { type BreakerState, countingTime, counterName, holdDetail, verdictOf } from '../decide/breaker';
 import type { Decision, PolicyResolution } from '../decide/decision';
 import type { StatusChange } from '../event/status-change';
 import type { DecisionSource } from '../record/audit-trail';
@@ -65,8 +65,7 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   let state;
   let verdict: 'hold' | 'pass';
   if (observing) {
-    const at = countsAsNew(input, settings.windowSeconds) ? countingTime(input.event.stopDate, input.now, settings) : null;
-    const seen = at === null ? await breakers.read(group) : await breakers.count(group, counterName(at, settings), settings);
+    const seen = await countFailure(group, input, settings, breakers);
     const { step } = await breakers.transition(group, { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount }, settings, seen);
     state = step.state;
     verdict = verdictOf(step);
@@ -90,14 +89,25 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
 }
 
 /**
+ * Counts the failure (one UpdateItem that returns the state) or only reads the state.
  * Counted once per execution and window: not a duplicate delivery or a second look at a
- * recorded failure, and not an execution whose earlier failure is already in the window
- * (one execution failing again must not look like several).
+ * recorded failure, and not an execution whose earlier failure is already counted in the
+ * window (one execution failing again must not look like several). An earlier failure
+ * from before the breaker's last close is no longer counted (the close reset the window),
+ * so a released execution that fails again counts: that costs a read first, only then.
  */
-function countsAsNew(input: GateInput, windowSeconds: number): boolean {
-  if (input.thisRecord) return false;
-  const since = input.now - windowSeconds * 1000;
-  return !input.failures.some((f) => f.redriveCount !== input.event.redriveCount && (f.stopDate ?? f.updatedAt) > since);
+async function countFailure(group: BreakerGroup, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore): Promise<BreakerState> {
+  const at = countingTime(input.event.stopDate, input.now, settings);
+  if (input.thisRecord || at === null) return breakers.read(group);
+  const since = input.now - settings.windowSeconds * 1000;
+  const stopped = (f: FailureRecord) => f.stopDate ?? f.updatedAt;
+  const earlier = input.failures.filter((f) => f.redriveCount !== input.event.redriveCount && stopped(f) > since);
+  if (earlier.length > 0) {
+    const seen = await breakers.read(group);
+    const resetAt = seen.closedAt;
+    if (resetAt === null || earlier.some((f) => stopped(f) >= resetAt)) return seen;
+  }
+  return breakers.count(group, counterName(at, settings), settings);
 }
 
 /** This failure follows a probe's redrive: report to the probe's breaker (conditional on its token). */
