@@ -22,28 +22,8 @@ const MAX_RECONCILE_LOOKBACK_HOURS = 14 * 24;
 export const DURATION_UNITS = ['milliseconds', 'seconds', 'minutes', 'hours', 'days'] as const;
 export type DurationUnit = (typeof DURATION_UNITS)[number];
 
-export type SettingUnit =
-  | DurationUnit
-  | 'count'
-  | 'per second'
-  | 'boolean'
-  | 'statuses'
-  | 'state machine ARNs'
-  | 'role ARNs'
-  | 'event bus ARN'
-  | 'event bus'
-  | 'account ids'
-  | 'Regions'
-  | 'Region'
-  | 'organization id'
-  | 'external id'
-  | 'name'
-  | 'URL'
-  | 'e-mail address'
-  | 'choice';
-
 /** How a unit's values are written in context and environment: lists are comma-separated there. */
-export const UNIT_KIND: Readonly<Record<SettingUnit, 'number' | 'boolean' | 'string' | 'list'>> = {
+export const UNIT_KIND = {
   milliseconds: 'number',
   seconds: 'number',
   minutes: 'number',
@@ -66,7 +46,10 @@ export const UNIT_KIND: Readonly<Record<SettingUnit, 'number' | 'boolean' | 'str
   URL: 'string',
   'e-mail address': 'string',
   choice: 'string',
-};
+} as const satisfies Record<DurationUnit, 'number'> & Record<string, 'number' | 'boolean' | 'string' | 'list'>;
+
+/** The units of the settings (durations first). */
+export type SettingUnit = keyof typeof UNIT_KIND;
 
 export interface NumberRange {
   readonly min: number;

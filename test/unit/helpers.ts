@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionFacts } from '../../lambda/decide/decision';
+import type { FailureFacts } from '../../lambda/record/failure-ledger';
 import { parseStatusChange, type StatusChange } from '../../lambda/event/status-change';
 import { POLICY_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
 
@@ -56,4 +57,24 @@ export function policy(overrides: Partial<RedrivePolicy> = {}): RedrivePolicy {
 
 export function facts(overrides: Partial<ExecutionFacts> = {}): ExecutionFacts {
   return { paused: false, highestRecordedFailure: null, thisFailure: null, current: null, ...overrides };
+}
+
+/** The first failure of run-1 of the `orders` machine, as the ledger keeps it (T0: when it is handled). */
+export const T0 = 1_700_000_000_000;
+export function failureFacts(overrides: Partial<FailureFacts> = {}): FailureFacts {
+  return {
+    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:orders:run-1',
+    redriveCount: 0,
+    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
+    account: '123456789012',
+    region: 'us-east-1',
+    name: 'run-1',
+    status: 'FAILED',
+    startDate: T0 - 60_000,
+    stopDate: T0 - 1_000,
+    errorName: 'Lambda.ServiceException',
+    cause: 'payment API returned 503',
+    policyKey: '*',
+    ...overrides,
+  };
 }

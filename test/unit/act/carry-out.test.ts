@@ -8,26 +8,12 @@ import { redriveClientToken } from '../../../lambda/act/client-token';
 import { carryOut, transientRetryMs } from '../../../lambda/act/carry-out';
 import type { RedriveResult } from '../../../lambda/act/step-functions';
 import { type Decision, skipDecision, type SkipReason } from '../../../lambda/decide/decision';
-import type { FailureFacts } from '../../../lambda/record/failure-ledger';
 import { fakeWorld, type FakeWorldOptions } from '../../hardening/support/fakes';
+import { failureFacts, T0 } from '../helpers';
 
-const T0 = 1_700_000_000_000;
-const ARN = 'arn:aws:states:us-east-1:123456789012:execution:orders:run-1';
+const FACTS = failureFacts();
+const ARN = FACTS.executionArn;
 const KEY = `${ARN}#0`;
-const FACTS: FailureFacts = {
-  executionArn: ARN,
-  redriveCount: 0,
-  stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
-  account: '123456789012',
-  region: 'us-east-1',
-  name: 'run-1',
-  status: 'FAILED',
-  startDate: T0 - 60_000,
-  stopDate: T0 - 1_000,
-  errorName: 'Lambda.ServiceException',
-  cause: null,
-  policyKey: '*',
-};
 const SUBJECT = { policyKey: '*', redriveCount: 0, errorName: 'Lambda.ServiceException' };
 const REDRIVE: Decision = { decision: 'redrive', reason: 'no-delay', ...SUBJECT, detail: 'redrive 1 of 3' };
 const LATER: Decision = { decision: 'redrive-later', reason: 'backoff', ...SUBJECT, delaySeconds: 30, dueAt: T0 + 30_000, detail: 'in 30s' };

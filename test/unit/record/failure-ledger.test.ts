@@ -7,11 +7,11 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Claim, executionPk, type FailureFacts, FailureLedger, type FailureRecord, toRecordState } from '../../../lambda/record/failure-ledger';
 import { useLedgerTable } from '../../support/dynalite';
+import { failureFacts, T0 } from '../helpers';
 
-const T0 = 1_700_000_000_000;
 const RETENTION_DAYS = 30;
 const TIMEOUT = 120_000;
-const ARN = 'arn:aws:states:us-east-1:123456789012:execution:orders:run-1';
+const ARN = failureFacts().executionArn;
 const PK = `EXEC#${ARN}`;
 /** The stored key format: old ledger records must keep being found. */
 const SK0 = 'FAILURE#0000000';
@@ -21,23 +21,7 @@ const ledger = () => new FailureLedger(table().doc, table().name, RETENTION_DAYS
 const stored = (sk = SK0) => table().item({ pk: PK, sk });
 const ttl = (now: number) => Math.floor(now / 1000) + RETENTION_DAYS * 86_400;
 
-function facts(overrides: Partial<FailureFacts> = {}): FailureFacts {
-  return {
-    executionArn: ARN,
-    redriveCount: 0,
-    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:orders',
-    account: '123456789012',
-    region: 'us-east-1',
-    name: 'run-1',
-    status: 'FAILED',
-    startDate: T0 - 60_000,
-    stopDate: T0 - 1_000,
-    errorName: 'Lambda.ServiceException',
-    cause: 'payment API returned 503',
-    policyKey: '*',
-    ...overrides,
-  };
-}
+const facts = failureFacts;
 
 /** The stored item of a failure in `state`, as each write leaves it (key and facts included). */
 const item = (extra: Record<string, unknown>, f: FailureFacts = facts()) => ({ pk: PK, sk: SK0, ...f, ...extra });
