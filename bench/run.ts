@@ -45,8 +45,12 @@ const SCALES = {
   },
   quick: {
     burst: { events: 600, ratePerSecond: 100, workers: 20 },
-    outage: { outage30: { ...OUTAGE_SCENARIOS.outage30, executions: 200 }, outage120: { ...OUTAGE_SCENARIOS.outage120, executions: 200 } },
-    trickle: { ...TRICKLE_SCENARIO, runsPerMinute: 40, minutes: 20 },
+    // Fewer state machines, so each (state machine, error) group sees failures as often as at full scale.
+    outage: {
+      outage30: { ...OUTAGE_SCENARIOS.outage30, executions: 200, stateMachines: 2 },
+      outage120: { ...OUTAGE_SCENARIOS.outage120, executions: 200, stateMachines: 2 },
+    },
+    trickle: { ...TRICKLE_SCENARIO, minutes: 15 },
   },
 } as const;
 

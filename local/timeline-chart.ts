@@ -109,9 +109,9 @@ const stepLine = (values: (m: number) => number, xMax: number, x: (m: number) =>
   return points.join(' ');
 };
 
-function legend(parts: string[], items: ReadonlyArray<{ label: string; color: string; width: number; opacity?: number; dash?: string }>, top: number): void {
+function legend(parts: string[], items: ReadonlyArray<{ label: string; color: string; width: number; opacity?: number; dash?: string }>, top: number, spacing = 160): void {
   items.forEach((s, i) => {
-    const lx = MARGIN.left + i * 160;
+    const lx = MARGIN.left + i * spacing;
     parts.push(`<line x1="${lx}" x2="${lx + 22}" y1="${top - 4}" y2="${top - 4}" stroke="${s.color}" stroke-width="${Math.max(2, s.width)}" stroke-opacity="${s.opacity ?? 1}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     parts.push(`<text x="${lx + 28}" y="${top}" fill="#222">${esc(s.label)}</text>`);
   });
@@ -207,7 +207,7 @@ export function lineChart(rows: ReadonlyArray<readonly LinePanel[]>, options: Li
       parts.push('</g>');
     }),
   );
-  legend(parts, options.lines.map((l) => ({ ...l, width: l.width ?? 1.8 })), height - 12);
+  legend(parts, options.lines.map((l) => ({ ...l, width: l.width ?? 1.8 })), height - 12, 230);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
