@@ -55,7 +55,8 @@ export interface BreakerPolicy {
 export const BREAKER_DEFAULTS: BreakerPolicy = {
   enabled: true,
   threshold: 5,
-  windowSeconds: 300,
+  // 15 minutes: a 2-hour outage of a machine running ~1 execution a minute must show.
+  windowSeconds: 900,
   probeIntervalSeconds: 30,
   maxProbeIntervalSeconds: 240,
   probeTimeoutSeconds: 900,

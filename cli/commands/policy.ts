@@ -348,7 +348,7 @@ A policy item is plain JSON, the format people also edit in the DynamoDB console
     "jitter": "FULL", "errorEquals": ["States.ALL"], "statuses": ["FAILED", "TIMED_OUT"],
     "enabled": true, "dryRun": false, "description": "...",
     "onExhausted": "skip", "holdMarginHours": 24,
-    "breaker": { "enabled": true, "threshold": 5, "windowSeconds": 300, "probeIntervalSeconds": 30,
+    "breaker": { "enabled": true, "threshold": 5, "windowSeconds": 900, "probeIntervalSeconds": 30,
                  "maxProbeIntervalSeconds": 240, "probeTimeoutSeconds": 900 } }
 Every field but stateMachine is optional (the defaults are shown by 'policy get').
 The outage breaker is on by default; "breaker": { "enabled": false } (or false) turns it off.

@@ -164,9 +164,11 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
       if (state.status === 'open') return unchanged(state, { kind: 'hold' });
       const n = failuresInWindow(state, obs.at, settings);
       if (n < settings.threshold) return unchanged(state, { kind: 'pass' });
-      // Re-opened soon after a close: that recovery was not one, so wait longer this time.
-      const reopened = state.status === 'releasing' && state.closedAt !== null && obs.at - state.closedAt < settings.windowSeconds * 1000;
-      const interval = reopened ? doubled(state.probeIntervalMs, settings) : settings.probeIntervalSeconds * 1000;
+      // Probes start again from the first interval: the last probe did succeed, and a
+      // steady trickle of independent failures (which may open it now and then) should
+      // wait no longer than that each time.
+      const reopened = state.status === 'releasing';
+      const interval = settings.probeIntervalSeconds * 1000;
       return write(
         state,
         {

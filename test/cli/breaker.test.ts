@@ -121,10 +121,10 @@ test('policy get shows the effective breaker settings; put changes one setting; 
   expect((await cli('policy', 'put', '*', '--breaker-threshold', '10', '--yes')).code).toBe(0);
   const after = parseJson(await cli('policy', 'get', '*', '-o', 'json')) as { item: Record<string, unknown>; effective: Record<string, unknown> };
   expect(after.item.breaker).toEqual({ enabled: false, threshold: 10 });
-  expect(after.effective.breaker).toMatchObject({ enabled: false, threshold: 10, windowSeconds: 300 });
+  expect(after.effective.breaker).toMatchObject({ enabled: false, threshold: 10, windowSeconds: 900 });
   const text = await cli('policy', 'get', '*');
   expect(text.stdout).toMatch(/breaker\.enabled\s+false\s+stored/);
-  expect(text.stdout).toMatch(/breaker\.windowSeconds\s+300\s+default/);
+  expect(text.stdout).toMatch(/breaker\.windowSeconds\s+900\s+default/);
 
   const bad = await cli('policy', 'put', '*', '--breaker-threshold', '1', '--yes');
   expectOneErrorLine(bad, 'breaker.threshold (--breaker-threshold)', 'must be from 2 to 100000');

@@ -170,7 +170,7 @@ describe('isolated failures never open it', () => {
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 1, error: OUTAGE_ERROR });
     await startMany(sm, 4);
-    env.clock.advanceTo(env.clock.now() + 10 * 60 * SECOND);
+    env.clock.advanceTo(env.clock.now() + 20 * 60 * SECOND); // past the 15-minute window
     const [late] = await startMany(sm, 1, 'late');
     expect(env.standIn.redrives).toHaveLength(5);
     expect(await env.deps.breakers.active()).toEqual([]);

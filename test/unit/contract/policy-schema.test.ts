@@ -46,7 +46,7 @@ describe('parsePolicyItem: defaults', () => {
       // The outage breaker is on by default (docs/breaker.md).
       onExhausted: 'skip',
       holdMarginHours: 24,
-      breaker: { enabled: true, threshold: 5, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
+      breaker: { enabled: true, threshold: 5, windowSeconds: 900, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
     });
   });
 
@@ -457,7 +457,7 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
 describe('breaker fields', () => {
   test('an item without the fields (every item written before the breaker) has the breaker on, onExhausted skip, a 24 h margin', () => {
     expect(valid(with_({ maxRedrives: 2 }))).toMatchObject({ breaker: BREAKER_DEFAULTS, onExhausted: 'skip', holdMarginHours: 24 });
-    expect(BREAKER_DEFAULTS).toEqual({ enabled: true, threshold: 5, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 });
+    expect(BREAKER_DEFAULTS).toEqual({ enabled: true, threshold: 5, windowSeconds: 900, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 });
   });
 
   test.each([

@@ -5,7 +5,7 @@
  */
 import { BREAKER_SHARD } from '../../../contract/breaker';
 import { BREAKER_DEFAULTS } from '../../../contract/policy-schema';
-import { CLOSED_STATE, counterName } from '../../../lambda/decide/breaker';
+import { bucketMs, CLOSED_STATE, counterName } from '../../../lambda/decide/breaker';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BreakerContentionError, BreakerStore } from '../../../lambda/record/breaker-store';
 import { useLedgerTable } from '../../support/dynalite';
@@ -27,7 +27,8 @@ test('no item: closed, version 0', async () => {
 
 test('count: one UpdateItem adds to the bucket and returns the whole state; buckets just behind the window are removed', async () => {
   const s = store();
-  const old = `c_50000_${Math.floor(T0 / 50_000) - 8}`;
+  const b = bucketMs(S);
+  const old = `c_${b}_${Math.floor(T0 / b) - 8}`;
   await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, [old]: 4 } }));
   const state = await s.count(GROUP, counterName(T0, S), S);
   expect(state.counts).toEqual({ [counterName(T0, S)]: 1 });
