@@ -49,6 +49,6 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 export const DIMENSION = {
   outcome: 'Outcome',
   reason: 'Reason',
-  /** Opt-in per state machine (bounded by the number of policies, see README). */
+  /** Opt-in per state machine (bounded by the number of policies, see docs/observability.md). */
   stateMachine: 'StateMachine',
 } as const;

@@ -261,7 +261,7 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
     const issues = parsed.error.issues.map((i) => ({
       // An unknown attribute is named with its path (breaker.enable), like every other field.
       field: i.code === 'unrecognized_keys' ? (i.keys ?? []).map((k) => [...i.path, k].join('.')).join(', ') : i.path.length ? i.path.join('.') : '(item)',
-      message: i.code === 'unrecognized_keys' ? 'unknown attribute (check the spelling against the README)' : i.message,
+      message: i.code === 'unrecognized_keys' ? 'unknown attribute (check the spelling against docs/policies.md)' : i.message,
     }));
     return { ok: false, error: new InvalidPolicyError(key, issues) };
   }

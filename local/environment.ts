@@ -50,7 +50,7 @@ export interface LocalEnvironment {
   readonly notifier: MemoryNotifier;
   readonly endpoints: { readonly sfn: string; readonly dynamodb: string };
   readonly config: ControllerConfig;
-  /** Writes one policy item (plain JSON, the README format) straight to the table. */
+  /** Writes one policy item (plain JSON, the format of docs/policies.md) straight to the table. */
   putPolicy(item: Record<string, unknown>): Promise<void>;
   /** Waits until the bus and the stand-in have nothing in flight. */
   settle(): Promise<void>;

@@ -275,7 +275,7 @@ describe('parsePolicyItem: key, unknown attributes, whole-item problems', () => 
 
   it('rejects the typo maxRedrive, naming the attribute', () => {
     const err = invalid(with_({ maxRedrive: 5 }));
-    expect(err.issues).toEqual([{ field: 'maxRedrive', message: 'unknown attribute (check the spelling against the README)' }]);
+    expect(err.issues).toEqual([{ field: 'maxRedrive', message: 'unknown attribute (check the spelling against docs/policies.md)' }]);
     expect(err.message).toContain('maxRedrive');
   });
 
