@@ -13,6 +13,10 @@ function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+type BreakerFigures = NonNullable<OutageRunResult['autoRedrive']>['breaker'];
+const breakerText = (b: BreakerFigures) =>
+  `${fmt(b.opened)} / ${fmt(Object.values(b.closed).reduce((n, v) => n + v, 0))}${Object.keys(b.closed).length ? ` (${Object.entries(b.closed).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} / ${fmt(b.probes.started ?? 0)}, ${fmt(b.probes['same-error'] ?? 0)} / ${fmt(b.heldDecisions)}`;
+
 const ofRetryable = (x: OutageRunResult | undefined) => (x ? `${fmt(x.recovered)} / ${fmt(x.retryable)}` : NOT_MEASURED);
 const field = <T>(x: T | undefined, f: (v: T) => string) => (x ? f(x) : NOT_MEASURED);
 
@@ -83,6 +87,7 @@ function outageSection(o: OutageComparison): string[] {
         ['ledger records', ...col((x) => (x.autoRedrive ? Object.entries(x.autoRedrive.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') : 'n/a (no record)'))],
         ['given up on (owner notified)', ...col((x) => (x.autoRedrive ? Object.entries(x.autoRedrive.skipReasons).map(([k, v]) => `${k} ${v}`).join(', ') || '0' : 'n/a (no record)'))],
         ['owner events', ...col((x) => (x.autoRedrive ? Object.entries(x.autoRedrive.ownerNotifications).map(([k, v]) => `${k} ${v}`).join(', ') || '0' : 'n/a'))],
+        ['breaker: opened / closed (why) / probes started, same error / holds recorded', ...col((x) => (x.autoRedrive ? breakerText(x.autoRedrive.breaker) : 'n/a'))],
         ['DynamoDB calls', ...col((x) => (x.autoRedrive ? fmt(x.autoRedrive.dynamoCalls) : 'n/a'))],
         ['wall time of the simulation', ...col((x) => sec(x.wallMs))],
       ],
@@ -202,6 +207,7 @@ export function renderMarkdown(r: BenchResults): string {
           ['lost', ...col((x) => fmt(x.lost))],
           ['ledger records', ...col((x) => Object.entries(x.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', '))],
           ['owner events', ...col((x) => Object.entries(x.ownerNotifications).map(([k, v]) => `${k} ${v}`).join(', ') || '0')],
+          ['breaker: opened / closed (why) / probes started, same error / holds recorded', ...col((x) => (x.breaker ? breakerText(x.breaker) : 'n/a'))],
           ['DynamoDB calls', ...col((x) => fmt(x.dynamoCalls))],
           ['wall time of the simulation', ...col((x) => sec(x.wallMs))],
         ],
