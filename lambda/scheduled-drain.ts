@@ -7,6 +7,7 @@
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
 import { eventFromRecord } from './event/from-record';
+import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import { type BreakerRunOptions, type BreakerRunReport, runBreakers } from './act/breaker-tick';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
@@ -51,7 +52,7 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
       while (!stop && next < due.length && deps.clock() - started < budget) {
         const record = due[next++];
         try {
-          const outcome = await carryOutPending(record, deps);
+          const outcome = await carryOutPending(record, deps, snapshot);
           if (outcome) outcomes.push(outcome);
         } catch (e) {
           // One record's trouble must not stall the rest; it stays due and is retried next run.
@@ -78,11 +79,9 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers };
 }
 
-async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Promise<Outcome | undefined> {
-  // Its group's breaker is open: it will be held, so DescribeExecution would be wasted.
-  if ((await deps.breakers?.readCached(record, deps.clock()))?.status === 'open') {
-    return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain' });
-  }
+async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {
+  // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
+  if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain' });
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {
@@ -92,6 +91,12 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Pro
   }
   // An abandoned claim whose redrive went through is recorded as redriven there too.
   return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
+}
+
+async function breakerHolds(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {
+  const resolution = resolvePolicy(snapshot, record.stateMachineArn);
+  if (!deps.breakers || resolution.kind !== 'found' || !resolution.policy.breaker.enabled) return false;
+  return (await deps.breakers.readCached(record, deps.clock())).status === 'open';
 }
 
 /** How far each sweep reaches back before the previous one started. */
