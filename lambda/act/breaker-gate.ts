@@ -18,7 +18,7 @@ import { type BreakerState, countingTime, counterName, holdDetail, verdictOf } f
 import type { Decision, PolicyResolution } from '../decide/decision';
 import type { StatusChange } from '../event/status-change';
 import type { DecisionSource } from '../record/audit-trail';
-import { announceClosed, announceOpened, type BreakerEventDeps, countProbe } from '../record/breaker-events';
+import { announceIfClosed, announceOpened, type BreakerEventDeps, countProbe } from '../record/breaker-events';
 import type { BreakerStore } from '../record/breaker-store';
 import type { FailureRecord } from '../record/failure-ledger';
 
@@ -123,6 +123,5 @@ async function reportProbeOutcome(decision: Decision, input: GateInput, policy: 
   const { before, step } = await breakers.transition(probeGroup, { kind: 'probe-result', token: probed.probeToken, outcome, at }, settings);
   if (step.effects.some((e) => e.kind === 'ignored')) return;
   countProbe(outcome, deps);
-  const closed = step.effects.find((e) => e.kind === 'closed');
-  if (closed && closed.kind === 'closed') await announceClosed(probeGroup, before, step.state, closed.reason, deps);
+  await announceIfClosed(probeGroup, before, step, deps);
 }

@@ -15,7 +15,7 @@ import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-sche
 import type { BreakerState } from '../decide/breaker';
 import type { Outcome } from '../event-path';
 import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
-import { announceClosed } from '../record/breaker-events';
+import { announceIfClosed } from '../record/breaker-events';
 import { type BreakerDeps, probeTurn } from './probe';
 import { giveUpNearWindowEnd, releaseGroup } from './release';
 
@@ -46,10 +46,14 @@ export interface BreakerRunReport {
 
 export const DEFAULT_RELEASE_BUDGET_MS = 180_000;
 
-/** The policy under which a group's breaker may hold; undefined: it must stop holding. */
+/**
+ * The policy under which a group's breaker may hold and probe; undefined: it must stop
+ * holding (no policy, invalid, disabled, breaker off, or a dry run, which must not probe).
+ * Its held failures then go through decide(), which records why.
+ */
 function breakerPolicy(snapshot: PolicySnapshot, group: BreakerGroup): RedrivePolicy | undefined {
   const resolution = resolvePolicy(snapshot, group.stateMachineArn);
-  if (resolution.kind !== 'found' || !resolution.policy.enabled || !resolution.policy.breaker.enabled) return undefined;
+  if (resolution.kind !== 'found' || !resolution.policy.enabled || !resolution.policy.breaker.enabled || resolution.policy.dryRun) return undefined;
   return resolution.policy;
 }
 
@@ -60,8 +64,7 @@ async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySn
     const resolution = resolvePolicy(snapshot, group.stateMachineArn);
     const settings = resolution.kind === 'found' ? resolution.policy.breaker : BREAKER_DEFAULTS;
     const { before, step } = await deps.breakers.transition(group, { kind: 'disabled', at: deps.clock() }, settings, state);
-    const closed = step.effects.find((e) => e.kind === 'closed');
-    if (closed && closed.kind === 'closed') await announceClosed(group, before, step.state, closed.reason, deps);
+    await announceIfClosed(group, before, step, deps);
     return step.state;
   }
   return probeTurn(group, state, policy, deps, { deadline, watchMs: options.probeWatchMs ?? 30_000, pollMs: options.probePollMs ?? 3_000 });

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { type BreakerGroup, groupLabel, heldShard } from '../../contract/breaker';
 import type { RedrivePolicy } from '../../contract/policy-schema';
 import { type BreakerState, probeOutcomeOf } from '../decide/breaker';
-import { announceClosed, countProbe, recordDecision } from '../record/breaker-events';
+import { announceIfClosed, countProbe, recordDecision } from '../record/breaker-events';
 import type { BreakerStore } from '../record/breaker-store';
 import type { FailureRecord } from '../record/failure-ledger';
 import { checkExecution, type ControllerDeps, processStatusChange } from '../event-path';
@@ -29,12 +29,6 @@ export type BreakerDeps = ControllerDeps & { readonly breakers: BreakerStore };
 /** Held failures looked at per probe attempt before giving the turn to the next drain run. */
 const MAX_CANDIDATES = 200;
 const PAGE = 25;
-
-/** Reports a transition's closing, if it closed. */
-async function afterTransition(group: BreakerGroup, before: BreakerState, after: { state: BreakerState; effects: readonly { kind: string; reason?: unknown }[] }, deps: BreakerDeps): Promise<void> {
-  const closed = after.effects.find((e) => e.kind === 'closed');
-  if (closed) await announceClosed(group, before, after.state, closed.reason as Parameters<typeof announceClosed>[3], deps);
-}
 
 /** DescribeExecution of the probe in flight; reports the outcome once there is one. */
 export async function checkProbe(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
@@ -49,7 +43,7 @@ export async function checkProbe(group: BreakerGroup, state: BreakerState, polic
   if (!step.effects.some((e) => e.kind === 'ignored')) {
     countProbe(outcome, deps);
     deps.log.info('probe outcome', { stateMachineArn: group.stateMachineArn, errorName: group.errorName, executionArn: probe.executionArn, outcome });
-    await afterTransition(group, before, step, deps);
+    await announceIfClosed(group, before, step, deps);
   }
   return step.state;
 }
@@ -77,7 +71,7 @@ export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, 
   if (!candidate) {
     if (more) return state; // a long run of exhausted failures: the next drain continues
     const { before, step } = await deps.breakers.transition(group, { kind: 'no-probe-candidate', at: deps.clock() }, policy.breaker, state);
-    await afterTransition(group, before, step, deps);
+    await announceIfClosed(group, before, step, deps);
     return step.state;
   }
   const token = randomUUID();
@@ -107,7 +101,7 @@ export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, 
   // learned; the next probe may start at once. A deferred one is held again by the drain.
   const { before, step } = await deps.breakers.transition(group, { kind: 'probe-result', token, outcome: 'not-started', at: deps.clock() }, policy.breaker, started.step.state);
   if (!step.effects.some((e) => e.kind === 'ignored')) countProbe('not-started', deps);
-  await afterTransition(group, before, step, deps);
+  await announceIfClosed(group, before, step, deps);
   return step.state;
 }
 

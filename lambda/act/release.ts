@@ -20,7 +20,7 @@ import { skipDecision } from '../decide/decision';
 import { eventFromRecord } from '../event/from-record';
 import { type ControllerDeps, type Outcome, processStatusChange } from '../event-path';
 import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
-import { announceClosed, recordDecision } from '../record/breaker-events';
+import { announceIfClosed, recordDecision } from '../record/breaker-events';
 import type { FailureRecord } from '../record/failure-ledger';
 import type { BreakerDeps } from './probe';
 
@@ -178,8 +178,7 @@ export async function releaseStateMachineByHand(
   for (const b of await deps.breakers.active()) {
     if (b.group.stateMachineArn !== stateMachineArn) continue;
     const { before, step } = await deps.breakers.transition(b.group, { kind: 'closed-by-hand', at: deps.clock() }, settings, b.state);
-    const closed = step.effects.find((e) => e.kind === 'closed');
-    if (closed && closed.kind === 'closed') await announceClosed(b.group, before, step.state, closed.reason, deps);
+    await announceIfClosed(b.group, before, step, deps);
     const report = await releaseGroup(b.group, deps, { deadline: never, concurrency: options.concurrency, settings, byHand: true, onOutcome: options.onOutcome, shouldStop: options.shouldStop });
     outcomes.push(...report.outcomes);
   }

@@ -7,7 +7,7 @@
 import { type BreakerGroup, type CloseReason, heldShard, type ProbeOutcome } from '../../contract/breaker';
 import { DIMENSION, METRIC } from '../../contract/metrics';
 import { type BreakerEventDetail, CAUSE_LIMIT, DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
-import type { BreakerState } from '../decide/breaker';
+import type { BreakerState, Effect, Step } from '../decide/breaker';
 import type { Decision } from '../decide/decision';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
 import type { ActionResult, AuditTrail, DecisionSource } from './audit-trail';
@@ -97,6 +97,12 @@ export async function announceClosed(group: BreakerGroup, before: BreakerState, 
     nextProbeAt: null,
     firstFailure: await firstFailureOf(before, deps),
   });
+}
+
+/** Announces a transition's close, if it closed the breaker. */
+export async function announceIfClosed(group: BreakerGroup, before: BreakerState, step: Step, deps: BreakerEventDeps): Promise<void> {
+  const closed = step.effects.find((e): e is Extract<Effect, { kind: 'closed' }> => e.kind === 'closed');
+  if (closed) await announceClosed(group, before, step.state, closed.reason, deps);
 }
 
 export function countProbe(outcome: ProbeOutcome, deps: Pick<BreakerEventDeps, 'metrics'>): void {
