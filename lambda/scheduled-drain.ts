@@ -99,6 +99,9 @@ async function breakerHolds(record: FailureRecord, deps: ControllerDeps, snapsho
   return (await deps.breakers.readCached(record, deps.clock())).status === 'open';
 }
 
+/** The sweep is not started after this much of the drain Lambda's 5 minutes has gone (releases). */
+export const SWEEP_LATEST_START_MS = 120_000;
+
 /** How far each sweep reaches back before the previous one started. */
 export const SWEEP_OVERLAP_MS = 60 * 60_000;
 
@@ -112,9 +115,12 @@ export interface ScheduledRunReport {
  * (`reconcileEveryMinutes`) and this caller won the right to run it.
  */
 export async function scheduledRun(deps: ControllerDeps & { readonly sweepSchedule: SweepSchedule }, options: DrainOptions = {}): Promise<ScheduledRunReport> {
+  const started = deps.clock();
   const report = await drain(deps, options);
   const now = deps.clock();
   if (report.paused) return { drain: report, sweep: undefined };
+  // A long release used most of the Lambda's time: the sweep waits for the next tick.
+  if (now - started > SWEEP_LATEST_START_MS) return { drain: report, sweep: undefined };
   const run = await deps.sweepSchedule.claimRun(now, deps.config.reconcileEveryMinutes * 60_000);
   if (!run.claimed) return { drain: report, sweep: undefined };
   // Incremental: failures since the previous sweep (with an overlap for eventually
