@@ -26,8 +26,6 @@
  */
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { runInNewContext } from 'node:vm';
-import { setFlagsFromString } from 'node:v8';
 import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { PutCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -35,17 +33,14 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULTS, type ControllerConfig } from '../lambda/config';
 import { handleStatusChange } from '../lambda/event-path';
 import { scheduledRun } from '../lambda/scheduled-drain';
-import type { Dimensions, Log, MetricsRecorder } from '../lambda/observability/telemetry';
-import type { MetricName } from '../contract/metrics';
-import type { OwnerNotifier } from '../lambda/record/owner-notifier';
-import type { Decision } from '../lambda/decide/decision';
-import type { FailureFacts } from '../lambda/record/failure-ledger';
 import { wire } from '../lambda/wiring';
 import { statusChangePattern } from '../contract/event-pattern';
 import { LocalEventBus } from '../local/event-bus';
 import type { StatusChangeEvent } from '../local/sfn';
 import type { ExecutionSummary, FromWorld, MachineName, ToWorld, WorldFaults } from './world';
 import { MACHINES, SOAK_REGION } from './world';
+import { CountingLog, CountingNotifier, SECRET, SummingMetrics, leaks, said } from './telemetry';
+import { gc, mb, median, samples, slope } from './memory';
 
 // ---- options ------------------------------------------------------------------------------
 
@@ -74,7 +69,6 @@ const GRACE_MS = 45_000;
 const INJECT_MS = TOTAL_MS - SETTLE_MS;
 const WARMUP_MS = Math.max(30_000, INJECT_MS * 0.25);
 const LATE_HOLD_MS = 25_000;
-const SECRET = 'SOAK-S3CR3T-INPUT';
 
 const faults: WorldFaults = FAULTS
   ? { dynamoThrottleFirstAttempt: 0.01, dynamoDrop: 0.002, dynamoDropResponse: 0.001, redriveServerError: 0.01, describeThrottle: 0.01 }
@@ -113,95 +107,6 @@ function prng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32);
 }
 const random = prng(SEED);
-
-// ---- bounded telemetry (Lambda writes these out; keeping them would be a leak of our own) ----
-
-const leaks = { log: 0, metrics: 0, owners: 0, ledger: 0 };
-const said = (v: unknown) => JSON.stringify(v).includes(SECRET);
-
-class CountingLog implements Log {
-  readonly counts = new Map<string, number>();
-  readonly errors: string[] = [];
-  private line(level: string, message: string, attributes?: Record<string, unknown>): void {
-    this.counts.set(level, (this.counts.get(level) ?? 0) + 1);
-    if (said({ message, attributes })) leaks.log++;
-    if (level === 'error' && this.errors.length < 20) this.errors.push(`${message} ${JSON.stringify(attributes ?? {}).slice(0, 300)}`);
-  }
-  debug(m: string, a?: Record<string, unknown>) {
-    this.line('debug', m, a);
-  }
-  info(m: string, a?: Record<string, unknown>) {
-    this.line('info', m, a);
-  }
-  warn(m: string, a?: Record<string, unknown>) {
-    this.line('warn', m, a);
-  }
-  error(m: string, a?: Record<string, unknown>) {
-    this.line('error', m, a);
-  }
-}
-
-class SummingMetrics implements MetricsRecorder {
-  readonly sums = new Map<string, number>();
-  private add(name: MetricName, value: number, dimensions: Dimensions = {}) {
-    if (said(dimensions)) leaks.metrics++;
-    const key = `${name}${Object.keys(dimensions).length ? ` ${Object.values(dimensions).join('/')}` : ''}`;
-    this.sums.set(key, (this.sums.get(key) ?? 0) + value);
-  }
-  count(name: MetricName, dimensions?: Dimensions, value = 1) {
-    this.add(name, value, dimensions);
-  }
-  milliseconds(name: MetricName, value: number, dimensions?: Dimensions) {
-    this.add(name, 1, dimensions); // count of samples; the values are not kept
-    void value;
-  }
-  seconds(name: MetricName, value: number, dimensions?: Dimensions) {
-    this.add(name, 1, dimensions);
-    void value;
-  }
-  flush() {}
-  total(prefix: string): number {
-    let n = 0;
-    for (const [k, v] of this.sums) if (k === prefix || k.startsWith(`${prefix} `)) n += v;
-    return n;
-  }
-}
-
-class CountingNotifier implements OwnerNotifier {
-  readonly counts = new Map<string, number>();
-  async notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void> {
-    if (said({ decision, facts, cause })) leaks.owners++;
-    this.counts.set(decision.reason, (this.counts.get(decision.reason) ?? 0) + 1);
-  }
-}
-
-// ---- memory -------------------------------------------------------------------------------------
-
-setFlagsFromString('--expose_gc');
-const gc = runInNewContext('gc') as () => void;
-interface Sample {
-  readonly t: number;
-  readonly rss: number;
-  readonly heap: number;
-}
-const samples: Sample[] = [];
-const mb = (b: number) => b / 1024 / 1024;
-
-/** Least-squares slope of heap over time, MB per minute. */
-function slope(points: Sample[]): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const mx = points.reduce((s, p) => s + p.t, 0) / n;
-  const my = points.reduce((s, p) => s + p.heap, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.t - mx) * (p.heap - my);
-    den += (p.t - mx) ** 2;
-  }
-  return mb(num / den) * 60_000;
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 // ---- the run ------------------------------------------------------------------------------------
 

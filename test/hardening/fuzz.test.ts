@@ -272,8 +272,11 @@ describe('(b) handleStatusChange with in-memory dependencies', () => {
       `handleStatusChange outcomes (decision:reason:action -> cases), ${redriven} cases redriven:`,
       ...[...reasons].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${k} ${n}`),
     );
-    // The harness reached the interesting outcomes, not only skips.
-    expect(redriven).toBeGreaterThan(RUNS / 100);
+    // The harness reached the interesting outcomes, not only skips: at least 1% of the
+    // cases that ran (under load the time limit may stop the property before RUNS).
+    const cases = [...reasons.values()].reduce((a, b) => a + b, 0);
+    expect(cases).toBeGreaterThan(1000);
+    expect(redriven).toBeGreaterThan(cases / 100);
     for (const k of ['redrive:no-delay:redriven', 'redrive-later:backoff:scheduled', 'skip:malformed-event:skipped', 'skip:no-policy:skipped', 'skip:limit-reached:skipped', 'skip:already-handled:skipped']) {
       expect([k, reasons.get(k) ?? 0]).toEqual([k, expect.any(Number)]);
       expect(reasons.get(k) ?? 0).toBeGreaterThan(0);

@@ -8,6 +8,8 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { executionPk } from '../../lambda/record/failure-ledger';
 import { startLocal, type LocalEnvironment } from '../../local/environment';
 import { createMachine, startExecution } from '../support/local';
 
@@ -65,6 +67,19 @@ async function invoke(fn: BundledFunction, env: LocalEnvironment, event: unknown
 }
 
 let env: LocalEnvironment;
+
+/** Moves an execution's pending redrive to "due now" in the ledger. */
+async function makeDue(executionArn: string): Promise<void> {
+  const TableName = env.config.ledgerTableName;
+  const { Items = [] } = await env.deps.doc.send(
+    new QueryCommand({ TableName, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :f)', ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':f': 'FAILURE#' } }),
+  );
+  const pending = Items.filter((i) => i.state === 'pending');
+  expect(pending).toHaveLength(1);
+  await env.deps.doc.send(
+    new UpdateCommand({ TableName, Key: { pk: pending[0].pk, sk: pending[0].sk }, UpdateExpression: 'SET dueAt = :past', ExpressionAttributeValues: { ':past': Date.now() - 1000 } }),
+  );
+}
 beforeAll(async () => {
   await run('npx', ['cdk', 'synth', '--quiet'], { cwd: ROOT });
   env = await startLocal({ detachBus: true });
@@ -92,14 +107,17 @@ test('the bundled controller redrives a failed execution; its logs hold no execu
 }, 60_000);
 
 test('the bundled drain carries out a pending redrive', async () => {
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 1, jitter: 'NONE' });
+  // A backoff far longer than a slow child process takes to start, so the controller
+  // always schedules; the test then moves the pending record's due time into the past
+  // (what the passage of 5 minutes would do) instead of sleeping on the real clock.
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 300, jitter: 'NONE' });
   const sm = await createMachine(env, 'bundled-later', 'arn:aws:lambda:us-east-1:123456789012:function:c', { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException' });
   const arn = await startExecution(env, sm, 'via-drain');
   await env.standIn.idle();
   const failed = env.standIn.events.find((e) => e.detail.executionArn === arn && e.detail.status === 'FAILED');
   const { result } = await invoke(bundledFunction('AutoRedriveController'), env, failed);
   expect(result).toEqual({ decision: 'redrive-later', reason: 'backoff', action: 'scheduled' });
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  await makeDue(arn);
   const drained = await invoke(bundledFunction('AutoRedriveDrain'), env, { source: 'aws.events', 'detail-type': 'Scheduled Event' });
   expect(drained.result).toMatchObject({ drained: 1, backlog: 0 });
   await env.standIn.idle();
