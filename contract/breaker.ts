@@ -80,7 +80,8 @@ export interface FirstFailure {
 
 /**
  * The breaker item as stored (plain attributes). Window counters are attributes named
- * `c_<bucketMs>_<bucketIndex>`; the rest is the state the conditional writes move.
+ * `c_<bucketMs>_<bucketIndex>` (first failures) and `r_<bucketMs>_<bucketIndex>` (redrives
+ * that failed again with the same error; absent on items written before); the rest is the state the conditional writes move.
  */
 export interface BreakerItem {
   readonly pk: string;
@@ -99,5 +100,5 @@ export interface BreakerItem {
   readonly firstFailure?: FirstFailure;
   readonly dueShard?: typeof BREAKER_SHARD;
   readonly dueAt?: number;
-  readonly [counter: `c_${string}`]: number | undefined;
+  readonly [counter: `c_${string}` | `r_${string}`]: number | undefined;
 }

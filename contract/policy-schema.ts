@@ -36,15 +36,22 @@ export type OnExhausted = (typeof ON_EXHAUSTED)[number];
 
 /**
  * The outage breaker of one policy (docs/breaker.md): when `threshold` distinct executions
- * fail with the same error within `windowSeconds`, that (state machine, error) group is
- * held; one held execution at a time is redriven as a probe, every `probeIntervalSeconds`
+ * fail with the same error within `windowSeconds` (a burst), or the redrives of
+ * `redriveFailureThreshold` distinct executions fail again with the same error (a slow
+ * outage), that (state machine, error) group is held; one held execution at a time is redriven as a probe, every `probeIntervalSeconds`
  * doubling to `maxProbeIntervalSeconds`; when a probe succeeds, the held failures are
  * released through the normal decision.
  */
 export interface BreakerPolicy {
   readonly enabled: boolean;
-  /** Distinct failing executions, same state machine and error, that open the breaker. */
+  /** Distinct failing executions, same state machine and error, that open the breaker (a burst). */
   readonly threshold: number;
+  /**
+   * Distinct executions whose redrive failed again with the same error that open the
+   * breaker (the strong signal of a correlated outage: in a trickle of isolated failures
+   * redrives succeed).
+   */
+  readonly redriveFailureThreshold: number;
   readonly windowSeconds: number;
   readonly probeIntervalSeconds: number;
   readonly maxProbeIntervalSeconds: number;
@@ -54,9 +61,13 @@ export interface BreakerPolicy {
 
 export const BREAKER_DEFAULTS: BreakerPolicy = {
   enabled: true,
-  threshold: 5,
-  // 15 minutes: a 2-hour outage of a machine running ~1 execution a minute must show.
-  windowSeconds: 900,
+  // A burst: 20 distinct first failures in 5 minutes. A busy machine's background of ~2
+  // independent failures a minute averages 10 per window (Poisson: P(>= 20) ~ 0.3%).
+  threshold: 20,
+  // A slow outage shows as redrives that fail again: 2 distinct executions (one poisoned
+  // execution failing repeatedly never opens it).
+  redriveFailureThreshold: 2,
+  windowSeconds: 300,
   probeIntervalSeconds: 30,
   maxProbeIntervalSeconds: 240,
   probeTimeoutSeconds: 900,
@@ -160,6 +171,7 @@ const breakerSchema = z.preprocess(
       {
         enabled: bool.optional(),
         threshold: integerIn(2, 100_000).optional(),
+        redriveFailureThreshold: integerIn(2, 100_000).optional(),
         windowSeconds: integerIn(10, 86_400).optional(),
         probeIntervalSeconds: integerIn(1, 86_400).optional(),
         maxProbeIntervalSeconds: integerIn(1, 86_400).optional(),

@@ -214,7 +214,20 @@ function failureFactsOf(event: StatusChange, decision: Decision, facts: Facts): 
     errorName: decision.errorName,
     cause: event.cause,
     policyKey: decision.policyKey,
+    ...probesOf(facts.failures, facts.redriveCount),
   };
+}
+
+/**
+ * The execution's earlier failures redriven as breaker probes (only when there were any:
+ * records stay as they were). A probe that fails at once can report before its record is
+ * marked (probeToken): a held record still claimed is counted too (a probe, or rarely a
+ * release; only the probe rotation reads this).
+ */
+function probesOf(failures: readonly FailureRecord[], redriveCount: number): { probes?: number } {
+  const probed = (f: FailureRecord) => f.probeToken !== undefined || (f.state === 'claimed' && f.heldAt !== undefined);
+  const probes = failures.filter((f) => f.redriveCount < redriveCount && probed(f)).length;
+  return probes > 0 ? { probes } : {};
 }
 
 // ---- act -----------------------------------------------------------------------------

@@ -95,19 +95,38 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
  * window (one execution failing again must not look like several). An earlier failure
  * from before the breaker's last close is no longer counted (the close reset the window),
  * so a released execution that fails again counts: that costs a read first, only then.
+ *
+ * A redrive that failed again with the same error (the execution's previous failure had
+ * this group's error) is also counted, once per execution and window, in the redrive
+ * signal's bucket of the same UpdateItem: in a trickle of isolated failures redrives
+ * succeed, in an outage they fail, so two such executions open the breaker.
  */
 async function countFailure(group: BreakerGroup, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore): Promise<BreakerState> {
   const at = countingTime(input.event.stopDate, input.now, settings);
   if (input.thisRecord || at === null) return breakers.read(group);
   const since = input.now - settings.windowSeconds * 1000;
   const stopped = (f: FailureRecord) => f.stopDate ?? f.updatedAt;
-  const earlier = input.failures.filter((f) => f.redriveCount !== input.event.redriveCount && stopped(f) > since);
-  if (earlier.length > 0) {
-    const seen = await breakers.read(group);
+  const sameError = (f: FailureRecord) => (f.errorName ?? null) === group.errorName;
+  const n = input.event.redriveCount ?? 0;
+  const earlier = input.failures.filter((f) => f.redriveCount !== n && stopped(f) > since);
+  const earlierRedriveFailures = earlier.filter((f) => f.redriveCount >= 1 && sameError(f));
+  const previous = n >= 1 ? input.failures.find((f) => f.redriveCount === n - 1) : undefined;
+  const redriveFailed = previous !== undefined && sameError(previous);
+  const first = counterName(at, settings, 'c');
+  const again = counterName(at, settings, 'r');
+  if (earlier.length === 0) return breakers.count(group, redriveFailed ? [first, again] : [first], settings);
+  if (redriveFailed && earlierRedriveFailures.length === 0) {
+    // The common case in an outage: the first failure is counted, this is its redrive failing again.
+    const seen = await breakers.count(group, [again], settings);
     const resetAt = seen.closedAt;
     if (resetAt === null || earlier.some((f) => stopped(f) >= resetAt)) return seen;
+    return breakers.count(group, [first], settings); // rare: only a released execution failing again
   }
-  return breakers.count(group, counterName(at, settings), settings);
+  const seen = await breakers.read(group);
+  const resetAt = seen.closedAt;
+  if (resetAt === null || earlier.some((f) => stopped(f) >= resetAt)) return seen;
+  const counters = redriveFailed && !earlierRedriveFailures.some((f) => stopped(f) >= resetAt) ? [first, again] : [first];
+  return breakers.count(group, counters, settings);
 }
 
 /** This failure follows a probe's redrive: report to the probe's breaker (conditional on its token). */

@@ -6,9 +6,13 @@
  * event, when it arrives, tells the breaker the same thing first (act/breaker-gate.ts);
  * the token makes sure only one of them moves it.
  *
- * Rotation: the oldest held failure with a redrive left is probed. A probe that fails
- * again is held again with its new, later stop time, so the next probe is another
- * execution. Held failures without a redrive left (the policy's maxRedrives was lowered)
+ * Choice and rotation: a probe uses one of the execution's redrives, so the probe is the
+ * held failure with the most redrives left, rotating by the number of probes each
+ * execution has had (`probes` on its held record), looked for among the group's first MAX_CANDIDATES held failures (one bounded
+ * Query, paged). An execution's last redrive is spent on a probe only when no held failure
+ * of the group has more left. A probe that fails again is held again with one probe more
+ * and one redrive fewer, so it goes behind every execution not yet probed (probeOrder). Held
+ * failures without a redrive left (the policy's maxRedrives was lowered)
  * are released through decide() on the way, which gives them up (limit-reached, owner
  * event) or holds them as exhausted (onExhausted: hold); when no held failure is left to
  * probe, the breaker closes (reason no-probe-candidate).
@@ -28,7 +32,7 @@ export type BreakerDeps = ControllerDeps & { readonly breakers: BreakerStore };
 
 /** Held failures looked at per probe attempt before giving the turn to the next drain run. */
 const MAX_CANDIDATES = 200;
-const PAGE = 25;
+const PAGE = 100;
 
 /** DescribeExecution of the probe in flight; reports the outcome once there is one. */
 export async function checkProbe(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
@@ -48,20 +52,41 @@ export async function checkProbe(group: BreakerGroup, state: BreakerState, polic
   return step.state;
 }
 
-/** The oldest held failure with a redrive left; the ones without are released (given up) on the way. */
+/**
+ * Probe order (all held failures of a group share one policy's maxRedrives): an execution's
+ * last redrive only when no other has more left; then the fewest probes so far (rotation);
+ * then the most redrives left; then the oldest.
+ */
+export function probeOrder(a: FailureRecord, b: FailureRecord, maxRedrives: number): number {
+  const last = (f: FailureRecord) => (f.redriveCount >= maxRedrives - 1 ? 1 : 0);
+  return (
+    last(a) - last(b) ||
+    (a.probes ?? 0) - (b.probes ?? 0) ||
+    a.redriveCount - b.redriveCount ||
+    (a.stopDate ?? a.updatedAt) - (b.stopDate ?? b.updatedAt)
+  );
+}
+
+/**
+ * The held failure with the most redrives left among the group's first MAX_CANDIDATES;
+ * the ones without a redrive left are released (given up) on the way.
+ */
 async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, deps: BreakerDeps): Promise<{ candidate?: FailureRecord; more: boolean }> {
   let startKey: Record<string, unknown> | undefined;
   let examined = 0;
+  let best: FailureRecord | undefined;
   do {
     const page = await deps.ledger.heldPage(heldShard(group), { limit: PAGE, startKey });
     for (const record of page.items) {
       examined++;
-      if (record.redriveCount < policy.maxRedrives) return { candidate: record, more: true };
-      await processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release' });
+      if (record.redriveCount < policy.maxRedrives) {
+        if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
+      } else await processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release' });
     }
     startKey = page.nextKey;
-  } while (startKey && examined < MAX_CANDIDATES);
-  return { more: startKey !== undefined };
+    // Nothing sorts before a failure that has used no redrive and was never probed.
+  } while (startKey && examined < MAX_CANDIDATES && !(best && best.redriveCount === 0 && !best.probes));
+  return { candidate: best, more: startKey !== undefined };
 }
 
 /** Starts the next probe if it is due. Returns the breaker's state afterwards. */

@@ -6,7 +6,8 @@
  * with a write conditional on `version`, so concurrent Lambda instances, the drain and
  * redrivectl move one breaker through these transitions only:
  *
- *   closed/releasing --(threshold distinct failures within the window)--> open
+ *   closed/releasing --(threshold distinct failures, or redriveFailureThreshold distinct
+ *                       executions' redrives failing again, within the window)--> open
  *   open --(probe due, a held failure redriven)--> open with a probe in flight
  *   probe: SUCCEEDED or a different error --> releasing (held failures are released)
  *          same error, or still running after probeTimeout --> open, interval doubled
@@ -16,7 +17,9 @@
  *
  * Failure counting: the event path adds one to a counter named after the time bucket the
  * failure stopped in (`c_<bucketMs>_<index>`, six buckets per window) with one UpdateItem
- * that also returns the state; `failuresInWindow` sums the buckets inside the window.
+ * that also returns the state; `failuresInWindow` sums the buckets inside the window. A
+ * redrive that failed again with the same error is counted in the same UpdateItem under
+ * `r_<bucketMs>_<index>` (`redriveFailuresInWindow`).
  */
 import { type BreakerStatus, type CloseReason, type FirstFailure, type ProbeOutcome, type ProbeRef, RELEASE_GRACE_MS } from '../../contract/breaker';
 import type { BreakerPolicy } from '../../contract/policy-schema';
@@ -57,16 +60,19 @@ export const CLOSED_STATE: BreakerState = {
 // ---- the failure window ------------------------------------------------------------------
 
 const BUCKETS_PER_WINDOW = 6;
-const COUNTER = /^c_(\d+)_(\d+)$/;
+const COUNTER = /^([cr])_(\d+)_(\d+)$/;
+
+/** `c`: first failures of distinct executions; `r`: distinct executions' redrives that failed again. */
+export type CounterKind = 'c' | 'r';
 
 /** Length of one counting bucket: a sixth of the window, at least a second. */
 export function bucketMs(settings: Pick<BreakerSettings, 'windowSeconds'>): number {
   return Math.max(1000, Math.floor((settings.windowSeconds * 1000) / BUCKETS_PER_WINDOW));
 }
 
-export function counterName(at: number, settings: Pick<BreakerSettings, 'windowSeconds'>): string {
+export function counterName(at: number, settings: Pick<BreakerSettings, 'windowSeconds'>, kind: CounterKind = 'c'): string {
   const b = bucketMs(settings);
-  return `c_${b}_${Math.floor(at / b)}`;
+  return `${kind}_${b}_${Math.floor(at / b)}`;
 }
 
 /** Whether a counter attribute still counts at `now` (same bucket size, bucket not entirely before the window). */
@@ -74,16 +80,24 @@ function counterInWindow(name: string, now: number, settings: Pick<BreakerSettin
   const m = COUNTER.exec(name);
   if (!m) return false;
   const b = bucketMs(settings);
-  if (Number(m[1]) !== b) return false;
-  const index = Number(m[2]);
+  if (Number(m[2]) !== b) return false;
+  const index = Number(m[3]);
   return (index + 1) * b > now - settings.windowSeconds * 1000 && index * b <= now;
 }
 
-export function failuresInWindow(state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): number {
+function sumInWindow(kind: CounterKind, state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): number {
   let n = 0;
-  for (const [name, count] of Object.entries(state.counts)) if (counterInWindow(name, now, settings)) n += count;
+  for (const [name, count] of Object.entries(state.counts)) if (name.startsWith(`${kind}_`) && counterInWindow(name, now, settings)) n += count;
   return n;
 }
+
+/** Distinct executions that failed within the window. */
+export const failuresInWindow = (state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>) =>
+  sumInWindow('c', state, now, settings);
+
+/** Distinct executions whose redrive failed again with the same error within the window. */
+export const redriveFailuresInWindow = (state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>) =>
+  sumInWindow('r', state, now, settings);
 
 /** Counters that no longer count (older buckets, or another window size): removed by the next write. */
 export function staleCounters(state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): string[] {
@@ -121,7 +135,7 @@ export type Effect =
   /** Verdict for a failure observation. */
   | { readonly kind: 'hold' }
   | { readonly kind: 'pass' }
-  | { readonly kind: 'opened'; readonly failuresInWindow: number; readonly reopened: boolean }
+  | { readonly kind: 'opened'; readonly failuresInWindow: number; readonly redriveFailuresInWindow: number; readonly reopened: boolean }
   | { readonly kind: 'closed'; readonly reason: CloseReason }
   | { readonly kind: 'probe'; readonly outcome: ProbeOutcome }
   | { readonly kind: 'finished' }
@@ -163,7 +177,8 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
     case 'failure': {
       if (state.status === 'open') return unchanged(state, { kind: 'hold' });
       const n = failuresInWindow(state, obs.at, settings);
-      if (n < settings.threshold) return unchanged(state, { kind: 'pass' });
+      const r = redriveFailuresInWindow(state, obs.at, settings);
+      if (n < settings.threshold && r < settings.redriveFailureThreshold) return unchanged(state, { kind: 'pass' });
       // Probes start again from the first interval: the last probe did succeed, and a
       // steady trickle of independent failures (which may open it now and then) should
       // wait no longer than that each time.
@@ -185,7 +200,7 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
         },
         obs.at,
         settings,
-        { kind: 'opened', failuresInWindow: n, reopened },
+        { kind: 'opened', failuresInWindow: n, redriveFailuresInWindow: r, reopened },
         { kind: 'hold' },
       );
     }
@@ -276,7 +291,7 @@ export function holdDetail(label: string, state: BreakerState, now: number, sett
       ? 'next probe when the drain runs'
       : `next probe ${state.nextProbeAt <= now ? 'when the drain runs' : `at ${new Date(state.nextProbeAt).toISOString()}`}`;
   return (
-    `breaker open for ${label} since ${since} (${settings.threshold}+ executions failed within ${settings.windowSeconds}s); ` +
+    `breaker open for ${label} since ${since} (${settings.threshold}+ executions failed, or ${settings.redriveFailureThreshold}+ executions' redrives failed again, within ${settings.windowSeconds}s); ` +
     `held, not redriven, no redrive used; ${next}; released when a probe succeeds`
   );
 }

@@ -2,7 +2,8 @@
  * The breaker items in the ledger table (contract/breaker.ts), moved only by the pure
  * state machine in decide/breaker.ts:
  * - `count`: the event path's one call per failure: adds the failure to its time bucket
- *   and returns the whole state (UpdateItem, ReturnValues ALL_NEW; unconditional, so it
+ *   (and, for a redrive that failed again with the same error, to that signal's bucket, in
+ *   the same UpdateItem) and returns the whole state (UpdateItem, ReturnValues ALL_NEW; unconditional, so it
  *   costs the same whether the breaker is closed or open);
  * - `transition`: read, step, write conditional on `version`; on a lost race, read again
  *   and step again (so of N concurrent openers exactly one opens, the rest see it open);
@@ -38,7 +39,7 @@ export function stateFromItem(item: Record<string, unknown> | undefined): Breake
   if (!item) return CLOSED_STATE;
   const i = item as Partial<BreakerItem> & Record<string, unknown>;
   const counts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(item)) if (k.startsWith('c_') && typeof v === 'number') counts[k] = v;
+  for (const [k, v] of Object.entries(item)) if ((k.startsWith('c_') || k.startsWith('r_')) && typeof v === 'number') counts[k] = v;
   return {
     status: i.status ?? 'closed',
     version: i.version ?? 0,
@@ -91,19 +92,33 @@ export class BreakerStore {
   }
 
   /**
-   * Counts one failure in the bucket `counter` and returns the state. Also removes the
-   * buckets just behind the window, so a busy item stays small without another call.
+   * Counts one failure in each of the buckets `counters` (`c_...` first failure, `r_...`
+   * redrive failed again; one or both) and returns the state, in one UpdateItem. Also
+   * removes the buckets just behind the window, so a busy item stays small without
+   * another call.
    */
-  async count(group: BreakerGroup, counter: string, settings: Pick<BreakerSettings, 'windowSeconds'>): Promise<BreakerState> {
+  async count(group: BreakerGroup, counters: readonly string[], settings: Pick<BreakerSettings, 'windowSeconds'>): Promise<BreakerState> {
+    if (counters.length === 0) return this.read(group);
     const b = bucketMs(settings);
-    const index = Number(counter.split('_')[2]);
-    const behind = [7, 8, 9].map((k) => `c_${b}_${index - k}`);
+    const names: Record<string, string> = {};
+    const add: string[] = [];
+    const remove: string[] = [];
+    counters.forEach((counter, i) => {
+      const [kind, , index] = counter.split('_');
+      names[`#bucket${i}`] = counter;
+      add.push(`#bucket${i} :one`);
+      [7, 8, 9].forEach((k) => {
+        const old = `#old${i}_${k}`;
+        names[old] = `${kind}_${b}_${Number(index) - k}`;
+        remove.push(old);
+      });
+    });
     const out = await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(group),
-        UpdateExpression: 'ADD #bucket :one SET stateMachineArn = :sm, errorName = :err REMOVE #old0, #old1, #old2',
-        ExpressionAttributeNames: { '#bucket': counter, '#old0': behind[0], '#old1': behind[1], '#old2': behind[2] },
+        UpdateExpression: `ADD ${add.join(', ')} SET stateMachineArn = :sm, errorName = :err REMOVE ${remove.join(', ')}`,
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: { ':one': 1, ':sm': group.stateMachineArn, ':err': group.errorName },
         ReturnValues: 'ALL_NEW',
       }),

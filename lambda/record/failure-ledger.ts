@@ -39,6 +39,11 @@ export interface FailureFacts {
   /** Truncated: enough for a person to recognise the failure. */
   readonly cause: string | null;
   readonly policyKey: string | null;
+  /**
+   * How many of the execution's earlier failures were redriven as breaker probes (absent:
+   * none; older records lack it). Kept on held records: the probe choice rotates by it.
+   */
+  readonly probes?: number;
 }
 
 export interface FailureRecord extends FailureFacts {
@@ -195,11 +200,12 @@ export class FailureLedger {
    * at its stop time. Allowed over what a skip may take over, a held record included.
    */
   async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+    const probes = facts.probes ? ', probes = :probes' : '';
     const out = await this.takeOver(
       facts,
       now,
-      'SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, attempts = if_not_exists(attempts, :zero)',
-      { ':heldState': 'held', ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0 },
+      `SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, attempts = if_not_exists(attempts, :zero)${probes}`,
+      { ':heldState': 'held', ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0, ...(facts.probes ? { ':probes': facts.probes } : {}) },
       ' REMOVE claimToken, claimExpiresAt',
     );
     return out !== undefined;

@@ -114,21 +114,23 @@ test('policy get shows the effective breaker settings; put changes one setting; 
   await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
   const get = await cli('policy', 'get', '*');
   expect(get.stdout).toMatch(/breaker\.enabled\s+true\s+default/);
-  expect(get.stdout).toMatch(/breaker\.threshold\s+5\s+default/);
+  expect(get.stdout).toMatch(/breaker\.threshold\s+20\s+default/);
   expect(get.stdout).toMatch(/onExhausted\s+skip\s+default/);
 
   expect((await cli('policy', 'put', '*', '--breaker', 'false', '--yes')).code).toBe(0);
   expect((await cli('policy', 'put', '*', '--breaker-threshold', '10', '--yes')).code).toBe(0);
   const after = parseJson(await cli('policy', 'get', '*', '-o', 'json')) as { item: Record<string, unknown>; effective: Record<string, unknown> };
   expect(after.item.breaker).toEqual({ enabled: false, threshold: 10 });
-  expect(after.effective.breaker).toMatchObject({ enabled: false, threshold: 10, windowSeconds: 900 });
+  expect(after.effective.breaker).toMatchObject({ enabled: false, threshold: 10, redriveFailureThreshold: 2, windowSeconds: 300 });
   const text = await cli('policy', 'get', '*');
   expect(text.stdout).toMatch(/breaker\.enabled\s+false\s+stored/);
-  expect(text.stdout).toMatch(/breaker\.windowSeconds\s+900\s+default/);
+  expect(text.stdout).toMatch(/breaker\.windowSeconds\s+300\s+default/);
 
   const bad = await cli('policy', 'put', '*', '--breaker-threshold', '1', '--yes');
   expectOneErrorLine(bad, 'breaker.threshold (--breaker-threshold)', 'must be from 2 to 100000');
+  const badAgain = await cli('policy', 'put', '*', '--breaker-redrive-failure-threshold', '1', '--yes');
+  expectOneErrorLine(badAgain, 'breaker.redriveFailureThreshold (--breaker-redrive-failure-threshold)', 'must be from 2 to 100000');
   const unset = await cli('policy', 'put', '*', '--unset', 'breaker.threshold', '--yes', '-o', 'json');
   expect(unset.code).toBe(0);
-  expect((await h.local.deps.policies.refresh(Date.now())).policies.get('*')).toMatchObject({ ok: true, policy: { breaker: { enabled: false, threshold: 5 } } });
+  expect((await h.local.deps.policies.refresh(Date.now())).policies.get('*')).toMatchObject({ ok: true, policy: { breaker: { enabled: false, threshold: 20 } } });
 });

@@ -58,7 +58,7 @@ test('DynamoDB throttles the breaker item: first attempts absorbed by SDK retrie
   try {
     const deps = wire(env.config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), clock: env.clock.now, sleep: env.clock.sleep, dynamodb, notifier: new MemoryNotifier() });
     const bus = new LocalEventBus(statusChangePattern(), (e) => handleStatusChange(e, deps));
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
     const machine = await createMachine(env, 'orders', LAMBDA, downstream);
     const onBreaker = (body: string) => body.includes('BREAKER#');
 
@@ -99,7 +99,7 @@ test('DynamoDB throttles the breaker item: first attempts absorbed by SDK retrie
 
 test('killed at every step of holding a failure (count, hold, audit): after the retry it is held once; released later, redriven once', async () => {
   env = await simEnv(FIXTURE_START, { detachBus: true });
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
   const machine = await createMachine(env, 'orders', LAMBDA, downstream);
   // Open the breaker first (5 distinct failures).
   for (let i = 0; i < 5; i++) await handleStatusChange((await failedExecution(env, machine, `opener-${i}`)).event, env.deps);

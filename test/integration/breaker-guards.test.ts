@@ -63,13 +63,13 @@ test('a hand-edited breaker field with a wrong type: the failure is skipped poli
 
 test('dry-run policies never hold (the dry-run skip comes first); the kill switch wins over holding and stops probes and releases', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, dryRun: true });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, dryRun: true, breaker: { threshold: 5 } });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const dry = await failures(sm, 6, 'dry');
   for (const a of dry) expect(await trailOf(a)).toEqual(['skip/dry-run/dry-run']);
   expect(await env.deps.breakers.active()).toEqual([]);
 
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
   const arns = await failures(sm, 6, 'live');
   let [b] = await env.deps.breakers.active();
   expect(b.state.status).toBe('open');
@@ -92,7 +92,7 @@ test('dry-run policies never hold (the dry-run skip comes first); the kill switc
 
 test('a breaker that opens again while its held failures are released: the rest stay held, none is redriven twice, the next close releases them', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const group = { stateMachineArn: sm, errorName: ERROR };
   const arns = await failures(sm, 12, 'held'); // 4 scheduled (held when due), then open: 8 held

@@ -61,7 +61,7 @@ describe('open -> probe -> close -> release', () => {
   test('an outage: failures are held once 5 have failed, probes find it still down, then up; everything held is released and recovers', async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
     const arns = await startMany(sm, 8);
 
@@ -131,7 +131,7 @@ describe('open -> probe -> close -> release', () => {
   test('a probe whose status-change events are lost: the drain learns its outcome from DescribeExecution', async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START, { detachBus: true });
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
     const arns: string[] = [];
     for (let i = 0; i < 6; i++) {

@@ -46,7 +46,7 @@ describe('parsePolicyItem: defaults', () => {
       // The outage breaker is on by default (docs/breaker.md).
       onExhausted: 'skip',
       holdMarginHours: 24,
-      breaker: { enabled: true, threshold: 5, windowSeconds: 900, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
+      breaker: { enabled: true, threshold: 20, redriveFailureThreshold: 2, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
     });
   });
 
@@ -422,7 +422,7 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
       description: 'from the console',
       onExhausted: 'hold',
       holdMarginHours: 48,
-      breaker: { enabled: false, threshold: 10, windowSeconds: 120, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
+      breaker: { enabled: false, threshold: 10, redriveFailureThreshold: 2, windowSeconds: 120, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
     });
   });
 
@@ -457,7 +457,7 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
 describe('breaker fields', () => {
   test('an item without the fields (every item written before the breaker) has the breaker on, onExhausted skip, a 24 h margin', () => {
     expect(valid(with_({ maxRedrives: 2 }))).toMatchObject({ breaker: BREAKER_DEFAULTS, onExhausted: 'skip', holdMarginHours: 24 });
-    expect(BREAKER_DEFAULTS).toEqual({ enabled: true, threshold: 5, windowSeconds: 900, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 });
+    expect(BREAKER_DEFAULTS).toEqual({ enabled: true, threshold: 20, redriveFailureThreshold: 2, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 });
   });
 
   test.each([
@@ -467,6 +467,7 @@ describe('breaker fields', () => {
     ['true', true, BREAKER_DEFAULTS],
     ['{} (all defaults)', {}, BREAKER_DEFAULTS],
     ['a partial map', { threshold: '10', windowSeconds: 60 }, { ...BREAKER_DEFAULTS, threshold: 10, windowSeconds: 60 }],
+    ['the redrive-failure threshold', { redriveFailureThreshold: 3 }, { ...BREAKER_DEFAULTS, redriveFailureThreshold: 3 }],
     ['a Map (unmarshalled M)', new Map<string, unknown>([['probeIntervalSeconds', 10]]), { ...BREAKER_DEFAULTS, probeIntervalSeconds: 10 }],
   ])('breaker: %s', (_label, breaker, expected) => {
     expect(valid(with_({ breaker })).breaker).toEqual(expected);
@@ -478,6 +479,8 @@ describe('breaker fields', () => {
 
   test.each([
     [{ breaker: { threshold: 1 } }, 'breaker.threshold', 'must be from 2 to 100000'],
+    [{ breaker: { redriveFailureThreshold: 1 } }, 'breaker.redriveFailureThreshold', 'must be from 2 to 100000'],
+    [{ breaker: { redriveFailureThreshold: 'two' } }, 'breaker.redriveFailureThreshold', 'must be a number'],
     [{ breaker: { threshold: 'five' } }, 'breaker.threshold', 'must be a number'],
     [{ breaker: { threshold: 5.5 } }, 'breaker.threshold', 'whole number'],
     [{ breaker: { windowSeconds: 5 } }, 'breaker.windowSeconds', 'must be from 10 to 86400'],

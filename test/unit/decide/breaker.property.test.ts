@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { BREAKER_DEFAULTS, type BreakerPolicy } from '../../../contract/policy-schema';
-import { type BreakerState, CLOSED_STATE, counterName, failuresInWindow, type Observation, type Step, step, verdictOf } from '../../../lambda/decide/breaker';
+import { type BreakerState, CLOSED_STATE, counterName, failuresInWindow, type Observation, redriveFailuresInWindow, type Step, step, verdictOf } from '../../../lambda/decide/breaker';
 
 const T0 = 1_700_000_000_000;
 const RUNS = { numRuns: 300, seed: 20261130 };
@@ -14,6 +14,7 @@ const RUNS = { numRuns: 300, seed: 20261130 };
 const arbSettings: fc.Arbitrary<BreakerPolicy> = fc
   .record({
     threshold: fc.integer({ min: 2, max: 8 }),
+    redriveFailureThreshold: fc.integer({ min: 2, max: 4 }),
     windowSeconds: fc.constantFrom(10, 60, 300),
     probeIntervalSeconds: fc.constantFrom(1, 30),
     maxProbeIntervalSeconds: fc.constantFrom(30, 240),
@@ -23,14 +24,14 @@ const arbSettings: fc.Arbitrary<BreakerPolicy> = fc
 
 /** One step of a random history: time moves on, then something is observed. */
 type Action =
-  | { kind: 'failure'; gap: number; counted: boolean }
+  | { kind: 'failure'; gap: number; counted: boolean; redriveFailed: boolean }
   | { kind: 'probe-started'; gap: number }
   | { kind: 'probe-result'; gap: number; outcome: 'succeeded' | 'same-error' | 'different-error' | 'inconclusive' | 'not-started'; stale: boolean }
   | { kind: 'no-probe-candidate' | 'disabled' | 'closed-by-hand' | 'release-finished'; gap: number };
 
 const gap = fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 400_000 }));
 const arbAction: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('failure' as const), gap, counted: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('failure' as const), gap, counted: fc.boolean(), redriveFailed: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('probe-started' as const), gap }) },
   {
     weight: 2,
@@ -49,8 +50,12 @@ function observe(state: BreakerState, a: Action, at: number, settings: BreakerPo
   switch (a.kind) {
     case 'failure': {
       if (!a.counted) return { state, obs: { kind: 'failure', at, executionArn: `e-${n}`, redriveCount: 0 } };
-      const name = counterName(at, settings);
-      return { state: { ...state, counts: { ...state.counts, [name]: (state.counts[name] ?? 0) + 1 } }, obs: { kind: 'failure', at, executionArn: `e-${n}`, redriveCount: 0 } };
+      const counts = { ...state.counts };
+      for (const kind of a.redriveFailed ? (['c', 'r'] as const) : (['c'] as const)) {
+        const name = counterName(at, settings, kind);
+        counts[name] = (counts[name] ?? 0) + 1;
+      }
+      return { state: { ...state, counts }, obs: { kind: 'failure', at, executionArn: `e-${n}`, redriveCount: a.redriveFailed ? 1 : 0 } };
     }
     case 'probe-started':
       return { state, obs: { kind: 'probe-started', probe: { executionArn: `e-${n}`, redriveCount: 0, token: `tok-${n}`, startedAt: at } } };
@@ -87,7 +92,9 @@ describe('breaker state machine: properties', () => {
             // Held exactly when it was open, or this failure opened it.
             const opens = s.effects.some((e) => e.kind === 'opened');
             expect(verdictOf(s)).toBe(seen.state.status === 'open' || opens ? 'hold' : 'pass');
-            if (opens) expect(failuresInWindow(seen.state, at, settings)).toBeGreaterThanOrEqual(settings.threshold);
+            // Opens exactly when one of the two signals reached its threshold (and it was not open).
+            const reached = failuresInWindow(seen.state, at, settings) >= settings.threshold || redriveFailuresInWindow(seen.state, at, settings) >= settings.redriveFailureThreshold;
+            expect(opens).toBe(seen.state.status !== 'open' && reached);
           }
           if (seen.obs.kind === 'probe-result' && seen.obs.token === 'stale') expect(s.changed).toBe(false);
           if (s.effects.some((e) => e.kind === 'closed')) expect(s.state).toMatchObject({ status: 'releasing', counts: {}, probe: null });

@@ -11,6 +11,7 @@ import {
   counterName,
   countingTime,
   failuresInWindow,
+  redriveFailuresInWindow,
   holdDetail,
   type Observation,
   probeOutcomeOf,
@@ -19,14 +20,14 @@ import {
   verdictOf,
 } from '../../../lambda/decide/breaker';
 
-const S = { ...BREAKER_DEFAULTS, windowSeconds: 300 }; // threshold 5 in 300 s, probes 30 s doubling to 240 s
+const S = { ...BREAKER_DEFAULTS, threshold: 5, windowSeconds: 300 }; // threshold 5 (or 2 redrives failed again) in 300 s, probes 30 s doubling to 240 s
 const T0 = 1_700_000_000_000;
 const ARN = 'arn:aws:states:us-east-1:123456789012:execution:orders:run-1';
 const failure = (at: number, executionArn = ARN): Observation => ({ kind: 'failure', at, executionArn, redriveCount: 0 });
 
 /** A state with `n` failures counted at `at`. */
-function counted(n: number, at: number, base: BreakerState = CLOSED_STATE): BreakerState {
-  const name = counterName(at, S);
+function counted(n: number, at: number, base: BreakerState = CLOSED_STATE, kind: 'c' | 'r' = 'c'): BreakerState {
+  const name = counterName(at, S, kind);
   return { ...base, counts: { ...base.counts, [name]: (base.counts[name] ?? 0) + n } };
 }
 
@@ -84,8 +85,37 @@ describe('closed', () => {
       failedProbes: 0,
       firstFailure: { executionArn: ARN, redriveCount: 0, at: T0 },
     });
-    expect(s.effects).toEqual([{ kind: 'opened', failuresInWindow: 5, reopened: false }, { kind: 'hold' }]);
+    expect(s.effects).toEqual([{ kind: 'opened', failuresInWindow: 5, redriveFailuresInWindow: 0, reopened: false }, { kind: 'hold' }]);
     expect(verdictOf(s)).toBe('hold');
+  });
+
+  test('redrives of 2 distinct executions that failed again open it, with few first failures', () => {
+    const one = counted(1, T0, counted(2, T0), 'r');
+    expect(step(one, failure(T0), S)).toMatchObject({ changed: false, effects: [{ kind: 'pass' }] });
+    const two = counted(1, T0 + 60_000, one, 'r');
+    const s = step(two, failure(T0 + 60_000), S);
+    expect(s.state.status).toBe('open');
+    expect(s.effects).toEqual([{ kind: 'opened', failuresInWindow: 2, redriveFailuresInWindow: 2, reopened: false }, { kind: 'hold' }]);
+  });
+
+  test('redrive failures spread wider than the window never open it', () => {
+    const old = counted(1, T0, CLOSED_STATE, 'r');
+    const later = T0 + 400_000;
+    expect(redriveFailuresInWindow(counted(1, later, old, 'r'), later, S)).toBe(1);
+    expect(step(counted(1, later, old, 'r'), failure(later), S).state.status).toBe('closed');
+  });
+
+  test('defaults: a trickle of 2 independent failures a minute (10 per 5-minute window) stays closed; a burst of 20 opens it', () => {
+    const D = BREAKER_DEFAULTS;
+    let state = CLOSED_STATE;
+    for (let i = 0; i < 120; i++) {
+      const at = T0 + i * 30_000; // an hour, one first failure every 30 s, redrives succeed
+      const name = counterName(at, D);
+      state = step({ ...state, counts: { ...state.counts, [name]: (state.counts[name] ?? 0) + 1 } }, failure(at), D).state;
+      expect(state.status).toBe('closed');
+    }
+    const burst = { ...CLOSED_STATE, counts: { [counterName(T0, D)]: D.threshold } };
+    expect(step(burst, failure(T0), D).state.status).toBe('open');
   });
 
   test('failures spread wider than the window never open it', () => {
@@ -182,7 +212,7 @@ describe('releasing', () => {
   test('it opens again at the threshold, probing again after the first interval (the last probe did succeed)', () => {
     const again = step(counted(5, T0 + 50_000, releasing()), failure(T0 + 50_000), S);
     expect(again.state).toMatchObject({ status: 'open', probeIntervalMs: 30_000, nextProbeAt: T0 + 80_000, closedAt: null, closeReason: null, failedProbes: 0 });
-    expect(again.effects[0]).toEqual({ kind: 'opened', failuresInWindow: 5, reopened: true });
+    expect(again.effects[0]).toEqual({ kind: 'opened', failuresInWindow: 5, redriveFailuresInWindow: 0, reopened: true });
   });
 
   test('closed for good only after the grace period (a hold decided just before the close is still found)', () => {
@@ -234,7 +264,7 @@ describe('what DescribeExecution says about a probe', () => {
 test('the hold detail names the group, the open time and the next probe', () => {
   const open = opened();
   expect(holdDetail('orders / Lambda.ServiceException', open, T0, S)).toBe(
-    `breaker open for orders / Lambda.ServiceException since ${new Date(T0).toISOString()} (5+ executions failed within 300s); ` +
+    `breaker open for orders / Lambda.ServiceException since ${new Date(T0).toISOString()} (5+ executions failed, or 2+ executions' redrives failed again, within 300s); ` +
       `held, not redriven, no redrive used; next probe at ${new Date(T0 + 30_000).toISOString()}; released when a probe succeeds`,
   );
 });

@@ -34,7 +34,7 @@ function deps() {
 }
 
 function opened() {
-  const counted = { ...CLOSED_STATE, counts: { [counterName(T0, BREAKER_DEFAULTS)]: 5 } };
+  const counted = { ...CLOSED_STATE, counts: { [counterName(T0, BREAKER_DEFAULTS)]: BREAKER_DEFAULTS.threshold } };
   return step(counted, { kind: 'failure', at: T0, executionArn: FACTS.executionArn, redriveCount: FACTS.redriveCount }, BREAKER_DEFAULTS).state;
 }
 

@@ -11,7 +11,8 @@ import { BreakerContentionError, BreakerStore } from '../../../lambda/record/bre
 import { useLedgerTable } from '../../support/dynalite';
 
 const T0 = 1_700_000_000_000;
-const S = BREAKER_DEFAULTS;
+// Threshold 5 keeps these store tests short; the defaults' numbers are decide/breaker's business.
+const S = { ...BREAKER_DEFAULTS, threshold: 5 };
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 const GROUP = { stateMachineArn: SM, errorName: 'Lambda.ServiceException' };
 const KEY = { pk: `BREAKER#${SM}#Lambda.ServiceException`, sk: 'BREAKER' };
@@ -30,16 +31,33 @@ test('count: one UpdateItem adds to the bucket and returns the whole state; buck
   const b = bucketMs(S);
   const old = `c_${b}_${Math.floor(T0 / b) - 8}`;
   await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, [old]: 4 } }));
-  const state = await s.count(GROUP, counterName(T0, S), S);
+  const state = await s.count(GROUP, [counterName(T0, S)], S);
   expect(state.counts).toEqual({ [counterName(T0, S)]: 1 });
-  await s.count(GROUP, counterName(T0, S), S);
+  await s.count(GROUP, [counterName(T0, S)], S);
   expect(await table().item(KEY)).toEqual({ ...KEY, stateMachineArn: SM, errorName: 'Lambda.ServiceException', [counterName(T0, S)]: 2 });
+});
+
+test('count: a redrive that failed again adds to both signals in the one UpdateItem; two such executions open it', async () => {
+  const s = store();
+  const first = counterName(T0, S, 'c');
+  const again = counterName(T0, S, 'r');
+  const b = bucketMs(S);
+  const oldAgain = `r_${b}_${Math.floor(T0 / b) - 9}`;
+  await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, [oldAgain]: 3 } }));
+  let state = await s.count(GROUP, [first, again], S);
+  expect(state.counts).toEqual({ [first]: 1, [again]: 1 });
+  expect((await s.transition(GROUP, failure(T0), S, state)).step.effects).toEqual([{ kind: 'pass' }]);
+  expect(await table().item(KEY)).not.toHaveProperty(oldAgain);
+  state = await s.count(GROUP, [again], S);
+  expect(state.counts).toEqual({ [first]: 1, [again]: 2 });
+  const { step } = await s.transition(GROUP, failure(T0, 1), S, state);
+  expect(step.effects[0]).toMatchObject({ kind: 'opened', failuresInWindow: 1, redriveFailuresInWindow: 2 });
 });
 
 test('open: written over the version read, listed in the BREAKER shard; closed for good: off the index, counters gone', async () => {
   const s = store();
   let state = CLOSED_STATE;
-  for (let i = 0; i < 5; i++) state = await s.count(GROUP, counterName(T0, S), S);
+  for (let i = 0; i < 5; i++) state = await s.count(GROUP, [counterName(T0, S)], S);
   const { step } = await s.transition(GROUP, failure(T0), S, state);
   expect(step.effects.map((e) => e.kind)).toEqual(['opened', 'hold']);
   const item = await table().item(KEY);
@@ -65,7 +83,7 @@ test('concurrent openers on separate clients: one opens, the others lose the wri
   const writers = Array.from({ length: 12 }, () => store());
   // Everyone has counted (the 12th count makes 12 >= 5) before anyone transitions.
   let last = CLOSED_STATE;
-  for (const w of writers) last = await w.count(GROUP, counterName(T0, S), S);
+  for (const w of writers) last = await w.count(GROUP, [counterName(T0, S)], S);
   const results = await Promise.all(writers.map((w, i) => w.transition(GROUP, failure(T0, i), S, { ...last, version: 0, status: 'closed' })));
   expect(results.filter((r) => r.step.effects.some((e) => e.kind === 'opened'))).toHaveLength(1);
   expect(results.every((r) => r.step.effects.some((e) => e.kind === 'hold'))).toBe(true);
@@ -74,7 +92,7 @@ test('concurrent openers on separate clients: one opens, the others lose the wri
 
 test('a writer that keeps losing gives up with BreakerContentionError (the event is retried)', async () => {
   const s = store();
-  for (let i = 0; i < 5; i++) await s.count(GROUP, counterName(T0, S), S);
+  for (let i = 0; i < 5; i++) await s.count(GROUP, [counterName(T0, S)], S);
   // Someone bumps the version between every read and write.
   const inner = s as unknown as { read: (g: typeof GROUP) => Promise<typeof CLOSED_STATE> };
   const read = inner.read.bind(s);
@@ -93,7 +111,7 @@ test('readCached reuses a read for a second of the caller clock, then reads agai
   const reader = store();
   const writer = store();
   expect((await reader.readCached(GROUP, T0)).status).toBe('closed');
-  for (let i = 0; i < 5; i++) await writer.count(GROUP, counterName(T0, S), S);
+  for (let i = 0; i < 5; i++) await writer.count(GROUP, [counterName(T0, S)], S);
   await writer.transition(GROUP, failure(T0), S);
   expect((await reader.readCached(GROUP, T0 + 999)).status).toBe('closed');
   expect((await reader.readCached(GROUP, T0 + 1000)).status).toBe('open');
