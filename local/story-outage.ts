@@ -1,9 +1,9 @@
 /**
  * The outage story (`npm start -- --story outage`), on the local stand-in with simulated
  * time: the payments API behind the `payments` state machine is down for 12 minutes.
- * Executions keep starting and failing; after five failures within five minutes the
- * breaker for (payments, Lambda.ServiceException) opens and new failures are held, not
- * redriven; the scheduled drain redrives one held execution at a time as a probe (30 s,
+ * Executions keep starting and failing; the first are scheduled for redrive as usual, and
+ * when redrives of two executions fail again with the same error the breaker for
+ * (payments, Lambda.ServiceException) opens and new failures are held, not redriven; the scheduled drain redrives one held execution at a time as a probe (30 s,
  * then doubling), which fails while the API is down; the API recovers, the next probe
  * succeeds, the breaker closes and everything held is released and recovers. One bad-input
  * execution fails with States.Runtime alongside: a different error, never held, never
