@@ -3,7 +3,7 @@
  * dynalite and the Step Functions stand-in, simulated clock): a slow outage opens it by
  * redrives that fail again (too few first failures for the burst threshold), isolated
  * failures whose redrives succeed never open it, and the probe is the held failure with the
- * most redrives left, not the oldest.
+ * most redrives left, not the oldest, and waits a while before spending a last redrive.
  */
 import { drain } from '../../lambda/scheduled-drain';
 import { heldShard } from '../../contract/breaker';
@@ -95,4 +95,18 @@ test('the probe is the held failure with the most redrives left, not the oldest;
   // Every held failure now has 2 redrives left and none was probed but late-0/late-1: an early one.
   expect(early.map((a) => redrivesOf(env, a)).sort()).toEqual([1, 2]);
   expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
+});
+
+test("an execution's last redrive is not spent on a probe just after opening; it is, once a maximum probe interval has passed", async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 1, breaker: { threshold: 2 } });
+  const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
+  const arns = await start(sm, ['e-0', 'e-1']);
+  const b = await env.deps.breakers.read(groupOf(sm));
+  expect(b.status).toBe('open');
+  await drainAt(b.nextProbeAt!); // due, but every held failure is on its last redrive
+  await drainAt(b.openedAt! + 120 * SECOND);
+  expect(arns.map((a) => redrivesOf(env, a))).toEqual([0, 0]);
+  await drainAt(b.openedAt! + 240 * SECOND);
+  expect(arns.map((a) => redrivesOf(env, a)).sort()).toEqual([0, 1]);
 });
