@@ -18,6 +18,7 @@ import { handleStatusChange, type Outcome } from '../lambda/event-path';
 import type { Wired } from '../lambda/wiring';
 import { AWS_DEFAULT_THROTTLES, type StatusChangeEvent, type ThrottleConfig } from '../local/sfn';
 import { type DynamoMode, scaleThrottle, startBenchEnv } from './harness';
+import { BREAKER_OFF_FIELDS } from './redrivers';
 import { percentile, round, rssSampler } from './stats';
 
 export interface BurstOptions {
@@ -99,7 +100,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     },
   });
   try {
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, description: 'bench: redrive at once, once' });
+    // Breaker off: this scenario measures the redrive path itself (bench/burst-held.ts holds the same burst).
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, ...BREAKER_OFF_FIELDS, description: 'bench: redrive at once, once, breaker off' });
 
     // --- setup (not timed): executions that fail once, then succeed when redriven -------------
     const setupStarted = Date.now();

@@ -85,6 +85,7 @@ function purposeOf(command: string, input: Record<string, any>): string {
   const sk = text(input.Key?.sk) || text(input.Item?.sk);
   if (pk === 'RATE') return `rate-limiter:${text(input.Key?.sk) || '?'}`;
   if (pk.startsWith('STATS#')) return 'audit-daily-counter';
+  if (pk.startsWith('BREAKER#')) return 'breaker';
   if (pk === 'CONTROL') return sk === 'PAUSE' ? 'kill-switch' : 'control';
   if (sk.startsWith('AUDIT#')) return 'audit-entry';
   if (input.IndexName) return 'ledger-due-index';
@@ -141,8 +142,13 @@ export interface BenchEnv {
   readonly inFlight: InFlightCounter;
   readonly log: CountingLog;
   readonly notifier: MemoryNotifier;
-  /** A new "Lambda instance": its own wiring and SDK clients, the shared tables. */
-  controller(): Wired;
+  /** Metrics of every controller instance (one recorder, like one CloudWatch namespace). */
+  readonly metrics: InMemoryMetrics;
+  /**
+   * A new "Lambda instance": its own wiring and SDK clients, the shared tables. An
+   * `observer` is the bench looking at the tables (not counted in `dynamoCalls`, no metrics).
+   */
+  controller(options?: { observer?: boolean }): Wired;
   putPolicy(item: Record<string, unknown>): Promise<void>;
   /** Creates a state machine whose Task states run `behaviour`. */
   createMachine(name: string, definition: string, resources: Record<string, StepBehaviour>): Promise<string>;
@@ -227,6 +233,7 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
   const dynamoCalls = new DynamoCallCounter();
   const log = new CountingLog();
   const notifier = new MemoryNotifier();
+  const metrics = new InMemoryMetrics();
   const requireDynamo = () => {
     if (!adminDoc || !dynamoEndpoint) throw new Error('this bench environment has no DynamoDB');
     return { doc: adminDoc, endpoint: dynamoEndpoint };
@@ -242,14 +249,15 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
     inFlight,
     log,
     notifier,
-    controller() {
+    metrics,
+    controller(controllerOptions = {}) {
       const { endpoint } = requireDynamo();
       const dynamodb = newDynamo(endpoint);
-      dynamoCalls.attach(dynamodb);
+      if (!controllerOptions.observer) dynamoCalls.attach(dynamodb);
       const instanceSfn = newSfn();
       return wire(config, {
         log,
-        metrics: new InMemoryMetrics(),
+        metrics: controllerOptions.observer ? new InMemoryMetrics() : metrics,
         clock: options.clock,
         sleep: options.sleep,
         dynamodb,

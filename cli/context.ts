@@ -18,6 +18,7 @@ import { ConfigError, type ControllerConfig, DEFAULTS, loadOrganization } from '
 import type { RateLimiter } from '../lambda/act/rate-limiter';
 import { InMemoryMetrics, type Log, MemoryLog } from '../lambda/observability/telemetry';
 import { AuditTrail } from '../lambda/record/audit-trail';
+import { BreakerStore } from '../lambda/record/breaker-store';
 import { FailureLedger } from '../lambda/record/failure-ledger';
 import { KillSwitch } from '../lambda/record/kill-switch';
 import { PolicySource } from '../lambda/policy/policy-source';
@@ -170,6 +171,10 @@ export class CliContext {
 
   ledger(): FailureLedger {
     return new FailureLedger(this.doc(), this.ledgerTable, DEFAULTS.auditRetentionDays);
+  }
+
+  breakers(): BreakerStore {
+    return new BreakerStore(this.doc(), this.ledgerTable);
   }
 
   audit(): AuditTrail {

@@ -8,6 +8,7 @@ import { dlqCommand } from './commands/dlq';
 import { explainCommand } from './commands/explain';
 import { pauseCommands } from './commands/pause';
 import { policyCommand } from './commands/policy';
+import { releaseCommand } from './commands/release';
 import { simulateCommand } from './commands/simulate';
 import { ENV_VARS } from './context';
 import { EXIT, reportError } from './errors';
@@ -15,7 +16,7 @@ import { OUTPUT_FORMATS } from './output';
 
 export function buildProgram(): Command {
   const program = new Command('redrivectl')
-    .description('Operate auto-redrive: redrive policies, decisions, backfills, the kill switch and the dead-letter queue.')
+    .description('Operate auto-redrive: redrive policies, decisions, backfills, held failures, the kill switch and the dead-letter queue.')
     .addOption(new Option('-o, --output <format>', 'output format').choices([...OUTPUT_FORMATS]).default('table'))
     .option('--region <region>', 'AWS Region (default: the standard chain: AWS_REGION, the profile)')
     .option('--profile <name>', 'AWS named profile (credentials and Region, as the AWS CLI)')
@@ -42,6 +43,7 @@ Examples:
   redrivectl backfill --state-machine 'arn:aws:states:us-east-1:123456789012:stateMachine:orders-*' --since 6h --dry-run
   redrivectl pause --reason "downstream outage"
   redrivectl status
+  redrivectl release --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:orders
   redrivectl --local dlq replay --dry-run`,
     );
 
@@ -49,6 +51,7 @@ Examples:
   program.addCommand(explainCommand());
   program.addCommand(simulateCommand());
   program.addCommand(backfillCommand());
+  program.addCommand(releaseCommand());
   for (const c of pauseCommands()) program.addCommand(c);
   program.addCommand(dlqCommand());
   return program;

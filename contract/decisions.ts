@@ -5,10 +5,22 @@
  */
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */
-export const DECISION_KINDS = ['redrive', 'redrive-later', 'skip'] as const;
+export const DECISION_KINDS = ['redrive', 'redrive-later', 'skip', 'hold'] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
-export type RedriveReason = 'no-delay' | 'due' | 'retry-abandoned-claim';
+/**
+ * Why a redrive is made now. `release`: a held failure (breaker closed, or released by a
+ * person); `probe`: one held failure redriven to learn whether its group recovered.
+ */
+export type RedriveReason = 'no-delay' | 'due' | 'retry-abandoned-claim' | 'release' | 'probe';
+
+/**
+ * Why a failure is held (recorded in the ledger, not redriven, not given up):
+ * `breaker-open` while its (state machine, error) group's breaker is open (released when it
+ * closes), `exhausted` after maxRedrives with `onExhausted: hold` (released by a person).
+ */
+export const HOLD_REASONS = ['breaker-open', 'exhausted'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
 
 export const SKIP_REASONS = [
   'no-policy',
@@ -26,5 +38,7 @@ export const SKIP_REASONS = [
   'paused',
   'malformed-event',
   'unknown-account',
+  // A held failure given up before Step Functions' 14-day redrive window ends.
+  'redrive-window-ending',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];

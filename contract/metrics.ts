@@ -30,6 +30,20 @@ export const METRIC = {
   reconciled: 'ReconciledFailures',
   /** Managed policy items (RedrivePolicy) found changed outside CloudFormation and overwritten by a deploy. */
   managedPolicyOverwritten: 'ManagedPolicyOverwritten',
+  /** A (state machine, error) group's breaker opened. */
+  breakerOpened: 'BreakerOpened',
+  /** A breaker stopped holding. Dimension: Reason (contract/breaker.ts CLOSE_REASONS). */
+  breakerClosed: 'BreakerClosed',
+  /** Probe events. Dimension: Outcome (started, succeeded, same-error, ...). */
+  probes: 'Probes',
+  /** Failures newly held. Dimension: Reason (breaker-open, exhausted). */
+  heldFailures: 'HeldFailures',
+  /** Held failures in the ledger (all groups), measured by the drain. */
+  heldBacklog: 'HeldBacklog',
+  /** Breakers open now, measured by the drain. */
+  openBreakers: 'OpenBreakers',
+  /** Age in seconds of the longest-open breaker, measured by the drain (the breaker alarm). */
+  oldestOpenBreakerAge: 'OldestOpenBreakerAgeSeconds',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

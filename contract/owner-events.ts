@@ -10,5 +10,34 @@
 export const OWNER_EVENT_SOURCE = 'auto-redrive';
 export const DETAIL_TYPE_EXHAUSTED = 'Auto Redrive Exhausted';
 export const DETAIL_TYPE_SKIPPED = 'Auto Redrive Skipped';
+/**
+ * A (state machine, error) group's breaker opened / stopped holding (docs/breaker.md).
+ * Detail: BreakerEventDetail below; never execution input or output.
+ */
+export const DETAIL_TYPE_BREAKER_OPENED = 'Auto Redrive Breaker Opened';
+export const DETAIL_TYPE_BREAKER_CLOSED = 'Auto Redrive Breaker Closed';
+
+/** Detail of the two breaker events. */
+export interface BreakerEventDetail {
+  readonly stateMachineArn: string;
+  readonly errorName: string | null;
+  /** open, or releasing (closed: the held failures are being released). */
+  readonly status: string;
+  /** ISO time the breaker opened. */
+  readonly openedAt: string | null;
+  /** ISO time it stopped holding (Closed only). */
+  readonly closedAt: string | null;
+  /** Closed: why (probe-succeeded, ...). Opened: `threshold`. */
+  readonly reason: string;
+  /** Failures held in the group when the event was sent. */
+  readonly held: number;
+  /** Failures counted in the window that opened it (Opened). */
+  readonly failuresInWindow: number | null;
+  readonly failedProbes: number;
+  /** ISO time of the next probe (Opened). */
+  readonly nextProbeAt: string | null;
+  /** The first failure of the open period: its execution, error and cause (truncated). */
+  readonly firstFailure: { readonly executionArn: string; readonly error: string | null; readonly cause: string | null } | null;
+}
 /** Longest `cause` an owner event carries (Step Functions causes can be 32 KB). */
 export const CAUSE_LIMIT = 1024;

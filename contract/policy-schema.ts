@@ -30,6 +30,52 @@ export const DEFAULT_NON_RETRYABLE_ERRORS: readonly string[] = [
 export const JITTER_STRATEGIES = ['FULL', 'NONE'] as const;
 export type JitterStrategy = (typeof JITTER_STRATEGIES)[number];
 
+/** What happens to a failure that reached `maxRedrives`: given up (skip), or held for a person. */
+export const ON_EXHAUSTED = ['skip', 'hold'] as const;
+export type OnExhausted = (typeof ON_EXHAUSTED)[number];
+
+/**
+ * The outage breaker of one policy (docs/breaker.md): when `threshold` distinct executions
+ * fail with the same error within `windowSeconds` (a burst), or the redrives of
+ * `redriveFailureThreshold` distinct executions fail again with the same error (a slow
+ * outage), that (state machine, error) group is held; one held execution at a time is redriven as a probe, every `probeIntervalSeconds`
+ * doubling to `maxProbeIntervalSeconds`; when a probe succeeds, the held failures are
+ * released through the normal decision.
+ */
+export interface BreakerPolicy {
+  readonly enabled: boolean;
+  /** Distinct failing executions, same state machine and error, that open the breaker (a burst). */
+  readonly threshold: number;
+  /**
+   * Distinct executions whose redrive failed again with the same error that open the
+   * breaker (the strong signal of a correlated outage: in a trickle of isolated failures
+   * redrives succeed).
+   */
+  readonly redriveFailureThreshold: number;
+  readonly windowSeconds: number;
+  readonly probeIntervalSeconds: number;
+  readonly maxProbeIntervalSeconds: number;
+  /** A probe still running after this long is inconclusive; the next probe follows. */
+  readonly probeTimeoutSeconds: number;
+}
+
+export const BREAKER_DEFAULTS: BreakerPolicy = {
+  enabled: true,
+  // A burst: 20 distinct first failures in 5 minutes. A busy machine's background of ~2
+  // independent failures a minute averages 10 per window (Poisson: P(>= 20) ~ 0.3%).
+  threshold: 20,
+  // A slow outage shows as redrives that fail again: 2 distinct executions (one poisoned
+  // execution failing repeatedly never opens it).
+  redriveFailureThreshold: 2,
+  windowSeconds: 300,
+  probeIntervalSeconds: 30,
+  maxProbeIntervalSeconds: 240,
+  probeTimeoutSeconds: 900,
+};
+
+/** Longest `holdMarginHours`: the drain looks for held failures this close to the end of their window. */
+export const MAX_HOLD_MARGIN_HOURS = 72;
+
 /** A validated policy, with every default applied. */
 export interface RedrivePolicy {
   /** The item's `stateMachine` key: an ARN, a pattern with `*`, or `*`. */
@@ -45,6 +91,11 @@ export interface RedrivePolicy {
   readonly statuses: readonly RedrivableStatus[];
   readonly dryRun: boolean;
   readonly description: string | undefined;
+  /** @default 'skip' */
+  readonly onExhausted: OnExhausted;
+  /** A held failure is given up this long before Step Functions' 14-day redrive window ends. */
+  readonly holdMarginHours: number;
+  readonly breaker: BreakerPolicy;
 }
 
 export const POLICY_DEFAULTS = {
@@ -58,6 +109,9 @@ export const POLICY_DEFAULTS = {
   nonRetryableErrors: DEFAULT_NON_RETRYABLE_ERRORS,
   statuses: DEFAULT_WATCHED_STATUSES,
   dryRun: false,
+  onExhausted: 'skip' as OnExhausted,
+  holdMarginHours: 24,
+  breaker: BREAKER_DEFAULTS,
 };
 
 /** Longest delay a policy may ask for: the 14-day redrive window, in seconds. */
@@ -100,6 +154,45 @@ const errorNameList = stringList.superRefine((names, ctx) => {
   }
 });
 
+/**
+ * `breaker`: a map of settings, every one optional, or `false` / `true` as a shorthand for
+ * `{ "enabled": false }` (easy to type in the DynamoDB console).
+ */
+const breakerSchema = z.preprocess(
+  (v) => {
+    if (v instanceof Map) return Object.fromEntries(v);
+    const b = typeof v === 'string' ? v.trim().toLowerCase() : v;
+    if (b === false || b === 'false') return { enabled: false };
+    if (b === true || b === 'true') return { enabled: true };
+    return v;
+  },
+  z
+    .object(
+      {
+        enabled: bool.optional(),
+        threshold: integerIn(2, 100_000).optional(),
+        redriveFailureThreshold: integerIn(2, 100_000).optional(),
+        windowSeconds: integerIn(10, 86_400).optional(),
+        probeIntervalSeconds: integerIn(1, 86_400).optional(),
+        maxProbeIntervalSeconds: integerIn(1, 86_400).optional(),
+        probeTimeoutSeconds: integerIn(10, 86_400).optional(),
+      },
+      { error: 'must be a map of breaker settings (e.g. {"enabled": false}) or false' },
+    )
+    .strict()
+    .superRefine((b, ctx) => {
+      const interval = b.probeIntervalSeconds ?? BREAKER_DEFAULTS.probeIntervalSeconds;
+      const max = b.maxProbeIntervalSeconds ?? BREAKER_DEFAULTS.maxProbeIntervalSeconds;
+      if (max < interval) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [b.maxProbeIntervalSeconds === undefined ? 'probeIntervalSeconds' : 'maxProbeIntervalSeconds'],
+          message: `maxProbeIntervalSeconds (${max}) must be at least probeIntervalSeconds (${interval})`,
+        });
+      }
+    }),
+);
+
 /** Raw policy item as stored (lib-dynamodb unmarshalled) or as written in a JSON file. */
 export const policyItemSchema = z
   .object({
@@ -131,6 +224,11 @@ export const policyItemSchema = z
       .optional(),
     dryRun: bool.optional(),
     description: z.string({ error: 'must be a string' }).max(1024).optional(),
+    onExhausted: z
+      .preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(ON_EXHAUSTED, { error: 'must be skip or hold' }))
+      .optional(),
+    holdMarginHours: integerIn(1, MAX_HOLD_MARGIN_HOURS).optional(),
+    breaker: breakerSchema.optional(),
     // Written by redrivectl and the RedrivePolicy custom resource; informational.
     updatedAt: z.string().optional(),
     updatedBy: z.string().optional(),
@@ -176,7 +274,8 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
   const parsed = policyItemSchema.safeParse(item);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({
-      field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? (i.keys ?? []).join(', ') : '(item)',
+      // An unknown attribute is named with its path (breaker.enable), like every other field.
+      field: i.code === 'unrecognized_keys' ? (i.keys ?? []).map((k) => [...i.path, k].join('.')).join(', ') : i.path.length ? i.path.join('.') : '(item)',
       message: i.code === 'unrecognized_keys' ? 'unknown attribute (check the spelling against docs/policies.md)' : i.message,
     }));
     return { ok: false, error: new InvalidPolicyError(key, issues) };
@@ -195,6 +294,9 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
     statuses: p.statuses ?? POLICY_DEFAULTS.statuses,
     dryRun: p.dryRun ?? POLICY_DEFAULTS.dryRun,
     description: p.description,
+    onExhausted: p.onExhausted ?? POLICY_DEFAULTS.onExhausted,
+    holdMarginHours: p.holdMarginHours ?? POLICY_DEFAULTS.holdMarginHours,
+    breaker: { ...BREAKER_DEFAULTS, ...Object.fromEntries(Object.entries(p.breaker ?? {}).filter(([, v]) => v !== undefined)) },
   };
   return { ok: true, policy };
 }
@@ -213,6 +315,9 @@ export function policyToItem(policy: RedrivePolicy): Record<string, unknown> {
     nonRetryableErrors: [...policy.nonRetryableErrors],
     statuses: [...policy.statuses],
     dryRun: policy.dryRun,
+    onExhausted: policy.onExhausted,
+    holdMarginHours: policy.holdMarginHours,
+    breaker: { ...policy.breaker },
   };
   if (policy.description !== undefined) item.description = policy.description;
   return item;

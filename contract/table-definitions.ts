@@ -33,8 +33,10 @@ export const POLICY_TABLE: TableDefinition = {
 
 /**
  * The controller's own records: one failure record per (execution, redriveCount), the
- * audit trail, the kill switch and the rate-limiter buckets. Pending redrives and claims
- * carry `dueShard`/`dueAt`, which puts them in the sparse `byDue` index the drain reads.
+ * audit trail, the kill switch, the rate-limiter buckets and the outage breakers
+ * (contract/breaker.ts). Pending redrives and claims carry `dueShard`/`dueAt`, which puts
+ * them in the sparse `byDue` index the drain reads; held failures and active breakers use
+ * other `dueShard` values of the same index (no key-schema change).
  */
 export const LEDGER_TABLE: TableDefinition = {
   partitionKey: { name: 'pk', type: 'S' },

@@ -28,6 +28,8 @@ import { type PolicySnapshot, type PolicySource, resolvePolicy } from './policy/
 import type { AuditEntry, AuditTrail, DecisionSource } from './record/audit-trail';
 import { type FailureFacts, type FailureRecord, toRecordState } from './record/failure-ledger';
 import type { OwnerNotifier } from './record/owner-notifier';
+import type { BreakerStore } from './record/breaker-store';
+import { gateByBreaker } from './act/breaker-gate';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -38,6 +40,8 @@ export interface ControllerDeps extends ActDeps {
   readonly notifier?: OwnerNotifier;
   /** Which accounts' events may be acted on (organization mode). @default every account */
   readonly accounts?: { allows(account: string): boolean };
+  /** The outage breakers (docs/breaker.md). @default none: no failure is ever held by a breaker */
+  readonly breakers?: BreakerStore;
 }
 
 export interface Outcome extends ActionOutcome {
@@ -57,6 +61,8 @@ export interface ProcessOptions {
   readonly quietIfUnchanged?: boolean;
   /** Decide only: no ledger writes, no redrive, no audit (backfill --dry-run). */
   readonly decideOnly?: boolean;
+  /** A person released this held failure (`redrivectl release`). */
+  readonly releasedByHand?: boolean;
 }
 
 /** How stale the policy cache may be before a would-be soft skip re-reads it. */
@@ -96,7 +102,7 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
   const gathered = await gatherFacts(event, deps, options);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
 
-  const decision = decide(event, gathered.resolution, gathered.execution, gathered.now);
+  const decision = await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps);
   const repeatsSkip = repeatsRecordedSkip(decision, gathered.thisRecord);
   if (options.quietIfUnchanged && repeatsSkip) return outcomeOf(event, decision, options.source, { action: 'skipped', unchanged: true });
   if (options.decideOnly) return outcomeOf(event, decision, options.source, { action: 'skipped', actionDetail: 'decide only' });
@@ -119,6 +125,8 @@ interface Facts {
   readonly redriveCount: number | null;
   /** The ledger record of this very failure, as stored. */
   readonly thisRecord: FailureRecord | undefined;
+  /** Every failure record of the execution (empty when no enabled policy applies). */
+  readonly failures: readonly FailureRecord[];
 }
 
 /** A skip settled while gathering facts, before `decide()`. */
@@ -161,8 +169,9 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
     highestRecordedFailure: failures.length ? Math.max(...failures.map((f) => f.redriveCount)) : null,
     thisFailure: thisRecord ? toRecordState(thisRecord) : null,
     current,
+    releasedByHand: options.releasedByHand,
   };
-  return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord };
+  return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord, failures };
 }
 
 /** The policy for the event's state machine, re-read first when a fresher copy might not skip. */
@@ -205,7 +214,20 @@ function failureFactsOf(event: StatusChange, decision: Decision, facts: Facts): 
     errorName: decision.errorName,
     cause: event.cause,
     policyKey: decision.policyKey,
+    ...probesOf(facts.failures, facts.redriveCount),
   };
+}
+
+/**
+ * The execution's earlier failures redriven as breaker probes (only when there were any:
+ * records stay as they were). A probe that fails at once can report before its record is
+ * marked (probeToken): a held record still claimed is counted too (a probe, or rarely a
+ * release; only the probe rotation reads this).
+ */
+function probesOf(failures: readonly FailureRecord[], redriveCount: number): { probes?: number } {
+  const probed = (f: FailureRecord) => f.probeToken !== undefined || (f.state === 'claimed' && f.heldAt !== undefined);
+  const probes = failures.filter((f) => f.redriveCount < redriveCount && probed(f)).length;
+  return probes > 0 ? { probes } : {};
 }
 
 // ---- act -----------------------------------------------------------------------------

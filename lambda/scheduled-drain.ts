@@ -6,7 +6,9 @@
  * every few runs, starts the reconciliation sweep.
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
-import type { StatusChange } from './event/status-change';
+import { eventFromRecord } from './event/from-record';
+import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
+import { type BreakerRunOptions, type BreakerRunReport, runBreakers } from './act/breaker-tick';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
 import type { SweepSchedule } from './record/sweep-schedule';
@@ -19,6 +21,8 @@ export interface DrainOptions {
   readonly concurrency?: number;
   /** Stop taking new records after this many ms (leave room in the Lambda timeout). @default 50_000 */
   readonly budgetMs?: number;
+  /** The breakers' probes and releases (act/breaker-tick.ts). */
+  readonly breakers?: Omit<BreakerRunOptions, 'started' | 'paused'>;
 }
 
 export interface DrainReport {
@@ -27,30 +31,11 @@ export interface DrainReport {
   readonly outcomes: Outcome[];
   readonly backlog: number;
   readonly oldestDueAgeSeconds: number;
+  /** Probes, releases, held failures; undefined without breakers. */
+  readonly breakers?: BreakerRunReport;
 }
 
-/** The status-change event a pending record stands for, refreshed with what Step Functions says now. */
-export function eventFromRecord(record: FailureRecord, now: number): StatusChange {
-  return {
-    eventId: `drain:${record.redriveCount}`,
-    eventTime: now,
-    account: record.account,
-    region: record.region,
-    executionArn: record.executionArn,
-    stateMachineArn: record.stateMachineArn,
-    name: record.name,
-    status: record.status as StatusChange['status'],
-    startDate: record.startDate,
-    stopDate: record.stopDate,
-    redriveCount: record.redriveCount,
-    redriveDate: null,
-    // decide() reads redrivability from `current`, which is fresher than any event.
-    redriveStatus: 'REDRIVABLE',
-    redriveStatusReason: null,
-    error: record.errorName,
-    cause: record.cause,
-  };
-}
+export { eventFromRecord };
 
 export async function drain(deps: ControllerDeps, options: DrainOptions = {}): Promise<DrainReport> {
   const started = deps.clock();
@@ -67,7 +52,7 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
       while (!stop && next < due.length && deps.clock() - started < budget) {
         const record = due[next++];
         try {
-          const outcome = await carryOutPending(record, deps);
+          const outcome = await carryOutPending(record, deps, snapshot);
           if (outcome) outcomes.push(outcome);
         } catch (e) {
           // One record's trouble must not stall the rest; it stays due and is retried next run.
@@ -83,15 +68,20 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
   }
+  const breakers = deps.breakers
+    ? await runBreakers({ ...deps, breakers: deps.breakers }, snapshot, { ...options.breakers, started, paused: snapshot.pause.paused })
+    : undefined;
   const backlog = await deps.ledger.backlog();
   const now = deps.clock();
   const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
   deps.metrics.count(METRIC.pendingBacklog, {}, backlog.count);
   deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
-  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds };
+  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers };
 }
 
-async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Promise<Outcome | undefined> {
+async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {
+  // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
+  if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain' });
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {
@@ -102,6 +92,15 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps): Pro
   // An abandoned claim whose redrive went through is recorded as redriven there too.
   return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
 }
+
+async function breakerHolds(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {
+  const resolution = resolvePolicy(snapshot, record.stateMachineArn);
+  if (!deps.breakers || resolution.kind !== 'found' || !resolution.policy.breaker.enabled) return false;
+  return (await deps.breakers.readCached(record, deps.clock())).status === 'open';
+}
+
+/** The sweep is not started after this much of the drain Lambda's 5 minutes has gone (releases). */
+export const SWEEP_LATEST_START_MS = 120_000;
 
 /** How far each sweep reaches back before the previous one started. */
 export const SWEEP_OVERLAP_MS = 60 * 60_000;
@@ -116,9 +115,12 @@ export interface ScheduledRunReport {
  * (`reconcileEveryMinutes`) and this caller won the right to run it.
  */
 export async function scheduledRun(deps: ControllerDeps & { readonly sweepSchedule: SweepSchedule }, options: DrainOptions = {}): Promise<ScheduledRunReport> {
+  const started = deps.clock();
   const report = await drain(deps, options);
   const now = deps.clock();
   if (report.paused) return { drain: report, sweep: undefined };
+  // A long release used most of the Lambda's time: the sweep waits for the next tick.
+  if (now - started > SWEEP_LATEST_START_MS) return { drain: report, sweep: undefined };
   const run = await deps.sweepSchedule.claimRun(now, deps.config.reconcileEveryMinutes * 60_000);
   if (!run.claimed) return { drain: report, sweep: undefined };
   // Incremental: failures since the previous sweep (with an overlap for eventually

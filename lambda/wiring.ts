@@ -17,6 +17,7 @@ import type { Log, MetricsRecorder } from './observability/telemetry';
 import { PolicySource } from './policy/policy-source';
 import { AuditTrail } from './record/audit-trail';
 import { DrainLease } from './record/drain-lease';
+import { BreakerStore } from './record/breaker-store';
 import { FailureLedger } from './record/failure-ledger';
 import { KillSwitch } from './record/kill-switch';
 import { EventBridgeNotifier, type OwnerNotifier } from './record/owner-notifier';
@@ -37,6 +38,7 @@ export interface WiringOptions {
 }
 
 export interface Wired extends ControllerDeps {
+  readonly breakers: BreakerStore;
   readonly killSwitch: KillSwitch;
   readonly sweepSchedule: SweepSchedule;
   readonly drainLease: DrainLease;
@@ -73,6 +75,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     policies: new PolicySource(dynamodb, config.policyTableName, killSwitch, config.policyCacheTtlSeconds * 1000, options.log, options.metrics),
     ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays),
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays),
+    breakers: new BreakerStore(doc, config.ledgerTableName),
     stepFunctions: options.stepFunctions ?? router,
     accounts: router,
     redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock),

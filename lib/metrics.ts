@@ -53,6 +53,13 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.oldestPendingAge]: [],
   [METRIC.reconciled]: [],
   [METRIC.managedPolicyOverwritten]: [],
+  [METRIC.breakerOpened]: [],
+  [METRIC.breakerClosed]: [DIMENSION.reason],
+  [METRIC.probes]: [DIMENSION.outcome],
+  [METRIC.heldFailures]: [DIMENSION.reason],
+  [METRIC.heldBacklog]: [],
+  [METRIC.openBreakers]: [],
+  [METRIC.oldestOpenBreakerAge]: [],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */
@@ -188,6 +195,16 @@ export function decisionsByReason(outcome?: Outcome, options: MetricOptions = {}
 /** Deferrals, one series per Reason (rate-limited or the Step Functions error name). */
 export function deferralsByReason(options: MetricOptions = {}): cloudwatch.MathExpression {
   return searchExpression(options, 'Deferrals', (period) => autoRedriveSearch(METRIC.deferrals, {}, options.statistic, period));
+}
+
+/** One series per value of the metric's one dimension (BreakerClosed by Reason, Probes by Outcome, ...). */
+export function seriesByDimension(name: MetricName, options: MetricOptions = {}): cloudwatch.MathExpression {
+  const period = options.period ?? DEFAULT_PERIOD;
+  return new cloudwatch.MathExpression({
+    expression: autoRedriveSearch(name, {}, options.statistic, period),
+    label: options.label ?? '',
+    period,
+  });
 }
 
 // ---- AWS-published metrics ----------------------------------------------------------

@@ -26,6 +26,7 @@ import {
   deferralsByReason,
   lambdaMetric,
   queueDepth,
+  seriesByDimension,
   statesRedriveMetric,
   statesRedriveSearch,
 } from './metrics';
@@ -43,10 +44,14 @@ export const RUNBOOK = {
   exhaustion: 'runbook-redrives-exhausted',
   backlogAge: 'runbook-backlog-too-old',
   policyInvalid: 'runbook-invalid-policy',
+  breakerOpen: 'runbook-breaker-open-too-long',
 } as const;
 
 /** The alarms, by key. */
-export type AlarmKey = 'deadLetterQueue' | 'controllerErrors' | 'drainErrors' | 'exhaustion' | 'backlogAge' | 'policyInvalid';
+export type AlarmKey = 'deadLetterQueue' | 'controllerErrors' | 'drainErrors' | 'exhaustion' | 'backlogAge' | 'policyInvalid' | 'breakerOpen';
+
+/** Default of `breakerOpenAlarmThresholdSeconds`: an outage held for two hours needs a person. */
+export const DEFAULT_BREAKER_OPEN_ALARM_SECONDS = 2 * 3600;
 
 export interface ObservabilityProps {
   readonly controller: lambda.IFunction;
@@ -59,6 +64,11 @@ export interface ObservabilityProps {
   readonly runbookUrl: string;
   readonly alarmEmail: string | undefined;
   readonly backlogAgeAlarmThresholdSeconds: number;
+  /**
+   * Alarm when a (state machine, error) breaker has been open longer than this.
+   * @default DEFAULT_BREAKER_OPEN_ALARM_SECONDS (2 hours)
+   */
+  readonly breakerOpenAlarmThresholdSeconds?: number;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -81,6 +91,10 @@ export class Observability extends Construct {
       alarm.addOkAction(new cwActions.SnsAction(this.alarmTopic));
     }
     this.dashboard = this.createDashboard();
+  }
+
+  private get breakerOpenThreshold(): number {
+    return this.props.breakerOpenAlarmThresholdSeconds ?? DEFAULT_BREAKER_OPEN_ALARM_SECONDS;
   }
 
   private runbook(anchor: string): string {
@@ -227,6 +241,19 @@ export class Observability extends Construct {
           'keeping up or cannot redrive (Step Functions throttling, drain errors). Expected while paused ' +
           '(`redrivectl status` shows the kill switch). Check the Deferrals and drain widgets on the dashboard.',
       }),
+      alarm('breakerOpen', 'BreakerOpenAlarm', autoRedriveMetric(METRIC.oldestOpenBreakerAge, { statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES }), {
+        threshold: this.breakerOpenThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // The drain reports it every run (0 with no open breaker); missing data is the drain errors alarm's.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        anchor: RUNBOOK.breakerOpen,
+        description:
+          `An outage breaker has been open for more than ${formatMinutes(this.breakerOpenThreshold / 60)}: failures of one ` +
+          '(state machine, error) are being held, and every probe so far failed with the same error. ' +
+          '`redrivectl status` lists open breakers and held counts; fix the downstream, then let the next probe close it or ' +
+          '`redrivectl release --state-machine <arn>`. Held failures are given up (owner event) before their 14-day redrive window ends.',
+      }),
       alarm('policyInvalid', 'PolicyInvalidAlarm', autoRedriveMetric(METRIC.policyInvalid, { period: FIVE_MINUTES }), {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -306,6 +333,26 @@ export class Observability extends Construct {
       }),
     );
 
+    // The outage breakers: open groups, held failures, probes, transitions.
+    dashboard.addWidgets(
+      graph('Outage breakers: open, held failures', 8, {
+        left: [autoRedriveMetric(METRIC.openBreakers, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Open breakers' })],
+        right: [autoRedriveMetric(METRIC.heldBacklog, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Held failures' })],
+        leftYAxis: { min: 0 },
+        rightYAxis: { min: 0 },
+      }),
+      graph('Breakers opened and closed (by reason); longest open', 8, {
+        left: [autoRedriveMetric(METRIC.breakerOpened, { label: 'Opened' }), seriesByDimension(METRIC.breakerClosed, { label: 'Closed' })],
+        right: [autoRedriveMetric(METRIC.oldestOpenBreakerAge, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Longest open (s)' })],
+        rightAnnotations: [{ value: this.breakerOpenThreshold, label: 'Alarm threshold' }],
+        rightYAxis: { min: 0 },
+      }),
+      graph('Probes by outcome; failures held by reason', 8, {
+        left: [seriesByDimension(METRIC.probes, { label: 'Probes' })],
+        right: [seriesByDimension(METRIC.heldFailures, { label: 'Held' })],
+      }),
+    );
+
     // The Lambdas and the dead-letter queue.
     const reserved = p.reservedConcurrency === undefined || Token.isUnresolved(p.reservedConcurrency) ? [] : [{ value: p.reservedConcurrency, label: 'Controller reserved concurrency' }];
     dashboard.addWidgets(
@@ -348,6 +395,7 @@ export class Observability extends Construct {
       `- ${link('Redrives exhausted', RUNBOOK.exhaustion)}`,
       `- ${link('Backlog too old', RUNBOOK.backlogAge)}`,
       `- ${link('Invalid policy', RUNBOOK.policyInvalid)}`,
+      `- ${link('Breaker open too long', RUNBOOK.breakerOpen)}`,
       '',
       'Per state machine: the Step Functions widgets below (redrives and their results, by StateMachineArn). ' +
         `Exhaustions are not per state machine here; each one is an "${DETAIL_TYPE_EXHAUSTED}" event naming the execution.`,

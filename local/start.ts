@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole controller loop on this machine, no AWS account. Runs the seed
  * story (local/story.ts) on the local stand-in with simulated time and prints the
- * timeline and a summary. Exits non-zero if the story did not end as it should.
+ * timeline and a summary. `npm start -- --story outage` runs the outage story instead
+ * (local/story-outage.ts: a downstream outage, the breaker opens, probes, closes and
+ * releases). Exits non-zero if the story did not end as it should.
  */
 // The SDK warns that its 2027 releases will need Node 22; this demo runs on Node 20 too.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -9,6 +11,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { runStory, STORY_START, type TimelineEntry } from './story';
+import { OUTAGE_STORY_START as OUTAGE_STORY_START_MS, outageStoryProblems, runOutageStory } from './story-outage';
+import { OutageStoryPrinter, outageStoryChart, stamp as outageStamp } from './story-outage-view';
 import { type MinuteBucket, timelineChart } from './timeline-chart';
 
 const OUTPUT_DIR = join(__dirname, 'output');
@@ -49,7 +53,40 @@ function line(e: TimelineEntry): string {
   }
 }
 
+const STORIES = ['seed', 'outage'] as const;
+
+/** `--story outage` or `--story=outage`; the seed story by default. */
+function storyOf(argv: readonly string[]): (typeof STORIES)[number] {
+  const at = argv.findIndex((a) => a === '--story' || a.startsWith('--story='));
+  if (at < 0) return 'seed';
+  const name = argv[at].includes('=') ? argv[at].split('=')[1] : argv[at + 1];
+  const story = STORIES.find((s) => s === name);
+  if (!story) throw new Error(`--story: expected one of ${STORIES.join(', ')}, got '${name ?? ''}'`);
+  return story;
+}
+
+async function outageStory(): Promise<void> {
+  console.log('auto-redrive, local run: the outage story (Step Functions stand-in + dynalite + in-process event bus, simulated clock)\n');
+  const printer = new OutageStoryPrinter((l) => console.log(l));
+  const result = await runOutageStory((e) => printer.add(e));
+  printer.flush();
+  console.log('\nSummary');
+  const good = result.executions.filter((e) => !e.badInput);
+  console.log(`  ${good.filter((e) => e.finalStatus === 'SUCCEEDED').length} of ${good.length} executions with good input SUCCEEDED; pay-bad-input ${result.executions.find((e) => e.badInput)?.finalStatus}, redriven ${result.executions.find((e) => e.badInput)?.redriveCount}x`);
+  console.log(`  Redrives by reason: ${Object.entries(result.redrivesByReason).map(([k, v]) => `${k} ${v}`).join(', ')}; most failures held at once: ${result.mostHeld}`);
+  console.log(`  Breaker: ${result.breakerEvents.map((b) => `${b.detailType} at ${outageStamp(b.at)}`).join(', ')}`);
+  console.log(`  Simulated time: ${outageStamp(OUTAGE_STORY_START_MS + result.elapsedSimulatedMs)}`);
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  const chart = join(OUTPUT_DIR, 'outage-story.svg');
+  writeFileSync(chart, outageStoryChart(result));
+  console.log(`  Chart: ${relative(process.cwd(), chart)}`);
+  const problems = outageStoryProblems(result);
+  console.log(problems.length ? `\nUNEXPECTED ENDING: ${problems.join('; ')}` : '\nThe story ended as expected.');
+  process.exitCode = problems.length ? 1 : 0;
+}
+
 async function main(): Promise<void> {
+  if (storyOf(process.argv.slice(2)) === 'outage') return outageStory();
   console.log('auto-redrive, local run: Step Functions stand-in + dynalite + in-process event bus, simulated clock\n');
   const result = await runStory((e) => console.log(line(e)));
   console.log('\nSummary');

@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { isExecutionArn } from '../../contract/arn';
+import { type BreakerGroup, breakerPk, groupLabel } from '../../contract/breaker';
 import type { DescribedExecution } from '../../lambda/act/step-functions';
 import type { AuditEntry } from '../../lambda/record/audit-trail';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
@@ -29,8 +30,11 @@ function decisionRow(e: AuditEntry) {
   };
 }
 
-const failureRow = (f: FailureRecord) =>
-  view(f, ['redriveCount', 'state', 'reason', 'errorName', 'policyKey', 'dueAt', 'attempts', 'stopDate', 'updatedAt'], ['dueAt', 'stopDate', 'updatedAt']);
+const failureRow = (f: FailureRecord) => ({
+  ...view(f, ['redriveCount', 'state', 'reason', 'errorName', 'policyKey', 'dueAt', 'attempts', 'stopDate', 'updatedAt'], ['dueAt', 'stopDate', 'updatedAt']),
+  probe: f.probeToken !== undefined,
+  heldAt: isoTime(f.heldAt),
+});
 
 const currentView = (d: DescribedExecution) =>
   view(d, ['status', 'redriveCount', 'redriveStatus', 'redriveStatusReason', 'stateMachineArn', 'startDate', 'stopDate', 'redriveDate', 'error'], ['startDate', 'stopDate', 'redriveDate']);
@@ -57,8 +61,27 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
   }
   const decisions = trail.sort((a, b) => a.at - b.at).map(decisionRow);
   const records = failures.map(failureRow);
+  // The breakers of the groups this execution is held in or was a probe of.
+  const groups = new Map<string, BreakerGroup>();
+  for (const f of failures) {
+    if ((f.state === 'held' && f.reason === 'breaker-open') || f.probeToken !== undefined) groups.set(breakerPk(f), { stateMachineArn: f.stateMachineArn, errorName: f.errorName });
+  }
+  const breakers = await Promise.all(
+    [...groups.values()].map(async (g) => {
+      const b = await deps.breakers.read(g);
+      return {
+        group: groupLabel(g),
+        status: b.status,
+        openedAt: isoTime(b.openedAt),
+        nextProbeAt: isoTime(b.nextProbeAt),
+        probe: b.probe?.executionArn ?? null,
+        failedProbes: b.failedProbes,
+        closeReason: b.closeReason,
+      };
+    }),
+  );
 
-  ctx.out.emit({ executionArn, current, currentNote, decisions, failures: records }, () => {
+  ctx.out.emit({ executionArn, current, currentNote, decisions, failures: records, breakers }, () => {
     const parts: string[] = [];
     parts.push(
       keyValues([
@@ -97,7 +120,7 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
         ? 'Failure records: none'
         : `Failure records (one per failure, by redriveCount):\n${table(records, [
             { header: 'count', value: (f) => f.redriveCount },
-            { header: 'state', value: (f) => f.state },
+            { header: 'state', value: (f) => (f.probe ? `${f.state} (probe)` : f.state) },
             { header: 'reason', value: (f) => f.reason },
             { header: 'error', value: (f) => f.errorName },
             { header: 'policy', value: (f) => f.policyKey },
@@ -106,13 +129,24 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
             { header: 'updated', value: (f) => f.updatedAt },
           ])}`,
     );
+    if (breakers.length) {
+      parts.push(
+        `Breakers (held failures are released when a probe succeeds; redrivectl release):\n${table(breakers, [
+          { header: 'group', value: (b) => b.group },
+          { header: 'status', value: (b) => (b.closeReason && b.status !== 'open' ? `${b.status} (${b.closeReason})` : b.status) },
+          { header: 'opened', value: (b) => b.openedAt },
+          { header: 'failed probes', value: (b) => b.failedProbes },
+          { header: 'next probe', value: (b) => (b.probe ? `in flight: ${b.probe}` : b.nextProbeAt) },
+        ])}`,
+      );
+    }
     return parts.join('\n\n');
   });
 }
 
 export function explainCommand(): Command {
   return new Command('explain')
-    .description("show why the controller did what it did to one execution: decisions, failure records, current status")
+    .description("show why the controller did what it did to one execution: decisions (held, probe, release included), failure records, breakers, current status")
     .argument('<executionArn>', 'the execution ARN')
     .addHelpText(
       'after',

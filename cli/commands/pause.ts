@@ -9,6 +9,7 @@ import { type CliContext, withContext } from '../context';
 import { describeError } from '../errors';
 import { isoTime, keyValues, table } from '../output';
 import { PolicyStore } from '../policy-store';
+import { activeBreakers, breakersTable } from '../breakers';
 
 const DAY_MS = 86_400_000;
 
@@ -61,14 +62,16 @@ async function status(ctx: CliContext): Promise<void> {
   const now = Date.now();
   const store = new PolicyStore(ctx.dynamodb(), ctx.policyTable);
   const audit = ctx.audit();
-  const [pauseState, policies, backlog, today, yesterday, dlq] = await Promise.all([
+  const [pauseState, policies, backlog, today, yesterday, dlq, held] = await Promise.all([
     ctx.killSwitch().read(),
     store.list(),
     ctx.ledger().backlog(),
     audit.countsFor(now),
     audit.countsFor(now - DAY_MS),
     dlqDepth(ctx),
+    activeBreakers(ctx),
   ]);
+  const openBreakers = held.breakers.filter((b) => b.status === 'open');
   const counts: Record<string, number> = { ...yesterday.counts };
   for (const [k, v] of Object.entries(today.counts)) counts[k] = (counts[k] ?? 0) + v;
   const invalid = policies.filter((p) => p.issues.length > 0).length;
@@ -77,6 +80,8 @@ async function status(ctx: CliContext): Promise<void> {
     pause: pauseState.paused ? { reason: pauseState.reason ?? null, by: pauseState.by ?? null, since: isoTime(pauseState.at) } : null,
     policies: { count: policies.length, invalid },
     pendingRedrives: { count: backlog.count, oldestDueAt: isoTime(backlog.oldestDueAt) },
+    breakers: held.breakers,
+    held: { byBreakers: held.breakers.reduce((n, b) => n + b.held, 0), afterExhaustion: held.heldAfterExhaustion },
     lastDays: {
       days: [yesterday.day, today.day],
       redrives: sum(counts, (d, _r, a) => d === 'redrive' && a === 'redriven'),
@@ -93,6 +98,8 @@ async function status(ctx: CliContext): Promise<void> {
       ['Paused', pauseState.paused ? `YES since ${isoTime(pauseState.at)} by ${pauseState.by ?? '?'}: ${pauseState.reason ?? ''}` : 'no'],
       ['Policies', `${policies.length}${invalid ? ` (${invalid} INVALID: redrivectl policy validate)` : ''}`],
       ['Pending redrives', `${backlog.count}${backlog.oldestDueAt !== null ? ` (oldest due ${isoTime(backlog.oldestDueAt)})` : ''}`],
+      ['Open breakers', `${openBreakers.length}${held.breakers.length > openBreakers.length ? ` (+${held.breakers.length - openBreakers.length} releasing)` : ''}`],
+      ['Held failures', `${result.held.byBreakers} by breakers, ${result.held.afterExhaustion} after exhaustion${result.held.afterExhaustion ? ' (redrivectl release)' : ''}`],
       [`Redrives (${yesterday.day}..${today.day} UTC)`, result.lastDays.redrives],
       ['Exhaustions (limit reached)', result.lastDays.exhaustions],
       ['Scheduled / deferred', `${result.lastDays.scheduled} / ${result.lastDays.deferred}`],
@@ -105,9 +112,10 @@ async function status(ctx: CliContext): Promise<void> {
         const [decision, reason, action] = key.split(':');
         return { decision, reason, action, n };
       });
+    const withBreakers = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds; redrivectl release):\n${breakersTable(held.breakers)}` : top;
     return rows.length === 0
-      ? top
-      : `${top}\n\nDecisions (UTC days ${yesterday.day} and ${today.day}):\n${table(rows, [
+      ? withBreakers
+      : `${withBreakers}\n\nDecisions (UTC days ${yesterday.day} and ${today.day}):\n${table(rows, [
           { header: 'decision', value: (r) => r.decision },
           { header: 'reason', value: (r) => r.reason },
           { header: 'action', value: (r) => r.action },
@@ -127,7 +135,7 @@ export function pauseCommands(): Command[] {
     .addHelpText('after', '\nExamples:\n  redrivectl resume')
     .action(withContext(resume));
   const statusCmd = new Command('status')
-    .description('one screen: kill switch, policies, pending redrives, redrives and exhaustions of the last two UTC days, DLQ depth')
+    .description('one screen: kill switch, policies, pending redrives, open breakers and held failures, redrives and exhaustions of the last two UTC days, DLQ depth')
     .addHelpText(
       'after',
       '\nCounts come from per-day counters (UTC), so "last days" means yesterday and today.\n\nExamples:\n  redrivectl status\n  redrivectl status -o json',

@@ -26,7 +26,22 @@ const FIELD_FLAGS = [
   { flag: '--enabled <true|false>', option: 'enabled', field: 'enabled', help: 'false turns the policy off' },
   { flag: '--dry-run-policy <true|false>', option: 'dryRunPolicy', field: 'dryRun', help: "the policy's dryRun: decide and record, never redrive" },
   { flag: '--description <text>', option: 'description', field: 'description', help: 'free text' },
+  { flag: '--on-exhausted <skip|hold>', option: 'onExhausted', field: 'onExhausted', help: 'at maxRedrives: give up (skip) or hold for redrivectl release' },
+  { flag: '--hold-margin-hours <n>', option: 'holdMarginHours', field: 'holdMarginHours', help: "give up a held failure this long before its 14-day redrive window ends (1-72)" },
+  { flag: '--breaker <true|false>', option: 'breaker', field: 'breaker.enabled', help: 'the outage breaker (docs/breaker.md); false turns it off' },
+  { flag: '--breaker-threshold <n>', option: 'breakerThreshold', field: 'breaker.threshold', help: 'distinct executions failing with one error that open it' },
+  { flag: '--breaker-redrive-failure-threshold <n>', option: 'breakerRedriveFailureThreshold', field: 'breaker.redriveFailureThreshold', help: 'distinct executions whose redrive failed again with the same error that open it' },
+  { flag: '--breaker-window-seconds <n>', option: 'breakerWindowSeconds', field: 'breaker.windowSeconds', help: 'within this many seconds' },
+  { flag: '--breaker-probe-interval-seconds <n>', option: 'breakerProbeIntervalSeconds', field: 'breaker.probeIntervalSeconds', help: 'first probe interval (doubles)' },
+  { flag: '--breaker-max-probe-interval-seconds <n>', option: 'breakerMaxProbeIntervalSeconds', field: 'breaker.maxProbeIntervalSeconds', help: 'cap on the probe interval' },
+  { flag: '--breaker-probe-timeout-seconds <n>', option: 'breakerProbeTimeoutSeconds', field: 'breaker.probeTimeoutSeconds', help: 'a probe still running after this is inconclusive' },
 ] as const;
+
+/** The stored `breaker` attribute as a map (it may be the shorthand true / false). */
+function breakerMap(v: unknown): Record<string, unknown> {
+  if (typeof v === 'boolean' || typeof v === 'string') return { enabled: v };
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...(v as Record<string, unknown>) } : {};
+}
 
 const FLAG_OF: Record<string, string> = Object.fromEntries(FIELD_FLAGS.map((f) => [f.field, f.flag.split(' ')[0]]));
 const META_FIELDS = new Set(['updatedAt', 'updatedBy']);
@@ -137,13 +152,16 @@ function itemFromFlags(options: PutOptions): Record<string, unknown> {
   for (const f of FIELD_FLAGS) {
     const v = options[f.option];
     if (v === undefined) continue;
-    out[f.field] =
+    const value =
       'list' in f && f.list
         ? String(v)
             .split(',')
             .map((s) => s.trim())
             .filter((s) => s !== '')
         : v;
+    // breaker.x flags set one setting of the `breaker` map.
+    if (f.field.startsWith('breaker.')) out.breaker = { ...breakerMap(out.breaker), [f.field.slice('breaker.'.length)]: value };
+    else out[f.field] = value;
   }
   return out;
 }
@@ -197,11 +215,19 @@ async function put(ctx: CliContext, key: string | undefined, options: PutOptions
     }
     const base = stored ? Object.fromEntries(Object.entries(stored.item).filter(([f]) => !META_FIELDS.has(f))) : { stateMachine: key };
     const merged: Record<string, unknown> = { ...base, ...flags, stateMachine: key };
+    // Breaker flags change single settings; the rest of the stored map stays.
+    if (flags.breaker !== undefined) merged.breaker = { ...breakerMap(base.breaker), ...breakerMap(flags.breaker) };
     // --unset: back to the default, or away with an attribute the schema rejects (a typo).
     for (const field of (options.unset ?? '').split(',').map((f) => f.trim()).filter(Boolean)) {
       if (field === 'stateMachine') throw usage('policy put: --unset stateMachine: the key cannot be removed (use policy delete)');
-      if (field in flags) throw usage(`policy put: --unset ${field}: also set by ${FLAG_OF[field]}`);
-      delete merged[field];
+      const setByFlag = field in flags || (field.startsWith('breaker.') && field.slice('breaker.'.length) in breakerMap(flags.breaker));
+      if (setByFlag) throw usage(`policy put: --unset ${field}: also set by ${FLAG_OF[field] ?? `--${field}`}`);
+      if (field.startsWith('breaker.')) {
+        const map = breakerMap(merged.breaker);
+        delete map[field.slice('breaker.'.length)];
+        if (Object.keys(map).length) merged.breaker = map;
+        else delete merged.breaker;
+      } else delete merged[field];
     }
     const item = normalize(merged, `policy put: ${key}`, true);
     planned.push({ key, stored, item, changes: diffItems(stored?.item, item), expect: expectationOf(stored) });
@@ -259,6 +285,7 @@ async function list(ctx: CliContext): Promise<void> {
             { header: 'dry-run', value: (p) => value(p, 'dryRun') },
             // Deployed by a CDK app (RedrivePolicy): change it there, not here.
             { header: 'managed-by', value: (p) => (managedByOf(p) ? `stack ${managingStack(managedByOf(p)!)}` : '-') },
+            { header: 'breaker', value: (p) => (p.parsed.ok ? (p.parsed.policy.breaker.enabled ? 'on' : 'off') : p.item.breaker) },
             { header: 'updated', value: (p) => p.item.updatedAt },
           ]),
   );
@@ -272,11 +299,13 @@ async function get(ctx: CliContext, key: string): Promise<void> {
   const effective = stored.parsed.ok ? policyToItem(stored.parsed.policy) : null;
   ctx.out.emit({ key, valid: stored.issues.length === 0, item: stored.item, effective, issues: stored.issues }, () => {
     const fields = [...new Set([...Object.keys(effective ?? {}), ...Object.keys(stored.item)])];
-    const rows = fields.map((f) => ({
-      field: f,
-      value: f in stored.item ? stored.item[f] : effective?.[f],
-      source: f in stored.item ? 'stored' : 'default',
-    }));
+    const rows = fields.flatMap((f) => {
+      if (f !== 'breaker') return [{ field: f, value: f in stored.item ? stored.item[f] : effective?.[f], source: f in stored.item ? 'stored' : 'default' }];
+      // One row per breaker setting: which are stored, which are defaults.
+      const own = 'breaker' in stored.item ? breakerMap(stored.item.breaker) : {};
+      const all = { ...(effective?.breaker as Record<string, unknown> | undefined), ...own };
+      return Object.keys(all).map((k) => ({ field: `breaker.${k}`, value: k in own ? own[k] : all[k], source: k in own ? 'stored' : 'default' }));
+    });
     let text = table(rows, [
       { header: 'field', value: (r) => r.field },
       { header: 'value', value: (r) => r.value },
@@ -355,8 +384,12 @@ A policy item is plain JSON, the format people also edit in the DynamoDB console
   { "stateMachine": "arn:aws:states:us-east-1:123456789012:stateMachine:orders-*",
     "maxRedrives": 3, "intervalSeconds": 60, "backoffRate": 2, "maxDelaySeconds": 3600,
     "jitter": "FULL", "errorEquals": ["States.ALL"], "statuses": ["FAILED", "TIMED_OUT"],
-    "enabled": true, "dryRun": false, "description": "..." }
+    "enabled": true, "dryRun": false, "description": "...",
+    "onExhausted": "skip", "holdMarginHours": 24,
+    "breaker": { "enabled": true, "threshold": 20, "redriveFailureThreshold": 2, "windowSeconds": 300, "probeIntervalSeconds": 30,
+                 "maxProbeIntervalSeconds": 240, "probeTimeoutSeconds": 900 } }
 Every field but stateMachine is optional (the defaults are shown by 'policy get').
+The outage breaker is on by default; "breaker": { "enabled": false } (or false) turns it off.
 
 Examples:
   redrivectl policy list
@@ -404,6 +437,8 @@ Examples:
   redrivectl policy put '*' --max-redrives 2 --statuses FAILED,TIMED_OUT
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --enabled false --yes
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --dry-run-policy true
+  redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --breaker false
+  redrivectl policy put '*' --breaker-threshold 10 --on-exhausted hold
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --unset maxRedrive,description
   redrivectl policy put --from-file policies.json`,
     )

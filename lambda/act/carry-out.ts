@@ -8,7 +8,8 @@
 import type { Decision } from '../decide/decision';
 import type { FailureFacts, FailureLedger } from '../record/failure-ledger';
 import type { ActionResult } from '../record/audit-trail';
-import { METRIC } from '../../contract/metrics';
+import { DIMENSION, METRIC } from '../../contract/metrics';
+import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
 import { redriveClientToken } from './client-token';
 import type { RateLimiter } from './rate-limiter';
@@ -56,6 +57,14 @@ export async function carryOut(decision: Decision, facts: FailureFacts | null, d
     return { action: decision.reason === 'dry-run' ? 'dry-run' : 'skipped' };
   }
   if (!facts) throw new Error(`decision ${decision.decision} without failure facts`);
+  if (decision.decision === 'hold') {
+    const shard = decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : heldShard(facts);
+    if (!(await deps.ledger.hold(facts, decision.reason, shard, now))) {
+      return { action: 'lost-race', actionDetail: 'this failure is already claimed or done' };
+    }
+    deps.metrics.count(METRIC.heldFailures, { [DIMENSION.reason]: decision.reason });
+    return { action: 'held' };
+  }
   if (decision.decision === 'redrive-later') {
     const stored = await deps.ledger.schedule(facts, decision.dueAt, now);
     return stored
@@ -65,7 +74,11 @@ export async function carryOut(decision: Decision, facts: FailureFacts | null, d
   return redriveNow(facts, deps);
 }
 
-async function redriveNow(facts: FailureFacts, deps: ActDeps): Promise<ActionOutcome> {
+/**
+ * Claims the failure, waits for a rate slot, redrives. `probeToken`: the redrive is a
+ * breaker probe (marked on the record, so its next failure reports to the breaker).
+ */
+export async function redriveNow(facts: FailureFacts, deps: ActDeps, probeToken?: string): Promise<ActionOutcome> {
   const claim = await deps.ledger.claim(facts, deps.clock(), deps.claimTimeoutMs);
   if (!claim) return { action: 'lost-race', actionDetail: 'another invocation claimed this failure first' };
 
@@ -85,7 +98,7 @@ async function redriveNow(facts: FailureFacts, deps: ActDeps): Promise<ActionOut
   switch (result.kind) {
     case 'redriven': {
       deps.metrics.count(METRIC.redrives);
-      if (!(await deps.ledger.markRedriven(claim, deps.clock()))) {
+      if (!(await deps.ledger.markRedriven(claim, deps.clock(), probeToken))) {
         // Our claim expired while we waited and someone else took it over; their re-check
         // (DescribeExecution) will see this redrive, and the clientToken covers the rest.
         deps.log.warn('claim expired before the redrive was recorded', { executionArn: facts.executionArn, redriveCount: facts.redriveCount });

@@ -66,7 +66,8 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   }
 
   // A failure already handled by another delivery of the same event, or by the drain.
-  let carryOut: 'due' | 'retry-abandoned-claim' | undefined;
+  // A held failure being released is redriven now, its backoff long served or waived.
+  let carryOut: 'due' | 'retry-abandoned-claim' | 'release' | undefined = facts.releasedByHand ? 'release' : undefined;
   const record = facts.thisFailure;
   if (record?.state === 'redriven') return skip('already-handled', `redrive ${redriveCount + 1} was already made for this failure`);
   if (record?.state === 'claimed') {
@@ -77,6 +78,7 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
     if (record.dueAt > now) return skip('already-handled', `a redrive is already scheduled for ${new Date(record.dueAt).toISOString()}`);
     carryOut = 'due';
   }
+  if (record?.state === 'held') carryOut = 'release';
 
   const nonRetryable = firstMatch(policy.nonRetryableErrors, errorName);
   if (nonRetryable !== undefined) {
@@ -86,19 +88,28 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   if (matched === undefined) {
     return skip('error-not-matched', `error ${errorName ?? '(none)'} matches none of errorEquals [${policy.errorEquals.join(', ')}]`);
   }
-  if (redriveCount >= policy.maxRedrives) {
-    return skip('limit-reached', `already redriven ${redriveCount} time(s); policy '${policy.key}' allows ${policy.maxRedrives}`);
-  }
+  // A person's release (redrivectl release) goes past the limit: that is its purpose.
+  const exhausted = redriveCount >= policy.maxRedrives && !facts.releasedByHand;
+  const limitText = `already redriven ${redriveCount} time(s); policy '${policy.key}' allows ${policy.maxRedrives}`;
+  if (exhausted && policy.onExhausted === 'skip') return skip('limit-reached', limitText);
 
   const delay = delaySeconds(policy, redriveCount, jitterFraction(event.executionArn, redriveCount));
   // The backoff counts from when the execution stopped, so a late event or a failure
   // found by reconciliation is not delayed twice. A stopDate ahead of our clock (event
   // times are whole seconds, clocks drift) counts as now: a delay of 0 is always at once.
   const dueAt = Math.min(event.stopDate ?? now, now) + delay * 1000;
-  const plan = `redrive ${redriveCount + 1} of ${policy.maxRedrives} (error ${errorName ?? '(none)'} matches '${matched}')`;
+  const plan =
+    `redrive ${redriveCount + 1} of ${policy.maxRedrives} (error ${errorName ?? '(none)'} matches '${matched}')` +
+    (facts.releasedByHand ? ', released by hand' : '');
 
-  if (facts.paused) return skip('paused', `the controller is paused; would otherwise ${plan}`);
-  if (policy.dryRun) return skip('dry-run', `policy '${policy.key}' is a dry run; would ${plan}${dueAt > now ? ` in ${Math.ceil((dueAt - now) / 1000)}s` : ' now'}`);
+  const hold = `hold it for a person (${limitText}; onExhausted: hold)`;
+  if (facts.paused) return skip('paused', `the controller is paused; would otherwise ${exhausted ? hold : plan}`);
+  if (policy.dryRun) {
+    return skip('dry-run', `policy '${policy.key}' is a dry run; would ${exhausted ? hold : `${plan}${dueAt > now ? ` in ${Math.ceil((dueAt - now) / 1000)}s` : ' now'}`}`);
+  }
+  if (exhausted) {
+    return { decision: 'hold', reason: 'exhausted', policyKey, redriveCount, errorName, detail: `${limitText}; held for a person (onExhausted: hold): redrivectl release` };
+  }
 
   if (carryOut !== undefined || dueAt <= now) {
     return { decision: 'redrive', reason: carryOut ?? 'no-delay', policyKey, redriveCount, errorName, detail: plan };

@@ -1,9 +1,9 @@
 /** What the controller decided about one status-change event, and why. */
 import type { ExecutionStatus, RedriveStatus } from '../event/status-change';
 import type { InvalidPolicyError, RedrivePolicy } from '../../contract/policy-schema';
-import { type DecisionKind, type RedriveReason, type SkipReason, SKIP_REASONS } from '../../contract/decisions';
+import { type DecisionKind, type HoldReason, type RedriveReason, type SkipReason, SKIP_REASONS } from '../../contract/decisions';
 
-export { SKIP_REASONS, type RedriveReason, type SkipReason };
+export { SKIP_REASONS, type HoldReason, type RedriveReason, type SkipReason };
 
 
 /**
@@ -13,7 +13,7 @@ export { SKIP_REASONS, type RedriveReason, type SkipReason };
 export const RECONSIDERABLE_SKIPS: readonly SkipReason[] = ['no-policy', 'policy-disabled', 'policy-invalid', 'paused', 'dry-run'];
 
 /** Skips the owning team should hear about (issue-level events, alarms). */
-export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid'];
+export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid', 'redrive-window-ending'];
 
 
 interface DecisionBase {
@@ -37,7 +37,9 @@ export type Decision =
       /** Epoch ms. */
       readonly dueAt: number;
     })
-  | (DecisionBase & { readonly decision: 'skip'; readonly reason: SkipReason });
+  | (DecisionBase & { readonly decision: 'skip'; readonly reason: SkipReason })
+  /** Recorded, not redriven, not given up: see contract/decisions.ts HOLD_REASONS. */
+  | (DecisionBase & { readonly decision: 'hold'; readonly reason: HoldReason; readonly redriveCount: number });
 
 /** What every decision states besides its verdict: the policy, the failure and the error it was about. */
 export type DecisionSubject = Pick<DecisionBase, 'policyKey' | 'redriveCount' | 'errorName'>;
@@ -62,7 +64,8 @@ export type FailureRecordState =
   | { readonly state: 'pending'; readonly dueAt: number }
   | { readonly state: 'claimed'; readonly claimExpiresAt: number }
   | { readonly state: 'redriven' }
-  | { readonly state: 'skipped'; readonly reason: string };
+  | { readonly state: 'skipped'; readonly reason: string }
+  | { readonly state: 'held'; readonly reason: string };
 
 /** The execution as DescribeExecution reports it now. */
 export interface CurrentExecution {
@@ -84,4 +87,6 @@ export interface ExecutionFacts {
   readonly thisFailure: FailureRecordState | null;
   /** DescribeExecution's answer, when the controller checked (stale-looking events only). */
   readonly current: CurrentExecution | null;
+  /** A person released this held failure (`redrivectl release`): maxRedrives does not stop it. */
+  readonly releasedByHand?: boolean;
 }

@@ -39,7 +39,15 @@ export async function handler(_event?: unknown, context?: InvocationContext): Pr
   }
   try {
     const { drain, sweep } = await scheduledRun(deps);
-    logger.info('drain finished', { due: drain.due, processed: drain.outcomes.length, backlog: drain.backlog, paused: drain.paused });
+    logger.info('drain finished', {
+      due: drain.due,
+      processed: drain.outcomes.length,
+      backlog: drain.backlog,
+      paused: drain.paused,
+      openBreakers: drain.breakers?.open,
+      released: drain.breakers?.released.length,
+      held: drain.breakers?.held,
+    });
     if (sweep) {
       logger.info('reconciliation sweep finished', {
         stateMachines: sweep.stateMachines,

@@ -8,7 +8,11 @@ import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } 
 import { executionItems, executionPk } from './failure-ledger';
 
 /** Where a decision came from. */
-export type DecisionSource = 'event' | 'drain' | 'reconcile' | 'backfill' | 'replay';
+/**
+ * Where a decision came from. `release`: a held failure released (breaker closed, or
+ * `redrivectl release`); `probe`: a held failure redriven as a breaker probe.
+ */
+export type DecisionSource = 'event' | 'drain' | 'reconcile' | 'backfill' | 'replay' | 'release' | 'probe';
 
 /** What happened after the decision: the action taken and its result. */
 export type ActionResult =
@@ -18,7 +22,8 @@ export type ActionResult =
   | 'rejected'
   | 'skipped'
   | 'lost-race'
-  | 'dry-run';
+  | 'dry-run'
+  | 'held';
 
 export interface AuditEntry {
   readonly at: number;

@@ -7,10 +7,12 @@
  *   (none | skipped) --schedule--> pending --claim (due)--> claimed --> redriven
  *   (none | skipped) --claim-----> claimed --defer--> pending          \-> skipped
  *   claimed whose claimExpiresAt passed (crashed invocation) --claim--> claimed (retry)
+ *   (none | skipped | held | due pending | abandoned claim) --hold--> held --claim (release)--> claimed
  *
  * Pending and claimed records carry dueShard/dueAt, which puts them in the sparse
  * `byDue` index the drain reads; a claim's dueAt is its expiry, so an abandoned claim
- * becomes due by itself.
+ * becomes due by itself. Held records carry a HELD shard instead (contract/breaker.ts), so
+ * a group's held failures are one Query away, oldest first, and never in the drain's way.
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -37,6 +39,11 @@ export interface FailureFacts {
   /** Truncated: enough for a person to recognise the failure. */
   readonly cause: string | null;
   readonly policyKey: string | null;
+  /**
+   * How many of the execution's earlier failures were redriven as breaker probes (absent:
+   * none; older records lack it). Kept on held records: the probe choice rotates by it.
+   */
+  readonly probes?: number;
 }
 
 export interface FailureRecord extends FailureFacts {
@@ -47,6 +54,10 @@ export interface FailureRecord extends FailureFacts {
   readonly claimExpiresAt: number | null;
   readonly attempts: number;
   readonly updatedAt: number;
+  /** Held records: when the failure was (last) held. */
+  readonly heldAt?: number;
+  /** Set on the record of a failure that was redriven as a breaker probe. */
+  readonly probeToken?: string;
 }
 
 /** Proof of a won claim: the only way to move a claimed record on. */
@@ -68,6 +79,8 @@ export function toRecordState(r: FailureRecord): FailureRecordState {
       return { state: 'redriven' };
     case 'skipped':
       return { state: 'skipped', reason: r.reason ?? '' };
+    case 'held':
+      return { state: 'held', reason: r.reason ?? '' };
   }
 }
 
@@ -78,6 +91,9 @@ export const executionPk = (executionArn: string) => `EXEC#${executionArn}`;
 export function executionItems(executionArn: string, kind: 'FAILURE#' | 'AUDIT#') {
   return { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)', ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':kind': kind } };
 }
+/** A held failure's position in its HELD shard: when it stopped (oldest released first). */
+export const heldSince = (f: Pick<FailureFacts, 'stopDate'>, now: number) => Math.min(f.stopDate ?? now, now);
+
 const failureSk = (redriveCount: number) => `FAILURE#${String(redriveCount).padStart(7, '0')}`;
 
 const CAUSE_LIMIT = 1000;
@@ -93,10 +109,10 @@ export function storedFacts(f: FailureFacts): FailureFacts {
   return { ...facts, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
 }
 
-/** Records that may be taken over: none, a skip, a due pending redrive, an abandoned claim. */
+/** Records that may be taken over: none, a skip, a held failure, a due pending redrive, an abandoned claim. */
 const TAKEABLE =
-  'attribute_not_exists(pk) OR #state = :skipped OR (#state = :pending AND dueAt <= :now) OR (#state = :claimed AND claimExpiresAt <= :now)';
-const STATES = { ':skipped': 'skipped', ':pending': 'pending', ':claimed': 'claimed' } as const;
+  'attribute_not_exists(pk) OR #state = :skipped OR #state = :held OR (#state = :pending AND dueAt <= :now) OR (#state = :claimed AND claimExpiresAt <= :now)';
+const STATES = { ':skipped': 'skipped', ':held': 'held', ':pending': 'pending', ':claimed': 'claimed' } as const;
 
 export class FailureLedger {
   constructor(
@@ -146,9 +162,9 @@ export class FailureLedger {
           updatedAt: now,
           expiresAt: this.ttl(now),
         },
-        ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped',
+        ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped OR #state = :held',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':skipped': 'skipped' },
+        ExpressionAttributeValues: { ':skipped': 'skipped', ':held': 'held' },
       }),
     );
   }
@@ -168,12 +184,89 @@ export class FailureLedger {
     return out !== undefined;
   }
 
-  async markRedriven(claim: Claim, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now REMOVE dueShard, dueAt, claimExpiresAt', {
+  /** `probeToken`: this redrive is a breaker probe (its next failure tells the breaker). */
+  async markRedriven(claim: Claim, now: number, probeToken?: string): Promise<boolean> {
+    const probe = probeToken === undefined ? '' : ', probeToken = :probe';
+    return this.settleClaim(claim, `SET #state = :s, reason = :r, updatedAt = :now${probe} REMOVE dueShard, dueAt, claimExpiresAt`, {
       ':s': 'redriven',
-      ':r': 'redriven',
+      ':r': probeToken === undefined ? 'redriven' : 'probe',
+      ':now': now,
+      ...(probeToken === undefined ? {} : { ':probe': probeToken }),
+    });
+  }
+
+  /**
+   * Holds a failure (contract/breaker.ts): not redriven, not given up, listed under `shard`
+   * at its stop time. Allowed over what a skip may take over, a held record included.
+   */
+  async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+    const probes = facts.probes ? ', probes = :probes' : '';
+    const out = await this.takeOver(
+      facts,
+      now,
+      `SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, attempts = if_not_exists(attempts, :zero)${probes}`,
+      { ':heldState': 'held', ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0, ...(facts.probes ? { ':probes': facts.probes } : {}) },
+      ' REMOVE claimToken, claimExpiresAt',
+    );
+    return out !== undefined;
+  }
+
+  /** Gives a claim back to the held state (a probe that could not be started). */
+  async rehold(claim: Claim, reason: string, shard: string, since: number, now: number): Promise<boolean> {
+    return this.settleClaim(claim, 'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now REMOVE claimExpiresAt', {
+      ':s': 'held',
+      ':r': reason,
+      ':shard': shard,
+      ':since': since,
       ':now': now,
     });
+  }
+
+  /**
+   * One page of the failures held under `shard`, oldest first. `stoppedBefore`: only those
+   * that stopped before; `stateMachineArn`: only that state machine's (a filter: the page
+   * may come back short or empty with a next key).
+   */
+  async heldPage(
+    shard: string,
+    options: { limit: number; startKey?: Record<string, unknown>; stoppedBefore?: number; stateMachineArn?: string },
+  ): Promise<{ items: FailureRecord[]; nextKey: Record<string, unknown> | undefined }> {
+    const values: Record<string, unknown> = { ':shard': shard };
+    if (options.stoppedBefore !== undefined) values[':before'] = options.stoppedBefore;
+    if (options.stateMachineArn !== undefined) values[':sm'] = options.stateMachineArn;
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: options.stoppedBefore !== undefined ? 'dueShard = :shard AND dueAt < :before' : 'dueShard = :shard',
+        FilterExpression: options.stateMachineArn !== undefined ? 'stateMachineArn = :sm' : undefined,
+        ExpressionAttributeValues: values,
+        Limit: options.limit,
+        ExclusiveStartKey: options.startKey,
+      }),
+    );
+    return { items: (out.Items ?? []) as FailureRecord[], nextKey: out.LastEvaluatedKey };
+  }
+
+  /** How many failures are held under `shard`. */
+  async heldCount(shard: string): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueShard = :shard',
+          ExpressionAttributeValues: { ':shard': shard },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
   }
 
   async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {

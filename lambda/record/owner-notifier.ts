@@ -8,7 +8,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Decision } from '../decide/decision';
 import type { FailureFacts } from './failure-ledger';
-import { CAUSE_LIMIT, DETAIL_TYPE_EXHAUSTED, DETAIL_TYPE_SKIPPED, OWNER_EVENT_SOURCE } from '../../contract/owner-events';
+import { type BreakerEventDetail, CAUSE_LIMIT, DETAIL_TYPE_EXHAUSTED, DETAIL_TYPE_SKIPPED, OWNER_EVENT_SOURCE } from '../../contract/owner-events';
 
 
 export interface OwnerEventDetail {
@@ -25,6 +25,8 @@ export interface OwnerEventDetail {
 
 export interface OwnerNotifier {
   notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void>;
+  /** `Auto Redrive Breaker Opened` / `Closed` (optional: notifiers that predate the breaker). */
+  notifyBreaker?(detailType: string, detail: BreakerEventDetail): Promise<void>;
 }
 
 export function consoleUrl(executionArn: string, region: string): string {
@@ -65,12 +67,27 @@ export class EventBridgeNotifier implements OwnerNotifier {
     );
     if (out.FailedEntryCount) throw new Error(`PutEvents failed for ${facts.executionArn}: ${out.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
   }
+
+  async notifyBreaker(detailType: string, detail: BreakerEventDetail): Promise<void> {
+    const out = await this.client.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: this.eventBusName, Source: OWNER_EVENT_SOURCE, DetailType: detailType, Detail: JSON.stringify(detail), Resources: [detail.stateMachineArn] },
+        ],
+      }),
+    );
+    if (out.FailedEntryCount) throw new Error(`PutEvents failed for ${detail.stateMachineArn}: ${out.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
+  }
 }
 
 /** Local and tests: keeps the events. */
 export class MemoryNotifier implements OwnerNotifier {
   readonly events: Array<{ detailType: string; detail: OwnerEventDetail }> = [];
+  readonly breakerEvents: Array<{ detailType: string; detail: BreakerEventDetail }> = [];
   async notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void> {
     this.events.push(ownerEvent(decision, facts, cause));
+  }
+  async notifyBreaker(detailType: string, detail: BreakerEventDetail): Promise<void> {
+    this.breakerEvents.push({ detailType, detail });
   }
 }

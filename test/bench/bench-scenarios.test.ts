@@ -3,15 +3,24 @@
  * hold whatever the machine's speed (no timing assertions here).
  */
 import { runBurst } from '../../bench/burst';
-import { outageChart } from '../../local/timeline-chart';
-import { OUTAGE_SCENARIO, runOutage } from '../../bench/outage';
-import { searchPolicies } from '../../bench/policy-search';
-import { checkMusts, renderMarkdown } from '../../bench/report';
-import { DEFAULT_POLICY_SPEC, NAIVE_SPEC, OUTAGE_TUNED_SPEC } from '../../bench/run';
+import { outageComparisonChart } from '../../bench/outage-chart';
+import { naiveRedriveCap, OUTAGE_SCENARIOS, runOutage } from '../../bench/outage';
+import { runBurstHeld } from '../../bench/burst-held';
+import { BREAKER_OFF_SPEC, BREAKER_ON_SPEC, NAIVE_SPEC } from '../../bench/redrivers';
+import { type BenchMeta, checkMusts } from '../../bench/report';
+import { renderMarkdown } from '../../bench/report-markdown';
+import { MODELS, outageComparison, trickleSection } from '../../bench/run';
+import { runTrickle, TRICKLE_SCENARIO, trickleRuns } from '../../bench/trickle';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-const scenario = { ...OUTAGE_SCENARIO, executions: 60 };
+// Two state machines and a 10-minute outage: enough failures per group, within minutes, to open a breaker.
+const scenario = { ...OUTAGE_SCENARIOS.outage30, executions: 60, stateMachines: 2, outageMinutes: 10 };
+const trickle = { ...TRICKLE_SCENARIO, runsPerMinute: 20, minutes: 15 };
+const meta: BenchMeta = {
+  date: 'test', node: process.version, platform: 'test', arch: 'test', nproc: 1, cpuModel: 'test', memoryGiB: 1, loadAverageAtStart: [0],
+  command: 'test', scale: 'quick', durationsMs: {}, quota: null, harness: [], models: MODELS,
+};
 
 test('burst, 200 events at 200/s through 20 instances: each failure redriven once, none lost', async () => {
   const r = await runBurst({ events: 200, ratePerSecond: 200, workers: 20 });
@@ -26,47 +35,97 @@ test('burst, 200 events at 200/s through 20 instances: each failure redriven onc
   expect(r.quota.standIn).toEqual({ bucketSize: 650, refillPerSecond: 150 });
 });
 
-test('outage, 60 executions: auto-redrive redrives less, never bad input, loses nothing', async () => {
+test('the naive cap never stops a retryable execution: it covers the whole outage', () => {
+  for (const s of Object.values(OUTAGE_SCENARIOS)) {
+    expect(naiveRedriveCap(s) * (s.failingRunSeconds + s.deliverySeconds)).toBeGreaterThan(s.outageMinutes * 60);
+  }
+  expect(naiveRedriveCap(OUTAGE_SCENARIOS.outage30)).toBe(100);
+});
+
+test('trickle runs: about 2% fail, independently of each other, on one busy state machine', () => {
+  const runs = trickleRuns(TRICKLE_SCENARIO);
+  expect(runs).toHaveLength(TRICKLE_SCENARIO.runsPerMinute * TRICKLE_SCENARIO.minutes);
+  expect(new Set(runs.map((r) => r.stateMachine)).size).toBe(1);
+  const share = runs.filter((r) => r.retryable).length / runs.length;
+  expect(share).toBeGreaterThan(0.015);
+  expect(share).toBeLessThan(0.025);
+});
+
+test('outage, 60 executions: naive redrives bad input and keeps no record; breaker off gives up on some; breaker on holds, probes, releases, recovers all; report and chart render', async () => {
   const naive = await runOutage(NAIVE_SPEC, scenario);
-  const tuned = await runOutage(OUTAGE_TUNED_SPEC, scenario);
-  const byDefault = await runOutage(DEFAULT_POLICY_SPEC, scenario);
+  const off = await runOutage(BREAKER_OFF_SPEC, scenario);
+  const on = await runOutage(BREAKER_ON_SPEC, scenario);
   const badInputs = Math.round(scenario.executions * scenario.badInputShare);
 
   expect(naive.retryable).toBe(scenario.executions - badInputs);
-  expect(naive.futileRedrives).toBeGreaterThan(tuned.futileRedrives);
-  expect(naive.futileRedrives).toBeGreaterThan(byDefault.futileRedrives);
+  expect(naive.recovered).toBe(naive.retryable);
+  expect(naive.naive?.retryableStoppedByCap).toBe(0);
   expect(naive.badInputRedrives).toBeGreaterThan(0);
+  // The naive redriver keeps no record: every bad-input execution it leaves FAILED is lost.
+  expect(naive.lost).toBe(badInputs);
 
-  for (const auto of [tuned, byDefault]) {
+  for (const auto of [off, on]) {
     expect(auto.badInputRedrives).toBe(0);
-    expect(auto.autoRedrive?.lostFailures).toBe(0);
+    expect(auto.lost).toBe(0);
     expect(auto.autoRedrive?.deadLettered).toBe(0);
     expect(auto.autoRedrive?.skipReasons['error-not-retryable']).toBe(badInputs);
+    expect(auto.timeline.reduce((n, b) => n + b.redrives, 0)).toBe(auto.redrives);
+    expect(naive.futileRedrives).toBeGreaterThan(auto.futileRedrives);
   }
-  // The outage-tuned policy recovers everything; the default gives up on some, on record.
-  expect(tuned.recovered).toBe(tuned.retryable);
-  expect(tuned.maxRedrivesOneExecution).toBeLessThanOrEqual(6);
-  expect(byDefault.maxRedrivesOneExecution).toBeLessThanOrEqual(3);
-  expect(byDefault.recovered + (byDefault.autoRedrive?.skipReasons['limit-reached'] ?? 0)).toBe(byDefault.retryable);
+  // Without the breaker the default policy gives up on some while the downstream is down, on record.
+  expect(off.autoRedrive?.breaker.opened).toBe(0);
+  expect(off.maxRedrivesOneExecution).toBeLessThanOrEqual(3);
+  expect(off.recovered + (off.autoRedrive?.skipReasons['limit-reached'] ?? 0)).toBe(off.retryable);
+  expect(off.recovered).toBeLessThan(off.retryable);
+  // With it, each group's breaker opens, probes fail until the outage ends, one succeeds, all recover.
+  const b = on.autoRedrive!.breaker;
+  expect(b.opened).toBeGreaterThanOrEqual(1);
+  expect(b.closed['probe-succeeded']).toBe(b.opened);
+  expect(b.probes['same-error']).toBeGreaterThan(0);
+  expect(b.heldDecisions).toBeGreaterThan(0);
+  expect(on.autoRedrive?.ownerNotifications['Auto Redrive Breaker Opened']).toBe(b.opened);
+  expect(on.recovered).toBe(on.retryable);
+  expect(on.futileRedrives).toBeLessThan(off.futileRedrives);
 
-  // The report and the chart render from these results.
-  const partial = {
-    meta: {
-      date: 'test', node: process.version, platform: 'test', arch: 'test', nproc: 1, cpuModel: 'test', memoryGiB: 1, loadAverageAtStart: [0],
-      command: 'test', scale: 'quick' as const, durationsMs: {}, quota: null, harness: [],
-    },
-    outage: {
-      scenario: { ...scenario, outageStart: 'test' },
-      model: [],
-      naive,
-      autoRedrive: { ...tuned, policyName: 'outage-tuned' },
-      autoRedriveDefault: byDefault,
-      futileRatio: tuned.futileRedrives / naive.futileRedrives,
-      policySearch: searchPolicies(scenario),
-    },
-  };
+  const outage30 = outageComparison('outage30', scenario, { naive, breakerOff: off, breakerOn: on });
+  expect(outage30.futileRatio).toBeCloseTo(on.futileRedrives / naive.futileRedrives, 3);
+  const trickleOff = await runTrickle(BREAKER_OFF_SPEC, trickle);
+  const trickleOn = await runTrickle(BREAKER_ON_SPEC, trickle);
+  for (const t of [trickleOff, trickleOn]) {
+    expect(t.recovered).toBe(t.retryable);
+    expect(t.lost).toBe(0);
+    expect(t.futileRedrives).toBe(0);
+    expect(t.medianDelaySeconds).toBeGreaterThan(0);
+  }
+  const section = trickleSection(trickle, trickleOff, trickleOn);
+  expect(section.addedMedianDelaySeconds).toBeCloseTo(trickleOn.medianDelaySeconds - trickleOff.medianDelaySeconds, 1);
+  const partial = { meta, outage30, trickle: section };
   const musts = checkMusts(partial);
-  expect(musts.find((m) => m.id === 'outage.badInput')?.ok).toBe(true);
-  expect(renderMarkdown({ ...partial, musts })).toContain('| retryable |');
-  expect(outageChart([{ title: 'naive', subtitle: '', timeline: naive.timeline }], scenario.outageMinutes)).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+  for (const id of ['outage30.badInput', 'outage30.lost', 'outage30.recovered', 'trickle.recovered', 'trickle.lost']) {
+    expect({ id, ok: musts.find((m) => m.id === id)?.ok }).toEqual({ id, ok: true });
+  }
+  const markdown = renderMarkdown({ ...partial, musts });
+  expect(markdown).toContain('| figure | naive | breaker off | breaker on |');
+  expect(markdown).toContain('| retryable |');
+  expect(outageComparisonChart([outage30])).toMatch(/^<svg[\s\S]*naive redriver[\s\S]*breaker on[\s\S]*<\/svg>\n$/);
+});
+
+test('a missing breaker-on run is a failed MUST, not a pass', () => {
+  const musts = checkMusts({ meta, burst: undefined, outage30: undefined, trickle: undefined });
+  expect(musts).toEqual([]);
+  const some = checkMusts({ meta: { ...meta, scale: 'full' }, burst: { lost: 0, doubleRedrives: 0, achievedRateRatio: 1, achievedRate: 100, configuredRate: 100, dynamoCallsPerRedrive: 6 } as never });
+  expect(some.find((m) => m.id === 'burstHeld')).toMatchObject({ ok: false, enforced: true });
+});
+
+test('burst held, 100 same-error failures through 20 instances: held, probed, released; none lost, none redriven twice', async () => {
+  const r = await runBurstHeld({ events: 100, ratePerSecond: 100, workers: 20 });
+  expect(r.breakerEvents).toEqual({ 'Auto Redrive Breaker Opened': 1, 'Auto Redrive Breaker Closed': 1 });
+  expect(r.held).toBeGreaterThanOrEqual(90);
+  expect(r.released).toBeGreaterThanOrEqual(r.held - r.probes);
+  expect(r.executionsSucceeded).toBe(100);
+  expect(r.lost).toBe(0);
+  expect(r.doubleRedrives).toBe(0);
+  expect(r.deadLettered).toBe(0);
+  expect(r.dynamoCallsPerFailure).toBeGreaterThan(0);
+  expect(r.releaseRateRatio).toBeGreaterThan(0);
 });

@@ -75,7 +75,9 @@ async function rig(options: { sfnClient?: ConstructorParameters<typeof SFNClient
     { log, metrics: new InMemoryMetrics(), clock: env.clock.now, sleep: env.clock.sleep, dynamodb, stepFunctions: new SdkStepFunctions(sfn), notifier: new MemoryNotifier() },
   );
   const bus = new LocalEventBus(statusChangePattern(), (e) => handleStatusChange(e, deps));
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 3 });
+  // Many executions failing with one error would open the outage breaker and be held (tests in
+  // test/integration/breaker.test.ts); this test is about DynamoDB and Step Functions faults, so the breaker is off.
+  await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 3 });
   const machine = await createMachine(env, 'flaky', FLAKY_LAMBDA, failsOnce);
   const r: Rig = {
     env,
@@ -256,7 +258,9 @@ describe('DynamoDB slow (real clock)', () => {
       const random = prng(7);
       proxy.proxy.rule = () => ({ kind: 'delay', ms: 100 + Math.floor(random() * 200) });
       const deps = wire(env.config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), dynamodb, notifier: new MemoryNotifier() });
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+      // Many executions failing with one error would open the outage breaker and be held (tests in
+      // test/integration/breaker.test.ts); this test is about slow DynamoDB, so the breaker is off.
+      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0 });
       const machine = await createMachine(env, 'flaky', FLAKY_LAMBDA, failsOnce);
       const failures = await Promise.all(Array.from({ length: 6 }, (_, i) => failedExecution(env, machine, `slow-${i}`)));
       const outcomes = await Promise.all(failures.map((f) => handleStatusChange(f.event, deps)));
@@ -491,7 +495,9 @@ describe('Lambda killed at every step between receiving the event and recording 
   const cases = scenarios.flatMap((s) => (['retry, then drain', 'late redelivery first'] as RecoveryOrder[]).map((order) => [`${s.name}; recovery: ${order}`, s, order] as const));
 
   test.each(cases)('%s: redriven exactly once for every crash point', async (title, scenario, order) => {
-    await withFlakyMachine(failsOnce, { intervalSeconds: 0, maxRedrives: 3 }, async (env, machine) => {
+    // Many executions failing with one error would open the outage breaker and be held (tests in
+    // test/integration/breaker.test.ts); this test is about crash recovery of one failure at a time, so the breaker is off.
+    await withFlakyMachine(failsOnce, { breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 3 }, async (env, machine) => {
       let cleanCalls: string[] | undefined;
       let points = 0;
       for (let k = 0; cleanCalls === undefined || k < cleanCalls.length; k++) {

@@ -33,7 +33,9 @@ describe('delivery', () => {
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     await withSimEnv({ delivery: { duplicateRate: 0.5, maxDelayMs: 5, random } }, async (env) => {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 2 });
+      // Many executions failing with one error would open the outage breaker and be held (tests in
+      // test/integration/breaker.test.ts); this test is about duplicate deliveries and maxRedrives, so the breaker is off.
+      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 2 });
       const sm = await createMachine(env, 'flaky', FLAKY_LAMBDA, failing);
       const arns = await Promise.all(Array.from({ length: 25 }, (_, i) => startExecution(env, sm, `e-${i}`)));
       await drainUntilEmpty(env);
@@ -48,7 +50,9 @@ describe('Step Functions trouble', () => {
   test('throttling on every RedriveExecution for a while: deferred, then all redriven once, none lost', async () => {
     let throttle = true;
     await withSimEnv({ standIn: { fault: (op) => (throttle && op === 'RedriveExecution' ? 'throttle' : undefined) } }, async (env) => {
-      await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 });
+      // Many executions failing with one error would open the outage breaker and be held (tests in
+      // test/integration/breaker.test.ts); this test is about throttling, so the breaker is off.
+      await env.putPolicy({ stateMachine: '*', breaker: { enabled: false }, intervalSeconds: 0, maxRedrives: 1 });
       let attempt = 0;
       const sm = await createMachine(env, 'flaky', FLAKY_LAMBDA, () => (attempt++ < 10 ? { ok: false, error: 'Lambda.TooManyRequestsException' } : { ok: true }));
       const arns = await Promise.all(Array.from({ length: 10 }, (_, i) => startExecution(env, sm, `t-${i}`)));

@@ -387,6 +387,10 @@ describe('alarms', () => {
       Namespace: METRICS_NAMESPACE, MetricName: METRIC.policyInvalid, Statistic: 'Sum', Period: 300,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
     },
+    breakerOpen: {
+      Namespace: METRICS_NAMESPACE, MetricName: METRIC.oldestOpenBreakerAge, Statistic: 'Maximum', Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold', Threshold: 7200, EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+    },
   };
   const ANCHOR: Record<AlarmKey, string> = {
     deadLetterQueue: RUNBOOK.deadLetterQueue,
@@ -395,11 +399,12 @@ describe('alarms', () => {
     exhaustion: RUNBOOK.exhaustion,
     backlogAge: RUNBOOK.backlogAge,
     policyInvalid: RUNBOOK.policyInvalid,
+    breakerOpen: RUNBOOK.breakerOpen,
   };
 
-  test('exactly these six alarms', () => {
+  test('exactly these seven alarms', () => {
     const t = t0();
-    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     expect(Object.keys(t.ar.alarms).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 

@@ -48,6 +48,9 @@ export function policy(overrides: Partial<RedrivePolicy> = {}): RedrivePolicy {
     statuses: POLICY_DEFAULTS.statuses,
     dryRun: POLICY_DEFAULTS.dryRun,
     description: undefined,
+    onExhausted: POLICY_DEFAULTS.onExhausted,
+    holdMarginHours: POLICY_DEFAULTS.holdMarginHours,
+    breaker: POLICY_DEFAULTS.breaker,
     ...overrides,
   };
 }

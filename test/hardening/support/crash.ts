@@ -68,6 +68,8 @@ export function labelDynamoCall(command: string, input: Record<string, any> | un
   if (op === 'Scan') what = 'policies';
   else if (pk === 'CONTROL' && sk === 'PAUSE') what = 'kill switch';
   else if (pk === 'RATE') what = `rate ${sk}`;
+  else if (pk?.startsWith('BREAKER#')) what = update.startsWith('ADD') ? 'breaker count' : 'breaker';
+  else if (values[':heldState'] === 'held') what = 'hold';
   else if (pk?.startsWith('STATS#')) what = 'audit counter';
   else if (sk?.startsWith('AUDIT#')) what = 'audit';
   else if (op === 'Query' && input?.IndexName) what = input?.KeyConditionExpression?.includes('<=') ? 'due' : 'backlog';

@@ -55,6 +55,7 @@ export class FakeLedger implements Public<FailureLedger> {
     return (
       r === undefined ||
       r.state === 'skipped' ||
+      r.state === 'held' ||
       (r.state === 'pending' && r.dueAt !== null && r.dueAt <= now) ||
       (r.state === 'claimed' && r.claimExpiresAt !== null && r.claimExpiresAt <= now)
     );
@@ -84,7 +85,7 @@ export class FakeLedger implements Public<FailureLedger> {
   async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
-    if (r !== undefined && r.state !== 'skipped') return false;
+    if (r !== undefined && r.state !== 'skipped' && r.state !== 'held') return false;
     this.records.set(k, {
       ...storedFacts(facts),
       state: 'pending',
@@ -123,8 +124,56 @@ export class FakeLedger implements Public<FailureLedger> {
     return true;
   }
 
-  async markRedriven(claim: Claim, now: number): Promise<boolean> {
-    return this.settle(claim, { state: 'redriven', reason: 'redriven', updatedAt: now, dueAt: null, claimExpiresAt: null });
+  async markRedriven(claim: Claim, now: number, probeToken?: string): Promise<boolean> {
+    return this.settle(claim, { state: 'redriven', reason: probeToken ? 'probe' : 'redriven', updatedAt: now, dueAt: null, claimExpiresAt: null, ...(probeToken ? { probeToken } : {}) });
+  }
+
+  /** byDue shard of held records (others: DUE while they have a dueAt). */
+  private readonly heldShards = new Map<string, string>();
+
+  async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+    const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
+    const r = this.records.get(k);
+    if (!this.takeable(r, now)) return false;
+    this.records.set(k, {
+      ...r,
+      ...storedFacts(facts),
+      state: 'held',
+      reason,
+      dueAt: Math.min(facts.stopDate ?? now, now),
+      heldAt: now,
+      claimToken: null,
+      claimExpiresAt: null,
+      attempts: r?.attempts ?? 0,
+      updatedAt: now,
+    });
+    this.heldShards.set(k, shard);
+    return true;
+  }
+
+  async rehold(claim: Claim, reason: string, shard: string, since: number, now: number): Promise<boolean> {
+    const ok = this.settle(claim, { state: 'held', reason, dueAt: since, updatedAt: now, claimExpiresAt: null });
+    if (ok) this.heldShards.set(FakeLedger.key(claim.executionArn, claim.redriveCount), shard);
+    return ok;
+  }
+
+  private inShard(shard: string): StoredRecord[] {
+    return [...this.records.entries()]
+      .filter(([k, r]) => r.state === 'held' && this.heldShards.get(k) === shard)
+      .map(([, r]) => r)
+      .sort((a, b) => a.dueAt! - b.dueAt!);
+  }
+
+  async heldPage(shard: string, options: { limit: number; stoppedBefore?: number; stateMachineArn?: string }): Promise<{ items: FailureRecord[]; nextKey: undefined }> {
+    const items = this.inShard(shard)
+      .filter((r) => (options.stoppedBefore === undefined || r.dueAt! < options.stoppedBefore) && (options.stateMachineArn === undefined || r.stateMachineArn === options.stateMachineArn))
+      .slice(0, options.limit)
+      .map((r) => ({ ...r }));
+    return { items, nextKey: undefined };
+  }
+
+  async heldCount(shard: string): Promise<number> {
+    return this.inShard(shard).length;
   }
 
   async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {
@@ -137,14 +186,14 @@ export class FakeLedger implements Public<FailureLedger> {
 
   async due(now: number, limit: number): Promise<FailureRecord[]> {
     return [...this.records.values()]
-      .filter((r) => r.dueAt !== null && r.dueAt <= now)
+      .filter((r) => r.state !== 'held' && r.dueAt !== null && r.dueAt <= now)
       .sort((a, b) => a.dueAt! - b.dueAt!)
       .slice(0, limit)
       .map((r) => ({ ...r }));
   }
 
   async backlog(): Promise<{ count: number; oldestDueAt: number | null }> {
-    const due = [...this.records.values()].filter((r) => r.dueAt !== null);
+    const due = [...this.records.values()].filter((r) => r.state !== 'held' && r.dueAt !== null);
     return { count: due.length, oldestDueAt: due.length ? Math.min(...due.map((r) => r.dueAt!)) : null };
   }
 

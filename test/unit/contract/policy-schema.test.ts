@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { itemFromDynamo } from '../../../lambda/policy/policy-source';
 import {
+  BREAKER_DEFAULTS,
   DEFAULT_NON_RETRYABLE_ERRORS,
   InvalidPolicyError,
   MAX_DELAY_LIMIT_SECONDS,
@@ -42,6 +43,10 @@ describe('parsePolicyItem: defaults', () => {
       statuses: ['FAILED', 'TIMED_OUT'],
       dryRun: false,
       description: undefined,
+      // The outage breaker is on by default (docs/breaker.md).
+      onExhausted: 'skip',
+      holdMarginHours: 24,
+      breaker: { enabled: true, threshold: 20, redriveFailureThreshold: 2, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
     });
   });
 
@@ -396,6 +401,9 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
       nonRetryableErrors: { SS: ['States.Runtime', 'Custom.Fatal'] },
       statuses: { SS: ['FAILED', 'ABORTED'] },
       description: { S: 'from the console' },
+      onExhausted: { S: 'HOLD' },
+      holdMarginHours: { N: '48' },
+      breaker: { M: { enabled: { BOOL: false }, threshold: { N: '10' }, windowSeconds: { S: '120' } } },
     };
     const item = itemFromDynamo(raw);
     expect(item.nonRetryableErrors).toBeInstanceOf(Set);
@@ -412,6 +420,9 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
       nonRetryableErrors: ['States.Runtime', 'Custom.Fatal'],
       statuses: ['FAILED', 'ABORTED'],
       description: 'from the console',
+      onExhausted: 'hold',
+      holdMarginHours: 48,
+      breaker: { enabled: false, threshold: 10, redriveFailureThreshold: 2, windowSeconds: 120, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
     });
   });
 
@@ -438,5 +449,66 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
 
   it('an N attribute for a boolean is rejected', () => {
     expect(fieldsOf(invalid(itemFromDynamo({ ...key, enabled: { N: '1' } })))).toEqual(['enabled']);
+  });
+});
+
+// ---- the outage breaker's fields (breaker.*, onExhausted, holdMarginHours) ----------------
+
+describe('breaker fields', () => {
+  test('an item without the fields (every item written before the breaker) has the breaker on, onExhausted skip, a 24 h margin', () => {
+    expect(valid(with_({ maxRedrives: 2 }))).toMatchObject({ breaker: BREAKER_DEFAULTS, onExhausted: 'skip', holdMarginHours: 24 });
+    expect(BREAKER_DEFAULTS).toEqual({ enabled: true, threshold: 20, redriveFailureThreshold: 2, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 });
+  });
+
+  test.each([
+    ['{ enabled: false }', { enabled: false }, { ...BREAKER_DEFAULTS, enabled: false }],
+    ['false (shorthand)', false, { ...BREAKER_DEFAULTS, enabled: false }],
+    ['"false" (a string typed in the console)', 'false', { ...BREAKER_DEFAULTS, enabled: false }],
+    ['true', true, BREAKER_DEFAULTS],
+    ['{} (all defaults)', {}, BREAKER_DEFAULTS],
+    ['a partial map', { threshold: '10', windowSeconds: 60 }, { ...BREAKER_DEFAULTS, threshold: 10, windowSeconds: 60 }],
+    ['the redrive-failure threshold', { redriveFailureThreshold: 3 }, { ...BREAKER_DEFAULTS, redriveFailureThreshold: 3 }],
+    ['a Map (unmarshalled M)', new Map<string, unknown>([['probeIntervalSeconds', 10]]), { ...BREAKER_DEFAULTS, probeIntervalSeconds: 10 }],
+  ])('breaker: %s', (_label, breaker, expected) => {
+    expect(valid(with_({ breaker })).breaker).toEqual(expected);
+  });
+
+  test('onExhausted and holdMarginHours accept their values in any case / as strings', () => {
+    expect(valid(with_({ onExhausted: ' HOLD ', holdMarginHours: '72' }))).toMatchObject({ onExhausted: 'hold', holdMarginHours: 72 });
+  });
+
+  test.each([
+    [{ breaker: { threshold: 1 } }, 'breaker.threshold', 'must be from 2 to 100000'],
+    [{ breaker: { redriveFailureThreshold: 1 } }, 'breaker.redriveFailureThreshold', 'must be from 2 to 100000'],
+    [{ breaker: { redriveFailureThreshold: 'two' } }, 'breaker.redriveFailureThreshold', 'must be a number'],
+    [{ breaker: { threshold: 'five' } }, 'breaker.threshold', 'must be a number'],
+    [{ breaker: { threshold: 5.5 } }, 'breaker.threshold', 'whole number'],
+    [{ breaker: { windowSeconds: 5 } }, 'breaker.windowSeconds', 'must be from 10 to 86400'],
+    [{ breaker: { probeIntervalSeconds: 0 } }, 'breaker.probeIntervalSeconds', 'must be from 1 to 86400'],
+    [{ breaker: { maxProbeIntervalSeconds: 10 } }, 'breaker.maxProbeIntervalSeconds', 'must be at least probeIntervalSeconds (30)'],
+    [{ breaker: { probeIntervalSeconds: 600 } }, 'breaker.probeIntervalSeconds', 'maxProbeIntervalSeconds (240) must be at least probeIntervalSeconds (600)'],
+    [{ breaker: { probeTimeoutSeconds: 1 } }, 'breaker.probeTimeoutSeconds', 'must be from 10 to 86400'],
+    [{ breaker: { enabled: 'off' } }, 'breaker.enabled', 'must be true or false'],
+    [{ breaker: { enable: false } }, 'breaker.enable', 'unknown attribute'],
+    [{ breaker: 'no' }, 'breaker', 'must be a map of breaker settings'],
+    [{ breaker: ['enabled'] }, 'breaker', 'must be a map of breaker settings'],
+    [{ breaker: null }, 'breaker', 'must be a map of breaker settings'],
+    [{ onExhausted: 'park' }, 'onExhausted', 'must be skip or hold'],
+    [{ holdMarginHours: 0 }, 'holdMarginHours', 'must be from 1 to 72'],
+    [{ holdMarginHours: 100 }, 'holdMarginHours', 'must be from 1 to 72'],
+  ])('%j is rejected, naming the item and %s', (extra, field, message) => {
+    const e = invalid(with_(extra));
+    expect(e.policyKey).toBe(STATE_MACHINE_ARN);
+    expect(e.message).toContain(`policy '${STATE_MACHINE_ARN}' is invalid`);
+    const issue = e.issues.find((i) => i.field === field);
+    expect(issue).toBeDefined();
+    expect(issue!.message).toContain(message);
+  });
+
+  test('policyToItem writes the effective breaker settings (what policy get shows), and they parse back the same', () => {
+    const p = valid(with_({ breaker: { threshold: 7 }, onExhausted: 'hold' }));
+    const written = policyToItem(p);
+    expect(written).toMatchObject({ onExhausted: 'hold', holdMarginHours: 24, breaker: { ...BREAKER_DEFAULTS, threshold: 7 } });
+    expect(valid(written)).toEqual(p);
   });
 });

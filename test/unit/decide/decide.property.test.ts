@@ -14,7 +14,7 @@ import {
   type PolicyResolution,
 } from '../../../lambda/decide/decision';
 import { EXECUTION_STATUSES, REDRIVE_STATUSES, type StatusChange } from '../../../lambda/event/status-change';
-import { DEFAULT_NON_RETRYABLE_ERRORS, InvalidPolicyError, MAX_DELAY_LIMIT_SECONDS, type RedrivePolicy } from '../../../contract/policy-schema';
+import { BREAKER_DEFAULTS, DEFAULT_NON_RETRYABLE_ERRORS, InvalidPolicyError, MAX_DELAY_LIMIT_SECONDS, type RedrivePolicy } from '../../../contract/policy-schema';
 import { REDRIVABLE_STATUSES } from '../../../contract/event-pattern';
 
 const RUNS = { numRuns: 1000, seed: 1337 };
@@ -79,6 +79,9 @@ const arbPolicy: fc.Arbitrary<RedrivePolicy> = fc.record({
   statuses: fc.uniqueArray(fc.constantFrom(...REDRIVABLE_STATUSES), { minLength: 1, maxLength: 3 }),
   dryRun: fc.boolean(),
   description: fc.constant(undefined),
+  onExhausted: fc.constantFrom('skip' as const, 'hold' as const),
+  holdMarginHours: fc.constant(24),
+  breaker: fc.constant(BREAKER_DEFAULTS),
 });
 
 const arbResolution: fc.Arbitrary<PolicyResolution> = fc.oneof(
@@ -96,6 +99,7 @@ const arbRecord = (now: number): fc.Arbitrary<FailureRecordState> =>
     fc.integer({ min: now - HOUR, max: now + HOUR }).map((claimExpiresAt) => ({ state: 'claimed', claimExpiresAt }) as const),
     fc.constant({ state: 'redriven' } as const),
     fc.constantFrom('paused', 'dry-run', 'no-policy').map((reason) => ({ state: 'skipped', reason }) as const),
+    fc.constantFrom('breaker-open', 'exhausted').map((reason) => ({ state: 'held', reason }) as const),
   );
 
 const arbCurrent: fc.Arbitrary<CurrentExecution> = fc.record({
@@ -125,6 +129,7 @@ const arbInputs: fc.Arbitrary<Inputs> = fc
         highestRecordedFailure: arbNullable(arbCount),
         thisFailure: arbNullable(arbRecord(now)),
         current: arbNullable(arbCurrent),
+        releasedByHand: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
       })
       .map((facts) => ({ event, resolution, facts, now }));
   });
@@ -143,7 +148,7 @@ const arbHappyInputs: fc.Arbitrary<Inputs> = fc
 
 const run = (i: Inputs): Decision => decide(i.event, i.resolution, i.facts, i.now);
 const acts = (d: Decision) => d.decision === 'redrive' || d.decision === 'redrive-later';
-const REDRIVE_REASONS = ['no-delay', 'due', 'retry-abandoned-claim'];
+const REDRIVE_REASONS = ['no-delay', 'due', 'retry-abandoned-claim', 'release'];
 
 /** Plain checks (jest's expect costs ~20 µs a call, too slow for tens of thousands of cases). */
 function check(ok: boolean, what: string, d: Decision): void {
@@ -170,6 +175,14 @@ function checkShape(d: Decision, i: Inputs): void {
       check(d.delaySeconds === Math.ceil((d.dueAt - i.now) / 1000), 'delaySeconds != ceil(dueAt - now)', d);
       check(Number.isInteger(d.redriveCount), 'redrive-later without redriveCount', d);
       break;
+    case 'hold': {
+      // decide() holds only after exhaustion, with onExhausted: hold, neither paused nor a dry run.
+      check(d.reason === 'exhausted', 'decide() holds only for exhaustion', d);
+      const p = i.resolution.kind === 'found' ? i.resolution.policy : undefined;
+      check(p?.onExhausted === 'hold' && !p.dryRun && !i.facts.paused && !i.facts.releasedByHand, 'hold without onExhausted: hold, or while paused / dry run / released by hand', d);
+      check(Number.isInteger(d.redriveCount) && d.redriveCount >= (p?.maxRedrives ?? Infinity), 'hold below maxRedrives', d);
+      break;
+    }
     default:
       throw new Error(`unknown decision ${JSON.stringify(d)}`);
   }
@@ -286,7 +299,8 @@ describe('decide(): properties', () => {
         expect(p.dryRun).toBe(false);
         expect(i.facts.paused).toBe(false);
         expect(d.redriveCount).not.toBeNull();
-        expect(d.redriveCount!).toBeLessThan(p.maxRedrives);
+        // Only a person's release (redrivectl release) goes past the limit.
+        if (!i.facts.releasedByHand) expect(d.redriveCount!).toBeLessThan(p.maxRedrives);
         expect(firstMatch(p.nonRetryableErrors, d.errorName)).toBeUndefined();
         expect(firstMatch(p.errorEquals, d.errorName)).toBeDefined();
         expect(p.statuses).toContain(i.event.status);
@@ -304,7 +318,12 @@ describe('decide(): properties', () => {
       (i) => {
         if (i.resolution.kind !== 'found') return i;
         const count = i.event.redriveCount ?? i.facts.current?.redriveCount ?? 0;
-        return { ...i, event: { ...i.event, redriveCount: count }, resolution: { kind: 'found', policy: { ...i.resolution.policy, maxRedrives: Math.min(count, 1000) } } };
+        return {
+          ...i,
+          event: { ...i.event, redriveCount: count },
+          resolution: { kind: 'found', policy: { ...i.resolution.policy, maxRedrives: Math.min(count, 1000) } },
+          facts: { ...i.facts, releasedByHand: false },
+        };
       },
     ],
     ['paused', (i) => ({ ...i, facts: { ...i.facts, paused: true } })],
@@ -366,11 +385,27 @@ describe('decide(): properties', () => {
         for (const [label, force] of never) {
           const forced = force(i);
           const d = run(forced);
-          if (d.decision !== 'skip') throw new Error(`acted (${d.decision}/${d.reason}) although ${label}`);
+          // Past the limit a failure may be held for a person (onExhausted: hold), never redriven.
+          const allowed = d.decision === 'skip' || (d.decision === 'hold' && label === 'redriveCount >= maxRedrives');
+          if (!allowed) throw new Error(`acted (${d.decision}/${d.reason}) although ${label}`);
           checkShape(d, forced);
         }
       }),
       { ...RUNS, numRuns: 3000 },
+    );
+  });
+
+  it('a held failure is never redriven later (it is released now or not at all) and a release by hand is never stopped by the limit', () => {
+    fc.assert(
+      fc.property(fc.oneof(arbInputs, arbHappyInputs), fc.constantFrom('breaker-open', 'exhausted'), fc.boolean(), (i, reason, byHand) => {
+        const held = { ...i, facts: { ...i.facts, thisFailure: { state: 'held', reason } as const, releasedByHand: byHand } };
+        const d = run(held);
+        checkShape(d, held);
+        if (d.decision === 'redrive-later') throw new Error(`a held failure was scheduled: ${JSON.stringify(d)}`);
+        if (d.decision === 'redrive') expect(d.reason).toBe('release');
+        if (byHand) expect(d.reason).not.toBe('limit-reached');
+      }),
+      RUNS,
     );
   });
 

@@ -32,7 +32,7 @@ describe('skip lists', () => {
     expect([...RECONSIDERABLE_SKIPS].sort()).toEqual(['dry-run', 'no-policy', 'paused', 'policy-disabled', 'policy-invalid']);
   });
 
-  it('owners hear about a give-up: the limit, an error not worth retrying, a policy that cannot be applied', () => {
-    expect([...NOTEWORTHY_SKIPS].sort()).toEqual(['error-not-retryable', 'limit-reached', 'policy-invalid']);
+  it('owners hear about a give-up: the limit, an error not worth retrying, a policy that cannot be applied, a held failure given up before its redrive window ends', () => {
+    expect([...NOTEWORTHY_SKIPS].sort()).toEqual(['error-not-retryable', 'limit-reached', 'policy-invalid', 'redrive-window-ending']);
   });
 });

@@ -1,0 +1,241 @@
+/** The Markdown report of a bench run (bench/results/latest.md). */
+import type { OutageRunResult } from './outage';
+import type { BenchResults, OutageComparison } from './report';
+import { fmt } from './stats';
+
+const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
+const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const NA = 'n/a';
+const NOT_MEASURED = 'not measured';
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+type BreakerFigures = NonNullable<OutageRunResult['autoRedrive']>['breaker'];
+const breakerText = (b: BreakerFigures) =>
+  `${fmt(b.opened)} / ${fmt(Object.values(b.closed).reduce((n, v) => n + v, 0))}${Object.keys(b.closed).length ? ` (${Object.entries(b.closed).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} / ${fmt(b.probes.started ?? 0)}, ${fmt(b.probes['same-error'] ?? 0)} / ${fmt(b.heldDecisions)}`;
+
+const ofRetryable = (x: OutageRunResult | undefined) => (x ? `${fmt(x.recovered)} / ${fmt(x.retryable)}` : NOT_MEASURED);
+const field = <T>(x: T | undefined, f: (v: T) => string) => (x ? f(x) : NOT_MEASURED);
+
+/** The issue's table: one row per figure, one column per redriver. */
+function summary(r: BenchResults): string {
+  const rows: string[][] = [];
+  const outages = [r.outage30, r.outage120].filter((o): o is OutageComparison => o !== undefined);
+  const name = (o: OutageComparison) => (o.scenario.outageMinutes % 60 === 0 ? `${o.scenario.outageMinutes / 60}-hour` : `${o.scenario.outageMinutes}-min`);
+  const each = (o: OutageComparison, f: (x: OutageRunResult) => string) => [f(o.naive), f(o.breakerOff), field(o.breakerOn, f)];
+  for (const o of outages) rows.push([`${name(o)} outage: retryable executions recovered`, ofRetryable(o.naive), ofRetryable(o.breakerOff), ofRetryable(o.breakerOn)]);
+  for (const o of outages) rows.push([`futile redrives, ${name(o)} outage`, ...each(o, (x) => fmt(x.futileRedrives))]);
+  for (const o of outages) rows.push([`minutes from outage end to last recovery, ${name(o)} outage`, ...each(o, (x) => fmt(x.minutesToRecoverAfterOutage, 1))]);
+  for (const o of outages) rows.push([`redrives of bad-input executions, ${name(o)} outage`, ...each(o, (x) => fmt(x.badInputRedrives))]);
+  for (const o of outages) rows.push([`failures lost, ${name(o)} outage`, ...each(o, (x) => fmt(x.lost))]);
+  if (r.trickle) {
+    const t = r.trickle;
+    rows.push(['trickle: failed executions recovered', NA, `${fmt(t.breakerOff.recovered)} / ${fmt(t.breakerOff.retryable)}`, field(t.breakerOn, (x) => `${fmt(x.recovered)} / ${fmt(x.retryable)}`)]);
+    rows.push(['trickle: median delay failure → successful redrive', NA, `${fmt(t.breakerOff.medianDelaySeconds, 1)} s`, field(t.breakerOn, (x) => `${fmt(x.medianDelaySeconds, 1)} s (+${fmt(t.addedMedianDelaySeconds, 1)} s)`)]);
+  }
+  if (r.burst || r.burstHeld) {
+    const h = r.burstHeld;
+    rows.push(['burst of same-error failures: release rate / configured', NA, NA, field(h, (x) => String(x.releaseRateRatio))]);
+    rows.push(['burst of same-error failures: lost / redriven twice', NA, r.burst ? `${r.burst.lost} / ${r.burst.doubleRedrives}` : NA, field(h, (x) => `${x.lost} / ${x.doubleRedrives}`)]);
+    rows.push([
+      'burst: DynamoDB calls per failure on the event path',
+      NA,
+      r.burst ? `${r.burst.dynamoCallsPerRedrive} (per redrive)` : NA,
+      field(h, (x) => `${x.dynamoCallsPerFailure} (per held failure)`),
+    ]);
+  }
+  return table(['figure', 'naive', 'breaker off', 'breaker on'], rows);
+}
+
+function outageSection(o: OutageComparison): string[] {
+  const out: string[] = [];
+  const s = o.scenario;
+  const runs = [o.naive, o.breakerOff, o.breakerOn];
+  const col = (f: (x: OutageRunResult) => string) => runs.map((x) => field(x, f));
+  out.push('', `## Outage, ${s.outageMinutes} minutes (\`${s.name}\`, simulated time)`, '');
+  out.push(
+    `${fmt(s.executions)} executions of ${s.stateMachines} state machines start during a ${s.outageMinutes}-minute downstream outage and fail; ` +
+      `${Math.round(s.badInputShare * 100)}% also have bad input (States.Runtime on every run). Seed ${s.seed}. Same scenario for each column, each in its own local environment.`,
+  );
+  out.push('');
+  const policyText = (x: OutageRunResult) => {
+    if (!x.policy) return 'every FAILED event → RedriveExecution';
+    const shown = { ...x.policy };
+    delete shown.description;
+    return `\`${JSON.stringify(shown)}\``;
+  };
+  out.push(
+    table(
+      ['', 'naive', 'breaker off', 'breaker on'],
+      [
+        ['policy', ...col(policyText)],
+        ['retryable', ...col((x) => fmt(x.retryable))],
+        ['recovered', ...col((x) => `${fmt(x.recovered)}${x.recovered === x.retryable ? '' : ` (**${fmt(x.retryable - x.recovered)} not**)`}`)],
+        ['futileRedrives (redrives that failed again)', ...col((x) => fmt(x.futileRedrives))],
+        ['  of which bad-input', ...col((x) => fmt(x.futileRedrives - x.futileRedrivesOfRetryable))],
+        ['badInputRedrives', ...col((x) => fmt(x.badInputRedrives))],
+        ['lost', ...col((x) => fmt(x.lost))],
+        ['redrives', ...col((x) => fmt(x.redrives))],
+        ['stateTransitions (≈ USD at $0.025/1k)', ...col((x) => `${fmt(x.stateTransitions)} ($${x.stateTransitionsUsd.toFixed(2)})`)],
+        ['maxRedrivesOneExecution (retryable only)', ...col((x) => `${fmt(x.maxRedrivesOneExecution)} (${fmt(x.maxRedrivesOneRetryableExecution)})`)],
+        ['minutesToRecoverAfterOutage (outage end → last recovery)', ...col((x) => fmt(x.minutesToRecoverAfterOutage, 1))],
+        ['Step Functions API calls', ...col((x) => Object.entries(x.stepFunctionsCalls).filter(([k]) => k !== 'CreateStateMachine' && k !== 'StartExecution').map(([k, v]) => `${k} ${fmt(v)}`).join(', '))],
+        ['ThrottlingExceptions', ...col((x) => fmt(x.throttlingExceptions))],
+        ['ledger records', ...col((x) => (x.autoRedrive ? Object.entries(x.autoRedrive.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') : 'n/a (no record)'))],
+        ['given up on (owner notified)', ...col((x) => (x.autoRedrive ? Object.entries(x.autoRedrive.skipReasons).map(([k, v]) => `${k} ${v}`).join(', ') || '0' : 'n/a (no record)'))],
+        ['owner events', ...col((x) => (x.autoRedrive ? Object.entries(x.autoRedrive.ownerNotifications).map(([k, v]) => `${k} ${v}`).join(', ') || '0' : 'n/a'))],
+        ['breaker: opened / closed (why) / probes started, same error / holds recorded', ...col((x) => (x.autoRedrive ? breakerText(x.autoRedrive.breaker) : 'n/a'))],
+        ['DynamoDB calls', ...col((x) => (x.autoRedrive ? fmt(x.autoRedrive.dynamoCalls) : 'n/a'))],
+        ['wall time of the simulation', ...col((x) => sec(x.wallMs))],
+      ],
+    ),
+  );
+  const n = o.naive.naive;
+  if (n) {
+    out.push('');
+    out.push(
+      `Naive redriver safety stop (not part of the samples it models): at most ${n.safetyStop.maxRedrivesPerExecution} redrives per execution and none after outage end + ${n.safetyStop.stopAfterOutageEndMinutes} min. ` +
+        `It stopped ${n.executionsStoppedByCap} executions (${n.retryableStoppedByCap} retryable) and ignored ${n.eventsIgnoredAfterStopTime} events after the stop time. ` +
+        `Without the cap, each bad-input execution would be redriven about every ${s.deliverySeconds} s until its history reached 25,000 events: ~${fmt(n.uncappedBadInputRedrivesPerExecution)} redrives each (so the naive futile count above is a lower bound). ` +
+        `One naive loop during the outage takes ${n.loopSeconds} s (${s.failingRunSeconds} s failing run + ${s.deliverySeconds} s delivery); a faster-failing Task makes the naive numbers proportionally worse. ` +
+        'The naive redriver keeps no record, so every execution it leaves FAILED counts as lost.',
+    );
+  }
+  out.push('');
+  out.push(`Futile redrives, breaker on / naive: **${fmt(o.futileRatio, 4)}**. Chart: [outage.svg](outage.svg).`);
+  out.push('', '### Fixed policies on this outage, without a breaker (analytic replay, controller\'s own backoff and jitter)', '');
+  out.push(
+    table(
+      ['candidate', 'policy', 'predicted not recovered', 'predicted futile', 'predicted min to recover', 'not recovered with independent jitter'],
+      o.policySearch.map((c) => [c.name, `\`${JSON.stringify(c.policy)}\``, fmt(c.predicted.unrecovered), fmt(c.predicted.futileRedrives), fmt(c.predicted.minutesToRecoverAfterOutage, 1), fmt(c.independentJitter.unrecovered)]),
+    ),
+  );
+  return out;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  const m = r.meta;
+  out.push('# auto-redrive benchmark');
+  out.push('');
+  out.push(`${m.date} · Node ${m.node} · ${m.platform}/${m.arch} · ${m.nproc} CPUs (${m.cpuModel}) · ${m.memoryGiB} GiB · load average at start ${m.loadAverageAtStart.join(' / ')} · \`${m.command}\`${m.scale === 'quick' ? ' · **quick scale (not the reference numbers)**' : ''}`);
+  out.push('');
+  out.push(table(['MUST', 'result', 'measured'], r.musts.map((c) => [c.description, c.ok ? 'PASS' : c.enforced ? '**FAIL**' : 'fail (not enforced at quick scale)', c.actual])));
+  out.push('', '## Summary', '', summary(r));
+
+  if (r.burst) {
+    const b = r.burst;
+    out.push('', '## Burst', '');
+    out.push(
+      `${fmt(b.events)} FAILED events put on the queue within ${fmt(b.emitSpanMs)} ms, handled by ${b.workers} concurrent controller instances (each its own \`wire()\`), ` +
+        `controller rate ${b.configuredRate}/s. Stand-in RedriveExecution bucket ${b.quota.standIn.bucketSize} / ${b.quota.standIn.refillPerSecond} per s ` +
+        `= AWS us-east-1 ${b.quota.awsUsEast1.bucketSize} / ${b.quota.awsUsEast1.refillPerSecond} per s × ${b.quota.scale}. Real clock; DynamoDB: dynalite (${b.dynamo === 'process' ? 'own process' : b.dynamo}).`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['metric', 'value'],
+        [
+          ['time to redrive all (first event queued → last redrive accepted)', sec(b.timeToRedriveAllMs)],
+          ['achieved rate / configured rate', `${b.achievedRate}/s / ${b.configuredRate}/s = **${b.achievedRateRatio}** (first→last redrive: ${b.steadyRate}/s)`],
+          ['most redrives in any 1 s window (at the stand-in)', fmt(b.maxRedrivesInAnySecond)],
+          ['latency event queued → RedriveExecution accepted p50 / p90 / p99 / max', `${sec(b.latencyMs.p50)} / ${sec(b.latencyMs.p90)} / ${sec(b.latencyMs.p99)} / ${sec(b.latencyMs.max)}`],
+          ['… floor for this burst at exactly the configured rate (FIFO, zero processing time) p50 / p99', `${sec(b.latencyFloorMs.p50)} / ${sec(b.latencyFloorMs.p99)}`],
+          ['handler duration p50 / p99 (incl. waiting for its rate slot)', `${fmt(b.handlerMs.p50)} ms / ${fmt(b.handlerMs.p99)} ms`],
+          ['Step Functions calls per redrive', `${b.awsCallsPerRedrive} (${Object.entries(b.stepFunctionsCalls).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
+          ['DynamoDB calls per redrive', `${b.dynamoCallsPerRedrive} (${Object.entries(b.dynamoCalls.byPurpose).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
+          ['ThrottlingExceptions', fmt(b.throttlingExceptions)],
+          ['redriven / executions redriven twice / lost / dead-lettered', `${fmt(b.redriven)} / ${b.doubleRedrives} / ${b.lost} / ${b.deadLettered}`],
+          ['ledger records', Object.entries(b.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')],
+          ['executions SUCCEEDED after their redrive', fmt(b.executionsSucceededAfterRedrive)],
+          ['peak RSS (this process; dynalite process)', `${mib(b.peakRssBytes)}; ${mib(b.dynamoProcess?.maxRssBytes)}`],
+          ['CPU (this process; dynalite process)', `${sec(b.cpuMs)}; ${b.dynamoProcess ? sec(b.dynamoProcess.cpuMs) : 'n/a'}`],
+        ],
+      ),
+    );
+  }
+
+  if (r.burstHeld) {
+    const h = r.burstHeld;
+    out.push('', '## Burst held behind the breaker', '');
+    out.push(
+      `${fmt(h.events)} FAILED events with the same error through ${h.workers} controller instances; the breaker opens and holds them; the downstream recovers, a probe succeeds, ` +
+        `and everything held is released at the controller rate (${h.configuredRate}/s). Real clock.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['metric', 'value'],
+        [
+          ['held / released', `${fmt(h.held)} / ${fmt(h.released)}`],
+          ['release: breaker closed → last release accepted', sec(h.releaseMs)],
+          ['release rate / configured rate', `${h.releaseRate}/s / ${h.configuredRate}/s = **${h.releaseRateRatio}**`],
+          ['DynamoDB calls per failure on the event path', `${h.dynamoCallsPerFailure} (${Object.entries(h.dynamoCallsByPurpose).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
+          ['lost / redriven twice', `${h.lost} / ${h.doubleRedrives}`],
+          ['executions SUCCEEDED in the end', fmt(h.executionsSucceeded)],
+          ['log errors', fmt(h.logErrors)],
+        ],
+      ),
+    );
+  }
+
+  for (const o of [r.outage30, r.outage120]) if (o) out.push(...outageSection(o));
+  if (r.outage30 || r.outage120) out.push('', 'Outage model:', '', ...(m.models.outage ?? []).map((line) => `- ${line}`));
+
+  if (r.trickle) {
+    const t = r.trickle;
+    const s = t.scenario;
+    const runs = [t.breakerOff, t.breakerOn];
+    const col = (f: (x: NonNullable<(typeof runs)[number]>) => string) => runs.map((x) => field(x, f));
+    out.push('', '## Trickle (simulated time)', '');
+    out.push(
+      `One busy state machine: ${fmt(s.runsPerMinute)} runs per minute for ${s.minutes} minutes; each run fails once with Lambda.ServiceException with probability ${s.failureShare} (independently), and its redrive succeeds. No outage. ` +
+        `Added median delay: **${fmt(t.addedMedianDelaySeconds, 1)} s** (MUST <= one probe interval, ${t.probeIntervalSeconds} s).`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['', 'breaker off', 'breaker on'],
+        [
+          ['executions / failed (retryable)', ...col((x) => `${fmt(x.executions)} / ${fmt(x.retryable)}`)],
+          ['recovered', ...col((x) => fmt(x.recovered))],
+          ['delay failure → successful redrive, median / p90 / max', ...col((x) => `${fmt(x.medianDelaySeconds, 1)} / ${fmt(x.p90DelaySeconds, 1)} / ${fmt(x.maxDelaySeconds, 1)} s`)],
+          ['redrives / futile', ...col((x) => `${fmt(x.redrives)} / ${fmt(x.futileRedrives)}`)],
+          ['lost', ...col((x) => fmt(x.lost))],
+          ['ledger records', ...col((x) => Object.entries(x.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', '))],
+          ['owner events', ...col((x) => Object.entries(x.ownerNotifications).map(([k, v]) => `${k} ${v}`).join(', ') || '0')],
+          ['breaker: opened / closed (why) / probes started, same error / holds recorded', ...col((x) => (x.breaker ? breakerText(x.breaker) : 'n/a'))],
+          ['DynamoDB calls', ...col((x) => fmt(x.dynamoCalls))],
+          ['wall time of the simulation', ...col((x) => sec(x.wallMs))],
+        ],
+      ),
+    );
+    out.push('', 'Trickle model:', '', ...(m.models.trickle ?? []).map((line) => `- ${line}`));
+  }
+
+  if (r.coldStart) {
+    const c = r.coldStart;
+    out.push('', '## Cold start (bundles from cdk.out)', '');
+    out.push(`cdk synth: ${c.synth} (${sec(c.synthMs)}). Module init = \`require()\` of the bundle in a fresh \`node\` (${c.localNode} on this machine), median of ${c.runsPerFunction} processes.`);
+    out.push('');
+    out.push(
+      table(
+        ['function', 'runtime / arch / memory', 'index.js bytes (gzip)', 'init median, template env', 'init median, without NODE_OPTIONS'],
+        Object.entries(c.functions).map(([name, f]) => [
+          name,
+          `${f.runtime} / ${f.architecture} / ${f.memoryMb} MB`,
+          `${fmt(f.bundleBytes)} (${fmt(f.bundleGzipBytes)})`,
+          `${f.initMsMedian} ms${f.nodeOptions ? ` (NODE_OPTIONS=${f.nodeOptions})` : ''}`,
+          `${f.initMsMedianWithoutNodeOptions} ms`,
+        ]),
+      ),
+    );
+  }
+
+  out.push('', '## Harness', '', ...m.harness.map((line) => `- ${line}`));
+  out.push('', `Durations: ${Object.entries(m.durationsMs).map(([k, v]) => `${k} ${sec(v)}`).join(', ')}.`, '');
+  return out.join('\n');
+}

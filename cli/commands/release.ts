@@ -1,0 +1,154 @@
+/**
+ * `redrivectl release`: a person releases held failures after a fix: one execution's, or
+ * every held failure of a state machine (its open breakers stop holding, reason
+ * released-by-hand, and failures held after exhaustion are included). Each one goes
+ * through the controller's event path as source `release` (audit trail, metrics), under
+ * the controller's RedriveExecution limiter item; a person's release is not stopped by
+ * maxRedrives or by an open breaker, and is stopped by the kill switch and dry-run
+ * policies like every redrive.
+ */
+import { Command } from 'commander';
+import { DEFAULTS } from '../../lambda/config';
+import { isExecutionArn, isStateMachineArn } from '../../contract/arn';
+import { groupLabel } from '../../contract/breaker';
+import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
+import { heldOfStateMachine, releaseExecutionByHand, releaseStateMachineByHand } from '../../lambda/act/release';
+import type { Outcome } from '../../lambda/event-path';
+import { assertConfirmable, confirm } from '../confirm';
+import { type CliContext, withContext } from '../context';
+import { CliError, EXIT, failed, usage } from '../errors';
+import { isoTime, table } from '../output';
+
+interface ReleaseOptions {
+  stateMachine?: string;
+  rate?: string;
+  yes?: boolean;
+}
+
+function parseRate(rate: string | undefined): number {
+  if (rate === undefined) return DEFAULTS.redriveRatePerSecond;
+  const n = Number(rate);
+  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw usage(`release: --rate '${rate}' must be a number of redrives per second above 0 (at most 1000)`);
+  return n;
+}
+
+const outcomeView = (o: Outcome) => ({
+  executionArn: o.executionArn,
+  redriveCount: o.decision.redriveCount,
+  decision: o.decision.decision,
+  reason: o.decision.reason,
+  action: o.action,
+  detail: [o.decision.detail, o.actionDetail].filter(Boolean).join(' / '),
+});
+
+function outcomesTable(outcomes: readonly Outcome[]): string {
+  return table(outcomes.map(outcomeView), [
+    { header: 'execution', value: (r) => r.executionArn },
+    { header: 'count', value: (r) => r.redriveCount },
+    { header: 'decision', value: (r) => r.decision },
+    { header: 'reason', value: (r) => r.reason },
+    { header: 'action', value: (r) => r.action },
+    { header: 'detail', value: (r) => r.detail },
+  ]);
+}
+
+function summary(outcomes: readonly Outcome[]) {
+  const redriven = outcomes.filter((o) => o.action === 'redriven').length;
+  const scheduled = outcomes.filter((o) => o.action === 'scheduled').length;
+  return { released: outcomes.length, redriven, scheduled, other: outcomes.length - redriven - scheduled };
+}
+
+async function release(ctx: CliContext, executionArn: string | undefined, options: ReleaseOptions): Promise<void> {
+  if ((executionArn === undefined) === (options.stateMachine === undefined)) {
+    throw usage('release: give one execution ARN, or --state-machine <arn> (not both)');
+  }
+  if (executionArn !== undefined && !isExecutionArn(executionArn)) {
+    throw usage(`release: '${executionArn.slice(0, 300)}' is not a Step Functions execution ARN`);
+  }
+  if (options.stateMachine !== undefined && !isStateMachineArn(options.stateMachine)) {
+    throw usage(`release: --state-machine '${options.stateMachine.slice(0, 300)}' is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)`);
+  }
+  const rate = parseRate(options.rate);
+  assertConfirmable('release', options.yes);
+  // The controller's own limiter item at this run's rate: one budget of RedriveExecution calls.
+  const deps = ctx.wire({ redriveRate: new DynamoRateLimiter(ctx.doc(), ctx.ledgerTable, 'RedriveExecution', rate) });
+
+  if (executionArn !== undefined) {
+    const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
+    if (held.length === 0) throw failed(`release: ${executionArn} has no held failure (redrivectl explain shows its records)`);
+    ctx.out.note(
+      `held: ${held.map((f) => `failure ${f.redriveCount} (${f.reason}, ${f.errorName ?? 'no error'}, held since ${isoTime(f.heldAt ?? f.updatedAt)})`).join('; ')}`,
+    );
+    await confirm('release', `Release ${held.length} held failure(s) of ${executionArn} now (redrive at up to ${rate}/s)?`, options.yes);
+    const outcomes = await releaseExecutionByHand(executionArn, deps);
+    ctx.out.emit({ executionArn, rate, summary: summary(outcomes), outcomes: outcomes.map(outcomeView) }, () => outcomesTable(outcomes));
+    return;
+  }
+
+  const sm = options.stateMachine!;
+  const plan = await heldOfStateMachine(sm, deps);
+  const total = plan.groups.reduce((n, g) => n + g.held, 0) + plan.exhausted;
+  if (total === 0 && plan.groups.length === 0) {
+    ctx.out.emit({ stateMachine: sm, rate, applied: false, summary: summary([]), outcomes: [] }, () => `nothing held for ${sm}`);
+    return;
+  }
+  ctx.out.note(
+    [
+      ...plan.groups.map((g) => `breaker ${groupLabel(g.group)}: ${g.status}, ${g.held} held${g.status === 'open' ? ' (it stops holding: released by hand)' : ''}`),
+      `held after exhaustion: ${plan.exhausted}`,
+    ].join('\n'),
+  );
+  await confirm('release', `Release ${total} held failure(s) of ${sm} now (redrive at up to ${rate}/s)?`, options.yes);
+
+  let stopping = false;
+  const onSigint = () => {
+    if (stopping) process.exit(EXIT.interrupted);
+    stopping = true;
+    process.stderr.write('\nrelease: stopping after the failures in flight (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  let done = 0;
+  let lastLine = Date.now();
+  try {
+    const outcomes = await releaseStateMachineByHand(sm, deps, {
+      concurrency: Math.min(64, Math.max(4, Math.ceil(rate / 5))),
+      shouldStop: () => stopping,
+      onOutcome: () => {
+        done++;
+        if (Date.now() - lastLine >= 1000) {
+          lastLine = Date.now();
+          process.stderr.write(`release: ${done}/${total}\n`);
+        }
+      },
+    });
+    ctx.out.emit({ stateMachine: sm, rate, applied: true, stopped: stopping, summary: summary(outcomes), outcomes: outcomes.map(outcomeView) }, () => {
+      const s = summary(outcomes);
+      return [outcomes.length ? outcomesTable(outcomes) : 'nothing was released', '', `done: ${s.released} released, ${s.redriven} redriven, ${s.scheduled} scheduled, ${s.other} other`].join('\n');
+    });
+    if (stopping) throw new CliError(`release: interrupted after ${done} failure(s); run the same command again to continue, nothing is redriven twice`, EXIT.interrupted);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export function releaseCommand(): Command {
+  return new Command('release')
+    .description('release held failures (breaker holds and holds after exhaustion): redriven now through the controller, with audit trail')
+    .argument('[executionArn]', 'one execution whose held failure to release')
+    .option('--state-machine <arn>', "every held failure of this state machine (its open breakers stop holding)")
+    .option('--rate <n>', `redrives per second, shared with the controller's limiter (default ${DEFAULTS.redriveRatePerSecond})`)
+    .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .addHelpText(
+      'after',
+      `
+A person's release is not stopped by maxRedrives or by an open breaker; the kill switch
+(redrivectl pause) and dry-run policies still apply. Every release is in the audit trail
+(source release): redrivectl explain <executionArn>.
+
+Examples:
+  redrivectl status                      # open breakers and held failures
+  redrivectl release arn:aws:states:us-east-1:123456789012:execution:orders:run-42
+  redrivectl release --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:orders --yes`,
+    )
+    .action(withContext(release));
+}

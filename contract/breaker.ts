@@ -1,0 +1,104 @@
+/**
+ * The outage breaker's storage contract: item keys and shapes in the ledger table (no new
+ * table, no key-schema change), its statuses and reasons. The controller (lambda/), the
+ * CLI (status, release, explain) and the tests read these shapes from here.
+ *
+ *   breaker item   pk BREAKER#<stateMachineArn>#<errorName>  sk BREAKER
+ *                  while open or releasing: dueShard BREAKER, dueAt = next action time
+ *                  (so one Query of the sparse byDue index lists every active breaker)
+ *   held failure   the failure record itself (pk EXEC#<arn>, sk FAILURE#<n>), state `held`:
+ *                  dueShard HELD#<stateMachineArn>#<errorName> (breaker-open) or
+ *                  HELD-EXHAUSTED (onExhausted: hold), dueAt = the failure's stopDate,
+ *                  so a Query lists a group's held failures oldest first.
+ */
+
+/** Status of one (state machine, error) group's breaker. */
+export const BREAKER_STATUSES = ['closed', 'open', 'releasing'] as const;
+export type BreakerStatus = (typeof BREAKER_STATUSES)[number];
+
+/** Why a breaker stopped holding (the `Reason` of the BreakerClosed metric and owner event). */
+export const CLOSE_REASONS = [
+  'probe-succeeded',
+  'probe-different-error',
+  // Every held failure of the group has used up its redrives (or none is left): they are
+  // released through decide(), which gives them up (limit-reached) or holds them (exhausted).
+  'no-probe-candidate',
+  'breaker-disabled',
+  'released-by-hand',
+] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+/** What a probe told the breaker (the `Outcome` of the Probes metric). */
+export const PROBE_OUTCOMES = ['started', 'succeeded', 'same-error', 'different-error', 'inconclusive', 'not-started'] as const;
+export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
+
+export const BREAKER_SK = 'BREAKER';
+/** byDue partition of active (open or releasing) breakers. */
+export const BREAKER_SHARD = 'BREAKER';
+/** byDue partition of failures held after exhaustion (all state machines). */
+export const HELD_EXHAUSTED_SHARD = 'HELD-EXHAUSTED';
+/** Stands for "no error name" (an ABORTED execution) in keys. */
+export const NO_ERROR = '(none)';
+
+/** One breaker per (state machine, error). */
+export interface BreakerGroup {
+  readonly stateMachineArn: string;
+  readonly errorName: string | null;
+}
+
+export const breakerPk = (g: BreakerGroup) => `BREAKER#${g.stateMachineArn}#${g.errorName ?? NO_ERROR}`;
+export const heldShard = (g: BreakerGroup) => `HELD#${g.stateMachineArn}#${g.errorName ?? NO_ERROR}`;
+export const groupLabel = (g: BreakerGroup) => `${g.stateMachineArn} / ${g.errorName ?? NO_ERROR}`;
+export const sameGroup = (a: BreakerGroup, b: BreakerGroup) => a.stateMachineArn === b.stateMachineArn && (a.errorName ?? null) === (b.errorName ?? null);
+
+/**
+ * A releasing breaker closes for good only this long after it stopped holding, so a
+ * failure that an event-path invocation decided to hold just before the close (and wrote
+ * a moment later) is still found and released. Longer than the controller's timeout.
+ */
+export const RELEASE_GRACE_MS = 2 * 60_000;
+
+/** Step Functions redrives an execution only within 14 days of its stop. */
+export const REDRIVE_WINDOW_MS = 14 * 24 * 3_600_000;
+
+/** The probe in flight: the held failure (executionArn, redriveCount) that was redriven. */
+export interface ProbeRef {
+  readonly executionArn: string;
+  /** redriveCount of the failure that was redriven (its next failure has this + 1). */
+  readonly redriveCount: number;
+  /** Unique per probe: every probe transition is conditional on it. */
+  readonly token: string;
+  readonly startedAt: number;
+}
+
+/** The first failure counted in an open period (for owner events; its cause is in the ledger). */
+export interface FirstFailure {
+  readonly executionArn: string;
+  readonly redriveCount: number;
+  readonly at: number;
+}
+
+/**
+ * The breaker item as stored (plain attributes). Window counters are attributes named
+ * `c_<bucketMs>_<bucketIndex>` (first failures) and `r_<bucketMs>_<bucketIndex>` (redrives
+ * that failed again with the same error; absent on items written before); the rest is the state the conditional writes move.
+ */
+export interface BreakerItem {
+  readonly pk: string;
+  readonly sk: typeof BREAKER_SK;
+  readonly stateMachineArn: string;
+  readonly errorName: string | null;
+  readonly status?: BreakerStatus;
+  readonly version?: number;
+  readonly openedAt?: number;
+  readonly closedAt?: number;
+  readonly closeReason?: CloseReason;
+  readonly probeIntervalMs?: number;
+  readonly nextProbeAt?: number;
+  readonly probe?: ProbeRef;
+  readonly failedProbes?: number;
+  readonly firstFailure?: FirstFailure;
+  readonly dueShard?: typeof BREAKER_SHARD;
+  readonly dueAt?: number;
+  readonly [counter: `c_${string}` | `r_${string}`]: number | undefined;
+}

@@ -1,0 +1,117 @@
+/**
+ * The breaker's share of a drain run (scheduled-drain.ts), after the due redrives:
+ * 1. every active breaker: a breaker whose policy no longer has it on stops holding; an
+ *    open one has its probe checked and, when due, a new probe started and watched for a
+ *    few seconds (all groups at once);
+ * 2. releasing breakers release their held failures (act/release.ts), until the release
+ *    budget;
+ * 3. held failures near the end of the 14-day redrive window are given up;
+ * 4. gauges: OpenBreakers, OldestOpenBreakerAgeSeconds (the breaker alarm), HeldBacklog.
+ * The drain does none of 1-3 while the kill switch is on.
+ */
+import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { METRIC } from '../../contract/metrics';
+import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
+import type { BreakerState } from '../decide/breaker';
+import type { Outcome } from '../event-path';
+import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
+import { announceIfClosed } from '../record/breaker-events';
+import { type BreakerDeps, probeTurn } from './probe';
+import { giveUpNearWindowEnd, releaseGroup } from './release';
+
+export interface BreakerRunOptions {
+  /** When the drain run started (deps.clock). */
+  readonly started: number;
+  /** Probes and releases start no later than this many ms after the drain started. @default 180_000 */
+  readonly releaseBudgetMs?: number;
+  /** Held failures released at once. @default redriveRatePerSecond / 5, between 8 and 64 */
+  readonly releaseConcurrency?: number;
+  /** How long a new probe is watched in the run that started it. @default 30_000 */
+  readonly probeWatchMs?: number;
+  /** DescribeExecution of a watched probe every this many ms. @default 3_000 */
+  readonly probePollMs?: number;
+  /** Kill switch: only the gauges. */
+  readonly paused?: boolean;
+}
+
+export interface BreakerRunReport {
+  readonly open: number;
+  readonly releasing: number;
+  /** Release outcomes (source `release`) of this run. */
+  readonly released: Outcome[];
+  readonly gaveUp: number;
+  /** Held failures left after this run (all groups and exhausted holds). */
+  readonly held: number;
+}
+
+export const DEFAULT_RELEASE_BUDGET_MS = 180_000;
+
+/**
+ * The policy under which a group's breaker may hold and probe; undefined: it must stop
+ * holding (no policy, invalid, disabled, breaker off, or a dry run, which must not probe).
+ * Its held failures then go through decide(), which records why.
+ */
+function breakerPolicy(snapshot: PolicySnapshot, group: BreakerGroup): RedrivePolicy | undefined {
+  const resolution = resolvePolicy(snapshot, group.stateMachineArn);
+  if (resolution.kind !== 'found' || !resolution.policy.enabled || !resolution.policy.breaker.enabled || resolution.policy.dryRun) return undefined;
+  return resolution.policy;
+}
+
+async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions): Promise<BreakerState> {
+  if (state.status !== 'open') return state;
+  const policy = breakerPolicy(snapshot, group);
+  if (!policy) {
+    const resolution = resolvePolicy(snapshot, group.stateMachineArn);
+    const settings = resolution.kind === 'found' ? resolution.policy.breaker : BREAKER_DEFAULTS;
+    const { before, step } = await deps.breakers.transition(group, { kind: 'disabled', at: deps.clock() }, settings, state);
+    await announceIfClosed(group, before, step, deps);
+    return step.state;
+  }
+  return probeTurn(group, state, policy, deps, { deadline, watchMs: options.probeWatchMs ?? 30_000, pollMs: options.probePollMs ?? 3_000 });
+}
+
+export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, options: BreakerRunOptions): Promise<BreakerRunReport> {
+  const deadline = options.started + (options.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS);
+  let active = await deps.breakers.active();
+  const released: Outcome[] = [];
+  let gaveUp = 0;
+  if (!options.paused) {
+    const results = await Promise.all(
+      active.map(async (b) => {
+        try {
+          return { group: b.group, state: await turn(b.group, b.state, snapshot, deps, deadline, options) };
+        } catch (e) {
+          deps.log.error('breaker step failed; retried next run', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName, error: (e as Error).message });
+          return b;
+        }
+      }),
+    );
+    // Oldest close first.
+    const releasing = results.filter((b) => b.state.status === 'releasing').sort((a, b) => (a.state.closedAt ?? 0) - (b.state.closedAt ?? 0));
+    const concurrency = options.releaseConcurrency ?? Math.min(64, Math.max(8, Math.ceil(deps.config.redriveRatePerSecond / 5)));
+    for (const b of releasing) {
+      if (deps.clock() >= deadline) break;
+      const policy = resolvePolicy(snapshot, b.group.stateMachineArn);
+      const settings = policy.kind === 'found' ? policy.policy.breaker : BREAKER_DEFAULTS;
+      try {
+        const report = await releaseGroup(b.group, deps, { deadline, concurrency, settings });
+        released.push(...report.outcomes);
+      } catch (e) {
+        deps.log.error('release interrupted; continued next run', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName, error: (e as Error).message });
+      }
+    }
+    active = await deps.breakers.active();
+    gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD]);
+  }
+
+  // Gauges.
+  const now = deps.clock();
+  const open = active.filter((b) => b.state.status === 'open');
+  let held = await deps.ledger.heldCount(HELD_EXHAUSTED_SHARD);
+  for (const b of active) held += await deps.ledger.heldCount(heldShard(b.group));
+  const oldestOpenedAt = Math.min(...open.map((b) => b.state.openedAt ?? now));
+  deps.metrics.count(METRIC.openBreakers, {}, open.length);
+  deps.metrics.seconds(METRIC.oldestOpenBreakerAge, open.length ? Math.max(0, Math.round((now - oldestOpenedAt) / 1000)) : 0);
+  deps.metrics.count(METRIC.heldBacklog, {}, held);
+  return { open: open.length, releasing: active.length - open.length, released, gaveUp, held };
+}

@@ -1,0 +1,158 @@
+/**
+ * Probes, run by the drain while a breaker is open: one held failure of the group at a
+ * time is redriven (its own clientToken, under the controller-wide rate, with an audit
+ * entry of source `probe`), and what became of it is learned from DescribeExecution, so
+ * a lost status-change event cannot leave the breaker waiting. The probe's next failure
+ * event, when it arrives, tells the breaker the same thing first (act/breaker-gate.ts);
+ * the token makes sure only one of them moves it.
+ *
+ * Choice and rotation: a probe uses one of the execution's redrives, so the probe is the
+ * held failure with the most redrives left, rotating by the number of probes each
+ * execution has had (`probes` on its held record), looked for among the group's first MAX_CANDIDATES held failures (one bounded
+ * Query, paged). An execution's last redrive is spent on a probe only when no held failure
+ * of the group has more left. A probe that fails again is held again with one probe more
+ * and one redrive fewer, so it goes behind every execution not yet probed (probeOrder). Held
+ * failures without a redrive left (the policy's maxRedrives was lowered)
+ * are released through decide() on the way, which gives them up (limit-reached, owner
+ * event) or holds them as exhausted (onExhausted: hold); when no held failure is left to
+ * probe, the breaker closes (reason no-probe-candidate).
+ */
+import { randomUUID } from 'node:crypto';
+import { type BreakerGroup, groupLabel, heldShard } from '../../contract/breaker';
+import type { RedrivePolicy } from '../../contract/policy-schema';
+import { type BreakerState, probeOutcomeOf } from '../decide/breaker';
+import { announceIfClosed, countProbe, recordDecision } from '../record/breaker-events';
+import type { BreakerStore } from '../record/breaker-store';
+import type { FailureRecord } from '../record/failure-ledger';
+import { checkExecution, type ControllerDeps, processStatusChange } from '../event-path';
+import { eventFromRecord } from '../event/from-record';
+import { redriveNow } from './carry-out';
+
+export type BreakerDeps = ControllerDeps & { readonly breakers: BreakerStore };
+
+/** Held failures looked at per probe attempt before giving the turn to the next drain run. */
+const MAX_CANDIDATES = 200;
+const PAGE = 100;
+
+/** DescribeExecution of the probe in flight; reports the outcome once there is one. */
+export async function checkProbe(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
+  const probe = state.probe;
+  if (!probe) return state;
+  const current = await checkExecution(probe.executionArn, deps);
+  const now = deps.clock();
+  const outcome = probeOutcomeOf(group, probe, current, now, policy.breaker, deps.claimTimeoutMs);
+  if (outcome === 'running') return state;
+  const learned = outcome === 'same-error' && current?.stopDate ? Math.min(current.stopDate, now) : now;
+  const { before, step } = await deps.breakers.transition(group, { kind: 'probe-result', token: probe.token, outcome, at: learned }, policy.breaker, state);
+  if (!step.effects.some((e) => e.kind === 'ignored')) {
+    countProbe(outcome, deps);
+    deps.log.info('probe outcome', { stateMachineArn: group.stateMachineArn, errorName: group.errorName, executionArn: probe.executionArn, outcome });
+    await announceIfClosed(group, before, step, deps);
+  }
+  return step.state;
+}
+
+/**
+ * Probe order (all held failures of a group share one policy's maxRedrives): an execution's
+ * last redrive only when no other has more left; then the fewest probes so far (rotation);
+ * then the most redrives left; then the oldest.
+ */
+export function probeOrder(a: FailureRecord, b: FailureRecord, maxRedrives: number): number {
+  const last = (f: FailureRecord) => (f.redriveCount >= maxRedrives - 1 ? 1 : 0);
+  return (
+    last(a) - last(b) ||
+    (a.probes ?? 0) - (b.probes ?? 0) ||
+    a.redriveCount - b.redriveCount ||
+    (a.stopDate ?? a.updatedAt) - (b.stopDate ?? b.updatedAt)
+  );
+}
+
+/**
+ * The held failure with the most redrives left among the group's first MAX_CANDIDATES;
+ * the ones without a redrive left are released (given up) on the way.
+ */
+async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, deps: BreakerDeps): Promise<{ candidate?: FailureRecord; more: boolean }> {
+  let startKey: Record<string, unknown> | undefined;
+  let examined = 0;
+  let best: FailureRecord | undefined;
+  do {
+    const page = await deps.ledger.heldPage(heldShard(group), { limit: PAGE, startKey });
+    for (const record of page.items) {
+      examined++;
+      if (record.redriveCount < policy.maxRedrives) {
+        if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
+      } else await processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release' });
+    }
+    startKey = page.nextKey;
+    // Nothing sorts before a failure that has used no redrive and was never probed.
+  } while (startKey && examined < MAX_CANDIDATES && !(best && best.redriveCount === 0 && !best.probes));
+  return { candidate: best, more: startKey !== undefined };
+}
+
+/** Starts the next probe if it is due. Returns the breaker's state afterwards. */
+export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
+  if (state.status !== 'open' || state.probe || (state.nextProbeAt ?? 0) > deps.clock()) return state;
+  const { candidate, more } = await findCandidate(group, policy, deps);
+  if (!candidate) {
+    if (more) return state; // a long run of exhausted failures: the next drain continues
+    const { before, step } = await deps.breakers.transition(group, { kind: 'no-probe-candidate', at: deps.clock() }, policy.breaker, state);
+    await announceIfClosed(group, before, step, deps);
+    return step.state;
+  }
+  // Spending an execution's last redrive on a probe gives it up if the outage goes on. Just
+  // after opening, the held failures are often only those that opened it (redrives that
+  // failed again); a new failure with more redrives left usually follows within minutes.
+  // Wait for one, at most one maximum probe interval after opening (so a group whose
+  // failures have stopped is still probed and released).
+  if (candidate.redriveCount >= policy.maxRedrives - 1 && deps.clock() - (state.openedAt ?? 0) < policy.breaker.maxProbeIntervalSeconds * 1000) return state;
+  const token = randomUUID();
+  const probe = { executionArn: candidate.executionArn, redriveCount: candidate.redriveCount, token, startedAt: deps.clock() };
+  const started = await deps.breakers.transition(group, { kind: 'probe-started', probe }, policy.breaker, state);
+  if (started.step.effects.some((e) => e.kind === 'ignored')) return started.step.state;
+  countProbe('started', deps);
+
+  const action = await redriveNow(candidate, deps, token);
+  const plan = `redrive ${candidate.redriveCount + 1} of ${policy.maxRedrives}`;
+  await recordDecision(
+    candidate,
+    {
+      decision: 'redrive',
+      reason: 'probe',
+      policyKey: policy.key,
+      redriveCount: candidate.redriveCount,
+      errorName: candidate.errorName,
+      detail: `probe of the open breaker for ${groupLabel(group)}: ${plan}, to learn whether ${group.errorName ?? 'the error'} persists`,
+    },
+    action,
+    'probe',
+    deps,
+  );
+  if (action.action === 'redriven') return started.step.state;
+  // Rejected (no longer redrivable), rate limited or lost to another claim: nothing was
+  // learned; the next probe may start at once. A deferred one is held again by the drain.
+  const { before, step } = await deps.breakers.transition(group, { kind: 'probe-result', token, outcome: 'not-started', at: deps.clock() }, policy.breaker, started.step.state);
+  if (!step.effects.some((e) => e.kind === 'ignored')) countProbe('not-started', deps);
+  await announceIfClosed(group, before, step, deps);
+  return step.state;
+}
+
+/**
+ * One open breaker's turn in a drain run: check the probe in flight, start the next one
+ * if due, then watch a probe for up to `watchMs` (many finish in seconds, and learning
+ * it in this run saves a drain interval of holding).
+ */
+export async function probeTurn(
+  group: BreakerGroup,
+  state: BreakerState,
+  policy: RedrivePolicy,
+  deps: BreakerDeps,
+  options: { readonly deadline: number; readonly watchMs: number; readonly pollMs: number },
+): Promise<BreakerState> {
+  let s = await checkProbe(group, state, policy, deps);
+  s = await startProbeIfDue(group, s, policy, deps);
+  while (s.status === 'open' && s.probe && deps.clock() - s.probe.startedAt < options.watchMs && deps.clock() + options.pollMs < options.deadline) {
+    await deps.sleep(options.pollMs);
+    s = await checkProbe(group, s, policy, deps);
+  }
+  return s;
+}

@@ -1,0 +1,197 @@
+/**
+ * Releasing held failures: each one goes back through the event path (source `release`),
+ * so the normal decide() applies (policy, error filters, limits, pause, dry run), oldest
+ * first, under the controller-wide RedriveExecution rate. Used by the drain when a
+ * breaker closes, and by `redrivectl release` (a person's release: maxRedrives and an open
+ * breaker do not stop it).
+ *
+ * Throughput: a release is ~6 DynamoDB calls and one RedriveExecution; `concurrency`
+ * workers keep enough in flight that the rate limiter, not the round trips, sets the pace.
+ * The drain gives releases a longer budget than due redrives (its Lambda timeout is 5
+ * minutes, the schedule 1 minute; a tick that finds the drain running is skipped), so a
+ * large release runs without gaps at the configured rate.
+ *
+ * Also here: held failures close to the end of Step Functions' 14-day redrive window are
+ * given up (skip redrive-window-ending, owner event) instead of silently ageing out.
+ */
+import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard, REDRIVE_WINDOW_MS } from '../../contract/breaker';
+import { MAX_HOLD_MARGIN_HOURS, POLICY_DEFAULTS, type BreakerPolicy } from '../../contract/policy-schema';
+import { skipDecision } from '../decide/decision';
+import { eventFromRecord } from '../event/from-record';
+import { type ControllerDeps, type Outcome, processStatusChange } from '../event-path';
+import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
+import { announceIfClosed, recordDecision } from '../record/breaker-events';
+import type { FailureRecord } from '../record/failure-ledger';
+import type { BreakerDeps } from './probe';
+
+const PAGE = 200;
+const HOUR_MS = 3_600_000;
+
+/** One held failure through the event path. */
+export function releaseOne(record: FailureRecord, deps: ControllerDeps, byHand = false): Promise<Outcome> {
+  return processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release', releasedByHand: byHand });
+}
+
+/** Runs `work` over `items`, `concurrency` at a time, until `stop()` says so. */
+async function pool<T>(items: readonly T[], concurrency: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !stop()) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+}
+
+export interface ReleaseReport {
+  readonly outcomes: Outcome[];
+  /** Nothing left to release and the breaker closed for good. */
+  readonly finished: boolean;
+  /** The breaker opened again: the rest stay held. */
+  readonly reopened: boolean;
+  readonly errors: number;
+}
+
+export interface ReleaseOptions {
+  /** Epoch ms (deps.clock) after which no new release starts. */
+  readonly deadline: number;
+  readonly concurrency: number;
+  readonly settings: BreakerPolicy;
+  readonly byHand?: boolean;
+  readonly onOutcome?: (outcome: Outcome) => void;
+  readonly shouldStop?: () => boolean;
+}
+
+/**
+ * Releases a releasing breaker's held failures, oldest first, page by page, until none is
+ * left (then the breaker closes for good, after the grace period), the breaker opens
+ * again, or the deadline.
+ */
+export async function releaseGroup(group: BreakerGroup, deps: BreakerDeps, options: ReleaseOptions): Promise<ReleaseReport> {
+  const outcomes: Outcome[] = [];
+  let errors = 0;
+  let startKey: Record<string, unknown> | undefined;
+  let progressThisPass = 0;
+  const stop = () => deps.clock() >= options.deadline || (options.shouldStop?.() ?? false);
+  for (;;) {
+    if (stop()) return { outcomes, finished: false, reopened: false, errors };
+    const state = await deps.breakers.read(group);
+    if (state.status === 'open' && !options.byHand) return { outcomes, finished: false, reopened: true, errors };
+    const page = await deps.ledger.heldPage(heldShard(group), { limit: PAGE, startKey });
+    if (page.items.length === 0 && startKey === undefined && !page.nextKey) {
+      if (state.status !== 'releasing') return { outcomes, finished: state.status === 'closed', reopened: false, errors };
+      const { step } = await deps.breakers.transition(group, { kind: 'release-finished', at: deps.clock() }, options.settings, state);
+      return { outcomes, finished: step.effects.some((e) => e.kind === 'finished'), reopened: false, errors };
+    }
+    await pool(page.items, options.concurrency, stop, async (record) => {
+      try {
+        const outcome = await releaseOne(record, deps, options.byHand);
+        outcomes.push(outcome);
+        options.onOutcome?.(outcome);
+        if (outcome.action !== 'held') progressThisPass++;
+      } catch (e) {
+        // It stays held; the next pass or the next drain run tries again.
+        errors++;
+        deps.log.error('held failure not released this time', { executionArn: record.executionArn, errorName: (e as Error).name, error: (e as Error).message });
+      }
+    });
+    startKey = page.nextKey;
+    if (!startKey) {
+      // End of a pass: look again from the start (late holds), unless this pass achieved nothing.
+      if (progressThisPass === 0) return { outcomes, finished: false, reopened: false, errors };
+      progressThisPass = 0;
+    }
+  }
+}
+
+/**
+ * Gives up held failures whose 14-day redrive window ends within their policy's
+ * `holdMarginHours`: skip `redrive-window-ending`, audit, owner event (Auto Redrive Skipped).
+ */
+export async function giveUpNearWindowEnd(deps: ControllerDeps, snapshot: PolicySnapshot, shards: readonly string[]): Promise<number> {
+  const now = deps.clock();
+  // Everything that could be due under the widest margin; each checked against its own.
+  const stoppedBefore = now - REDRIVE_WINDOW_MS + MAX_HOLD_MARGIN_HOURS * HOUR_MS;
+  let given = 0;
+  for (const shard of shards) {
+    const page = await deps.ledger.heldPage(shard, { limit: 100, stoppedBefore });
+    for (const record of page.items) {
+      const resolution = resolvePolicy(snapshot, record.stateMachineArn);
+      const marginHours = resolution.kind === 'found' ? resolution.policy.holdMarginHours : POLICY_DEFAULTS.holdMarginHours;
+      const stopped = record.stopDate ?? record.heldAt ?? record.updatedAt;
+      const windowEnds = stopped + REDRIVE_WINDOW_MS;
+      if (windowEnds - marginHours * HOUR_MS > now) continue;
+      if (!(await deps.ledger.skip(record, 'redrive-window-ending', now))) continue;
+      const decision = skipDecision(
+        'redrive-window-ending',
+        `held (${record.reason ?? 'held'}) until ${marginHours}h before Step Functions' 14-day redrive window ends (${new Date(windowEnds).toISOString()}); given up so it does not expire unseen`,
+        { policyKey: record.policyKey, redriveCount: record.redriveCount, errorName: record.errorName },
+      );
+      await recordDecision(record, decision, { action: 'skipped' }, 'release', deps);
+      if (deps.notifier) await deps.notifier.notify(decision, record, record.cause);
+      given++;
+    }
+  }
+  return given;
+}
+
+// ---- redrivectl release ------------------------------------------------------------------
+
+/** A person releases one execution's held failures (normally one). */
+export async function releaseExecutionByHand(executionArn: string, deps: ControllerDeps): Promise<Outcome[]> {
+  const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
+  const outcomes: Outcome[] = [];
+  for (const record of held) outcomes.push(await releaseOne(record, deps, true));
+  return outcomes;
+}
+
+/** What `redrivectl release --state-machine` would release: per held shard, how many. */
+export async function heldOfStateMachine(stateMachineArn: string, deps: BreakerDeps): Promise<{ groups: Array<{ group: BreakerGroup; status: string; held: number }>; exhausted: number }> {
+  const groups = [];
+  for (const b of await deps.breakers.active()) {
+    if (b.group.stateMachineArn !== stateMachineArn) continue;
+    groups.push({ group: b.group, status: b.state.status, held: await deps.ledger.heldCount(heldShard(b.group)) });
+  }
+  let exhausted = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.ledger.heldPage(HELD_EXHAUSTED_SHARD, { limit: 500, startKey, stateMachineArn });
+    exhausted += page.items.length;
+    startKey = page.nextKey;
+  } while (startKey);
+  return { groups, exhausted };
+}
+
+/**
+ * A person releases every held failure of a state machine: its open breakers stop holding
+ * (reason released-by-hand, owner event), then each group's held failures and those held
+ * after exhaustion go through the event path as the person's release.
+ */
+export async function releaseStateMachineByHand(
+  stateMachineArn: string,
+  deps: BreakerDeps,
+  options: { readonly concurrency: number; readonly onOutcome?: (o: Outcome) => void; readonly shouldStop?: () => boolean },
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const snapshot = await deps.policies.snapshot(deps.clock());
+  const resolution = resolvePolicy(snapshot, stateMachineArn);
+  const settings = resolution.kind === 'found' ? resolution.policy.breaker : POLICY_DEFAULTS.breaker;
+  const never = Number.POSITIVE_INFINITY;
+  for (const b of await deps.breakers.active()) {
+    if (b.group.stateMachineArn !== stateMachineArn) continue;
+    const { before, step } = await deps.breakers.transition(b.group, { kind: 'closed-by-hand', at: deps.clock() }, settings, b.state);
+    await announceIfClosed(b.group, before, step, deps);
+    const report = await releaseGroup(b.group, deps, { deadline: never, concurrency: options.concurrency, settings, byHand: true, onOutcome: options.onOutcome, shouldStop: options.shouldStop });
+    outcomes.push(...report.outcomes);
+  }
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    if (options.shouldStop?.()) break;
+    const page = await deps.ledger.heldPage(HELD_EXHAUSTED_SHARD, { limit: PAGE, startKey, stateMachineArn });
+    await pool(page.items, options.concurrency, () => options.shouldStop?.() ?? false, async (record) => {
+      const outcome = await releaseOne(record, deps, true);
+      outcomes.push(outcome);
+      options.onOutcome?.(outcome);
+    });
+    startKey = page.nextKey;
+  } while (startKey);
+  return outcomes;
+}

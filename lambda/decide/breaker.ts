@@ -1,0 +1,297 @@
+/**
+ * The outage breaker of one (state machine, error) group, as a pure state machine:
+ *   step(state, observation, settings) -> { state, changed, effects }
+ * No I/O, no clock, no randomness (times and probe tokens come in the observation). The
+ * store (record/breaker-store.ts) reads the state, runs `step`, and writes the new state
+ * with a write conditional on `version`, so concurrent Lambda instances, the drain and
+ * redrivectl move one breaker through these transitions only:
+ *
+ *   closed/releasing --(threshold distinct failures, or redriveFailureThreshold distinct
+ *                       executions' redrives failing again, within the window)--> open
+ *   open --(probe due, a held failure redriven)--> open with a probe in flight
+ *   probe: SUCCEEDED or a different error --> releasing (held failures are released)
+ *          same error, or still running after probeTimeout --> open, interval doubled
+ *          never started (rejected, crashed) --> open, next probe at once
+ *   open --(no held failure can be probed / breaker turned off / released by hand)--> releasing
+ *   releasing --(nothing left to release, RELEASE_GRACE_MS after closing)--> closed
+ *
+ * Failure counting: the event path adds one to a counter named after the time bucket the
+ * failure stopped in (`c_<bucketMs>_<index>`, six buckets per window) with one UpdateItem
+ * that also returns the state; `failuresInWindow` sums the buckets inside the window. A
+ * redrive that failed again with the same error is counted in the same UpdateItem under
+ * `r_<bucketMs>_<index>` (`redriveFailuresInWindow`).
+ */
+import { type BreakerStatus, type CloseReason, type FirstFailure, type ProbeOutcome, type ProbeRef, RELEASE_GRACE_MS } from '../../contract/breaker';
+import type { BreakerPolicy } from '../../contract/policy-schema';
+
+export type BreakerSettings = BreakerPolicy;
+
+export interface BreakerState {
+  readonly status: BreakerStatus;
+  /** Bumped by every transition; transitions are written only over the version they read. */
+  readonly version: number;
+  readonly openedAt: number | null;
+  readonly closedAt: number | null;
+  readonly closeReason: CloseReason | null;
+  /** The interval before the next probe (and, after a close, the last one used). */
+  readonly probeIntervalMs: number | null;
+  readonly nextProbeAt: number | null;
+  readonly probe: ProbeRef | null;
+  readonly failedProbes: number;
+  readonly firstFailure: FirstFailure | null;
+  /** Window counters by attribute name. */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+export const CLOSED_STATE: BreakerState = {
+  status: 'closed',
+  version: 0,
+  openedAt: null,
+  closedAt: null,
+  closeReason: null,
+  probeIntervalMs: null,
+  nextProbeAt: null,
+  probe: null,
+  failedProbes: 0,
+  firstFailure: null,
+  counts: {},
+};
+
+// ---- the failure window ------------------------------------------------------------------
+
+const BUCKETS_PER_WINDOW = 6;
+const COUNTER = /^([cr])_(\d+)_(\d+)$/;
+
+/** `c`: first failures of distinct executions; `r`: distinct executions' redrives that failed again. */
+export type CounterKind = 'c' | 'r';
+
+/** Length of one counting bucket: a sixth of the window, at least a second. */
+export function bucketMs(settings: Pick<BreakerSettings, 'windowSeconds'>): number {
+  return Math.max(1000, Math.floor((settings.windowSeconds * 1000) / BUCKETS_PER_WINDOW));
+}
+
+export function counterName(at: number, settings: Pick<BreakerSettings, 'windowSeconds'>, kind: CounterKind = 'c'): string {
+  const b = bucketMs(settings);
+  return `${kind}_${b}_${Math.floor(at / b)}`;
+}
+
+/** Whether a counter attribute still counts at `now` (same bucket size, bucket not entirely before the window). */
+function counterInWindow(name: string, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): boolean {
+  const m = COUNTER.exec(name);
+  if (!m) return false;
+  const b = bucketMs(settings);
+  if (Number(m[2]) !== b) return false;
+  const index = Number(m[3]);
+  return (index + 1) * b > now - settings.windowSeconds * 1000 && index * b <= now;
+}
+
+function sumInWindow(kind: CounterKind, state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): number {
+  let n = 0;
+  for (const [name, count] of Object.entries(state.counts)) if (name.startsWith(`${kind}_`) && counterInWindow(name, now, settings)) n += count;
+  return n;
+}
+
+/** Distinct executions that failed within the window. */
+export const failuresInWindow = (state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>) =>
+  sumInWindow('c', state, now, settings);
+
+/** Distinct executions whose redrive failed again with the same error within the window. */
+export const redriveFailuresInWindow = (state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>) =>
+  sumInWindow('r', state, now, settings);
+
+/** Counters that no longer count (older buckets, or another window size): removed by the next write. */
+export function staleCounters(state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): string[] {
+  return Object.keys(state.counts).filter((name) => !counterInWindow(name, now, settings));
+}
+
+/**
+ * The time a failure is counted at: when it stopped (not later than now). null when that is
+ * already outside the window (a failure found late by the sweep is not evidence of now).
+ */
+export function countingTime(stopDate: number | null, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): number | null {
+  const at = Math.min(stopDate ?? now, now);
+  return at > now - settings.windowSeconds * 1000 ? at : null;
+}
+
+// ---- observations and effects -----------------------------------------------------------
+
+export type Observation =
+  /** A new failure of the group was counted (the state already includes it) or looked up. */
+  | { readonly kind: 'failure'; readonly at: number; readonly executionArn: string; readonly redriveCount: number }
+  /** The drain is about to redrive a held failure as the probe. */
+  | { readonly kind: 'probe-started'; readonly probe: ProbeRef }
+  /** What became of the probe with this token. */
+  | { readonly kind: 'probe-result'; readonly token: string; readonly outcome: Exclude<ProbeOutcome, 'started'>; readonly at: number }
+  /** No held failure of the group can be probed (none left, or none with a redrive left). */
+  | { readonly kind: 'no-probe-candidate'; readonly at: number }
+  /** The group's policy no longer has the breaker on (or no longer applies). */
+  | { readonly kind: 'disabled'; readonly at: number }
+  /** A person released the group's held failures (redrivectl release). */
+  | { readonly kind: 'closed-by-hand'; readonly at: number }
+  /** The drain found nothing left to release. */
+  | { readonly kind: 'release-finished'; readonly at: number };
+
+export type Effect =
+  /** Verdict for a failure observation. */
+  | { readonly kind: 'hold' }
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'opened'; readonly failuresInWindow: number; readonly redriveFailuresInWindow: number; readonly reopened: boolean }
+  | { readonly kind: 'closed'; readonly reason: CloseReason }
+  | { readonly kind: 'probe'; readonly outcome: ProbeOutcome }
+  | { readonly kind: 'finished' }
+  /** The observation does not apply to the state (a stale probe token, not open, ...). */
+  | { readonly kind: 'ignored'; readonly why: string };
+
+export interface Step {
+  readonly state: BreakerState;
+  /** True when the state must be written (conditional on the version it was read at). */
+  readonly changed: boolean;
+  readonly effects: readonly Effect[];
+}
+
+const unchanged = (state: BreakerState, ...effects: Effect[]): Step => ({ state, changed: false, effects });
+const ignored = (state: BreakerState, why: string): Step => unchanged(state, { kind: 'ignored', why });
+
+/** A transition: version+1; counters that no longer count are dropped (the store removes them). */
+function write(before: BreakerState, after: BreakerState, at: number, settings: BreakerSettings, ...effects: Effect[]): Step {
+  const stale = new Set(staleCounters(after, at, settings));
+  const counts = Object.fromEntries(Object.entries(after.counts).filter(([name]) => !stale.has(name)));
+  return { state: { ...after, counts, version: before.version + 1 }, changed: true, effects };
+}
+
+function doubled(intervalMs: number | null, settings: BreakerSettings): number {
+  const base = settings.probeIntervalSeconds * 1000;
+  return Math.min(settings.maxProbeIntervalSeconds * 1000, Math.max(base, (intervalMs ?? base) * 2));
+}
+
+/** Stops holding: the held failures are released by the drain; counting starts afresh. */
+function close(state: BreakerState, reason: CloseReason, at: number, settings: BreakerSettings, ...effects: Effect[]): Step {
+  return write(state, { ...state, status: 'releasing', closedAt: at, closeReason: reason, nextProbeAt: null, probe: null, counts: {} }, at, settings, ...effects, {
+    kind: 'closed',
+    reason,
+  });
+}
+
+export function step(state: BreakerState, obs: Observation, settings: BreakerSettings): Step {
+  switch (obs.kind) {
+    case 'failure': {
+      if (state.status === 'open') return unchanged(state, { kind: 'hold' });
+      const n = failuresInWindow(state, obs.at, settings);
+      const r = redriveFailuresInWindow(state, obs.at, settings);
+      if (n < settings.threshold && r < settings.redriveFailureThreshold) return unchanged(state, { kind: 'pass' });
+      // Probes start again from the first interval: the last probe did succeed, and a
+      // steady trickle of independent failures (which may open it now and then) should
+      // wait no longer than that each time.
+      const reopened = state.status === 'releasing';
+      const interval = settings.probeIntervalSeconds * 1000;
+      return write(
+        state,
+        {
+          ...state,
+          status: 'open',
+          openedAt: obs.at,
+          closedAt: null,
+          closeReason: null,
+          probeIntervalMs: interval,
+          nextProbeAt: obs.at + interval,
+          probe: null,
+          failedProbes: 0,
+          firstFailure: { executionArn: obs.executionArn, redriveCount: obs.redriveCount, at: obs.at },
+        },
+        obs.at,
+        settings,
+        { kind: 'opened', failuresInWindow: n, redriveFailuresInWindow: r, reopened },
+        { kind: 'hold' },
+      );
+    }
+    case 'probe-started': {
+      if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
+      if (state.probe) return ignored(state, 'a probe is already in flight');
+      if ((state.nextProbeAt ?? 0) > obs.probe.startedAt) return ignored(state, 'the next probe is not due yet');
+      return write(state, { ...state, probe: obs.probe }, obs.probe.startedAt, settings, { kind: 'probe', outcome: 'started' });
+    }
+    case 'probe-result': {
+      if (!state.probe || state.probe.token !== obs.token) return ignored(state, 'not the probe in flight');
+      const effect: Effect = { kind: 'probe', outcome: obs.outcome };
+      switch (obs.outcome) {
+        case 'succeeded':
+          return close(state, 'probe-succeeded', obs.at, settings, effect);
+        case 'different-error':
+          return close(state, 'probe-different-error', obs.at, settings, effect);
+        case 'same-error':
+        case 'inconclusive': {
+          const interval = doubled(state.probeIntervalMs, settings);
+          const failedProbes = state.failedProbes + (obs.outcome === 'same-error' ? 1 : 0);
+          return write(state, { ...state, probe: null, probeIntervalMs: interval, nextProbeAt: obs.at + interval, failedProbes }, obs.at, settings, effect);
+        }
+        case 'not-started':
+          // Nothing was learned; another held failure may be tried at once.
+          return write(state, { ...state, probe: null, nextProbeAt: obs.at }, obs.at, settings, effect);
+      }
+      break;
+    }
+    case 'no-probe-candidate':
+      if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
+      if (state.probe) return ignored(state, 'a probe is in flight');
+      return close(state, 'no-probe-candidate', obs.at, settings);
+    case 'disabled':
+      if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
+      return close(state, 'breaker-disabled', obs.at, settings);
+    case 'closed-by-hand':
+      if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
+      return close(state, 'released-by-hand', obs.at, settings);
+    case 'release-finished':
+      if (state.status !== 'releasing') return ignored(state, `breaker is ${state.status}`);
+      if (obs.at < (state.closedAt ?? 0) + RELEASE_GRACE_MS) return ignored(state, 'within the release grace period');
+      return write(state, { ...state, status: 'closed', nextProbeAt: null, probe: null }, obs.at, settings, { kind: 'finished' });
+  }
+  return ignored(state, 'unknown observation');
+}
+
+/** What a probe execution looks like now, as far as the breaker is concerned. */
+export interface ProbeView {
+  readonly status: string;
+  readonly redriveCount: number;
+  readonly error: string | null;
+}
+
+/**
+ * What DescribeExecution's answer says about the probe (`undefined`: no such execution).
+ * `running`: nothing to report yet. Not redriven yet (redriveCount unchanged): the process
+ * that started it died before RedriveExecution, or the answer lags; after `claimTimeoutMs`
+ * it is reported as never started and another held failure is probed.
+ */
+export function probeOutcomeOf(
+  group: { readonly errorName: string | null },
+  probe: ProbeRef,
+  current: ProbeView | undefined,
+  now: number,
+  settings: Pick<BreakerSettings, 'probeTimeoutSeconds'>,
+  claimTimeoutMs: number,
+): Exclude<ProbeOutcome, 'started'> | 'running' {
+  if (!current) return 'not-started';
+  if (current.redriveCount <= probe.redriveCount) return now - probe.startedAt > claimTimeoutMs ? 'not-started' : 'running';
+  if (current.status === 'RUNNING' || current.status === 'PENDING_REDRIVE') {
+    return now - probe.startedAt > settings.probeTimeoutSeconds * 1000 ? 'inconclusive' : 'running';
+  }
+  if (current.status === 'SUCCEEDED') return 'succeeded';
+  const error = current.error ?? (current.status === 'TIMED_OUT' ? 'States.Timeout' : null);
+  return error === group.errorName ? 'same-error' : 'different-error';
+}
+
+/** The verdict of a failure step. */
+export const verdictOf = (s: Step): 'hold' | 'pass' => (s.effects.some((e) => e.kind === 'hold') ? 'hold' : 'pass');
+
+/** One sentence for the audit trail: why a failure of this group is held. */
+export function holdDetail(label: string, state: BreakerState, now: number, settings: BreakerSettings): string {
+  const since = state.openedAt === null ? 'now' : new Date(state.openedAt).toISOString();
+  const next = state.probe
+    ? `probe ${state.probe.executionArn} in flight`
+    : state.nextProbeAt === null
+      ? 'next probe when the drain runs'
+      : `next probe ${state.nextProbeAt <= now ? 'when the drain runs' : `at ${new Date(state.nextProbeAt).toISOString()}`}`;
+  return (
+    `breaker open for ${label} since ${since} (${settings.threshold}+ executions failed, or ${settings.redriveFailureThreshold}+ executions' redrives failed again, within ${settings.windowSeconds}s); ` +
+    `held, not redriven, no redrive used; ${next}; released when a probe succeeds`
+  );
+}

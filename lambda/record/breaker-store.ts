@@ -1,0 +1,218 @@
+/**
+ * The breaker items in the ledger table (contract/breaker.ts), moved only by the pure
+ * state machine in decide/breaker.ts:
+ * - `count`: the event path's one call per failure: adds the failure to its time bucket
+ *   (and, for a redrive that failed again with the same error, to that signal's bucket, in
+ *   the same UpdateItem) and returns the whole state (UpdateItem, ReturnValues ALL_NEW; unconditional, so it
+ *   costs the same whether the breaker is closed or open);
+ * - `transition`: read, step, write conditional on `version`; on a lost race, read again
+ *   and step again (so of N concurrent openers exactly one opens, the rest see it open);
+ * - `active`: every open or releasing breaker, one Query of the sparse byDue index.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BREAKER_SHARD, BREAKER_SK, type BreakerGroup, type BreakerItem, breakerPk } from '../../contract/breaker';
+import { type BreakerSettings, type BreakerState, CLOSED_STATE, type Observation, type Step, bucketMs, step } from '../decide/breaker';
+import { DUE_INDEX } from './failure-ledger';
+
+export interface ActiveBreaker {
+  readonly group: BreakerGroup;
+  readonly state: BreakerState;
+}
+
+/** The breaker item could not be moved (the same race lost too often): the caller's work is retried. */
+export class BreakerContentionError extends Error {
+  constructor(readonly group: BreakerGroup) {
+    super(`breaker ${breakerPk(group)}: too many concurrent transitions`);
+    this.name = 'BreakerContentionError';
+  }
+}
+
+const TRANSITION_ATTEMPTS = 6;
+/** How long a read-only look at a breaker (drain, release) may be reused. */
+export const BREAKER_CACHE_MS = 1_000;
+
+const isConditionFailure = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException';
+
+export function stateFromItem(item: Record<string, unknown> | undefined): BreakerState {
+  if (!item) return CLOSED_STATE;
+  const i = item as Partial<BreakerItem> & Record<string, unknown>;
+  const counts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(item)) if ((k.startsWith('c_') || k.startsWith('r_')) && typeof v === 'number') counts[k] = v;
+  return {
+    status: i.status ?? 'closed',
+    version: i.version ?? 0,
+    openedAt: i.openedAt ?? null,
+    closedAt: i.closedAt ?? null,
+    closeReason: i.closeReason ?? null,
+    probeIntervalMs: i.probeIntervalMs ?? null,
+    nextProbeAt: i.nextProbeAt ?? null,
+    probe: i.probe ?? null,
+    failedProbes: i.failedProbes ?? 0,
+    firstFailure: i.firstFailure ?? null,
+    counts,
+  };
+}
+
+/** Where an active breaker sorts in the BREAKER shard: when the drain has something to do. */
+function dueAtOf(s: BreakerState): number {
+  if (s.status === 'releasing') return s.closedAt ?? 0;
+  return s.probe?.startedAt ?? s.nextProbeAt ?? s.openedAt ?? 0;
+}
+
+const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs', 'nextProbeAt', 'probe', 'firstFailure'] as const;
+
+export class BreakerStore {
+  private readonly cache = new Map<string, { state: BreakerState; at: number }>();
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private key(group: BreakerGroup) {
+    return { pk: breakerPk(group), sk: BREAKER_SK };
+  }
+
+  async read(group: BreakerGroup): Promise<BreakerState> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: this.key(group), ConsistentRead: true }));
+    return stateFromItem(out.Item);
+  }
+
+  /** A read no older than BREAKER_CACHE_MS (paths that only ask "is it open?"). */
+  async readCached(group: BreakerGroup, now: number): Promise<BreakerState> {
+    const pk = breakerPk(group);
+    const hit = this.cache.get(pk);
+    if (hit && now - hit.at < BREAKER_CACHE_MS && now >= hit.at) return hit.state;
+    const state = await this.read(group);
+    this.cache.set(pk, { state, at: now });
+    if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value!);
+    return state;
+  }
+
+  /**
+   * Counts one failure in each of the buckets `counters` (`c_...` first failure, `r_...`
+   * redrive failed again; one or both) and returns the state, in one UpdateItem. Also
+   * removes the buckets just behind the window, so a busy item stays small without
+   * another call.
+   */
+  async count(group: BreakerGroup, counters: readonly string[], settings: Pick<BreakerSettings, 'windowSeconds'>): Promise<BreakerState> {
+    if (counters.length === 0) return this.read(group);
+    const b = bucketMs(settings);
+    const names: Record<string, string> = {};
+    const add: string[] = [];
+    const remove: string[] = [];
+    counters.forEach((counter, i) => {
+      const [kind, , index] = counter.split('_');
+      names[`#bucket${i}`] = counter;
+      add.push(`#bucket${i} :one`);
+      [7, 8, 9].forEach((k) => {
+        const old = `#old${i}_${k}`;
+        names[old] = `${kind}_${b}_${Number(index) - k}`;
+        remove.push(old);
+      });
+    });
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(group),
+        UpdateExpression: `ADD ${add.join(', ')} SET stateMachineArn = :sm, errorName = :err REMOVE ${remove.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':one': 1, ':sm': group.stateMachineArn, ':err': group.errorName },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return stateFromItem(out.Attributes);
+  }
+
+  /**
+   * Applies an observation: step the state, write it if it changed (conditional on the
+   * version read), and on a lost race read and step again. `known`: a state just read.
+   */
+  async transition(group: BreakerGroup, obs: Observation, settings: BreakerSettings, known?: BreakerState): Promise<{ before: BreakerState; step: Step }> {
+    let state = known ?? (await this.read(group));
+    for (let attempt = 0; attempt < TRANSITION_ATTEMPTS; attempt++) {
+      const next = step(state, obs, settings);
+      if (!next.changed || (await this.write(group, state, next.state))) {
+        this.cache.delete(breakerPk(group));
+        return { before: state, step: next };
+      }
+      state = await this.read(group);
+    }
+    throw new BreakerContentionError(group);
+  }
+
+  /** Every open or releasing breaker. */
+  async active(): Promise<ActiveBreaker[]> {
+    const found: ActiveBreaker[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueShard = :shard',
+          ExpressionAttributeValues: { ':shard': BREAKER_SHARD },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        found.push({ group: { stateMachineArn: item.stateMachineArn, errorName: item.errorName ?? null }, state: stateFromItem(item) });
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  /** Writes `after` over `before` if nobody moved the breaker since it was read. */
+  private async write(group: BreakerGroup, before: BreakerState, after: BreakerState): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {
+      ':status': after.status,
+      ':version': after.version,
+      ':read': before.version,
+      ':sm': group.stateMachineArn,
+      ':err': group.errorName,
+      ':failedProbes': after.failedProbes,
+    };
+    const set = ['#status = :status', 'version = :version', 'stateMachineArn = :sm', 'errorName = :err', 'failedProbes = :failedProbes'];
+    const remove: string[] = [];
+    for (const field of CONTROL_FIELDS) {
+      const v = after[field];
+      if (v === null) remove.push(field);
+      else {
+        set.push(`${field} = :${field}`);
+        values[`:${field}`] = v;
+      }
+    }
+    if (after.status === 'closed') remove.push('dueShard', 'dueAt');
+    else {
+      set.push('dueShard = :shard', 'dueAt = :due');
+      values[':shard'] = BREAKER_SHARD;
+      values[':due'] = dueAtOf(after);
+    }
+    Object.keys(before.counts)
+      .filter((c) => !(c in after.counts))
+      .forEach((c, i) => {
+        names[`#c${i}`] = c;
+        remove.push(`#c${i}`);
+      });
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(group),
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: before.version === 0 ? 'attribute_not_exists(version) OR version = :read' : 'version = :read',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+}

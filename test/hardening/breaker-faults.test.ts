@@ -1,0 +1,153 @@
+/**
+ * Faults around the outage breaker: DynamoDB throttling the breaker item (absorbed by SDK
+ * retries, or the event parked and replayed: never lost, never redriven twice), and the
+ * Lambda killed at every step of holding a failure (between counting, holding and
+ * recording); after recovery every failure is held once, then released and redriven once.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { heldShard } from '../../contract/breaker';
+import { statusChangePattern } from '../../contract/event-pattern';
+import { handleStatusChange } from '../../lambda/event-path';
+import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
+import { MemoryNotifier } from '../../lambda/record/owner-notifier';
+import { drain } from '../../lambda/scheduled-drain';
+import { wire, type Wired } from '../../lambda/wiring';
+import { LocalEventBus } from '../../local/event-bus';
+import { DYNAMODB_FAULTS, startFaultProxy } from '../../local/fault-proxy';
+import type { StepBehaviour } from '../../local/sfn';
+import { createMachine, failedExecution, FIXTURE_START, redrivesOf, type SimEnv, simEnv } from '../support/local';
+import { type CrashMoment, CrashPlan, crashingDeps, SimulatedCrash } from './support/crash';
+
+jest.setTimeout(180_000);
+
+const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:downstream';
+const ERROR = 'Lambda.ServiceException';
+const MINUTE = 60_000;
+
+const world = { down: true };
+const downstream: StepBehaviour = () => (world.down ? { ok: false, error: ERROR, cause: 'downstream 503' } : { ok: true });
+
+let env: SimEnv;
+afterEach(async () => env?.stop());
+beforeEach(() => {
+  world.down = true;
+});
+
+/** Drains (and lets executions run) until nothing is held, pending or open. */
+async function releaseEverything(deps: Wired = env.deps): Promise<void> {
+  world.down = false;
+  for (let i = 0; i < 30; i++) {
+    env.clock.advanceTo(env.clock.now() + MINUTE);
+    await drain(deps);
+    await env.settle();
+    if ((await deps.breakers.active()).length === 0 && (await deps.ledger.backlog()).count === 0) return;
+  }
+  throw new Error('still held or pending after 30 drain runs');
+}
+
+/** Every failure redriven at most once: no clientToken (one per failure) used twice. */
+function expectNoDoubles(): void {
+  const tokens = env.standIn.redrives.map((r) => `${r.executionArn} ${r.clientToken}`);
+  expect(tokens.filter((t, i) => tokens.indexOf(t) !== i)).toEqual([]);
+}
+
+test('DynamoDB throttles the breaker item: first attempts absorbed by SDK retries; a persistent throttle parks the events, replayed later they are held; nothing lost or doubled', async () => {
+  env = await simEnv(FIXTURE_START, { detachBus: true });
+  const proxy = await startFaultProxy(env.endpoints.dynamodb);
+  const dynamodb = new DynamoDBClient({ endpoint: proxy.endpoint });
+  try {
+    const deps = wire(env.config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), clock: env.clock.now, sleep: env.clock.sleep, dynamodb, notifier: new MemoryNotifier() });
+    const bus = new LocalEventBus(statusChangePattern(), (e) => handleStatusChange(e, deps));
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    const machine = await createMachine(env, 'orders', LAMBDA, downstream);
+    const onBreaker = (body: string) => body.includes('BREAKER#');
+
+    proxy.proxy.rule = ({ body, attempt }) => (onBreaker(body) && attempt === 1 ? DYNAMODB_FAULTS.throughputExceeded : undefined);
+    const first = [];
+    for (let i = 0; i < 8; i++) first.push(await failedExecution(env, machine, `throttled-${i}`));
+    for (const f of first) {
+      bus.put(f.event);
+      await bus.settled();
+    }
+    expect(bus.deadLetters).toHaveLength(0);
+    expect((await deps.breakers.active())[0]?.state.status).toBe('open');
+    expect(await deps.ledger.heldCount(heldShard({ stateMachineArn: machine, errorName: ERROR }))).toBe(4);
+    expect(proxy.proxy.faultsInjected()).toBeGreaterThanOrEqual(8);
+
+    proxy.proxy.rule = ({ body }) => (onBreaker(body) ? DYNAMODB_FAULTS.throttling : undefined);
+    const parked = [await failedExecution(env, machine, 'parked-0'), await failedExecution(env, machine, 'parked-1')];
+    for (const f of parked) bus.put(f.event);
+    await bus.settled();
+    expect(bus.deadLetters.map((d) => (d.event as { detail: { executionArn: string } }).detail.executionArn).sort()).toEqual(parked.map((p) => p.arn).sort());
+    for (const p of parked) expect(await deps.ledger.failuresOf(p.arn)).toEqual([]); // nothing decided blind
+
+    proxy.proxy.rule = () => undefined;
+    for (const d of bus.deadLetters) await handleStatusChange(d.event, deps, 'replay');
+    for (const p of parked) expect((await deps.ledger.get(p.arn, 0))?.state).toBe('held');
+
+    await releaseEverything(deps);
+    for (const f of [...first, ...parked]) {
+      expect(env.standIn.getExecution(f.arn)?.status).toBe('SUCCEEDED');
+      expect(redrivesOf(env, f.arn)).toBe(1);
+    }
+    expectNoDoubles();
+  } finally {
+    dynamodb.destroy();
+    await proxy.proxy.close();
+  }
+});
+
+test('killed at every step of holding a failure (count, hold, audit): after the retry it is held once; released later, redriven once', async () => {
+  env = await simEnv(FIXTURE_START, { detachBus: true });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+  const machine = await createMachine(env, 'orders', LAMBDA, downstream);
+  // Open the breaker first (5 distinct failures).
+  for (let i = 0; i < 5; i++) await handleStatusChange((await failedExecution(env, machine, `opener-${i}`)).event, env.deps);
+  expect((await env.deps.breakers.active())[0].state.status).toBe('open');
+
+  const crashed: string[] = [];
+  let cleanCalls: string[] | undefined;
+  let points = 0;
+  for (let k = 0; cleanCalls === undefined || k < cleanCalls.length; k++) {
+    for (const when of ['before', 'after'] as CrashMoment[]) {
+      const { arn, event } = await failedExecution(env, machine, `crash-${k}-${when}`);
+      const plan = new CrashPlan(k, when);
+      const crashing = crashingDeps(env.config, plan, env.clock.now, env.clock.sleep);
+      let died = false;
+      try {
+        await handleStatusChange(event, crashing.deps);
+      } catch (e) {
+        if (!(e instanceof SimulatedCrash)) throw e;
+        died = true;
+      } finally {
+        crashing.dispose();
+      }
+      if (!plan.reached) {
+        expect(died).toBe(false);
+        cleanCalls = plan.calls;
+      } else {
+        expect(died).toBe(true);
+        points++;
+        crashed.push(arn);
+      }
+      // Lambda retries the event.
+      const retried = await handleStatusChange(event, env.deps);
+      expect(retried.decision).toMatchObject({ decision: 'hold', reason: 'breaker-open' });
+      expect(await env.deps.ledger.get(arn, 0)).toMatchObject({ state: 'held', reason: 'breaker-open' });
+      const trail = await env.deps.audit.trail(arn);
+      expect(trail.length).toBeGreaterThanOrEqual(1);
+      expect(trail.every((t) => t.decision === 'hold' && t.action === 'held')).toBe(true);
+      if (!plan.reached) break;
+    }
+  }
+  expect(cleanCalls!.some((c) => c.startsWith('UpdateItem'))).toBe(true);
+  expect(points).toBeGreaterThanOrEqual(2 * (cleanCalls!.length - 1));
+
+  await releaseEverything();
+  for (const arn of crashed) {
+    expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expect(redrivesOf(env, arn)).toBe(1);
+  }
+  expectNoDoubles();
+  console.log(`breaker crash matrix: ${points} crash points over ${cleanCalls!.length} calls [${cleanCalls!.join(', ')}]`);
+});

@@ -1,0 +1,112 @@
+/**
+ * The breaker's two opening signals and its probe choice, end to end (real SDK against
+ * dynalite and the Step Functions stand-in, simulated clock): a slow outage opens it by
+ * redrives that fail again (too few first failures for the burst threshold), isolated
+ * failures whose redrives succeed never open it, and the probe is the held failure with the
+ * most redrives left, not the oldest, and waits a while before spending a last redrive.
+ */
+import { drain } from '../../lambda/scheduled-drain';
+import { heldShard } from '../../contract/breaker';
+import { METRIC } from '../../contract/metrics';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution } from '../support/local';
+
+jest.setTimeout(60_000);
+
+const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:downstream';
+const OUTAGE_ERROR = 'Lambda.ServiceException';
+const SECOND = 1000;
+
+let env: SimEnv;
+afterEach(async () => env?.stop());
+
+const groupOf = (sm: string) => ({ stateMachineArn: sm, errorName: OUTAGE_ERROR });
+
+async function start(sm: string, names: string[]): Promise<string[]> {
+  const arns: string[] = [];
+  for (const name of names) {
+    arns.push(await startExecution(env, sm, name));
+    await env.settle();
+    env.clock.advanceTo(env.clock.now() + SECOND);
+  }
+  return arns;
+}
+
+async function drainAt(t: number) {
+  env.clock.advanceTo(t);
+  await drain(env.deps);
+  await env.settle();
+}
+
+test('a slow outage: 3 first failures stay under the burst threshold; when 2 of their redrives fail again with the same error it opens', async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
+  const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
+  const arns = await start(sm, ['e-0', 'e-1', 'e-2']);
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
+
+  // Their first redrives come due: each fails again with the same error.
+  await drainAt(env.clock.now() + 60 * SECOND);
+  const state = await env.deps.breakers.read(groupOf(sm));
+  expect(state.status).toBe('open');
+  expect(env.metrics.sum(METRIC.breakerOpened)).toBe(1);
+  for (const arn of arns) expect(redrivesOf(env, arn)).toBe(1);
+  // The second redrive failure opened it and was held; no execution used more than one redrive.
+  expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBeGreaterThanOrEqual(1);
+});
+
+test('isolated failures whose redrives succeed never open it (a trickle)', async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+  // Each execution fails on its first run only: its redrive succeeds.
+  const sm = await createMachine(env, 'orders', LAMBDA, ({ attempt }) => (attempt === 1 ? { ok: false, error: OUTAGE_ERROR, cause: 'one-off' } : { ok: true }));
+  for (let minute = 0; minute < 8; minute++) {
+    await start(sm, [`t-${minute}-a`, `t-${minute}-b`]);
+    await drainAt(env.clock.now() + 30 * SECOND);
+  }
+  await drainAt(env.clock.now() + 120 * SECOND);
+  expect(env.metrics.sum(METRIC.breakerOpened)).toBe(0);
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
+});
+
+test('the probe is the held failure with the most redrives left, not the oldest; an execution is not probed twice while others were not', async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
+  const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
+  const early = await start(sm, ['early-0', 'early-1']);
+  // Both redrives fail again: the second opens it and is held with redriveCount 1 (the
+  // first was already scheduled; the drain holds it when it comes due).
+  await drainAt(env.clock.now() + 60 * SECOND);
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open' });
+  const late = await start(sm, ['late-0', 'late-1']); // held with redriveCount 0, stopped later
+  expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(3);
+
+  let b = await env.deps.breakers.read(groupOf(sm));
+  await drainAt(b.nextProbeAt!);
+  expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 0]); // the oldest with no redrive used
+  expect(early.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
+  const reheld = await env.deps.ledger.get(late[0], 1);
+  expect(reheld).toMatchObject({ state: 'held', probes: 1 });
+
+  b = await env.deps.breakers.read(groupOf(sm));
+  await drainAt(b.nextProbeAt!);
+  expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 1]); // rotation: the other one, not late-0 again
+  b = await env.deps.breakers.read(groupOf(sm));
+  await drainAt(b.nextProbeAt!);
+  // Every held failure now has 2 redrives left and none was probed but late-0/late-1: an early one.
+  expect(early.map((a) => redrivesOf(env, a)).sort()).toEqual([1, 2]);
+  expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
+});
+
+test("an execution's last redrive is not spent on a probe just after opening; it is, once a maximum probe interval has passed", async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 1, breaker: { threshold: 2 } });
+  const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
+  const arns = await start(sm, ['e-0', 'e-1']);
+  const b = await env.deps.breakers.read(groupOf(sm));
+  expect(b.status).toBe('open');
+  await drainAt(b.nextProbeAt!); // due, but every held failure is on its last redrive
+  await drainAt(b.openedAt! + 120 * SECOND);
+  expect(arns.map((a) => redrivesOf(env, a))).toEqual([0, 0]);
+  await drainAt(b.openedAt! + 240 * SECOND);
+  expect(arns.map((a) => redrivesOf(env, a)).sort()).toEqual([0, 1]);
+});

@@ -1,0 +1,221 @@
+/**
+ * The outage breaker end to end: the real SDK against dynalite and the Step Functions
+ * stand-in, on a simulated clock. A downstream is "down" (every run of the Task fails with
+ * one error) and comes back; the breaker opens, holds, probes, closes and releases.
+ */
+import { handleStatusChange } from '../../lambda/event-path';
+import { drain } from '../../lambda/scheduled-drain';
+import { sweep } from '../../lambda/reconcile';
+import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { METRIC } from '../../contract/metrics';
+import { DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
+import type { StepBehaviour } from '../../local/sfn';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution } from '../support/local';
+
+jest.setTimeout(60_000);
+
+const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:downstream';
+const OUTAGE_ERROR = 'Lambda.ServiceException';
+const SECOND = 1000;
+
+/** A downstream that is down until `world.down` is false. */
+function downstream(world: { down: boolean }): StepBehaviour {
+  return () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' } : { ok: true });
+}
+
+let env: SimEnv;
+afterEach(async () => env?.stop());
+
+async function startMany(sm: string, n: number, prefix = 'e'): Promise<string[]> {
+  const arns: string[] = [];
+  // One at a time, a second apart: the failures arrive in order.
+  for (let i = 0; i < n; i++) {
+    arns.push(await startExecution(env, sm, `${prefix}-${i}`));
+    await env.settle();
+    env.clock.advanceTo(env.clock.now() + SECOND);
+  }
+  return arns;
+}
+
+async function drainAt(t: number) {
+  env.clock.advanceTo(t);
+  const report = await drain(env.deps);
+  await env.settle();
+  return report;
+}
+
+const groupOf = (sm: string) => ({ stateMachineArn: sm, errorName: OUTAGE_ERROR });
+
+/**
+ * Every failure redriven at most once, per the stand-in's own log: each redrive carries
+ * its failure's clientToken (ar-<redriveCount>-<hash of the ARN>), so a second redrive
+ * meant for the same failure would repeat a token.
+ */
+function expectNoFailureRedrivenTwice() {
+  const tokens = env.standIn.redrives.map((r) => `${r.executionArn} ${r.clientToken}`);
+  expect(tokens.filter((t, i) => tokens.indexOf(t) !== i)).toEqual([]);
+  for (const r of env.standIn.redrives) expect(r.clientToken).toMatch(/^ar-\d+-/);
+}
+
+describe('open -> probe -> close -> release', () => {
+  test('an outage: failures are held once 5 have failed, probes find it still down, then up; everything held is released and recovers', async () => {
+    const world = { down: true };
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
+    const arns = await startMany(sm, 8);
+
+    // The first four were scheduled (backoff); the fifth opened the breaker; the rest are held.
+    const decisions = await Promise.all(arns.map(async (a) => (await env.deps.audit.trail(a)).map((t) => `${t.decision}/${t.reason}/${t.action}`)));
+    expect(decisions.slice(0, 4)).toEqual(Array(4).fill(['redrive-later/backoff/scheduled']));
+    expect(decisions.slice(4)).toEqual(Array(4).fill(['hold/breaker-open/held']));
+    expect(env.standIn.redrives).toHaveLength(0);
+    const [open] = await env.deps.breakers.active();
+    expect(open).toMatchObject({ group: groupOf(sm), state: { status: 'open', probe: null, failedProbes: 0 } });
+    const opened = env.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
+    expect(opened).toHaveLength(1);
+    expect(opened[0].detail).toMatchObject({ stateMachineArn: sm, errorName: OUTAGE_ERROR, failuresInWindow: 5, held: 1, reason: 'threshold' });
+    expect(opened[0].detail.firstFailure).toEqual({ executionArn: arns[4], error: OUTAGE_ERROR, cause: 'downstream answered 503' });
+    expect(JSON.stringify(env.notifier.breakerEvents)).not.toContain('hunter2');
+    expect(env.metrics.sum(METRIC.breakerOpened)).toBe(1);
+    expect((await env.deps.ledger.get(arns[5], 0))?.state).toBe('held');
+
+    // The scheduled four come due: held, without a DescribeExecution each. The first probe
+    // (30 s after opening) redrives the oldest held failure, which fails again.
+    const describesBefore = env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length;
+    await drainAt(open.state.nextProbeAt! + 30 * SECOND);
+    expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(8);
+    expect(redrivesOf(env, arns[0])).toBe(1);
+    expect(redrivesOf(env, arns[1])).toBe(0);
+    // Only the probe was described (the due ones were held without a look).
+    expect(env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length - describesBefore).toBeLessThanOrEqual(11);
+    let [b] = await env.deps.breakers.active();
+    expect(b.state).toMatchObject({ status: 'open', probe: null, failedProbes: 1, probeIntervalMs: 60_000 });
+    expect((await env.deps.ledger.get(arns[0], 1))?.state).toBe('held');
+    expect(env.metrics.sum(METRIC.probes, { Outcome: 'same-error' })).toBe(1);
+
+    // Not yet due: nothing happens.
+    await drainAt(b.state.nextProbeAt! - SECOND);
+    expect(env.standIn.redrives).toHaveLength(1);
+
+    // The downstream is back: the next probe (another execution) succeeds, the breaker
+    // closes and the same drain run releases every held failure.
+    world.down = false;
+    const report = await drainAt(b.state.nextProbeAt!);
+    expect(redrivesOf(env, arns[1])).toBe(1);
+    const closed = env.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_CLOSED);
+    expect(closed.map((e) => e.detail)).toMatchObject([{ reason: 'probe-succeeded', held: 7, failedProbes: 1, status: 'releasing' }]);
+    expect(report.breakers?.released.length).toBe(7);
+    for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expect(redrivesOf(env, arns[0])).toBe(2); // probe, then release of its second failure
+    for (const arn of arns.slice(1)) expect(redrivesOf(env, arn)).toBe(1);
+    expectNoFailureRedrivenTwice();
+    const trail = await env.deps.audit.trail(arns[7]);
+    expect(trail.map((t) => `${t.source}:${t.decision}/${t.reason}/${t.action}`)).toEqual(['event:hold/breaker-open/held', 'release:redrive/release/redriven']);
+    const probeTrail = await env.deps.audit.trail(arns[1]);
+    expect(probeTrail.map((t) => `${t.source}:${t.decision}/${t.reason}/${t.action}`)).toEqual([
+      'event:redrive-later/backoff/scheduled',
+      'drain:hold/breaker-open/held',
+      'probe:redrive/probe/redriven',
+    ]);
+
+    // Releasing until the grace period has passed with nothing left, then closed.
+    [b] = await env.deps.breakers.active();
+    expect(b.state.status).toBe('releasing');
+    await drainAt(env.clock.now() + 3 * 60 * SECOND);
+    expect(await env.deps.breakers.active()).toEqual([]);
+    expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
+    expect(env.metrics.sum(METRIC.breakerClosed, { Reason: 'probe-succeeded' })).toBe(1);
+  });
+
+  test('a probe whose status-change events are lost: the drain learns its outcome from DescribeExecution', async () => {
+    const world = { down: true };
+    env = await simEnv(FIXTURE_START, { detachBus: true });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
+    const arns: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      arns.push(await startExecution(env, sm, `lost-${i}`));
+      await env.standIn.idle();
+      const failed = env.standIn.events.find((e) => e.detail.executionArn === arns[i] && e.detail.status === 'FAILED')!;
+      await handleStatusChange(failed, env.deps); // only the first failures are delivered
+      env.clock.advanceTo(env.clock.now() + SECOND);
+    }
+    let [b] = await env.deps.breakers.active();
+    expect(b.state.status).toBe('open');
+    await drainAt(b.state.nextProbeAt! + 60 * SECOND); // probe fails; its event is never delivered
+    [b] = await env.deps.breakers.active();
+    expect(b.state).toMatchObject({ status: 'open', probe: null, failedProbes: 1 });
+    // The probe's second failure is not in the ledger (its event was lost), so it is not
+    // held; the reconciliation sweep finds it like any failure whose event was lost.
+    world.down = false;
+    await drainAt(b.state.nextProbeAt!);
+    expect(env.notifier.breakerEvents.map((e) => e.detail.reason)).toEqual(['threshold', 'probe-succeeded']);
+    const lostProbe = arns.filter((a) => env.standIn.getExecution(a)?.status !== 'SUCCEEDED');
+    expect(lostProbe).toHaveLength(1);
+    expect((await env.deps.ledger.failuresOf(lostProbe[0])).map((f) => [f.redriveCount, f.state, f.reason])).toEqual([[0, 'redriven', 'probe']]);
+    const swept = await sweep(env.deps, { since: FIXTURE_START });
+    await env.standIn.idle();
+    expect(swept.unknownToLedger).toBe(1);
+    expect(swept.outcomes.map((o) => o.decision.decision)).toEqual(['redrive-later']); // its backoff
+    await drainAt(env.clock.now() + 5 * 60 * SECOND);
+    for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expectNoFailureRedrivenTwice();
+  });
+});
+
+describe('isolated failures never open it', () => {
+  test('four failures within the window, then one more long after: all decided normally', async () => {
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+    const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 1, error: OUTAGE_ERROR });
+    await startMany(sm, 4);
+    env.clock.advanceTo(env.clock.now() + 20 * 60 * SECOND); // past the 15-minute window
+    const [late] = await startMany(sm, 1, 'late');
+    expect(env.standIn.redrives).toHaveLength(5);
+    expect(await env.deps.breakers.active()).toEqual([]);
+    expect(env.standIn.getExecution(late)?.status).toBe('SUCCEEDED');
+  });
+
+  test('one execution failing again and again counts once', async () => {
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 6 });
+    const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: OUTAGE_ERROR });
+    const [arn] = await startMany(sm, 1);
+    // Failed 7 times (the first run and 6 redrives), all within a minute: still one execution.
+    expect(redrivesOf(env, arn)).toBe(6);
+    expect(await env.deps.breakers.active()).toEqual([]);
+  });
+
+  test('breaker: { enabled: false } turns it off for a policy', async () => {
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, breaker: { enabled: false } });
+    const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 1, error: OUTAGE_ERROR });
+    await startMany(sm, 10);
+    expect(env.standIn.redrives).toHaveLength(10);
+    expect(await env.deps.breakers.active()).toEqual([]);
+  });
+});
+
+describe('hold after exhaustion', () => {
+  test('onExhausted: hold keeps the failure (no owner "Exhausted" event); near the end of the 14-day window it is given up with a reason and an owner event', async () => {
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, onExhausted: 'hold', holdMarginHours: 24 });
+    const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: 'Custom.Broken' });
+    const [arn] = await startMany(sm, 1);
+    expect(redrivesOf(env, arn)).toBe(1);
+    const record = await env.deps.ledger.get(arn, 1);
+    expect(record).toMatchObject({ state: 'held', reason: 'exhausted' });
+    expect(await env.deps.ledger.heldCount(HELD_EXHAUSTED_SHARD)).toBe(1);
+    expect(env.notifier.events).toEqual([]);
+    expect(env.metrics.sum(METRIC.heldFailures, { Reason: 'exhausted' })).toBe(1);
+
+    await drainAt(record!.stopDate! + 12 * 24 * 3600 * SECOND);
+    expect((await env.deps.ledger.get(arn, 1))?.state).toBe('held');
+    await drainAt(record!.stopDate! + 13 * 24 * 3600 * SECOND + SECOND);
+    expect(await env.deps.ledger.get(arn, 1)).toMatchObject({ state: 'skipped', reason: 'redrive-window-ending' });
+    expect(env.notifier.events.map((e) => [e.detailType, e.detail.reason])).toEqual([['Auto Redrive Skipped', 'redrive-window-ending']]);
+    const trail = await env.deps.audit.trail(arn);
+    expect(trail.at(-1)).toMatchObject({ decision: 'skip', reason: 'redrive-window-ending', action: 'skipped' });
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * What the breaker tells people: the Opened / Closed owner events (group, held count, the
+ * first failure's error and cause cut short, never input or output), their metrics, and
+ * the EventBridge notifier's PutEvents for them; on dynalite (held counts, the first
+ * failure's record).
+ */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import { heldShard } from '../../../contract/breaker';
+import { METRIC } from '../../../contract/metrics';
+import { CAUSE_LIMIT, DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED, OWNER_EVENT_SOURCE } from '../../../contract/owner-events';
+import { BREAKER_DEFAULTS } from '../../../contract/policy-schema';
+import { CLOSED_STATE, counterName, step } from '../../../lambda/decide/breaker';
+import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
+import { AuditTrail } from '../../../lambda/record/audit-trail';
+import { announceClosed, announceOpened, recordDecision } from '../../../lambda/record/breaker-events';
+import { FailureLedger } from '../../../lambda/record/failure-ledger';
+import { EventBridgeNotifier, MemoryNotifier } from '../../../lambda/record/owner-notifier';
+import { useLedgerTable } from '../../support/dynalite';
+import { failureFacts, T0 } from '../helpers';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const table = useLedgerTable();
+const FACTS = failureFacts();
+const GROUP = { stateMachineArn: FACTS.stateMachineArn, errorName: FACTS.errorName };
+const LONG_CAUSE = `secret-free cause ${'x'.repeat(5000)}`;
+
+function deps() {
+  const notifier = new MemoryNotifier();
+  const metrics = new InMemoryMetrics();
+  const ledger = new FailureLedger(table().doc, table().name, 30);
+  return { notifier, metrics, ledger, audit: new AuditTrail(table().doc, table().name, 30), log: new MemoryLog(), clock: () => T0 };
+}
+
+function opened() {
+  const counted = { ...CLOSED_STATE, counts: { [counterName(T0, BREAKER_DEFAULTS)]: BREAKER_DEFAULTS.threshold } };
+  return step(counted, { kind: 'failure', at: T0, executionArn: FACTS.executionArn, redriveCount: FACTS.redriveCount }, BREAKER_DEFAULTS).state;
+}
+
+test('Opened: the group, failures in the window, held count (this one included), first failure with its cause cut short; a metric', async () => {
+  const d = deps();
+  await d.ledger.hold({ ...FACTS, executionArn: `${FACTS.executionArn}-other` }, 'breaker-open', heldShard(GROUP), T0);
+  await announceOpened(GROUP, opened(), 5, { error: FACTS.errorName, cause: LONG_CAUSE }, d);
+  expect(d.notifier.breakerEvents).toHaveLength(1);
+  const [{ detailType, detail }] = d.notifier.breakerEvents;
+  expect(detailType).toBe(DETAIL_TYPE_BREAKER_OPENED);
+  expect(detail).toEqual({
+    stateMachineArn: GROUP.stateMachineArn,
+    errorName: GROUP.errorName,
+    status: 'open',
+    openedAt: new Date(T0).toISOString(),
+    closedAt: null,
+    reason: 'threshold',
+    held: 2,
+    failuresInWindow: 5,
+    failedProbes: 0,
+    nextProbeAt: new Date(T0 + 30_000).toISOString(),
+    firstFailure: { executionArn: FACTS.executionArn, error: FACTS.errorName, cause: LONG_CAUSE.slice(0, CAUSE_LIMIT) },
+  });
+  expect(d.metrics.sum(METRIC.breakerOpened)).toBe(1);
+});
+
+test('Closed: the reason, the held count, the first failure read back from the ledger; a metric by reason', async () => {
+  const d = deps();
+  await d.ledger.hold({ ...FACTS, cause: LONG_CAUSE }, 'breaker-open', heldShard(GROUP), T0);
+  const before = { ...opened(), probe: { executionArn: FACTS.executionArn, redriveCount: 0, token: 't', startedAt: T0 + 30_000 } };
+  const after = step(before, { kind: 'probe-result', token: 't', outcome: 'succeeded', at: T0 + 40_000 }, BREAKER_DEFAULTS).state;
+  await announceClosed(GROUP, before, after, 'probe-succeeded', d);
+  expect(d.notifier.breakerEvents[0]).toEqual({
+    detailType: DETAIL_TYPE_BREAKER_CLOSED,
+    detail: expect.objectContaining({ status: 'releasing', reason: 'probe-succeeded', held: 1, closedAt: new Date(T0 + 40_000).toISOString(), failuresInWindow: null }),
+  });
+  // The ledger keeps a cause cut at 1,000 characters; the event cuts at CAUSE_LIMIT.
+  expect(d.notifier.breakerEvents[0].detail.firstFailure).toEqual({ executionArn: FACTS.executionArn, error: FACTS.errorName, cause: LONG_CAUSE.slice(0, Math.min(1000, CAUSE_LIMIT)) });
+  expect(d.metrics.sum(METRIC.breakerClosed, { Reason: 'probe-succeeded' })).toBe(1);
+});
+
+test('recordDecision: an audit entry of the given source, a log line and the Decisions metric', async () => {
+  const d = deps();
+  await recordDecision(FACTS, { decision: 'redrive', reason: 'probe', policyKey: '*', redriveCount: 0, errorName: FACTS.errorName, detail: 'probe' }, { action: 'redriven' }, 'probe', d);
+  const [entry] = await d.audit.trail(FACTS.executionArn);
+  expect(entry).toMatchObject({ source: 'probe', decision: 'redrive', reason: 'probe', action: 'redriven', eventId: 'probe:0', stateMachineArn: FACTS.stateMachineArn });
+  expect(d.metrics.sum(METRIC.decisions, { Outcome: 'redrive', Reason: 'probe' })).toBe(1);
+});
+
+describe('EventBridgeNotifier.notifyBreaker', () => {
+  const eb = mockClient(EventBridgeClient);
+  afterEach(() => eb.reset());
+  const detail = { stateMachineArn: GROUP.stateMachineArn, errorName: null, status: 'open', openedAt: null, closedAt: null, reason: 'threshold', held: 1, failuresInWindow: 5, failedProbes: 0, nextProbeAt: null, firstFailure: null };
+
+  test('one entry on the configured bus: source, detail-type, the state machine as resource', async () => {
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    await new EventBridgeNotifier(new EventBridgeClient({ region: 'us-east-1' }), 'owners').notifyBreaker(DETAIL_TYPE_BREAKER_OPENED, detail);
+    expect(eb.commandCalls(PutEventsCommand)[0].args[0].input.Entries).toEqual([
+      { EventBusName: 'owners', Source: OWNER_EVENT_SOURCE, DetailType: DETAIL_TYPE_BREAKER_OPENED, Detail: JSON.stringify(detail), Resources: [GROUP.stateMachineArn] },
+    ]);
+  });
+
+  test('a failed entry surfaces as an error', async () => {
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
+    await expect(new EventBridgeNotifier(new EventBridgeClient({ region: 'us-east-1' }), 'owners').notifyBreaker(DETAIL_TYPE_BREAKER_CLOSED, detail)).rejects.toThrow('InternalFailure');
+  });
+});

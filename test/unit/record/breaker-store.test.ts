@@ -1,0 +1,118 @@
+/**
+ * The breaker item on dynalite: what the counting update, the conditional transitions and
+ * the listing read and write (pk BREAKER#..., the sparse byDue entry while active), and
+ * concurrent writers racing for the same transition.
+ */
+import { BREAKER_SHARD } from '../../../contract/breaker';
+import { BREAKER_DEFAULTS } from '../../../contract/policy-schema';
+import { bucketMs, CLOSED_STATE, counterName } from '../../../lambda/decide/breaker';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BreakerContentionError, BreakerStore } from '../../../lambda/record/breaker-store';
+import { useLedgerTable } from '../../support/dynalite';
+
+const T0 = 1_700_000_000_000;
+// Threshold 5 keeps these store tests short; the defaults' numbers are decide/breaker's business.
+const S = { ...BREAKER_DEFAULTS, threshold: 5 };
+const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
+const GROUP = { stateMachineArn: SM, errorName: 'Lambda.ServiceException' };
+const KEY = { pk: `BREAKER#${SM}#Lambda.ServiceException`, sk: 'BREAKER' };
+
+const table = useLedgerTable();
+const store = () => new BreakerStore(table().doc, table().name);
+const failure = (at: number, i = 0) => ({ kind: 'failure' as const, at, executionArn: `arn:aws:states:us-east-1:123456789012:execution:orders:e-${i}`, redriveCount: 0 });
+
+test('no item: closed, version 0', async () => {
+  expect(await store().read(GROUP)).toEqual(CLOSED_STATE);
+  expect(await store().active()).toEqual([]);
+});
+
+test('count: one UpdateItem adds to the bucket and returns the whole state; buckets just behind the window are removed', async () => {
+  const s = store();
+  const b = bucketMs(S);
+  const old = `c_${b}_${Math.floor(T0 / b) - 8}`;
+  await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, [old]: 4 } }));
+  const state = await s.count(GROUP, [counterName(T0, S)], S);
+  expect(state.counts).toEqual({ [counterName(T0, S)]: 1 });
+  await s.count(GROUP, [counterName(T0, S)], S);
+  expect(await table().item(KEY)).toEqual({ ...KEY, stateMachineArn: SM, errorName: 'Lambda.ServiceException', [counterName(T0, S)]: 2 });
+});
+
+test('count: a redrive that failed again adds to both signals in the one UpdateItem; two such executions open it', async () => {
+  const s = store();
+  const first = counterName(T0, S, 'c');
+  const again = counterName(T0, S, 'r');
+  const b = bucketMs(S);
+  const oldAgain = `r_${b}_${Math.floor(T0 / b) - 9}`;
+  await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, [oldAgain]: 3 } }));
+  let state = await s.count(GROUP, [first, again], S);
+  expect(state.counts).toEqual({ [first]: 1, [again]: 1 });
+  expect((await s.transition(GROUP, failure(T0), S, state)).step.effects).toEqual([{ kind: 'pass' }]);
+  expect(await table().item(KEY)).not.toHaveProperty(oldAgain);
+  state = await s.count(GROUP, [again], S);
+  expect(state.counts).toEqual({ [first]: 1, [again]: 2 });
+  const { step } = await s.transition(GROUP, failure(T0, 1), S, state);
+  expect(step.effects[0]).toMatchObject({ kind: 'opened', failuresInWindow: 1, redriveFailuresInWindow: 2 });
+});
+
+test('open: written over the version read, listed in the BREAKER shard; closed for good: off the index, counters gone', async () => {
+  const s = store();
+  let state = CLOSED_STATE;
+  for (let i = 0; i < 5; i++) state = await s.count(GROUP, [counterName(T0, S)], S);
+  const { step } = await s.transition(GROUP, failure(T0), S, state);
+  expect(step.effects.map((e) => e.kind)).toEqual(['opened', 'hold']);
+  const item = await table().item(KEY);
+  expect(item).toMatchObject({ status: 'open', version: 1, openedAt: T0, nextProbeAt: T0 + 30_000, dueShard: BREAKER_SHARD, dueAt: T0 + 30_000, failedProbes: 0 });
+  expect(item).not.toHaveProperty('probe');
+  expect(await s.active()).toEqual([{ group: GROUP, state: step.state }]);
+
+  const probe = { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:orders:e-0', redriveCount: 0, token: 'tok', startedAt: T0 + 30_000 };
+  await s.transition(GROUP, { kind: 'probe-started', probe }, S);
+  expect(await table().item(KEY)).toMatchObject({ version: 2, probe, dueAt: T0 + 30_000 });
+  await s.transition(GROUP, { kind: 'probe-result', token: 'tok', outcome: 'succeeded', at: T0 + 40_000 }, S);
+  const releasing = await table().item(KEY);
+  expect(releasing).toMatchObject({ status: 'releasing', version: 3, closedAt: T0 + 40_000, closeReason: 'probe-succeeded', dueShard: BREAKER_SHARD, dueAt: T0 + 40_000 });
+  expect(Object.keys(releasing!).filter((k) => k.startsWith('c_') || k === 'probe' || k === 'nextProbeAt')).toEqual([]);
+  await s.transition(GROUP, { kind: 'release-finished', at: T0 + 400_000 }, S);
+  const closed = await table().item(KEY);
+  expect(closed).toMatchObject({ status: 'closed', version: 4 });
+  expect(closed).not.toHaveProperty('dueShard');
+  expect(await s.active()).toEqual([]);
+});
+
+test('concurrent openers on separate clients: one opens, the others lose the write, read again and hold', async () => {
+  const writers = Array.from({ length: 12 }, () => store());
+  // Everyone has counted (the 12th count makes 12 >= 5) before anyone transitions.
+  let last = CLOSED_STATE;
+  for (const w of writers) last = await w.count(GROUP, [counterName(T0, S)], S);
+  const results = await Promise.all(writers.map((w, i) => w.transition(GROUP, failure(T0, i), S, { ...last, version: 0, status: 'closed' })));
+  expect(results.filter((r) => r.step.effects.some((e) => e.kind === 'opened'))).toHaveLength(1);
+  expect(results.every((r) => r.step.effects.some((e) => e.kind === 'hold'))).toBe(true);
+  expect(await table().item(KEY)).toMatchObject({ status: 'open', version: 1 });
+});
+
+test('a writer that keeps losing gives up with BreakerContentionError (the event is retried)', async () => {
+  const s = store();
+  for (let i = 0; i < 5; i++) await s.count(GROUP, [counterName(T0, S)], S);
+  // Someone bumps the version between every read and write.
+  const inner = s as unknown as { read: (g: typeof GROUP) => Promise<typeof CLOSED_STATE> };
+  const read = inner.read.bind(s);
+  let bump = 0;
+  inner.read = async (g) => {
+    const state = await read(g);
+    await table().doc.send(
+      new UpdateCommand({ TableName: table().name, Key: KEY, UpdateExpression: 'SET version = :v', ExpressionAttributeValues: { ':v': 100 + ++bump } }),
+    );
+    return state;
+  };
+  await expect(s.transition(GROUP, failure(T0), S)).rejects.toBeInstanceOf(BreakerContentionError);
+});
+
+test('readCached reuses a read for a second of the caller clock, then reads again', async () => {
+  const reader = store();
+  const writer = store();
+  expect((await reader.readCached(GROUP, T0)).status).toBe('closed');
+  for (let i = 0; i < 5; i++) await writer.count(GROUP, [counterName(T0, S)], S);
+  await writer.transition(GROUP, failure(T0), S);
+  expect((await reader.readCached(GROUP, T0 + 999)).status).toBe('closed');
+  expect((await reader.readCached(GROUP, T0 + 1000)).status).toBe('open');
+});
