@@ -17,6 +17,7 @@ export {
   RedrivePolicyPropsError,
   type RedrivePolicyProps,
   type RedrivePolicyOptions,
+  type RedrivePolicyBreaker,
   type AddRedrivePolicyOptions,
   type PolicyTableOwner,
 } from './redrive-policy';

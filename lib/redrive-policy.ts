@@ -9,13 +9,65 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import type { RedrivableStatus } from '../contract/event-pattern';
-import { parsePolicyItem } from '../contract/policy-schema';
+import { type OnExhausted, parsePolicyItem } from '../contract/policy-schema';
 import { POLICY_RESOURCE_TYPE, managedByValue, type PolicyResourceProperties } from '../contract/policy-resource';
 import { PolicyWriter } from './policy-writer';
 
 /** Where a policy item lives: an AutoRedrive construct (or anything with its policy table). */
 export interface PolicyTableOwner {
   readonly policyTable: dynamodb.ITable;
+}
+
+/**
+ * The outage breaker of a policy (docs/breaker.md): which correlated failures open it and
+ * how it probes. Every setting is optional; the defaults are the policy schema's
+ * (BREAKER_DEFAULTS in contract/policy-schema.ts).
+ */
+export interface RedrivePolicyBreaker {
+  /**
+   * false: every failure is decided alone, as without a breaker.
+   *
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Distinct executions failing with the same error within `window` that open the breaker
+   * (a burst). A whole number from 2 to 100,000.
+   *
+   * @default 20
+   */
+  readonly threshold?: number;
+  /**
+   * Distinct executions whose redrive failed again with the same error within `window`
+   * that open the breaker (a slow outage). A whole number from 2 to 100,000.
+   *
+   * @default 2
+   */
+  readonly redriveFailureThreshold?: number;
+  /**
+   * The counting window. Whole seconds, from 10 seconds to 1 day.
+   *
+   * @default Duration.seconds(300)
+   */
+  readonly window?: Duration;
+  /**
+   * First interval between probes while the breaker is open. Whole seconds, 1 second to 1 day.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly probeInterval?: Duration;
+  /**
+   * Longest interval between probes (the interval doubles up to it). Whole seconds.
+   *
+   * @default Duration.seconds(240)
+   */
+  readonly maxProbeInterval?: Duration;
+  /**
+   * A probe still running after this long is inconclusive. Whole seconds, 10 seconds to 1 day.
+   *
+   * @default Duration.seconds(900)
+   */
+  readonly probeTimeout?: Duration;
 }
 
 /** The policy itself: every field of a policy item but its key. */
@@ -100,6 +152,30 @@ export interface RedrivePolicyOptions {
    * @default - none
    */
   readonly description?: string;
+
+  /**
+   * What happens when `maxRedrives` is reached: 'skip' gives up (an `Auto Redrive
+   * Exhausted` owner event), 'hold' keeps the failure held until a person releases it
+   * (`redrivectl release`) or its redrive window is about to end.
+   *
+   * @default 'skip'
+   */
+  readonly onExhausted?: OnExhausted;
+
+  /**
+   * A held failure is given up this long before Step Functions' 14-day redrive window
+   * ends. Whole hours, from 1 to 72.
+   *
+   * @default Duration.hours(24)
+   */
+  readonly holdMargin?: Duration;
+
+  /**
+   * The outage breaker: settings, or false to turn it off for this policy.
+   *
+   * @default - on, with the defaults of {@link RedrivePolicyBreaker}
+   */
+  readonly breaker?: RedrivePolicyBreaker | false;
 }
 
 /** Properties of {@link RedrivePolicy}. */
@@ -178,6 +254,17 @@ const PROP_OF_FIELD: Readonly<Record<string, string>> = {
   statuses: 'statuses',
   dryRun: 'dryRun',
   description: 'description',
+  onExhausted: 'onExhausted',
+  holdMarginHours: 'holdMargin',
+  breaker: 'breaker',
+};
+
+/** The `breaker` map's field each breaker prop becomes. */
+const BREAKER_PROP_OF_FIELD: Readonly<Record<string, string>> = {
+  windowSeconds: 'window',
+  probeIntervalSeconds: 'probeInterval',
+  maxProbeIntervalSeconds: 'maxProbeInterval',
+  probeTimeoutSeconds: 'probeTimeout',
 };
 
 /** Keys declared per policy table in this app: one construct per key and table. */
@@ -228,6 +315,9 @@ export class RedrivePolicy extends Construct {
     set('statuses', props.statuses && [...props.statuses]);
     set('dryRun', props.dryRun);
     set('description', props.description);
+    set('onExhausted', props.onExhausted);
+    set('holdMarginHours', wholeUnits('holdMargin', props.holdMargin, 3600, 'hour', fail));
+    set('breaker', breakerItem(props.breaker, fail));
     item.managedBy = managedByValue(stack.stackName, pathInStack(this, stack));
     validate(item, fail);
     this.item = item;
@@ -264,11 +354,33 @@ function policyKeyOf(stateMachine: sfn.IStateMachine | string, fail: (prop: stri
 }
 
 function seconds(prop: string, d: Duration | undefined, fail: (prop: string, detail: string) => never): number | undefined {
+  return wholeUnits(prop, d, 1, 'second', fail);
+}
+
+/** A Duration as a whole number of `unitSeconds`-long units, or a failure naming the prop. */
+function wholeUnits(prop: string, d: Duration | undefined, unitSeconds: number, unit: string, fail: (prop: string, detail: string) => never): number | undefined {
   if (d === undefined) return undefined;
-  if (d.isUnresolved()) return d.toSeconds();
-  const s = d.toMilliseconds() / 1000;
-  if (!Number.isInteger(s)) fail(prop, `must be a whole number of seconds, got ${d.toHumanString()}`);
-  return s;
+  if (d.isUnresolved()) return d.toSeconds() / unitSeconds;
+  const n = d.toMilliseconds() / 1000 / unitSeconds;
+  if (!Number.isInteger(n)) fail(prop, `must be a whole number of ${unit}s, got ${d.toHumanString()}`);
+  return n;
+}
+
+/** The item's `breaker` map (field names of the policy schema), or false. */
+function breakerItem(b: RedrivePolicyBreaker | false | undefined, fail: (prop: string, detail: string) => never): Record<string, unknown> | false | undefined {
+  if (b === undefined || b === false) return b;
+  const out: Record<string, unknown> = {};
+  const set = (field: string, value: unknown) => {
+    if (value !== undefined) out[field] = value;
+  };
+  set('enabled', b.enabled);
+  set('threshold', b.threshold);
+  set('redriveFailureThreshold', b.redriveFailureThreshold);
+  set('windowSeconds', seconds('breaker.window', b.window, fail));
+  set('probeIntervalSeconds', seconds('breaker.probeInterval', b.probeInterval, fail));
+  set('maxProbeIntervalSeconds', seconds('breaker.maxProbeInterval', b.maxProbeInterval, fail));
+  set('probeTimeoutSeconds', seconds('breaker.probeTimeout', b.probeTimeout, fail));
+  return out;
 }
 
 function pathInStack(c: IConstruct, stack: Stack): string {
@@ -293,7 +405,8 @@ function validate(item: Record<string, unknown>, fail: (prop: string, detail: st
   if (parsed.ok) return;
   const issue = parsed.error.issues.find((i) => keyKnown || i.field !== 'stateMachine');
   if (!issue) return;
-  const prop = PROP_OF_FIELD[issue.field.split('.')[0]] ?? issue.field;
+  const [top, nested] = issue.field.split('.');
+  const prop = top === 'breaker' && nested ? `breaker.${BREAKER_PROP_OF_FIELD[nested] ?? nested}` : (PROP_OF_FIELD[top] ?? issue.field);
   const field = prop === issue.field ? '' : ` (policy field ${issue.field})`;
   fail(prop, `${issue.message}${field}`);
 }

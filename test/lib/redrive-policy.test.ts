@@ -88,6 +88,29 @@ describe('two policies in the stack of the controller', () => {
   });
 });
 
+test('breaker, onExhausted and holdMargin become the policy fields the controller reads', () => {
+  const { stack, autoRedrive, machine } = setup();
+  new RedrivePolicy(stack, 'Held', {
+    autoRedrive,
+    stateMachine: machine,
+    onExhausted: 'hold',
+    holdMargin: Duration.hours(48),
+    breaker: { threshold: 50, redriveFailureThreshold: 3, window: Duration.minutes(10), probeInterval: Duration.minutes(1), maxProbeInterval: Duration.minutes(8), probeTimeout: Duration.minutes(20) },
+  });
+  autoRedrive.addPolicy(ORDERS_ARN, { breaker: false });
+  const items = policies(Template.fromStack(stack)).map((p) => p.Policy);
+  expect(items).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        onExhausted: 'hold',
+        holdMarginHours: 48,
+        breaker: { threshold: 50, redriveFailureThreshold: 3, windowSeconds: 600, probeIntervalSeconds: 60, maxProbeIntervalSeconds: 480, probeTimeoutSeconds: 1200 },
+      }),
+      expect.objectContaining({ stateMachine: ORDERS_ARN, breaker: false }),
+    ]),
+  );
+});
+
 describe('state machines and tables in other forms', () => {
   test('an imported state machine, a literal ARN and an imported policy table (a controller deployed elsewhere)', () => {
     const app = newApp();
@@ -134,6 +157,9 @@ describe('validated at synth by the shared policy schema, naming the prop', () =
       new RedrivePolicy(s.stack, 'A', { autoRedrive: s.autoRedrive, stateMachine: ORDERS_ARN });
       new RedrivePolicy(s.stack, 'B', { autoRedrive: s.autoRedrive, stateMachine: ORDERS_ARN });
     }, 'stateMachine', /^RedrivePolicy Orders\/B: stateMachine '.*:orders' already has a RedrivePolicy in this table \(Orders\/A\); one policy per key$/],
+    ['a breaker window out of range', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, breaker: { window: Duration.seconds(5) } }), 'breaker.window', /^RedrivePolicy Orders\/P: breaker.window must be from 10 to 86400 \(policy field breaker.windowSeconds\)$/],
+    ['a breaker probe interval not whole seconds', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, breaker: { probeInterval: Duration.millis(2500) } }), 'breaker.probeInterval', /^RedrivePolicy Orders\/P: breaker.probeInterval must be a whole number of seconds, got 2 seconds 500 millis$/],
+    ['a hold margin beyond 72 hours', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, holdMargin: Duration.days(4) }), 'holdMargin', /^RedrivePolicy Orders\/P: holdMargin .*\(policy field holdMarginHours\)$/],
   ];
 
   test.each(cases)('%s', (_name, make, prop, message) => {
