@@ -10,10 +10,10 @@
  * - `active`: every open or releasing breaker, one Query of the sparse byDue index.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BREAKER_SHARD, BREAKER_SK, type BreakerGroup, type BreakerItem, breakerPk } from '../../contract/breaker';
 import { type BreakerSettings, type BreakerState, CLOSED_STATE, type Observation, type Step, bucketMs, step } from '../decide/breaker';
-import { DUE_INDEX } from './failure-ledger';
+import { dueShardPages } from './due-index';
 
 export interface ActiveBreaker {
   readonly group: BreakerGroup;
@@ -146,22 +146,11 @@ export class BreakerStore {
   /** Every open or releasing breaker. */
   async active(): Promise<ActiveBreaker[]> {
     const found: ActiveBreaker[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: 'dueShard = :shard',
-          ExpressionAttributeValues: { ':shard': BREAKER_SHARD },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        found.push({ group: { stateMachineArn: item.stateMachineArn, errorName: item.errorName ?? null }, state: stateFromItem(item) });
+    for await (const page of dueShardPages(this.doc, this.tableName, BREAKER_SHARD)) {
+      for (const item of page.items) {
+        found.push({ group: { stateMachineArn: item.stateMachineArn as string, errorName: (item.errorName as string | undefined) ?? null }, state: stateFromItem(item) });
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
     return found;
   }
 

@@ -18,9 +18,9 @@ import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { FailureRecordState } from '../decide/decision';
 import { ifConditionHolds } from './conditional-write';
+import { DUE_INDEX, dueShardPages } from './due-index';
 
 export const DUE_SHARD = 'DUE';
-export const DUE_INDEX = 'byDue';
 
 export type FailureState = FailureRecordState['state'];
 
@@ -251,21 +251,7 @@ export class FailureLedger {
   /** How many failures are held under `shard`. */
   async heldCount(shard: string): Promise<number> {
     let count = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: 'dueShard = :shard',
-          ExpressionAttributeValues: { ':shard': shard },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
-      count += out.Count ?? 0;
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for await (const page of dueShardPages(this.doc, this.tableName, shard, { Select: 'COUNT' })) count += page.count;
     return count;
   }
 
@@ -306,24 +292,12 @@ export class FailureLedger {
   async backlog(): Promise<{ count: number; oldestDueAt: number | null }> {
     let count = 0;
     let oldestDueAt: number | null = null;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: 'dueShard = :shard',
-          ExpressionAttributeValues: { ':shard': DUE_SHARD },
-          ProjectionExpression: 'dueAt',
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) {
+    for await (const page of dueShardPages(this.doc, this.tableName, DUE_SHARD, { ProjectionExpression: 'dueAt' })) {
+      for (const item of page.items as Array<{ dueAt: number }>) {
         count++;
         if (oldestDueAt === null || item.dueAt < oldestDueAt) oldestDueAt = item.dueAt;
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
     return { count, oldestDueAt };
   }
 
