@@ -23,9 +23,11 @@ import {
   skipDecision,
 } from './decide/decision';
 import { type MalformedEventError, parseStatusChange, type StatusChange } from './event/status-change';
-import { DIMENSION, METRIC } from '../contract/metrics';
+import { METRIC } from '../contract/metrics';
 import { type PolicySnapshot, type PolicySource, resolvePolicy } from './policy/policy-source';
-import type { AuditEntry, AuditTrail, DecisionSource } from './record/audit-trail';
+import type { AuditTrail, DecisionSource } from './record/audit-trail';
+import { countDecision, decisionRecord, type Subject } from './record/decision-record';
+export type { DecisionRecord } from './record/decision-record';
 import { type FailureFacts, type FailureRecord, toRecordState } from './record/failure-ledger';
 import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
@@ -260,44 +262,10 @@ export async function checkExecution(executionArn: string, deps: ControllerDeps)
 
 // ---- record --------------------------------------------------------------------------
 
-/** Which execution (or, for a malformed event, which event) a decision is about. */
-interface Subject {
-  readonly executionArn: string | null;
-  readonly stateMachineArn: string | null;
-  readonly eventId: string | null;
-  readonly status: string | null;
-}
-
-/** The decision as recorded: one object, written to the audit trail and logged. */
-export type DecisionRecord = Omit<AuditEntry, 'at'>;
-
-function decisionRecord(subject: Subject, decision: Decision, action: ActionOutcome, source: DecisionSource): DecisionRecord {
-  return {
-    executionArn: subject.executionArn,
-    stateMachineArn: subject.stateMachineArn,
-    eventId: subject.eventId,
-    source,
-    redriveCount: decision.redriveCount,
-    status: subject.status,
-    errorName: decision.errorName,
-    decision: decision.decision,
-    reason: decision.reason,
-    detail: decision.detail,
-    policyKey: decision.policyKey,
-    action: action.action,
-    actionDetail: action.actionDetail,
-    dueAt: action.dueAt,
-  };
-}
-
 function outcomeOf(subject: Subject, decision: Decision, source: DecisionSource, action: ActionOutcome & { unchanged?: boolean }): Outcome {
   return { decision, executionArn: subject.executionArn, eventId: subject.eventId, source, ...action };
 }
 
-function countDecision(decision: Decision, deps: ControllerDeps): void {
-  deps.metrics.count(METRIC.decisions, { [DIMENSION.outcome]: decision.decision, [DIMENSION.reason]: decision.reason });
-  if (decision.decision === 'skip' && decision.reason === 'limit-reached') deps.metrics.count(METRIC.exhaustions);
-}
 
 async function record(
   event: StatusChange,
@@ -311,7 +279,7 @@ async function record(
   const entry = decisionRecord(event, decision, action, source);
   await deps.audit.record({ at: deps.clock(), ...entry });
   deps.log.info('decision', { ...entry, dueAt: entry.dueAt === undefined ? undefined : new Date(entry.dueAt).toISOString() });
-  countDecision(decision, deps);
+  countDecision(decision, deps.metrics);
   if (decision.decision === 'skip' && NOTEWORTHY_SKIPS.includes(decision.reason) && failure && deps.notifier) {
     await deps.notifier.notify(decision, failure, event.cause);
   }
@@ -327,7 +295,7 @@ async function recordMalformed(error: MalformedEventError, deps: ControllerDeps,
     problems: error.problems,
   });
   deps.metrics.count(METRIC.malformedEvents);
-  countDecision(decision, deps);
+  countDecision(decision, deps.metrics);
   const action: ActionOutcome = { action: 'skipped' };
   await deps.audit.record({ at: deps.clock(), ...decisionRecord(subject, decision, action, source) });
   return outcomeOf(subject, decision, source, action);

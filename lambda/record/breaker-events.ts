@@ -13,6 +13,7 @@ import type { Log, MetricsRecorder } from '../observability/telemetry';
 import type { ActionResult, AuditTrail, DecisionSource } from './audit-trail';
 import type { FailureFacts, FailureLedger } from './failure-ledger';
 import type { OwnerNotifier } from './owner-notifier';
+import { countDecision, decisionRecord } from './decision-record';
 
 export interface BreakerEventDeps {
   readonly ledger: FailureLedger;
@@ -120,22 +121,9 @@ export async function recordDecision(
   source: DecisionSource,
   deps: BreakerEventDeps,
 ): Promise<void> {
-  const entry = {
-    executionArn: failure.executionArn,
-    stateMachineArn: failure.stateMachineArn,
-    eventId: `${source}:${decision.redriveCount ?? '-'}`,
-    source,
-    redriveCount: decision.redriveCount,
-    status: failure.status,
-    errorName: decision.errorName,
-    decision: decision.decision,
-    reason: decision.reason,
-    detail: decision.detail,
-    policyKey: decision.policyKey,
-    action: action.action,
-    actionDetail: action.actionDetail,
-  };
+  const subject = { ...failure, eventId: `${source}:${decision.redriveCount ?? '-'}` };
+  const entry = decisionRecord(subject, decision, action, source);
   await deps.audit.record({ at: deps.clock(), ...entry });
   deps.log.info('decision', entry);
-  deps.metrics.count(METRIC.decisions, { [DIMENSION.outcome]: decision.decision, [DIMENSION.reason]: decision.reason });
+  countDecision(decision, deps.metrics);
 }

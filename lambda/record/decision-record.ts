@@ -1,0 +1,51 @@
+/**
+ * A decision as recorded: one object, written to the audit trail and logged, and counted in
+ * the Decisions metric. The event path and the decisions made outside it (probes, give-ups
+ * at the end of the redrive window) record through here.
+ */
+import { DIMENSION, METRIC } from '../../contract/metrics';
+import type { Decision } from '../decide/decision';
+import type { MetricsRecorder } from '../observability/telemetry';
+import type { ActionResult, AuditEntry, DecisionSource } from './audit-trail';
+
+/** Which execution (or, for a malformed event, which event) a decision is about. */
+export interface Subject {
+  readonly executionArn: string | null;
+  readonly stateMachineArn: string | null;
+  readonly eventId: string | null;
+  readonly status: string | null;
+}
+
+/** What was done about a decision. */
+export interface RecordedAction {
+  readonly action: ActionResult;
+  readonly actionDetail?: string;
+  readonly dueAt?: number;
+}
+
+/** The decision as recorded: one object, written to the audit trail and logged. */
+export type DecisionRecord = Omit<AuditEntry, 'at'>;
+
+export function decisionRecord(subject: Subject, decision: Decision, action: RecordedAction, source: DecisionSource): DecisionRecord {
+  return {
+    executionArn: subject.executionArn,
+    stateMachineArn: subject.stateMachineArn,
+    eventId: subject.eventId,
+    source,
+    redriveCount: decision.redriveCount,
+    status: subject.status,
+    errorName: decision.errorName,
+    decision: decision.decision,
+    reason: decision.reason,
+    detail: decision.detail,
+    policyKey: decision.policyKey,
+    action: action.action,
+    actionDetail: action.actionDetail,
+    dueAt: action.dueAt,
+  };
+}
+
+export function countDecision(decision: Decision, metrics: MetricsRecorder): void {
+  metrics.count(METRIC.decisions, { [DIMENSION.outcome]: decision.decision, [DIMENSION.reason]: decision.reason });
+  if (decision.decision === 'skip' && decision.reason === 'limit-reached') metrics.count(METRIC.exhaustions);
+}
