@@ -142,6 +142,24 @@ export function tableOfFiles(): Map<string, TableRole> {
   return out;
 }
 
+/**
+ * A helper module that sends commands for the classes that import it (the byDue reader, say)
+ * is not wired itself: it uses the table of its importers when they all agree.
+ */
+function inheritTables(wired: Map<string, TableRole>, files: Set<string>): Map<string, TableRole> {
+  const out = new Map(wired);
+  for (const file of files) {
+    if (out.has(file)) continue;
+    const roles = new Set<TableRole>();
+    for (const [importer, role] of wired) {
+      if (imports(readFileSync(importer, 'utf8')).some((i) => resolveLocal(importer, i.from) === file)) roles.add(role);
+    }
+    // Used for both tables (or neither): a module that sends commands must be wired itself.
+    if (roles.size === 1) out.set(file, [...roles][0]);
+  }
+  return out;
+}
+
 export interface FunctionUsage {
   readonly files: Set<string>;
   readonly calls: SdkCall[];
@@ -153,7 +171,7 @@ export interface FunctionUsage {
 
 export function usageOf(handlerFile: string): FunctionUsage {
   const files = reachableFiles(join(LAMBDA_DIR, 'handlers', handlerFile));
-  const tableOf = tableOfFiles();
+  const tableOf = inheritTables(tableOfFiles(), files);
   const calls = [...files].flatMap(sdkCalls);
   const actions = new Set<string>();
   const tables: Record<TableRole, Set<string>> = { policy: new Set(), ledger: new Set() };
