@@ -22,7 +22,7 @@ import { matchesPattern, statusChangePattern } from '../contract/event-pattern';
 import { DIMENSION, METRIC, type MetricName } from '../contract/metrics';
 import type { InMemoryMetrics } from '../lambda/observability/telemetry';
 import { SimClock } from '../local/sim-clock';
-import { AWS_DEFAULT_THROTTLES, type ExecutionSnapshot, type RedriveRecord, type StatusChangeEvent, type StepContext, type StepResult } from '../local/sfn';
+import { AWS_DEFAULT_THROTTLES, type CallRecord, type ExecutionSnapshot, type RedriveRecord, type StatusChangeEvent, type StepContext, type StepResult } from '../local/sfn';
 import type { MinuteBucket } from '../local/timeline-chart';
 import { type BenchEnv, type DynamoMode, startBenchEnv } from './harness';
 import { NaiveRedriver } from './naive-redriver';
@@ -284,12 +284,26 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
         (await observer.breakers.active()).length === 0;
     }
 
+    // The stand-in keeps every call and event; a long simulation needs only their counts
+    // (the events were already seen by onEvent), and the growing heap costs GC time.
+    const stepFunctionsCalls: Record<string, number> = {};
+    let throttlingExceptions = 0;
+    const trimLogs = () => {
+      const calls = env.standIn.calls as CallRecord[];
+      for (const c of calls) {
+        stepFunctionsCalls[c.op] = (stepFunctionsCalls[c.op] ?? 0) + 1;
+        if (c.outcome === 'ThrottlingException') throttlingExceptions++;
+      }
+      calls.length = 0;
+      (env.standIn.events as StatusChangeEvent[]).length = 0;
+    };
     let lastReport = Date.now();
     await sim.run({
       idle: () => env.inFlight.count === 0 && counters.runsStarted === counters.behaviourCalls && counters.completions === counters.runsEnded,
       done,
       hardStop: world.hardStop,
       onWindow: () => {
+        trimLogs();
         if (Date.now() - lastReport > 5000) {
           lastReport = Date.now();
           options.progress?.(`${options.name ?? 'simulation'} ${spec.label}: simulated +${Math.round((clock.now() - world.start) / MINUTE)} min, ${env.standIn.redrives.length} redrives`);
@@ -300,8 +314,7 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
     // --- what happened ------------------------------------------------------------------------
     for (const r of env.standIn.redrives) bucket(r.at).redrives++;
     const snapshots = runs.map((run) => ({ run, snap: env.standIn.getExecution(run.executionArn)! }));
-    const stepFunctionsCalls: Record<string, number> = {};
-    for (const c of env.standIn.calls) stepFunctionsCalls[c.op] = (stepFunctionsCalls[c.op] ?? 0) + 1;
+    trimLogs();
     const lastMinute = Math.max(0, ...buckets.keys());
     const output = {
       runs,
@@ -313,7 +326,7 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
       futileBadInput: counters.futileBad,
       badInitialHistory,
       stepFunctionsCalls,
-      throttlingExceptions: env.standIn.calls.filter((c) => c.outcome === 'ThrottlingException').length,
+      throttlingExceptions,
       simulatedMinutes: (clock.now() - world.start) / MINUTE,
       simulationWindows: sim.windows,
     };
