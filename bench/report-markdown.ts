@@ -17,6 +17,7 @@ type BreakerFigures = NonNullable<OutageRunResult['autoRedrive']>['breaker'];
 const breakerText = (b: BreakerFigures) =>
   `${fmt(b.opened)} / ${fmt(Object.values(b.closed).reduce((n, v) => n + v, 0))}${Object.keys(b.closed).length ? ` (${Object.entries(b.closed).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} / ${fmt(b.probes.started ?? 0)}, ${fmt(b.probes['same-error'] ?? 0)} / ${fmt(b.heldDecisions)}`;
 
+const signed = (n: number | null) => (n !== null && n >= 0 ? `+${fmt(n, 1)}` : fmt(n, 1));
 const ofRetryable = (x: OutageRunResult | undefined) => (x ? `${fmt(x.recovered)} / ${fmt(x.retryable)}` : NOT_MEASURED);
 const field = <T>(x: T | undefined, f: (v: T) => string) => (x ? f(x) : NOT_MEASURED);
 
@@ -34,7 +35,7 @@ function summary(r: BenchResults): string {
   if (r.trickle) {
     const t = r.trickle;
     rows.push(['trickle: failed executions recovered', NA, `${fmt(t.breakerOff.recovered)} / ${fmt(t.breakerOff.retryable)}`, field(t.breakerOn, (x) => `${fmt(x.recovered)} / ${fmt(x.retryable)}`)]);
-    rows.push(['trickle: median delay failure → successful redrive', NA, `${fmt(t.breakerOff.medianDelaySeconds, 1)} s`, field(t.breakerOn, (x) => `${fmt(x.medianDelaySeconds, 1)} s (+${fmt(t.addedMedianDelaySeconds, 1)} s)`)]);
+    rows.push(['trickle: median delay failure → successful redrive', NA, `${fmt(t.breakerOff.medianDelaySeconds, 1)} s`, field(t.breakerOn, (x) => `${fmt(x.medianDelaySeconds, 1)} s (${signed(t.addedMedianDelaySeconds)} s)`)]);
   }
   if (r.burst || r.burstHeld) {
     const h = r.burstHeld;
