@@ -24,8 +24,5 @@ export const BREAKER_ON_SPEC: RedriverSpec = {
   note: 'POLICY_DEFAULTS as shipped, breaker on',
 };
 
-/** False until the controller has a breaker: the breaker-on runs are then reported as not measured. */
-export const BREAKER_AVAILABLE = false;
-
 export type RedriverKey = 'naive' | 'breakerOff' | 'breakerOn';
 export const REDRIVERS: Record<RedriverKey, RedriverSpec> = { naive: NAIVE_SPEC, breakerOff: BREAKER_OFF_SPEC, breakerOn: BREAKER_ON_SPEC };

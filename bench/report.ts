@@ -81,7 +81,7 @@ export const GOALS = {
   extraDynamoCallsPerFailure: 1,
 } as const;
 
-const NOT_MEASURED = 'not measured (no breaker in this build)';
+const NOT_MEASURED = 'not measured (run missing)';
 
 export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
   const musts: Array<Omit<MustCheck, 'enforced'> & { enforced?: boolean }> = [];

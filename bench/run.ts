@@ -25,7 +25,7 @@ import { dynamoModeFromEnv } from './harness';
 import { OUTAGE_SCENARIOS, OUTAGE_START, type OutageName, type OutageRunResult, type OutageScenario } from './outage';
 import { outageComparisonChart } from './outage-chart';
 import { searchPolicies } from './policy-search';
-import { BREAKER_AVAILABLE, REDRIVERS, type RedriverKey } from './redrivers';
+import { REDRIVERS, type RedriverKey } from './redrivers';
 import { type BenchMeta, type BenchResults, checkMusts, type OutageComparison, type TrickleSection } from './report';
 import { renderMarkdown } from './report-markdown';
 import { runJob, type SimJob } from './sim-worker';
@@ -133,7 +133,7 @@ interface Planned {
 
 /** The simulated-time jobs: each outage with each redriver, the trickle with the breaker off and on. */
 function plan(args: ReturnType<typeof parseArgs>, scale: (typeof SCALES)[keyof typeof SCALES]): Planned[] {
-  const redrivers: RedriverKey[] = BREAKER_AVAILABLE ? ['naive', 'breakerOff', 'breakerOn'] : ['naive', 'breakerOff'];
+  const redrivers: RedriverKey[] = ['naive', 'breakerOff', 'breakerOn'];
   const planned: Planned[] = [];
   // Longest first, so the pool ends with short jobs.
   for (const name of ['outage120', 'outage30'] as const) {
@@ -200,11 +200,8 @@ async function main(): Promise<void> {
   }
   let burstHeld: BurstHeldResult | undefined;
   if (args.only('burstheld')) {
-    if (!BREAKER_AVAILABLE) log('burst held: skipped, no breaker in this build');
-    else {
-      burstHeld = await timed('burstHeld', () => runBurstHeld({ ...scale.burst, quotaScale: 0.5, dynamo: dynamoModeFromEnv(), progress: log }));
-      log(`burst held: ${burstHeld.held} held, ${burstHeld.released} released in ${(burstHeld.releaseMs / 1000).toFixed(1)} s, ratio ${burstHeld.releaseRateRatio}`);
-    }
+    burstHeld = await timed('burstHeld', () => runBurstHeld({ ...scale.burst, quotaScale: 0.5, dynamo: dynamoModeFromEnv(), progress: log }));
+    log(`burst held: ${burstHeld.held} held, ${burstHeld.released} released in ${(burstHeld.releaseMs / 1000).toFixed(1)} s, ratio ${burstHeld.releaseRateRatio}`);
   }
 
   const planned = plan(args, scale);
