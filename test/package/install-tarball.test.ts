@@ -81,7 +81,7 @@ beforeAll(async () => {
   synthStderr = synth.stderr;
   template = JSON.parse(readFileSync(join(app, 'cdk.out', 'Orders.template.json'), 'utf8'));
   assets = JSON.parse(readFileSync(join(app, 'cdk.out', 'Orders.assets.json'), 'utf8'));
-}, 240_000);
+}, 600_000); // pack, offline install, tsc and synth: ~45 s on a quiet machine, minutes on a loaded one
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
