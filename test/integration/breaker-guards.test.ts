@@ -7,10 +7,9 @@ import { heldShard } from '../../contract/breaker';
 import { probeTurn } from '../../lambda/act/probe';
 import { releaseGroup } from '../../lambda/act/release';
 import { resolvePolicy } from '../../lambda/policy/policy-source';
-import { drain } from '../../lambda/scheduled-drain';
 import { BREAKER_DEFAULTS } from '../../contract/policy-schema';
 import type { StepBehaviour } from '../../local/sfn';
-import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution } from '../support/local';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, names, drainAt } from '../support/local';
 
 jest.setTimeout(60_000);
 
@@ -24,23 +23,6 @@ afterEach(async () => env?.stop());
 const world = { down: true };
 const downstream: StepBehaviour = () => (world.down ? { ok: false, error: ERROR, cause: 'downstream 503' } : { ok: true });
 
-async function failures(sm: string, n: number, prefix: string): Promise<string[]> {
-  const arns: string[] = [];
-  for (let i = 0; i < n; i++) {
-    arns.push(await startExecution(env, sm, `${prefix}-${i}`));
-    await env.settle();
-    env.clock.advanceTo(env.clock.now() + SECOND);
-  }
-  return arns;
-}
-
-async function drainAt(t: number) {
-  env.clock.advanceTo(t);
-  const report = await drain(env.deps);
-  await env.settle();
-  return report;
-}
-
 const trailOf = async (arn: string) => (await env.deps.audit.trail(arn)).map((t) => `${t.decision}/${t.reason}/${t.action}`);
 
 beforeEach(() => {
@@ -51,7 +33,7 @@ test('a hand-edited breaker field with a wrong type: the failure is skipped poli
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: { threshold: 'five' } });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
-  const [arn] = await failures(sm, 1, 'bad');
+  const [arn] = await startEachSecond(env, sm, names('bad', 1));
   const [entry] = await env.deps.audit.trail(arn);
   expect(entry).toMatchObject({ decision: 'skip', reason: 'policy-invalid', action: 'skipped' });
   expect(entry.detail).toContain("policy '*' is invalid");
@@ -65,20 +47,20 @@ test('dry-run policies never hold (the dry-run skip comes first); the kill switc
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, dryRun: true, breaker: { threshold: 5 } });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
-  const dry = await failures(sm, 6, 'dry');
+  const dry = await startEachSecond(env, sm, names('dry', 6));
   for (const a of dry) expect(await trailOf(a)).toEqual(['skip/dry-run/dry-run']);
   expect(await env.deps.breakers.active()).toEqual([]);
 
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
-  const arns = await failures(sm, 6, 'live');
+  const arns = await startEachSecond(env, sm, names('live', 6));
   let [b] = await env.deps.breakers.active();
   expect(b.state.status).toBe('open');
   await env.deps.killSwitch.pause('incident', 'test', env.clock.now());
   env.deps.policies.invalidate();
-  const [paused] = await failures(sm, 1, 'paused');
+  const [paused] = await startEachSecond(env, sm, names('paused', 1));
   expect(await trailOf(paused)).toEqual(['skip/paused/skipped']);
   world.down = false;
-  const report = await drainAt(b.state.nextProbeAt! + 60 * SECOND);
+  const report = await drainAt(env, b.state.nextProbeAt! + 60 * SECOND);
   expect(report.paused).toBe(true);
   expect(env.standIn.redrives).toHaveLength(0); // no due redrive, no probe, no release while paused
   [b] = await env.deps.breakers.active();
@@ -86,7 +68,7 @@ test('dry-run policies never hold (the dry-run skip comes first); the kill switc
 
   await env.deps.killSwitch.resume();
   env.deps.policies.invalidate();
-  await drainAt(env.clock.now() + 60 * SECOND);
+  await drainAt(env, env.clock.now() + 60 * SECOND);
   for (const a of arns) expect(env.standIn.getExecution(a)?.status).toBe('SUCCEEDED');
 });
 
@@ -95,7 +77,7 @@ test('a breaker that opens again while its held failures are released: the rest 
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const group = { stateMachineArn: sm, errorName: ERROR };
-  const arns = await failures(sm, 12, 'held'); // 4 scheduled (held when due), then open: 8 held
+  const arns = await startEachSecond(env, sm, names('held', 12)); // 4 scheduled (held when due), then open: 8 held
   expect(await env.deps.ledger.heldCount(heldShard(group))).toBe(8);
 
   // The downstream is back for one probe: it succeeds and the breaker closes ...
@@ -125,7 +107,7 @@ test('a breaker that opens again while its held failures are released: the rest 
   expect(await env.deps.ledger.heldCount(heldShard(group))).toBeGreaterThan(0);
 
   world.down = false;
-  for (let i = 0; i < 6; i++) await drainAt(env.clock.now() + 5 * 60 * SECOND);
+  for (let i = 0; i < 6; i++) await drainAt(env, env.clock.now() + 5 * 60 * SECOND);
   expect(await env.deps.ledger.heldCount(heldShard(group))).toBe(0);
   for (const a of arns) expect(env.standIn.getExecution(a)?.status).toBe('SUCCEEDED');
   const tokens = env.standIn.redrives.map((r) => `${r.executionArn} ${r.clientToken}`);

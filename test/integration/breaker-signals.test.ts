@@ -5,10 +5,9 @@
  * failures whose redrives succeed never open it, and the probe is the held failure with the
  * most redrives left, not the oldest, and waits a while before spending a last redrive.
  */
-import { drain } from '../../lambda/scheduled-drain';
 import { heldShard } from '../../contract/breaker';
 import { METRIC } from '../../contract/metrics';
-import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution } from '../support/local';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, drainAt } from '../support/local';
 
 jest.setTimeout(60_000);
 
@@ -21,31 +20,15 @@ afterEach(async () => env?.stop());
 
 const groupOf = (sm: string) => ({ stateMachineArn: sm, errorName: OUTAGE_ERROR });
 
-async function start(sm: string, names: string[]): Promise<string[]> {
-  const arns: string[] = [];
-  for (const name of names) {
-    arns.push(await startExecution(env, sm, name));
-    await env.settle();
-    env.clock.advanceTo(env.clock.now() + SECOND);
-  }
-  return arns;
-}
-
-async function drainAt(t: number) {
-  env.clock.advanceTo(t);
-  await drain(env.deps);
-  await env.settle();
-}
-
 test('a slow outage: 3 first failures stay under the burst threshold; when 2 of their redrives fail again with the same error it opens', async () => {
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
   const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
-  const arns = await start(sm, ['e-0', 'e-1', 'e-2']);
+  const arns = await startEachSecond(env, sm, ['e-0', 'e-1', 'e-2']);
   expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
 
   // Their first redrives come due: each fails again with the same error.
-  await drainAt(env.clock.now() + 60 * SECOND);
+  await drainAt(env, env.clock.now() + 60 * SECOND);
   const state = await env.deps.breakers.read(groupOf(sm));
   expect(state.status).toBe('open');
   expect(env.metrics.sum(METRIC.breakerOpened)).toBe(1);
@@ -60,10 +43,10 @@ test('isolated failures whose redrives succeed never open it (a trickle)', async
   // Each execution fails on its first run only: its redrive succeeds.
   const sm = await createMachine(env, 'orders', LAMBDA, ({ attempt }) => (attempt === 1 ? { ok: false, error: OUTAGE_ERROR, cause: 'one-off' } : { ok: true }));
   for (let minute = 0; minute < 8; minute++) {
-    await start(sm, [`t-${minute}-a`, `t-${minute}-b`]);
-    await drainAt(env.clock.now() + 30 * SECOND);
+    await startEachSecond(env, sm, [`t-${minute}-a`, `t-${minute}-b`]);
+    await drainAt(env, env.clock.now() + 30 * SECOND);
   }
-  await drainAt(env.clock.now() + 120 * SECOND);
+  await drainAt(env, env.clock.now() + 120 * SECOND);
   expect(env.metrics.sum(METRIC.breakerOpened)).toBe(0);
   expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
 });
@@ -72,26 +55,26 @@ test('the probe is the held failure with the most redrives left, not the oldest;
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
   const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
-  const early = await start(sm, ['early-0', 'early-1']);
+  const early = await startEachSecond(env, sm, ['early-0', 'early-1']);
   // Both redrives fail again: the second opens it and is held with redriveCount 1 (the
   // first was already scheduled; the drain holds it when it comes due).
-  await drainAt(env.clock.now() + 60 * SECOND);
+  await drainAt(env, env.clock.now() + 60 * SECOND);
   expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open' });
-  const late = await start(sm, ['late-0', 'late-1']); // held with redriveCount 0, stopped later
+  const late = await startEachSecond(env, sm, ['late-0', 'late-1']); // held with redriveCount 0, stopped later
   expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(3);
 
   let b = await env.deps.breakers.read(groupOf(sm));
-  await drainAt(b.nextProbeAt!);
+  await drainAt(env, b.nextProbeAt!);
   expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 0]); // the oldest with no redrive used
   expect(early.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
   const reheld = await env.deps.ledger.get(late[0], 1);
   expect(reheld).toMatchObject({ state: 'held', probes: 1 });
 
   b = await env.deps.breakers.read(groupOf(sm));
-  await drainAt(b.nextProbeAt!);
+  await drainAt(env, b.nextProbeAt!);
   expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 1]); // rotation: the other one, not late-0 again
   b = await env.deps.breakers.read(groupOf(sm));
-  await drainAt(b.nextProbeAt!);
+  await drainAt(env, b.nextProbeAt!);
   // Every held failure now has 2 redrives left and none was probed but late-0/late-1: an early one.
   expect(early.map((a) => redrivesOf(env, a)).sort()).toEqual([1, 2]);
   expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
@@ -101,12 +84,12 @@ test("an execution's last redrive is not spent on a probe just after opening; it
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 1, breaker: { threshold: 2 } });
   const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
-  const arns = await start(sm, ['e-0', 'e-1']);
+  const arns = await startEachSecond(env, sm, ['e-0', 'e-1']);
   const b = await env.deps.breakers.read(groupOf(sm));
   expect(b.status).toBe('open');
-  await drainAt(b.nextProbeAt!); // due, but every held failure is on its last redrive
-  await drainAt(b.openedAt! + 120 * SECOND);
+  await drainAt(env, b.nextProbeAt!); // due, but every held failure is on its last redrive
+  await drainAt(env, b.openedAt! + 120 * SECOND);
   expect(arns.map((a) => redrivesOf(env, a))).toEqual([0, 0]);
-  await drainAt(b.openedAt! + 240 * SECOND);
+  await drainAt(env, b.openedAt! + 240 * SECOND);
   expect(arns.map((a) => redrivesOf(env, a)).sort()).toEqual([0, 1]);
 });

@@ -4,13 +4,12 @@
  * one error) and comes back; the breaker opens, holds, probes, closes and releases.
  */
 import { handleStatusChange } from '../../lambda/event-path';
-import { drain } from '../../lambda/scheduled-drain';
 import { sweep } from '../../lambda/reconcile';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
 import { METRIC } from '../../contract/metrics';
 import { DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
 import type { StepBehaviour } from '../../local/sfn';
-import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution } from '../support/local';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution, startEachSecond, names, drainAt } from '../support/local';
 
 jest.setTimeout(60_000);
 
@@ -25,24 +24,6 @@ function downstream(world: { down: boolean }): StepBehaviour {
 
 let env: SimEnv;
 afterEach(async () => env?.stop());
-
-async function startMany(sm: string, n: number, prefix = 'e'): Promise<string[]> {
-  const arns: string[] = [];
-  // One at a time, a second apart: the failures arrive in order.
-  for (let i = 0; i < n; i++) {
-    arns.push(await startExecution(env, sm, `${prefix}-${i}`));
-    await env.settle();
-    env.clock.advanceTo(env.clock.now() + SECOND);
-  }
-  return arns;
-}
-
-async function drainAt(t: number) {
-  env.clock.advanceTo(t);
-  const report = await drain(env.deps);
-  await env.settle();
-  return report;
-}
 
 const groupOf = (sm: string) => ({ stateMachineArn: sm, errorName: OUTAGE_ERROR });
 
@@ -63,7 +44,7 @@ describe('open -> probe -> close -> release', () => {
     env = await simEnv(FIXTURE_START);
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
-    const arns = await startMany(sm, 8);
+    const arns = await startEachSecond(env, sm, names('e', 8));
 
     // The first four were scheduled (backoff); the fifth opened the breaker; the rest are held.
     const decisions = await Promise.all(arns.map(async (a) => (await env.deps.audit.trail(a)).map((t) => `${t.decision}/${t.reason}/${t.action}`)));
@@ -83,7 +64,7 @@ describe('open -> probe -> close -> release', () => {
     // The scheduled four come due: held, without a DescribeExecution each. The first probe
     // (30 s after opening) redrives the oldest held failure, which fails again.
     const describesBefore = env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length;
-    await drainAt(open.state.nextProbeAt! + 30 * SECOND);
+    await drainAt(env, open.state.nextProbeAt! + 30 * SECOND);
     expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(8);
     expect(redrivesOf(env, arns[0])).toBe(1);
     expect(redrivesOf(env, arns[1])).toBe(0);
@@ -95,13 +76,13 @@ describe('open -> probe -> close -> release', () => {
     expect(env.metrics.sum(METRIC.probes, { Outcome: 'same-error' })).toBe(1);
 
     // Not yet due: nothing happens.
-    await drainAt(b.state.nextProbeAt! - SECOND);
+    await drainAt(env, b.state.nextProbeAt! - SECOND);
     expect(env.standIn.redrives).toHaveLength(1);
 
     // The downstream is back: the next probe (another execution) succeeds, the breaker
     // closes and the same drain run releases every held failure.
     world.down = false;
-    const report = await drainAt(b.state.nextProbeAt!);
+    const report = await drainAt(env, b.state.nextProbeAt!);
     expect(redrivesOf(env, arns[1])).toBe(1);
     const closed = env.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_CLOSED);
     expect(closed.map((e) => e.detail)).toMatchObject([{ reason: 'probe-succeeded', held: 7, failedProbes: 1, status: 'releasing' }]);
@@ -122,7 +103,7 @@ describe('open -> probe -> close -> release', () => {
     // Releasing until the grace period has passed with nothing left, then closed.
     [b] = await env.deps.breakers.active();
     expect(b.state.status).toBe('releasing');
-    await drainAt(env.clock.now() + 3 * 60 * SECOND);
+    await drainAt(env, env.clock.now() + 3 * 60 * SECOND);
     expect(await env.deps.breakers.active()).toEqual([]);
     expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
     expect(env.metrics.sum(METRIC.breakerClosed, { Reason: 'probe-succeeded' })).toBe(1);
@@ -143,13 +124,13 @@ describe('open -> probe -> close -> release', () => {
     }
     let [b] = await env.deps.breakers.active();
     expect(b.state.status).toBe('open');
-    await drainAt(b.state.nextProbeAt! + 60 * SECOND); // probe fails; its event is never delivered
+    await drainAt(env, b.state.nextProbeAt! + 60 * SECOND); // probe fails; its event is never delivered
     [b] = await env.deps.breakers.active();
     expect(b.state).toMatchObject({ status: 'open', probe: null, failedProbes: 1 });
     // The probe's second failure is not in the ledger (its event was lost), so it is not
     // held; the reconciliation sweep finds it like any failure whose event was lost.
     world.down = false;
-    await drainAt(b.state.nextProbeAt!);
+    await drainAt(env, b.state.nextProbeAt!);
     expect(env.notifier.breakerEvents.map((e) => e.detail.reason)).toEqual(['threshold', 'probe-succeeded']);
     const lostProbe = arns.filter((a) => env.standIn.getExecution(a)?.status !== 'SUCCEEDED');
     expect(lostProbe).toHaveLength(1);
@@ -158,7 +139,7 @@ describe('open -> probe -> close -> release', () => {
     await env.standIn.idle();
     expect(swept.unknownToLedger).toBe(1);
     expect(swept.outcomes.map((o) => o.decision.decision)).toEqual(['redrive-later']); // its backoff
-    await drainAt(env.clock.now() + 5 * 60 * SECOND);
+    await drainAt(env, env.clock.now() + 5 * 60 * SECOND);
     for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
     expectNoFailureRedrivenTwice();
   });
@@ -169,9 +150,9 @@ describe('isolated failures never open it', () => {
     env = await simEnv(FIXTURE_START);
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 1, error: OUTAGE_ERROR });
-    await startMany(sm, 4);
+    await startEachSecond(env, sm, names('e', 4));
     env.clock.advanceTo(env.clock.now() + 20 * 60 * SECOND); // past the 15-minute window
-    const [late] = await startMany(sm, 1, 'late');
+    const [late] = await startEachSecond(env, sm, names('late', 1));
     expect(env.standIn.redrives).toHaveLength(5);
     expect(await env.deps.breakers.active()).toEqual([]);
     expect(env.standIn.getExecution(late)?.status).toBe('SUCCEEDED');
@@ -181,7 +162,7 @@ describe('isolated failures never open it', () => {
     env = await simEnv(FIXTURE_START);
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 6 });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: OUTAGE_ERROR });
-    const [arn] = await startMany(sm, 1);
+    const [arn] = await startEachSecond(env, sm, names('e', 1));
     // Failed 7 times (the first run and 6 redrives), all within a minute: still one execution.
     expect(redrivesOf(env, arn)).toBe(6);
     expect(await env.deps.breakers.active()).toEqual([]);
@@ -191,7 +172,7 @@ describe('isolated failures never open it', () => {
     env = await simEnv(FIXTURE_START);
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, breaker: { enabled: false } });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 1, error: OUTAGE_ERROR });
-    await startMany(sm, 10);
+    await startEachSecond(env, sm, names('e', 10));
     expect(env.standIn.redrives).toHaveLength(10);
     expect(await env.deps.breakers.active()).toEqual([]);
   });
@@ -202,7 +183,7 @@ describe('hold after exhaustion', () => {
     env = await simEnv(FIXTURE_START);
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, onExhausted: 'hold', holdMarginHours: 24 });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: 'Custom.Broken' });
-    const [arn] = await startMany(sm, 1);
+    const [arn] = await startEachSecond(env, sm, names('e', 1));
     expect(redrivesOf(env, arn)).toBe(1);
     const record = await env.deps.ledger.get(arn, 1);
     expect(record).toMatchObject({ state: 'held', reason: 'exhausted' });
@@ -210,9 +191,9 @@ describe('hold after exhaustion', () => {
     expect(env.notifier.events).toEqual([]);
     expect(env.metrics.sum(METRIC.heldFailures, { Reason: 'exhausted' })).toBe(1);
 
-    await drainAt(record!.stopDate! + 12 * 24 * 3600 * SECOND);
+    await drainAt(env, record!.stopDate! + 12 * 24 * 3600 * SECOND);
     expect((await env.deps.ledger.get(arn, 1))?.state).toBe('held');
-    await drainAt(record!.stopDate! + 13 * 24 * 3600 * SECOND + SECOND);
+    await drainAt(env, record!.stopDate! + 13 * 24 * 3600 * SECOND + SECOND);
     expect(await env.deps.ledger.get(arn, 1)).toMatchObject({ state: 'skipped', reason: 'redrive-window-ending' });
     expect(env.notifier.events.map((e) => [e.detailType, e.detail.reason])).toEqual([['Auto Redrive Skipped', 'redrive-window-ending']]);
     const trail = await env.deps.audit.trail(arn);

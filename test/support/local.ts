@@ -94,6 +94,28 @@ export async function drainUntilEmpty(env: SimEnv, deps: ControllerDeps = env.de
   throw new Error('backlog did not drain');
 }
 
+/** Starts one execution per name, a simulated second apart, each settled: its failure arrives in order. */
+export async function startEachSecond(env: SimEnv, stateMachineArn: string, names: readonly string[]): Promise<string[]> {
+  const arns: string[] = [];
+  for (const name of names) {
+    arns.push(await startExecution(env, stateMachineArn, name));
+    await env.settle();
+    env.clock.advanceTo(env.clock.now() + 1000);
+  }
+  return arns;
+}
+
+/** `n` names `<prefix>-0` .. `<prefix>-(n-1)`. */
+export const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+/** One scheduled drain run at simulated time `t`, and everything it set off settled. */
+export async function drainAt(env: SimEnv, t: number) {
+  env.clock.advanceTo(t);
+  const report = await drain(env.deps);
+  await env.settle();
+  return report;
+}
+
 export const FLAKY_LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';
 
 /**
