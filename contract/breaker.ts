@@ -40,6 +40,13 @@ export const HELD_EXHAUSTED_SHARD = 'HELD-EXHAUSTED';
 /** Stands for "no error name" (an ABORTED execution) in keys. */
 export const NO_ERROR = '(none)';
 
+/**
+ * How long after opening a probe waits for a held failure with more than one redrive left
+ * before it spends an execution's last redrive, in maximum probe intervals (docs/breaker.md,
+ * "Probes"): 8 × 240 s = 32 minutes by default.
+ */
+export const LAST_REDRIVE_PROBE_WAIT_INTERVALS = 8;
+
 /** One breaker per (state machine, error). */
 export interface BreakerGroup {
   readonly stateMachineArn: string;

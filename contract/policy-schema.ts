@@ -36,9 +36,8 @@ export type OnExhausted = (typeof ON_EXHAUSTED)[number];
 
 /**
  * The outage breaker of one policy (docs/breaker.md): when `threshold` distinct executions
- * fail with the same error within `windowSeconds` (a burst), or the redrives of
- * `redriveFailureThreshold` distinct executions fail again with the same error (a slow
- * outage), that (state machine, error) group is held; one held execution at a time is redriven as a probe, every `probeIntervalSeconds`
+ * fail with the same error within `windowSeconds` (a burst), or
+ * `redriveFailureThreshold` redrives fail again with the same error (a slow outage), that (state machine, error) group is held; one held execution at a time is redriven as a probe, every `probeIntervalSeconds`
  * doubling to `maxProbeIntervalSeconds`; when a probe succeeds, the held failures are
  * released through the normal decision.
  */
@@ -47,8 +46,8 @@ export interface BreakerPolicy {
   /** Distinct failing executions, same state machine and error, that open the breaker (a burst). */
   readonly threshold: number;
   /**
-   * Distinct executions whose redrive failed again with the same error that open the
-   * breaker (the strong signal of a correlated outage: in a trickle of isolated failures
+   * Redrives that failed again with the same error (of one execution or several) that open
+   * the breaker (the strong signal of a correlated outage: in a trickle of isolated failures
    * redrives succeed).
    */
   readonly redriveFailureThreshold: number;

@@ -38,8 +38,8 @@ export interface RedrivePolicyBreaker {
    */
   readonly threshold?: number;
   /**
-   * Distinct executions whose redrive failed again with the same error within `window`
-   * that open the breaker (a slow outage). A whole number from 2 to 100,000.
+   * Redrives that failed again with the same error within `window` (of one execution or
+   * several) that open the breaker (a slow outage). A whole number from 2 to 100,000.
    *
    * @default 2
    */

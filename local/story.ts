@@ -5,8 +5,10 @@
  *     fails again; then the IAM fix lands and the next redrive succeeds.
  *  2. invoice-render: fails with States.Runtime (bad input). A redrive reuses the same
  *     input, so the controller rightly does not redrive it.
- *  3. inventory-sync: a downstream that never recovers. Redriven up to the policy's limit,
- *     then reported as exhausted.
+ *  3. inventory-sync: a downstream that never recovers. Its second redrive fails with the
+ *     same error, so the group's outage breaker opens and holds it rather than spend its
+ *     last redrive at once; a probe spends it half an hour later, it fails again, and the
+ *     execution is reported as exhausted.
  */
 import { CreateStateMachineCommand, DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Outcome } from '../lambda/event-path';
@@ -17,6 +19,7 @@ import { SimClock } from './sim-clock';
 import type { StatusChangeEvent } from './sfn';
 
 export const STORY_START = Date.UTC(2026, 10, 16, 6, 38, 0);
+const DRAIN_EVERY_MS = 60_000;
 const ACCOUNT = '123456789012';
 const LAMBDA = (name: string) => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
 
@@ -150,10 +153,12 @@ export async function runStory(onEntry: (e: TimelineEntry) => void = () => undef
     await env.settle();
 
     // Time moves to each pending redrive's due time; the scheduled drain carries it out.
-    for (let tick = 0; tick < 50; tick++) {
+    // While a breaker is open, the drain runs every minute, as scheduled, until it closes.
+    for (let tick = 0; tick < 100; tick++) {
       const { oldestDueAt } = await env.deps.ledger.backlog();
-      if (oldestDueAt === null) break;
-      clock.advanceTo(oldestDueAt);
+      const open = (await env.deps.breakers.active()).length > 0;
+      if (oldestDueAt === null && !open) break;
+      clock.advanceTo(oldestDueAt !== null && (!open || oldestDueAt < clock.now() + DRAIN_EVERY_MS) ? oldestDueAt : clock.now() + DRAIN_EVERY_MS);
       await drain(env.deps);
       await env.settle();
     }

@@ -30,7 +30,7 @@ const FIELD_FLAGS = [
   { flag: '--hold-margin-hours <n>', option: 'holdMarginHours', field: 'holdMarginHours', help: "give up a held failure this long before its 14-day redrive window ends (1-72)" },
   { flag: '--breaker <true|false>', option: 'breaker', field: 'breaker.enabled', help: 'the outage breaker (docs/breaker.md); false turns it off' },
   { flag: '--breaker-threshold <n>', option: 'breakerThreshold', field: 'breaker.threshold', help: 'distinct executions failing with one error that open it' },
-  { flag: '--breaker-redrive-failure-threshold <n>', option: 'breakerRedriveFailureThreshold', field: 'breaker.redriveFailureThreshold', help: 'distinct executions whose redrive failed again with the same error that open it' },
+  { flag: '--breaker-redrive-failure-threshold <n>', option: 'breakerRedriveFailureThreshold', field: 'breaker.redriveFailureThreshold', help: 'redrives that failed again with the same error (one execution or several) that open it' },
   { flag: '--breaker-window-seconds <n>', option: 'breakerWindowSeconds', field: 'breaker.windowSeconds', help: 'within this many seconds' },
   { flag: '--breaker-probe-interval-seconds <n>', option: 'breakerProbeIntervalSeconds', field: 'breaker.probeIntervalSeconds', help: 'first probe interval (doubles)' },
   { flag: '--breaker-max-probe-interval-seconds <n>', option: 'breakerMaxProbeIntervalSeconds', field: 'breaker.maxProbeIntervalSeconds', help: 'cap on the probe interval' },

@@ -90,16 +90,19 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
 
 /**
  * Counts the failure (one UpdateItem that returns the state) or only reads the state.
- * Counted once per execution and window: not a duplicate delivery or a second look at a
+ * A first failure is counted once per execution and window: not a duplicate delivery or a second look at a
  * recorded failure, and not an execution whose earlier failure is already counted in the
  * window (one execution failing again must not look like several). An earlier failure
  * from before the breaker's last close is no longer counted (the close reset the window),
  * so a released execution that fails again counts: that costs a read first, only then.
  *
  * A redrive that failed again with the same error (the execution's previous failure had
- * this group's error) is also counted, once per execution and window, in the redrive
- * signal's bucket of the same UpdateItem: in a trickle of isolated failures redrives
- * succeed, in an outage they fail, so two such executions open the breaker.
+ * this group's error) is also counted in the redrive signal's bucket of the same
+ * UpdateItem, once per failed redrive: in a trickle of isolated failures redrives succeed,
+ * in an outage they fail. Two failed redrives open the breaker, whether of two executions
+ * or of one: in a sparse group a lone execution is often the only witness of an outage,
+ * and with the default three redrives its second failed redrive is the last chance to hold
+ * it before its last redrive is spent (docs/breaker.md, "When it opens").
  */
 async function countFailure(group: BreakerGroup, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore): Promise<BreakerState> {
   const at = countingTime(input.event.stopDate, input.now, settings);
@@ -109,24 +112,17 @@ async function countFailure(group: BreakerGroup, input: GateInput, settings: Bre
   const sameError = (f: FailureRecord) => (f.errorName ?? null) === group.errorName;
   const n = input.event.redriveCount ?? 0;
   const earlier = input.failures.filter((f) => f.redriveCount !== n && stopped(f) > since);
-  const earlierRedriveFailures = earlier.filter((f) => f.redriveCount >= 1 && sameError(f));
   const previous = n >= 1 ? input.failures.find((f) => f.redriveCount === n - 1) : undefined;
   const redriveFailed = previous !== undefined && sameError(previous);
   const first = counterName(at, settings, 'c');
   const again = counterName(at, settings, 'r');
   if (earlier.length === 0) return breakers.count(group, redriveFailed ? [first, again] : [first], settings);
-  if (redriveFailed && earlierRedriveFailures.length === 0) {
-    // The common case in an outage: the first failure is counted, this is its redrive failing again.
-    const seen = await breakers.count(group, [again], settings);
-    const resetAt = seen.closedAt;
-    if (resetAt === null || earlier.some((f) => stopped(f) >= resetAt)) return seen;
-    return breakers.count(group, [first], settings); // rare: only a released execution failing again
-  }
-  const seen = await breakers.read(group);
+  // An earlier failure of this execution is in the window: its first failure is counted already,
+  // unless the breaker closed since (a close resets the window), which costs a look at the state.
+  const seen = redriveFailed ? await breakers.count(group, [again], settings) : await breakers.read(group);
   const resetAt = seen.closedAt;
   if (resetAt === null || earlier.some((f) => stopped(f) >= resetAt)) return seen;
-  const counters = redriveFailed && !earlierRedriveFailures.some((f) => stopped(f) >= resetAt) ? [first, again] : [first];
-  return breakers.count(group, counters, settings);
+  return breakers.count(group, [first], settings); // rare: a released execution failing again
 }
 
 /** This failure follows a probe's redrive: report to the probe's breaker (conditional on its token). */

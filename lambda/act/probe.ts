@@ -18,7 +18,7 @@
  * probe, the breaker closes (reason no-probe-candidate).
  */
 import { randomUUID } from 'node:crypto';
-import { type BreakerGroup, groupLabel, heldShard } from '../../contract/breaker';
+import { type BreakerGroup, groupLabel, heldShard, LAST_REDRIVE_PROBE_WAIT_INTERVALS } from '../../contract/breaker';
 import type { RedrivePolicy } from '../../contract/policy-schema';
 import { type BreakerState, probeOutcomeOf } from '../decide/breaker';
 import { announceIfClosed, countProbe, recordDecision } from '../record/breaker-events';
@@ -99,12 +99,13 @@ export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, 
     await announceIfClosed(group, before, step, deps);
     return step.state;
   }
-  // Spending an execution's last redrive on a probe gives it up if the outage goes on. Just
-  // after opening, the held failures are often only those that opened it (redrives that
-  // failed again); a new failure with more redrives left usually follows within minutes.
-  // Wait for one, at most one maximum probe interval after opening (so a group whose
-  // failures have stopped is still probed and released).
-  if (candidate.redriveCount >= policy.maxRedrives - 1 && deps.clock() - (state.openedAt ?? 0) < policy.breaker.maxProbeIntervalSeconds * 1000) return state;
+  // Spending an execution's last redrive on a probe gives it up if the outage goes on. After
+  // opening, the held failures are often only those that opened it (redrives that failed
+  // again), and in a sparse group the next failure with more redrives left may be many
+  // minutes away. Wait for one, bounded (so a group whose failures have stopped is still
+  // probed and released).
+  const lastRedriveWaitMs = LAST_REDRIVE_PROBE_WAIT_INTERVALS * policy.breaker.maxProbeIntervalSeconds * 1000;
+  if (candidate.redriveCount >= policy.maxRedrives - 1 && deps.clock() - (state.openedAt ?? 0) < lastRedriveWaitMs) return state;
   const token = randomUUID();
   const probe = { executionArn: candidate.executionArn, redriveCount: candidate.redriveCount, token, startedAt: deps.clock() };
   const started = await deps.breakers.transition(group, { kind: 'probe-started', probe }, policy.breaker, state);

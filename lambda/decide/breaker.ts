@@ -6,8 +6,8 @@
  * with a write conditional on `version`, so concurrent Lambda instances, the drain and
  * redrivectl move one breaker through these transitions only:
  *
- *   closed/releasing --(threshold distinct failures, or redriveFailureThreshold distinct
- *                       executions' redrives failing again, within the window)--> open
+ *   closed/releasing --(threshold distinct failures, or redriveFailureThreshold redrives
+ *                       failing again, within the window)--> open
  *   open --(probe due, a held failure redriven)--> open with a probe in flight
  *   probe: SUCCEEDED or a different error --> releasing (held failures are released)
  *          same error, or still running after probeTimeout --> open, interval doubled
@@ -291,7 +291,7 @@ export function holdDetail(label: string, state: BreakerState, now: number, sett
       ? 'next probe when the drain runs'
       : `next probe ${state.nextProbeAt <= now ? 'when the drain runs' : `at ${new Date(state.nextProbeAt).toISOString()}`}`;
   return (
-    `breaker open for ${label} since ${since} (${settings.threshold}+ executions failed, or ${settings.redriveFailureThreshold}+ executions' redrives failed again, within ${settings.windowSeconds}s); ` +
+    `breaker open for ${label} since ${since} (${settings.threshold}+ executions failed, or ${settings.redriveFailureThreshold}+ redrives failed again, within ${settings.windowSeconds}s); ` +
     `held, not redriven, no redrive used; ${next}; released when a probe succeeds`
   );
 }

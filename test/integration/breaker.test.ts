@@ -158,16 +158,6 @@ describe('isolated failures never open it', () => {
     expect(env.standIn.getExecution(late)?.status).toBe('SUCCEEDED');
   });
 
-  test('one execution failing again and again counts once', async () => {
-    env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 6 });
-    const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: OUTAGE_ERROR });
-    const [arn] = await startEachSecond(env, sm, names('e', 1));
-    // Failed 7 times (the first run and 6 redrives), all within a minute: still one execution.
-    expect(redrivesOf(env, arn)).toBe(6);
-    expect(await env.deps.breakers.active()).toEqual([]);
-  });
-
   test('breaker: { enabled: false } turns it off for a policy', async () => {
     env = await simEnv(FIXTURE_START);
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, breaker: { enabled: false } });
@@ -175,6 +165,20 @@ describe('isolated failures never open it', () => {
     await startEachSecond(env, sm, names('e', 10));
     expect(env.standIn.redrives).toHaveLength(10);
     expect(await env.deps.breakers.active()).toEqual([]);
+  });
+});
+
+describe('failed redrives open it', () => {
+  test('one execution failing again and again counts its first failure once, and each failed redrive', async () => {
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 6 });
+    const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: OUTAGE_ERROR });
+    const [arn] = await startEachSecond(env, sm, names('e', 1));
+    // First failure counted once (threshold 20 is far), but its second failed redrive is the
+    // second redrive failure of the group: held before more redrives are spent.
+    expect(redrivesOf(env, arn)).toBe(2);
+    expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open' });
+    expect(await env.deps.ledger.get(arn, 2)).toMatchObject({ state: 'held', reason: 'breaker-open' });
   });
 });
 

@@ -264,7 +264,7 @@ describe('what DescribeExecution says about a probe', () => {
 test('the hold detail names the group, the open time and the next probe', () => {
   const open = opened();
   expect(holdDetail('orders / Lambda.ServiceException', open, T0, S)).toBe(
-    `breaker open for orders / Lambda.ServiceException since ${new Date(T0).toISOString()} (5+ executions failed, or 2+ executions' redrives failed again, within 300s); ` +
+    `breaker open for orders / Lambda.ServiceException since ${new Date(T0).toISOString()} (5+ executions failed, or 2+ redrives failed again, within 300s); ` +
       `held, not redriven, no redrive used; next probe at ${new Date(T0 + 30_000).toISOString()}; released when a probe succeeds`,
   );
 });
