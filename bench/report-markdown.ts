@@ -159,6 +159,18 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
+  if (r.cost) {
+    const c = r.cost;
+    out.push('', '## Cost at 1,000,000 redrives a day', '');
+    out.push(
+      `The controller's event path, single account, us-east-1 prices (model and sources: \`bench/cost.ts\`), from this run's burst: ` +
+        `${c.writeUnitsPerRedrive} DynamoDB write units and ${c.readUnitsPerRedrive} read units per redrive, one Lambda invocation per failure, billed at the handler's median duration (an upper bound here).`,
+      '',
+    );
+    out.push(table(['item', 'formula', 'per day'], [...c.lines.map((l) => [l.item, l.formula, `$${l.usdPerDay.toFixed(2)}`]), ['**total**', '', `**$${c.usdPerDayAtMillionRedrives.toFixed(2)}**`]]));
+    out.push('', `Organization mode adds the forwarded events, if they are billed as custom events ($1.00 per million; unconfirmed): $${c.organizationForwardingUsdPerDay.toFixed(2)} a day.`);
+  }
+
   if (r.burstHeld) {
     const h = r.burstHeld;
     out.push('', '## Burst held behind the breaker', '');

@@ -2,6 +2,7 @@
 import type { BurstResult } from './burst';
 import type { BurstHeldResult } from './burst-held';
 import type { ColdStartResult } from './cold-start';
+import type { CostResult } from './cost';
 import type { OutageName, OutageRunResult, OutageScenario } from './outage';
 import type { CandidateOutcome } from './policy-search';
 import { fmt } from './stats';
@@ -67,6 +68,8 @@ export interface BenchResults {
   readonly outage120?: OutageComparison;
   readonly trickle?: TrickleSection;
   readonly coldStart?: ColdStartResult;
+  /** The controller's cost per day at 1,000,000 redrives, from the burst's figures (bench/cost.ts). */
+  readonly cost?: CostResult;
   readonly musts: readonly MustCheck[];
 }
 
@@ -79,6 +82,8 @@ export const GOALS = {
   burstRateRatio: 0.9,
   /** DynamoDB calls per failure on the event path, breaker on, over the plain burst's per redrive. */
   extraDynamoCallsPerFailure: 1,
+  /** Issue 13: the controller's cost at 1,000,000 redrives a day, same prices as the README's table had. */
+  usdPerDayAtMillionRedrives: 3,
 } as const;
 
 const NOT_MEASURED = 'not measured (run missing)';
@@ -121,6 +126,15 @@ export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
     }
   } else if (r.burst) {
     musts.push({ id: 'burstHeld', description: 'burst held: 5,000 same-error failures held, then released', ok: false, actual: NOT_MEASURED });
+  }
+  if (r.cost) {
+    musts.push({
+      id: 'cost',
+      description: `controller cost at 1,000,000 redrives a day <= $${GOALS.usdPerDayAtMillionRedrives}`,
+      ok: r.cost.usdPerDayAtMillionRedrives <= GOALS.usdPerDayAtMillionRedrives,
+      actual: `$${r.cost.usdPerDayAtMillionRedrives}/day`,
+      enforced: full,
+    });
   }
   for (const name of ['outage30', 'outage120'] as const) {
     const o = r[name];

@@ -20,6 +20,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { type BurstOptions, type BurstResult, runBurst } from './burst';
 import { type BurstHeldResult, runBurstHeld } from './burst-held';
+import { controllerCost } from './cost';
 import { type ColdStartResult, runColdStart } from './cold-start';
 import { dynamoModeFromEnv } from './harness';
 import { OUTAGE_SCENARIOS, OUTAGE_START, type OutageName, type OutageRunResult, type OutageScenario } from './outage';
@@ -244,7 +245,10 @@ async function main(): Promise<void> {
     ],
     models: MODELS,
   };
-  const partial = { meta, burst, burstHeld, ...outages, trickle, coldStart };
+  const cost = burst
+    ? controllerCost({ redriven: burst.redriven, dynamoCallsByCommand: burst.dynamoCalls.byCommand, invocationsPerRedrive: burst.events / Math.max(1, burst.redriven), handlerMs: burst.handlerMs.p50 })
+    : undefined;
+  const partial = { meta, burst, burstHeld, ...outages, trickle, coldStart, cost };
   const results: BenchResults = { ...partial, musts: checkMusts(partial) };
 
   mkdirSync(RESULTS_DIR, { recursive: true });

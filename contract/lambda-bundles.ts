@@ -13,3 +13,9 @@ export type LambdaBundleName = keyof typeof LAMBDA_BUNDLES;
 
 /** The handler setting of every bundled function: index.js exports `handler`. */
 export const BUNDLE_HANDLER = 'index.handler';
+
+/**
+ * Memory of every bundled function (arm64), in MB: the constructs deploy them so, and the
+ * benchmark's cost model (bench/cost.ts) bills Lambda duration at this size.
+ */
+export const LAMBDA_MEMORY_MB = 256;

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
+import { LAMBDA_MEMORY_MB } from '../contract/lambda-bundles';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import { bundledCode } from './lambda-code';
 
@@ -37,7 +38,7 @@ export class PolicyWriter extends Construct {
       description: 'auto-redrive: writes the redrive policy items a CDK app declares (RedrivePolicy)',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
+      memorySize: LAMBDA_MEMORY_MB,
       timeout: Duration.minutes(2),
       role,
       logGroup,

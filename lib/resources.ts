@@ -18,7 +18,7 @@ import { ENV, ORG_ENV } from '../contract/environment';
 import { type StatusChangePatternOptions, statusChangePattern } from '../contract/event-pattern';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import { CONTROLLER_TIMEOUT_SECONDS, DRAIN_TIMEOUT_SECONDS, RUNTIME_NUMBER_IDS, SETTINGS, SETTING_LIST } from '../contract/settings';
-import type { LambdaBundleName } from '../contract/lambda-bundles';
+import { LAMBDA_MEMORY_MB, type LambdaBundleName } from '../contract/lambda-bundles';
 import { bundledCode } from './lambda-code';
 import type { KeyAttribute, TableDefinition } from '../contract/table-definitions';
 import type { ResolvedOrganization, ResolvedProps } from './resolve-props';
@@ -178,7 +178,7 @@ function createFunction(scope: Construct, id: string, o: FunctionOptions): lambd
     description: o.description,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
-    memorySize: 256,
+    memorySize: LAMBDA_MEMORY_MB,
     timeout: o.timeout,
     reservedConcurrentExecutions: o.reservedConcurrentExecutions,
     retryAttempts: o.retryAttempts,
