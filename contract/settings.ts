@@ -308,6 +308,14 @@ export const SETTINGS = {
     defaultText: 'or two drain intervals if that is longer',
     meaning: 'Alarm when the oldest pending redrive has been overdue for longer than this.',
   },
+  breakerOpenAlarmThresholdSeconds: {
+    prop: 'breakerOpenAlarmThreshold',
+    propType: 'Duration',
+    unit: 'seconds',
+    range: { min: 300, max: 14 * 24 * 3600, integer: true },
+    default: 2 * 3600,
+    meaning: 'Alarm when an outage breaker (one state machine and error) has been open longer than this: an outage held that long needs a person.',
+  },
 
   // ---- Organization mode, central side ----
   organization: {

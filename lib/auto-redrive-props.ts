@@ -255,6 +255,15 @@ export interface AutoRedriveProps {
   readonly backlogAgeAlarmThreshold?: Duration;
 
   /**
+   * Alarm when an outage breaker (one state machine and error) has been open longer than
+   * this (the drain's BreakerOpenSeconds): an outage held that long needs a person. Whole
+   * seconds, from 5 minutes to 14 days.
+   *
+   * @default Duration.hours(2)
+   */
+  readonly breakerOpenAlarmThreshold?: Duration;
+
+  /**
    * Serve the Step Functions executions of other accounts (an AWS Organization) as well:
    * a central event bus receives their forwarded events, and the Lambdas assume a role in
    * each member account. The default-bus rule keeps serving this account.

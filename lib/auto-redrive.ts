@@ -117,6 +117,7 @@ export class AutoRedrive extends Construct {
       runbookUrl: p.runbookUrl,
       alarmEmail: p.alarmEmail,
       backlogAgeAlarmThresholdSeconds: p.backlogAgeAlarmThresholdSeconds,
+      breakerOpenAlarmThresholdSeconds: p.breakerOpenAlarmThresholdSeconds,
     });
     this.alarmTopic = observability.alarmTopic;
     this.alarms = observability.alarms;

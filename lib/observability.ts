@@ -50,9 +50,6 @@ export const RUNBOOK = {
 /** The alarms, by key. */
 export type AlarmKey = 'deadLetterQueue' | 'controllerErrors' | 'drainErrors' | 'exhaustion' | 'backlogAge' | 'policyInvalid' | 'breakerOpen';
 
-/** Default of `breakerOpenAlarmThresholdSeconds`: an outage held for two hours needs a person. */
-export const DEFAULT_BREAKER_OPEN_ALARM_SECONDS = 2 * 3600;
-
 export interface ObservabilityProps {
   readonly controller: lambda.IFunction;
   readonly drain: lambda.IFunction;
@@ -64,11 +61,8 @@ export interface ObservabilityProps {
   readonly runbookUrl: string;
   readonly alarmEmail: string | undefined;
   readonly backlogAgeAlarmThresholdSeconds: number;
-  /**
-   * Alarm when a (state machine, error) breaker has been open longer than this.
-   * @default DEFAULT_BREAKER_OPEN_ALARM_SECONDS (2 hours)
-   */
-  readonly breakerOpenAlarmThresholdSeconds?: number;
+  /** Alarm when a (state machine, error) breaker has been open longer than this. */
+  readonly breakerOpenAlarmThresholdSeconds: number;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -94,7 +88,7 @@ export class Observability extends Construct {
   }
 
   private get breakerOpenThreshold(): number {
-    return this.props.breakerOpenAlarmThresholdSeconds ?? DEFAULT_BREAKER_OPEN_ALARM_SECONDS;
+    return this.props.breakerOpenAlarmThresholdSeconds;
   }
 
   private runbook(anchor: string): string {

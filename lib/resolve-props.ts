@@ -58,6 +58,7 @@ export interface ResolvedProps {
   readonly runbookUrl: string;
   readonly alarmEmail: string | undefined;
   readonly backlogAgeAlarmThresholdSeconds: number;
+  readonly breakerOpenAlarmThresholdSeconds: number;
   readonly organization: ResolvedOrganization | undefined;
 }
 
@@ -168,7 +169,8 @@ function observabilityProps(v: PropValidator, scope: Construct, stack: Stack, pr
   if (backlogAgeAlarmThresholdSeconds <= drainIntervalMinutes * 60) {
     v.fail('backlogAgeAlarmThreshold', `backlogAgeAlarmThreshold must be longer than drainInterval (${drainIntervalMinutes} min): a pending redrive can wait one drain interval in normal operation`);
   }
-  return { dashboardName, runbookUrl, alarmEmail: props.alarmEmail, backlogAgeAlarmThresholdSeconds };
+  const breakerOpenAlarmThresholdSeconds = v.duration(S.breakerOpenAlarmThresholdSeconds, props.breakerOpenAlarmThreshold, Duration.seconds(S.breakerOpenAlarmThresholdSeconds.default));
+  return { dashboardName, runbookUrl, alarmEmail: props.alarmEmail, backlogAgeAlarmThresholdSeconds, breakerOpenAlarmThresholdSeconds };
 }
 
 function resolveOrganization(v: PropValidator, stack: Stack, org: AutoRedriveOrganization): ResolvedOrganization {

@@ -443,6 +443,10 @@ describe('alarms', () => {
     const slowDrain = build({ drainInterval: Duration.minutes(20), reconcileEvery: Duration.minutes(20) });
     expect(slowDrain.alarm('backlogAge').Threshold).toBe(2400);
   });
+
+  test('breakerOpenAlarmThreshold: the prop sets the breaker alarm threshold', () => {
+    expect(build({ breakerOpenAlarmThreshold: Duration.minutes(45) }).alarm('breakerOpen').Threshold).toBe(2700);
+  });
 });
 
 // ---- Alarm topic -------------------------------------------------------------------------------
@@ -558,6 +562,7 @@ describe('validation names the prop', () => {
     ['alarmEmail without @', { alarmEmail: 'not-an-address' }, /^AutoRedrive: alarmEmail must be an e-mail address, got 'not-an-address'$/],
     ['backlogAgeAlarmThreshold under a minute', { backlogAgeAlarmThreshold: Duration.seconds(30) }, /^AutoRedrive: backlogAgeAlarmThreshold must be at least 60 seconds, got 30 seconds$/],
     ['backlogAgeAlarmThreshold with milliseconds', { backlogAgeAlarmThreshold: Duration.millis(90_500) }, /^AutoRedrive: backlogAgeAlarmThreshold must be a whole number of seconds/],
+    ['breakerOpenAlarmThreshold under 5 minutes', { breakerOpenAlarmThreshold: Duration.minutes(1) }, /^AutoRedrive: breakerOpenAlarmThreshold must be between 300 and 1209600 seconds, got 1 minute$/],
     [
       'backlogAgeAlarmThreshold not longer than drainInterval',
       { backlogAgeAlarmThreshold: Duration.minutes(5), drainInterval: Duration.minutes(5), reconcileEvery: Duration.minutes(15) },
