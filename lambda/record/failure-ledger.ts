@@ -8,6 +8,20 @@
  *   (none | skipped) --claim-----> claimed --defer--> pending          \-> skipped
  *   claimed whose claimExpiresAt passed (crashed invocation) --claim--> claimed (retry)
  *   (none | skipped | held | due pending | abandoned claim) --hold--> held --claim (release)--> claimed
+ *   none --claimNew--> claimed      (the event path's first write for a fresh failure, no read first)
+ *   none --supersede--> skipped     (record 0 of an execution whose later failure is recorded first)
+ *
+ * Invariant that lets a fresh failure skip the read (claimNew): when the ledger holds a
+ * record of redriveCount m >= 1 of an execution, it holds its record 0 too (the event path
+ * writes a superseded record 0 when it finds none; lambda/event-path.ts). So a claimNew
+ * for redriveCount 0 that finds no record found no history at all, and decides exactly as
+ * the read-first path would; when its condition fails, the event path reads and decides
+ * with the history.
+ *
+ * The write that settles a claim also stores the decision's audit entry in the record
+ * (`decisions`, appended): one write for the outcome and its audit trail. At most
+ * MAX_DECISIONS_IN_RECORD of them (one per claim attempt), so the item stays small; a
+ * later attempt's entry is an audit item of its own (audit-trail.ts reads both).
  *
  * Pending and claimed records carry dueShard/dueAt, which puts them in the sparse
  * `byDue` index the drain reads; a claim's dueAt is its expiry, so an abandoned claim
@@ -17,6 +31,8 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { FailureRecordState } from '../decide/decision';
+import type { AuditEntry } from './audit-trail';
+import { storedEntry } from './decision-record';
 import { ifConditionHolds } from './conditional-write';
 import { DUE_INDEX, dueShardPages } from './due-index';
 
@@ -58,7 +74,17 @@ export interface FailureRecord extends FailureFacts {
   readonly heldAt?: number;
   /** Set on the record of a failure that was redriven as a breaker probe. */
   readonly probeToken?: string;
+  /** Audit entries stored by the writes that settled claims (oldest first). */
+  readonly decisions?: readonly AuditEntry[];
+  /** On a record 0 written because a later failure (this redriveCount) was recorded first. */
+  readonly supersededBy?: number;
 }
+
+/** Audit entries one failure record holds at most (one per claim attempt; audit-trail.ts). */
+export const MAX_DECISIONS_IN_RECORD = 16;
+
+/** Whether the write settling this claim stores the decision's audit entry too. */
+export const settlesWithDecision = (claim: Claim) => claim.attempts <= MAX_DECISIONS_IN_RECORD;
 
 /** Proof of a won claim: the only way to move a claimed record on. */
 export interface Claim {
@@ -146,6 +172,60 @@ export class FailureLedger {
     return out ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts: Number(out.Attributes?.attempts ?? 1) } : undefined;
   }
 
+  /**
+   * Claims a failure the ledger has no record of: the event path's first write for a
+   * fresh failure, with no read before it. undefined when any record exists (then the
+   * caller reads the history and decides with it).
+   */
+  async claimNew(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
+    const token = randomUUID();
+    const expires = now + claimTimeoutMs;
+    const written = await this.written(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...this.key(facts),
+          ...storedFacts(facts),
+          state: 'claimed',
+          claimToken: token,
+          claimExpiresAt: expires,
+          dueShard: DUE_SHARD,
+          dueAt: expires,
+          attempts: 1,
+          updatedAt: now,
+          expiresAt: this.ttl(now),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return written ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts: 1 } : undefined;
+  }
+
+  /**
+   * Writes record 0 of an execution whose failure `later` (redriveCount >= 1) is recorded
+   * while record 0 is not (redriven by someone else, or its event not yet delivered): a
+   * skip `stale-event`, so a late event of failure 0 finds a record, reads the history and
+   * is skipped as stale (the invariant above). Nothing when record 0 exists.
+   */
+  async supersede(later: FailureFacts, now: number): Promise<boolean> {
+    return this.written(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...this.key({ executionArn: later.executionArn, redriveCount: 0 }),
+          ...storedFacts({ ...later, redriveCount: 0, stopDate: null, errorName: null, cause: null }),
+          state: 'skipped',
+          reason: 'stale-event',
+          supersededBy: later.redriveCount,
+          attempts: 0,
+          updatedAt: now,
+          expiresAt: this.ttl(now),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
   /** Stores a redrive for later. false if the failure is already pending, claimed or done. */
   async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
     return this.written(
@@ -184,15 +264,24 @@ export class FailureLedger {
     return out !== undefined;
   }
 
-  /** `probeToken`: this redrive is a breaker probe (its next failure tells the breaker). */
-  async markRedriven(claim: Claim, now: number, probeToken?: string): Promise<boolean> {
+  /**
+   * `probeToken`: this redrive is a breaker probe (its next failure tells the breaker).
+   * `decision`: the audit entry, stored by the same write (only if `settlesWithDecision`).
+   */
+  async markRedriven(claim: Claim, now: number, probeToken?: string, decision?: AuditEntry): Promise<boolean> {
     const probe = probeToken === undefined ? '' : ', probeToken = :probe';
-    return this.settleClaim(claim, `SET #state = :s, reason = :r, updatedAt = :now${probe} REMOVE dueShard, dueAt, claimExpiresAt`, {
-      ':s': 'redriven',
-      ':r': probeToken === undefined ? 'redriven' : 'probe',
-      ':now': now,
-      ...(probeToken === undefined ? {} : { ':probe': probeToken }),
-    });
+    return this.settleClaim(
+      claim,
+      `SET #state = :s, reason = :r, updatedAt = :now${probe}`,
+      {
+        ':s': 'redriven',
+        ':r': probeToken === undefined ? 'redriven' : 'probe',
+        ':now': now,
+        ...(probeToken === undefined ? {} : { ':probe': probeToken }),
+      },
+      ' REMOVE dueShard, dueAt, claimExpiresAt',
+      decision,
+    );
   }
 
   /**
@@ -213,13 +302,12 @@ export class FailureLedger {
 
   /** Gives a claim back to the held state (a probe that could not be started). */
   async rehold(claim: Claim, reason: string, shard: string, since: number, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now REMOVE claimExpiresAt', {
-      ':s': 'held',
-      ':r': reason,
-      ':shard': shard,
-      ':since': since,
-      ':now': now,
-    });
+    return this.settleClaim(
+      claim,
+      'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now',
+      { ':s': 'held', ':r': reason, ':shard': shard, ':since': since, ':now': now },
+      ' REMOVE claimExpiresAt',
+    );
   }
 
   /**
@@ -255,23 +343,19 @@ export class FailureLedger {
     return count;
   }
 
-  async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now REMOVE dueShard, dueAt, claimExpiresAt', {
-      ':s': 'skipped',
-      ':r': reason,
-      ':now': now,
-    });
+  async markRejected(claim: Claim, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now', { ':s': 'skipped', ':r': reason, ':now': now }, ' REMOVE dueShard, dueAt, claimExpiresAt', decision);
   }
 
   /** Gives a claim back as a pending redrive (rate limit, throttling, 5xx). */
-  async defer(claim: Claim, dueAt: number, reason: string, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, dueAt = :due, dueShard = :shard, updatedAt = :now REMOVE claimExpiresAt', {
-      ':s': 'pending',
-      ':r': reason,
-      ':due': dueAt,
-      ':shard': DUE_SHARD,
-      ':now': now,
-    });
+  async defer(claim: Claim, dueAt: number, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.settleClaim(
+      claim,
+      'SET #state = :s, reason = :r, dueAt = :due, dueShard = :shard, updatedAt = :now',
+      { ':s': 'pending', ':r': reason, ':due': dueAt, ':shard': DUE_SHARD, ':now': now },
+      ' REMOVE claimExpiresAt',
+      decision,
+    );
   }
 
   /** Pending redrives and claims that are due at `now`, oldest first. */
@@ -318,16 +402,25 @@ export class FailureLedger {
     );
   }
 
-  /** Moves a claimed record on, only for the holder of its claim token. */
-  private async settleClaim(claim: Claim, update: string, values: Record<string, unknown>): Promise<boolean> {
+  /**
+   * Moves a claimed record on, only for the holder of its claim token; `decision` (if the
+   * claim may: settlesWithDecision) is appended to the record's audit entries.
+   */
+  private async settleClaim(claim: Claim, set: string, values: Record<string, unknown>, remove: string, decision?: AuditEntry): Promise<boolean> {
+    const embed = decision !== undefined && settlesWithDecision(claim);
     return this.written(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(claim),
-        UpdateExpression: update,
+        UpdateExpression: `${set}${embed ? ', decisions = list_append(if_not_exists(decisions, :noDecisions), :decision)' : ''}${remove}`,
         ConditionExpression: '#state = :claimedState AND claimToken = :token',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ...values, ':claimedState': 'claimed', ':token': claim.token },
+        ExpressionAttributeValues: {
+          ...values,
+          ':claimedState': 'claimed',
+          ':token': claim.token,
+          ...(embed ? { ':noDecisions': [], ':decision': [storedEntry(decision)] } : {}),
+        },
       }),
     );
   }
