@@ -278,7 +278,7 @@ function probesOf(failures: readonly FailureRecord[], redriveCount: number): { p
 
 async function act(decision: Decision, failure: FailureFacts | null, facts: Facts, deps: ControllerDeps, entry: DecisionEntry): Promise<CarriedOut> {
   await settleAbandonedRedrive(facts, deps);
-  return carryOut(decision, failure, deps, entry);
+  return carryOut(decision, failure, deps, entry, facts.thisRecord?.decisions);
 }
 
 /**

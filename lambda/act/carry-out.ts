@@ -61,7 +61,11 @@ export function transientRetryMs(attempts: number): number {
   return Math.min(3_600_000, 30_000 * 2 ** Math.max(0, Math.min(attempts - 1, 20)));
 }
 
-export async function carryOut(decision: Decision, facts: FailureFacts | null, deps: ActDeps, entry?: DecisionEntry): Promise<CarriedOut> {
+/**
+ * `entry`: the decision's audit entry, stored with the write that settles a claim;
+ * `decisions`: the audit entries the failure's record already holds (kept by a schedule).
+ */
+export async function carryOut(decision: Decision, facts: FailureFacts | null, deps: ActDeps, entry?: DecisionEntry, decisions?: readonly AuditEntry[]): Promise<CarriedOut> {
   const now = deps.clock();
   if (decision.decision === 'skip') {
     if (facts && !UNRECORDED_SKIPS.has(decision.reason)) await deps.ledger.skip(facts, decision.reason, now);
@@ -77,7 +81,7 @@ export async function carryOut(decision: Decision, facts: FailureFacts | null, d
     return { action: 'held' };
   }
   if (decision.decision === 'redrive-later') {
-    const stored = await deps.ledger.schedule(facts, decision.dueAt, now);
+    const stored = await deps.ledger.schedule(facts, decision.dueAt, now, decisions);
     return stored
       ? { action: 'scheduled', dueAt: decision.dueAt }
       : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };

@@ -226,8 +226,12 @@ export class FailureLedger {
     );
   }
 
-  /** Stores a redrive for later. false if the failure is already pending, claimed or done. */
-  async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
+  /**
+   * Stores a redrive for later. false if the failure is already pending, claimed or done.
+   * `decisions`: the audit entries the record holds (read with it), kept: the PutItem
+   * replaces the record whole.
+   */
+  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[]): Promise<boolean> {
     return this.written(
       new PutCommand({
         TableName: this.tableName,
@@ -241,6 +245,7 @@ export class FailureLedger {
           attempts: 0,
           updatedAt: now,
           expiresAt: this.ttl(now),
+          ...(decisions?.length ? { decisions } : {}),
         },
         ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped OR #state = :held',
         ExpressionAttributeNames: { '#state': 'state' },

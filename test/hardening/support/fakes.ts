@@ -104,11 +104,12 @@ export class FakeLedger implements Public<FailureLedger> {
     return true;
   }
 
-  async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
+  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[]): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (r !== undefined && r.state !== 'skipped' && r.state !== 'held') return false;
     this.records.set(k, {
+      ...(decisions?.length ? { decisions } : {}),
       ...storedFacts(facts),
       state: 'pending',
       reason: 'backoff',

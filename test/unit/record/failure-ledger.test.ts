@@ -468,6 +468,14 @@ describe('a fresh failure: claimNew, supersede, and the audit entry in the settl
     expect(record.decisions![0]).not.toHaveProperty('actionDetail');
   });
 
+  it('a schedule over a rejected record (PutItem, the record replaced whole) keeps the decisions it is given', async () => {
+    const claim = (await ledger().claimNew(facts(), T0, TIMEOUT))!;
+    await ledger().markRejected(claim, 'not-redrivable', T0 + 1, decision(T0 + 1, 'rejected'));
+    const read = (await ledger().get(ARN, 0))!;
+    await expect(ledger().schedule(facts(), T0 + 60_000, T0 + 2, read.decisions)).resolves.toBe(true);
+    expect(await stored()).toMatchObject({ state: 'pending', decisions: [decision(T0 + 1, 'rejected')] });
+  });
+
   it('a refused settling write stores no decision', async () => {
     const claim = (await ledger().claimNew(facts(), T0, TIMEOUT))!;
     await ledger().markRedriven(claim, T0 + 1, undefined, decision(T0 + 1));
