@@ -66,6 +66,9 @@ export const COUNTER_SHARDS = 16;
 /** How often an instance writes its counts at most. @default 10 s */
 export const COUNTER_FLUSH_MS = 10_000;
 
+/** The attributes of an AUDIT# item that are not part of the entry. */
+const ITEM_KEYS = new Set(['pk', 'sk', 'expiresAt']);
+
 const counterKey = (e: Pick<AuditEntry, 'decision' | 'reason' | 'action'>) => `${e.decision}:${e.reason}:${e.action}`;
 
 export class AuditTrail {
@@ -151,8 +154,7 @@ export class AuditTrail {
       for (const item of out.Items ?? []) {
         const sk = String(item.sk);
         if (sk.startsWith('AUDIT#')) {
-          const { pk: _pk, sk: _sk, expiresAt: _ttl, ...entry } = item;
-          items.push(entry as AuditEntry);
+          items.push(Object.fromEntries(Object.entries(item).filter(([k]) => !ITEM_KEYS.has(k))) as unknown as AuditEntry);
         } else if (sk.startsWith('FAILURE#') && Array.isArray(item.decisions)) {
           items.push(...(item.decisions as AuditEntry[]));
         }
