@@ -278,7 +278,8 @@ function probesOf(failures: readonly FailureRecord[], redriveCount: number): { p
 
 async function act(decision: Decision, failure: FailureFacts | null, facts: Facts, deps: ControllerDeps, entry: DecisionEntry): Promise<CarriedOut> {
   await settleAbandonedRedrive(facts, deps);
-  return carryOut(decision, failure, deps, entry, facts.thisRecord?.decisions);
+  // The ledger was read and has no record of this failure: its first write takes the audit entry.
+  return carryOut(decision, failure, deps, entry, facts.thisRecord?.decisions, facts.readLedger && !facts.thisRecord);
 }
 
 /**

@@ -62,29 +62,41 @@ export function transientRetryMs(attempts: number): number {
 }
 
 /**
- * `entry`: the decision's audit entry, stored with the write that settles a claim;
+ * `entry`: the decision's audit entry, stored with the write that settles a claim, and
+ * with the first write of a failure the caller found no record of (`firstWrite`);
  * `decisions`: the audit entries the failure's record already holds (kept by a schedule).
  */
-export async function carryOut(decision: Decision, facts: FailureFacts | null, deps: ActDeps, entry?: DecisionEntry, decisions?: readonly AuditEntry[]): Promise<CarriedOut> {
+export async function carryOut(
+  decision: Decision,
+  facts: FailureFacts | null,
+  deps: ActDeps,
+  entry?: DecisionEntry,
+  decisions?: readonly AuditEntry[],
+  firstWrite = false,
+): Promise<CarriedOut> {
   const now = deps.clock();
+  /** The entry for the first write, if it takes one; `audited` if it was stored. */
+  const first = (outcome: ActionOutcome) => (firstWrite && entry ? entry(outcome, now) : undefined);
+  const audited = (outcome: ActionOutcome, stored: boolean): CarriedOut => (stored && firstWrite && entry ? { ...outcome, audited: true } : outcome);
   if (decision.decision === 'skip') {
-    if (facts && !UNRECORDED_SKIPS.has(decision.reason)) await deps.ledger.skip(facts, decision.reason, now);
-    return { action: decision.reason === 'dry-run' ? 'dry-run' : 'skipped' };
+    const outcome: ActionOutcome = { action: decision.reason === 'dry-run' ? 'dry-run' : 'skipped' };
+    if (!facts || UNRECORDED_SKIPS.has(decision.reason)) return outcome;
+    return audited(outcome, await deps.ledger.skip(facts, decision.reason, now, first(outcome)));
   }
   if (!facts) throw new Error(`decision ${decision.decision} without failure facts`);
   if (decision.decision === 'hold') {
     const shard = decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : heldShard(facts);
-    if (!(await deps.ledger.hold(facts, decision.reason, shard, now))) {
+    const outcome: ActionOutcome = { action: 'held' };
+    if (!(await deps.ledger.hold(facts, decision.reason, shard, now, first(outcome)))) {
       return { action: 'lost-race', actionDetail: 'this failure is already claimed or done' };
     }
     deps.metrics.count(METRIC.heldFailures, { [DIMENSION.reason]: decision.reason });
-    return { action: 'held' };
+    return audited(outcome, true);
   }
   if (decision.decision === 'redrive-later') {
-    const stored = await deps.ledger.schedule(facts, decision.dueAt, now, decisions);
-    return stored
-      ? { action: 'scheduled', dueAt: decision.dueAt }
-      : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };
+    const outcome: ActionOutcome = { action: 'scheduled', dueAt: decision.dueAt };
+    const stored = await deps.ledger.schedule(facts, decision.dueAt, now, decisions, first(outcome));
+    return stored ? audited(outcome, true) : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };
   }
   return redriveNow(facts, deps, undefined, entry);
 }

@@ -21,7 +21,9 @@
  * The write that settles a claim also stores the decision's audit entry in the record
  * (`decisions`, appended): one write for the outcome and its audit trail. At most
  * MAX_DECISIONS_IN_RECORD of them (one per claim attempt), so the item stays small; a
- * later attempt's entry is an audit item of its own (audit-trail.ts reads both).
+ * later attempt's entry is an audit item of its own (audit-trail.ts reads both). So does
+ * the first write of a failure the event path found no record of (skip, hold, schedule):
+ * one such entry per record.
  *
  * Pending and claimed records carry dueShard/dueAt, which puts them in the sparse
  * `byDue` index the drain reads; a claim's dueAt is its expiry, so an abandoned claim
@@ -229,9 +231,10 @@ export class FailureLedger {
   /**
    * Stores a redrive for later. false if the failure is already pending, claimed or done.
    * `decisions`: the audit entries the record holds (read with it), kept: the PutItem
-   * replaces the record whole.
+   * replaces the record whole; `decision`: this decision's entry, stored with them.
    */
-  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[]): Promise<boolean> {
+  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[], decision?: AuditEntry): Promise<boolean> {
+    const kept = [...(decisions ?? []), ...(decision ? [storedEntry(decision)] : [])];
     return this.written(
       new PutCommand({
         TableName: this.tableName,
@@ -245,7 +248,7 @@ export class FailureLedger {
           attempts: 0,
           updatedAt: now,
           expiresAt: this.ttl(now),
-          ...(decisions?.length ? { decisions } : {}),
+          ...(kept.length ? { decisions: kept } : {}),
         },
         ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped OR #state = :held',
         ExpressionAttributeNames: { '#state': 'state' },
@@ -258,13 +261,14 @@ export class FailureLedger {
    * Records a deliberate skip. Allowed over no record, an earlier skip, or a due pending
    * redrive / abandoned claim that the drain re-checked and dropped.
    */
-  async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
+  async skip(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const out = await this.takeOver(
       facts,
       now,
       'SET #state = :skipped, reason = :reason, attempts = if_not_exists(attempts, :zero)',
       { ':reason': reason, ':zero': 0 },
       ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
+      decision,
     );
     return out !== undefined;
   }
@@ -293,7 +297,7 @@ export class FailureLedger {
    * Holds a failure (contract/breaker.ts): not redriven, not given up, listed under `shard`
    * at its stop time. Allowed over what a skip may take over, a held record included.
    */
-  async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+  async hold(facts: FailureFacts, reason: string, shard: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const probes = facts.probes ? ', probes = :probes' : '';
     const out = await this.takeOver(
       facts,
@@ -301,6 +305,7 @@ export class FailureLedger {
       `SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, attempts = if_not_exists(attempts, :zero)${probes}`,
       { ':heldState': 'held', ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0, ...(facts.probes ? { ':probes': facts.probes } : {}) },
       ' REMOVE claimToken, claimExpiresAt',
+      decision,
     );
     return out !== undefined;
   }
@@ -390,18 +395,30 @@ export class FailureLedger {
     return { count, oldestDueAt };
   }
 
-  /** Claim and skip: an update allowed only over a TAKEABLE record; it also refreshes the facts, the time and the TTL. */
-  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '') {
+  /**
+   * Claim, skip and hold: an update allowed only over a TAKEABLE record; it also refreshes
+   * the facts, the time and the TTL. `decision`: appended to the record's audit entries
+   * (the event path gives it for a failure it found no record of: its first decision).
+   */
+  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '', decision?: AuditEntry) {
+    const embed = decision === undefined ? '' : ', decisions = list_append(if_not_exists(decisions, :noDecisions), :decision)';
     return ifConditionHolds(
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(facts),
           ReturnValues: 'UPDATED_NEW',
-          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${remove}`,
+          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${embed}${remove}`,
           ConditionExpression: TAKEABLE,
           ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
-          ExpressionAttributeValues: { ...this.factsValues(facts), ...STATES, ':now': now, ':ttl': this.ttl(now), ...values },
+          ExpressionAttributeValues: {
+            ...this.factsValues(facts),
+            ...STATES,
+            ':now': now,
+            ':ttl': this.ttl(now),
+            ...values,
+            ...(decision === undefined ? {} : { ':noDecisions': [], ':decision': [storedEntry(decision)] }),
+          },
         }),
       ),
     );

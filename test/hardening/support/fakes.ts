@@ -104,12 +104,13 @@ export class FakeLedger implements Public<FailureLedger> {
     return true;
   }
 
-  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[]): Promise<boolean> {
+  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[], decision?: AuditEntry): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (r !== undefined && r.state !== 'skipped' && r.state !== 'held') return false;
+    const kept = [...(decisions ?? []), ...(decision ? [decision] : [])];
     this.records.set(k, {
-      ...(decisions?.length ? { decisions } : {}),
+      ...(kept.length ? { decisions: kept } : {}),
       ...storedFacts(facts),
       state: 'pending',
       reason: 'backoff',
@@ -122,12 +123,13 @@ export class FakeLedger implements Public<FailureLedger> {
     return true;
   }
 
-  async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
+  async skip(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (!this.takeable(r, now)) return false;
     this.records.set(k, {
       ...r,
+      ...(decision ? { decisions: [...(r?.decisions ?? []), decision] } : {}),
       ...storedFacts(facts),
       state: 'skipped',
       reason,
@@ -169,12 +171,13 @@ export class FakeLedger implements Public<FailureLedger> {
   /** byDue shard of held records (others: DUE while they have a dueAt). */
   private readonly heldShards = new Map<string, string>();
 
-  async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+  async hold(facts: FailureFacts, reason: string, shard: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (!this.takeable(r, now)) return false;
     this.records.set(k, {
       ...r,
+      ...(decision ? { decisions: [...(r?.decisions ?? []), decision] } : {}),
       ...storedFacts(facts),
       state: 'held',
       reason,

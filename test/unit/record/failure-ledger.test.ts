@@ -476,6 +476,22 @@ describe('a fresh failure: claimNew, supersede, and the audit entry in the settl
     expect(await stored()).toMatchObject({ state: 'pending', decisions: [decision(T0 + 1, 'rejected')] });
   });
 
+  it.each([
+    ['skip', (d: AuditEntry) => ledger().skip(facts(), 'paused', T0, d), 'skipped'],
+    ['hold', (d: AuditEntry) => ledger().hold(facts(), 'breaker-open', 'HELD#x', T0, d), 'held'],
+    ['schedule', (d: AuditEntry) => ledger().schedule(facts(), T0 + 60_000, T0, undefined, d), 'pending'],
+  ] as const)('the first write of a failure (%s) stores its decision with it', async (_op, write, state) => {
+    await expect(write(decision(T0, 'held'))).resolves.toBe(true);
+    expect(await stored()).toMatchObject({ state, decisions: [decision(T0, 'held')] });
+  });
+
+  it('a refused skip or hold stores no decision', async () => {
+    await ledger().markRedriven((await ledger().claimNew(facts(), T0, TIMEOUT))!, T0 + 1);
+    await expect(ledger().skip(facts(), 'paused', T0 + 2, decision(T0 + 2, 'skipped'))).resolves.toBe(false);
+    await expect(ledger().hold(facts(), 'breaker-open', 'HELD#x', T0 + 2, decision(T0 + 2, 'held'))).resolves.toBe(false);
+    expect(await stored()).not.toHaveProperty('decisions');
+  });
+
   it('a refused settling write stores no decision', async () => {
     const claim = (await ledger().claimNew(facts(), T0, TIMEOUT))!;
     await ledger().markRedriven(claim, T0 + 1, undefined, decision(T0 + 1));
