@@ -98,9 +98,15 @@ function ledgerPurpose(command: string, input: Record<string, any>): string {
   if (command === 'Query') return 'history';
   const values = input.ExpressionAttributeValues ?? {};
   const audit = values[':decision'] ? '+audit' : '';
-  if (command === 'PutItem') return text(input.Item?.state) === 'claimed' ? 'claim-new' : input.Item?.supersededBy !== undefined ? 'supersede' : 'schedule';
-  if (String(input.UpdateExpression ?? '').includes('claimToken = :token')) return 'claim';
+  if (command === 'PutItem') {
+    if (text(input.Item?.state) === 'claimed') return 'claim-new';
+    return input.Item?.supersededBy !== undefined ? 'supersede' : `schedule${Array.isArray(input.Item?.decisions) ? '+audit' : ''}`;
+  }
+  const update = String(input.UpdateExpression ?? '');
+  if (update.includes('claimToken = :token')) return 'claim';
   if (input.ConditionExpression?.includes('claimToken = :token')) return `settle${audit}`;
+  if (values[':heldState'] !== undefined) return `hold${audit}`;
+  if (update.includes('#state = :skipped')) return `skip${audit}`;
   return 'write';
 }
 
