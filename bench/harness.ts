@@ -89,8 +89,25 @@ function purposeOf(command: string, input: Record<string, any>): string {
   if (pk === 'CONTROL') return sk === 'PAUSE' ? 'kill-switch' : 'control';
   if (sk.startsWith('AUDIT#')) return 'audit-entry';
   if (input.IndexName) return 'ledger-due-index';
-  if (pk.startsWith('EXEC#')) return 'failure-ledger';
+  if (pk.startsWith('EXEC#')) return `failure-ledger:${ledgerPurpose(command, input)}`;
   return 'other';
+}
+
+/** Which ledger call: the read of an execution's history, a claim, a write that settles a claim (with its audit entry or not), ... */
+function ledgerPurpose(command: string, input: Record<string, any>): string {
+  if (command === 'Query') return 'history';
+  const values = input.ExpressionAttributeValues ?? {};
+  const audit = values[':decision'] ? '+audit' : '';
+  if (command === 'PutItem') {
+    if (text(input.Item?.state) === 'claimed') return 'claim-new';
+    return input.Item?.supersededBy !== undefined ? 'supersede' : `schedule${Array.isArray(input.Item?.decisions) ? '+audit' : ''}`;
+  }
+  const update = String(input.UpdateExpression ?? '');
+  if (update.includes('claimToken = :token')) return 'claim';
+  if (input.ConditionExpression?.includes('claimToken = :token')) return `settle${audit}`;
+  if (values[':heldState'] !== undefined) return `hold${audit}`;
+  if (update.includes('#state = :skipped')) return `skip${audit}`;
+  return 'write';
 }
 
 /**

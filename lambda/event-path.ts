@@ -9,7 +9,7 @@
  */
 import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
 import type { ControllerConfig } from './config';
-import { carryOut, type ActDeps, type ActionOutcome } from './act/carry-out';
+import { carryOut, type ActDeps, type ActionOutcome, type CarriedOut, type DecisionEntry, redriveClaimed } from './act/carry-out';
 import type { RateLimiter } from './act/rate-limiter';
 import type { DescribedExecution } from './act/step-functions';
 import { decide } from './decide/decide';
@@ -44,6 +44,11 @@ export interface ControllerDeps extends ActDeps {
   readonly accounts?: { allows(account: string): boolean };
   /** The outage breakers (docs/breaker.md). @default none: no failure is ever held by a breaker */
   readonly breakers?: BreakerStore;
+  /**
+   * Read the ledger before the first write even for a fresh failure (no `claimNew`).
+   * Tests only: the path the fresh-failure claim must agree with. @default false
+   */
+  readonly readLedgerFirst?: boolean;
 }
 
 export interface Outcome extends ActionOutcome {
@@ -101,6 +106,8 @@ export function mayBeStale(event: StatusChange, now: number, staleAfterMs: numbe
  * exists); they are recorded like any other skip.
  */
 export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
+  const fresh = await redriveFreshFailure(event, deps, options);
+  if (fresh) return fresh;
   const gathered = await gatherFacts(event, deps, options);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
 
@@ -110,7 +117,8 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
   if (options.decideOnly) return outcomeOf(event, decision, options.source, { action: 'skipped', actionDetail: 'decide only' });
 
   const failure = failureFactsOf(event, decision, gathered);
-  const action = await act(decision, failure, gathered, deps);
+  if (failure && failure.redriveCount >= 1 && gathered.readLedger && !gathered.recordZero) await deps.ledger.supersede(failure, gathered.now);
+  const action = await act(decision, failure, gathered, deps, entryOf(event, decision, options.source));
   // Owners hear about a give-up once, not once per duplicate delivery.
   return record(event, decision, action, repeatsSkip ? null : failure, deps, options.source);
 }
@@ -127,8 +135,12 @@ interface Facts {
   readonly redriveCount: number | null;
   /** The ledger record of this very failure, as stored. */
   readonly thisRecord: FailureRecord | undefined;
-  /** Every failure record of the execution (empty when no enabled policy applies). */
+  /** The execution's failure records (empty when no enabled policy applies), without superseded ones. */
   readonly failures: readonly FailureRecord[];
+  /** The ledger was read (an enabled policy applies). */
+  readonly readLedger: boolean;
+  /** The ledger holds the execution's record 0 (failure-ledger.ts: the invariant of `claimNew`). */
+  readonly recordZero: boolean;
 }
 
 /** A skip settled while gathering facts, before `decide()`. */
@@ -173,7 +185,37 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
     current,
     releasedByHand: options.releasedByHand,
   };
-  return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord, failures };
+  // A superseded record 0 stands for no failure the breaker or the probe rotation should count.
+  const counted = failures.filter((f) => f.supersededBy === undefined);
+  const recordZero = failures.some((f) => f.redriveCount === 0);
+  return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord, failures: counted, readLedger: policy !== undefined, recordZero };
+}
+
+/**
+ * The first event of a fresh failure (redriveCount 0, recent, a policy that redrives it at
+ * once, no breaker counting it): claimed with no read first (`claimNew`). Its decision is
+ * the one the read-first path makes, because a claimNew that succeeds found no record of
+ * the execution at all (the invariant in failure-ledger.ts). undefined: not such a
+ * failure, or the ledger has a record of it; the caller reads the history and decides.
+ */
+async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome | undefined> {
+  if (deps.readLedgerFirst || options.current || options.decideOnly || options.releasedByHand) return undefined;
+  if (event.redriveCount !== 0 || (deps.accounts && !deps.accounts.allows(event.account))) return undefined;
+  const now = deps.clock();
+  if (mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) return undefined;
+  const { snapshot, resolution } = await policyFor(event, now, deps);
+  if (resolution.kind !== 'found' || !resolution.policy.enabled) return undefined;
+  // The breaker counts a failure before anything is written (breaker-gate.ts): read first.
+  if (deps.breakers && resolution.policy.breaker.enabled) return undefined;
+  const execution: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null };
+  const facts: Facts = { kind: 'facts', now, resolution, execution, redriveCount: 0, thisRecord: undefined, failures: [], readLedger: true, recordZero: false };
+  const decision = decide(event, resolution, execution, now);
+  const failure = failureFactsOf(event, decision, facts);
+  if (decision.decision !== 'redrive' || !failure) return undefined;
+  const claim = await deps.ledger.claimNew(failure, now, deps.claimTimeoutMs);
+  if (!claim) return undefined;
+  const action = await redriveClaimed(claim, failure, deps, undefined, entryOf(event, decision, options.source));
+  return record(event, decision, action, failure, deps, options.source);
 }
 
 /** The policy for the event's state machine, re-read first when a fresher copy might not skip. */
@@ -234,9 +276,10 @@ function probesOf(failures: readonly FailureRecord[], redriveCount: number): { p
 
 // ---- act -----------------------------------------------------------------------------
 
-async function act(decision: Decision, failure: FailureFacts | null, facts: Facts, deps: ControllerDeps): Promise<ActionOutcome> {
+async function act(decision: Decision, failure: FailureFacts | null, facts: Facts, deps: ControllerDeps, entry: DecisionEntry): Promise<CarriedOut> {
   await settleAbandonedRedrive(facts, deps);
-  return carryOut(decision, failure, deps);
+  // The ledger was read and has no record of this failure: its first write takes the audit entry.
+  return carryOut(decision, failure, deps, entry, facts.thisRecord?.decisions, facts.readLedger && !facts.thisRecord);
 }
 
 /**
@@ -266,18 +309,26 @@ function outcomeOf(subject: Subject, decision: Decision, source: DecisionSource,
   return { decision, executionArn: subject.executionArn, eventId: subject.eventId, source, ...action };
 }
 
+/** The decision's audit entry once its outcome is known (stored with the write that settles a claim). */
+const entryOf =
+  (event: StatusChange, decision: Decision, source: DecisionSource): DecisionEntry =>
+  (action, at) => ({ at, ...decisionRecord(event, decision, action, source) });
+
 
 async function record(
   event: StatusChange,
   decision: Decision,
-  action: ActionOutcome,
+  carriedOut: CarriedOut,
   /** null: do not notify owners (unknown failure, or already notified). */
   failure: FailureFacts | null,
   deps: ControllerDeps,
   source: DecisionSource,
 ): Promise<Outcome> {
+  const { audited, ...action } = carriedOut;
   const entry = decisionRecord(event, decision, action, source);
-  await deps.audit.record({ at: deps.clock(), ...entry });
+  // Stored with the ledger write that settled the claim: only counted here.
+  if (audited) await deps.audit.counted({ at: deps.clock(), ...entry });
+  else await deps.audit.record({ at: deps.clock(), ...entry });
   deps.log.info('decision', { ...entry, dueAt: entry.dueAt === undefined ? undefined : new Date(entry.dueAt).toISOString() });
   countDecision(decision, deps.metrics);
   if (decision.decision === 'skip' && NOTEWORTHY_SKIPS.includes(decision.reason) && failure && deps.notifier) {

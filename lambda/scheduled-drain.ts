@@ -76,6 +76,8 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
   deps.metrics.count(METRIC.pendingBacklog, {}, backlog.count);
   deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
+  // The run's decision counts, before the instance may be frozen (audit-trail.ts).
+  await deps.audit.flush(now);
   return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers };
 }
 

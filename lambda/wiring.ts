@@ -35,6 +35,8 @@ export interface WiringOptions {
   readonly redriveRate?: RateLimiter;
   /** How clients for each account and Region are made (tests: local endpoints, fake role credentials). */
   readonly sfnClientFactory?: SfnClientFactory;
+  /** How often the decision counters are written at most (audit-trail.ts). @default COUNTER_FLUSH_MS */
+  readonly counterFlushMs?: number;
 }
 
 export interface Wired extends ControllerDeps {
@@ -74,7 +76,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     drainLease: new DrainLease(doc, config.ledgerTableName),
     policies: new PolicySource(dynamodb, config.policyTableName, killSwitch, config.policyCacheTtlSeconds * 1000, options.log, options.metrics),
     ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays),
-    audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays),
+    audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays, options.counterFlushMs),
     breakers: new BreakerStore(doc, config.ledgerTableName),
     stepFunctions: options.stepFunctions ?? router,
     accounts: router,

@@ -106,6 +106,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalEnvir
     notifier,
     redriveRate: options.redriveRate,
     sfnClientFactory: options.sfnClientFactory,
+    // One local controller: each decision counted at once, so `redrivectl status` shows it right away.
+    counterFlushMs: 0,
   });
 
   return {

@@ -6,8 +6,8 @@
  * a deferral, never a lost failure.
  */
 import type { Decision } from '../decide/decision';
-import type { FailureFacts, FailureLedger } from '../record/failure-ledger';
-import type { ActionResult } from '../record/audit-trail';
+import { type Claim, type FailureFacts, type FailureLedger, settlesWithDecision } from '../record/failure-ledger';
+import type { ActionResult, AuditEntry } from '../record/audit-trail';
 import { DIMENSION, METRIC } from '../../contract/metrics';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
@@ -34,6 +34,17 @@ export interface ActionOutcome {
 }
 
 /**
+ * The audit entry of the decision being carried out, once its outcome is known: given, the
+ * write that settles the claim stores it too (failure-ledger.ts), and `audited` says so.
+ */
+export type DecisionEntry = (action: ActionOutcome, at: number) => AuditEntry;
+
+export interface CarriedOut extends ActionOutcome {
+  /** The audit entry was stored with the ledger write: the caller only counts it. */
+  readonly audited?: boolean;
+}
+
+/**
  * Skips that leave the failure record alone: it is someone else's to settle. Every other
  * skip is written, guarded by the ledger's condition (a redriven record is never
  * overwritten, a pending one only once due).
@@ -50,43 +61,76 @@ export function transientRetryMs(attempts: number): number {
   return Math.min(3_600_000, 30_000 * 2 ** Math.max(0, Math.min(attempts - 1, 20)));
 }
 
-export async function carryOut(decision: Decision, facts: FailureFacts | null, deps: ActDeps): Promise<ActionOutcome> {
+/**
+ * `entry`: the decision's audit entry, stored with the write that settles a claim, and
+ * with the first write of a failure the caller found no record of (`firstWrite`);
+ * `decisions`: the audit entries the failure's record already holds (kept by a schedule).
+ */
+export async function carryOut(
+  decision: Decision,
+  facts: FailureFacts | null,
+  deps: ActDeps,
+  entry?: DecisionEntry,
+  decisions?: readonly AuditEntry[],
+  firstWrite = false,
+): Promise<CarriedOut> {
   const now = deps.clock();
+  /** The entry for the first write, if it takes one; `audited` if it was stored. */
+  const first = (outcome: ActionOutcome) => (firstWrite && entry ? entry(outcome, now) : undefined);
+  const audited = (outcome: ActionOutcome, stored: boolean): CarriedOut => (stored && firstWrite && entry ? { ...outcome, audited: true } : outcome);
   if (decision.decision === 'skip') {
-    if (facts && !UNRECORDED_SKIPS.has(decision.reason)) await deps.ledger.skip(facts, decision.reason, now);
-    return { action: decision.reason === 'dry-run' ? 'dry-run' : 'skipped' };
+    const outcome: ActionOutcome = { action: decision.reason === 'dry-run' ? 'dry-run' : 'skipped' };
+    if (!facts || UNRECORDED_SKIPS.has(decision.reason)) return outcome;
+    return audited(outcome, await deps.ledger.skip(facts, decision.reason, now, first(outcome)));
   }
   if (!facts) throw new Error(`decision ${decision.decision} without failure facts`);
   if (decision.decision === 'hold') {
     const shard = decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : heldShard(facts);
-    if (!(await deps.ledger.hold(facts, decision.reason, shard, now))) {
+    const outcome: ActionOutcome = { action: 'held' };
+    if (!(await deps.ledger.hold(facts, decision.reason, shard, now, first(outcome)))) {
       return { action: 'lost-race', actionDetail: 'this failure is already claimed or done' };
     }
     deps.metrics.count(METRIC.heldFailures, { [DIMENSION.reason]: decision.reason });
-    return { action: 'held' };
+    return audited(outcome, true);
   }
   if (decision.decision === 'redrive-later') {
-    const stored = await deps.ledger.schedule(facts, decision.dueAt, now);
-    return stored
-      ? { action: 'scheduled', dueAt: decision.dueAt }
-      : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };
+    const outcome: ActionOutcome = { action: 'scheduled', dueAt: decision.dueAt };
+    const stored = await deps.ledger.schedule(facts, decision.dueAt, now, decisions, first(outcome));
+    return stored ? audited(outcome, true) : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };
   }
-  return redriveNow(facts, deps);
+  return redriveNow(facts, deps, undefined, entry);
 }
 
 /**
  * Claims the failure, waits for a rate slot, redrives. `probeToken`: the redrive is a
  * breaker probe (marked on the record, so its next failure reports to the breaker).
  */
-export async function redriveNow(facts: FailureFacts, deps: ActDeps, probeToken?: string): Promise<ActionOutcome> {
+export async function redriveNow(facts: FailureFacts, deps: ActDeps, probeToken?: string, entry?: DecisionEntry): Promise<CarriedOut> {
   const claim = await deps.ledger.claim(facts, deps.clock(), deps.claimTimeoutMs);
   if (!claim) return { action: 'lost-race', actionDetail: 'another invocation claimed this failure first' };
+  return redriveClaimed(claim, facts, deps, probeToken, entry);
+}
+
+/**
+ * Redrives a failure whose claim this invocation holds (`redriveNow`, or the event path's
+ * claim of a fresh failure), and settles the claim: with the decision's audit entry in the
+ * same write when `entry` is given and the claim may carry it.
+ */
+export async function redriveClaimed(claim: Claim, facts: FailureFacts, deps: ActDeps, probeToken?: string, entry?: DecisionEntry): Promise<CarriedOut> {
+  const withEntry = entry !== undefined && settlesWithDecision(claim);
+  let written = false;
+  /** Settles the claim with `write`; `audited` when the entry went with it. */
+  const settle = async (outcome: ActionOutcome, write: (decision: AuditEntry | undefined, at: number) => Promise<boolean>): Promise<CarriedOut> => {
+    const at = deps.clock();
+    written = await write(withEntry ? entry(outcome, at) : undefined, at);
+    return written && withEntry ? { ...outcome, audited: true } : outcome;
+  };
 
   const grant = await deps.redriveRate.acquire(deps.maxRateWaitMs);
   if (!grant.granted) {
-    await deps.ledger.defer(claim, grant.retryAt, 'rate-limited', deps.clock());
     deps.metrics.count(METRIC.deferrals, { Reason: 'rate-limited' });
-    return { action: 'deferred', actionDetail: 'controller redrive rate reached', dueAt: grant.retryAt };
+    const outcome: ActionOutcome = { action: 'deferred', actionDetail: 'controller redrive rate reached', dueAt: grant.retryAt };
+    return settle(outcome, (decision, at) => deps.ledger.defer(claim, grant.retryAt, 'rate-limited', at, decision));
   }
   const wait = grant.at - deps.clock();
   if (wait > 0) await deps.sleep(wait);
@@ -98,26 +142,25 @@ export async function redriveNow(facts: FailureFacts, deps: ActDeps, probeToken?
   switch (result.kind) {
     case 'redriven': {
       deps.metrics.count(METRIC.redrives);
-      if (!(await deps.ledger.markRedriven(claim, deps.clock(), probeToken))) {
-        // Our claim expired while we waited and someone else took it over; their re-check
-        // (DescribeExecution) will see this redrive, and the clientToken covers the rest.
-        deps.log.warn('claim expired before the redrive was recorded', { executionArn: facts.executionArn, redriveCount: facts.redriveCount });
-      }
-      return { action: 'redriven', actionDetail: `redriveCount ${facts.redriveCount} -> ${facts.redriveCount + 1}` };
+      const outcome: ActionOutcome = { action: 'redriven', actionDetail: `redriveCount ${facts.redriveCount} -> ${facts.redriveCount + 1}` };
+      const settled = await settle(outcome, (decision, at) => deps.ledger.markRedriven(claim, at, probeToken, decision));
+      // Not written: our claim expired while we waited and someone else took it over; their
+      // re-check (DescribeExecution) will see this redrive, and the clientToken covers the rest.
+      if (!written) deps.log.warn('claim expired before the redrive was recorded', { executionArn: facts.executionArn, redriveCount: facts.redriveCount });
+      return settled;
     }
     case 'rejected':
-      await deps.ledger.markRejected(claim, 'not-redrivable', deps.clock());
-      return { action: 'rejected', actionDetail: `${result.errorName}: ${result.message}` };
+      return settle({ action: 'rejected', actionDetail: `${result.errorName}: ${result.message}` }, (decision, at) => deps.ledger.markRejected(claim, 'not-redrivable', at, decision));
     case 'transient': {
       const dueAt = deps.clock() + transientRetryMs(claim.attempts);
-      await deps.ledger.defer(claim, dueAt, `transient:${result.errorName}`, deps.clock());
       deps.metrics.count(METRIC.deferrals, { Reason: result.errorName });
       deps.log.warn('RedriveExecution failed after SDK retries; deferred', {
         executionArn: facts.executionArn,
         errorName: result.errorName,
         dueAt: new Date(dueAt).toISOString(),
       });
-      return { action: 'deferred', actionDetail: `${result.errorName} after SDK retries`, dueAt };
+      const outcome: ActionOutcome = { action: 'deferred', actionDetail: `${result.errorName} after SDK retries`, dueAt };
+      return settle(outcome, (decision, at) => deps.ledger.defer(claim, dueAt, `transient:${result.errorName}`, at, decision));
     }
   }
 }

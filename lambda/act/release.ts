@@ -5,7 +5,8 @@
  * breaker closes, and by `redrivectl release` (a person's release: maxRedrives and an open
  * breaker do not stop it).
  *
- * Throughput: a release is ~6 DynamoDB calls and one RedriveExecution; `concurrency`
+ * Throughput: a release is ~4 DynamoDB calls (read, claim, rate slot, outcome with its
+ * audit entry) and one RedriveExecution; `concurrency`
  * workers keep enough in flight that the rate limiter, not the round trips, sets the pace.
  * The drain gives releases a longer budget than due redrives (its Lambda timeout is 5
  * minutes, the schedule 1 minute; a tick that finds the drain running is skipped), so a

@@ -45,6 +45,11 @@ export function decisionRecord(subject: Subject, decision: Decision, action: Rec
   };
 }
 
+/** The entry as stored: without undefined fields (the document client rejects them by default). */
+export function storedEntry(entry: AuditEntry): AuditEntry {
+  return Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) as unknown as AuditEntry;
+}
+
 export function countDecision(decision: Decision, metrics: MetricsRecorder): void {
   metrics.count(METRIC.decisions, { [DIMENSION.outcome]: decision.decision, [DIMENSION.reason]: decision.reason });
   if (decision.decision === 'skip' && decision.reason === 'limit-reached') metrics.count(METRIC.exhaustions);

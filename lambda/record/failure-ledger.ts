@@ -8,6 +8,22 @@
  *   (none | skipped) --claim-----> claimed --defer--> pending          \-> skipped
  *   claimed whose claimExpiresAt passed (crashed invocation) --claim--> claimed (retry)
  *   (none | skipped | held | due pending | abandoned claim) --hold--> held --claim (release)--> claimed
+ *   none --claimNew--> claimed      (the event path's first write for a fresh failure, no read first)
+ *   none --supersede--> skipped     (record 0 of an execution whose later failure is recorded first)
+ *
+ * Invariant that lets a fresh failure skip the read (claimNew): when the ledger holds a
+ * record of redriveCount m >= 1 of an execution, it holds its record 0 too (the event path
+ * writes a superseded record 0 when it finds none; lambda/event-path.ts). So a claimNew
+ * for redriveCount 0 that finds no record found no history at all, and decides exactly as
+ * the read-first path would; when its condition fails, the event path reads and decides
+ * with the history.
+ *
+ * The write that settles a claim also stores the decision's audit entry in the record
+ * (`decisions`, appended): one write for the outcome and its audit trail. At most
+ * MAX_DECISIONS_IN_RECORD of them (one per claim attempt), so the item stays small; a
+ * later attempt's entry is an audit item of its own (audit-trail.ts reads both). So does
+ * the first write of a failure the event path found no record of (skip, hold, schedule):
+ * one such entry per record.
  *
  * Pending and claimed records carry dueShard/dueAt, which puts them in the sparse
  * `byDue` index the drain reads; a claim's dueAt is its expiry, so an abandoned claim
@@ -17,6 +33,8 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { FailureRecordState } from '../decide/decision';
+import type { AuditEntry } from './audit-trail';
+import { storedEntry } from './decision-record';
 import { ifConditionHolds } from './conditional-write';
 import { DUE_INDEX, dueShardPages } from './due-index';
 
@@ -58,7 +76,17 @@ export interface FailureRecord extends FailureFacts {
   readonly heldAt?: number;
   /** Set on the record of a failure that was redriven as a breaker probe. */
   readonly probeToken?: string;
+  /** Audit entries stored by the writes that settled claims (oldest first). */
+  readonly decisions?: readonly AuditEntry[];
+  /** On a record 0 written because a later failure (this redriveCount) was recorded first. */
+  readonly supersededBy?: number;
 }
+
+/** Audit entries one failure record holds at most (one per claim attempt; audit-trail.ts). */
+export const MAX_DECISIONS_IN_RECORD = 16;
+
+/** Whether the write settling this claim stores the decision's audit entry too. */
+export const settlesWithDecision = (claim: Claim) => claim.attempts <= MAX_DECISIONS_IN_RECORD;
 
 /** Proof of a won claim: the only way to move a claimed record on. */
 export interface Claim {
@@ -146,8 +174,67 @@ export class FailureLedger {
     return out ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts: Number(out.Attributes?.attempts ?? 1) } : undefined;
   }
 
-  /** Stores a redrive for later. false if the failure is already pending, claimed or done. */
-  async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
+  /**
+   * Claims a failure the ledger has no record of: the event path's first write for a
+   * fresh failure, with no read before it. undefined when any record exists (then the
+   * caller reads the history and decides with it).
+   */
+  async claimNew(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
+    const token = randomUUID();
+    const expires = now + claimTimeoutMs;
+    const written = await this.written(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...this.key(facts),
+          ...storedFacts(facts),
+          state: 'claimed',
+          claimToken: token,
+          claimExpiresAt: expires,
+          dueShard: DUE_SHARD,
+          dueAt: expires,
+          attempts: 1,
+          updatedAt: now,
+          expiresAt: this.ttl(now),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return written ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts: 1 } : undefined;
+  }
+
+  /**
+   * Writes record 0 of an execution whose failure `later` (redriveCount >= 1) is recorded
+   * while record 0 is not (redriven by someone else, or its event not yet delivered): a
+   * skip `stale-event`, so a late event of failure 0 finds a record, reads the history and
+   * is skipped as stale (the invariant above). Nothing when record 0 exists.
+   */
+  async supersede(later: FailureFacts, now: number): Promise<boolean> {
+    return this.written(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...this.key({ executionArn: later.executionArn, redriveCount: 0 }),
+          ...storedFacts({ ...later, redriveCount: 0, stopDate: null, errorName: null, cause: null }),
+          state: 'skipped',
+          reason: 'stale-event',
+          supersededBy: later.redriveCount,
+          attempts: 0,
+          updatedAt: now,
+          expiresAt: this.ttl(now),
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /**
+   * Stores a redrive for later. false if the failure is already pending, claimed or done.
+   * `decisions`: the audit entries the record holds (read with it), kept: the PutItem
+   * replaces the record whole; `decision`: this decision's entry, stored with them.
+   */
+  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[], decision?: AuditEntry): Promise<boolean> {
+    const kept = [...(decisions ?? []), ...(decision ? [storedEntry(decision)] : [])];
     return this.written(
       new PutCommand({
         TableName: this.tableName,
@@ -161,6 +248,7 @@ export class FailureLedger {
           attempts: 0,
           updatedAt: now,
           expiresAt: this.ttl(now),
+          ...(kept.length ? { decisions: kept } : {}),
         },
         ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped OR #state = :held',
         ExpressionAttributeNames: { '#state': 'state' },
@@ -173,33 +261,43 @@ export class FailureLedger {
    * Records a deliberate skip. Allowed over no record, an earlier skip, or a due pending
    * redrive / abandoned claim that the drain re-checked and dropped.
    */
-  async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
+  async skip(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const out = await this.takeOver(
       facts,
       now,
       'SET #state = :skipped, reason = :reason, attempts = if_not_exists(attempts, :zero)',
       { ':reason': reason, ':zero': 0 },
       ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
+      decision,
     );
     return out !== undefined;
   }
 
-  /** `probeToken`: this redrive is a breaker probe (its next failure tells the breaker). */
-  async markRedriven(claim: Claim, now: number, probeToken?: string): Promise<boolean> {
+  /**
+   * `probeToken`: this redrive is a breaker probe (its next failure tells the breaker).
+   * `decision`: the audit entry, stored by the same write (only if `settlesWithDecision`).
+   */
+  async markRedriven(claim: Claim, now: number, probeToken?: string, decision?: AuditEntry): Promise<boolean> {
     const probe = probeToken === undefined ? '' : ', probeToken = :probe';
-    return this.settleClaim(claim, `SET #state = :s, reason = :r, updatedAt = :now${probe} REMOVE dueShard, dueAt, claimExpiresAt`, {
-      ':s': 'redriven',
-      ':r': probeToken === undefined ? 'redriven' : 'probe',
-      ':now': now,
-      ...(probeToken === undefined ? {} : { ':probe': probeToken }),
-    });
+    return this.settleClaim(
+      claim,
+      `SET #state = :s, reason = :r, updatedAt = :now${probe}`,
+      {
+        ':s': 'redriven',
+        ':r': probeToken === undefined ? 'redriven' : 'probe',
+        ':now': now,
+        ...(probeToken === undefined ? {} : { ':probe': probeToken }),
+      },
+      ' REMOVE dueShard, dueAt, claimExpiresAt',
+      decision,
+    );
   }
 
   /**
    * Holds a failure (contract/breaker.ts): not redriven, not given up, listed under `shard`
    * at its stop time. Allowed over what a skip may take over, a held record included.
    */
-  async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+  async hold(facts: FailureFacts, reason: string, shard: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const probes = facts.probes ? ', probes = :probes' : '';
     const out = await this.takeOver(
       facts,
@@ -207,19 +305,19 @@ export class FailureLedger {
       `SET #state = :heldState, reason = :reason, dueShard = :shard, dueAt = :since, heldAt = :now, attempts = if_not_exists(attempts, :zero)${probes}`,
       { ':heldState': 'held', ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0, ...(facts.probes ? { ':probes': facts.probes } : {}) },
       ' REMOVE claimToken, claimExpiresAt',
+      decision,
     );
     return out !== undefined;
   }
 
   /** Gives a claim back to the held state (a probe that could not be started). */
   async rehold(claim: Claim, reason: string, shard: string, since: number, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now REMOVE claimExpiresAt', {
-      ':s': 'held',
-      ':r': reason,
-      ':shard': shard,
-      ':since': since,
-      ':now': now,
-    });
+    return this.settleClaim(
+      claim,
+      'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now',
+      { ':s': 'held', ':r': reason, ':shard': shard, ':since': since, ':now': now },
+      ' REMOVE claimExpiresAt',
+    );
   }
 
   /**
@@ -255,23 +353,19 @@ export class FailureLedger {
     return count;
   }
 
-  async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now REMOVE dueShard, dueAt, claimExpiresAt', {
-      ':s': 'skipped',
-      ':r': reason,
-      ':now': now,
-    });
+  async markRejected(claim: Claim, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now', { ':s': 'skipped', ':r': reason, ':now': now }, ' REMOVE dueShard, dueAt, claimExpiresAt', decision);
   }
 
   /** Gives a claim back as a pending redrive (rate limit, throttling, 5xx). */
-  async defer(claim: Claim, dueAt: number, reason: string, now: number): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, dueAt = :due, dueShard = :shard, updatedAt = :now REMOVE claimExpiresAt', {
-      ':s': 'pending',
-      ':r': reason,
-      ':due': dueAt,
-      ':shard': DUE_SHARD,
-      ':now': now,
-    });
+  async defer(claim: Claim, dueAt: number, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.settleClaim(
+      claim,
+      'SET #state = :s, reason = :r, dueAt = :due, dueShard = :shard, updatedAt = :now',
+      { ':s': 'pending', ':r': reason, ':due': dueAt, ':shard': DUE_SHARD, ':now': now },
+      ' REMOVE claimExpiresAt',
+      decision,
+    );
   }
 
   /** Pending redrives and claims that are due at `now`, oldest first. */
@@ -301,33 +395,54 @@ export class FailureLedger {
     return { count, oldestDueAt };
   }
 
-  /** Claim and skip: an update allowed only over a TAKEABLE record; it also refreshes the facts, the time and the TTL. */
-  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '') {
+  /**
+   * Claim, skip and hold: an update allowed only over a TAKEABLE record; it also refreshes
+   * the facts, the time and the TTL. `decision`: appended to the record's audit entries
+   * (the event path gives it for a failure it found no record of: its first decision).
+   */
+  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '', decision?: AuditEntry) {
+    const embed = decision === undefined ? '' : ', decisions = list_append(if_not_exists(decisions, :noDecisions), :decision)';
     return ifConditionHolds(
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(facts),
           ReturnValues: 'UPDATED_NEW',
-          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${remove}`,
+          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${embed}${remove}`,
           ConditionExpression: TAKEABLE,
           ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
-          ExpressionAttributeValues: { ...this.factsValues(facts), ...STATES, ':now': now, ':ttl': this.ttl(now), ...values },
+          ExpressionAttributeValues: {
+            ...this.factsValues(facts),
+            ...STATES,
+            ':now': now,
+            ':ttl': this.ttl(now),
+            ...values,
+            ...(decision === undefined ? {} : { ':noDecisions': [], ':decision': [storedEntry(decision)] }),
+          },
         }),
       ),
     );
   }
 
-  /** Moves a claimed record on, only for the holder of its claim token. */
-  private async settleClaim(claim: Claim, update: string, values: Record<string, unknown>): Promise<boolean> {
+  /**
+   * Moves a claimed record on, only for the holder of its claim token; `decision` (if the
+   * claim may: settlesWithDecision) is appended to the record's audit entries.
+   */
+  private async settleClaim(claim: Claim, set: string, values: Record<string, unknown>, remove: string, decision?: AuditEntry): Promise<boolean> {
+    const embed = decision !== undefined && settlesWithDecision(claim);
     return this.written(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(claim),
-        UpdateExpression: update,
+        UpdateExpression: `${set}${embed ? ', decisions = list_append(if_not_exists(decisions, :noDecisions), :decision)' : ''}${remove}`,
         ConditionExpression: '#state = :claimedState AND claimToken = :token',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ...values, ':claimedState': 'claimed', ':token': claim.token },
+        ExpressionAttributeValues: {
+          ...values,
+          ':claimedState': 'claimed',
+          ':token': claim.token,
+          ...(embed ? { ':noDecisions': [], ':decision': [storedEntry(decision)] } : {}),
+        },
       }),
     );
   }

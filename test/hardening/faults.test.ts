@@ -11,7 +11,7 @@
  * this file covers the rest and does the crashes exhaustively.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { ControllerConfig } from '../../lambda/config';
 import { SdkStepFunctions } from '../../lambda/act/step-functions';
 import { handleStatusChange } from '../../lambda/event-path';
@@ -181,22 +181,18 @@ describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
     });
   });
 
-  test('audit write fails after the redrive: the event is retried and parked, the ledger still says redriven, and no retry redrives again', async () => {
+  test('decision counter write fails after the redrive: the event is retried; the ledger says redriven, the trail has the redrive (stored with the outcome, one write) and the retry; no retry redrives again', async () => {
     await withRig({}, async (r) => {
-      const { arn, event } = await failedExecution(r.env, r.machine, 'audit-down');
-      // PutItem is only the audit entry (and the schedule of a later redrive, not used here).
-      r.dynamo.rule = on(['PutItem'], DYNAMODB_FAULTS.internalServerError);
+      const { arn, event } = await failedExecution(r.env, r.machine, 'counter-down');
+      r.dynamo.rule = (request) => (request.op === 'UpdateItem' && request.body.includes('STATS#') ? DYNAMODB_FAULTS.internalServerError : undefined);
       r.bus.put(event);
       await r.bus.settled();
       expect(redrivesOf(r.env, arn)).toBe(1);
       expect((await r.env.deps.ledger.get(arn, 0))?.state).toBe('redriven');
-      expect(r.bus.deadLetters).toHaveLength(1);
-      r.dynamo.rule = () => undefined;
-      const replay = await handleStatusChange(r.bus.deadLetters[0].event, r.deps, 'replay');
-      expect(replay.decision.reason).toBe('already-handled');
-      expect(redrivesOf(r.env, arn)).toBe(1);
-      // The audit trail keeps the replay's "already handled" entry; the original entry was lost with the write.
-      expect((await r.env.deps.audit.trail(arn)).map((e) => e.reason)).toEqual(['already-handled']);
+      // The first invocation threw at the counter write; Lambda's retry found the failure redriven.
+      expect(r.bus.deadLetters).toHaveLength(0);
+      // Both at the same (simulated) millisecond: compared as a set.
+      expect((await r.env.deps.audit.trail(arn)).map((e) => `${e.reason}:${e.action}`).sort()).toEqual(['already-handled:skipped', 'no-delay:redriven']);
     });
   });
 
@@ -217,12 +213,13 @@ describe('DynamoDB faults (fault proxy in front of dynalite)', () => {
     });
   });
 
-  test('lost response of the claim write (applied, unanswered): the SDK retry loses to its own claim, nothing is redriven now, the drain redrives once after the claim timeout', async () => {
+  test('lost response of the claim write (applied, unanswered): the SDK retry finds a record, so the ledger is read: a live claim, nothing is redriven now, the drain redrives once after the claim timeout', async () => {
     await withRig({}, async (r) => {
       const { arn, event } = await failedExecution(r.env, r.machine, 'claim-unanswered');
-      r.dynamo.rule = dropFirstResponse('UpdateItem', 'claimToken = :token');
+      // A fresh failure's claim: the conditional PutItem that creates the record (claimNew).
+      r.dynamo.rule = dropFirstResponse('PutItem', 'claimToken');
       const outcome = await handleStatusChange(event, r.deps);
-      expect(outcome.action).toBe('lost-race');
+      expect([outcome.decision.reason, outcome.action]).toEqual(['already-handled', 'skipped']);
       expect(r.env.standIn.redrives).toHaveLength(0);
       expect((await r.env.deps.ledger.get(arn, 0))?.state).toBe('claimed');
       // A redelivery inside the claim timeout is told someone else is on it.
@@ -422,8 +419,18 @@ describe('lost events', () => {
 interface CrashScenario {
   readonly name: string;
   /** Sets up one failure and returns what to run with the crashing dependencies. */
-  prepare(env: SimEnv, machine: string, name: string): Promise<{ arn: string; event: StatusChangeEvent; run: (deps: Wired) => Promise<unknown> }>;
+  prepare(env: SimEnv, machine: string, name: string): Promise<{
+    arn: string;
+    event: StatusChangeEvent;
+    run: (deps: Wired) => Promise<unknown>;
+    /** The failure the controller redrives (its redriveCount). @default 0 */
+    count?: number;
+    /** Redrives of the execution in all, by hand included. @default 1 */
+    redrives?: number;
+  }>;
 }
+
+const TWICE_LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:fails-twice';
 
 const scenarios: CrashScenario[] = [
   {
@@ -439,6 +446,33 @@ const scenarios: CrashScenario[] = [
       const f = await failedExecution(env, machine, name);
       env.clock.advanceTo(env.clock.now() + 6 * 60_000);
       return { ...f, run: (deps) => handleStatusChange(f.event, deps) };
+    },
+  },
+  {
+    // The fresh claim finds a record (an earlier skip): the ledger is read, then the usual claim.
+    name: 'event path, redelivered after a skip while paused',
+    async prepare(env, machine, name) {
+      const f = await failedExecution(env, machine, name);
+      await env.deps.killSwitch.pause('crash matrix', 'test', env.clock.now());
+      env.deps.policies.invalidate();
+      expect((await handleStatusChange(structuredClone(f.event), env.deps)).decision.reason).toBe('paused');
+      await env.deps.killSwitch.resume();
+      env.deps.policies.invalidate();
+      return { ...f, run: (deps) => handleStatusChange(f.event, deps) };
+    },
+  },
+  {
+    // Redriven by hand before its event arrived, failed again: the later failure's record
+    // comes with a superseded record 0 (failure-ledger.ts), then the usual claim.
+    name: 'event path, second failure after a redrive by hand',
+    async prepare(env, _machine, name) {
+      const machine = await createMachine(env, `twice-${name}`, TWICE_LAMBDA, { kind: 'fail-times', times: 2, error: 'Lambda.ServiceException' });
+      const first = await failedExecution(env, machine, name);
+      await env.sfn.send(new RedriveExecutionCommand({ executionArn: first.arn }));
+      await env.standIn.idle();
+      const event = structuredClone([...env.standIn.events].reverse().find((e) => e.detail.executionArn === first.arn && e.detail.status === 'FAILED')!);
+      expect(event.detail.redriveCount).toBe(1);
+      return { arn: first.arn, event, count: 1, redrives: 2, run: (deps) => handleStatusChange(event, deps) };
     },
   },
   {
@@ -503,7 +537,7 @@ describe('Lambda killed at every step between receiving the event and recording 
       for (let k = 0; cleanCalls === undefined || k < cleanCalls.length; k++) {
         for (const when of ['before', 'after'] as CrashMoment[]) {
           const name = `crash-${points}-${k}-${when}`;
-          const { arn, event, run } = await scenario.prepare(env, machine, name);
+          const { arn, event, run, count = 0, redrives: expected = 1 } = await scenario.prepare(env, machine, name);
           const plan = new CrashPlan(k, when);
           const crashing = crashingDeps(env.config, plan, env.clock.now, env.clock.sleep);
           let crashed = false;
@@ -526,8 +560,10 @@ describe('Lambda killed at every step between receiving the event and recording 
           }
           await recover(env, event, order);
           const redrives = redrivesOf(env, arn);
-          if (redrives !== 1) throw new Error(`${title}: crash ${when} call ${k} (${plan.calls[k]}): ${redrives} redrives`);
-          expect((await env.deps.ledger.get(arn, 0))?.state).toBe('redriven');
+          if (redrives !== expected) throw new Error(`${title}: crash ${when} call ${k} (${plan.calls[k]}): ${redrives} redrives`);
+          expect((await env.deps.ledger.get(arn, count))?.state).toBe('redriven');
+          // A record 0 is always there once a later failure is recorded (the fresh claim relies on it).
+          if (count > 0) expect(await env.deps.ledger.get(arn, 0)).toMatchObject({ state: 'skipped', reason: 'stale-event', supersededBy: count });
           if (!plan.reached) break;
         }
         if (cleanCalls === undefined && k > 40) throw new Error('no clean run within 40 calls');

@@ -75,9 +75,11 @@ export function labelDynamoCall(command: string, input: Record<string, any> | un
   else if (op === 'Query' && input?.IndexName) what = input?.KeyConditionExpression?.includes('<=') ? 'due' : 'backlog';
   else if (op === 'Query') what = 'failures';
   else if (update.includes('claimToken = :token')) what = 'claim';
-  else if (values[':s'] === 'redriven') what = 'mark redriven';
-  else if (values[':s'] === 'pending') what = 'defer';
-  else if (values[':s'] === 'skipped') what = 'mark rejected';
+  else if (op === 'PutItem' && input?.Item?.state === 'claimed') what = 'claim new';
+  else if (op === 'PutItem' && input?.Item?.supersededBy !== undefined) what = 'supersede';
+  else if (values[':s'] === 'redriven') what = values[':decision'] ? 'mark redriven + audit' : 'mark redriven';
+  else if (values[':s'] === 'pending') what = values[':decision'] ? 'defer + audit' : 'defer';
+  else if (values[':s'] === 'skipped') what = values[':decision'] ? 'mark rejected + audit' : 'mark rejected';
   else if (values[':skipped'] !== undefined && update.includes('#state = :skipped')) what = 'skip';
   else if (op === 'PutItem' && input?.Item?.state === 'pending') what = 'schedule';
   return what ? `${op}(${what})` : op;

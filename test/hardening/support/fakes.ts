@@ -17,7 +17,7 @@ import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/teleme
 import type { PolicySnapshot, PolicySource } from '../../../lambda/policy/policy-source';
 import type { PolicyParseResult } from '../../../contract/policy-schema';
 import type { AuditEntry, AuditTrail, DailyCounts } from '../../../lambda/record/audit-trail';
-import { type Claim, type FailureFacts, type FailureLedger, type FailureRecord, type FailureState, storedFacts } from '../../../lambda/record/failure-ledger';
+import { type Claim, type FailureFacts, type FailureLedger, type FailureRecord, type FailureState, settlesWithDecision, storedFacts } from '../../../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../../../lambda/record/owner-notifier';
 
 /** The public surface of a class (private members make classes nominal in TypeScript). */
@@ -82,11 +82,35 @@ export class FakeLedger implements Public<FailureLedger> {
     return { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts };
   }
 
-  async schedule(facts: FailureFacts, dueAt: number, now: number): Promise<boolean> {
+  async claimNew(facts: FailureFacts, now: number, claimTimeoutMs: number): Promise<Claim | undefined> {
+    if (this.records.has(FakeLedger.key(facts.executionArn, facts.redriveCount))) return undefined;
+    return this.claim(facts, now, claimTimeoutMs);
+  }
+
+  async supersede(later: FailureFacts, now: number): Promise<boolean> {
+    const k = FakeLedger.key(later.executionArn, 0);
+    if (this.records.has(k)) return false;
+    this.records.set(k, {
+      ...storedFacts({ ...later, redriveCount: 0, stopDate: null, errorName: null, cause: null }),
+      state: 'skipped',
+      reason: 'stale-event',
+      supersededBy: later.redriveCount,
+      dueAt: null,
+      claimToken: null,
+      claimExpiresAt: null,
+      attempts: 0,
+      updatedAt: now,
+    });
+    return true;
+  }
+
+  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[], decision?: AuditEntry): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (r !== undefined && r.state !== 'skipped' && r.state !== 'held') return false;
+    const kept = [...(decisions ?? []), ...(decision ? [decision] : [])];
     this.records.set(k, {
+      ...(kept.length ? { decisions: kept } : {}),
       ...storedFacts(facts),
       state: 'pending',
       reason: 'backoff',
@@ -99,12 +123,13 @@ export class FakeLedger implements Public<FailureLedger> {
     return true;
   }
 
-  async skip(facts: FailureFacts, reason: string, now: number): Promise<boolean> {
+  async skip(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (!this.takeable(r, now)) return false;
     this.records.set(k, {
       ...r,
+      ...(decision ? { decisions: [...(r?.decisions ?? []), decision] } : {}),
       ...storedFacts(facts),
       state: 'skipped',
       reason,
@@ -124,19 +149,35 @@ export class FakeLedger implements Public<FailureLedger> {
     return true;
   }
 
-  async markRedriven(claim: Claim, now: number, probeToken?: string): Promise<boolean> {
-    return this.settle(claim, { state: 'redriven', reason: probeToken ? 'probe' : 'redriven', updatedAt: now, dueAt: null, claimExpiresAt: null, ...(probeToken ? { probeToken } : {}) });
+  /** The audit entries the settling writes stored, as FailureLedger keeps them in `decisions`. */
+  private withDecision(claim: Claim, decision: AuditEntry | undefined): Partial<StoredRecord> {
+    if (!decision || !settlesWithDecision(claim)) return {};
+    const r = this.records.get(FakeLedger.key(claim.executionArn, claim.redriveCount));
+    return { decisions: [...(r?.decisions ?? []), decision] };
+  }
+
+  async markRedriven(claim: Claim, now: number, probeToken?: string, decision?: AuditEntry): Promise<boolean> {
+    return this.settle(claim, {
+      state: 'redriven',
+      reason: probeToken ? 'probe' : 'redriven',
+      updatedAt: now,
+      dueAt: null,
+      claimExpiresAt: null,
+      ...(probeToken ? { probeToken } : {}),
+      ...this.withDecision(claim, decision),
+    });
   }
 
   /** byDue shard of held records (others: DUE while they have a dueAt). */
   private readonly heldShards = new Map<string, string>();
 
-  async hold(facts: FailureFacts, reason: string, shard: string, now: number): Promise<boolean> {
+  async hold(facts: FailureFacts, reason: string, shard: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (!this.takeable(r, now)) return false;
     this.records.set(k, {
       ...r,
+      ...(decision ? { decisions: [...(r?.decisions ?? []), decision] } : {}),
       ...storedFacts(facts),
       state: 'held',
       reason,
@@ -176,12 +217,12 @@ export class FakeLedger implements Public<FailureLedger> {
     return this.inShard(shard).length;
   }
 
-  async markRejected(claim: Claim, reason: string, now: number): Promise<boolean> {
-    return this.settle(claim, { state: 'skipped', reason, updatedAt: now, dueAt: null, claimExpiresAt: null });
+  async markRejected(claim: Claim, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.settle(claim, { state: 'skipped', reason, updatedAt: now, dueAt: null, claimExpiresAt: null, ...this.withDecision(claim, decision) });
   }
 
-  async defer(claim: Claim, dueAt: number, reason: string, now: number): Promise<boolean> {
-    return this.settle(claim, { state: 'pending', reason, dueAt, updatedAt: now, claimExpiresAt: null });
+  async defer(claim: Claim, dueAt: number, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.settle(claim, { state: 'pending', reason, dueAt, updatedAt: now, claimExpiresAt: null, ...this.withDecision(claim, decision) });
   }
 
   async due(now: number, limit: number): Promise<FailureRecord[]> {
@@ -203,11 +244,23 @@ export class FakeLedger implements Public<FailureLedger> {
   }
 }
 
+/**
+ * The audit trail in memory. `entries`: every decision, in the order recorded, whether
+ * stored as an item of its own or with the ledger write that settled a claim (then the
+ * FakeLedger record holds it too, as FailureLedger does).
+ */
 export class FakeAudit implements Public<AuditTrail> {
   readonly entries: AuditEntry[] = [];
+  /** Decisions stored with a ledger write (counted only). */
+  readonly withLedgerWrite: AuditEntry[] = [];
   async record(entry: AuditEntry): Promise<void> {
     this.entries.push(entry);
   }
+  async counted(entry: AuditEntry): Promise<void> {
+    this.entries.push(entry);
+    this.withLedgerWrite.push(entry);
+  }
+  async flush(): Promise<void> {}
   async trail(executionArn: string): Promise<AuditEntry[]> {
     return this.entries.filter((e) => e.executionArn === executionArn);
   }

@@ -5,7 +5,8 @@
  * (a pending or claimed record without `dueShard` would drop out of the drain's index).
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type Claim, executionPk, type FailureFacts, FailureLedger, type FailureRecord, toRecordState } from '../../../lambda/record/failure-ledger';
+import type { AuditEntry } from '../../../lambda/record/audit-trail';
+import { type Claim, executionPk, type FailureFacts, FailureLedger, type FailureRecord, MAX_DECISIONS_IN_RECORD, settlesWithDecision, toRecordState } from '../../../lambda/record/failure-ledger';
 import { useLedgerTable } from '../../support/dynalite';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../../contract/breaker';
 import { failureFacts, T0 } from '../helpers';
@@ -404,5 +405,104 @@ describe('held failures', () => {
     expect(item).toMatchObject({ state: 'skipped', reason: 'redrive-window-ending' });
     expect(item).not.toHaveProperty('dueShard');
     expect(await l.heldCount(HELD_EXHAUSTED_SHARD)).toBe(0);
+  });
+});
+
+describe('a fresh failure: claimNew, supersede, and the audit entry in the settling write', () => {
+  const decision = (at: number, action: AuditEntry['action'] = 'redriven'): AuditEntry => ({
+    at, executionArn: ARN, stateMachineArn: facts().stateMachineArn, eventId: 'e-1', source: 'event', redriveCount: 0, status: 'FAILED',
+    errorName: facts().errorName, decision: 'redrive', reason: 'no-delay', detail: 'redrive 1 of 3', policyKey: '*', action,
+  });
+
+  it('none -> claimed: the same item a claim writes (one PutItem, no read)', async () => {
+    const claim = await ledger().claimNew(facts(), T0, TIMEOUT);
+    expect(claim).toEqual({ executionArn: ARN, redriveCount: 0, token: expect.stringMatching(/^[0-9a-f-]{36}$/), attempts: 1 });
+    expect(await stored()).toEqual(
+      item({ state: 'claimed', claimToken: claim!.token, claimExpiresAt: T0 + TIMEOUT, dueShard: 'DUE', dueAt: T0 + TIMEOUT, attempts: 1, updatedAt: T0, expiresAt: ttl(T0) }),
+    );
+  });
+
+  it.each([
+    ['skipped', () => ledger().skip(facts(), 'paused', T0 - 1_000)],
+    ['due pending', () => ledger().schedule(facts(), T0 - 1, T0 - 1_000)],
+    ['abandoned claim', () => ledger().claim(facts(), T0 - 2 * TIMEOUT, TIMEOUT)],
+    ['redriven', async () => ledger().markRedriven((await ledger().claim(facts(), T0 - 1_000, TIMEOUT))!, T0 - 500)],
+    ['held', () => ledger().hold(facts(), 'breaker-open', 'HELD#x', T0 - 1_000)],
+    ['superseded', () => ledger().supersede(facts({ redriveCount: 1 }), T0 - 1_000)],
+  ])('refused over any record, even a takeable one (%s): the caller reads the history', async (_state, setup) => {
+    await setup();
+    const before = await stored();
+    await expect(ledger().claimNew(facts(), T0, TIMEOUT)).resolves.toBeUndefined();
+    expect(await stored()).toEqual(before);
+  });
+
+  it('two at the same moment: exactly one wins', async () => {
+    const claims = await Promise.all([ledger().claimNew(facts(), T0, TIMEOUT), ledger().claimNew(facts(), T0, TIMEOUT), ledger().claim(facts(), T0, TIMEOUT)]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('supersede: record 0 as a stale-event skip that names the later failure, without the later failure\'s stop, error or cause', async () => {
+    await expect(ledger().supersede(facts({ redriveCount: 2 }), T0)).resolves.toBe(true);
+    expect(await stored()).toEqual(
+      item({ state: 'skipped', reason: 'stale-event', supersededBy: 2, attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }, facts({ redriveCount: 0, stopDate: null, errorName: null, cause: null })),
+    );
+    await expect(ledger().supersede(facts({ redriveCount: 3 }), T0 + 1)).resolves.toBe(false);
+    expect((await stored())?.supersededBy).toBe(2);
+  });
+
+  it('supersede writes nothing over an existing record 0', async () => {
+    await ledger().markRedriven((await ledger().claimNew(facts(), T0, TIMEOUT))!, T0 + 1);
+    const before = await stored();
+    await expect(ledger().supersede(facts({ redriveCount: 1 }), T0 + 2)).resolves.toBe(false);
+    expect(await stored()).toEqual(before);
+  });
+
+  it('each settling write appends its decision (undefined fields dropped); one per claim attempt', async () => {
+    const first = (await ledger().claimNew(facts(), T0, TIMEOUT))!;
+    await expect(ledger().defer(first, T0 + 30_000, 'rate-limited', T0 + 1, { ...decision(T0 + 1, 'deferred'), actionDetail: undefined, dueAt: T0 + 30_000 })).resolves.toBe(true);
+    const second = (await ledger().claim(facts(), T0 + 30_000, TIMEOUT))!;
+    await expect(ledger().markRedriven(second, T0 + 30_001, undefined, decision(T0 + 30_001))).resolves.toBe(true);
+    const record = (await stored()) as unknown as FailureRecord;
+    expect(record.state).toBe('redriven');
+    expect(record.decisions).toEqual([{ ...decision(T0 + 1, 'deferred'), dueAt: T0 + 30_000 }, decision(T0 + 30_001)]);
+    expect(record.decisions![0]).not.toHaveProperty('actionDetail');
+  });
+
+  it('a schedule over a rejected record (PutItem, the record replaced whole) keeps the decisions it is given', async () => {
+    const claim = (await ledger().claimNew(facts(), T0, TIMEOUT))!;
+    await ledger().markRejected(claim, 'not-redrivable', T0 + 1, decision(T0 + 1, 'rejected'));
+    const read = (await ledger().get(ARN, 0))!;
+    await expect(ledger().schedule(facts(), T0 + 60_000, T0 + 2, read.decisions)).resolves.toBe(true);
+    expect(await stored()).toMatchObject({ state: 'pending', decisions: [decision(T0 + 1, 'rejected')] });
+  });
+
+  it.each([
+    ['skip', (d: AuditEntry) => ledger().skip(facts(), 'paused', T0, d), 'skipped'],
+    ['hold', (d: AuditEntry) => ledger().hold(facts(), 'breaker-open', 'HELD#x', T0, d), 'held'],
+    ['schedule', (d: AuditEntry) => ledger().schedule(facts(), T0 + 60_000, T0, undefined, d), 'pending'],
+  ] as const)('the first write of a failure (%s) stores its decision with it', async (_op, write, state) => {
+    await expect(write(decision(T0, 'held'))).resolves.toBe(true);
+    expect(await stored()).toMatchObject({ state, decisions: [decision(T0, 'held')] });
+  });
+
+  it('a refused skip or hold stores no decision', async () => {
+    await ledger().markRedriven((await ledger().claimNew(facts(), T0, TIMEOUT))!, T0 + 1);
+    await expect(ledger().skip(facts(), 'paused', T0 + 2, decision(T0 + 2, 'skipped'))).resolves.toBe(false);
+    await expect(ledger().hold(facts(), 'breaker-open', 'HELD#x', T0 + 2, decision(T0 + 2, 'held'))).resolves.toBe(false);
+    expect(await stored()).not.toHaveProperty('decisions');
+  });
+
+  it('a refused settling write stores no decision', async () => {
+    const claim = (await ledger().claimNew(facts(), T0, TIMEOUT))!;
+    await ledger().markRedriven(claim, T0 + 1, undefined, decision(T0 + 1));
+    await expect(ledger().markRejected(claim, 'not-redrivable', T0 + 2, decision(T0 + 2, 'rejected'))).resolves.toBe(false);
+    expect(((await stored()) as unknown as FailureRecord).decisions).toHaveLength(1);
+  });
+
+  it(`after ${MAX_DECISIONS_IN_RECORD} claim attempts the record takes no more decisions (its size stays bounded)`, async () => {
+    const late: Claim = { ...(await claimed(T0)), attempts: MAX_DECISIONS_IN_RECORD + 1 };
+    expect(settlesWithDecision(late)).toBe(false);
+    await expect(ledger().markRedriven(late, T0 + 1, undefined, decision(T0 + 1))).resolves.toBe(true);
+    expect(await stored()).not.toHaveProperty('decisions');
   });
 });
