@@ -5,6 +5,7 @@ import type { ColdStartResult } from './cold-start';
 import type { OutageName, OutageRunResult, OutageScenario } from './outage';
 import type { CandidateOutcome } from './policy-search';
 import { fmt } from './stats';
+import type { StormResult } from './storm';
 import type { TrickleRunResult, TrickleScenario } from './trickle';
 
 export interface BenchMeta {
@@ -66,6 +67,7 @@ export interface BenchResults {
   readonly outage30?: OutageComparison;
   readonly outage120?: OutageComparison;
   readonly trickle?: TrickleSection;
+  readonly storm?: StormResult;
   readonly coldStart?: ColdStartResult;
   readonly musts: readonly MustCheck[];
 }
@@ -79,6 +81,10 @@ export const GOALS = {
   burstRateRatio: 0.9,
   /** DynamoDB calls per failure on the event path, breaker on, over the plain burst's per redrive. */
   extraDynamoCallsPerFailure: 1,
+  /** DynamoDB's per-partition write limit (local/partition-model.ts): the storm's hottest key. */
+  stormHottestKeyWritesPerSecond: 1000,
+  /** Storm: release time over retryable failures / configured rate (reported, not enforced). */
+  stormTimeRatio: 1.15,
 } as const;
 
 const NOT_MEASURED = 'not measured (run missing)';
@@ -179,6 +185,19 @@ export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
       });
       musts.push({ id: 'trickle.lost', description: 'trickle, breaker on: failures lost = 0', ok: on.lost === 0, actual: String(on.lost) });
     }
+  }
+  if (r.storm) {
+    const s = r.storm;
+    const hot = s.hottestKeyWritesPerSecond;
+    musts.push({ id: 'storm.lost', description: 'storm: failures lost = 0', ok: s.lost === 0, actual: fmt(s.lost) });
+    musts.push({ id: 'storm.double', description: 'storm: failures redriven twice = 0', ok: s.doubleRedrives === 0, actual: fmt(s.doubleRedrives) });
+    musts.push({ id: 'storm.deadLettered', description: 'storm: events dead-lettered = 0', ok: s.deadLettered === 0, actual: fmt(s.deadLettered) });
+    musts.push({
+      id: 'storm.hottestKey',
+      description: `storm: hottest partition key <= ${fmt(GOALS.stormHottestKeyWritesPerSecond)} write units/s (every table and index)`,
+      ok: hot !== null && hot.writesPerSecond <= GOALS.stormHottestKeyWritesPerSecond,
+      actual: hot ? `${fmt(hot.writesPerSecond)} (${hot.resource} ${hot.key}); ${fmt(s.throttledRequests)} requests throttled` : NOT_MEASURED,
+    });
   }
   return musts.map((m) => ({ ...m, enforced: m.enforced ?? true }));
 }
