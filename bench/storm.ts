@@ -113,7 +113,7 @@ export function stormRuns(s: StormScenario): SimRun[] {
 
 export function stormWorld(s: StormScenario): SimWorldDefinition {
   const outageEnd = STORM_START + s.stormSeconds * 1000 + s.outageAfterStormMinutes * MINUTE;
-  const { StartExecution: _unthrottled, ...throttle } = AWS_DEFAULT_THROTTLES;
+  const throttle = Object.fromEntries(Object.entries(AWS_DEFAULT_THROTTLES).filter(([op]) => op !== 'StartExecution'));
   return {
     start: STORM_START,
     runs: stormRuns(s),
