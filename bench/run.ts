@@ -96,7 +96,10 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 /** Runs one simulated-time job in a child process (tsx loader inherited from this process). */
 function runJobInProcess(job: SimJob, label: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, 'sim-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The full storm keeps 100,000 executions, their ledger and audit records in memory
+    // (about 80 KB per failure, measured), beyond Node's default heap.
+    const execArgv = job.world === 'storm' ? [...process.execArgv, '--max-old-space-size=12288'] : process.execArgv;
+    const child = fork(join(__dirname, 'sim-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     let settled = false;
     child.on('message', (m: { progress?: string; result?: unknown; error?: string }) => {
       if (m.progress) log(m.progress);
