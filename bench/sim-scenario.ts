@@ -95,6 +95,8 @@ export interface SimOptions {
    * the simulated clock; the SDK's retry backoff then waits simulated time. @default off
    */
   readonly partitionModel?: boolean;
+  /** The simulation loop's timer window (bench/sim-world.ts). @default 1000 */
+  readonly windowMs?: number;
 }
 
 /** What the partition model saw (SimOutput.partitions). */
@@ -183,7 +185,7 @@ export const executionArnOf = (stateMachine: string, name: string) => `arn:aws:s
 
 export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinition, options: SimOptions = {}): Promise<SimOutput> {
   const clock = new SimClock(world.start);
-  const sim = new SimWorld(clock);
+  const sim = new SimWorld(clock, options.windowMs);
   const runs = world.runs;
   const byArn = new Map(runs.map((r) => [r.executionArn, r]));
   const badArns = new Set(runs.filter((r) => r.badInput).map((r) => r.executionArn));

@@ -146,6 +146,10 @@ export async function runStorm(scenario: StormScenario = STORM_SCENARIO, options
     config: { redriveRatePerSecond: scenario.ratePerSecond, ...options.config },
     instances: scenario.instances,
     partitionModel: true,
+    // 10-ms timer windows: a release worker sleeping for its rate-limit slot wakes when
+    // the slot comes, not at the end of a one-second window (which would cap the release
+    // at one redrive per worker per second, far below the configured rate).
+    windowMs: 10,
   });
   const auto = out.autoRedrive!;
   const badArns = new Set(out.runs.filter((r) => r.badInput).map((r) => r.executionArn));
