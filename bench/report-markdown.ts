@@ -56,7 +56,7 @@ function stormSection(r: BenchResults): string[] {
   const s = r.storm!;
   const sc = s.scenario;
   const hot = s.hottestKeyWritesPerSecond;
-  const out = ['', '## Storm: 100,000 failures in 60 s, partition model on (simulated time)', ''];
+  const out = ['', `## Storm: ${fmt(s.failures)} failures in ${sc.stormSeconds} s, partition model on (simulated time)`, ''];
   out.push(
     `${fmt(s.failures)} executions of ${sc.stateMachines} state machines fail within ${sc.stormSeconds} s (a region-wide dependency outage; ${sc.badInputShare * 100}% bad input); ` +
       `the dependency recovers ${sc.outageAfterStormMinutes} min later. Default policy, breaker on, ${sc.ratePerSecond} redrives/s, ${sc.instances} controller instances; ` +
