@@ -5,7 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import type { TableDefinition } from '../contract/table-definitions';
-import { type PartitionModel, withPartitionModel } from './partition-model';
+import type { PartitionModel } from './partition-model';
+import { withPartitionModel } from './partition-listener';
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -2,7 +2,8 @@
  * DynamoDB's per-partition throughput limits, for local runs: a layer in front of dynalite
  * (which has no limits at all) that meters every request per (table or index, partition
  * key value) and refuses what DynamoDB would throttle. Off unless a starter is given a
- * model (local/dynamodb.ts `startDynalite({ partitionModel })`, bench/harness.ts).
+ * model (local/dynamodb.ts `startDynalite({ partitionModel })`, bench/harness.ts), which
+ * put it in front of dynalite's request listener (local/partition-listener.ts).
  *
  * What DynamoDB documents, and what is modelled:
  * - A partition serves at most 1,000 write units and 3,000 read units per second, in both
@@ -57,8 +58,6 @@
  * benches (SimClock) meter simulated seconds. A fixed window admits up to twice the limit
  * across a boundary; DynamoDB's own metering interval is not documented.
  */
-import { EventEmitter } from 'node:events';
-import type * as http from 'node:http';
 import type { TableDefinition } from '../contract/table-definitions';
 
 export const DYNAMODB_PARTITION_LIMITS = { writeUnitsPerSecond: 1000, readUnitsPerSecond: 3000 } as const;
@@ -198,7 +197,7 @@ export class PartitionModel {
    * Meters one request (operation from X-Amz-Target, parsed JSON body): a Throttle to answer
    * instead of forwarding it, or a Ticket to `settle` with the backend's answer.
    */
-  admit(op: string, input: Record<string, Json>): Throttle | Ticket {
+  admit(op: string, input: Record<string, unknown>): Throttle | Ticket {
     const plan = this.plan(op, input);
     const window = Math.floor(this.clock() / 1000);
     let over: Touch | undefined;
@@ -451,53 +450,4 @@ export class PartitionModel {
       else this.items.set(id, { size, keys: after ?? {} });
     });
   }
-}
-
-/**
- * Wraps a DynamoDB request listener (dynalite's) so every request passes the model first:
- * throttled ones are answered here, the rest are replayed to `listener` and their answers
- * settled. Works for a real http.Server and for bench/in-memory-http.ts alike.
- */
-export function withPartitionModel(
-  listener: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-  model: PartitionModel,
-): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  return (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const op = target.slice(target.lastIndexOf('.') + 1);
-      let input: Record<string, Json> = {};
-      try {
-        input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, Json>) : {};
-      } catch {
-        // dynalite answers the malformed body itself.
-      }
-      const verdict = model.admit(op, input);
-      if ('status' in verdict) {
-        res.writeHead(verdict.status, {
-          'Content-Type': 'application/x-amz-json-1.0',
-          'Content-Length': Buffer.byteLength(verdict.body),
-          'x-amzn-RequestId': 'partition-model-throttle',
-        });
-        res.end(verdict.body);
-        return;
-      }
-      const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
-      (res as { end: unknown }).end = (...args: unknown[]) => {
-        const chunk = args[0];
-        model.settle(verdict, res.statusCode, typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : undefined);
-        return end(...args);
-      };
-      // A fresh request carrying the same body: the original stream is spent.
-      const replay = Object.assign(new EventEmitter(), { method: req.method, url: req.url, headers: req.headers, socket: req.socket, connection: req.socket });
-      listener(replay as unknown as http.IncomingMessage, res);
-      process.nextTick(() => {
-        if (body.length > 0) replay.emit('data', body);
-        replay.emit('end');
-      });
-    });
-  };
 }
