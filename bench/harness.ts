@@ -27,6 +27,8 @@ import { MemoryNotifier } from '../lambda/record/owner-notifier';
 import { wire, type Wired } from '../lambda/wiring';
 import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
 import { createTable, startDynalite } from '../local/dynamodb';
+import type { PartitionModel } from '../local/partition-model';
+import { withPartitionModel } from '../local/partition-listener';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, localConfig, useLocalEndpoints } from '../local/environment';
 import { StepFunctionsStandIn, type StandInOptions, type StepBehaviour } from '../local/sfn';
 import { inMemoryRequestHandler, listenerOf, type RequestListener } from './in-memory-http';
@@ -53,6 +55,13 @@ export interface BenchEnvOptions {
    * this process). @default 'sockets'
    */
   readonly transport?: 'sockets' | 'memory';
+  /** DynamoDB's per-partition limits in front of dynalite (local/partition-model.ts). @default none */
+  readonly partitionModel?: PartitionModel;
+  /**
+   * Where the SDK's DynamoDB retry backoff waits (the simulated clock's sleep); a request
+   * waiting for its retry is not counted in flight meanwhile. @default real time
+   */
+  readonly sdkRetrySleep?: (ms: number) => Promise<void>;
 }
 
 /** DynamoDB requests made by the controller instances, by operation and by what they touch. */
@@ -129,6 +138,47 @@ export class InFlightCounter {
       { step: 'initialize', name: 'benchInFlightCounter', priority: 'high' },
     );
   }
+}
+
+/**
+ * The SDK's own retry strategy (its error classification, backoff and retry quota are
+ * unchanged), with its backoff slept on `sleep` instead of a real timer: on the simulated
+ * clock a throttled request must wait simulated time, or its retry lands in the same
+ * frozen second. The request is not in flight while it waits, so the clock can move.
+ */
+function simulateRetryDelays(client: DynamoDBClient, sleep: (ms: number) => Promise<void>, inFlight: InFlightCounter): void {
+  type Token = { getRetryDelay(): number };
+  type Strategy = {
+    acquireInitialRetryToken(scope: string): Promise<Token>;
+    refreshRetryTokenForRetry(token: Token, error: unknown): Promise<Token>;
+    recordSuccess(token: Token): void;
+    mode?: string;
+  };
+  const config = client.config as unknown as { retryStrategy: () => Promise<Strategy> };
+  const original = config.retryStrategy;
+  let wrapped: Strategy | undefined;
+  config.retryStrategy = async () => {
+    if (wrapped) return wrapped;
+    const inner = await original();
+    wrapped = {
+      mode: inner.mode,
+      acquireInitialRetryToken: (scope) => inner.acquireInitialRetryToken(scope),
+      recordSuccess: (token) => inner.recordSuccess(token),
+      refreshRetryTokenForRetry: async (token, error) => {
+        const next = await inner.refreshRetryTokenForRetry(token, error);
+        const delay = next.getRetryDelay();
+        inFlight.count--;
+        try {
+          await sleep(delay);
+        } finally {
+          inFlight.count++;
+        }
+        // The SDK waits for getRetryDelay() with a real timer: nothing left to wait.
+        return Object.assign(Object.create(next) as Token, { getRetryDelay: () => 0 });
+      },
+    };
+    return wrapped;
+  };
 }
 
 /** A Log that keeps nothing but counts warnings and errors (the benchmark reports them). */
@@ -209,8 +259,12 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
   let child: ChildProcess | undefined;
   let closeInProcess: (() => Promise<void>) | undefined;
   let dynamoEndpoint: string | undefined;
+  if (options.partitionModel && !(memory && dynamoMode === 'in-process')) {
+    throw new Error('bench: the partition model needs the in-memory transport with dynalite in this process');
+  }
   if (memory && dynamoMode === 'in-process') {
     dynamoListener = listenerOf(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
+    if (options.partitionModel) dynamoListener = withPartitionModel(dynamoListener, options.partitionModel);
     dynamoEndpoint = 'http://dynamodb.in-memory';
   } else if (dynamoMode === 'process') {
     const started = await startDynamoProcess();
@@ -235,6 +289,7 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
   const newDynamo = (endpoint: string) => {
     const client = new DynamoDBClient({ endpoint, requestHandler: dynamoListener && inMemoryRequestHandler(dynamoListener) });
     inFlight.attach(client);
+    if (options.sdkRetrySleep) simulateRetryDelays(client, options.sdkRetrySleep, inFlight);
     clients.push(client);
     return client;
   };

@@ -1,6 +1,7 @@
 /** The Markdown report of a bench run (bench/results/latest.md). */
+import type { HotKey } from '../local/partition-model';
 import type { OutageRunResult } from './outage';
-import type { BenchResults, OutageComparison } from './report';
+import { type BenchResults, GOALS, type OutageComparison } from './report';
 import { fmt } from './stats';
 
 const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
@@ -49,6 +50,46 @@ function summary(r: BenchResults): string {
     ]);
   }
   return table(['figure', 'naive', 'breaker off', 'breaker on'], rows);
+}
+
+function stormSection(r: BenchResults): string[] {
+  const s = r.storm!;
+  const sc = s.scenario;
+  const hot = s.hottestKeyWritesPerSecond;
+  const out = ['', `## Storm: ${fmt(s.failures)} failures in ${sc.stormSeconds} s, partition model on (simulated time)`, ''];
+  out.push(
+    `${fmt(s.failures)} executions of ${sc.stateMachines} state machines fail within ${sc.stormSeconds} s (a region-wide dependency outage; ${sc.badInputShare * 100}% bad input); ` +
+      `the dependency recovers ${sc.outageAfterStormMinutes} min later. Default policy, breaker on, ${sc.ratePerSecond} redrives/s, ${sc.instances} controller instances; ` +
+      `DynamoDB limited to ${fmt(GOALS.stormHottestKeyWritesPerSecond)} write units/s per partition key (table and byDue index).`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['figure', 'value', 'goal'],
+      [
+        ['lost / redriven twice / dead-lettered', `${fmt(s.lost)} / ${fmt(s.doubleRedrives)} / ${fmt(s.deadLettered)}`, '0 / 0 / 0'],
+        ['hottest partition key, write units in its busiest second', hot ? `**${fmt(hot.writesPerSecond)}** (${hot.resource}, \`${hot.key}\`)` : NA, `<= ${fmt(GOALS.stormHottestKeyWritesPerSecond)}`],
+        ['requests throttled by the partition model', fmt(s.throttledRequests), '0'],
+        ['time ratio: first release → last recovery, over retryable / configured rate', `**${fmt(s.timeRatio, 3)}** (${fmt(s.releaseSeconds, 1)} s vs ${fmt(s.idealReleaseSeconds, 1)} s)`, `<= ${GOALS.stormTimeRatio}`],
+        ['retryable recovered', `${fmt(s.recovered)} / ${fmt(s.retryable)}`, 'all'],
+        ['minutes from outage end to last recovery', fmt(s.minutesToRecoverAfterOutage, 1), ''],
+        ['redrives / futile / of bad input', `${fmt(s.redrives)} / ${fmt(s.futileRedrives)} / ${fmt(s.badInputRedrives)}`, ''],
+        ['breaker: opened / closed (why) / probes started, same error / holds recorded', s.breaker ? breakerText(s.breaker) : NA, ''],
+        ['ledger records', Object.entries(s.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', '), ''],
+        ['DynamoDB calls', `${fmt(s.dynamoCalls)} (${Object.entries(s.dynamoCallsByPurpose).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`, ''],
+        ['simulated minutes; wall time; CPU; peak RSS', `${fmt(s.simulatedMinutes, 1)}; ${sec(s.wallMs)}; ${sec(s.cpuMs)}; ${mib(s.maxRssBytes)}`, ''],
+      ],
+    ),
+  );
+  if (s.partitions) {
+    out.push('', 'Busiest partition key of each table and index, and the ten busiest overall (write units in the busiest simulated second; throttled attempts included):', '');
+    const rows = (keys: readonly HotKey[]) =>
+      keys.map((k) => [k.resource, `\`${k.key}\``, fmt(k.writesPerSecond), fmt(k.admittedWritesPerSecond), fmt(k.throttledRequests)]);
+    const header = ['table / index', 'partition key', 'asked /s', 'admitted /s', 'throttled requests'];
+    out.push(table(header, rows(s.partitions.hottest)), '', table(header, rows(s.partitions.top)));
+  }
+  out.push('', 'Storm model:', '', ...(r.meta.models.storm ?? []).map((line) => `- ${line}`));
+  return out;
 }
 
 function outageSection(o: OutageComparison): string[] {
@@ -194,6 +235,8 @@ export function renderMarkdown(r: BenchResults): string {
       ),
     );
   }
+
+  if (r.storm) out.push(...stormSection(r));
 
   for (const o of [r.outage30, r.outage120]) if (o) out.push(...outageSection(o));
   if (r.outage30 || r.outage120) out.push('', 'Outage model:', '', ...(m.models.outage ?? []).map((line) => `- ${line}`));

@@ -6,6 +6,7 @@ import type { CostResult } from './cost';
 import type { OutageName, OutageRunResult, OutageScenario } from './outage';
 import type { CandidateOutcome } from './policy-search';
 import { fmt } from './stats';
+import type { StormResult } from './storm';
 import type { TrickleRunResult, TrickleScenario } from './trickle';
 
 export interface BenchMeta {
@@ -67,6 +68,7 @@ export interface BenchResults {
   readonly outage30?: OutageComparison;
   readonly outage120?: OutageComparison;
   readonly trickle?: TrickleSection;
+  readonly storm?: StormResult;
   readonly coldStart?: ColdStartResult;
   /** The controller's cost per day at 1,000,000 redrives, from the burst's figures (bench/cost.ts). */
   readonly cost?: CostResult;
@@ -84,6 +86,10 @@ export const GOALS = {
   extraDynamoCallsPerFailure: 1,
   /** Issue 13: the controller's cost at 1,000,000 redrives a day, same prices as the README's table had. */
   usdPerDayAtMillionRedrives: 3,
+  /** DynamoDB's per-partition write limit (local/partition-model.ts): the storm's hottest key. */
+  stormHottestKeyWritesPerSecond: 1000,
+  /** Storm: release time over retryable failures / configured rate (reported, not enforced). */
+  stormTimeRatio: 1.15,
 } as const;
 
 const NOT_MEASURED = 'not measured (run missing)';
@@ -193,6 +199,19 @@ export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
       });
       musts.push({ id: 'trickle.lost', description: 'trickle, breaker on: failures lost = 0', ok: on.lost === 0, actual: String(on.lost) });
     }
+  }
+  if (r.storm) {
+    const s = r.storm;
+    const hot = s.hottestKeyWritesPerSecond;
+    musts.push({ id: 'storm.lost', description: 'storm: failures lost = 0', ok: s.lost === 0, actual: fmt(s.lost) });
+    musts.push({ id: 'storm.double', description: 'storm: failures redriven twice = 0', ok: s.doubleRedrives === 0, actual: fmt(s.doubleRedrives) });
+    musts.push({ id: 'storm.deadLettered', description: 'storm: events dead-lettered = 0', ok: s.deadLettered === 0, actual: fmt(s.deadLettered) });
+    musts.push({
+      id: 'storm.hottestKey',
+      description: `storm: hottest partition key <= ${fmt(GOALS.stormHottestKeyWritesPerSecond)} write units/s (every table and index)`,
+      ok: hot !== null && hot.writesPerSecond <= GOALS.stormHottestKeyWritesPerSecond,
+      actual: hot ? `${fmt(hot.writesPerSecond)} (${hot.resource} ${hot.key}); ${fmt(s.throttledRequests)} requests throttled` : NOT_MEASURED,
+    });
   }
   return musts.map((m) => ({ ...m, enforced: m.enforced ?? true }));
 }

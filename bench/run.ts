@@ -5,7 +5,7 @@
  *
  * Options:
  *   --quick               small scale (smoke run; not the reference numbers)
- *   --only=a,b            any of coldstart, burst, burstheld, outage (both), outage30, outage120, trickle
+ *   --only=a,b            any of coldstart, burst, burstheld, outage (both), outage30, outage120, trickle, storm
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
  *   --serial              run the simulated-time jobs in this process, one after another
  *   --jobs=N              simulated-time jobs run at once in worker processes (default: CPUs + 1)
@@ -30,6 +30,7 @@ import { REDRIVERS, type RedriverKey } from './redrivers';
 import { type BenchMeta, type BenchResults, checkMusts, type OutageComparison, type TrickleSection } from './report';
 import { renderMarkdown } from './report-markdown';
 import { runJob, type SimJob } from './sim-worker';
+import { STORM_MODEL, STORM_SCENARIO, type StormResult } from './storm';
 import { round } from './stats';
 import { TRICKLE_SCENARIO, type TrickleRunResult, type TrickleScenario } from './trickle';
 
@@ -43,6 +44,7 @@ const SCALES = {
     burst: { events: 5000, ratePerSecond: 100, workers: 20 },
     outage: OUTAGE_SCENARIOS,
     trickle: TRICKLE_SCENARIO,
+    storm: STORM_SCENARIO,
   },
   quick: {
     burst: { events: 600, ratePerSecond: 100, workers: 20 },
@@ -52,6 +54,9 @@ const SCALES = {
       outage120: { ...OUTAGE_SCENARIOS.outage120, executions: 200, stateMachines: 2 },
     },
     trickle: { ...TRICKLE_SCENARIO, minutes: 15 },
+    // A twentieth of the failures and instances, arriving as fast as at full scale
+    // (1,667 a second: starts over 3 s, each failing after 5 s), so the hot keys are as hot.
+    storm: { ...STORM_SCENARIO, failures: 5_000, stormSeconds: 8, instances: 10 },
   },
 } as const;
 
@@ -65,6 +70,7 @@ export const MODELS = {
     'Stand-in API quotas: AWS us-east-1 defaults (AWS_DEFAULT_THROTTLES), on the simulated clock.',
     'futileRedrives counts FAILED events after a redrive (every redrive that failed again, bad input and probes included); recovered counts retryable executions that end SUCCEEDED; lost counts executions that end FAILED with no recorded skip, hold or pending redrive and no dead-lettered event (the naive redriver records nothing).',
   ],
+  storm: STORM_MODEL,
   trickle: [
     'Same state machine shape, delivery and drain as the outage. Runs start uniformly over the window; a failing run fails after 20 s; every other run and every redrive succeeds after 2 s.',
     'Delay = from the failed run\'s stop to the RedriveExecution that led to success, per recovered execution.',
@@ -91,7 +97,10 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 /** Runs one simulated-time job in a child process (tsx loader inherited from this process). */
 function runJobInProcess(job: SimJob, label: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, 'sim-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The full storm keeps 100,000 executions, their ledger and audit records in memory
+    // (about 80 KB per failure, measured), beyond Node's default heap.
+    const execArgv = job.world === 'storm' ? [...process.execArgv, '--max-old-space-size=12288'] : process.execArgv;
+    const child = fork(join(__dirname, 'sim-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     let settled = false;
     child.on('message', (m: { progress?: string; result?: unknown; error?: string }) => {
       if (m.progress) log(m.progress);
@@ -137,6 +146,7 @@ function plan(args: ReturnType<typeof parseArgs>, scale: (typeof SCALES)[keyof t
   const redrivers: RedriverKey[] = ['naive', 'breakerOff', 'breakerOn'];
   const planned: Planned[] = [];
   // Longest first, so the pool ends with short jobs.
+  if (args.only('storm')) planned.push({ key: 'storm', job: { world: 'storm', scenario: scale.storm } });
   for (const name of ['outage120', 'outage30'] as const) {
     if (!args.only('outage', name)) continue;
     for (const r of redrivers) planned.push({ key: `${name}.${r}`, job: { world: 'outage', spec: REDRIVERS[r], scenario: scale.outage[name] } });
@@ -220,6 +230,7 @@ async function main(): Promise<void> {
   }
   const trickleRuns = runsOf<TrickleRunResult>('trickle');
   const trickle = trickleRuns.breakerOff ? trickleSection(scale.trickle, trickleRuns.breakerOff, trickleRuns.breakerOn) : undefined;
+  const storm = byKey.get('storm') as StormResult | undefined;
   durationsMs.total = Date.now() - started;
 
   const cpus = os.cpus();
@@ -248,7 +259,7 @@ async function main(): Promise<void> {
   const cost = burst
     ? controllerCost({ redriven: burst.redriven, dynamoCallsByCommand: burst.dynamoCalls.byCommand, invocationsPerRedrive: burst.events / Math.max(1, burst.redriven), handlerMs: burst.handlerMs.p50 })
     : undefined;
-  const partial = { meta, burst, burstHeld, ...outages, trickle, coldStart, cost };
+  const partial = { meta, burst, burstHeld, ...outages, trickle, storm, coldStart, cost };
   const results: BenchResults = { ...partial, musts: checkMusts(partial) };
 
   mkdirSync(RESULTS_DIR, { recursive: true });

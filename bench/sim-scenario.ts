@@ -22,6 +22,12 @@ import { matchesPattern, statusChangePattern } from '../contract/event-pattern';
 import { DIMENSION, METRIC, type MetricName } from '../contract/metrics';
 import type { InMemoryMetrics } from '../lambda/observability/telemetry';
 import { SimClock } from '../local/sim-clock';
+import { type HotKey, PartitionModel } from '../local/partition-model';
+import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
+import { LOCAL_TABLES } from '../local/environment';
+import type { ControllerConfig } from '../lambda/config';
+import type { ThrottleConfig } from '../local/sfn/types';
+import type { Wired } from '../lambda/wiring';
 import { AWS_DEFAULT_THROTTLES, type CallRecord, type ExecutionSnapshot, type RedriveRecord, type StatusChangeEvent, type StepContext, type StepResult } from '../local/sfn';
 import type { MinuteBucket } from '../local/timeline-chart';
 import { type BenchEnv, type DynamoMode, startBenchEnv } from './harness';
@@ -65,6 +71,8 @@ export interface SimWorldDefinition {
   readonly naiveStop: { readonly at: number; readonly maxRedrivesPerExecution: number };
   /** The simulation throws if it is still busy at this time. */
   readonly hardStop: number;
+  /** Stand-in API quotas. @default AWS_DEFAULT_THROTTLES */
+  readonly throttle?: Readonly<Record<string, ThrottleConfig>>;
 }
 
 export interface SimOptions {
@@ -76,6 +84,28 @@ export interface SimOptions {
   readonly name?: string;
   /** Called with the environment before it stops (diagnostics: read the tables, the audit trail). */
   readonly inspect?: (env: BenchEnv) => Promise<void>;
+  readonly config?: Partial<ControllerConfig>;
+  /**
+   * Controller "Lambda instances" handling the delivered events, round robin (each its own
+   * SDK clients, so its own SDK retry quota). @default 1
+   */
+  readonly instances?: number;
+  /**
+   * DynamoDB's per-partition limits in front of dynalite (local/partition-model.ts), on
+   * the simulated clock; the SDK's retry backoff then waits simulated time. @default off
+   */
+  readonly partitionModel?: boolean;
+  /** The simulation loop's timer window (bench/sim-world.ts). @default 1000 */
+  readonly windowMs?: number;
+}
+
+/** What the partition model saw (SimOutput.partitions). */
+export interface PartitionFigures {
+  /** The busiest key of each table and index. */
+  readonly hottest: readonly HotKey[];
+  /** The ten busiest keys overall. */
+  readonly top: readonly HotKey[];
+  readonly throttledRequests: number;
 }
 
 /** Ledger states that account for an execution that ends FAILED (nothing lost). */
@@ -95,8 +125,11 @@ export interface SimOutput {
   readonly badInitialHistory: number;
   readonly stepFunctionsCalls: Record<string, number>;
   readonly throttlingExceptions: number;
+  /** RedriveExecution calls refused because the execution was not redrivable (a second attempt at a handled failure). */
+  readonly refusedRedrives: number;
   readonly simulatedMinutes: number;
   readonly simulationWindows: number;
+  readonly partitions?: PartitionFigures;
   readonly naive?: {
     readonly capped: ReadonlySet<string>;
     readonly stoppedByClock: number;
@@ -152,7 +185,7 @@ export const executionArnOf = (stateMachine: string, name: string) => `arn:aws:s
 
 export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinition, options: SimOptions = {}): Promise<SimOutput> {
   const clock = new SimClock(world.start);
-  const sim = new SimWorld(clock);
+  const sim = new SimWorld(clock, options.windowMs);
   const runs = world.runs;
   const byArn = new Map(runs.map((r) => [r.executionArn, r]));
   const badArns = new Set(runs.filter((r) => r.badInput).map((r) => r.executionArn));
@@ -171,14 +204,21 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
   const pattern = statusChangePattern();
   const delivered = (e: StatusChangeEvent) => (spec.kind === 'naive' ? e.detail.status === 'FAILED' : matchesPattern(pattern, e));
 
+  const partitionModel =
+    options.partitionModel && spec.kind !== 'naive'
+      ? new PartitionModel({ tables: { [LOCAL_TABLES.policy]: POLICY_TABLE, [LOCAL_TABLES.ledger]: LEDGER_TABLE }, clock: clock.now })
+      : undefined;
   const env = await startBenchEnv({
     dynamo: spec.kind === 'naive' ? 'none' : options.dynamo,
     transport: options.transport ?? 'memory',
     clock: clock.now,
     sleep: sim.sleep,
+    config: options.config,
+    partitionModel,
+    sdkRetrySleep: partitionModel ? sim.sleep : undefined,
     standIn: {
       clock: clock.now,
-      throttle: { ...AWS_DEFAULT_THROTTLES },
+      throttle: { ...(world.throttle ?? AWS_DEFAULT_THROTTLES) },
       onEvent: (e) => {
         const d = e.detail;
         if (d.status === 'RUNNING') {
@@ -245,10 +285,12 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
     } else {
       await env.putPolicy(spec.policy);
       const deps = env.controller();
+      const instances: Wired[] = [deps, ...Array.from({ length: Math.max(1, options.instances ?? 1) - 1 }, () => env.controller())];
+      let nextInstance = 0;
       const observer = env.controller({ observer: true });
       deliver = async (e, attempt) => {
         try {
-          await handleStatusChange(e, deps);
+          await handleStatusChange(e, instances[nextInstance++ % instances.length]);
         } catch {
           // Lambda async invoke: two retries, about 1 and 2 minutes apart, then the DLQ.
           if (attempt < 3) sim.at(clock.now() + attempt * MINUTE, 'delivery', () => deliver(e, attempt + 1));
@@ -288,11 +330,13 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
     // (the events were already seen by onEvent), and the growing heap costs GC time.
     const stepFunctionsCalls: Record<string, number> = {};
     let throttlingExceptions = 0;
+    let refusedRedrives = 0;
     const trimLogs = () => {
       const calls = env.standIn.calls as CallRecord[];
       for (const c of calls) {
         stepFunctionsCalls[c.op] = (stepFunctionsCalls[c.op] ?? 0) + 1;
         if (c.outcome === 'ThrottlingException') throttlingExceptions++;
+        if (c.op === 'RedriveExecution' && c.outcome === 'ExecutionNotRedrivable') refusedRedrives++;
       }
       calls.length = 0;
       (env.standIn.events as StatusChangeEvent[]).length = 0;
@@ -327,6 +371,12 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
       badInitialHistory,
       stepFunctionsCalls,
       throttlingExceptions,
+      refusedRedrives,
+      partitions: partitionModel && {
+        hottest: partitionModel.hottestPerResource(),
+        top: partitionModel.hotKeys().slice(0, 10),
+        throttledRequests: partitionModel.throttledRequests,
+      },
       simulatedMinutes: (clock.now() - world.start) / MINUTE,
       simulationWindows: sim.windows,
     };

@@ -5,13 +5,16 @@
  */
 import { type OutageScenario, runOutage } from './outage';
 import type { RedriverSpec } from './sim-scenario';
+import { runStorm, type StormScenario } from './storm';
 import { runTrickle, type TrickleScenario } from './trickle';
 
 export type SimJob =
   | { readonly world: 'outage'; readonly spec: RedriverSpec; readonly scenario: OutageScenario }
-  | { readonly world: 'trickle'; readonly spec: RedriverSpec; readonly scenario: TrickleScenario };
+  | { readonly world: 'trickle'; readonly spec: RedriverSpec; readonly scenario: TrickleScenario }
+  | { readonly world: 'storm'; readonly scenario: StormScenario };
 
 export function runJob(job: SimJob, progress: (text: string) => void): Promise<unknown> {
+  if (job.world === 'storm') return runStorm(job.scenario, { progress });
   return job.world === 'outage' ? runOutage(job.spec, job.scenario, { progress }) : runTrickle(job.spec, job.scenario, { progress });
 }
 

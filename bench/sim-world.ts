@@ -6,8 +6,11 @@
  * concurrent sleepers overlap as they would in real time, instead of each sleep pushing
  * one shared clock forward.
  *
- * Timers are fired in one-second windows (everything due before the end of the window
- * fires at the latest due time in it), which bounds the number of idle checks.
+ * Timers are fired in windows (everything due before the end of the window fires at the
+ * latest due time in it), one second unless told otherwise, which bounds the number of
+ * idle checks. A window is also the finest step of a sleeper: a worker that sleeps for its
+ * rate-limit slot wakes at most once per window, so a run that measures a release rate
+ * (the storm) uses short windows.
  */
 import type { SimClock } from '../local/sim-clock';
 
@@ -39,7 +42,10 @@ export class SimWorld {
   readonly errors: unknown[] = [];
   windows = 0;
 
-  constructor(readonly clock: SimClock) {}
+  constructor(
+    readonly clock: SimClock,
+    private readonly windowMs = 1000,
+  ) {}
 
   at(at: number, kind: TimerKind, fn: () => unknown): void {
     const timer = { at, seq: this.seq++, kind, fn };
@@ -109,7 +115,7 @@ export class SimWorld {
       const next = this.heap[0];
       if (!next) throw new Error('simulation idle with nothing scheduled, but not done');
       if (next.at > options.hardStop) throw new Error(`simulation still busy at ${new Date(next.at).toISOString()}`);
-      const windowEnd = (Math.floor(Math.max(next.at, this.clock.now()) / 1000) + 1) * 1000;
+      const windowEnd = (Math.floor(Math.max(next.at, this.clock.now()) / this.windowMs) + 1) * this.windowMs;
       const batch: Timer[] = [];
       while (this.heap.length > 0 && this.heap[0].at < windowEnd) batch.push(this.pop());
       this.clock.advanceTo(batch[batch.length - 1].at);

@@ -5,6 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import type { TableDefinition } from '../contract/table-definitions';
+import type { PartitionModel } from './partition-model';
+import { withPartitionModel } from './partition-listener';
 
 // dynalite ships no types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -15,8 +17,21 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
-export async function startDynalite(): Promise<LocalDynamo> {
+export interface DynaliteOptions {
+  /**
+   * DynamoDB's per-partition throughput limits (local/partition-model.ts) in front of
+   * dynalite. @default none: dynalite has no limits
+   */
+  readonly partitionModel?: PartitionModel;
+}
+
+export async function startDynalite(options: DynaliteOptions = {}): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (options.partitionModel) {
+    const [listener] = server.listeners('request') as Array<Parameters<typeof withPartitionModel>[0]>;
+    server.removeAllListeners('request');
+    server.on('request', withPartitionModel(listener, options.partitionModel));
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
