@@ -94,6 +94,9 @@ export class LeasedRateLimiter implements RateLimiter {
   private renewing: Promise<void> | undefined;
   /** Round trip to the store (moving average): renewals start early enough, backoffs scale with it. */
   private rttMs = 20;
+  /** Time between my acquires (moving average): leases last a few of them. */
+  private gapMs = 0;
+  private lastAcquire = 0;
 
   constructor(
     private readonly store: LeaseStore,
@@ -115,7 +118,11 @@ export class LeasedRateLimiter implements RateLimiter {
   }
 
   async acquire(maxWaitMs: number): Promise<RateGrant> {
-    const deadline = this.clock() + maxWaitMs;
+    const start = this.clock();
+    const deadline = start + maxWaitMs;
+    const gap = Math.min(this.timing.maxLeaseMs, start - this.lastAcquire);
+    if (this.lastAcquire > 0) this.gapMs = this.gapMs === 0 ? gap : 0.8 * this.gapMs + 0.2 * gap;
+    this.lastAcquire = start;
     for (let round = 0; round < 200; round++) {
       if (this.renewing) {
         await this.renewing;
@@ -123,11 +130,12 @@ export class LeasedRateLimiter implements RateLimiter {
       }
       const now = this.clock();
       const interval = this.share > 0 ? 1000 / this.share : Infinity;
-      const slot = Math.max(now, this.tat);
+      // Whole milliseconds, rounded up: consecutive calls are never closer than 1000/share.
+      const slot = Math.ceil(Math.max(now, this.tat));
       const fits = slot + interval <= this.until;
       const renewDue = !fits || this.until - slot < this.renewAheadMs(interval);
       if (fits && (!renewDue || now < this.renewAfter)) {
-        if (slot > deadline) return { granted: false, retryAt: slot };
+        if (slot > Math.ceil(deadline)) return { granted: false, retryAt: slot };
         this.tat = slot + interval;
         return { granted: true, at: slot };
       }
@@ -175,6 +183,7 @@ export class LeasedRateLimiter implements RateLimiter {
   private async renewOnce(deadline: number): Promise<void> {
     let view = await this.timed(this.store.read());
     let grow = true;
+    let take = true;
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
       const now = this.clock();
       const mineNow = view.holders[this.id];
@@ -197,6 +206,8 @@ export class LeasedRateLimiter implements RateLimiter {
         wantUntil: Math.max(deadline, now + this.timing.minLeaseMs),
         jitter: this.random(),
         grow,
+        take,
+        floorMs: Math.min(this.timing.maxLeaseMs, 4 * this.gapMs),
       });
       this.retryAt = plan.retryAt + plan.rank * 2 * this.rttMs;
       if (!plan.write) return;
@@ -217,6 +228,9 @@ export class LeasedRateLimiter implements RateLimiter {
       // A holder then just renews what it has (a write of its own entry, which no one else's
       // write conflicts with); it grows at a later renewal.
       grow = false;
+      // A newcomer queues: it registers its demand and waits for its turn (or for a share
+      // another instance's write gives it) instead of racing the others again.
+      if (!this.holds(now) && !view.holders[this.id]) take = false;
       await this.sleep(this.random() * Math.max(CONFLICT_BACKOFF_MS, this.rttMs) * 2 ** attempt);
       view = written.conflict ?? (await this.timed(this.store.read()));
     }
@@ -229,8 +243,12 @@ export class LeasedRateLimiter implements RateLimiter {
   private adopt(share: number, until: number, now: number, continuing: boolean): void {
     this.share = share;
     this.until = until;
-    // A new lease starts now; a renewed one goes on from the calls already granted.
-    if (!continuing || this.tat < now) this.tat = now;
+    // A renewed lease goes on from the calls already granted. A new one starts one interval
+    // from now, as if it had just made a call: an instance that gains a share inside a
+    // one-second window then adds no extra call to it (its first call is paid for by the
+    // share's first interval, not by capacity the window already counted elsewhere).
+    if (!continuing) this.tat = now + 1000 / share;
+    else if (this.tat < now) this.tat = now;
   }
 }
 

@@ -14,8 +14,10 @@
  *
  * Shares are whole multiples of a unit (R / floor(R), i.e. 1/s when R is whole): a holder
  * of s whole calls per second, spaced exactly, starts at most s calls in any one-second
- * window, so a stable split of a whole rate starts at most R in any window. (A share that
- * moves between instances inside a window can add one call for the instance that gains it.)
+ * window, so a split of a whole rate starts at most R in any window. (A new lease's first
+ * call comes one interval after it starts, so a share that moves between instances inside
+ * a window adds no call to it; test/unit/act/rate-limiter.test.ts checks this over random
+ * interleavings.)
  */
 
 export interface LeaseEntry {
@@ -26,7 +28,10 @@ export interface LeaseEntry {
   /** Previous, larger share still being spent until `pu` (the holder shrank with calls granted ahead). */
   readonly p?: number;
   readonly pu?: number;
-  /** Wants a share (or a larger one) until then: holders above the fair share shrink when they renew. */
+  /**
+   * Counted among the instances that share the rate until then (holders above the fair
+   * share shrink when they renew); one below its fair share until then wants more.
+   */
   readonly w?: number;
 }
 
@@ -67,6 +72,10 @@ export interface PlanInput {
   readonly jitter: number;
   /** false: a holder keeps at most its current share (renewing after a lost race: a write of my entry alone cannot conflict). */
   readonly grow?: boolean;
+  /** false: take nothing now, only register my demand (after a lost race, so that newcomers queue instead of racing). */
+  readonly take?: boolean;
+  /** Shortest lease worth writing (a few of my gaps between calls: an instance that calls rarely should not lease per call). */
+  readonly floorMs?: number;
 }
 
 export interface Plan {
@@ -160,7 +169,7 @@ export function planLease(view: LeaseView, input: PlanInput): Plan {
   const free = units(rate - othersTotal, unit);
 
   const holding = input.share > 0 && now < input.until;
-  const target = holding && input.grow === false ? Math.min(fair, input.share) : fair;
+  const target = input.take === false ? 0 : holding && input.grow === false ? Math.min(fair, input.share) : fair;
   const share = Math.min(target, free);
 
   // My tail: a previous one still running, or the share I give up with calls granted ahead.
@@ -169,19 +178,23 @@ export function planLease(view: LeaseView, input: PlanInput): Plan {
   if (holding && share < input.share && input.nextSlot > now) {
     tail = { p: Math.max(input.share, tail?.p ?? 0), pu: Math.max(input.nextSlot, tail?.pu ?? 0) };
   }
-  const stable = holding && members === input.members && share === fair;
-  const leaseMs = leaseFor(share, stable ? input.leaseMs * 2 : timing.minLeaseMs, timing);
+  const stable = members === input.members && share === fair;
+  const leaseMs = leaseFor(share, Math.max(stable ? input.leaseMs * 2 : timing.minLeaseMs, input.floorMs ?? 0), timing);
   const mine: LeaseEntry = {
     s: share,
     u: share > 0 ? now + leaseMs * (1 - input.jitter / 4) : 0,
     ...tail,
-    ...(share < fair ? { w: input.wantUntil } : {}),
+    // Still counted among the instances sharing the rate for one more lease after this one
+    // (a busy instance may call less often than its lease lasts), or as long as it waits.
+    w: share < fair ? input.wantUntil : Math.max(input.wantUntil, now + 2 * leaseMs),
   };
   kept[me] = mine;
 
   // Only my entry changes and my share does not grow: the write cannot break the invariant
   // for anyone, so it needs no version check (only that my entry is still the one I know).
-  const growing = !(share === 0 || (holding && old !== undefined && now < old.u && share <= old.s));
+  // (Even after my lease ran out: if another write had counted it as free, it would have
+  // dropped or zeroed my entry, and my write's condition on the entry fails.)
+  const growing = !(share === 0 || (old !== undefined && share <= old.s));
   // Everyone who wants more, earliest demand first.
   const wanting = others
     .filter((id) => (kept[id].w ?? 0) > now && activeShare(kept[id], now) < fair)
@@ -201,9 +214,7 @@ export function planLease(view: LeaseView, input: PlanInput): Plan {
         ...e,
         s,
         u: Math.max(activeShare(e, now) > 0 ? e.u : 0, now + leaseFor(s, timing.minLeaseMs, timing)),
-        w: s < fair ? e.w : undefined,
       };
-      if (kept[id].w === undefined) delete (kept[id] as { w?: number }).w;
       left = units(left - give, unit);
       granted = true;
     }
