@@ -123,6 +123,7 @@ export class LeasedRateLimiter implements RateLimiter {
     const gap = Math.min(this.timing.maxLeaseMs, start - this.lastAcquire);
     if (this.lastAcquire > 0) this.gapMs = this.gapMs === 0 ? gap : 0.8 * this.gapMs + 0.2 * gap;
     this.lastAcquire = start;
+    let renewals = 0;
     for (let round = 0; round < 200; round++) {
       if (this.renewing) {
         await this.renewing;
@@ -146,6 +147,8 @@ export class LeasedRateLimiter implements RateLimiter {
         await this.sleep(at - now);
         continue;
       }
+      // A lease that cannot reach my queued calls after a few renewals: come back later.
+      if (++renewals > 3 && this.holds(now)) return { granted: false, retryAt: Math.max(slot, this.until) };
       await this.renew(deadline);
       if (this.share > 0 && this.clock() < this.until) continue;
       const retryAt = this.retryAt + this.random() * POLL_JITTER_MS;
@@ -207,7 +210,8 @@ export class LeasedRateLimiter implements RateLimiter {
         jitter: this.random(),
         grow,
         take,
-        floorMs: Math.min(this.timing.maxLeaseMs, 4 * this.gapMs),
+        // Long enough for a few of my gaps between acquires, and for the calls already queued (the drain's workers).
+        floorMs: Math.min(this.timing.maxLeaseMs, Math.max(4 * this.gapMs, this.tat - now + (this.share > 0 ? 4000 / this.share : 0))),
       });
       this.retryAt = plan.retryAt + plan.rank * 2 * this.rttMs;
       if (!plan.write) return;

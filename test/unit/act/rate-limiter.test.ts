@@ -106,6 +106,18 @@ describe('LeasedRateLimiter', () => {
     expect(await time.run(lim.acquire(500))).toEqual({ granted: true, at: T0 + 500 });
   });
 
+  it('one instance with many concurrent acquirers (the drain\'s workers) queues them at its spacing, with a lease that reaches the queue', async () => {
+    const time = new VirtualTime();
+    const store = new MemoryLeaseStore(time, () => 2);
+    const lim = limiter(store, time, 5, 'drain');
+    const calls = await time.run(Promise.all(Array.from({ length: 8 }, () => instance(time, lim, { events: 5, workMs: 0 }))));
+    const all = calls.flat().sort((a, b) => a - b);
+    expect(all).toHaveLength(40);
+    for (let i = 1; i < all.length; i++) expect(all[i] - all[i - 1]).toBeGreaterThanOrEqual(200);
+    expect(maxInAnySecond(all)).toBeLessThanOrEqual(5);
+    expect(store.writes).toBeLessThanOrEqual(8);
+  });
+
   it('after an idle gap a new lease starts one interval on, as if it had just made a call (no saved-up burst)', async () => {
     const time = new VirtualTime();
     const store = new MemoryLeaseStore(time, () => 0);
