@@ -146,6 +146,8 @@ function activeShare(e: LeaseEntry, now: number): number {
  *   waiters, who read it on their next poll (no write of their own);
  * - a holder that shrinks after granting calls ahead keeps its previous share as a tail
  *   until its last granted call, so nobody reuses that capacity early;
+ * - with more instances than whole units of the rate, holders take turns: a holder renewing
+ *   while others wait with nothing yields its unit and queues again;
  * - leases are short while the set of instances changes, and double (up to the maximum)
  *   while it stays the same, so a stable burst costs few writes.
  * Expired entries (live share 0, no demand) are dropped.
@@ -169,7 +171,10 @@ export function planLease(view: LeaseView, input: PlanInput): Plan {
   const free = units(rate - othersTotal, unit);
 
   const holding = input.share > 0 && now < input.until;
-  const target = input.take === false ? 0 : holding && input.grow === false ? Math.min(fair, input.share) : fair;
+  // More instances than units: holders take turns, each yielding at its renewal while others wait with nothing.
+  const starving = others.some((id) => (kept[id].w ?? 0) > now && liveShare(kept[id], now, allowance) === 0);
+  const yieldTurn = holding && starving && (others.length + 1) * unit > rate + EPS;
+  const target = input.take === false || yieldTurn ? 0 : holding && input.grow === false ? Math.min(fair, input.share) : fair;
   const share = Math.min(target, free);
 
   // My tail: a previous one still running, or the share I give up with calls granted ahead.

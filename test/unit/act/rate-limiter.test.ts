@@ -189,6 +189,16 @@ describe('LeasedRateLimiter', () => {
     expect(maxInAnySecond(calls.flat())).toBeLessThanOrEqual(20);
   });
 
+  it('more instances than calls per second (DescribeExecution at 2/s, 6 instances): they take turns, none starves', async () => {
+    const time = new VirtualTime();
+    const store = new MemoryLeaseStore(time, () => 3);
+    watchInvariant(store, 2);
+    const lims = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => limiter(store, time, 2, id));
+    const calls = await time.run(Promise.all(lims.map((l) => instance(time, l, { events: 3, workMs: 50, maxWaitMs: 20_000 }))));
+    expect(calls.map((c) => c.length)).toEqual([3, 3, 3, 3, 3, 3]);
+    expect(maxInAnySecond(calls.flat())).toBeLessThanOrEqual(2);
+  });
+
   it('leases lengthen while the instances stay the same: a steady stream costs few writes', async () => {
     const time = new VirtualTime();
     const store = new MemoryLeaseStore(time, () => 3);
