@@ -66,6 +66,8 @@ export interface BurstResult {
   readonly stepFunctionsCalls: Record<string, number>;
   readonly throttlingExceptions: number;
   readonly dynamoCallsPerRedrive: number;
+  /** Writes (UpdateItem/PutItem) to rate-limiter items per redrive. */
+  readonly limiterWritesPerRedrive: number;
   readonly dynamoCalls: { readonly total: number; readonly byCommand: Record<string, number>; readonly byPurpose: Record<string, number> };
   readonly actions: Record<string, number>;
   readonly ledger: Record<string, number>;
@@ -240,6 +242,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       stepFunctionsCalls,
       throttlingExceptions,
       dynamoCallsPerRedrive: round(env.dynamoCalls.total / Math.max(1, redriven), 2),
+      limiterWritesPerRedrive: round(limiterWrites(env.dynamoCalls.writesByPurpose) / Math.max(1, redriven), 3),
       dynamoCalls: { total: env.dynamoCalls.total, byCommand: env.dynamoCalls.byCommand, byPurpose: env.dynamoCalls.byPurpose },
       actions,
       ledger,
@@ -254,4 +257,11 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   } finally {
     await env.stop();
   }
+}
+
+/** Writes to the rate limiters' items (purposes `rate-limiter:<item>`). */
+export function limiterWrites(writesByPurpose: Record<string, number>): number {
+  return Object.entries(writesByPurpose)
+    .filter(([purpose]) => purpose.startsWith('rate-limiter:'))
+    .reduce((sum, [, n]) => sum + n, 0);
 }

@@ -68,6 +68,8 @@ export interface BenchEnvOptions {
 export class DynamoCallCounter {
   readonly byCommand: Record<string, number> = {};
   readonly byPurpose: Record<string, number> = {};
+  /** Writes only (PutItem, UpdateItem, DeleteItem), by purpose. */
+  readonly writesByPurpose: Record<string, number> = {};
   total = 0;
 
   attach(client: DynamoDBClient): void {
@@ -78,12 +80,15 @@ export class DynamoCallCounter {
         this.total++;
         this.byCommand[command] = (this.byCommand[command] ?? 0) + 1;
         this.byPurpose[purpose] = (this.byPurpose[purpose] ?? 0) + 1;
+        if (WRITES.has(command)) this.writesByPurpose[purpose] = (this.writesByPurpose[purpose] ?? 0) + 1;
         return next(args);
       },
       { step: 'initialize', name: 'benchDynamoCallCounter' },
     );
   }
 }
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : ((v as { S?: string } | undefined)?.S ?? ''));
 

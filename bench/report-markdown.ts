@@ -189,6 +189,7 @@ export function renderMarkdown(r: BenchResults): string {
           ['handler duration p50 / p99 (incl. waiting for its rate slot)', `${fmt(b.handlerMs.p50)} ms / ${fmt(b.handlerMs.p99)} ms`],
           ['Step Functions calls per redrive', `${b.awsCallsPerRedrive} (${Object.entries(b.stepFunctionsCalls).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
           ['DynamoDB calls per redrive', `${b.dynamoCallsPerRedrive} (${Object.entries(b.dynamoCalls.byPurpose).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
+          ['rate-limiter writes per redrive (UpdateItem/PutItem on limiter items)', b.limiterWritesPerRedrive === undefined ? 'n/a' : String(b.limiterWritesPerRedrive)],
           ['ThrottlingExceptions', fmt(b.throttlingExceptions)],
           ['redriven / executions redriven twice / lost / dead-lettered', `${fmt(b.redriven)} / ${b.doubleRedrives} / ${b.lost} / ${b.deadLettered}`],
           ['ledger records', Object.entries(b.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')],

@@ -252,7 +252,7 @@ async function main(): Promise<void> {
       `Burst: real clock; dynalite in ${burst?.dynamo === 'in-process' ? 'this process (BENCH_DYNAMO=in-process)' : 'its own process, since DynamoDB is a remote service: sharing this process\'s event loop with 20 controller instances and the stand-in, dynalite serialises the rate limiter\'s single item over several loop turns per update and the controller reached only ~0.7 of 100/s (BENCH_DYNAMO=in-process reproduces it)'}. Lambda's async retries of a throwing handler are immediate here (none were needed).`,
       'Outage and trickle: simulated clock (SimClock) shared by the stand-in and the controller, driven by a discrete-event loop (bench/sim-world.ts) that moves time only when no request is in flight; the controller\'s rate-limit sleeps are simulated timers. SDK requests go to dynalite and the stand-in in process without sockets (bench/in-memory-http.ts) to keep wall time down; nothing above the transport changes. Each (world, redriver) pair runs in its own worker process.',
       'Real-time numbers (bursts, cold start) share this machine with whatever else runs on it; see the load average above.',
-      'dynalite does not return the item on a failed condition (ReturnValuesOnConditionCheckFailure), so each idle rate-limiter acquire costs one more GetItem than on DynamoDB.',
+      'dynalite does not return the item on a failed condition (ReturnValuesOnConditionCheckFailure), so each lost race for a rate-limiter lease item costs one more GetItem than on DynamoDB.',
     ],
     models: MODELS,
   };

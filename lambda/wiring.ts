@@ -56,6 +56,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
   const notifier =
     options.notifier ?? (config.eventBusName ? new EventBridgeNotifier(new EventBridgeClient({ requestHandler: REQUEST_TIMEOUTS }), config.eventBusName) : undefined);
   const clock = options.clock ?? Date.now;
+  const sleep = options.sleep ?? realSleep;
   const org = config.organization ?? SINGLE_ACCOUNT;
   const router = new AccountRouter(
     {
@@ -80,10 +81,10 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     breakers: new BreakerStore(doc, config.ledgerTableName),
     stepFunctions: options.stepFunctions ?? router,
     accounts: router,
-    redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock),
-    describeRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'DescribeExecution', config.describeRatePerSecond, clock),
+    redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock, { sleep }),
+    describeRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'DescribeExecution', config.describeRatePerSecond, clock, { sleep }),
     clock,
-    sleep: options.sleep ?? realSleep,
+    sleep,
     log: options.log,
     metrics: options.metrics,
     maxRateWaitMs: config.maxRateWaitMs,

@@ -8,7 +8,6 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { handleStatusChange } from '../../lambda/event-path';
 import { drain } from '../../lambda/scheduled-drain';
 import { SdkStepFunctions, type StepFunctionsGateway } from '../../lambda/act/step-functions';
-import { LATE_GRANT_TOLERANCE_MS } from '../../lambda/act/rate-limiter';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import { wire } from '../../lambda/wiring';
 import { startLocal } from '../../local/environment';
@@ -55,8 +54,10 @@ test('8 instances x 10 concurrent events stay under the configured 25 redrives/s
       while (starts[i] - starts[j] >= 1000) j++;
       maxInWindow = Math.max(maxInWindow, i - j + 1);
     }
-    // Slots are 1/rate apart and a call starts at most LATE_GRANT_TOLERANCE_MS after its slot.
-    expect(maxInWindow).toBeLessThanOrEqual(Math.floor(rate * (1 + LATE_GRANT_TOLERANCE_MS / 1000)) + 1);
+    // Grants are at most `rate` in any second (leased shares, exact spacing: unit tests of
+    // lambda/act/rate-limiter.ts); a call here starts when its timer fires, which on a busy
+    // machine can be late and bunch calls by up to that lateness (allowed: 250 ms).
+    expect(maxInWindow).toBeLessThanOrEqual(Math.floor(rate * 1.25) + 1);
   } finally {
     await env.stop();
   }
