@@ -36,13 +36,13 @@ async function claimed(at = T0): Promise<Claim> {
 describe('claim', () => {
   /** A record claimed at `at` with `token`: expiry and due time one claim timeout later, in the byDue index. */
   const claimedItem = (at: number, token: string, extra: Record<string, unknown> = {}) =>
-    item({ state: 'claimed', claimToken: token, claimExpiresAt: at + TIMEOUT, dueShard: 'DUE', dueAt: at + TIMEOUT, attempts: 1, updatedAt: at, expiresAt: ttl(at), ...extra });
+    item({ state: 'claimed', claimToken: token, claimExpiresAt: at + TIMEOUT, dueShard: 'DUE#0', dueAt: at + TIMEOUT, attempts: 1, updatedAt: at, expiresAt: ttl(at), ...extra });
 
   it('none -> claimed: a token, an expiry that is also its due time (byDue index), attempts 1, the facts, a TTL', async () => {
     const claim = await ledger().claim(facts(), T0, TIMEOUT);
     expect(claim).toEqual({ executionArn: ARN, redriveCount: 0, token: expect.stringMatching(/^[0-9a-f-]{36}$/), attempts: 1 });
     expect(await stored()).toEqual(
-      item({ state: 'claimed', claimToken: claim!.token, claimExpiresAt: T0 + TIMEOUT, dueShard: 'DUE', dueAt: T0 + TIMEOUT, attempts: 1, updatedAt: T0, expiresAt: ttl(T0) }),
+      item({ state: 'claimed', claimToken: claim!.token, claimExpiresAt: T0 + TIMEOUT, dueShard: 'DUE#0', dueAt: T0 + TIMEOUT, attempts: 1, updatedAt: T0, expiresAt: ttl(T0) }),
     );
   });
 
@@ -101,14 +101,14 @@ describe('claim', () => {
 describe('schedule', () => {
   it('none -> pending: reason backoff, in the byDue index at dueAt, attempts 0', async () => {
     await expect(ledger().schedule(facts(), T0 + 30_000, T0)).resolves.toBe(true);
-    expect(await stored()).toEqual(item({ state: 'pending', reason: 'backoff', dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }));
+    expect(await stored()).toEqual(item({ state: 'pending', reason: 'backoff', dueShard: 'DUE#0', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }));
   });
 
   it('skipped -> pending: the skip is replaced whole', async () => {
     await ledger().skip(facts(), 'paused', T0);
     await expect(ledger().schedule(facts(), T0 + 30_000, T0 + 1_000)).resolves.toBe(true);
     expect(await stored()).toEqual(
-      item({ state: 'pending', reason: 'backoff', dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0 + 1_000, expiresAt: ttl(T0 + 1_000) }),
+      item({ state: 'pending', reason: 'backoff', dueShard: 'DUE#0', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0 + 1_000, expiresAt: ttl(T0 + 1_000) }),
     );
   });
 
@@ -178,7 +178,7 @@ describe('settling a claim', () => {
     const claim = await claimed(T0);
     await expect(ledger().defer(claim, T0 + 30_000, 'rate-limited', T0 + 2_000)).resolves.toBe(true);
     expect(await stored()).toEqual(
-      item({ state: 'pending', reason: 'rate-limited', claimToken: claim.token, dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }),
+      item({ state: 'pending', reason: 'rate-limited', claimToken: claim.token, dueShard: 'DUE#0', dueAt: T0 + 30_000, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }),
     );
     await expect(ledger().claim(facts(), T0 + 30_000, TIMEOUT)).resolves.toMatchObject({ attempts: 2 });
   });
@@ -340,7 +340,7 @@ describe('held failures', () => {
 
   test('hold: a new failure is stored held, in its HELD shard at its stop time, not in the DUE shard', async () => {
     expect(await heldLedger().hold(heldFacts(), 'breaker-open', SHARD, T0)).toBe(true);
-    expect(await storedHeld()).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: SHARD, dueAt: T0 - 10_000, heldAt: T0, attempts: 0, errorName: 'Lambda.ServiceException' });
+    expect(await storedHeld()).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: `${SHARD}#0`, dueAt: T0 - 10_000, heldAt: T0, attempts: 0, errorName: 'Lambda.ServiceException' });
     expect(await heldLedger().due(T0 + 1e9, 100)).toEqual([]);
     expect((await heldLedger().backlog()).count).toBe(0);
     expect(await heldLedger().heldCount(SHARD)).toBe(1);
@@ -365,17 +365,19 @@ describe('held failures', () => {
     expect((await storedHeld(5))?.state).toBe('redriven');
   });
 
-  test('heldPage: oldest first, paged, narrowed by stop time or state machine; heldCount counts the shard', async () => {
+  test('held: oldest first, narrowed by stop time or state machine; heldCount counts the family', async () => {
     const l = heldLedger();
     for (const i of [3, 1, 4, 0, 2]) await l.hold(heldFacts(i), 'breaker-open', SHARD, T0);
     await l.hold(heldFacts(9, { stateMachineArn: `${SM}-other` }), 'exhausted', HELD_EXHAUSTED_SHARD, T0);
     await l.hold(heldFacts(8), 'exhausted', HELD_EXHAUSTED_SHARD, T0);
-    const first = await l.heldPage(SHARD, { limit: 3 });
-    expect(first.items.map((r) => r.name)).toEqual(['run-0', 'run-1', 'run-2']);
-    const rest = await l.heldPage(SHARD, { limit: 3, startKey: first.nextKey });
-    expect(rest.items.map((r) => r.name)).toEqual(['run-3', 'run-4']);
-    expect((await l.heldPage(SHARD, { limit: 10, stoppedBefore: T0 - 8_000 })).items.map((r) => r.name)).toEqual(['run-0', 'run-1']);
-    expect((await l.heldPage(HELD_EXHAUSTED_SHARD, { limit: 10, stateMachineArn: SM })).items.map((r) => r.name)).toEqual(['run-8']);
+    const names = async (stream: AsyncIterable<FailureRecord>) => {
+      const out: string[] = [];
+      for await (const r of stream) out.push(r.name);
+      return out;
+    };
+    expect(await names(l.held(SHARD, { pageSize: 2 }))).toEqual(['run-0', 'run-1', 'run-2', 'run-3', 'run-4']);
+    expect(await names(l.held(SHARD, { stoppedBefore: T0 - 8_000 }))).toEqual(['run-0', 'run-1']);
+    expect(await names(l.held(HELD_EXHAUSTED_SHARD, { stateMachineArn: SM, pageSize: 1 }))).toEqual(['run-8']);
     expect(await l.heldCount(SHARD)).toBe(5);
     expect(await l.heldCount(HELD_EXHAUSTED_SHARD)).toBe(2);
   });
@@ -385,14 +387,14 @@ describe('held failures', () => {
     for (const i of [0, 1, 2]) await l.hold(heldFacts(i), 'breaker-open', SHARD, T0);
     const claim = await l.claim(heldFacts(0), T0 + 1, 180_000);
     expect(claim).toBeDefined();
-    expect(await storedHeld(0)).toMatchObject({ state: 'claimed', dueShard: 'DUE' });
+    expect(await storedHeld(0)).toMatchObject({ state: 'claimed', dueShard: 'DUE#0' });
     expect(await l.markRedriven(claim!, T0 + 2, 'probe-token')).toBe(true);
     expect(await storedHeld(0)).toMatchObject({ state: 'redriven', reason: 'probe', probeToken: 'probe-token' });
     expect(await l.schedule(heldFacts(1), T0 + 60_000, T0 + 1)).toBe(true);
-    expect(await storedHeld(1)).toMatchObject({ state: 'pending', dueShard: 'DUE' });
+    expect(await storedHeld(1)).toMatchObject({ state: 'pending', dueShard: 'DUE#0' });
     const again = await l.claim(heldFacts(2), T0 + 1, 180_000);
     expect(await l.rehold(again!, 'breaker-open', SHARD, T0 - 8_000, T0 + 2)).toBe(true);
-    expect(await storedHeld(2)).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: SHARD, dueAt: T0 - 8_000 });
+    expect(await storedHeld(2)).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: `${SHARD}#0`, dueAt: T0 - 8_000 });
     expect(await l.heldCount(SHARD)).toBe(1);
   });
 
