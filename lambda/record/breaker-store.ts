@@ -86,18 +86,27 @@ export class BreakerStore {
     const hit = this.cache.get(pk);
     if (hit && now - hit.at < BREAKER_CACHE_MS && now >= hit.at) return hit.state;
     const state = await this.read(group);
-    this.cache.set(pk, { state, at: now });
-    if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value!);
+    this.remember(pk, state, now);
     return state;
+  }
+
+  private remember(pk: string, state: BreakerState, at: number): void {
+    this.cache.set(pk, { state, at });
+    if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** The state this instance last read or counted, however old (undefined: none). */
+  lastKnown(group: BreakerGroup): BreakerState | undefined {
+    return this.cache.get(breakerPk(group))?.state;
   }
 
   /**
    * Counts one failure in each of the buckets `counters` (`c_...` first failure, `r_...`
    * redrive failed again; one or both) and returns the state, in one UpdateItem. Also
    * removes the buckets just behind the window, so a busy item stays small without
-   * another call.
+   * another call. `now`: the state returned is remembered as read then (readCached, lastKnown).
    */
-  async count(group: BreakerGroup, counters: readonly string[], settings: Pick<BreakerSettings, 'windowSeconds'>): Promise<BreakerState> {
+  async count(group: BreakerGroup, counters: readonly string[], settings: Pick<BreakerSettings, 'windowSeconds'>, now?: number): Promise<BreakerState> {
     if (counters.length === 0) return this.read(group);
     const b = bucketMs(settings);
     const names: Record<string, string> = {};
@@ -123,7 +132,9 @@ export class BreakerStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return stateFromItem(out.Attributes);
+    const state = stateFromItem(out.Attributes);
+    if (now !== undefined) this.remember(breakerPk(group), state, now);
+    return state;
   }
 
   /**
