@@ -8,6 +8,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Claim, executionPk, type FailureFacts, FailureLedger, type FailureRecord, toRecordState } from '../../../lambda/record/failure-ledger';
 import { useLedgerTable } from '../../support/dynalite';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../../contract/breaker';
+import { shardOf } from '../../../contract/due-shards';
 import { failureFacts, T0 } from '../helpers';
 
 const RETENTION_DAYS = 30;
@@ -406,5 +407,93 @@ describe('held failures', () => {
     expect(item).toMatchObject({ state: 'skipped', reason: 'redrive-window-ending' });
     expect(item).not.toHaveProperty('dueShard');
     expect(await l.heldCount(HELD_EXHAUSTED_SHARD)).toBe(0);
+  });
+});
+
+/**
+ * The write-sharded byDue index (contract/due-shards.ts): each record goes to its
+ * execution's shard, readers merge every shard and the values written before sharding
+ * (`DUE`, `HELD#…`, `HELD-EXHAUSTED`), and a smaller shard count later strands nothing.
+ */
+describe('sharded byDue index', () => {
+  const SHARDS = 8;
+  const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
+  const GROUP_BASE = heldShard({ stateMachineArn: SM, errorName: 'Lambda.ServiceException' });
+  const sharded = (shards = SHARDS) => new FailureLedger(table().doc, table().name, RETENTION_DAYS, shards);
+  const run = (i: number, extra: Partial<FailureFacts> = {}) => facts({ executionArn: `${ARN}-${i}`, name: `run-${i}`, stopDate: T0 - 100_000 + i, ...extra });
+  const storedOf = (i: number) => table().item({ pk: `EXEC#${ARN}-${i}`, sk: SK0 });
+  /** A record as a version before sharding stored it: the unsharded value. */
+  const legacy = (i: number, state: 'pending' | 'held', dueShard: string, dueAt: number) =>
+    table().doc.send(new PutCommand({ TableName: table().name, Item: { pk: `EXEC#${ARN}-${i}`, sk: SK0, ...run(i), state, reason: state === 'held' ? 'breaker-open' : 'backoff', dueShard, dueAt, attempts: 0, updatedAt: T0 - 200_000, expiresAt: ttl(T0) } }));
+
+  it('writes each record under its execution\'s shard; 40 executions use several shards', async () => {
+    const l = sharded();
+    for (let i = 0; i < 40; i++) await l.schedule(run(i), T0 - 1_000 + i, T0 - 60_000);
+    const values = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const dueShard = (await storedOf(i))?.dueShard as string;
+      expect(dueShard).toBe(`DUE#${shardOf(`${ARN}-${i}`, SHARDS)}`);
+      values.add(dueShard);
+    }
+    expect(values.size).toBeGreaterThan(4);
+  });
+
+  it('due: oldest first across every shard and the legacy DUE value, up to the limit; backlog counts them all', async () => {
+    const l = sharded();
+    for (let i = 0; i < 30; i++) await l.schedule(run(i), T0 - 1_000 + ((i * 7) % 30), T0 - 60_000);
+    await legacy(100, 'pending', 'DUE', T0 - 5_000);
+    await legacy(101, 'pending', 'DUE', T0 + 60_000); // not due yet
+    const due = await l.due(T0, 50);
+    expect(due).toHaveLength(31);
+    expect(due[0].name).toBe('run-100');
+    expect(due.map((r) => r.dueAt)).toEqual([...due.map((r) => r.dueAt!)].sort((a, b) => a - b));
+    expect((await l.due(T0, 5)).map((r) => r.name)).toEqual(due.slice(0, 5).map((r) => r.name));
+    expect(await l.backlog()).toEqual({ count: 32, oldestDueAt: T0 - 5_000 });
+  });
+
+  it('a legacy DUE record is claimed into its shard and settles as before', async () => {
+    const l = sharded();
+    await legacy(7, 'pending', 'DUE', T0 - 5_000);
+    const claim = await l.claim(run(7), T0, TIMEOUT);
+    expect(claim).toBeDefined();
+    expect(await storedOf(7)).toMatchObject({ state: 'claimed', dueShard: `DUE#${shardOf(`${ARN}-7`, SHARDS)}` });
+    expect(await l.markRedriven(claim!, T0 + 1)).toBe(true);
+    expect(await l.backlog()).toEqual({ count: 0, oldestDueAt: null });
+  });
+
+  it('held: a group\'s shards and its legacy value merged oldest first; heldCount counts them all; exhausted likewise', async () => {
+    const l = sharded();
+    for (const i of [5, 3, 9, 1, 7]) await l.hold(run(i), 'breaker-open', GROUP_BASE, T0);
+    await legacy(4, 'held', GROUP_BASE, T0 - 100_000 + 4);
+    await l.hold(run(20), 'exhausted', HELD_EXHAUSTED_SHARD, T0);
+    await legacy(21, 'held', HELD_EXHAUSTED_SHARD, T0 - 200_000);
+    const names: string[] = [];
+    for await (const r of l.held(GROUP_BASE, { pageSize: 1 })) names.push(r.name);
+    expect(names).toEqual(['run-1', 'run-3', 'run-4', 'run-5', 'run-7', 'run-9']);
+    expect(await l.heldCount(GROUP_BASE)).toBe(6);
+    expect(await l.heldCount(HELD_EXHAUSTED_SHARD)).toBe(2);
+    const exhausted: string[] = [];
+    for await (const r of l.held(HELD_EXHAUSTED_SHARD, { stateMachineArn: SM })) exhausted.push(r.name);
+    expect(exhausted).toEqual(['run-21', 'run-20']);
+  });
+
+  it('fewer shards after a deploy with more: records in the higher shards are still read', async () => {
+    const before = sharded(32);
+    for (let i = 0; i < 40; i++) await before.schedule(run(i), T0 - 1_000, T0 - 60_000);
+    for (let i = 40; i < 50; i++) await before.hold(run(i), 'breaker-open', GROUP_BASE, T0);
+    const high = [];
+    for (let i = 0; i < 40; i++) if (shardOf(`${ARN}-${i}`, 32) >= 2) high.push(i);
+    expect(high.length).toBeGreaterThan(30);
+    const after = sharded(2);
+    expect(await after.due(T0, 100)).toHaveLength(40);
+    expect((await after.backlog()).count).toBe(40);
+    expect(await after.heldCount(GROUP_BASE)).toBe(10);
+  });
+
+  it('more shards after a deploy with fewer, or after the unsharded version: everything is still read', async () => {
+    await legacy(0, 'pending', 'DUE', T0 - 1_000);
+    await sharded(1).schedule(run(1), T0 - 1_000, T0 - 60_000);
+    await sharded(2).schedule(run(2), T0 - 1_000, T0 - 60_000);
+    expect((await sharded(16).due(T0, 10)).map((r) => r.name).sort()).toEqual(['run-0', 'run-1', 'run-2']);
   });
 });
