@@ -171,7 +171,8 @@ export async function heldOfStateMachine(stateMachineArn: string, deps: BreakerD
     groups.push({ group: b.group, status: b.state.status, held: await deps.ledger.heldCount(heldShard(b.group)) });
   }
   let exhausted = 0;
-  for await (const _ of deps.ledger.held(HELD_EXHAUSTED_SHARD, { stateMachineArn, pageSize: 500 })) exhausted++;
+  const held = deps.ledger.held(HELD_EXHAUSTED_SHARD, { stateMachineArn, pageSize: 500 });
+  while (!(await held.next()).done) exhausted++;
   return { groups, exhausted };
 }
 
