@@ -112,7 +112,7 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
 async function countFailure(group: BreakerGroup, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore): Promise<BreakerState> {
   const at = countingTime(input.event.stopDate, input.now, settings);
   if (input.thisRecord || at === null) return breakers.read(group);
-  if (breakers.lastKnown(group)?.status === 'open') {
+  if (breakers.lastKnown(group) === 'open') {
     const current = await breakers.readCached(group, input.now);
     if (current.status === 'open') return current;
   }
