@@ -9,13 +9,7 @@
  */
 import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from './environment';
 import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES } from './event-pattern';
-import {
-  INDEX_WRITES_PER_FAILURE,
-  MAX_INDEX_SHARDS,
-  PARTITION_WRITE_UNITS_PER_SECOND,
-  SHARD_HEADROOM,
-  WRITE_UNITS_PER_INDEX_WRITE,
-} from './due-shards';
+import { INDEX_WRITES_PER_FAILURE, MAX_INDEX_SHARDS, PARTITION_WRITE_UNITS_PER_SECOND, SHARD_HEADROOM, WRITE_UNITS_PER_INDEX_WRITE } from './due-shards';
 
 /** Prefix of every context key the app reads. */
 export const CONTEXT_PREFIX = 'auto-redrive:';
