@@ -169,6 +169,7 @@ export class CliContext {
     return new KillSwitch(this.doc(), this.ledgerTable);
   }
 
+  /** For reading: it reads every byDue shard the deployment recorded (its own writes use shard 0, always read). */
   ledger(): FailureLedger {
     return new FailureLedger(this.doc(), this.ledgerTable, DEFAULTS.auditRetentionDays);
   }

@@ -7,9 +7,11 @@
  *                  while open or releasing: dueShard BREAKER, dueAt = next action time
  *                  (so one Query of the sparse byDue index lists every active breaker)
  *   held failure   the failure record itself (pk EXEC#<arn>, sk FAILURE#<n>), state `held`:
- *                  dueShard HELD#<stateMachineArn>#<errorName> (breaker-open) or
- *                  HELD-EXHAUSTED (onExhausted: hold), dueAt = the failure's stopDate,
- *                  so a Query lists a group's held failures oldest first.
+ *                  dueShard HELD#<stateMachineArn>#<errorName>#<k> (breaker-open) or
+ *                  HELD-EXHAUSTED#<k> (onExhausted: hold), k the execution's shard
+ *                  (contract/due-shards.ts), dueAt = the failure's stopDate, so a merged
+ *                  read of the group's shards lists its held failures oldest first.
+ *                  Records held before sharding keep the value without `#<k>`; it is read too.
  */
 
 /** Status of one (state machine, error) group's breaker. */
@@ -33,9 +35,17 @@ export const PROBE_OUTCOMES = ['started', 'succeeded', 'same-error', 'different-
 export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
 
 export const BREAKER_SK = 'BREAKER';
-/** byDue partition of active (open or releasing) breakers. */
+/**
+ * byDue partition of active (open or releasing) breakers. Not sharded: a breaker item
+ * enters, moves in or leaves the index only on a transition (open, probe started or
+ * learned, release, close), a few writes per group per probe interval (30 s or more),
+ * never per failure. Counting a failure updates the item, which is an index write only while
+ * the item is in the index: not while open (an instance that has seen it open stops
+ * counting: lambda/act/breaker-gate.ts), and while releasing at most until `threshold`
+ * failures reopen it. See docs/reliability.md (partition model).
+ */
 export const BREAKER_SHARD = 'BREAKER';
-/** byDue partition of failures held after exhaustion (all state machines). */
+/** Family (base value) of failures held after exhaustion (all state machines), sharded as `HELD-EXHAUSTED#<k>`. */
 export const HELD_EXHAUSTED_SHARD = 'HELD-EXHAUSTED';
 /** Stands for "no error name" (an ABORTED execution) in keys. */
 export const NO_ERROR = '(none)';
@@ -54,6 +64,7 @@ export interface BreakerGroup {
 }
 
 export const breakerPk = (g: BreakerGroup) => `BREAKER#${g.stateMachineArn}#${g.errorName ?? NO_ERROR}`;
+/** Family (base value) of a group's held failures, sharded as `<base>#<k>` (contract/due-shards.ts). */
 export const heldShard = (g: BreakerGroup) => `HELD#${g.stateMachineArn}#${g.errorName ?? NO_ERROR}`;
 export const groupLabel = (g: BreakerGroup) => `${g.stateMachineArn} / ${g.errorName ?? NO_ERROR}`;
 export const sameGroup = (a: BreakerGroup, b: BreakerGroup) => a.stateMachineArn === b.stateMachineArn && (a.errorName ?? null) === (b.errorName ?? null);

@@ -9,6 +9,7 @@ export const ENV = {
   policyCacheTtlSeconds: 'POLICY_CACHE_TTL_SECONDS',
   redriveRatePerSecond: 'REDRIVE_RATE_PER_SECOND',
   describeRatePerSecond: 'DESCRIBE_RATE_PER_SECOND',
+  peakFailuresPerSecond: 'PEAK_FAILURES_PER_SECOND',
   maxRateWaitMs: 'MAX_RATE_WAIT_MS',
   auditRetentionDays: 'AUDIT_RETENTION_DAYS',
   staleEventAfterSeconds: 'STALE_EVENT_AFTER_SECONDS',

@@ -9,6 +9,7 @@
  */
 import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from './environment';
 import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES } from './event-pattern';
+import { INDEX_WRITES_PER_FAILURE, MAX_INDEX_SHARDS, PARTITION_WRITE_UNITS_PER_SECOND, SHARD_HEADROOM, WRITE_UNITS_PER_INDEX_WRITE } from './due-shards';
 
 /** Prefix of every context key the app reads. */
 export const CONTEXT_PREFIX = 'auto-redrive:';
@@ -17,6 +18,8 @@ export const CONTEXT_PREFIX = 'auto-redrive:';
 export const CONTROLLER_TIMEOUT_SECONDS = 60;
 /** Timeout of the drain Lambda: also how long a drain run holds its lease when it has no Lambda deadline to go by. */
 export const DRAIN_TIMEOUT_SECONDS = 5 * 60;
+/** The peak whose shard count is MAX_INDEX_SHARDS (contract/due-shards.ts). */
+const MAX_PEAK_FAILURES_PER_SECOND = (MAX_INDEX_SHARDS * PARTITION_WRITE_UNITS_PER_SECOND * SHARD_HEADROOM) / (INDEX_WRITES_PER_FAILURE * WRITE_UNITS_PER_INDEX_WRITE);
 /** RedriveExecution only accepts executions that stopped within the last 14 days. */
 const MAX_RECONCILE_LOOKBACK_HOURS = 14 * 24;
 
@@ -143,6 +146,17 @@ export const SETTINGS = {
     // DescribeExecution refills at only 15/s (10/s in smaller Regions).
     default: 5,
     meaning: 'Global DescribeExecution rate (stale-event checks, drain re-checks, reconciliation).',
+  },
+  peakFailuresPerSecond: {
+    prop: 'peakFailuresPerSecond',
+    context: 'auto-redrive:peakFailuresPerSecond',
+    env: ENV.peakFailuresPerSecond,
+    unit: 'per second',
+    range: { min: 1, max: MAX_PEAK_FAILURES_PER_SECOND, integer: false },
+    rule: `shards of each byDue index family = ceil(peak × ${INDEX_WRITES_PER_FAILURE * WRITE_UNITS_PER_INDEX_WRITE} / ${PARTITION_WRITE_UNITS_PER_SECOND * SHARD_HEADROOM}), at most ${MAX_INDEX_SHARDS} (contract/due-shards.ts)`,
+    // 1,000 failures/s: 16 shards, each under 500 of DynamoDB's ~1,000 write units/s per partition key.
+    default: 1000,
+    meaning: 'Highest rate of failed executions the controller must take without a hot DynamoDB partition (a failure storm); sets how many partition values the ledger index spreads its writes over.',
   },
   maxRateWaitMs: {
     prop: 'maxRateWait',

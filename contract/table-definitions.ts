@@ -36,7 +36,8 @@ export const POLICY_TABLE: TableDefinition = {
  * audit trail, the kill switch, the rate-limiter buckets and the outage breakers
  * (contract/breaker.ts). Pending redrives and claims carry `dueShard`/`dueAt`, which puts
  * them in the sparse `byDue` index the drain reads; held failures and active breakers use
- * other `dueShard` values of the same index (no key-schema change).
+ * other `dueShard` values of the same index (no key-schema change). The values that take
+ * writes at the failure rate are write-sharded (contract/due-shards.ts).
  */
 export const LEDGER_TABLE: TableDefinition = {
   partitionKey: { name: 'pk', type: 'S' },

@@ -26,6 +26,8 @@ export interface ControllerConfig {
   readonly redriveRatePerSecond: number;
   /** Global DescribeExecution rate (stale checks, drain re-checks, reconciliation). */
   readonly describeRatePerSecond: number;
+  /** Failures per second the ledger's index must take without a hot partition: sets its shard count (contract/due-shards.ts). */
+  readonly peakFailuresPerSecond: number;
   /** Longest a redrive waits in-process for its rate slot before it is deferred instead. */
   readonly maxRateWaitMs: number;
   readonly auditRetentionDays: number;

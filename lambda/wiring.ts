@@ -7,6 +7,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { indexShardsFor } from '../contract/due-shards';
 import { type ControllerConfig, SINGLE_ACCOUNT } from './config';
 import type { ControllerDeps } from './event-path';
 import { DynamoRateLimiter, type RateLimiter } from './act/rate-limiter';
@@ -76,7 +77,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     sweepSchedule: new SweepSchedule(doc, config.ledgerTableName),
     drainLease: new DrainLease(doc, config.ledgerTableName),
     policies: new PolicySource(dynamodb, config.policyTableName, killSwitch, config.policyCacheTtlSeconds * 1000, options.log, options.metrics),
-    ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays),
+    ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays, indexShardsFor(config.peakFailuresPerSecond), clock),
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays, options.counterFlushMs),
     breakers: new BreakerStore(doc, config.ledgerTableName),
     stepFunctions: options.stepFunctions ?? router,

@@ -121,6 +121,17 @@ export interface AutoRedriveProps {
   readonly describeRatePerSecond?: number;
 
   /**
+   * Highest rate of failed executions per second the controller must take without a hot
+   * DynamoDB partition (a failure storm across the account). Sets how many partition
+   * values the ledger's `byDue` index spreads its writes over: ceil(peak × 8 / 500), at
+   * most 128 (contract/due-shards.ts). Between 1 and 8000. Lowering it later strands
+   * nothing: readers read every shard ever written.
+   *
+   * @default 1000 (SETTINGS.peakFailuresPerSecond in contract/settings.ts)
+   */
+  readonly peakFailuresPerSecond?: number;
+
+  /**
    * Longest a redrive waits in-process for a rate slot before it is deferred to the drain
    * instead. Between 1 millisecond and less than the controller's 60-second timeout.
    *

@@ -43,6 +43,7 @@ export interface ResolvedProps {
   readonly policyCacheTtlSeconds: number;
   readonly redriveRatePerSecond: number;
   readonly describeRatePerSecond: number;
+  readonly peakFailuresPerSecond: number;
   readonly maxRateWaitMs: number;
   readonly auditRetentionDays: number;
   readonly drainIntervalMinutes: number;
@@ -74,6 +75,7 @@ export function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveP
   const reservedConcurrency = v.number(S.reservedConcurrency, props.reservedConcurrency);
   const redriveRatePerSecond = v.number(S.redriveRatePerSecond, props.redriveRatePerSecond);
   const describeRatePerSecond = v.number(S.describeRatePerSecond, props.describeRatePerSecond);
+  const peakFailuresPerSecond = v.number(S.peakFailuresPerSecond, props.peakFailuresPerSecond);
 
   const policyCacheTtlSeconds = v.duration(S.policyCacheTtlSeconds, props.policyCacheTtl);
   const maxRateWaitMs = v.duration(S.maxRateWaitMs, props.maxRateWait);
@@ -102,6 +104,7 @@ export function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveP
     policyCacheTtlSeconds,
     redriveRatePerSecond,
     describeRatePerSecond,
+    peakFailuresPerSecond,
     maxRateWaitMs,
     auditRetentionDays,
     drainIntervalMinutes,

@@ -57,9 +57,24 @@ export interface LocalEnvironment {
   stop(): Promise<void>;
 }
 
+/**
+ * Peak failure rate of the local loop: 2 byDue shards (contract/due-shards.ts) rather than
+ * the default's 16. dynalite has no partition limits, every drain run reads each shard, and
+ * 2 keep the merged multi-shard reading exercised at a fraction of the calls. A benchmark
+ * of a storm sets its own peak.
+ */
+export const LOCAL_PEAK_FAILURES_PER_SECOND = 100;
+
 /** The controller's configuration against the local tables, defaults otherwise. */
 export function localConfig(overrides: Partial<ControllerConfig> = {}): ControllerConfig {
-  return { ...DEFAULTS, policyTableName: LOCAL_TABLES.policy, ledgerTableName: LOCAL_TABLES.ledger, eventBusName: undefined, ...overrides };
+  return {
+    ...DEFAULTS,
+    peakFailuresPerSecond: LOCAL_PEAK_FAILURES_PER_SECOND,
+    policyTableName: LOCAL_TABLES.policy,
+    ledgerTableName: LOCAL_TABLES.ledger,
+    eventBusName: undefined,
+    ...overrides,
+  };
 }
 
 /** Points the SDK at local endpoints the documented way, with dummy credentials. */

@@ -103,10 +103,22 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
  * or of one: in a sparse group a lone execution is often the only witness of an outage,
  * and with the default three redrives its second failed redrive is the last chance to hold
  * it before its last redrive is spent (docs/breaker.md, "When it opens").
+ *
+ * Not counted while the breaker is open: an open breaker holds every failure whatever its
+ * count, and its close resets the window. This bounds the writes on the group's one
+ * breaker item: a storm on one state machine and error (1,667 failures/s) would otherwise
+ * update it far above DynamoDB's ~1,000 writes/s per partition key. An instance that has
+ * seen the breaker open (a read, or the state its last count returned) reads it, at most
+ * once a second, instead of counting; so once open the item takes at most one count per
+ * instance. A breaker never seen open costs no extra call. See docs/reliability.md.
  */
 async function countFailure(group: BreakerGroup, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore): Promise<BreakerState> {
   const at = countingTime(input.event.stopDate, input.now, settings);
   if (input.thisRecord || at === null) return breakers.read(group);
+  if (breakers.lastKnown(group) === 'open') {
+    const current = await breakers.readCached(group, input.now);
+    if (current.status === 'open') return current;
+  }
   const since = input.now - settings.windowSeconds * 1000;
   const stopped = (f: FailureRecord) => f.stopDate ?? f.updatedAt;
   const sameError = (f: FailureRecord) => (f.errorName ?? null) === group.errorName;
@@ -116,13 +128,13 @@ async function countFailure(group: BreakerGroup, input: GateInput, settings: Bre
   const redriveFailed = previous !== undefined && sameError(previous);
   const first = counterName(at, settings, 'c');
   const again = counterName(at, settings, 'r');
-  if (earlier.length === 0) return breakers.count(group, redriveFailed ? [first, again] : [first], settings);
+  if (earlier.length === 0) return breakers.count(group, redriveFailed ? [first, again] : [first], settings, input.now);
   // An earlier failure of this execution is in the window: its first failure is counted already,
   // unless the breaker closed since (a close resets the window), which costs a look at the state.
-  const seen = redriveFailed ? await breakers.count(group, [again], settings) : await breakers.read(group);
+  const seen = redriveFailed ? await breakers.count(group, [again], settings, input.now) : await breakers.read(group);
   const resetAt = seen.closedAt;
   if (resetAt === null || earlier.some((f) => stopped(f) >= resetAt)) return seen;
-  return breakers.count(group, [first], settings); // rare: a released execution failing again
+  return breakers.count(group, [first], settings, input.now); // rare: a released execution failing again
 }
 
 /** This failure follows a probe's redrive: report to the probe's breaker (conditional on its token). */

@@ -9,7 +9,7 @@
  * Choice and rotation: a probe uses one of the execution's redrives, so the probe is the
  * held failure with the most redrives left, rotating by the number of probes each
  * execution has had (`probes` on its held record), looked for among the group's first MAX_CANDIDATES held failures (one bounded
- * Query, paged). An execution's last redrive is spent on a probe only when no held failure
+ * read of the group's shards, merged oldest first). An execution's last redrive is spent on a probe only when no held failure
  * of the group has more left. A probe that fails again is held again with one probe more
  * and one redrive fewer, so it goes behind every execution not yet probed (probeOrder). Held
  * failures without a redrive left (the policy's maxRedrives was lowered)
@@ -32,7 +32,6 @@ export type BreakerDeps = ControllerDeps & { readonly breakers: BreakerStore };
 
 /** Held failures looked at per probe attempt before giving the turn to the next drain run. */
 const MAX_CANDIDATES = 200;
-const PAGE = 100;
 
 /** DescribeExecution of the probe in flight; reports the outcome once there is one. */
 export async function checkProbe(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
@@ -72,21 +71,22 @@ export function probeOrder(a: FailureRecord, b: FailureRecord, maxRedrives: numb
  * the ones without a redrive left are released (given up) on the way.
  */
 async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, deps: BreakerDeps): Promise<{ candidate?: FailureRecord; more: boolean }> {
-  let startKey: Record<string, unknown> | undefined;
   let examined = 0;
   let best: FailureRecord | undefined;
-  do {
-    const page = await deps.ledger.heldPage(heldShard(group), { limit: PAGE, startKey });
-    for (const record of page.items) {
-      examined++;
-      if (record.redriveCount < policy.maxRedrives) {
-        if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
-      } else await processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release' });
-    }
-    startKey = page.nextKey;
+  // Every shard of the group's held failures, merged oldest first.
+  const held = deps.ledger.held(heldShard(group));
+  for await (const record of held) {
+    examined++;
+    if (record.redriveCount < policy.maxRedrives) {
+      if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
+    } else await processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release' });
     // Nothing sorts before a failure that has used no redrive and was never probed.
-  } while (startKey && examined < MAX_CANDIDATES && !(best && best.redriveCount === 0 && !best.probes));
-  return { candidate: best, more: startKey !== undefined };
+    if (examined >= MAX_CANDIDATES || (best && best.redriveCount === 0 && !best.probes)) {
+      // Leaving the loop ends the merged read (for-await returns the generator).
+      return { candidate: best, more: !(await held.next()).done };
+    }
+  }
+  return { candidate: best, more: false };
 }
 
 /** Starts the next probe if it is due. Returns the breaker's state afterwards. */

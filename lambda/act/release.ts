@@ -33,6 +33,17 @@ export function releaseOne(record: FailureRecord, deps: ControllerDeps, byHand =
   return processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release', releasedByHand: byHand });
 }
 
+/** The next up to `n` items of a stream (fewer only at its end). */
+export async function take<T>(stream: AsyncIterator<T>, n: number): Promise<T[]> {
+  const items: T[] = [];
+  while (items.length < n) {
+    const next = await stream.next();
+    if (next.done) break;
+    items.push(next.value);
+  }
+  return items;
+}
+
 /** Runs `work` over `items`, `concurrency` at a time, until `stop()` says so. */
 async function pool<T>(items: readonly T[], concurrency: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -69,37 +80,43 @@ export interface ReleaseOptions {
 export async function releaseGroup(group: BreakerGroup, deps: BreakerDeps, options: ReleaseOptions): Promise<ReleaseReport> {
   const outcomes: Outcome[] = [];
   let errors = 0;
-  let startKey: Record<string, unknown> | undefined;
-  let progressThisPass = 0;
   const stop = () => deps.clock() >= options.deadline || (options.shouldStop?.() ?? false);
   for (;;) {
-    if (stop()) return { outcomes, finished: false, reopened: false, errors };
-    const state = await deps.breakers.read(group);
-    if (state.status === 'open' && !options.byHand) return { outcomes, finished: false, reopened: true, errors };
-    const page = await deps.ledger.heldPage(heldShard(group), { limit: PAGE, startKey });
-    if (page.items.length === 0 && startKey === undefined && !page.nextKey) {
-      if (state.status !== 'releasing') return { outcomes, finished: state.status === 'closed', reopened: false, errors };
-      const { step } = await deps.breakers.transition(group, { kind: 'release-finished', at: deps.clock() }, options.settings, state);
-      return { outcomes, finished: step.effects.some((e) => e.kind === 'finished'), reopened: false, errors };
-    }
-    await pool(page.items, options.concurrency, stop, async (record) => {
-      try {
-        const outcome = await releaseOne(record, deps, options.byHand);
-        outcomes.push(outcome);
-        options.onOutcome?.(outcome);
-        if (outcome.action !== 'held') progressThisPass++;
-      } catch (e) {
-        // It stays held; the next pass or the next drain run tries again.
-        errors++;
-        deps.log.error('held failure not released this time', { executionArn: record.executionArn, errorName: (e as Error).name, error: (e as Error).message });
+    // One pass: every shard of the group's held failures, merged oldest first, a batch at a time.
+    const held = deps.ledger.held(heldShard(group));
+    let seen = 0;
+    let progressThisPass = 0;
+    try {
+      for (;;) {
+        if (stop()) return { outcomes, finished: false, reopened: false, errors };
+        const state = await deps.breakers.read(group);
+        if (state.status === 'open' && !options.byHand) return { outcomes, finished: false, reopened: true, errors };
+        const batch = await take(held, PAGE);
+        if (batch.length === 0 && seen === 0) {
+          if (state.status !== 'releasing') return { outcomes, finished: state.status === 'closed', reopened: false, errors };
+          const { step } = await deps.breakers.transition(group, { kind: 'release-finished', at: deps.clock() }, options.settings, state);
+          return { outcomes, finished: step.effects.some((e) => e.kind === 'finished'), reopened: false, errors };
+        }
+        if (batch.length === 0) break;
+        seen += batch.length;
+        await pool(batch, options.concurrency, stop, async (record) => {
+          try {
+            const outcome = await releaseOne(record, deps, options.byHand);
+            outcomes.push(outcome);
+            options.onOutcome?.(outcome);
+            if (outcome.action !== 'held') progressThisPass++;
+          } catch (e) {
+            // It stays held; the next pass or the next drain run tries again.
+            errors++;
+            deps.log.error('held failure not released this time', { executionArn: record.executionArn, errorName: (e as Error).name, error: (e as Error).message });
+          }
+        });
       }
-    });
-    startKey = page.nextKey;
-    if (!startKey) {
-      // End of a pass: look again from the start (late holds), unless this pass achieved nothing.
-      if (progressThisPass === 0) return { outcomes, finished: false, reopened: false, errors };
-      progressThisPass = 0;
+    } finally {
+      await held.return(undefined);
     }
+    // End of a pass: look again from the start (late holds), unless this pass achieved nothing.
+    if (progressThisPass === 0) return { outcomes, finished: false, reopened: false, errors };
   }
 }
 
@@ -113,8 +130,11 @@ export async function giveUpNearWindowEnd(deps: ControllerDeps, snapshot: Policy
   const stoppedBefore = now - REDRIVE_WINDOW_MS + MAX_HOLD_MARGIN_HOURS * HOUR_MS;
   let given = 0;
   for (const shard of shards) {
-    const page = await deps.ledger.heldPage(shard, { limit: 100, stoppedBefore });
-    for (const record of page.items) {
+    // The 100 oldest of the family (every shard): the next drain run takes the next ones.
+    const held = deps.ledger.held(shard, { stoppedBefore });
+    const oldest = await take(held, 100);
+    await held.return(undefined);
+    for (const record of oldest) {
       const resolution = resolvePolicy(snapshot, record.stateMachineArn);
       const marginHours = resolution.kind === 'found' ? resolution.policy.holdMarginHours : POLICY_DEFAULTS.holdMarginHours;
       const stopped = record.stopDate ?? record.heldAt ?? record.updatedAt;
@@ -152,12 +172,8 @@ export async function heldOfStateMachine(stateMachineArn: string, deps: BreakerD
     groups.push({ group: b.group, status: b.state.status, held: await deps.ledger.heldCount(heldShard(b.group)) });
   }
   let exhausted = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.ledger.heldPage(HELD_EXHAUSTED_SHARD, { limit: 500, startKey, stateMachineArn });
-    exhausted += page.items.length;
-    startKey = page.nextKey;
-  } while (startKey);
+  const held = deps.ledger.held(HELD_EXHAUSTED_SHARD, { stateMachineArn, pageSize: 500 });
+  while (!(await held.next()).done) exhausted++;
   return { groups, exhausted };
 }
 
@@ -183,16 +199,17 @@ export async function releaseStateMachineByHand(
     const report = await releaseGroup(b.group, deps, { deadline: never, concurrency: options.concurrency, settings, byHand: true, onOutcome: options.onOutcome, shouldStop: options.shouldStop });
     outcomes.push(...report.outcomes);
   }
-  let startKey: Record<string, unknown> | undefined;
-  do {
+  const exhausted = deps.ledger.held(HELD_EXHAUSTED_SHARD, { stateMachineArn });
+  for (;;) {
     if (options.shouldStop?.()) break;
-    const page = await deps.ledger.heldPage(HELD_EXHAUSTED_SHARD, { limit: PAGE, startKey, stateMachineArn });
-    await pool(page.items, options.concurrency, () => options.shouldStop?.() ?? false, async (record) => {
+    const batch = await take(exhausted, PAGE);
+    if (batch.length === 0) break;
+    await pool(batch, options.concurrency, () => options.shouldStop?.() ?? false, async (record) => {
       const outcome = await releaseOne(record, deps, true);
       outcomes.push(outcome);
       options.onOutcome?.(outcome);
     });
-    startKey = page.nextKey;
-  } while (startKey);
+  }
+  await exhausted.return(undefined);
   return outcomes;
 }

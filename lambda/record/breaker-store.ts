@@ -65,6 +65,8 @@ const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs'
 
 export class BreakerStore {
   private readonly cache = new Map<string, { state: BreakerState; at: number }>();
+  /** Last status seen per breaker: a hint only (the event path reads before counting once it was open). */
+  private readonly known = new Map<string, BreakerState['status']>();
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -77,7 +79,7 @@ export class BreakerStore {
 
   async read(group: BreakerGroup): Promise<BreakerState> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: this.key(group), ConsistentRead: true }));
-    return stateFromItem(out.Item);
+    return this.learned(breakerPk(group), stateFromItem(out.Item));
   }
 
   /** A read no older than BREAKER_CACHE_MS (paths that only ask "is it open?"). */
@@ -86,8 +88,23 @@ export class BreakerStore {
     const hit = this.cache.get(pk);
     if (hit && now - hit.at < BREAKER_CACHE_MS && now >= hit.at) return hit.state;
     const state = await this.read(group);
-    this.cache.set(pk, { state, at: now });
+    this.remember(pk, state, now);
+    return state;
+  }
+
+  private remember(pk: string, state: BreakerState, at: number): void {
+    this.cache.set(pk, { state, at });
     if (this.cache.size > 1000) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** The status this instance last read, counted or wrote, however old (undefined: none). */
+  lastKnown(group: BreakerGroup): BreakerState['status'] | undefined {
+    return this.known.get(breakerPk(group));
+  }
+
+  private learned(pk: string, state: BreakerState): BreakerState {
+    this.known.set(pk, state.status);
+    if (this.known.size > 1000) this.known.delete(this.known.keys().next().value!);
     return state;
   }
 
@@ -95,9 +112,9 @@ export class BreakerStore {
    * Counts one failure in each of the buckets `counters` (`c_...` first failure, `r_...`
    * redrive failed again; one or both) and returns the state, in one UpdateItem. Also
    * removes the buckets just behind the window, so a busy item stays small without
-   * another call.
+   * another call. `now`: the state returned is remembered as read then (readCached, lastKnown).
    */
-  async count(group: BreakerGroup, counters: readonly string[], settings: Pick<BreakerSettings, 'windowSeconds'>): Promise<BreakerState> {
+  async count(group: BreakerGroup, counters: readonly string[], settings: Pick<BreakerSettings, 'windowSeconds'>, now?: number): Promise<BreakerState> {
     if (counters.length === 0) return this.read(group);
     const b = bucketMs(settings);
     const names: Record<string, string> = {};
@@ -123,7 +140,9 @@ export class BreakerStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return stateFromItem(out.Attributes);
+    const state = this.learned(breakerPk(group), stateFromItem(out.Attributes));
+    if (now !== undefined) this.remember(breakerPk(group), state, now);
+    return state;
   }
 
   /**
@@ -135,7 +154,9 @@ export class BreakerStore {
     for (let attempt = 0; attempt < TRANSITION_ATTEMPTS; attempt++) {
       const next = step(state, obs, settings);
       if (!next.changed || (await this.write(group, state, next.state))) {
-        this.cache.delete(breakerPk(group));
+        // A write makes the cached read stale; a step that wrote nothing leaves it valid.
+        if (next.changed) this.cache.delete(breakerPk(group));
+        this.learned(breakerPk(group), next.state);
         return { before: state, step: next };
       }
       state = await this.read(group);

@@ -28,7 +28,10 @@
  * Pending and claimed records carry dueShard/dueAt, which puts them in the sparse
  * `byDue` index the drain reads; a claim's dueAt is its expiry, so an abandoned claim
  * becomes due by itself. Held records carry a HELD shard instead (contract/breaker.ts), so
- * a group's held failures are one Query away, oldest first, and never in the drain's way.
+ * a group's held failures are one merged read away, oldest first, and never in the drain's
+ * way. Every such value is write-sharded by execution (contract/due-shards.ts: DUE#<k>,
+ * <held base>#<k>), so a storm spreads over `indexShards` index partitions; readers merge
+ * every shard and the legacy unsharded value (lambda/record/due-index.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -36,9 +39,8 @@ import type { FailureRecordState } from '../decide/decision';
 import type { AuditEntry } from './audit-trail';
 import { storedEntry } from './decision-record';
 import { ifConditionHolds } from './conditional-write';
-import { DUE_INDEX, dueShardPages } from './due-index';
-
-export const DUE_SHARD = 'DUE';
+import { DUE_BASE } from '../../contract/due-shards';
+import { countShards, dueShardPages, IndexShards, mergedShards } from './due-index';
 
 export type FailureState = FailureRecordState['state'];
 
@@ -143,11 +145,19 @@ const TAKEABLE =
 const STATES = { ':skipped': 'skipped', ':held': 'held', ':pending': 'pending', ':claimed': 'claimed' } as const;
 
 export class FailureLedger {
+  /** Which byDue partition values this ledger writes and reads. */
+  private readonly shards: IndexShards;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly retentionDays: number,
-  ) {}
+    /** Shards of each byDue family (contract/due-shards.ts indexShardsFor). @default 1 */
+    indexShards = 1,
+    clock: () => number = Date.now,
+  ) {
+    this.shards = new IndexShards(doc, tableName, indexShards, clock);
+  }
 
   /** Every failure record of one execution, lowest redriveCount first. */
   async failuresOf(executionArn: string): Promise<FailureRecord[]> {
@@ -169,7 +179,7 @@ export class FailureLedger {
       facts,
       now,
       'SET #state = :claimed, claimToken = :token, claimExpiresAt = :expires, dueShard = :shard, dueAt = :expires, attempts = if_not_exists(attempts, :zero) + :one',
-      { ':token': token, ':expires': now + claimTimeoutMs, ':shard': DUE_SHARD, ':zero': 0, ':one': 1 },
+      { ':token': token, ':expires': now + claimTimeoutMs, ':shard': await this.shards.valueFor(DUE_BASE, facts.executionArn), ':zero': 0, ':one': 1 },
     );
     return out ? { executionArn: facts.executionArn, redriveCount: facts.redriveCount, token, attempts: Number(out.Attributes?.attempts ?? 1) } : undefined;
   }
@@ -191,7 +201,7 @@ export class FailureLedger {
           state: 'claimed',
           claimToken: token,
           claimExpiresAt: expires,
-          dueShard: DUE_SHARD,
+          dueShard: await this.shards.valueFor(DUE_BASE, facts.executionArn),
           dueAt: expires,
           attempts: 1,
           updatedAt: now,
@@ -243,7 +253,7 @@ export class FailureLedger {
           ...storedFacts(facts),
           state: 'pending',
           reason: 'backoff',
-          dueShard: DUE_SHARD,
+          dueShard: await this.shards.valueFor(DUE_BASE, facts.executionArn),
           dueAt,
           attempts: 0,
           updatedAt: now,
@@ -294,11 +304,13 @@ export class FailureLedger {
   }
 
   /**
-   * Holds a failure (contract/breaker.ts): not redriven, not given up, listed under `shard`
-   * at its stop time. Allowed over what a skip may take over, a held record included.
+   * Holds a failure (contract/breaker.ts): not redriven, not given up, listed under its
+   * shard of family `base` (heldShard(group) or HELD_EXHAUSTED_SHARD) at its stop time.
+   * Allowed over what a skip may take over, a held record included.
    */
-  async hold(facts: FailureFacts, reason: string, shard: string, now: number, decision?: AuditEntry): Promise<boolean> {
+  async hold(facts: FailureFacts, reason: string, base: string, now: number, decision?: AuditEntry): Promise<boolean> {
     const probes = facts.probes ? ', probes = :probes' : '';
+    const shard = await this.shards.valueFor(base, facts.executionArn);
     const out = await this.takeOver(
       facts,
       now,
@@ -310,47 +322,32 @@ export class FailureLedger {
     return out !== undefined;
   }
 
-  /** Gives a claim back to the held state (a probe that could not be started). */
-  async rehold(claim: Claim, reason: string, shard: string, since: number, now: number): Promise<boolean> {
+  /** Gives a claim back to the held state (a probe that could not be started), in family `base`. */
+  async rehold(claim: Claim, reason: string, base: string, since: number, now: number): Promise<boolean> {
     return this.settleClaim(
       claim,
       'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now',
-      { ':s': 'held', ':r': reason, ':shard': shard, ':since': since, ':now': now },
+      { ':s': 'held', ':r': reason, ':shard': await this.shards.valueFor(base, claim.executionArn), ':since': since, ':now': now },
       ' REMOVE claimExpiresAt',
     );
   }
 
   /**
-   * One page of the failures held under `shard`, oldest first. `stoppedBefore`: only those
-   * that stopped before; `stateMachineArn`: only that state machine's (a filter: the page
-   * may come back short or empty with a next key).
+   * The failures held in family `base` (every shard and the legacy value), oldest first.
+   * `stoppedBefore`: only those that stopped before; `stateMachineArn`: only that state
+   * machine's. Lazy: a caller that stops early reads little more than it took.
    */
-  async heldPage(
-    shard: string,
-    options: { limit: number; startKey?: Record<string, unknown>; stoppedBefore?: number; stateMachineArn?: string },
-  ): Promise<{ items: FailureRecord[]; nextKey: Record<string, unknown> | undefined }> {
-    const values: Record<string, unknown> = { ':shard': shard };
-    if (options.stoppedBefore !== undefined) values[':before'] = options.stoppedBefore;
-    if (options.stateMachineArn !== undefined) values[':sm'] = options.stateMachineArn;
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: DUE_INDEX,
-        KeyConditionExpression: options.stoppedBefore !== undefined ? 'dueShard = :shard AND dueAt < :before' : 'dueShard = :shard',
-        FilterExpression: options.stateMachineArn !== undefined ? 'stateMachineArn = :sm' : undefined,
-        ExpressionAttributeValues: values,
-        Limit: options.limit,
-        ExclusiveStartKey: options.startKey,
-      }),
-    );
-    return { items: (out.Items ?? []) as FailureRecord[], nextKey: out.LastEvaluatedKey };
+  async *held(base: string, options: { stoppedBefore?: number; stateMachineArn?: string; pageSize?: number } = {}): AsyncGenerator<FailureRecord> {
+    const values = await this.shards.readValues(base);
+    // Small pages: a reader usually takes a few hundred at most, spread evenly over the shards.
+    const pageSize = options.pageSize ?? Math.max(10, Math.ceil(200 / values.length));
+    const query = { dueBefore: options.stoppedBefore, stateMachineArn: options.stateMachineArn, pageSize };
+    for await (const item of mergedShards(this.doc, this.tableName, values, query)) yield item as unknown as FailureRecord;
   }
 
-  /** How many failures are held under `shard`. */
-  async heldCount(shard: string): Promise<number> {
-    let count = 0;
-    for await (const page of dueShardPages(this.doc, this.tableName, shard, { Select: 'COUNT' })) count += page.count;
-    return count;
+  /** How many failures are held in family `base`. */
+  async heldCount(base: string): Promise<number> {
+    return countShards(this.doc, this.tableName, await this.shards.readValues(base));
   }
 
   async markRejected(claim: Claim, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
@@ -362,37 +359,43 @@ export class FailureLedger {
     return this.settleClaim(
       claim,
       'SET #state = :s, reason = :r, dueAt = :due, dueShard = :shard, updatedAt = :now',
-      { ':s': 'pending', ':r': reason, ':due': dueAt, ':shard': DUE_SHARD, ':now': now },
+      { ':s': 'pending', ':r': reason, ':due': dueAt, ':shard': await this.shards.valueFor(DUE_BASE, claim.executionArn), ':now': now },
       ' REMOVE claimExpiresAt',
       decision,
     );
   }
 
-  /** Pending redrives and claims that are due at `now`, oldest first. */
+  /** Pending redrives and claims that are due at `now`, oldest first across every shard; at most `limit`. */
   async due(now: number, limit: number): Promise<FailureRecord[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: DUE_INDEX,
-        KeyConditionExpression: 'dueShard = :shard AND dueAt <= :now',
-        ExpressionAttributeValues: { ':shard': DUE_SHARD, ':now': now },
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []) as FailureRecord[];
+    const values = await this.shards.readValues(DUE_BASE);
+    // Pages sized for an even spread over the shards; a shard that holds more is read on.
+    const pageSize = Math.min(limit, Math.max(25, Math.ceil((2 * limit) / values.length)));
+    const due: FailureRecord[] = [];
+    if (limit <= 0) return due;
+    for await (const item of mergedShards(this.doc, this.tableName, values, { dueAtMost: now, pageSize })) {
+      due.push(item as unknown as FailureRecord);
+      if (due.length >= limit) break;
+    }
+    return due;
   }
 
-  /** Size of the backlog (pending + claimed) and the oldest due time, for metrics. */
+  /** Size of the backlog (pending + claimed, every shard) and the oldest due time, for metrics. */
   async backlog(): Promise<{ count: number; oldestDueAt: number | null }> {
-    let count = 0;
-    let oldestDueAt: number | null = null;
-    for await (const page of dueShardPages(this.doc, this.tableName, DUE_SHARD, { ProjectionExpression: 'dueAt' })) {
-      for (const item of page.items as Array<{ dueAt: number }>) {
-        count++;
-        if (oldestDueAt === null || item.dueAt < oldestDueAt) oldestDueAt = item.dueAt;
-      }
-    }
-    return { count, oldestDueAt };
+    const shards = await Promise.all(
+      (await this.shards.readValues(DUE_BASE)).map(async (value) => {
+        let count = 0;
+        let oldestDueAt: number | null = null;
+        for await (const page of dueShardPages(this.doc, this.tableName, value, { ProjectionExpression: 'dueAt' })) {
+          for (const item of page.items as Array<{ dueAt: number }>) {
+            count++;
+            if (oldestDueAt === null || item.dueAt < oldestDueAt) oldestDueAt = item.dueAt;
+          }
+        }
+        return { count, oldestDueAt };
+      }),
+    );
+    const oldest = shards.flatMap((s) => (s.oldestDueAt === null ? [] : [s.oldestDueAt]));
+    return { count: shards.reduce((n, s) => n + s.count, 0), oldestDueAt: oldest.length ? Math.min(...oldest) : null };
   }
 
   /**

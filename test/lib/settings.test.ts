@@ -38,7 +38,7 @@ const memberKeys: Equal<keyof AutoRedriveMemberProps, PropOf<'memberProp'>> = tr
 // Runtime lists of the interfaces' keys; `satisfies` makes each complete and exact.
 const AUTO_REDRIVE_PROPS = {
   statuses: 1, stateMachineArns: 1, reservedConcurrency: 1, policyCacheTtl: 1, redriveRatePerSecond: 1,
-  describeRatePerSecond: 1, maxRateWait: 1, auditRetention: 1, drainInterval: 1, reconcileLookback: 1,
+  describeRatePerSecond: 1, peakFailuresPerSecond: 1, maxRateWait: 1, auditRetention: 1, drainInterval: 1, reconcileLookback: 1,
   reconcileEvery: 1, reconcileMaxRunTime: 1, claimTimeout: 1, staleEventAfter: 1, publishEvents: 1, eventBus: 1,
   logRetention: 1, removalPolicy: 1, dashboardName: 1, runbookUrl: 1, alarmEmail: 1, backlogAgeAlarmThreshold: 1, breakerOpenAlarmThreshold: 1,
   organization: 1,

@@ -205,12 +205,12 @@ export class FakeLedger implements Public<FailureLedger> {
       .sort((a, b) => a.dueAt! - b.dueAt!);
   }
 
-  async heldPage(shard: string, options: { limit: number; stoppedBefore?: number; stateMachineArn?: string }): Promise<{ items: FailureRecord[]; nextKey: undefined }> {
+  /** A held family as one stream, oldest first (the fake keeps one value per family: no shards). */
+  async *held(shard: string, options: { stoppedBefore?: number; stateMachineArn?: string } = {}): AsyncGenerator<FailureRecord> {
     const items = this.inShard(shard)
       .filter((r) => (options.stoppedBefore === undefined || r.dueAt! < options.stoppedBefore) && (options.stateMachineArn === undefined || r.stateMachineArn === options.stateMachineArn))
-      .slice(0, options.limit)
       .map((r) => ({ ...r }));
-    return { items, nextKey: undefined };
+    yield* items;
   }
 
   async heldCount(shard: string): Promise<number> {

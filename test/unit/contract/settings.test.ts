@@ -91,6 +91,7 @@ describe('lambda/config.ts is derived from the table', () => {
       policyCacheTtlSeconds: 60,
       redriveRatePerSecond: 50,
       describeRatePerSecond: 5,
+      peakFailuresPerSecond: 1000,
       maxRateWaitMs: 5000,
       auditRetentionDays: 30,
       staleEventAfterSeconds: 300,

@@ -1,6 +1,9 @@
-/** Reading one shard of the byDue index against dynalite: only that shard, in due order, every page. */
+/**
+ * Reading the byDue index against dynalite: one partition value (only it, in due order,
+ * every page), several merged into one dueAt-ordered stream, and the recorded shard count.
+ */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dueShardPages } from '../../../lambda/record/due-index';
+import { dueShardPages, INDEX_SHARDS_KEY, IndexShards, type MergedQuery, mergedShards } from '../../../lambda/record/due-index';
 import { useLedgerTable } from '../../support/dynalite';
 
 const ledger = useLedgerTable();
@@ -51,4 +54,92 @@ test('reads past the first page (1 MB per Query page): every item of a large sha
   }
   expect(n).toBe(14);
   expect(pages).toBeGreaterThan(1);
+});
+
+/** Everything a merged read yields. */
+async function merged(shards: readonly string[], query?: MergedQuery) {
+  const items: Record<string, unknown>[] = [];
+  for await (const item of mergedShards(ledger().doc, ledger().name, shards, query)) items.push(item);
+  return items;
+}
+
+describe('mergedShards: several partition values as one stream in dueAt order', () => {
+  test('interleaves the shards by dueAt, across pages of any size; other values are not read', async () => {
+    const dues = { A: [1, 4, 7, 10], B: [2, 5, 8], C: [3, 6, 9, 11, 12] } as const;
+    for (const [shard, list] of Object.entries(dues)) for (const d of list) await put(`${shard}${d}`, shard, d);
+    await put('other', 'D', 0);
+    for (const pageSize of [1, 2, 100]) {
+      expect((await merged(['A', 'B', 'C'], { pageSize })).map((i) => i.dueAt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    }
+    expect(await merged([])).toEqual([]);
+  });
+
+  test('due bounds: dueAtMost includes the bound, dueBefore excludes it', async () => {
+    for (const d of [1, 2, 3]) await put(`a${d}`, 'A', d);
+    for (const d of [2, 4]) await put(`b${d}`, 'B', d);
+    const upTo2 = await merged(['A', 'B'], { dueAtMost: 2 });
+    expect(upTo2.map((i) => i.dueAt)).toEqual([1, 2, 2]);
+    expect(upTo2.map((i) => i.pk).sort()).toEqual(['a1', 'a2', 'b2']);
+    expect((await merged(['A', 'B'], { dueBefore: 2 })).map((i) => i.pk)).toEqual(['a1']);
+  });
+
+  test('the state machine filter reads on past pages the filter emptied', async () => {
+    for (let d = 0; d < 6; d++) await ledger().doc.send(new PutCommand({ TableName: ledger().name, Item: { pk: `x${d}`, sk: 'X', dueShard: 'A', dueAt: d, stateMachineArn: d === 5 ? 'wanted' : 'other' } }));
+    expect((await merged(['A'], { stateMachineArn: 'wanted', pageSize: 2 })).map((i) => i.pk)).toEqual(['x5']);
+  });
+
+  test('lazy: a reader that stops early reads one page per value, not the whole family', async () => {
+    for (let d = 0; d < 30; d++) await put(`a${d}`, 'A', d);
+    for (let d = 0; d < 30; d++) await put(`b${d}`, 'B', 100 + d);
+    const send = jest.spyOn(ledger().doc, 'send');
+    try {
+      const first: unknown[] = [];
+      for await (const item of mergedShards(ledger().doc, ledger().name, ['A', 'B'], { pageSize: 5 })) {
+        first.push(item);
+        if (first.length === 3) break;
+      }
+      expect(first.map((i) => (i as { pk: string }).pk)).toEqual(['a0', 'a1', 'a2']);
+      expect(send).toHaveBeenCalledTimes(2);
+    } finally {
+      send.mockRestore();
+    }
+  });
+});
+
+describe('IndexShards: the shard count readers read', () => {
+  const ARN = 'arn:aws:states:us-east-1:123456789012:execution:orders:run-1';
+
+  test('one shard records nothing; more raise the recorded count before the first write; it never goes down', async () => {
+    const one = new IndexShards(ledger().doc, ledger().name, 1);
+    expect(await one.valueFor('DUE', ARN)).toBe('DUE#0');
+    expect(await ledger().item(INDEX_SHARDS_KEY)).toBeUndefined();
+    expect(await one.readValues('DUE')).toEqual(['DUE', 'DUE#0']);
+
+    const eight = new IndexShards(ledger().doc, ledger().name, 8);
+    expect(await eight.valueFor('DUE', ARN)).toMatch(/^DUE#[0-7]$/);
+    expect(await ledger().item(INDEX_SHARDS_KEY)).toMatchObject({ shards: 8 });
+
+    // A later deploy with fewer shards still reads the 8 an earlier one wrote.
+    const two = new IndexShards(ledger().doc, ledger().name, 2);
+    await two.valueFor('DUE', ARN);
+    expect(await ledger().item(INDEX_SHARDS_KEY)).toMatchObject({ shards: 8 });
+    expect(await two.readValues('HELD-EXHAUSTED')).toEqual(['HELD-EXHAUSTED', ...Array.from({ length: 8 }, (_, k) => `HELD-EXHAUSTED#${k}`)]);
+    // A reader keeps the count it read for up to a minute (the next test): a deploy changes it.
+    expect(await one.readValues('DUE')).toHaveLength(2);
+  });
+
+  test('a reader re-reads the recorded count after a minute', async () => {
+    let now = 1_000;
+    const reader = new IndexShards(ledger().doc, ledger().name, 1, () => now);
+    expect(await reader.recordedCount()).toBe(0);
+    await new IndexShards(ledger().doc, ledger().name, 4).valueFor('DUE', ARN);
+    expect(await reader.recordedCount()).toBe(0);
+    now += 60_000;
+    expect(await reader.recordedCount()).toBe(4);
+    expect(await reader.readValues('DUE')).toEqual(['DUE', 'DUE#0', 'DUE#1', 'DUE#2', 'DUE#3']);
+  });
+
+  test('a count that is not a positive integer is refused', () => {
+    expect(() => new IndexShards(ledger().doc, ledger().name, 0)).toThrow(/index shard count must be a positive integer, got 0/);
+  });
 });

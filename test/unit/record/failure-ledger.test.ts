@@ -9,6 +9,7 @@ import type { AuditEntry } from '../../../lambda/record/audit-trail';
 import { type Claim, executionPk, type FailureFacts, FailureLedger, type FailureRecord, MAX_DECISIONS_IN_RECORD, settlesWithDecision, toRecordState } from '../../../lambda/record/failure-ledger';
 import { useLedgerTable } from '../../support/dynalite';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../../contract/breaker';
+import { shardOf } from '../../../contract/due-shards';
 import { failureFacts, T0 } from '../helpers';
 
 const RETENTION_DAYS = 30;
@@ -37,13 +38,13 @@ async function claimed(at = T0): Promise<Claim> {
 describe('claim', () => {
   /** A record claimed at `at` with `token`: expiry and due time one claim timeout later, in the byDue index. */
   const claimedItem = (at: number, token: string, extra: Record<string, unknown> = {}) =>
-    item({ state: 'claimed', claimToken: token, claimExpiresAt: at + TIMEOUT, dueShard: 'DUE', dueAt: at + TIMEOUT, attempts: 1, updatedAt: at, expiresAt: ttl(at), ...extra });
+    item({ state: 'claimed', claimToken: token, claimExpiresAt: at + TIMEOUT, dueShard: 'DUE#0', dueAt: at + TIMEOUT, attempts: 1, updatedAt: at, expiresAt: ttl(at), ...extra });
 
   it('none -> claimed: a token, an expiry that is also its due time (byDue index), attempts 1, the facts, a TTL', async () => {
     const claim = await ledger().claim(facts(), T0, TIMEOUT);
     expect(claim).toEqual({ executionArn: ARN, redriveCount: 0, token: expect.stringMatching(/^[0-9a-f-]{36}$/), attempts: 1 });
     expect(await stored()).toEqual(
-      item({ state: 'claimed', claimToken: claim!.token, claimExpiresAt: T0 + TIMEOUT, dueShard: 'DUE', dueAt: T0 + TIMEOUT, attempts: 1, updatedAt: T0, expiresAt: ttl(T0) }),
+      item({ state: 'claimed', claimToken: claim!.token, claimExpiresAt: T0 + TIMEOUT, dueShard: 'DUE#0', dueAt: T0 + TIMEOUT, attempts: 1, updatedAt: T0, expiresAt: ttl(T0) }),
     );
   });
 
@@ -102,14 +103,14 @@ describe('claim', () => {
 describe('schedule', () => {
   it('none -> pending: reason backoff, in the byDue index at dueAt, attempts 0', async () => {
     await expect(ledger().schedule(facts(), T0 + 30_000, T0)).resolves.toBe(true);
-    expect(await stored()).toEqual(item({ state: 'pending', reason: 'backoff', dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }));
+    expect(await stored()).toEqual(item({ state: 'pending', reason: 'backoff', dueShard: 'DUE#0', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0, expiresAt: ttl(T0) }));
   });
 
   it('skipped -> pending: the skip is replaced whole', async () => {
     await ledger().skip(facts(), 'paused', T0);
     await expect(ledger().schedule(facts(), T0 + 30_000, T0 + 1_000)).resolves.toBe(true);
     expect(await stored()).toEqual(
-      item({ state: 'pending', reason: 'backoff', dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0 + 1_000, expiresAt: ttl(T0 + 1_000) }),
+      item({ state: 'pending', reason: 'backoff', dueShard: 'DUE#0', dueAt: T0 + 30_000, attempts: 0, updatedAt: T0 + 1_000, expiresAt: ttl(T0 + 1_000) }),
     );
   });
 
@@ -179,7 +180,7 @@ describe('settling a claim', () => {
     const claim = await claimed(T0);
     await expect(ledger().defer(claim, T0 + 30_000, 'rate-limited', T0 + 2_000)).resolves.toBe(true);
     expect(await stored()).toEqual(
-      item({ state: 'pending', reason: 'rate-limited', claimToken: claim.token, dueShard: 'DUE', dueAt: T0 + 30_000, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }),
+      item({ state: 'pending', reason: 'rate-limited', claimToken: claim.token, dueShard: 'DUE#0', dueAt: T0 + 30_000, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }),
     );
     await expect(ledger().claim(facts(), T0 + 30_000, TIMEOUT)).resolves.toMatchObject({ attempts: 2 });
   });
@@ -341,7 +342,7 @@ describe('held failures', () => {
 
   test('hold: a new failure is stored held, in its HELD shard at its stop time, not in the DUE shard', async () => {
     expect(await heldLedger().hold(heldFacts(), 'breaker-open', SHARD, T0)).toBe(true);
-    expect(await storedHeld()).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: SHARD, dueAt: T0 - 10_000, heldAt: T0, attempts: 0, errorName: 'Lambda.ServiceException' });
+    expect(await storedHeld()).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: `${SHARD}#0`, dueAt: T0 - 10_000, heldAt: T0, attempts: 0, errorName: 'Lambda.ServiceException' });
     expect(await heldLedger().due(T0 + 1e9, 100)).toEqual([]);
     expect((await heldLedger().backlog()).count).toBe(0);
     expect(await heldLedger().heldCount(SHARD)).toBe(1);
@@ -366,17 +367,19 @@ describe('held failures', () => {
     expect((await storedHeld(5))?.state).toBe('redriven');
   });
 
-  test('heldPage: oldest first, paged, narrowed by stop time or state machine; heldCount counts the shard', async () => {
+  test('held: oldest first, narrowed by stop time or state machine; heldCount counts the family', async () => {
     const l = heldLedger();
     for (const i of [3, 1, 4, 0, 2]) await l.hold(heldFacts(i), 'breaker-open', SHARD, T0);
     await l.hold(heldFacts(9, { stateMachineArn: `${SM}-other` }), 'exhausted', HELD_EXHAUSTED_SHARD, T0);
     await l.hold(heldFacts(8), 'exhausted', HELD_EXHAUSTED_SHARD, T0);
-    const first = await l.heldPage(SHARD, { limit: 3 });
-    expect(first.items.map((r) => r.name)).toEqual(['run-0', 'run-1', 'run-2']);
-    const rest = await l.heldPage(SHARD, { limit: 3, startKey: first.nextKey });
-    expect(rest.items.map((r) => r.name)).toEqual(['run-3', 'run-4']);
-    expect((await l.heldPage(SHARD, { limit: 10, stoppedBefore: T0 - 8_000 })).items.map((r) => r.name)).toEqual(['run-0', 'run-1']);
-    expect((await l.heldPage(HELD_EXHAUSTED_SHARD, { limit: 10, stateMachineArn: SM })).items.map((r) => r.name)).toEqual(['run-8']);
+    const names = async (stream: AsyncIterable<FailureRecord>) => {
+      const out: string[] = [];
+      for await (const r of stream) out.push(r.name);
+      return out;
+    };
+    expect(await names(l.held(SHARD, { pageSize: 2 }))).toEqual(['run-0', 'run-1', 'run-2', 'run-3', 'run-4']);
+    expect(await names(l.held(SHARD, { stoppedBefore: T0 - 8_000 }))).toEqual(['run-0', 'run-1']);
+    expect(await names(l.held(HELD_EXHAUSTED_SHARD, { stateMachineArn: SM, pageSize: 1 }))).toEqual(['run-8']);
     expect(await l.heldCount(SHARD)).toBe(5);
     expect(await l.heldCount(HELD_EXHAUSTED_SHARD)).toBe(2);
   });
@@ -386,14 +389,14 @@ describe('held failures', () => {
     for (const i of [0, 1, 2]) await l.hold(heldFacts(i), 'breaker-open', SHARD, T0);
     const claim = await l.claim(heldFacts(0), T0 + 1, 180_000);
     expect(claim).toBeDefined();
-    expect(await storedHeld(0)).toMatchObject({ state: 'claimed', dueShard: 'DUE' });
+    expect(await storedHeld(0)).toMatchObject({ state: 'claimed', dueShard: 'DUE#0' });
     expect(await l.markRedriven(claim!, T0 + 2, 'probe-token')).toBe(true);
     expect(await storedHeld(0)).toMatchObject({ state: 'redriven', reason: 'probe', probeToken: 'probe-token' });
     expect(await l.schedule(heldFacts(1), T0 + 60_000, T0 + 1)).toBe(true);
-    expect(await storedHeld(1)).toMatchObject({ state: 'pending', dueShard: 'DUE' });
+    expect(await storedHeld(1)).toMatchObject({ state: 'pending', dueShard: 'DUE#0' });
     const again = await l.claim(heldFacts(2), T0 + 1, 180_000);
     expect(await l.rehold(again!, 'breaker-open', SHARD, T0 - 8_000, T0 + 2)).toBe(true);
-    expect(await storedHeld(2)).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: SHARD, dueAt: T0 - 8_000 });
+    expect(await storedHeld(2)).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: `${SHARD}#0`, dueAt: T0 - 8_000 });
     expect(await l.heldCount(SHARD)).toBe(1);
   });
 
@@ -504,5 +507,93 @@ describe('a fresh failure: claimNew, supersede, and the audit entry in the settl
     expect(settlesWithDecision(late)).toBe(false);
     await expect(ledger().markRedriven(late, T0 + 1, undefined, decision(T0 + 1))).resolves.toBe(true);
     expect(await stored()).not.toHaveProperty('decisions');
+  });
+});
+
+/**
+ * The write-sharded byDue index (contract/due-shards.ts): each record goes to its
+ * execution's shard, readers merge every shard and the values written before sharding
+ * (`DUE`, `HELD#…`, `HELD-EXHAUSTED`), and a smaller shard count later strands nothing.
+ */
+describe('sharded byDue index', () => {
+  const SHARDS = 8;
+  const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
+  const GROUP_BASE = heldShard({ stateMachineArn: SM, errorName: 'Lambda.ServiceException' });
+  const sharded = (shards = SHARDS) => new FailureLedger(table().doc, table().name, RETENTION_DAYS, shards);
+  const run = (i: number, extra: Partial<FailureFacts> = {}) => facts({ executionArn: `${ARN}-${i}`, name: `run-${i}`, stopDate: T0 - 100_000 + i, ...extra });
+  const storedOf = (i: number) => table().item({ pk: `EXEC#${ARN}-${i}`, sk: SK0 });
+  /** A record as a version before sharding stored it: the unsharded value. */
+  const legacy = (i: number, state: 'pending' | 'held', dueShard: string, dueAt: number) =>
+    table().doc.send(new PutCommand({ TableName: table().name, Item: { pk: `EXEC#${ARN}-${i}`, sk: SK0, ...run(i), state, reason: state === 'held' ? 'breaker-open' : 'backoff', dueShard, dueAt, attempts: 0, updatedAt: T0 - 200_000, expiresAt: ttl(T0) } }));
+
+  it('writes each record under its execution\'s shard; 40 executions use several shards', async () => {
+    const l = sharded();
+    for (let i = 0; i < 40; i++) await l.schedule(run(i), T0 - 1_000 + i, T0 - 60_000);
+    const values = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const dueShard = (await storedOf(i))?.dueShard as string;
+      expect(dueShard).toBe(`DUE#${shardOf(`${ARN}-${i}`, SHARDS)}`);
+      values.add(dueShard);
+    }
+    expect(values.size).toBeGreaterThan(4);
+  });
+
+  it('due: oldest first across every shard and the legacy DUE value, up to the limit; backlog counts them all', async () => {
+    const l = sharded();
+    for (let i = 0; i < 30; i++) await l.schedule(run(i), T0 - 1_000 + ((i * 7) % 30), T0 - 60_000);
+    await legacy(100, 'pending', 'DUE', T0 - 5_000);
+    await legacy(101, 'pending', 'DUE', T0 + 60_000); // not due yet
+    const due = await l.due(T0, 50);
+    expect(due).toHaveLength(31);
+    expect(due[0].name).toBe('run-100');
+    expect(due.map((r) => r.dueAt)).toEqual([...due.map((r) => r.dueAt!)].sort((a, b) => a - b));
+    expect((await l.due(T0, 5)).map((r) => r.name)).toEqual(due.slice(0, 5).map((r) => r.name));
+    expect(await l.backlog()).toEqual({ count: 32, oldestDueAt: T0 - 5_000 });
+  });
+
+  it('a legacy DUE record is claimed into its shard and settles as before', async () => {
+    const l = sharded();
+    await legacy(7, 'pending', 'DUE', T0 - 5_000);
+    const claim = await l.claim(run(7), T0, TIMEOUT);
+    expect(claim).toBeDefined();
+    expect(await storedOf(7)).toMatchObject({ state: 'claimed', dueShard: `DUE#${shardOf(`${ARN}-7`, SHARDS)}` });
+    expect(await l.markRedriven(claim!, T0 + 1)).toBe(true);
+    expect(await l.backlog()).toEqual({ count: 0, oldestDueAt: null });
+  });
+
+  it('held: a group\'s shards and its legacy value merged oldest first; heldCount counts them all; exhausted likewise', async () => {
+    const l = sharded();
+    for (const i of [5, 3, 9, 1, 7]) await l.hold(run(i), 'breaker-open', GROUP_BASE, T0);
+    await legacy(4, 'held', GROUP_BASE, T0 - 100_000 + 4);
+    await l.hold(run(20), 'exhausted', HELD_EXHAUSTED_SHARD, T0);
+    await legacy(21, 'held', HELD_EXHAUSTED_SHARD, T0 - 200_000);
+    const names: string[] = [];
+    for await (const r of l.held(GROUP_BASE, { pageSize: 1 })) names.push(r.name);
+    expect(names).toEqual(['run-1', 'run-3', 'run-4', 'run-5', 'run-7', 'run-9']);
+    expect(await l.heldCount(GROUP_BASE)).toBe(6);
+    expect(await l.heldCount(HELD_EXHAUSTED_SHARD)).toBe(2);
+    const exhausted: string[] = [];
+    for await (const r of l.held(HELD_EXHAUSTED_SHARD, { stateMachineArn: SM })) exhausted.push(r.name);
+    expect(exhausted).toEqual(['run-21', 'run-20']);
+  });
+
+  it('fewer shards after a deploy with more: records in the higher shards are still read', async () => {
+    const before = sharded(32);
+    for (let i = 0; i < 40; i++) await before.schedule(run(i), T0 - 1_000, T0 - 60_000);
+    for (let i = 40; i < 50; i++) await before.hold(run(i), 'breaker-open', GROUP_BASE, T0);
+    const high = [];
+    for (let i = 0; i < 40; i++) if (shardOf(`${ARN}-${i}`, 32) >= 2) high.push(i);
+    expect(high.length).toBeGreaterThan(30);
+    const after = sharded(2);
+    expect(await after.due(T0, 100)).toHaveLength(40);
+    expect((await after.backlog()).count).toBe(40);
+    expect(await after.heldCount(GROUP_BASE)).toBe(10);
+  });
+
+  it('more shards after a deploy with fewer, or after the unsharded version: everything is still read', async () => {
+    await legacy(0, 'pending', 'DUE', T0 - 1_000);
+    await sharded(1).schedule(run(1), T0 - 1_000, T0 - 60_000);
+    await sharded(2).schedule(run(2), T0 - 1_000, T0 - 60_000);
+    expect((await sharded(16).due(T0, 10)).map((r) => r.name).sort()).toEqual(['run-0', 'run-1', 'run-2']);
   });
 });

@@ -1,0 +1,92 @@
+/**
+ * The breaker gate's writes on the group's one breaker item (docs/reliability.md, partition
+ * model): every failure of a closed group is counted, but an instance that has seen the
+ * breaker open stops counting (it reads the item, at most once a second), so a storm on one
+ * state machine and error puts at most `threshold` + one count per instance on the item.
+ * On dynalite, counting the calls each instance sends.
+ */
+import { breakerPk } from '../../../contract/breaker';
+import type { Decision } from '../../../lambda/decide/decision';
+import { gateByBreaker, type GateInput } from '../../../lambda/act/breaker-gate';
+import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
+import { AuditTrail } from '../../../lambda/record/audit-trail';
+import { BreakerStore } from '../../../lambda/record/breaker-store';
+import { FailureLedger } from '../../../lambda/record/failure-ledger';
+import { MemoryNotifier } from '../../../lambda/record/owner-notifier';
+import { useLedgerTable } from '../../support/dynalite';
+import { fixtureEvent, policy, STATE_MACHINE_ARN, T0 } from '../helpers';
+
+const table = useLedgerTable();
+const ERROR = 'Lambda.ServiceException';
+const POLICY = policy({ breaker: { ...policy().breaker, enabled: true, threshold: 3 } });
+const GROUP = { stateMachineArn: STATE_MACHINE_ARN, errorName: ERROR };
+
+const redrive: Decision = { decision: 'redrive', reason: 'no-delay', policyKey: '*', redriveCount: 0, errorName: ERROR, detail: 'redrive 1 of 3' };
+
+function input(i: number, now: number): GateInput {
+  const event = fixtureEvent('failed0', { executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:storm-${i}`, stopDate: now - 10, redriveCount: 0, error: ERROR });
+  return { event, resolution: { kind: 'found', policy: POLICY }, failures: [], thisRecord: undefined, source: 'event', now };
+}
+
+/** One Lambda instance: its own breaker store (and cache), its calls to the breaker item counted. */
+function instance() {
+  const breakers = new BreakerStore(table().doc, table().name);
+  const deps = {
+    breakers,
+    ledger: new FailureLedger(table().doc, table().name, 30),
+    audit: new AuditTrail(table().doc, table().name, 30),
+    metrics: new InMemoryMetrics(),
+    log: new MemoryLog(),
+    notifier: new MemoryNotifier(),
+    clock: () => T0,
+  };
+  return { deps, breakers };
+}
+
+/** Counts (UpdateItem with ADD) and reads (GetItem) of the breaker item, from every instance. */
+function watchBreakerItem() {
+  const calls = { counts: 0, reads: 0 };
+  const send = table().doc.send.bind(table().doc);
+  const spy = jest.spyOn(table().doc, 'send').mockImplementation(((command: { constructor: { name: string }; input: Record<string, any> }) => {
+    if (command.input?.Key?.pk === breakerPk(GROUP)) {
+      if (command.constructor.name === 'UpdateCommand' && String(command.input.UpdateExpression).startsWith('ADD')) calls.counts++;
+      if (command.constructor.name === 'GetCommand') calls.reads++;
+    }
+    return send(command as never);
+  }) as never);
+  return { calls, restore: () => spy.mockRestore() };
+}
+
+test('a closed group: each failure is one count and no extra read', async () => {
+  const watch = watchBreakerItem();
+  try {
+    const { deps } = instance();
+    for (let i = 0; i < 2; i++) expect((await gateByBreaker(redrive, input(i, T0 + i), deps)).decision).toBe('redrive');
+    expect(watch.calls).toEqual({ counts: 2, reads: 0 });
+  } finally {
+    watch.restore();
+  }
+});
+
+test('once open, an instance stops counting: threshold counts, at most one more per other instance, then reads at most once a second', async () => {
+  const watch = watchBreakerItem();
+  try {
+    const a = instance();
+    const decisions: string[] = [];
+    // Instance a: the 3rd failure opens the breaker; 40 more arrive within the same second.
+    for (let i = 0; i < 43; i++) decisions.push((await gateByBreaker(redrive, input(i, T0 + 10 + i * 20), a.deps)).decision);
+    expect(decisions.slice(0, 2)).toEqual(['redrive', 'redrive']);
+    expect(decisions.slice(2).every((d) => d === 'hold')).toBe(true);
+    // 3 to open (the opener knows it is open); the 40 others over 0.8 s: one read, no count.
+    expect(watch.calls.counts).toBe(3);
+    expect(watch.calls.reads).toBeLessThanOrEqual(1);
+
+    // Another instance, that has not seen it open: one count, then none.
+    const b = instance();
+    for (let i = 100; i < 120; i++) expect((await gateByBreaker(redrive, input(i, T0 + 900 + i), b.deps)).decision).toBe('hold');
+    expect(watch.calls.counts).toBe(4);
+    expect((await a.breakers.read(GROUP)).status).toBe('open');
+  } finally {
+    watch.restore();
+  }
+});
