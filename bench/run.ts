@@ -5,6 +5,7 @@
  *
  * Options:
  *   --quick               small scale (smoke run; not the reference numbers)
+ *   --storm=full          the storm at the issue's full 100,000 failures in 60 s (about 15 more minutes)
  *   --only=a,b            any of coldstart, burst, burstheld, outage (both), outage30, outage120, trickle, storm
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
  *   --serial              run the simulated-time jobs in this process, one after another
@@ -44,7 +45,10 @@ const SCALES = {
     burst: { events: 5000, ratePerSecond: 100, workers: 20 },
     outage: OUTAGE_SCENARIOS,
     trickle: TRICKLE_SCENARIO,
-    storm: STORM_SCENARIO,
+    // A fifth of the issue's 100,000, arriving as fast (1,667 a second), so every partition
+    // key is as hot: 100,000 take about 15 minutes of CPU here, over the whole bench's
+    // 10-minute budget. `--storm=full` runs the 100,000 (docs/benchmarks.md).
+    storm: { ...STORM_SCENARIO, failures: 20_000, stormSeconds: 12 },
   },
   quick: {
     burst: { events: 600, ratePerSecond: 100, workers: 20 },
@@ -85,6 +89,7 @@ function parseArgs(argv: readonly string[]) {
   const jobs = Number(get('jobs'));
   return {
     scale: argv.includes('--quick') ? ('quick' as const) : ('full' as const),
+    stormFull: get('storm') === 'full',
     only: (...parts: string[]) => !only || parts.some((p) => only.includes(p)),
     synth: synthMode,
     serial: argv.includes('--serial'),
@@ -146,7 +151,7 @@ function plan(args: ReturnType<typeof parseArgs>, scale: (typeof SCALES)[keyof t
   const redrivers: RedriverKey[] = ['naive', 'breakerOff', 'breakerOn'];
   const planned: Planned[] = [];
   // Longest first, so the pool ends with short jobs.
-  if (args.only('storm')) planned.push({ key: 'storm', job: { world: 'storm', scenario: scale.storm } });
+  if (args.only('storm')) planned.push({ key: 'storm', job: { world: 'storm', scenario: args.stormFull ? STORM_SCENARIO : scale.storm } });
   for (const name of ['outage120', 'outage30'] as const) {
     if (!args.only('outage', name)) continue;
     for (const r of redrivers) planned.push({ key: `${name}.${r}`, job: { world: 'outage', spec: REDRIVERS[r], scenario: scale.outage[name] } });

@@ -59,8 +59,8 @@ export const STORM_SCENARIO: StormScenario = {
 export const STORM_START = Date.UTC(2026, 5, 1, 9, 0, 0);
 
 export const STORM_MODEL = [
-  'A region-wide dependency outage: executions of every state machine start uniformly over the first 60 s (minus the 5-s failing run) and fail with Lambda.ServiceException; bad input fails at once with States.Runtime. The dependency recovers 5 minutes after the storm; later runs succeed in 2 s.',
-  'Controller as shipped: the default policy with the breaker on, configured at 100 redrives/s; events handled round robin by 100 controller instances (each its own SDK clients and SDK retry quota); a throwing handler is retried by "Lambda" after 1 and 2 minutes, then dead-lettered; the scheduled drain every minute probes, closes the breakers and releases.',
+  'A region-wide dependency outage: executions of every state machine start uniformly over the storm (`scenario.stormSeconds`, minus the 5-s failing run: 1,667 failures a second at every scale) and fail with Lambda.ServiceException; bad input fails at once with States.Runtime. The dependency recovers 5 minutes after the storm; later runs succeed in 2 s.',
+  'Controller as shipped: the default policy with the breaker on, configured at 100 redrives/s, deployed for the storm\'s peak (peakFailuresPerSecond 1,667: 27 index shards); events handled round robin by `scenario.instances` controller instances (each its own SDK clients and SDK retry quota); a throwing handler is retried by "Lambda" after 1 and 2 minutes, then dead-lettered; the scheduled drain every minute probes, closes the breakers and releases.',
   'DynamoDB: dynalite behind the partition model (local/partition-model.ts): per (table or index, partition key value) at most 1,000 write units and 3,000 read units per second (fixed one-second windows of simulated time), index writes of sparse items counted on the index key and throttling the base write, ProvisionedThroughputExceededException (TableWriteKeyRangeThroughputExceeded / IndexWrite...) answered as DynamoDB does; the SDK retries it with its own backoff, slept on the simulated clock.',
   'Step Functions: the stand-in with the us-east-1 default quotas except StartExecution (the starts come from many accounts, not from the controller).',
   'hottestKeyWritesPerSecond: write units asked of the busiest partition key in its busiest simulated second, throttled attempts included (the demand DynamoDB would see). timeRatio: (last recovery - first redrive after the outage ended) / (retryable failures / configured rate). Each (state machine, error) group closes when its own probe succeeds, and probes back off to 240 s during the outage, so with few failures per group the ratio shows the spread of the closes more than the release rate.',
@@ -143,7 +143,9 @@ export async function runStorm(scenario: StormScenario = STORM_SCENARIO, options
   const out = await runSimulation(STORM_REDRIVER, stormWorld(scenario), {
     name: 'storm',
     ...options,
-    config: { redriveRatePerSecond: scenario.ratePerSecond, ...options.config },
+    // Deployed for this storm's peak (docs/reliability.md, "Partition model"): the index shard
+    // count follows peakFailuresPerSecond.
+    config: { redriveRatePerSecond: scenario.ratePerSecond, peakFailuresPerSecond: Math.ceil(STORM_SCENARIO.failures / STORM_SCENARIO.stormSeconds), ...options.config },
     instances: scenario.instances,
     partitionModel: true,
     // 10-ms timer windows: a release worker sleeping for its rate-limit slot wakes when

@@ -22,7 +22,7 @@ import { giveUpNearWindowEnd, releaseGroup } from './release';
 export interface BreakerRunOptions {
   /** When the drain run started (deps.clock). */
   readonly started: number;
-  /** Probes and releases start no later than this many ms after the drain started. @default 180_000 */
+  /** Probes and releases start no later than this many ms after the drain started. @default 170_000 */
   readonly releaseBudgetMs?: number;
   /** Held failures released at once. @default redriveRatePerSecond / 5, between 8 and 64 */
   readonly releaseConcurrency?: number;
@@ -44,7 +44,14 @@ export interface BreakerRunReport {
   readonly held: number;
 }
 
-export const DEFAULT_RELEASE_BUDGET_MS = 180_000;
+/**
+ * Probes and releases start until 10 s before the third scheduled tick after the run's
+ * start (at the default one-minute drain interval): a release longer than one run then
+ * goes on at that tick, which finds the run over, instead of a tick later (a tick that
+ * finds a run still going is skipped); the 5-minute Lambda timeout leaves room for the
+ * rest of the run.
+ */
+export const DEFAULT_RELEASE_BUDGET_MS = 170_000;
 
 /**
  * The policy under which a group's breaker may hold and probe; undefined: it must stop
