@@ -82,13 +82,11 @@ export async function runOutageStory(onEntry: (e: OutageStoryEntry) => void = ()
       if (d.status !== 'RUNNING') add({ at: clock.now(), kind: 'event', execution: short(d.executionArn), status: d.status, redriveCount: d.redriveCount, error: d.error });
       return originalPut(event);
     };
-    const record = env.deps.audit.record.bind(env.deps.audit);
-    env.deps.audit.record = async (entry) => {
-      await record(entry);
+    env.deps.audit.observe((entry) => {
       if (entry.executionArn) {
         add({ at: entry.at, kind: 'decision', execution: short(entry.executionArn), source: entry.source, decision: entry.decision, reason: entry.reason, action: entry.action, redriveCount: entry.redriveCount });
       }
-    };
+    });
     const breakerEvents: Array<{ at: number; detailType: string; reason: string }> = [];
     const notifyBreaker = env.notifier.notifyBreaker.bind(env.notifier);
     env.notifier.notifyBreaker = async (detailType, detail) => {

@@ -113,9 +113,7 @@ export async function runStory(onEntry: (e: TimelineEntry) => void = () => undef
     };
 
     // Decisions, as they are recorded (event path and drain alike).
-    const recordDecision = env.deps.audit.record.bind(env.deps.audit);
-    env.deps.audit.record = async (entry) => {
-      await recordDecision(entry);
+    env.deps.audit.observe((entry) => {
       if (entry.executionArn) {
         add({
           at: entry.at,
@@ -143,7 +141,7 @@ export async function runStory(onEntry: (e: TimelineEntry) => void = () => undef
         iamFixed = true;
         add({ at: clock.now(), kind: 'note', text: 'IAM fix lands: the explicit deny on lambda:InvokeFunction is removed' });
       }
-    };
+   });
 
     const arns = [
       await start('orders-pipeline', LAMBDA('orders-charge'), 'order-1001'),

@@ -84,6 +84,16 @@ export class AuditTrail {
     private readonly flushEveryMs = COUNTER_FLUSH_MS,
   ) {}
 
+  private readonly observers: Array<(entry: AuditEntry) => void> = [];
+
+  /**
+   * Calls `observer` with every decision recorded from now on, whether stored as an item
+   * of its own or with the ledger write that settled it (the local stories print them).
+   */
+  observe(observer: (entry: AuditEntry) => void): void {
+    this.observers.push(observer);
+  }
+
   /** Stores the entry as an item of its own, and counts it. */
   async record(entry: AuditEntry): Promise<void> {
     const pk = entry.executionArn ? executionPk(entry.executionArn) : `EVENT#${entry.eventId ?? 'unknown'}`;
@@ -96,7 +106,8 @@ export class AuditTrail {
    * Counts a decision whose entry is already stored (with the ledger write that settled
    * it). Writes the counts when the last write is `flushEveryMs` old (first: at once).
    */
-  async counted(entry: Pick<AuditEntry, 'at' | 'decision' | 'reason' | 'action'>): Promise<void> {
+  async counted(entry: AuditEntry): Promise<void> {
+    for (const observer of this.observers) observer(entry);
     const day = dayOf(entry.at);
     const counts = this.pending.get(day) ?? new Map<string, number>();
     this.pending.set(day, counts);

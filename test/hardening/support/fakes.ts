@@ -253,12 +253,18 @@ export class FakeAudit implements Public<AuditTrail> {
   readonly entries: AuditEntry[] = [];
   /** Decisions stored with a ledger write (counted only). */
   readonly withLedgerWrite: AuditEntry[] = [];
+  private readonly observers: Array<(entry: AuditEntry) => void> = [];
+  observe(observer: (entry: AuditEntry) => void): void {
+    this.observers.push(observer);
+  }
   async record(entry: AuditEntry): Promise<void> {
     this.entries.push(entry);
+    for (const observer of this.observers) observer(entry);
   }
   async counted(entry: AuditEntry): Promise<void> {
     this.entries.push(entry);
     this.withLedgerWrite.push(entry);
+    for (const observer of this.observers) observer(entry);
   }
   async flush(): Promise<void> {}
   async trail(executionArn: string): Promise<AuditEntry[]> {
