@@ -164,6 +164,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('# auto-redrive benchmark');
   out.push('');
   out.push(`${m.date} · Node ${m.node} · ${m.platform}/${m.arch} · ${m.nproc} CPUs (${m.cpuModel}) · ${m.memoryGiB} GiB · load average at start ${m.loadAverageAtStart.join(' / ')} · \`${m.command}\`${m.scale === 'quick' ? ' · **quick scale (not the reference numbers)**' : ''}`);
+  if (m.keptFromPreviousRun) out.push('', `Sections from the run of ${m.keptFromPreviousRun.date} (\`--merge\`): ${m.keptFromPreviousRun.sections.join(', ')}.`);
   out.push('');
   out.push(table(['MUST', 'result', 'measured'], r.musts.map((c) => [c.description, c.ok ? 'PASS' : c.enforced ? '**FAIL**' : 'fail (not enforced at quick scale)', c.actual])));
   out.push('', '## Summary', '', summary(r));

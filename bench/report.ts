@@ -26,6 +26,8 @@ export interface BenchMeta {
   readonly harness: readonly string[];
   /** How the simulated worlds behave (outage, trickle). */
   readonly models: Readonly<Record<string, readonly string[]>>;
+  /** --merge: the sections taken from an earlier run, and its date. */
+  readonly keptFromPreviousRun?: { readonly date: string; readonly sections: readonly string[] };
 }
 
 /** One outage, the same world for each redriver. */

@@ -6,6 +6,8 @@
  * Options:
  *   --quick               small scale (smoke run; not the reference numbers)
  *   --storm=full          the storm at the issue's full 100,000 failures in 60 s (about 15 more minutes)
+ *   --merge               keep the sections of the last bench/results/latest.json that this run
+ *                         does not measure (with --only: re-run a part, e.g. --only=storm --storm=full)
  *   --only=a,b            any of coldstart, burst, burstheld, outage (both), outage30, outage120, trickle, storm
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
  *   --serial              run the simulated-time jobs in this process, one after another
@@ -16,7 +18,7 @@
  */
 import { fork } from 'node:child_process';
 import { BREAKER_DEFAULTS } from '../contract/policy-schema';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { type BurstOptions, type BurstResult, runBurst } from './burst';
@@ -90,6 +92,7 @@ function parseArgs(argv: readonly string[]) {
   return {
     scale: argv.includes('--quick') ? ('quick' as const) : ('full' as const),
     stormFull: get('storm') === 'full',
+    merge: argv.includes('--merge'),
     only: (...parts: string[]) => !only || parts.some((p) => only.includes(p)),
     synth: synthMode,
     serial: argv.includes('--serial'),
@@ -264,7 +267,9 @@ async function main(): Promise<void> {
   const cost = burst
     ? controllerCost({ redriven: burst.redriven, dynamoCallsByCommand: burst.dynamoCalls.byCommand, invocationsPerRedrive: burst.events / Math.max(1, burst.redriven), handlerMs: burst.handlerMs.p50 })
     : undefined;
-  const partial = { meta, burst, burstHeld, ...outages, trickle, storm, coldStart, cost };
+  const measured = { burst, burstHeld, ...outages, trickle, storm, coldStart, cost };
+  const kept = args.merge ? previousSections(measured) : {};
+  const partial = { ...kept, ...definedOnly(measured), meta: Object.keys(kept).length ? { ...meta, keptFromPreviousRun: { date: previousDate(), sections: Object.keys(kept) } } : meta };
   const results: BenchResults = { ...partial, musts: checkMusts(partial) };
 
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -277,6 +282,22 @@ async function main(): Promise<void> {
   const failed = results.musts.filter((m) => !m.ok && m.enforced);
   log(`done in ${(durationsMs.total / 1000).toFixed(1)} s; results in bench/results/; ${failed.length ? `MUST FAILED: ${failed.map((f) => f.id).join(', ')}` : 'all MUSTs pass'}`);
   process.exitCode = failed.length ? 1 : 0;
+}
+
+/** Sections of the last results file that this run did not measure (--merge). */
+function previousSections(measured: Record<string, unknown>): Record<string, unknown> {
+  const file = join(RESULTS_DIR, 'latest.json');
+  if (!existsSync(file)) return {};
+  const previous = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(previous).filter(([k, v]) => k !== 'meta' && k !== 'musts' && v !== undefined && measured[k] === undefined));
+}
+
+function previousDate(): string {
+  return (JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as { meta?: { date?: string } }).meta?.date ?? 'unknown';
+}
+
+function definedOnly<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 if (require.main === module) {

@@ -4,8 +4,8 @@
  * CLI (status, release, explain) and the tests read these shapes from here.
  *
  *   breaker item   pk BREAKER#<stateMachineArn>#<errorName>  sk BREAKER
- *                  while open or releasing: dueShard BREAKER, dueAt = next action time
- *                  (so one Query of the sparse byDue index lists every active breaker)
+ *                  while open or releasing: dueShard BREAKER#<k>, dueAt = next action time
+ *                  (so a few Queries of the sparse byDue index list every active breaker)
  *   held failure   the failure record itself (pk EXEC#<arn>, sk FAILURE#<n>), state `held`:
  *                  dueShard HELD#<stateMachineArn>#<errorName>#<k> (breaker-open) or
  *                  HELD-EXHAUSTED#<k> (onExhausted: hold), k the execution's shard
@@ -13,6 +13,7 @@
  *                  read of the group's shards lists its held failures oldest first.
  *                  Records held before sharding keep the value without `#<k>`; it is read too.
  */
+import { shardOf } from './due-shards';
 
 /** Status of one (state machine, error) group's breaker. */
 export const BREAKER_STATUSES = ['closed', 'open', 'releasing'] as const;
@@ -36,15 +37,23 @@ export type ProbeOutcome = (typeof PROBE_OUTCOMES)[number];
 
 export const BREAKER_SK = 'BREAKER';
 /**
- * byDue partition of active (open or releasing) breakers. Not sharded: a breaker item
- * enters, moves in or leaves the index only on a transition (open, probe started or
- * learned, release, close), a few writes per group per probe interval (30 s or more),
- * never per failure. Counting a failure updates the item, which is an index write only while
- * the item is in the index: not while open (an instance that has seen it open stops
- * counting: lambda/act/breaker-gate.ts), and while releasing at most until `threshold`
- * failures reopen it. See docs/reliability.md (partition model).
+ * byDue partition family of active (open or releasing) breakers: `BREAKER#<k>`, k from the
+ * group's key (BREAKER_INDEX_SHARDS values), and `BREAKER` as written before sharding
+ * (still read). A breaker item is in the index only while open or releasing, and moves
+ * there on transitions (a few writes per group per probe interval); but every count that
+ * updates an open item is an index write too, and each Lambda instance counts until it
+ * has seen the breaker open (lambda/act/breaker-gate.ts): up to one write per instance
+ * per group in the second the breakers open. In the storm benchmark (50 groups opening
+ * at once, 100 instances) one value took 4,360 writes/s; spread over 16 values, a group's
+ * burst is bounded by the controller's concurrency. See docs/reliability.md (partition model).
  */
 export const BREAKER_SHARD = 'BREAKER';
+/** Index partition values of active breakers (a constant: the load is per group, not per failure). */
+export const BREAKER_INDEX_SHARDS = 16;
+/** The index partition value of a group's active breaker. */
+export const breakerShard = (g: BreakerGroup) => `${BREAKER_SHARD}#${shardOf(breakerPk(g), BREAKER_INDEX_SHARDS)}`;
+/** Every value a reader of active breakers reads: the legacy one and each shard. */
+export const breakerShardValues = (): string[] => [BREAKER_SHARD, ...Array.from({ length: BREAKER_INDEX_SHARDS }, (_, k) => `${BREAKER_SHARD}#${k}`)];
 /** Family (base value) of failures held after exhaustion (all state machines), sharded as `HELD-EXHAUSTED#<k>`. */
 export const HELD_EXHAUSTED_SHARD = 'HELD-EXHAUSTED';
 /** Stands for "no error name" (an ABORTED execution) in keys. */
@@ -116,7 +125,7 @@ export interface BreakerItem {
   readonly probe?: ProbeRef;
   readonly failedProbes?: number;
   readonly firstFailure?: FirstFailure;
-  readonly dueShard?: typeof BREAKER_SHARD;
+  readonly dueShard?: string;
   readonly dueAt?: number;
   readonly [counter: `c_${string}` | `r_${string}`]: number | undefined;
 }

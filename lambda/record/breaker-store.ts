@@ -11,7 +11,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { BREAKER_SHARD, BREAKER_SK, type BreakerGroup, type BreakerItem, breakerPk } from '../../contract/breaker';
+import { BREAKER_SK, type BreakerGroup, type BreakerItem, breakerPk, breakerShard, breakerShardValues } from '../../contract/breaker';
 import { type BreakerSettings, type BreakerState, CLOSED_STATE, type Observation, type Step, bucketMs, step } from '../decide/breaker';
 import { dueShardPages } from './due-index';
 
@@ -167,9 +167,11 @@ export class BreakerStore {
   /** Every open or releasing breaker. */
   async active(): Promise<ActiveBreaker[]> {
     const found: ActiveBreaker[] = [];
-    for await (const page of dueShardPages(this.doc, this.tableName, BREAKER_SHARD)) {
-      for (const item of page.items) {
-        found.push({ group: { stateMachineArn: item.stateMachineArn as string, errorName: (item.errorName as string | undefined) ?? null }, state: stateFromItem(item) });
+    for (const shard of breakerShardValues()) {
+      for await (const page of dueShardPages(this.doc, this.tableName, shard)) {
+        for (const item of page.items) {
+          found.push({ group: { stateMachineArn: item.stateMachineArn as string, errorName: (item.errorName as string | undefined) ?? null }, state: stateFromItem(item) });
+        }
       }
     }
     return found;
@@ -199,7 +201,7 @@ export class BreakerStore {
     if (after.status === 'closed') remove.push('dueShard', 'dueAt');
     else {
       set.push('dueShard = :shard', 'dueAt = :due');
-      values[':shard'] = BREAKER_SHARD;
+      values[':shard'] = breakerShard(group);
       values[':due'] = dueAtOf(after);
     }
     Object.keys(before.counts)

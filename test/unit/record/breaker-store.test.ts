@@ -3,7 +3,7 @@
  * the listing read and write (pk BREAKER#..., the sparse byDue entry while active), and
  * concurrent writers racing for the same transition.
  */
-import { BREAKER_SHARD } from '../../../contract/breaker';
+import { breakerShard } from '../../../contract/breaker';
 import { BREAKER_DEFAULTS } from '../../../contract/policy-schema';
 import { bucketMs, CLOSED_STATE, counterName } from '../../../lambda/decide/breaker';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -61,7 +61,7 @@ test('open: written over the version read, listed in the BREAKER shard; closed f
   const { step } = await s.transition(GROUP, failure(T0), S, state);
   expect(step.effects.map((e) => e.kind)).toEqual(['opened', 'hold']);
   const item = await table().item(KEY);
-  expect(item).toMatchObject({ status: 'open', version: 1, openedAt: T0, nextProbeAt: T0 + 30_000, dueShard: BREAKER_SHARD, dueAt: T0 + 30_000, failedProbes: 0 });
+  expect(item).toMatchObject({ status: 'open', version: 1, openedAt: T0, nextProbeAt: T0 + 30_000, dueShard: breakerShard(GROUP), dueAt: T0 + 30_000, failedProbes: 0 });
   expect(item).not.toHaveProperty('probe');
   expect(await s.active()).toEqual([{ group: GROUP, state: step.state }]);
 
@@ -70,7 +70,7 @@ test('open: written over the version read, listed in the BREAKER shard; closed f
   expect(await table().item(KEY)).toMatchObject({ version: 2, probe, dueAt: T0 + 30_000 });
   await s.transition(GROUP, { kind: 'probe-result', token: 'tok', outcome: 'succeeded', at: T0 + 40_000 }, S);
   const releasing = await table().item(KEY);
-  expect(releasing).toMatchObject({ status: 'releasing', version: 3, closedAt: T0 + 40_000, closeReason: 'probe-succeeded', dueShard: BREAKER_SHARD, dueAt: T0 + 40_000 });
+  expect(releasing).toMatchObject({ status: 'releasing', version: 3, closedAt: T0 + 40_000, closeReason: 'probe-succeeded', dueShard: breakerShard(GROUP), dueAt: T0 + 40_000 });
   expect(Object.keys(releasing!).filter((k) => k.startsWith('c_') || k === 'probe' || k === 'nextProbeAt')).toEqual([]);
   await s.transition(GROUP, { kind: 'release-finished', at: T0 + 400_000 }, S);
   const closed = await table().item(KEY);
@@ -115,4 +115,22 @@ test('readCached reuses a read for a second of the caller clock, then reads agai
   await writer.transition(GROUP, failure(T0), S);
   expect((await reader.readCached(GROUP, T0 + 999)).status).toBe('closed');
   expect((await reader.readCached(GROUP, T0 + 1000)).status).toBe('open');
+});
+
+test('active breakers spread over BREAKER#<k> index values; one written before sharding (dueShard BREAKER) is still listed', async () => {
+  const groups = Array.from({ length: 40 }, (_, i) => ({ stateMachineArn: `${SM}-${i}`, errorName: 'Lambda.ServiceException' }));
+  expect(new Set(groups.map(breakerShard)).size).toBeGreaterThan(8);
+  const legacy = { pk: `BREAKER#${SM}-old#Lambda.ServiceException`, sk: 'BREAKER' };
+  await table().doc.send(
+    new PutCommand({ TableName: table().name, Item: { ...legacy, stateMachineArn: `${SM}-old`, errorName: 'Lambda.ServiceException', status: 'open', version: 1, openedAt: T0, nextProbeAt: T0, failedProbes: 0, dueShard: 'BREAKER', dueAt: T0 } }),
+  );
+  const s = store();
+  for (const g of groups.slice(0, 3)) {
+    let state = await s.read(g);
+    for (let i = 0; i < 5; i++) state = await s.count(g, [counterName(T0, S)], S, T0);
+    await s.transition(g, failure(T0), S, state);
+  }
+  const active = await s.active();
+  expect(active.map((a) => a.group.stateMachineArn).sort()).toEqual([`${SM}-0`, `${SM}-1`, `${SM}-2`, `${SM}-old`]);
+  expect(active.every((a) => a.state.status === 'open')).toBe(true);
 });
