@@ -300,6 +300,7 @@ export async function checkExecution(executionArn: string, deps: ControllerDeps)
   if (!grant.granted) throw new DependencyBusyError('DescribeExecution', executionArn);
   const wait = grant.at - deps.clock();
   if (wait > 0) await deps.sleep(wait);
+  deps.describeRate.started?.(deps.clock());
   return deps.stepFunctions.describe(executionArn);
 }
 

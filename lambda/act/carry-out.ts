@@ -136,6 +136,7 @@ export async function redriveClaimed(claim: Claim, facts: FailureFacts, deps: Ac
   if (wait > 0) await deps.sleep(wait);
 
   const started = deps.clock();
+  deps.redriveRate.started?.(started);
   const result = await deps.stepFunctions.redrive(facts.executionArn, redriveClientToken(facts.executionArn, facts.redriveCount));
   deps.metrics.milliseconds(METRIC.redriveLatency, deps.clock() - started);
 

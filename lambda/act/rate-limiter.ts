@@ -33,6 +33,12 @@ export type RateGrant =
 
 export interface RateLimiter {
   acquire(maxWaitMs: number): Promise<RateGrant>;
+  /**
+   * The granted call starts now (after its wait). A call that starts late (a slow event
+   * loop) pushes this instance's next slot on, so two calls never start closer than the
+   * spacing: late wake-ups would otherwise bunch calls above the rate in a one-second window.
+   */
+  started?(at: number): void;
 }
 
 /** Lease length while the set of instances changes. */
@@ -110,6 +116,10 @@ export class LeasedRateLimiter implements RateLimiter {
     this.timing = options.timing ?? LEASE_TIMING;
     this.id = options.instanceId ?? randomUUID();
     this.leaseMs = this.timing.minLeaseMs;
+  }
+
+  started(at: number): void {
+    if (this.share > 0) this.tat = Math.max(this.tat, Math.ceil(at + 1000 / this.share));
   }
 
   /** My share and until as I use them (tests, metrics). */

@@ -96,6 +96,19 @@ describe('LeasedRateLimiter', () => {
     expect(maxInAnySecond(calls)).toBe(3);
   });
 
+  it('a call that starts late (started) pushes the next slot on: calls never start closer than 1000/share', async () => {
+    const time = new VirtualTime();
+    const lim = limiter(new MemoryLeaseStore(time, () => 0), time, 10, 'a');
+    const [first, second] = await time.run(
+      (async () => {
+        const a = await lim.acquire(10_000);
+        lim.started((a as { at: number }).at + 80); // the event loop woke 80 ms late
+        return [a, await lim.acquire(10_000)];
+      })(),
+    );
+    expect(second).toEqual({ granted: true, at: (first as { at: number }).at + 80 + 100 });
+  });
+
   it('beyond the wait budget: not granted, retryAt is the next free slot, nothing taken', async () => {
     const time = new VirtualTime();
     const store = new MemoryLeaseStore(time, () => 0);
