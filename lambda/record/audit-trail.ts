@@ -152,26 +152,14 @@ export class AuditTrail {
   /** The decision trail of one execution, oldest first: its AUDIT# items and the entries in its failure records. */
   async trail(executionArn: string): Promise<AuditEntry[]> {
     const items: AuditEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': executionPk(executionArn) },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        const sk = String(item.sk);
-        if (sk.startsWith('AUDIT#')) {
-          items.push(Object.fromEntries(Object.entries(item).filter(([k]) => !ITEM_KEYS.has(k))) as unknown as AuditEntry);
-        } else if (sk.startsWith('FAILURE#') && Array.isArray(item.decisions)) {
-          items.push(...(item.decisions as AuditEntry[]));
-        }
+    for await (const item of this.partition(executionPk(executionArn))) {
+      const sk = String(item.sk);
+      if (sk.startsWith('AUDIT#')) {
+        items.push(Object.fromEntries(Object.entries(item).filter(([k]) => !ITEM_KEYS.has(k))) as unknown as AuditEntry);
+      } else if (sk.startsWith('FAILURE#') && Array.isArray(item.decisions)) {
+        items.push(...(item.decisions as AuditEntry[]));
       }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    }
     return items.sort((a, b) => a.at - b.at);
   }
 
@@ -179,22 +167,22 @@ export class AuditTrail {
   async countsFor(dayMs: number): Promise<DailyCounts> {
     const day = dayOf(dayMs);
     const counts: Record<string, number> = {};
+    for await (const item of this.partition(`STATS#${day}`)) {
+      for (const [k, v] of Object.entries(item)) if (typeof v === 'number' && k.includes(':')) counts[k] = (counts[k] ?? 0) + v;
+    }
+    return { day, counts };
+  }
+
+  /** Every item of one partition key, page by page. */
+  private async *partition(pk: string): AsyncGenerator<Record<string, unknown>> {
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `STATS#${day}` },
-          ExclusiveStartKey: start,
-        }),
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ExclusiveStartKey: start }),
       );
-      for (const item of out.Items ?? []) {
-        for (const [k, v] of Object.entries(item)) if (typeof v === 'number' && k.includes(':')) counts[k] = (counts[k] ?? 0) + v;
-      }
+      yield* out.Items ?? [];
       start = out.LastEvaluatedKey;
     } while (start);
-    return { day, counts };
   }
 
   private ttl(at: number): number {

@@ -61,6 +61,25 @@ function watchInvariant(store: MemoryLeaseStore, rate: number): { worst: number 
   return seen;
 }
 
+/**
+ * Instance a (its clock `skew` ms behind) takes a lease at 10/s, then every write of its
+ * loses: it cannot renew, as if cut off from the item.
+ */
+async function holderCutOff(skew: number): Promise<{ time: VirtualTime; store: MemoryLeaseStore; a: LeasedRateLimiter }> {
+  const time = new VirtualTime();
+  const store = new MemoryLeaseStore(time, () => 2);
+  let cut = false;
+  const aStore: LeaseStore = {
+    read: () => store.read(),
+    writeAll: async (v, h) => (cut ? { conflict: undefined } : store.writeAll(v, h)),
+    writeMine: async (id, e, u) => (cut ? { conflict: undefined } : store.writeMine(id, e, u)),
+  };
+  const a = new LeasedRateLimiter(aStore, 10, { clock: () => time.now - skew, sleep: time.sleep, random: seeded(3), instanceId: 'a' });
+  await time.run(a.acquire(0));
+  cut = true;
+  return { time, store, a };
+}
+
 describe('LeasedRateLimiter', () => {
   it('rejects a rate that is not positive', () => {
     const time = new VirtualTime();
@@ -226,19 +245,9 @@ describe('LeasedRateLimiter', () => {
   });
 
   it.each([0, SKEW_ALLOWANCE_MS])('clocks %i ms apart (within the allowance): a holder cut off from the item never overlaps its successor', async (skew) => {
-    const time = new VirtualTime();
-    const store = new MemoryLeaseStore(time, () => 2);
     // a's clock is behind by `skew`: it stops at its until, which is `skew` late on the true clock.
     // After its first lease, a's writes all lose (it cannot renew), so b takes over when a's lease runs out.
-    let cut = false;
-    const aStore: LeaseStore = {
-      read: () => store.read(),
-      writeAll: async (v, h) => (cut ? { conflict: undefined } : store.writeAll(v, h)),
-      writeMine: async (id, e, u) => (cut ? { conflict: undefined } : store.writeMine(id, e, u)),
-    };
-    const a = new LeasedRateLimiter(aStore, 10, { clock: () => time.now - skew, sleep: time.sleep, random: seeded(3), instanceId: 'a' });
-    await time.run(a.acquire(0));
-    cut = true;
+    const { time, store, a } = await holderCutOff(skew);
     const b = limiter(store, time, 10, 'b');
     const calls = await time.run(Promise.all([instance(time, a, { events: 30, workMs: 0, skewMs: -skew, maxWaitMs: 0 }), instance(time, b, { events: 40, workMs: 0, startAt: T0 + 50 })]));
     const lastA = Math.max(...calls[0]);
@@ -250,18 +259,8 @@ describe('LeasedRateLimiter', () => {
 
   it('clocks further apart than the allowance: the excess stays within windowBound', async () => {
     const skew = 400;
-    const time = new VirtualTime();
-    const store = new MemoryLeaseStore(time, () => 2);
-    let cut = false;
-    const aStore: LeaseStore = {
-      read: () => store.read(),
-      writeAll: async (v, h) => (cut ? { conflict: undefined } : store.writeAll(v, h)),
-      writeMine: async (id, e, u) => (cut ? { conflict: undefined } : store.writeMine(id, e, u)),
-    };
-    const a = new LeasedRateLimiter(aStore, 10, { clock: () => time.now - skew, sleep: time.sleep, random: seeded(3), instanceId: 'a' });
-    await time.run(a.acquire(0));
+    const { time, store, a } = await holderCutOff(skew);
     const aUntil = a.lease().until; // a's clock = b's clock (true) - skew
-    cut = true;
     const b = limiter(store, time, 10, 'b');
     const calls = await time.run(Promise.all([instance(time, a, { events: 30, workMs: 0, skewMs: -skew, maxWaitMs: 0 }), instance(time, b, { events: 40, workMs: 0, startAt: T0 + 50 })]));
     const bound = windowBound(10, skew, SKEW_ALLOWANCE_MS);
