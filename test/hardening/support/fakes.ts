@@ -124,6 +124,11 @@ export class FakeLedger implements Public<FailureLedger> {
   }
 
   async skip(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.takeOver(facts, now, decision, { state: 'skipped', reason, dueAt: null });
+  }
+
+  /** Writes `change` over a record that may be taken over (FailureLedger.takeOver): facts refreshed, claim cleared, decision appended. */
+  private takeOver(facts: FailureFacts, now: number, decision: AuditEntry | undefined, change: Partial<StoredRecord>): boolean {
     const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
     const r = this.records.get(k);
     if (!this.takeable(r, now)) return false;
@@ -131,14 +136,12 @@ export class FakeLedger implements Public<FailureLedger> {
       ...r,
       ...(decision ? { decisions: [...(r?.decisions ?? []), decision] } : {}),
       ...storedFacts(facts),
-      state: 'skipped',
-      reason,
-      dueAt: null,
+      ...change,
       claimToken: null,
       claimExpiresAt: null,
       attempts: r?.attempts ?? 0,
       updatedAt: now,
-    });
+    } as StoredRecord);
     return true;
   }
 
@@ -172,23 +175,8 @@ export class FakeLedger implements Public<FailureLedger> {
   private readonly heldShards = new Map<string, string>();
 
   async hold(facts: FailureFacts, reason: string, shard: string, now: number, decision?: AuditEntry): Promise<boolean> {
-    const k = FakeLedger.key(facts.executionArn, facts.redriveCount);
-    const r = this.records.get(k);
-    if (!this.takeable(r, now)) return false;
-    this.records.set(k, {
-      ...r,
-      ...(decision ? { decisions: [...(r?.decisions ?? []), decision] } : {}),
-      ...storedFacts(facts),
-      state: 'held',
-      reason,
-      dueAt: Math.min(facts.stopDate ?? now, now),
-      heldAt: now,
-      claimToken: null,
-      claimExpiresAt: null,
-      attempts: r?.attempts ?? 0,
-      updatedAt: now,
-    });
-    this.heldShards.set(k, shard);
+    if (!this.takeOver(facts, now, decision, { state: 'held', reason, dueAt: Math.min(facts.stopDate ?? now, now), heldAt: now })) return false;
+    this.heldShards.set(FakeLedger.key(facts.executionArn, facts.redriveCount), shard);
     return true;
   }
 
