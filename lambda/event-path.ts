@@ -9,7 +9,7 @@
  */
 import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
 import type { ControllerConfig } from './config';
-import { carryOut, type ActDeps, type ActionOutcome, type CarriedOut, type DecisionEntry, redriveClaimed } from './act/carry-out';
+import { carryOut, type ActDeps, type ActionOutcome, type CarriedOut, type DecisionEntry, holdClaimed, redriveClaimed } from './act/carry-out';
 import type { RateLimiter } from './act/rate-limiter';
 import type { DescribedExecution } from './act/step-functions';
 import { decide } from './decide/decide';
@@ -193,9 +193,12 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
 
 /**
  * The first event of a fresh failure (redriveCount 0, recent, a policy that redrives it at
- * once, no breaker counting it): claimed with no read first (`claimNew`). Its decision is
- * the one the read-first path makes, because a claimNew that succeeds found no record of
- * the execution at all (the invariant in failure-ledger.ts). undefined: not such a
+ * once): claimed with no read first (`claimNew`). Its decision is the one the read-first
+ * path makes, because a claimNew that succeeds found no record of the execution at all
+ * (the invariant in failure-ledger.ts). With the policy's breaker on, the failure is
+ * counted after the claim (a doubled event, whose claim fails, is not counted twice), and
+ * the claim is held instead when the breaker is open: claim, count, then one write that
+ * settles the claim (redriven or held) with its audit entry. undefined: not such a
  * failure, or the ledger has a record of it; the caller reads the history and decides.
  */
 async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome | undefined> {
@@ -205,8 +208,6 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   if (mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) return undefined;
   const { snapshot, resolution } = await policyFor(event, now, deps);
   if (resolution.kind !== 'found' || !resolution.policy.enabled) return undefined;
-  // The breaker counts a failure before anything is written (breaker-gate.ts): read first.
-  if (deps.breakers && resolution.policy.breaker.enabled) return undefined;
   const execution: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null };
   const facts: Facts = { kind: 'facts', now, resolution, execution, redriveCount: 0, thisRecord: undefined, failures: [], readLedger: true, recordZero: false };
   const decision = decide(event, resolution, execution, now);
@@ -214,8 +215,10 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   if (decision.decision !== 'redrive' || !failure) return undefined;
   const claim = await deps.ledger.claimNew(failure, now, deps.claimTimeoutMs);
   if (!claim) return undefined;
-  const action = await redriveClaimed(claim, failure, deps, undefined, entryOf(event, decision, options.source));
-  return record(event, decision, action, failure, deps, options.source);
+  const gated = await gateByBreaker(decision, { event, resolution, failures: [], thisRecord: undefined, source: options.source, now }, deps);
+  const entry = entryOf(event, gated, options.source);
+  const action = gated.decision === 'hold' ? await holdClaimed(claim, failure, gated, deps, entry) : await redriveClaimed(claim, failure, deps, undefined, entry);
+  return record(event, gated, action, failure, deps, options.source);
 }
 
 /** The policy for the event's state machine, re-read first when a fresher copy might not skip. */

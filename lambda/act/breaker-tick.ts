@@ -2,7 +2,8 @@
  * The breaker's share of a drain run (scheduled-drain.ts), after the due redrives:
  * 1. every active breaker: a breaker whose policy no longer has it on stops holding; an
  *    open one has its probe checked and, when due, a new probe started and watched for a
- *    few seconds (all groups at once);
+ *    few seconds (all groups at once); then, if a probe succeeded, open groups with the
+ *    same error name probe at once (probeSiblings);
  * 2. releasing breakers release their held failures (act/release.ts), until the release
  *    budget;
  * 3. held failures near the end of the 14-day redrive window are given up;
@@ -64,6 +65,8 @@ function breakerPolicy(snapshot: PolicySnapshot, group: BreakerGroup): RedrivePo
   return resolution.policy;
 }
 
+const probeWatch = (deadline: number, options: BreakerRunOptions) => ({ deadline, watchMs: options.probeWatchMs ?? 30_000, pollMs: options.probePollMs ?? 3_000 });
+
 async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions): Promise<BreakerState> {
   if (state.status !== 'open') return state;
   const policy = breakerPolicy(snapshot, group);
@@ -74,7 +77,53 @@ async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySn
     await announceIfClosed(group, before, step, deps);
     return step.state;
   }
-  return probeTurn(group, state, policy, deps, { deadline, watchMs: options.probeWatchMs ?? 30_000, pollMs: options.probePollMs ?? 3_000 });
+  return probeTurn(group, state, policy, deps, probeWatch(deadline, options));
+}
+
+/** Whether a recovery of one group says anything about others with the same error name. */
+export function sharedDependencyError(errorName: string | null): errorName is string {
+  // Step Functions' own generic errors (States.TaskFailed, States.Timeout, ...) name no
+  // dependency: two state machines timing out need not share a cause.
+  return errorName !== null && !errorName.startsWith('States.');
+}
+
+/**
+ * A region-wide dependency outage opens one group per state machine, and each probes on
+ * its own backed-off schedule (up to maxProbeIntervalSeconds apart). When one group's
+ * probe succeeds (in this run, or by its event since the last), the dependency is probably
+ * back: open groups with the same error name probe now instead of at their next probe
+ * time, once per recovery (decide/breaker.ts `sibling-recovered`), so their releases start
+ * together. A sibling whose probe fails again backs off as usual.
+ */
+async function probeSiblings(
+  turns: ReadonlyArray<{ group: BreakerGroup; state: BreakerState }>,
+  snapshot: PolicySnapshot,
+  deps: BreakerDeps,
+  deadline: number,
+  options: BreakerRunOptions,
+): Promise<Array<{ group: BreakerGroup; state: BreakerState }>> {
+  const recoveredAt = new Map<string, number>();
+  for (const { group, state } of turns) {
+    if (state.status !== 'releasing' || state.closeReason !== 'probe-succeeded' || state.closedAt === null || !sharedDependencyError(group.errorName)) continue;
+    recoveredAt.set(group.errorName, Math.max(recoveredAt.get(group.errorName) ?? 0, state.closedAt));
+  }
+  if (recoveredAt.size === 0 || deps.clock() >= deadline) return [...turns];
+  return Promise.all(
+    turns.map(async (b) => {
+      const at = b.group.errorName === null ? undefined : recoveredAt.get(b.group.errorName);
+      const policy = breakerPolicy(snapshot, b.group);
+      if (at === undefined || b.state.status !== 'open' || b.state.probe || !policy) return b;
+      try {
+        const { step } = await deps.breakers.transition(b.group, { kind: 'sibling-recovered', recoveredAt: at, at: deps.clock() }, policy.breaker, b.state);
+        if (!step.effects.some((e) => e.kind === 'advanced')) return { group: b.group, state: step.state };
+        deps.log.info('probe brought forward: a group with the same error recovered', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName });
+        return { group: b.group, state: await probeTurn(b.group, step.state, policy, deps, probeWatch(deadline, options)) };
+      } catch (e) {
+        deps.log.error('breaker step failed; retried next run', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName, error: (e as Error).message });
+        return b;
+      }
+    }),
+  );
 }
 
 export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, options: BreakerRunOptions): Promise<BreakerRunReport> {
@@ -83,7 +132,7 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
   const released: Outcome[] = [];
   let gaveUp = 0;
   if (!options.paused) {
-    const results = await Promise.all(
+    const turns = await Promise.all(
       active.map(async (b) => {
         try {
           return { group: b.group, state: await turn(b.group, b.state, snapshot, deps, deadline, options) };
@@ -93,6 +142,7 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
         }
       }),
     );
+    const results = await probeSiblings(turns, snapshot, deps, deadline, options);
     // Oldest close first.
     const releasing = results.filter((b) => b.state.status === 'releasing').sort((a, b) => (a.state.closedAt ?? 0) - (b.state.closedAt ?? 0));
     const concurrency = options.releaseConcurrency ?? Math.min(64, Math.max(8, Math.ceil(deps.config.redriveRatePerSecond / 5)));

@@ -6,7 +6,7 @@
  * a deferral, never a lost failure.
  */
 import type { Decision } from '../decide/decision';
-import { type Claim, type FailureFacts, type FailureLedger, settlesWithDecision } from '../record/failure-ledger';
+import { type Claim, type FailureFacts, type FailureLedger, heldSince, settlesWithDecision } from '../record/failure-ledger';
 import type { ActionResult, AuditEntry } from '../record/audit-trail';
 import { DIMENSION, METRIC } from '../../contract/metrics';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
@@ -85,9 +85,8 @@ export async function carryOut(
   }
   if (!facts) throw new Error(`decision ${decision.decision} without failure facts`);
   if (decision.decision === 'hold') {
-    const shard = decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : heldShard(facts);
     const outcome: ActionOutcome = { action: 'held' };
-    if (!(await deps.ledger.hold(facts, decision.reason, shard, now, first(outcome)))) {
+    if (!(await deps.ledger.hold(facts, decision.reason, heldFamilyOf(decision, facts), now, first(outcome)))) {
       return { action: 'lost-race', actionDetail: 'this failure is already claimed or done' };
     }
     deps.metrics.count(METRIC.heldFailures, { [DIMENSION.reason]: decision.reason });
@@ -99,6 +98,24 @@ export async function carryOut(
     return stored ? audited(outcome, true) : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };
   }
   return redriveNow(facts, deps, undefined, entry);
+}
+
+/** The held family a hold decision lists the failure in (contract/breaker.ts). */
+const heldFamilyOf = (decision: Decision, facts: FailureFacts) => (decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : heldShard(facts));
+
+/**
+ * Holds a failure this invocation has claimed (the event path's claim of a fresh failure,
+ * which an open breaker holds), with the decision's audit entry in the same write.
+ */
+export async function holdClaimed(claim: Claim, facts: FailureFacts, decision: Decision, deps: ActDeps, entry?: DecisionEntry): Promise<CarriedOut> {
+  const outcome: ActionOutcome = { action: 'held' };
+  const at = deps.clock();
+  const withEntry = entry !== undefined && settlesWithDecision(claim);
+  if (!(await deps.ledger.holdClaim(claim, decision.reason, heldFamilyOf(decision, facts), heldSince(facts, at), at, withEntry ? entry(outcome, at) : undefined))) {
+    return { action: 'lost-race', actionDetail: 'the claim expired and another invocation took this failure over' };
+  }
+  deps.metrics.count(METRIC.heldFailures, { [DIMENSION.reason]: decision.reason });
+  return withEntry ? { ...outcome, audited: true } : outcome;
 }
 
 /**

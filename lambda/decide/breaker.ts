@@ -13,6 +13,8 @@
  *          same error, or still running after probeTimeout --> open, interval doubled
  *          never started (rejected, crashed) --> open, next probe at once
  *   open --(no held failure can be probed / breaker turned off / released by hand)--> releasing
+ *   open --(a probe of another group with the same error name succeeded after this group
+ *           last learned anything)--> open, next probe at once (`sibling-recovered`)
  *   releasing --(nothing left to release, RELEASE_GRACE_MS after closing)--> closed
  *
  * Failure counting: the event path adds one to a counter named after the time bucket the
@@ -129,7 +131,12 @@ export type Observation =
   /** A person released the group's held failures (redrivectl release). */
   | { readonly kind: 'closed-by-hand'; readonly at: number }
   /** The drain found nothing left to release. */
-  | { readonly kind: 'release-finished'; readonly at: number };
+  | { readonly kind: 'release-finished'; readonly at: number }
+  /**
+   * A probe of another group with the same error name (another state machine calling the
+   * same dependency) succeeded at `recoveredAt`: the shared dependency is probably back.
+   */
+  | { readonly kind: 'sibling-recovered'; readonly recoveredAt: number; readonly at: number };
 
 export type Effect =
   /** Verdict for a failure observation. */
@@ -139,6 +146,8 @@ export type Effect =
   | { readonly kind: 'closed'; readonly reason: CloseReason }
   | { readonly kind: 'probe'; readonly outcome: ProbeOutcome }
   | { readonly kind: 'finished' }
+  /** The next probe was brought forward to now (sibling-recovered). */
+  | { readonly kind: 'advanced' }
   /** The observation does not apply to the state (a stale probe token, not open, ...). */
   | { readonly kind: 'ignored'; readonly why: string };
 
@@ -240,6 +249,16 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
     case 'closed-by-hand':
       if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
       return close(state, 'released-by-hand', obs.at, settings);
+    case 'sibling-recovered': {
+      if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
+      if (state.probe) return ignored(state, 'a probe is in flight');
+      if ((state.nextProbeAt ?? 0) <= obs.at) return ignored(state, 'the next probe is already due');
+      // At most once per recovery: not when this group opened or learned a probe's outcome
+      // after that recovery (its own evidence is newer).
+      const learnedAt = Math.max(state.openedAt ?? 0, (state.nextProbeAt ?? 0) - (state.probeIntervalMs ?? 0));
+      if (learnedAt >= obs.recoveredAt) return ignored(state, 'this group learned more recently than the recovery');
+      return write(state, { ...state, nextProbeAt: obs.at }, obs.at, settings, { kind: 'advanced' });
+    }
     case 'release-finished':
       if (state.status !== 'releasing') return ignored(state, `breaker is ${state.status}`);
       if (obs.at < (state.closedAt ?? 0) + RELEASE_GRACE_MS) return ignored(state, 'within the release grace period');

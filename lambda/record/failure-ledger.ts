@@ -322,13 +322,17 @@ export class FailureLedger {
     return out !== undefined;
   }
 
-  /** Gives a claim back to the held state (a probe that could not be started), in family `base`. */
-  async rehold(claim: Claim, reason: string, base: string, since: number, now: number): Promise<boolean> {
+  /**
+   * Holds a failure this invocation has claimed (the event path's claim of a fresh failure,
+   * held by an open breaker), in family `base` at `since`; `decision` as for settling.
+   */
+  async holdClaim(claim: Claim, reason: string, base: string, since: number, now: number, decision?: AuditEntry): Promise<boolean> {
     return this.settleClaim(
       claim,
-      'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, updatedAt = :now',
+      'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, heldAt = :now, updatedAt = :now',
       { ':s': 'held', ':r': reason, ':shard': await this.shards.valueFor(base, claim.executionArn), ':since': since, ':now': now },
-      ' REMOVE claimExpiresAt',
+      ' REMOVE claimToken, claimExpiresAt',
+      decision,
     );
   }
 

@@ -5,8 +5,8 @@
  */
 import { type BenchMeta, checkMusts } from '../../bench/report';
 import { renderMarkdown } from '../../bench/report-markdown';
-import { MODELS } from '../../bench/run';
-import { runStorm, STORM_SCENARIO, stormRuns } from '../../bench/storm';
+import { MODELS, SCALES } from '../../bench/run';
+import { runStorm, STORM_SCENARIO, STORM_TENTH, stormRuns } from '../../bench/storm';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -23,6 +23,14 @@ test('storm runs: every failure within the storm window, spread over the state m
   const bad = runs.filter((r) => r.badInput).length / runs.length;
   expect(bad).toBeGreaterThan(0.015);
   expect(bad).toBeLessThan(0.025);
+});
+
+test('the tenth storm (--storm=tenth) and the quick one arrive as fast as the full one: every partition key as hot', () => {
+  const perSecond = (s: typeof STORM_SCENARIO) => s.failures / (s.stormSeconds - s.failingRunSeconds);
+  expect(STORM_TENTH.failures).toBe(10_000);
+  expect(perSecond(STORM_TENTH)).toBeCloseTo(perSecond(STORM_SCENARIO), 6);
+  expect(perSecond(SCALES.quick.storm)).toBeCloseTo(perSecond(STORM_SCENARIO), 6);
+  expect(SCALES.full.storm).toBe(STORM_SCENARIO);
 });
 
 test('storm, 300 failures of 5 state machines, 2-min outage after it: held, released, all recovered, none lost or redriven twice; hot keys reported per table and index', async () => {

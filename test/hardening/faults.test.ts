@@ -573,5 +573,7 @@ describe('Lambda killed at every step between receiving the event and recording 
       expect((await env.deps.ledger.backlog()).count).toBe(0);
       figures.push(`${title}: ${points} crash points over ${cleanCalls!.length} calls [${cleanCalls!.join(', ')}]`);
     });
-  });
+    // A drain run has ~45 calls: ~90 crash points, each with its recovery (about 30 s on a
+    // quiet 2-core machine, twice that while the machine is busy).
+  }, 180_000);
 });

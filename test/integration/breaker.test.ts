@@ -145,6 +145,73 @@ describe('open -> probe -> close -> release', () => {
   });
 });
 
+describe('a shared dependency recovers', () => {
+  test("one group's probe succeeds: open groups with the same error name on other state machines probe in the same drain run; another error's group waits", async () => {
+    const world = { down: true };
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    const billing = await createMachine(env, 'billing', LAMBDA, downstream(world));
+    const orders = await createMachine(env, 'orders', `${LAMBDA}-2`, downstream(world));
+    const reports = await createMachine(env, 'reports', `${LAMBDA}-3`, () => ({ ok: false, error: 'Custom.ReportsDown', cause: 'its own outage' }));
+    const stateOf = async (sm: string, errorName = OUTAGE_ERROR) => (await env.deps.breakers.read({ stateMachineArn: sm, errorName }))!;
+
+    // billing opens first, and its first probe fails: its next probe is a minute away.
+    const billingArns = await startEachSecond(env, billing, names('b', 6));
+    await drainAt(env, (await stateOf(billing)).nextProbeAt!);
+    const billingBackedOff = await stateOf(billing);
+    expect(billingBackedOff).toMatchObject({ status: 'open', failedProbes: 1, probeIntervalMs: 60_000 });
+    // Then orders and reports open; orders probes first.
+    const orderArns = await startEachSecond(env, orders, names('o', 6));
+    await startEachSecond(env, reports, names('r', 6));
+    const ordersOpen = await stateOf(orders);
+    const reportsOpen = await stateOf(reports, 'Custom.ReportsDown');
+    expect(ordersOpen.nextProbeAt!).toBeLessThan(billingBackedOff.nextProbeAt!);
+    expect(reportsOpen).toMatchObject({ status: 'open' });
+
+    world.down = false;
+    await drainAt(env, ordersOpen.nextProbeAt!);
+    // orders' probe succeeded, so billing probed at once (not at its next probe time) and closed too.
+    expect(await stateOf(orders)).toMatchObject({ closeReason: 'probe-succeeded' });
+    const billingNow = await stateOf(billing);
+    expect(billingNow).toMatchObject({ closeReason: 'probe-succeeded' });
+    expect(billingNow.closedAt!).toBeLessThan(billingBackedOff.nextProbeAt!);
+    for (const arn of billingArns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    // Another error name is another dependency: reports keeps its own schedule.
+    expect(await stateOf(reports, 'Custom.ReportsDown')).toEqual(reportsOpen);
+    // (orders' first four were scheduled before it opened: they are redriven when due.)
+    await drainAt(env, env.clock.now() + 60 * SECOND);
+    for (const arn of orderArns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expectNoFailureRedrivenTwice();
+  });
+});
+
+describe('the event path of a fresh failure', () => {
+  test('no ledger read: claimed, counted, then redriven or (once open) held, each with its audit entry in the settling write', async () => {
+    env = await simEnv(FIXTURE_START);
+    // Redriven at once; redrives that fail again do not open it (a high redrive threshold), 5 first failures do.
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, jitter: 'NONE', breaker: { threshold: 5, redriveFailureThreshold: 100 } });
+    const sm = await createMachine(env, 'orders', LAMBDA, downstream({ down: true }));
+    const read: string[] = [];
+    const failuresOf = env.deps.ledger.failuresOf.bind(env.deps.ledger);
+    env.deps.ledger.failuresOf = async (arn) => {
+      read.push(arn);
+      return failuresOf(arn);
+    };
+    const arns = await startEachSecond(env, sm, names('f', 7));
+    const firstEvents = async (arn: string) => (await env.deps.audit.trail(arn)).filter((t) => t.redriveCount === 0).map((t) => `${t.source}:${t.decision}/${t.reason}/${t.action}`);
+    for (const arn of arns.slice(0, 4)) expect(await firstEvents(arn)).toEqual(['event:redrive/no-delay/redriven']);
+    for (const arn of arns.slice(4)) expect(await firstEvents(arn)).toEqual(['event:hold/breaker-open/held']);
+    // The only history reads were for the redriven ones' second failures (redriveCount 1).
+    expect(new Set(read)).toEqual(new Set(arns.slice(0, 4)));
+    for (const arn of arns.slice(4)) {
+      expect(await env.deps.ledger.get(arn, 0)).toMatchObject({ state: 'held', heldAt: expect.any(Number), decisions: [expect.objectContaining({ decision: 'hold', action: 'held' })] });
+      expect(await env.deps.ledger.get(arn, 0)).not.toHaveProperty('claimToken');
+    }
+    expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(3);
+    expect(env.metrics.sum(METRIC.heldFailures)).toBe(3);
+  });
+});
+
 describe('isolated failures never open it', () => {
   test('four failures within the window, then one more long after: all decided normally', async () => {
     env = await simEnv(FIXTURE_START);

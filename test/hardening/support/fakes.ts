@@ -180,8 +180,8 @@ export class FakeLedger implements Public<FailureLedger> {
     return true;
   }
 
-  async rehold(claim: Claim, reason: string, shard: string, since: number, now: number): Promise<boolean> {
-    const ok = this.settle(claim, { state: 'held', reason, dueAt: since, updatedAt: now, claimExpiresAt: null });
+  async holdClaim(claim: Claim, reason: string, shard: string, since: number, now: number, decision?: AuditEntry): Promise<boolean> {
+    const ok = this.settle(claim, { state: 'held', reason, dueAt: since, heldAt: now, updatedAt: now, claimToken: null, claimExpiresAt: null, ...this.withDecision(claim, decision) });
     if (ok) this.heldShards.set(FakeLedger.key(claim.executionArn, claim.redriveCount), shard);
     return ok;
   }

@@ -27,7 +27,8 @@ type Action =
   | { kind: 'failure'; gap: number; counted: boolean; redriveFailed: boolean }
   | { kind: 'probe-started'; gap: number }
   | { kind: 'probe-result'; gap: number; outcome: 'succeeded' | 'same-error' | 'different-error' | 'inconclusive' | 'not-started'; stale: boolean }
-  | { kind: 'no-probe-candidate' | 'disabled' | 'closed-by-hand' | 'release-finished'; gap: number };
+  | { kind: 'no-probe-candidate' | 'disabled' | 'closed-by-hand' | 'release-finished'; gap: number }
+  | { kind: 'sibling-recovered'; gap: number; ago: number };
 
 const gap = fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 400_000 }));
 const arbAction: fc.Arbitrary<Action> = fc.oneof(
@@ -43,6 +44,7 @@ const arbAction: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('no-probe-candidate' as const, 'disabled' as const, 'closed-by-hand' as const, 'release-finished' as const), gap }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sibling-recovered' as const), gap, ago: fc.integer({ min: 0, max: 600_000 }) }) },
 );
 
 /** Turns an action into an observation against the current state (counting a failure as the store would). */
@@ -61,6 +63,8 @@ function observe(state: BreakerState, a: Action, at: number, settings: BreakerPo
       return { state, obs: { kind: 'probe-started', probe: { executionArn: `e-${n}`, redriveCount: 0, token: `tok-${n}`, startedAt: at } } };
     case 'probe-result':
       return { state, obs: { kind: 'probe-result', token: a.stale || !state.probe ? 'stale' : state.probe.token, outcome: a.outcome, at } };
+    case 'sibling-recovered':
+      return { state, obs: { kind: 'sibling-recovered', recoveredAt: at - a.ago, at } };
     default:
       return { state, obs: { kind: a.kind, at } };
   }
@@ -98,6 +102,12 @@ describe('breaker state machine: properties', () => {
           }
           if (seen.obs.kind === 'probe-result' && seen.obs.token === 'stale') expect(s.changed).toBe(false);
           if (s.effects.some((e) => e.kind === 'closed')) expect(s.state).toMatchObject({ status: 'releasing', counts: {}, probe: null });
+          if (seen.obs.kind === 'sibling-recovered' && s.changed) {
+            // Only brings an open breaker's next probe forward to now, and only once per recovery.
+            // (The write drops counters outside the window, as every transition does.)
+            expect({ ...s.state, counts: {} }).toEqual({ ...seen.state, counts: {}, nextProbeAt: at, version: seen.state.version + 1 });
+            expect(step(s.state, { ...seen.obs, at: at + 1 }, settings).changed).toBe(false);
+          }
           state = s.state;
         });
       }),

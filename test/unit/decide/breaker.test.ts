@@ -191,6 +191,24 @@ describe('open', () => {
     expect(step(reported, { kind: 'probe-result', token: 'tok-1', outcome: 'succeeded', at: T0 + 51_000 }, S).changed).toBe(false);
   });
 
+  test('a group with the same error recovered after this one last learned anything: the next probe is due now, once', () => {
+    const open = opened(); // opened at T0, next probe at T0 + 30 s
+    const recovered = { kind: 'sibling-recovered', recoveredAt: T0 + 10_000, at: T0 + 12_000 } as const;
+    const s = step(open, recovered, S);
+    expect(s).toMatchObject({ changed: true, state: { status: 'open', nextProbeAt: T0 + 12_000, probeIntervalMs: 30_000, version: open.version + 1 }, effects: [{ kind: 'advanced' }] });
+    // Already due: nothing to bring forward (the same recovery seen again changes nothing).
+    expect(step(s.state, { ...recovered, at: T0 + 13_000 }, S).effects).toEqual([{ kind: 'ignored', why: 'the next probe is already due' }]);
+    // After a probe of its own failed again, an older recovery says nothing new; a newer one does.
+    const failedAgain = step(probing(), { kind: 'probe-result', token: 'tok-1', outcome: 'same-error', at: T0 + 50_000 }, S).state; // next probe at T0 + 110 s
+    expect(step(failedAgain, { ...recovered, at: T0 + 60_000 }, S).effects).toEqual([{ kind: 'ignored', why: 'this group learned more recently than the recovery' }]);
+    expect(step(failedAgain, { kind: 'sibling-recovered', recoveredAt: T0 + 55_000, at: T0 + 60_000 }, S).state.nextProbeAt).toBe(T0 + 60_000);
+    // Opened after the recovery: its own failures are newer evidence.
+    expect(step(open, { kind: 'sibling-recovered', recoveredAt: T0 - 1, at: T0 + 5_000 }, S).changed).toBe(false);
+    // A probe in flight, or not open: ignored.
+    expect(step(probing(), recovered, S).effects).toEqual([{ kind: 'ignored', why: 'a probe is in flight' }]);
+    expect(step(CLOSED_STATE, recovered, S).effects).toEqual([{ kind: 'ignored', why: 'breaker is closed' }]);
+  });
+
   test('no held failure to probe: releasing (they go through decide(), which gives up the exhausted ones)', () => {
     expect(step(opened(), { kind: 'no-probe-candidate', at: T0 + 30_000 }, S).state).toMatchObject({ status: 'releasing', closeReason: 'no-probe-candidate' });
     expect(step(probing(), { kind: 'no-probe-candidate', at: T0 + 30_000 }, S).changed).toBe(false);

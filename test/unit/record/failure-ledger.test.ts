@@ -384,7 +384,7 @@ describe('held failures', () => {
     expect(await l.heldCount(HELD_EXHAUSTED_SHARD)).toBe(2);
   });
 
-  test('a held record leaves its shard when claimed (release, probe) or scheduled; a probe redrive is marked; rehold puts a claim back', async () => {
+  test('a held record leaves its shard when claimed (release, probe) or scheduled; a probe redrive is marked; holdClaim holds a claim', async () => {
     const l = heldLedger();
     for (const i of [0, 1, 2]) await l.hold(heldFacts(i), 'breaker-open', SHARD, T0);
     const claim = await l.claim(heldFacts(0), T0 + 1, 180_000);
@@ -395,8 +395,10 @@ describe('held failures', () => {
     expect(await l.schedule(heldFacts(1), T0 + 60_000, T0 + 1)).toBe(true);
     expect(await storedHeld(1)).toMatchObject({ state: 'pending', dueShard: 'DUE#0' });
     const again = await l.claim(heldFacts(2), T0 + 1, 180_000);
-    expect(await l.rehold(again!, 'breaker-open', SHARD, T0 - 8_000, T0 + 2)).toBe(true);
-    expect(await storedHeld(2)).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: `${SHARD}#0`, dueAt: T0 - 8_000 });
+    expect(await l.holdClaim(again!, 'breaker-open', SHARD, T0 - 8_000, T0 + 2)).toBe(true);
+    expect(await storedHeld(2)).toMatchObject({ state: 'held', reason: 'breaker-open', dueShard: `${SHARD}#0`, dueAt: T0 - 8_000, heldAt: T0 + 2 });
+    expect(await storedHeld(2)).not.toHaveProperty('claimToken');
+    expect(await l.holdClaim(again!, 'breaker-open', SHARD, T0 - 8_000, T0 + 3)).toBe(false); // no longer claimed
     expect(await l.heldCount(SHARD)).toBe(1);
   });
 
