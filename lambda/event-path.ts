@@ -201,8 +201,14 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
  * settles the claim (redriven or held) with its audit entry. undefined: not such a
  * failure, or the ledger has a record of it; the caller reads the history and decides.
  */
+const FRESH_SOURCES: ReadonlySet<DecisionSource> = new Set(['event', 'replay']);
+
 async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome | undefined> {
   if (deps.readLedgerFirst || options.current || options.decideOnly || options.releasedByHand) return undefined;
+  // Only a delivered event can be about a failure the ledger has never seen; the drain,
+  // releases, probes and backfill carry out decisions about records that exist (a claim
+  // attempt would only fail its condition).
+  if (!FRESH_SOURCES.has(options.source)) return undefined;
   if (event.redriveCount !== 0 || (deps.accounts && !deps.accounts.allows(event.account))) return undefined;
   const now = deps.clock();
   if (mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) return undefined;

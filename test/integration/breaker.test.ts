@@ -190,8 +190,15 @@ describe('the event path of a fresh failure', () => {
     env = await simEnv(FIXTURE_START);
     // Redriven at once; redrives that fail again do not open it (a high redrive threshold), 5 first failures do.
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, jitter: 'NONE', breaker: { threshold: 5, redriveFailureThreshold: 100 } });
-    const sm = await createMachine(env, 'orders', LAMBDA, downstream({ down: true }));
+    const world = { down: true };
+    const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
     const read: string[] = [];
+    let claimsNew = 0;
+    const claimNew = env.deps.ledger.claimNew.bind(env.deps.ledger);
+    env.deps.ledger.claimNew = async (...args) => {
+      claimsNew++;
+      return claimNew(...args);
+    };
     const failuresOf = env.deps.ledger.failuresOf.bind(env.deps.ledger);
     env.deps.ledger.failuresOf = async (arn) => {
       read.push(arn);
@@ -209,6 +216,14 @@ describe('the event path of a fresh failure', () => {
     }
     expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(3);
     expect(env.metrics.sum(METRIC.heldFailures)).toBe(3);
+    expect(claimsNew).toBe(7);
+
+    // Probe and release go through the event path too, but never try a fresh claim: their records exist.
+    world.down = false;
+    // (maxRedrives 1: a probe spends an execution's last redrive only after LAST_REDRIVE_PROBE_WAIT_INTERVALS.)
+    await drainAt(env, env.clock.now() + 40 * 60 * SECOND);
+    for (const arn of arns.slice(4)) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expect(claimsNew).toBe(7);
   });
 });
 
