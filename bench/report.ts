@@ -86,6 +86,10 @@ export const GOALS = {
   burstRateRatio: 0.9,
   /** DynamoDB calls per failure on the event path, breaker on, over the plain burst's per redrive. */
   extraDynamoCallsPerFailure: 1,
+  /** Issue 13: DynamoDB calls per redrive in the burst (a fresh failure: claim, then one settling write). */
+  burstDynamoCallsPerRedrive: 2.5,
+  /** Issue 13: rate-limiter writes per redrive in the burst (leased shares, not a write per call). */
+  burstLimiterWritesPerRedrive: 0.1,
   /** Issue 13: the controller's cost at 1,000,000 redrives a day, same prices as the README's table had. */
   usdPerDayAtMillionRedrives: 3,
   /** DynamoDB's per-partition write limit (local/partition-model.ts): the storm's hottest key. */
@@ -111,6 +115,21 @@ export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
     });
     musts.push({ id: 'burst.double', description: 'burst: executions redriven twice = 0', ok: b.doubleRedrives === 0, actual: String(b.doubleRedrives) });
     musts.push({ id: 'burst.lost', description: 'burst: failures lost = 0', ok: b.lost === 0, actual: String(b.lost) });
+    // Start-up reads (policies, kill switch, leases) weigh on a few hundred redrives: full scale only.
+    musts.push({
+      id: 'burst.dynamoCalls',
+      description: `burst: DynamoDB calls per redrive <= ${GOALS.burstDynamoCallsPerRedrive}`,
+      ok: b.dynamoCallsPerRedrive <= GOALS.burstDynamoCallsPerRedrive,
+      actual: String(b.dynamoCallsPerRedrive),
+      enforced: full,
+    });
+    musts.push({
+      id: 'burst.limiterWrites',
+      description: `burst: rate-limiter writes per redrive <= ${GOALS.burstLimiterWritesPerRedrive}`,
+      ok: b.limiterWritesPerRedrive <= GOALS.burstLimiterWritesPerRedrive,
+      actual: String(b.limiterWritesPerRedrive),
+      enforced: full,
+    });
   }
   if (r.burstHeld) {
     const h = r.burstHeld;

@@ -9,6 +9,8 @@
  *                         the issue's 100,000 in 60 s (about 30 minutes of one core here)
  *   --merge               keep the sections of the last bench/results/latest.json that this run
  *                         does not measure (with --only: re-run a part, e.g. --only=storm)
+ *   --rerender            measure nothing: recompute the MUSTs of bench/results/latest.json with this
+ *                         version's checks and rewrite latest.json and latest.md
  *   --only=a,b            any of coldstart, burst, burstheld, outage (both), outage30, outage120, trickle, storm
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
  *   --serial              run the simulated-time jobs in this process, one after another
@@ -93,6 +95,7 @@ function parseArgs(argv: readonly string[]) {
     scale: argv.includes('--quick') ? ('quick' as const) : ('full' as const),
     stormTenth: get('storm') === 'tenth',
     merge: argv.includes('--merge'),
+    rerender: argv.includes('--rerender'),
     only: (...parts: string[]) => !only || parts.some((p) => only.includes(p)),
     synth: synthMode,
     serial: argv.includes('--serial'),
@@ -188,7 +191,25 @@ export function trickleSection(scenario: TrickleScenario, breakerOff: TrickleRun
   };
 }
 
+/** --rerender: the last run's measurements, this version's MUSTs and report. */
+function rerender(): void {
+  const previous = JSON.parse(readFileSync(join(RESULTS_DIR, 'latest.json'), 'utf8')) as BenchResults;
+  writeResults({ ...previous, musts: checkMusts(previous) });
+}
+
+function writeResults(results: BenchResults): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  const markdown = renderMarkdown(results);
+  writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown);
+  process.stdout.write(markdown);
+  const failed = results.musts.filter((m) => !m.ok && m.enforced);
+  log(`results in bench/results/; ${failed.length ? `MUST FAILED: ${failed.map((f) => f.id).join(', ')}` : 'all MUSTs pass'}`);
+  process.exitCode = failed.length ? 1 : 0;
+}
+
 async function main(): Promise<void> {
+  if (parseArgs(process.argv.slice(2)).rerender) return rerender();
   const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
   if (loadAverageAtStart[0] > (os.availableParallelism?.() ?? os.cpus().length)) {
     log(`load average ${loadAverageAtStart.join(' / ')} is above the CPU count: the real-clock bursts will be slowed by other work`);
@@ -272,16 +293,11 @@ async function main(): Promise<void> {
   const partial = { ...kept, ...definedOnly(measured), meta: Object.keys(kept).length ? { ...meta, keptFromPreviousRun: { date: previousDate(), sections: Object.keys(kept) } } : meta };
   const results: BenchResults = { ...partial, musts: checkMusts(partial) };
 
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
-  const markdown = renderMarkdown(results);
-  writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown);
   const charted = [outages.outage30, outages.outage120].filter((o): o is OutageComparison => o !== undefined);
+  mkdirSync(RESULTS_DIR, { recursive: true });
   if (charted.length > 0) writeFileSync(join(RESULTS_DIR, 'outage.svg'), outageComparisonChart(charted));
-  process.stdout.write(markdown);
-  const failed = results.musts.filter((m) => !m.ok && m.enforced);
-  log(`done in ${(durationsMs.total / 1000).toFixed(1)} s; results in bench/results/; ${failed.length ? `MUST FAILED: ${failed.map((f) => f.id).join(', ')}` : 'all MUSTs pass'}`);
-  process.exitCode = failed.length ? 1 : 0;
+  log(`done in ${(durationsMs.total / 1000).toFixed(1)} s`);
+  writeResults(results);
 }
 
 /** Sections of the last results file that this run did not measure (--merge). */

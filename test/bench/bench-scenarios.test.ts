@@ -117,6 +117,21 @@ test('a missing breaker-on run is a failed MUST, not a pass', () => {
   expect(some.find((m) => m.id === 'burstHeld')).toMatchObject({ ok: false, enforced: true });
 });
 
+test("issue 13's burst MUSTs: DynamoDB calls and limiter writes per redrive, enforced at full scale only", () => {
+  const burst = (dynamoCallsPerRedrive: number, limiterWritesPerRedrive: number) =>
+    ({ lost: 0, doubleRedrives: 0, achievedRateRatio: 1, achievedRate: 100, configuredRate: 100, dynamoCallsPerRedrive, limiterWritesPerRedrive }) as never;
+  const ids = (musts: ReturnType<typeof checkMusts>) => musts.filter((m) => m.id === 'burst.dynamoCalls' || m.id === 'burst.limiterWrites').map(({ id, ok, enforced }) => ({ id, ok, enforced }));
+  expect(ids(checkMusts({ meta: { ...meta, scale: 'full' }, burst: burst(2.5, 0.1) }))).toEqual([
+    { id: 'burst.dynamoCalls', ok: true, enforced: true },
+    { id: 'burst.limiterWrites', ok: true, enforced: true },
+  ]);
+  expect(ids(checkMusts({ meta: { ...meta, scale: 'full' }, burst: burst(2.51, 0.11) }))).toEqual([
+    { id: 'burst.dynamoCalls', ok: false, enforced: true },
+    { id: 'burst.limiterWrites', ok: false, enforced: true },
+  ]);
+  expect(ids(checkMusts({ meta: { ...meta, scale: 'quick' }, burst: burst(6, 1) })).map((m) => m.enforced)).toEqual([false, false]);
+});
+
 test('burst held, 100 same-error failures through 20 instances: held, probed, released; none lost, none redriven twice', async () => {
   const r = await runBurstHeld({ events: 100, ratePerSecond: 100, workers: 20 });
   expect(r.breakerEvents).toEqual({ 'Auto Redrive Breaker Opened': 1, 'Auto Redrive Breaker Closed': 1 });
