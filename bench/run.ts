@@ -209,12 +209,12 @@ function writeResults(results: BenchResults): void {
 }
 
 async function main(): Promise<void> {
-  if (parseArgs(process.argv.slice(2)).rerender) return rerender();
+  const args = parseArgs(process.argv.slice(2));
+  if (args.rerender) return rerender();
   const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
   if (loadAverageAtStart[0] > (os.availableParallelism?.() ?? os.cpus().length)) {
     log(`load average ${loadAverageAtStart.join(' / ')} is above the CPU count: the real-clock bursts will be slowed by other work`);
   }
-  const args = parseArgs(process.argv.slice(2));
   const scale = SCALES[args.scale];
   const durationsMs: Record<string, number> = {};
   const started = Date.now();

@@ -20,7 +20,7 @@
  * - timeRatio = (last recovery - first redrive after the outage ended) / (retryable
  *   failures / configured rate): how close the release comes to the configured rate.
  */
-import { MINUTE, executionArnOf, type RedriverSpec, runSimulation, type PartitionFigures, type SimOptions, type SimRun, type SimWorldDefinition } from './sim-scenario';
+import { MINUTE, executionArnOf, type RedriverSpec, runSimulation, type PartitionFigures, type SimOptions, type SimOutput, type SimRun, type SimWorldDefinition } from './sim-scenario';
 import { AWS_DEFAULT_THROTTLES } from '../local/sfn';
 import { round, seededRandom } from './stats';
 
@@ -76,7 +76,10 @@ export const STORM_MODEL = [
   'hottestKeyWritesPerSecond: write units asked of the busiest partition key in its busiest simulated second, throttled attempts included (the demand DynamoDB would see). timeRatio: (last recovery - first redrive after the outage ended) / (retryable failures / configured rate). Each (state machine, error) group has probed on its own schedule, backed off to 240 s during the outage; the first probe to succeed brings forward the probes of the other 49 groups (same error name), so the releases start together.',
 ];
 
-export interface StormResult {
+/** What the controller's own records and metrics said (bench/sim-scenario.ts). */
+type AutoRedriveFigures = NonNullable<SimOutput['autoRedrive']>;
+
+export interface StormResult extends Pick<AutoRedriveFigures, 'ledger' | 'dynamoCalls' | 'dynamoCallsByPurpose' | 'logErrors'> {
   readonly scenario: StormScenario;
   readonly failures: number;
   readonly retryable: number;
@@ -96,12 +99,8 @@ export interface StormResult {
   readonly minutesToRecoverAfterOutage: number | null;
   readonly redrives: number;
   readonly futileRedrives: number;
-  readonly breaker: NonNullable<NonNullable<Awaited<ReturnType<typeof runSimulation>>['autoRedrive']>['breaker']> | null;
-  readonly ledger: Record<string, number>;
-  readonly dynamoCalls: number;
-  readonly dynamoCallsByPurpose: Record<string, number>;
+  readonly breaker: AutoRedriveFigures['breaker'] | null;
   readonly stepFunctionsCalls: Record<string, number>;
-  readonly logErrors: number;
   readonly simulatedMinutes: number;
   readonly wallMs: number;
   /** CPU time of this process (user + system). */

@@ -191,6 +191,9 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
   return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord, failures: counted, readLedger: policy !== undefined, recordZero };
 }
 
+/** Decision sources that deliver events, the only ones that can be about a failure the ledger has never seen. */
+const FRESH_SOURCES: ReadonlySet<DecisionSource> = new Set(['event', 'replay']);
+
 /**
  * The first event of a fresh failure (redriveCount 0, recent, a policy that redrives it at
  * once): claimed with no read first (`claimNew`). Its decision is the one the read-first
@@ -201,8 +204,6 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
  * settles the claim (redriven or held) with its audit entry. undefined: not such a
  * failure, or the ledger has a record of it; the caller reads the history and decides.
  */
-const FRESH_SOURCES: ReadonlySet<DecisionSource> = new Set(['event', 'replay']);
-
 async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome | undefined> {
   if (deps.readLedgerFirst || options.current || options.decideOnly || options.releasedByHand) return undefined;
   // Only a delivered event can be about a failure the ledger has never seen; the drain,

@@ -81,7 +81,7 @@ async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySn
 }
 
 /** Whether a recovery of one group says anything about others with the same error name. */
-export function sharedDependencyError(errorName: string | null): errorName is string {
+function sharedDependencyError(errorName: string | null): errorName is string {
   // Step Functions' own generic errors (States.TaskFailed, States.Timeout, ...) name no
   // dependency: two state machines timing out need not share a cause.
   return errorName !== null && !errorName.startsWith('States.');
@@ -111,8 +111,9 @@ async function probeSiblings(
   return Promise.all(
     turns.map(async (b) => {
       const at = b.group.errorName === null ? undefined : recoveredAt.get(b.group.errorName);
+      if (at === undefined || b.state.status !== 'open' || b.state.probe) return b;
       const policy = breakerPolicy(snapshot, b.group);
-      if (at === undefined || b.state.status !== 'open' || b.state.probe || !policy) return b;
+      if (!policy) return b;
       try {
         const { step } = await deps.breakers.transition(b.group, { kind: 'sibling-recovered', recoveredAt: at, at: deps.clock() }, policy.breaker, b.state);
         if (!step.effects.some((e) => e.kind === 'advanced')) return { group: b.group, state: step.state };

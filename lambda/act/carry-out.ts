@@ -108,14 +108,29 @@ const heldFamilyOf = (decision: Decision, facts: FailureFacts) => (decision.reas
  * which an open breaker holds), with the decision's audit entry in the same write.
  */
 export async function holdClaimed(claim: Claim, facts: FailureFacts, decision: Decision, deps: ActDeps, entry?: DecisionEntry): Promise<CarriedOut> {
-  const outcome: ActionOutcome = { action: 'held' };
-  const at = deps.clock();
-  const withEntry = entry !== undefined && settlesWithDecision(claim);
-  if (!(await deps.ledger.holdClaim(claim, decision.reason, heldFamilyOf(decision, facts), heldSince(facts, at), at, withEntry ? entry(outcome, at) : undefined))) {
-    return { action: 'lost-race', actionDetail: 'the claim expired and another invocation took this failure over' };
-  }
+  const { carriedOut, written } = await settleWithEntry(claim, deps, entry, { action: 'held' }, (stored, at) =>
+    deps.ledger.holdClaim(claim, decision.reason, heldFamilyOf(decision, facts), heldSince(facts, at), at, stored),
+  );
+  if (!written) return { action: 'lost-race', actionDetail: 'the claim expired and another invocation took this failure over' };
   deps.metrics.count(METRIC.heldFailures, { [DIMENSION.reason]: decision.reason });
-  return withEntry ? { ...outcome, audited: true } : outcome;
+  return carriedOut;
+}
+
+/**
+ * Settles a claim with `write`, which stores the decision's audit entry too when `entry` is
+ * given and the claim may carry it (`audited` then). `written`: the write was applied.
+ */
+async function settleWithEntry(
+  claim: Claim,
+  deps: ActDeps,
+  entry: DecisionEntry | undefined,
+  outcome: ActionOutcome,
+  write: (decision: AuditEntry | undefined, at: number) => Promise<boolean>,
+): Promise<{ carriedOut: CarriedOut; written: boolean }> {
+  const withEntry = entry !== undefined && settlesWithDecision(claim);
+  const at = deps.clock();
+  const written = await write(withEntry ? entry(outcome, at) : undefined, at);
+  return { carriedOut: written && withEntry ? { ...outcome, audited: true } : outcome, written };
 }
 
 /**
@@ -134,14 +149,8 @@ export async function redriveNow(facts: FailureFacts, deps: ActDeps, probeToken?
  * same write when `entry` is given and the claim may carry it.
  */
 export async function redriveClaimed(claim: Claim, facts: FailureFacts, deps: ActDeps, probeToken?: string, entry?: DecisionEntry): Promise<CarriedOut> {
-  const withEntry = entry !== undefined && settlesWithDecision(claim);
-  let written = false;
-  /** Settles the claim with `write`; `audited` when the entry went with it. */
-  const settle = async (outcome: ActionOutcome, write: (decision: AuditEntry | undefined, at: number) => Promise<boolean>): Promise<CarriedOut> => {
-    const at = deps.clock();
-    written = await write(withEntry ? entry(outcome, at) : undefined, at);
-    return written && withEntry ? { ...outcome, audited: true } : outcome;
-  };
+  const settle = async (outcome: ActionOutcome, write: (decision: AuditEntry | undefined, at: number) => Promise<boolean>): Promise<CarriedOut> =>
+    (await settleWithEntry(claim, deps, entry, outcome, write)).carriedOut;
 
   const grant = await deps.redriveRate.acquire(deps.maxRateWaitMs);
   if (!grant.granted) {
@@ -161,11 +170,11 @@ export async function redriveClaimed(claim: Claim, facts: FailureFacts, deps: Ac
     case 'redriven': {
       deps.metrics.count(METRIC.redrives);
       const outcome: ActionOutcome = { action: 'redriven', actionDetail: `redriveCount ${facts.redriveCount} -> ${facts.redriveCount + 1}` };
-      const settled = await settle(outcome, (decision, at) => deps.ledger.markRedriven(claim, at, probeToken, decision));
+      const { carriedOut, written } = await settleWithEntry(claim, deps, entry, outcome, (decision, at) => deps.ledger.markRedriven(claim, at, probeToken, decision));
       // Not written: our claim expired while we waited and someone else took it over; their
       // re-check (DescribeExecution) will see this redrive, and the clientToken covers the rest.
       if (!written) deps.log.warn('claim expired before the redrive was recorded', { executionArn: facts.executionArn, redriveCount: facts.redriveCount });
-      return settled;
+      return carriedOut;
     }
     case 'rejected':
       return settle({ action: 'rejected', actionDetail: `${result.errorName}: ${result.message}` }, (decision, at) => deps.ledger.markRejected(claim, 'not-redrivable', at, decision));
