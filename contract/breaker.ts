@@ -28,6 +28,9 @@ export const CLOSE_REASONS = [
   'no-probe-candidate',
   'breaker-disabled',
   'released-by-hand',
+  // A redrive of the group that started after the opening (a person's release, one already
+  // under way) succeeded: as good as a probe.
+  'redrive-succeeded',
 ] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
@@ -59,12 +62,6 @@ export const HELD_EXHAUSTED_SHARD = 'HELD-EXHAUSTED';
 /** Stands for "no error name" (an ABORTED execution) in keys. */
 export const NO_ERROR = '(none)';
 
-/**
- * How long after opening a probe waits for a held failure with more than one redrive left
- * before it spends an execution's last redrive, in maximum probe intervals (docs/breaker.md,
- * "Probes"): 8 × 240 s = 32 minutes by default.
- */
-export const LAST_REDRIVE_PROBE_WAIT_INTERVALS = 8;
 
 /** One breaker per (state machine, error). */
 export interface BreakerGroup {
@@ -107,8 +104,10 @@ export interface FirstFailure {
 
 /**
  * The breaker item as stored (plain attributes). Window counters are attributes named
- * `c_<bucketMs>_<bucketIndex>` (first failures) and `r_<bucketMs>_<bucketIndex>` (redrives
- * that failed again with the same error; absent on items written before); the rest is the state the conditional writes move.
+ * `r_<bucketMs>_<bucketIndex>` (executions whose redrive failed again with the same error),
+ * `s_<bucketMs>_<bucketIndex>` (redrives that succeeded; absent on items written before) and
+ * `c_<bucketMs>_<bucketIndex>` (first failures: written by older versions only); the rest
+ * is the state the conditional writes move.
  */
 export interface BreakerItem {
   readonly pk: string;
@@ -127,5 +126,5 @@ export interface BreakerItem {
   readonly firstFailure?: FirstFailure;
   readonly dueShard?: string;
   readonly dueAt?: number;
-  readonly [counter: `c_${string}` | `r_${string}`]: number | undefined;
+  readonly [counter: `c_${string}` | `r_${string}` | `s_${string}`]: number | undefined;
 }

@@ -23,12 +23,32 @@ export interface StatusChangePatternOptions {
   readonly stateMachineArns?: readonly string[];
 }
 
+/** An EventBridge numeric matcher, e.g. `{ numeric: ['>', 0] }`. */
+export interface NumericMatcher {
+  readonly numeric: ReadonlyArray<'>' | '>=' | '<' | '<=' | '=' | number>;
+}
+
+/** The pattern's condition on `detail` other than the state machine filter. */
+export interface StatusCondition {
+  status: string[];
+  redriveCount?: NumericMatcher[];
+}
+
 /** Plain JSON event pattern, in the form EventBridge and `events.EventPattern` accept. */
 export interface StatusChangePattern {
   readonly source: string[];
   readonly 'detail-type': string[];
-  readonly detail: { status: string[]; stateMachineArn?: string[] };
+  readonly detail: { $or: StatusCondition[]; stateMachineArn?: string[] };
 }
+
+/**
+ * SUCCEEDED events of redriven executions (redriveCount > 0) are forwarded too: they are
+ * the breaker's evidence that redrives of a group succeed (docs/breaker.md, "When it
+ * opens"). A first run's success (redriveCount 0) is not: it says nothing about redrives,
+ * and most executions succeed. EventBridge's `$or` and numeric matching:
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+ */
+export const REDRIVE_SUCCEEDED: StatusCondition = { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 0] }] };
 
 /**
  * The one check of a statuses list (the construct props, the member props, the pattern):
@@ -47,16 +67,33 @@ export function statusChangePattern(options: StatusChangePatternOptions = {}): S
   const statuses = options.statuses ?? DEFAULT_WATCHED_STATUSES;
   const problem = statusesProblem('statuses', statuses);
   if (problem) throw new Error(problem);
-  const detail: StatusChangePattern['detail'] = { status: [...statuses] };
+  const detail: StatusChangePattern['detail'] = { $or: [{ status: [...statuses] }, { status: [...REDRIVE_SUCCEEDED.status], redriveCount: [...REDRIVE_SUCCEEDED.redriveCount!] }] };
   if (options.stateMachineArns && options.stateMachineArns.length > 0) {
     detail.stateMachineArn = [...options.stateMachineArns];
   }
   return { source: [STATUS_CHANGE_SOURCE], 'detail-type': [STATUS_CHANGE_DETAIL_TYPE], detail };
 }
 
+/** The statuses a pattern forwards as failures (the first `$or` branch). */
+export const watchedStatusesOf = (pattern: StatusChangePattern): string[] => pattern.detail.$or[0].status;
+
+function numericMatches(matcher: NumericMatcher, value: unknown): boolean {
+  if (typeof value !== 'number') return false;
+  const ops = matcher.numeric;
+  for (let i = 0; i + 1 < ops.length; i += 2) {
+    const [op, bound] = [ops[i], ops[i + 1] as number];
+    const ok = op === '>' ? value > bound : op === '>=' ? value >= bound : op === '<' ? value < bound : op === '<=' ? value <= bound : value === bound;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const conditionMatches = (c: StatusCondition, detail: Record<string, unknown>) =>
+  c.status.includes(detail.status as string) && (c.redriveCount ?? []).every((m) => numericMatches(m, detail.redriveCount));
+
 /**
- * Matches an event against a pattern of the shape above (exact-value lists only, which
- * is all `statusChangePattern` produces). Used by the local bus.
+ * Matches an event against a pattern of the shape above (exact-value lists, `$or`, numeric
+ * ranges: all that `statusChangePattern` produces). Used by the local bus.
  */
 export function matchesPattern(pattern: StatusChangePattern, event: unknown): boolean {
   if (typeof event !== 'object' || event === null) return false;
@@ -65,7 +102,7 @@ export function matchesPattern(pattern: StatusChangePattern, event: unknown): bo
   if (!pattern['detail-type'].includes(e['detail-type'] as string)) return false;
   const detail = e.detail as Record<string, unknown> | undefined;
   if (typeof detail !== 'object' || detail === null) return false;
-  if (!pattern.detail.status.includes(detail.status as string)) return false;
+  if (!pattern.detail.$or.some((c) => conditionMatches(c, detail))) return false;
   if (pattern.detail.stateMachineArn && !pattern.detail.stateMachineArn.includes(detail.stateMachineArn as string)) {
     return false;
   }

@@ -12,6 +12,8 @@ export const METRIC = {
   decisions: 'Decisions',
   /** RedriveExecution calls that redrove an execution. */
   redrives: 'Redrives',
+  /** Redriven executions that then succeeded (their SUCCEEDED events, redriveCount > 0). */
+  redrivesSucceeded: 'RedrivesSucceeded',
   /** Failures that reached the policy's maxRedrives (skip: limit-reached). */
   exhaustions: 'Exhaustions',
   /** Events that could not be parsed. */

@@ -31,7 +31,7 @@ export type { DecisionRecord } from './record/decision-record';
 import { type FailureFacts, type FailureRecord, toRecordState } from './record/failure-ledger';
 import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
-import { gateByBreaker } from './act/breaker-gate';
+import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -106,6 +106,7 @@ export function mayBeStale(event: StatusChange, now: number, staleAfterMs: numbe
  * exists); they are recorded like any other skip.
  */
 export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
+  if (event.status === 'SUCCEEDED' && (event.redriveCount ?? 0) > 0) return redriveSucceeded(event, deps, options);
   const fresh = await redriveFreshFailure(event, deps, options);
   if (fresh) return fresh;
   const gathered = await gatherFacts(event, deps, options);
@@ -226,6 +227,22 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   const entry = entryOf(event, gated, options.source);
   const action = gated.decision === 'hold' ? await holdClaimed(claim, failure, gated, deps, entry) : await redriveClaimed(claim, failure, deps, undefined, entry);
   return record(event, gated, action, failure, deps, options.source);
+}
+
+/**
+ * A redriven execution succeeded (the rule forwards these for the breaker's evidence,
+ * contract/event-pattern.ts). Nothing to decide and nothing written to the ledger or the
+ * audit trail: a metric, and the evidence for the group's breaker (act/breaker-gate.ts),
+ * which costs no call while the group is healthy.
+ */
+async function redriveSucceeded(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
+  deps.metrics.count(METRIC.redrivesSucceeded);
+  const decision = skipDecision('status-not-covered', `redrive ${event.redriveCount} succeeded; nothing to redrive`, subjectOf(event, null));
+  if (!options.decideOnly) {
+    const { resolution } = await policyFor(event, deps.clock(), deps);
+    if (resolution.kind === 'found' && resolution.policy.enabled) await observeRedriveSuccess(event, resolution.policy, deps);
+  }
+  return outcomeOf(event, decision, options.source, { action: 'skipped', actionDetail: 'redrive succeeded' });
 }
 
 /** The policy for the event's state machine, re-read first when a fresher copy might not skip. */

@@ -44,6 +44,7 @@ export const SERVICE_DIMENSION = 'service';
 export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[] } = {
   [METRIC.decisions]: [DIMENSION.outcome, DIMENSION.reason],
   [METRIC.redrives]: [],
+  [METRIC.redrivesSucceeded]: [],
   [METRIC.exhaustions]: [],
   [METRIC.malformedEvents]: [],
   [METRIC.policyInvalid]: [],

@@ -14,7 +14,7 @@
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
 import { BREAKER_DEFAULTS, type BreakerPolicy, type RedrivePolicy } from '../../contract/policy-schema';
-import { type BreakerState, countingTime, counterName, holdDetail, verdictOf } from '../decide/breaker';
+import { type BreakerState, countingTime, counterName, holdDetail, redriveFailuresInWindow, verdictOf } from '../decide/breaker';
 import type { Decision, PolicyResolution } from '../decide/decision';
 import type { StatusChange } from '../event/status-change';
 import type { DecisionSource } from '../record/audit-trail';
@@ -89,52 +89,76 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
 }
 
 /**
- * Counts the failure (one UpdateItem that returns the state) or only reads the state.
- * A first failure is counted once per execution and window: not a duplicate delivery or a second look at a
- * recorded failure, and not an execution whose earlier failure is already counted in the
- * window (one execution failing again must not look like several). An earlier failure
- * from before the breaker's last close is no longer counted (the close reset the window),
- * so a released execution that fails again counts: that costs a read first, only then.
+ * Counts the failure as evidence when it is a redrive that failed again with the same
+ * error (one UpdateItem that returns the state), or only looks the breaker up (a read at
+ * most once a second per instance: a first failure is evidence of nothing yet, and
+ * counting it would put a write per failure on the group's one item).
  *
- * A redrive that failed again with the same error (the execution's previous failure had
- * this group's error) is also counted in the redrive signal's bucket of the same
- * UpdateItem, once per failed redrive: in a trickle of isolated failures redrives succeed,
- * in an outage they fail. Two failed redrives open the breaker, whether of two executions
- * or of one: in a sparse group a lone execution is often the only witness of an outage,
- * and with the default three redrives its second failed redrive is the last chance to hold
- * it before its last redrive is spent (docs/breaker.md, "When it opens").
- *
+ * A failed redrive counts once per execution and window: one execution failing again and
+ * again must not look like several (a poisoned execution is a bug, not an outage), so an
+ * execution whose earlier failed redrive is in the window is not counted again, unless the
+ * breaker closed since (a close resets the window; that costs a look at the state).
  * Not counted while the breaker is open: an open breaker holds every failure whatever its
- * count, and its close resets the window. This bounds the writes on the group's one
- * breaker item: a storm on one state machine and error (1,667 failures/s) would otherwise
- * update it far above DynamoDB's ~1,000 writes/s per partition key. An instance that has
- * seen the breaker open (a read, or the state its last count returned) reads it, at most
- * once a second, instead of counting; so once open the item takes at most one count per
- * instance. A breaker never seen open costs no extra call. See docs/reliability.md.
+ * count, and its close resets the window. An instance that has seen the breaker open
+ * reads it (at most once a second) instead of counting. A failure that stopped before the
+ * window (one found late by the sweep) is not evidence of now and is not counted.
  */
 async function countFailure(group: BreakerGroup, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore): Promise<BreakerState> {
   const at = countingTime(input.event.stopDate, input.now, settings);
-  if (input.thisRecord || at === null) return breakers.read(group);
+  const sameError = (f: FailureRecord) => (f.errorName ?? null) === group.errorName;
+  const n = input.event.redriveCount ?? 0;
+  const previous = n >= 1 ? input.failures.find((f) => f.redriveCount === n - 1) : undefined;
+  if (input.thisRecord || at === null || previous === undefined || !sameError(previous)) return breakers.readCached(group, input.now);
   if (breakers.lastKnown(group) === 'open') {
     const current = await breakers.readCached(group, input.now);
     if (current.status === 'open') return current;
   }
   const since = input.now - settings.windowSeconds * 1000;
   const stopped = (f: FailureRecord) => f.stopDate ?? f.updatedAt;
-  const sameError = (f: FailureRecord) => (f.errorName ?? null) === group.errorName;
-  const n = input.event.redriveCount ?? 0;
-  const earlier = input.failures.filter((f) => f.redriveCount !== n && stopped(f) > since);
-  const previous = n >= 1 ? input.failures.find((f) => f.redriveCount === n - 1) : undefined;
-  const redriveFailed = previous !== undefined && sameError(previous);
-  const first = counterName(at, settings, 'c');
+  const counted = input.failures.filter((f) => f.redriveCount >= 1 && f.redriveCount < n && sameError(f) && stopped(f) > since);
   const again = counterName(at, settings, 'r');
-  if (earlier.length === 0) return breakers.count(group, redriveFailed ? [first, again] : [first], settings, input.now);
-  // An earlier failure of this execution is in the window: its first failure is counted already,
-  // unless the breaker closed since (a close resets the window), which costs a look at the state.
-  const seen = redriveFailed ? await breakers.count(group, [again], settings, input.now) : await breakers.read(group);
+  if (counted.length === 0) return breakers.count(group, [again], settings, input.now);
+  const seen = await breakers.readCached(group, input.now);
   const resetAt = seen.closedAt;
-  if (resetAt === null || earlier.some((f) => stopped(f) >= resetAt)) return seen;
-  return breakers.count(group, [first], settings, input.now); // rare: a released execution failing again
+  if (resetAt === null || counted.some((f) => stopped(f) >= resetAt)) return seen;
+  return breakers.count(group, [again], settings, input.now); // rare: a released execution failing again
+}
+
+/**
+ * A redrive succeeded (its SUCCEEDED event; the rule forwards those of redriven executions
+ * only, contract/event-pattern.ts): evidence for the group of the failure it redrove.
+ * - The group's breaker is open: the probe succeeded (or a redrive that started after the
+ *   opening did), so it closes at once instead of at the drain's next look.
+ * - The group has failed redrives in its window: the success is counted (`s_` bucket), so
+ *   flaky executions (some redrives fail, many succeed) do not look like an outage.
+ * Otherwise nothing is read or written: a healthy group's successes cost no call. Only
+ * groups this instance has seen are considered (it counts or reads them on every failure),
+ * so evidence can be missed by a fresh instance; the drain still learns a probe's outcome.
+ */
+export async function observeRedriveSuccess(event: StatusChange, policy: RedrivePolicy, deps: BreakerGateDeps): Promise<void> {
+  const breakers = deps.breakers;
+  const n = event.redriveCount ?? 0;
+  if (!breakers || n < 1 || !policy.breaker.enabled) return;
+  const now = deps.clock();
+  const settings = policy.breaker;
+  const interested = breakers.knownOf(event.stateMachineArn).filter((k) => k.state.status === 'open' || redriveFailuresInWindow(k.state, now, settings) > 0);
+  if (interested.length === 0) return;
+  // Which group: the error of the failure this redrive resumed.
+  const redriven = await deps.ledger.get(event.executionArn, n - 1);
+  if (!redriven) return;
+  const group: BreakerGroup = { stateMachineArn: event.stateMachineArn, errorName: redriven.errorName ?? null };
+  if (!interested.some((k) => sameGroup(k.group, group))) return;
+  const state = await breakers.readCached(group, now);
+  if (state.status === 'open') {
+    const obs = { kind: 'success', at: now, executionArn: event.executionArn, redriveCount: n, redriveStartedAt: event.redriveDate } as const;
+    const { before, step } = await breakers.transition(group, obs, settings, state);
+    if (step.effects.some((e) => e.kind === 'ignored')) return;
+    if (step.effects.some((e) => e.kind === 'probe')) countProbe('succeeded', deps);
+    deps.log.info('breaker closed by a redrive that succeeded', { stateMachineArn: group.stateMachineArn, errorName: group.errorName, executionArn: event.executionArn });
+    await announceIfClosed(group, before, step, deps);
+  } else if (redriveFailuresInWindow(state, now, settings) > 0) {
+    await breakers.count(group, [counterName(now, settings, 's')], settings, now);
+  }
 }
 
 /** This failure follows a probe's redrive: report to the probe's breaker (conditional on its token). */

@@ -18,9 +18,10 @@
  * probe, the breaker closes (reason no-probe-candidate).
  */
 import { randomUUID } from 'node:crypto';
-import { type BreakerGroup, groupLabel, heldShard, LAST_REDRIVE_PROBE_WAIT_INTERVALS } from '../../contract/breaker';
+import { type BreakerGroup, groupLabel, heldShard } from '../../contract/breaker';
 import type { RedrivePolicy } from '../../contract/policy-schema';
-import { type BreakerState, probeOutcomeOf } from '../decide/breaker';
+import { policyDueAt } from '../decide/backoff';
+import { type BreakerState, probeCheckDue, probeOutcomeOf } from '../decide/breaker';
 import { announceIfClosed, countProbe, recordDecision } from '../record/breaker-events';
 import type { BreakerStore } from '../record/breaker-store';
 import type { FailureRecord } from '../record/failure-ledger';
@@ -36,10 +37,10 @@ const MAX_CANDIDATES = 200;
 /** DescribeExecution of the probe in flight; reports the outcome once there is one. */
 export async function checkProbe(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
   const probe = state.probe;
-  if (!probe) return state;
+  if (!probe || !probeCheckDue(probe, deps.clock(), policy.breaker)) return state;
   const current = await checkExecution(probe.executionArn, deps);
   const now = deps.clock();
-  const outcome = probeOutcomeOf(group, probe, current, now, policy.breaker, deps.claimTimeoutMs);
+  const outcome = probeOutcomeOf(group, probe, current, now, deps.claimTimeoutMs);
   if (outcome === 'running') return state;
   const learned = outcome === 'same-error' && current?.stopDate ? Math.min(current.stopDate, now) : now;
   const { before, step } = await deps.breakers.transition(group, { kind: 'probe-result', token: probe.token, outcome, at: learned }, policy.breaker, state);
@@ -66,46 +67,67 @@ export function probeOrder(a: FailureRecord, b: FailureRecord, maxRedrives: numb
   );
 }
 
+/** When the policy alone would redrive a held failure (decide/backoff.ts). */
+export function heldDueAt(record: FailureRecord, policy: RedrivePolicy, now: number): number {
+  const stoppedAt = Math.min(record.stopDate ?? record.heldAt ?? record.updatedAt, now);
+  return policyDueAt(policy, { executionArn: record.executionArn, redriveCount: record.redriveCount, stoppedAt });
+}
+
+interface CandidateSearch {
+  /** The held failure to probe now, if any. */
+  readonly candidate?: FailureRecord;
+  /** More held failures than were examined. */
+  readonly more: boolean;
+  /** None is due now: the earliest time one with a redrive left is due under its policy's backoff. */
+  readonly waitingUntil?: number;
+}
+
 /**
- * The held failure with the most redrives left among the group's first MAX_CANDIDATES;
- * the ones without a redrive left are released (given up) on the way.
+ * The held failure to probe among the group's first MAX_CANDIDATES: only one whose
+ * policy's own backoff has passed (a probe spends a redrive, and never sooner than the
+ * policy would have), first in probeOrder. Those without a redrive left are released
+ * (given up, or held as exhausted) on the way.
  */
-async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, deps: BreakerDeps): Promise<{ candidate?: FailureRecord; more: boolean }> {
+async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, deps: BreakerDeps): Promise<CandidateSearch> {
   let examined = 0;
   let best: FailureRecord | undefined;
+  let waitingUntil: number | undefined;
   // Every shard of the group's held failures, merged oldest first.
   const held = deps.ledger.held(heldShard(group));
   for await (const record of held) {
     examined++;
-    if (record.redriveCount < policy.maxRedrives) {
-      if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
-    } else await processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release' });
+    const now = deps.clock();
+    if (record.redriveCount >= policy.maxRedrives) await processStatusChange(eventFromRecord(record, now, 'release'), deps, { source: 'release' });
+    else {
+      const due = heldDueAt(record, policy, now);
+      if (due > now) waitingUntil = Math.min(waitingUntil ?? due, due);
+      else if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
+    }
     // Nothing sorts before a failure that has used no redrive and was never probed.
     if (examined >= MAX_CANDIDATES || (best && best.redriveCount === 0 && !best.probes)) {
       // Leaving the loop ends the merged read (for-await returns the generator).
-      return { candidate: best, more: !(await held.next()).done };
+      const more = !(await held.next()).done;
+      return { candidate: best, more, waitingUntil: best ? undefined : waitingUntil };
     }
   }
-  return { candidate: best, more: false };
+  return { candidate: best, more: false, waitingUntil: best ? undefined : waitingUntil };
 }
 
 /** Starts the next probe if it is due. Returns the breaker's state afterwards. */
 export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
   if (state.status !== 'open' || state.probe || (state.nextProbeAt ?? 0) > deps.clock()) return state;
-  const { candidate, more } = await findCandidate(group, policy, deps);
+  const { candidate, more, waitingUntil } = await findCandidate(group, policy, deps);
   if (!candidate) {
-    if (more) return state; // a long run of exhausted failures: the next drain continues
+    // Held failures whose own backoff has not passed: the probe waits for the first of them
+    // (the policy alone would not have redriven any of them sooner either); or a long run
+    // of exhausted failures, which the next drain run continues.
+    if (more || waitingUntil !== undefined) return state;
     const { before, step } = await deps.breakers.transition(group, { kind: 'no-probe-candidate', at: deps.clock() }, policy.breaker, state);
     await announceIfClosed(group, before, step, deps);
     return step.state;
   }
-  // Spending an execution's last redrive on a probe gives it up if the outage goes on. After
-  // opening, the held failures are often only those that opened it (redrives that failed
-  // again), and in a sparse group the next failure with more redrives left may be many
-  // minutes away. Wait for one, bounded (so a group whose failures have stopped is still
-  // probed and released).
-  const lastRedriveWaitMs = LAST_REDRIVE_PROBE_WAIT_INTERVALS * policy.breaker.maxProbeIntervalSeconds * 1000;
-  if (candidate.redriveCount >= policy.maxRedrives - 1 && deps.clock() - (state.openedAt ?? 0) < lastRedriveWaitMs) return state;
+  // The probe may spend an execution's last redrive: no sooner than its policy alone would
+  // have spent it, so that execution is no worse off than without the breaker.
   const token = randomUUID();
   const probe = { executionArn: candidate.executionArn, redriveCount: candidate.redriveCount, token, startedAt: deps.clock() };
   const started = await deps.breakers.transition(group, { kind: 'probe-started', probe }, policy.breaker, state);

@@ -51,3 +51,15 @@ export function delaySeconds(
   const jittered = policy.jitter === 'FULL' ? base * Math.min(Math.max(fraction, 0), 1) : base;
   return Math.min(policy.maxDelaySeconds, Math.max(0, Math.round(jittered)));
 }
+
+/**
+ * When the policy alone would redrive this failure: its stop plus the policy's (jittered)
+ * delay for its redriveCount. decide() schedules by it; the breaker never redrives a held
+ * failure (as a probe) before it, so holding can delay a redrive but never spend it sooner.
+ */
+export function policyDueAt(
+  policy: Pick<RedrivePolicy, 'intervalSeconds' | 'backoffRate' | 'maxDelaySeconds' | 'jitter'>,
+  failure: { readonly executionArn: string; readonly redriveCount: number; readonly stoppedAt: number },
+): number {
+  return failure.stoppedAt + delaySeconds(policy, failure.redriveCount, jitterFraction(failure.executionArn, failure.redriveCount)) * 1000;
+}

@@ -6,22 +6,26 @@
  * with a write conditional on `version`, so concurrent Lambda instances, the drain and
  * redrivectl move one breaker through these transitions only:
  *
- *   closed/releasing --(threshold distinct failures, or redriveFailureThreshold redrives
- *                       failing again, within the window)--> open
+ *   closed/releasing --(redriveFailureThreshold distinct executions' redrives failed again
+ *                       with the same error within the window, and few redrives of the
+ *                       group succeeded meanwhile)--> open
  *   open --(probe due, a held failure redriven)--> open with a probe in flight
  *   probe: SUCCEEDED or a different error --> releasing (held failures are released)
- *          same error, or still running after probeTimeout --> open, interval doubled
+ *          same error --> open, interval doubled
+ *          still running --> open, watched until it ends (however long: no second probe meanwhile)
  *          never started (rejected, crashed) --> open, next probe at once
+ *   open --(a redrive of the group started after the opening succeeded)--> releasing
  *   open --(no held failure can be probed / breaker turned off / released by hand)--> releasing
  *   open --(a probe of another group with the same error name succeeded after this group
  *           last learned anything)--> open, next probe at once (`sibling-recovered`)
  *   releasing --(nothing left to release, RELEASE_GRACE_MS after closing)--> closed
  *
- * Failure counting: the event path adds one to a counter named after the time bucket the
- * failure stopped in (`c_<bucketMs>_<index>`, six buckets per window) with one UpdateItem
- * that also returns the state; `failuresInWindow` sums the buckets inside the window. A
- * redrive that failed again with the same error is counted in the same UpdateItem under
- * `r_<bucketMs>_<index>` (`redriveFailuresInWindow`).
+ * Evidence counting: the event path adds one to a counter named after the time bucket the
+ * evidence is from (six buckets per window) with one UpdateItem that also returns the
+ * state: `r_<bucketMs>_<index>` for an execution whose redrive failed again with the same
+ * error (once per execution and window), `s_<bucketMs>_<index>` for a redrive of the group
+ * that succeeded. `c_` buckets (first failures) are no longer written: items written by
+ * older versions may still carry them, and they no longer open anything.
  */
 import { type BreakerStatus, type CloseReason, type FirstFailure, type ProbeOutcome, type ProbeRef, RELEASE_GRACE_MS } from '../../contract/breaker';
 import type { BreakerPolicy } from '../../contract/policy-schema';
@@ -62,10 +66,19 @@ export const CLOSED_STATE: BreakerState = {
 // ---- the failure window ------------------------------------------------------------------
 
 const BUCKETS_PER_WINDOW = 6;
-const COUNTER = /^([cr])_(\d+)_(\d+)$/;
+/**
+ * The most successful redrives per failed one for which the window still counts as failing
+ * (docs/breaker.md, "When it opens"). In an outage nearly every redrive fails; with flaky
+ * executions (one to four failures each, then success) about one redrive in two succeeds.
+ */
+export const SUCCESSES_PER_FAILED_REDRIVE = 0.25;
+const COUNTER = /^([crs])_(\d+)_(\d+)$/;
 
-/** `c`: first failures of distinct executions; `r`: distinct executions' redrives that failed again. */
-export type CounterKind = 'c' | 'r';
+/**
+ * `r`: distinct executions whose redrive failed again with the same error; `s`: redrives
+ * of the group that succeeded; `c`: first failures (written by older versions only).
+ */
+export type CounterKind = 'c' | 'r' | 's';
 
 /** Length of one counting bucket: a sixth of the window, at least a second. */
 export function bucketMs(settings: Pick<BreakerSettings, 'windowSeconds'>): number {
@@ -101,6 +114,24 @@ export const failuresInWindow = (state: Pick<BreakerState, 'counts'>, now: numbe
 export const redriveFailuresInWindow = (state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>) =>
   sumInWindow('r', state, now, settings);
 
+/** Redrives of the group that succeeded within the window (learned from their SUCCEEDED events). */
+export const redriveSuccessesInWindow = (state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>) =>
+  sumInWindow('s', state, now, settings);
+
+/**
+ * Whether the window's evidence says the group's redrives are failing: at least
+ * `redriveFailureThreshold` distinct executions' redrives failed again, and successes were
+ * at most SUCCESSES_PER_FAILED_REDRIVE of them. Distinct executions: one poisoned
+ * execution failing on every run is a bug, not an outage, and never opens a breaker alone.
+ * Successes: a busy state machine whose executions are flaky (each fails a few times, then
+ * succeeds) has many failed redrives too, but also a steady stream of successful ones; an
+ * outage has next to none. Either way the owner's policy alone is the better plan.
+ */
+export function redrivesFailing(state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds' | 'redriveFailureThreshold'>): boolean {
+  const r = redriveFailuresInWindow(state, now, settings);
+  return r >= settings.redriveFailureThreshold && redriveSuccessesInWindow(state, now, settings) <= r * SUCCESSES_PER_FAILED_REDRIVE;
+}
+
 /** Counters that no longer count (older buckets, or another window size): removed by the next write. */
 export function staleCounters(state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds'>): string[] {
   return Object.keys(state.counts).filter((name) => !counterInWindow(name, now, settings));
@@ -120,6 +151,11 @@ export function countingTime(stopDate: number | null, now: number, settings: Pic
 export type Observation =
   /** A new failure of the group was counted (the state already includes it) or looked up. */
   | { readonly kind: 'failure'; readonly at: number; readonly executionArn: string; readonly redriveCount: number }
+  /**
+   * A redrive of the group succeeded (its SUCCEEDED event): `redriveCount` is the
+   * execution's count after that redrive, `redriveStartedAt` when the redrive started.
+   */
+  | { readonly kind: 'success'; readonly at: number; readonly executionArn: string; readonly redriveCount: number; readonly redriveStartedAt: number | null }
   /** The drain is about to redrive a held failure as the probe. */
   | { readonly kind: 'probe-started'; readonly probe: ProbeRef }
   /** What became of the probe with this token. */
@@ -142,7 +178,7 @@ export type Effect =
   /** Verdict for a failure observation. */
   | { readonly kind: 'hold' }
   | { readonly kind: 'pass' }
-  | { readonly kind: 'opened'; readonly failuresInWindow: number; readonly redriveFailuresInWindow: number; readonly reopened: boolean }
+  | { readonly kind: 'opened'; readonly failuresInWindow: number; readonly redriveFailuresInWindow: number; readonly redriveSuccessesInWindow: number; readonly reopened: boolean }
   | { readonly kind: 'closed'; readonly reason: CloseReason }
   | { readonly kind: 'probe'; readonly outcome: ProbeOutcome }
   | { readonly kind: 'finished' }
@@ -185,9 +221,10 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
   switch (obs.kind) {
     case 'failure': {
       if (state.status === 'open') return unchanged(state, { kind: 'hold' });
+      if (!redrivesFailing(state, obs.at, settings)) return unchanged(state, { kind: 'pass' });
       const n = failuresInWindow(state, obs.at, settings);
       const r = redriveFailuresInWindow(state, obs.at, settings);
-      if (n < settings.threshold && r < settings.redriveFailureThreshold) return unchanged(state, { kind: 'pass' });
+      const s = redriveSuccessesInWindow(state, obs.at, settings);
       // Probes start again from the first interval: the last probe did succeed, and a
       // steady trickle of independent failures (which may open it now and then) should
       // wait no longer than that each time.
@@ -209,9 +246,21 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
         },
         obs.at,
         settings,
-        { kind: 'opened', failuresInWindow: n, redriveFailuresInWindow: r, reopened },
+        { kind: 'opened', failuresInWindow: n, redriveFailuresInWindow: r, redriveSuccessesInWindow: s, reopened },
         { kind: 'hold' },
       );
+    }
+    case 'success': {
+      if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
+      const probe = state.probe;
+      if (probe && probe.executionArn === obs.executionArn && probe.redriveCount + 1 === obs.redriveCount) {
+        return close(state, 'probe-succeeded', obs.at, settings, { kind: 'probe', outcome: 'succeeded' });
+      }
+      // A redrive that started after the opening (a person's release, a redrive already
+      // under way) and succeeded: the dependency works now. One that started before may
+      // have passed the failing state before the outage began.
+      if (obs.redriveStartedAt === null || obs.redriveStartedAt < (state.openedAt ?? Number.POSITIVE_INFINITY)) return ignored(state, 'the redrive started before the breaker opened');
+      return close(state, 'redrive-succeeded', obs.at, settings);
     }
     case 'probe-started': {
       if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
@@ -285,17 +334,29 @@ export function probeOutcomeOf(
   probe: ProbeRef,
   current: ProbeView | undefined,
   now: number,
-  settings: Pick<BreakerSettings, 'probeTimeoutSeconds'>,
   claimTimeoutMs: number,
 ): Exclude<ProbeOutcome, 'started'> | 'running' {
   if (!current) return 'not-started';
   if (current.redriveCount <= probe.redriveCount) return now - probe.startedAt > claimTimeoutMs ? 'not-started' : 'running';
-  if (current.status === 'RUNNING' || current.status === 'PENDING_REDRIVE') {
-    return now - probe.startedAt > settings.probeTimeoutSeconds * 1000 ? 'inconclusive' : 'running';
-  }
+  // However long it runs: its outcome is the evidence, and a second probe meanwhile would
+  // spend another execution's redrive on the same question (issue 18: long workflows).
+  if (current.status === 'RUNNING' || current.status === 'PENDING_REDRIVE') return 'running';
   if (current.status === 'SUCCEEDED') return 'succeeded';
   const error = current.error ?? (current.status === 'TIMED_OUT' ? 'States.Timeout' : null);
   return error === group.errorName ? 'same-error' : 'different-error';
+}
+
+/**
+ * Whether the drain should ask Step Functions about a probe still running: every run for
+ * the first `probeTimeoutSeconds`, then less and less often (an eighth of its age, between
+ * one drain tick and 15 minutes), so a workflow that runs for hours or days is watched
+ * until it ends at a bounded cost. Its SUCCEEDED or FAILED event usually tells first.
+ */
+export function probeCheckDue(probe: ProbeRef, now: number, settings: Pick<BreakerSettings, 'probeTimeoutSeconds'>, tickMs = 60_000): boolean {
+  const age = now - probe.startedAt;
+  if (age <= settings.probeTimeoutSeconds * 1000) return true;
+  const every = Math.min(15 * 60_000, Math.max(tickMs, Math.floor(age / 8)));
+  return age % every < tickMs;
 }
 
 /** The verdict of a failure step. */

@@ -39,7 +39,7 @@ export function stateFromItem(item: Record<string, unknown> | undefined): Breake
   if (!item) return CLOSED_STATE;
   const i = item as Partial<BreakerItem> & Record<string, unknown>;
   const counts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(item)) if ((k.startsWith('c_') || k.startsWith('r_')) && typeof v === 'number') counts[k] = v;
+  for (const [k, v] of Object.entries(item)) if (/^[crs]_/.test(k) && typeof v === 'number') counts[k] = v;
   return {
     status: i.status ?? 'closed',
     version: i.version ?? 0,
@@ -65,8 +65,12 @@ const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs'
 
 export class BreakerStore {
   private readonly cache = new Map<string, { state: BreakerState; at: number }>();
-  /** Last status seen per breaker: a hint only (the event path reads before counting once it was open). */
-  private readonly known = new Map<string, BreakerState['status']>();
+  /**
+   * Last state seen per breaker, however old: a hint only (the event path reads before
+   * counting once it was open; a SUCCEEDED event is evidence only for groups known to be
+   * open or to have failed redrives in their window).
+   */
+  private readonly known = new Map<string, { readonly group: BreakerGroup; readonly state: BreakerState }>();
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -79,7 +83,7 @@ export class BreakerStore {
 
   async read(group: BreakerGroup): Promise<BreakerState> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: this.key(group), ConsistentRead: true }));
-    return this.learned(breakerPk(group), stateFromItem(out.Item));
+    return this.learned(group, stateFromItem(out.Item));
   }
 
   /** A read no older than BREAKER_CACHE_MS (paths that only ask "is it open?"). */
@@ -99,18 +103,25 @@ export class BreakerStore {
 
   /** The status this instance last read, counted or wrote, however old (undefined: none). */
   lastKnown(group: BreakerGroup): BreakerState['status'] | undefined {
-    return this.known.get(breakerPk(group));
+    return this.known.get(breakerPk(group))?.state.status;
   }
 
-  private learned(pk: string, state: BreakerState): BreakerState {
-    this.known.set(pk, state.status);
+  /** The groups of a state machine this instance has seen, with the state it last saw. */
+  knownOf(stateMachineArn: string): Array<{ readonly group: BreakerGroup; readonly state: BreakerState }> {
+    return [...this.known.values()].filter((k) => k.group.stateMachineArn === stateMachineArn);
+  }
+
+  private learned(group: BreakerGroup, state: BreakerState): BreakerState {
+    const pk = breakerPk(group);
+    this.known.delete(pk); // re-inserted last: the map evicts the least recently learned
+    this.known.set(pk, { group: { stateMachineArn: group.stateMachineArn, errorName: group.errorName ?? null }, state });
     if (this.known.size > 1000) this.known.delete(this.known.keys().next().value!);
     return state;
   }
 
   /**
-   * Counts one failure in each of the buckets `counters` (`c_...` first failure, `r_...`
-   * redrive failed again; one or both) and returns the state, in one UpdateItem. Also
+   * Adds one to each of the buckets `counters` (`r_...` a redrive failed again, `s_...` a
+   * redrive succeeded) and returns the state, in one UpdateItem. Also
    * removes the buckets just behind the window, so a busy item stays small without
    * another call. `now`: the state returned is remembered as read then (readCached, lastKnown).
    */
@@ -140,7 +151,7 @@ export class BreakerStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const state = this.learned(breakerPk(group), stateFromItem(out.Attributes));
+    const state = this.learned(group, stateFromItem(out.Attributes));
     if (now !== undefined) this.remember(breakerPk(group), state, now);
     return state;
   }
@@ -156,7 +167,7 @@ export class BreakerStore {
       if (!next.changed || (await this.write(group, state, next.state))) {
         // A write makes the cached read stale; a step that wrote nothing leaves it valid.
         if (next.changed) this.cache.delete(breakerPk(group));
-        this.learned(breakerPk(group), next.state);
+        this.learned(group, next.state);
         return { before: state, step: next };
       }
       state = await this.read(group);

@@ -5,7 +5,7 @@
  * failures whose redrives succeed never open it, and the probe is the held failure with the
  * most redrives left, not the oldest, and waits a while before spending a last redrive.
  */
-import { heldShard, LAST_REDRIVE_PROBE_WAIT_INTERVALS } from '../../contract/breaker';
+import { heldShard } from '../../contract/breaker';
 import { METRIC } from '../../contract/metrics';
 import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, drainAt } from '../support/local';
 
