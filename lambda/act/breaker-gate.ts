@@ -14,7 +14,7 @@
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
 import { BREAKER_DEFAULTS, type BreakerPolicy, type RedrivePolicy } from '../../contract/policy-schema';
-import { type BreakerState, countingTime, counterName, holdDetail, redriveFailuresInWindow, verdictOf } from '../decide/breaker';
+import { type BreakerState, countingTime, counterName, holdDetail, redriveFailuresInWindow, type Step, verdictOf } from '../decide/breaker';
 import type { Decision, PolicyResolution } from '../decide/decision';
 import type { StatusChange } from '../event/status-change';
 import type { DecisionSource } from '../record/audit-trail';
@@ -57,22 +57,26 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   const policy = input.resolution.kind === 'found' ? input.resolution.policy : undefined;
   const observing = OBSERVING.has(input.source) && !input.decideOnly;
   if (observing) await reportProbeOutcome(decision, input, policy, breakers, deps);
-  if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
-  if (!policy?.breaker.enabled) return decision;
+  const redrives = decision.decision === 'redrive' || decision.decision === 'redrive-later';
+  // A redrive that failed again is evidence even when it was the execution's last (the
+  // policy gives it up or holds it as exhausted): with `maxRedrives: 1` every failed
+  // redrive is one, and later failures of the group deserve the protection.
+  const exhausted = (decision.decision === 'skip' && decision.reason === 'limit-reached') || (decision.decision === 'hold' && decision.reason === 'exhausted');
+  if ((!redrives && !exhausted) || !policy?.breaker.enabled) return decision;
 
   const group: BreakerGroup = { stateMachineArn: input.event.stateMachineArn, errorName: decision.errorName };
   const settings = policy.breaker;
+  if (exhausted) {
+    if (observing) await observeFailure(group, decision, input, settings, breakers, deps);
+    return decision;
+  }
+  if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
   let state;
   let verdict: 'hold' | 'pass';
   if (observing) {
-    const seen = await countFailure(group, input, settings, breakers);
-    const { step } = await breakers.transition(group, { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount }, settings, seen);
+    const step = await observeFailure(group, decision, input, settings, breakers, deps);
     state = step.state;
     verdict = verdictOf(step);
-    const opened = step.effects.find((e) => e.kind === 'opened');
-    if (opened && opened.kind === 'opened') {
-      await announceOpened(group, step.state, opened.failuresInWindow, { error: decision.errorName, cause: input.event.cause }, deps);
-    }
   } else {
     state = await breakers.readCached(group, input.now);
     verdict = state.status === 'open' ? 'hold' : 'pass';
@@ -86,6 +90,18 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
     errorName: decision.errorName,
     detail: holdDetail(groupLabel(group), state, input.now, settings),
   };
+}
+
+/** Counts the failure (countFailure) and steps the breaker with it; announces an opening. */
+async function observeFailure(group: BreakerGroup, decision: Decision, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore, deps: BreakerGateDeps): Promise<Step> {
+  const seen = await countFailure(group, input, settings, breakers);
+  const obs = { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount ?? 0 } as const;
+  const { step } = await breakers.transition(group, obs, settings, seen);
+  const opened = step.effects.find((e) => e.kind === 'opened');
+  if (opened && opened.kind === 'opened') {
+    await announceOpened(group, step.state, opened.redriveFailuresInWindow, { error: decision.errorName, cause: input.event.cause }, deps);
+  }
+  return step;
 }
 
 /**

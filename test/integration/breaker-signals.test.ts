@@ -3,7 +3,7 @@
  * dynalite and the Step Functions stand-in, simulated clock): a slow outage opens it by
  * redrives that fail again (too few first failures for the burst threshold), isolated
  * failures whose redrives succeed never open it, and the probe is the held failure with the
- * most redrives left, not the oldest, and waits a while before spending a last redrive.
+ * most redrives left, not the oldest, and spends a last redrive once its policy's backoff has passed.
  */
 import { heldShard } from '../../contract/breaker';
 import { METRIC } from '../../contract/metrics';
@@ -51,6 +51,14 @@ test('isolated failures whose redrives succeed never open it (a trickle)', async
   expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
 });
 
+/** Drains at the next probe time, then each minute, until a probe was redriven (a held failure becomes due under its policy's backoff). */
+async function nextProbe(): Promise<void> {
+  const before = env.standIn.redrives.length;
+  const b = await env.deps.breakers.read(groupOf(env.standIn.redrives[0]?.executionArn.replace(/:execution:([^:]+):.*/, ':stateMachine:$1') ?? ''));
+  await drainAt(env, Math.max(env.clock.now(), b.nextProbeAt ?? 0));
+  for (let i = 0; i < 10 && env.standIn.redrives.length === before; i++) await drainAt(env, env.clock.now() + 60 * SECOND);
+}
+
 test('the probe is the held failure with the most redrives left, not the oldest; an execution is not probed twice while others were not', async () => {
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
@@ -63,34 +71,36 @@ test('the probe is the held failure with the most redrives left, not the oldest;
   const late = await startEachSecond(env, sm, ['late-0', 'late-1']); // held with redriveCount 0, stopped later
   expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(3);
 
-  let b = await env.deps.breakers.read(groupOf(sm));
-  await drainAt(env, b.nextProbeAt!);
+  await nextProbe();
   expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 0]); // the oldest with no redrive used
   expect(early.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
   const reheld = await env.deps.ledger.get(late[0], 1);
   expect(reheld).toMatchObject({ state: 'held', probes: 1 });
 
-  b = await env.deps.breakers.read(groupOf(sm));
-  await drainAt(env, b.nextProbeAt!);
+  await nextProbe();
   expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 1]); // rotation: the other one, not late-0 again
-  b = await env.deps.breakers.read(groupOf(sm));
-  await drainAt(env, b.nextProbeAt!);
+  await nextProbe();
   // Every held failure now has 2 redrives left and none was probed but late-0/late-1: an early one.
   expect(early.map((a) => redrivesOf(env, a)).sort()).toEqual([1, 2]);
   expect(late.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
 });
 
-test("an execution's last redrive is not spent on a probe just after opening; it is, once 8 maximum probe intervals have passed", async () => {
+test("maxRedrives 1: the probe spends a held failure's last redrive as soon as its policy's backoff has passed (not half an hour later), and the release follows", async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 1, breaker: { threshold: 2 } });
-  const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
-  const arns = await startEachSecond(env, sm, ['e-0', 'e-1']);
-  const b = await env.deps.breakers.read(groupOf(sm));
-  expect(b.status).toBe('open');
-  await drainAt(env, b.nextProbeAt!); // due, but every held failure is on its last redrive
-  await drainAt(env, b.openedAt! + 240 * SECOND);
-  await drainAt(env, b.openedAt! + (LAST_REDRIVE_PROBE_WAIT_INTERVALS * 240 - 60) * SECOND);
-  expect(arns.map((a) => redrivesOf(env, a))).toEqual([0, 0]);
-  await drainAt(env, b.openedAt! + LAST_REDRIVE_PROBE_WAIT_INTERVALS * 240 * SECOND);
-  expect(arns.map((a) => redrivesOf(env, a)).sort()).toEqual([0, 1]);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 1 });
+  const world = { down: true };
+  const sm = await createMachine(env, 'orders', LAMBDA, () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' } : { ok: true }));
+  await startEachSecond(env, sm, ['e-0', 'e-1']);
+  await drainAt(env, env.clock.now() + 60 * SECOND); // their only redrives fail again: it opens
+  expect((await env.deps.breakers.read(groupOf(sm))).status).toBe('open');
+  const held = await startEachSecond(env, sm, ['h-0', 'h-1', 'h-2']);
+  world.down = false; // a blip: over already
+  const heldAt = env.clock.now();
+  // Before the held failures' own backoff (60 s) nothing of theirs is redriven.
+  await drainAt(env, heldAt + 30 * SECOND);
+  expect(held.map((a) => redrivesOf(env, a))).toEqual([0, 0, 0]);
+  // Within a few minutes: probed at its due time, closed, everything released.
+  for (let m = 1; m <= 4; m++) await drainAt(env, heldAt + m * 60 * SECOND);
+  for (const arn of held) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+  expect(env.clock.now() - heldAt).toBeLessThanOrEqual(5 * 60 * SECOND);
 });

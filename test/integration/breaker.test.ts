@@ -5,7 +5,7 @@
  */
 import { handleStatusChange } from '../../lambda/event-path';
 import { sweep } from '../../lambda/reconcile';
-import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { HELD_EXHAUSTED_SHARD } from '../../contract/breaker';
 import { METRIC } from '../../contract/metrics';
 import { DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
 import type { StepBehaviour } from '../../local/sfn';
@@ -38,108 +38,98 @@ function expectNoFailureRedrivenTwice() {
   for (const r of env.standIn.redrives) expect(r.clientToken).toMatch(/^ar-\d+-/);
 }
 
+/** Drains once a simulated minute until `done()` (at most `minutes`). */
+async function drainEachMinuteUntil(done: () => Promise<boolean> | boolean, minutes = 60): Promise<void> {
+  for (let i = 0; i < minutes && !(await done()); i++) await drainAt(env, env.clock.now() + 60 * SECOND);
+}
+
+/**
+ * Opens the group's breaker the way an outage does: two executions fail, their redrives
+ * (60 s later, the policy's backoff) fail again with the same error. Returns their ARNs.
+ */
+async function openByTwoFailedRedrives(sm: string, prefix = 'first'): Promise<string[]> {
+  const arns = await startEachSecond(env, sm, names(prefix, 2));
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' }); // first failures alone are evidence of nothing
+  await drainAt(env, env.clock.now() + 60 * SECOND);
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open' });
+  return arns;
+}
+
 describe('open -> probe -> close -> release', () => {
-  test('an outage: failures are held once 5 have failed, probes find it still down, then up; everything held is released and recovers', async () => {
+  test('an outage: two failed redrives open it, later failures are held, probes find it still down, then up; everything held is released and recovers', async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
-    const arns = await startEachSecond(env, sm, names('e', 8));
+    const first = await openByTwoFailedRedrives(sm);
+    const later = await startEachSecond(env, sm, names('e', 6));
+    const arns = [...first, ...later];
 
-    // The first four were scheduled (backoff); the fifth opened the breaker; the rest are held.
-    const decisions = await Promise.all(arns.map(async (a) => (await env.deps.audit.trail(a)).map((t) => `${t.decision}/${t.reason}/${t.action}`)));
-    expect(decisions.slice(0, 4)).toEqual(Array(4).fill(['redrive-later/backoff/scheduled']));
-    expect(decisions.slice(4)).toEqual(Array(4).fill(['hold/breaker-open/held']));
-    expect(env.standIn.redrives).toHaveLength(0);
-    const [open] = await env.deps.breakers.active();
-    expect(open).toMatchObject({ group: groupOf(sm), state: { status: 'open', probe: null, failedProbes: 0 } });
+    for (const arn of later) expect((await env.deps.audit.trail(arn)).map((t) => `${t.decision}/${t.reason}/${t.action}`)).toEqual(['hold/breaker-open/held']);
     const opened = env.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
     expect(opened).toHaveLength(1);
-    expect(opened[0].detail).toMatchObject({ stateMachineArn: sm, errorName: OUTAGE_ERROR, failuresInWindow: 5, held: 1, reason: 'threshold' });
-    expect(opened[0].detail.firstFailure).toEqual({ executionArn: arns[4], error: OUTAGE_ERROR, cause: 'downstream answered 503' });
+    expect(opened[0].detail).toMatchObject({ stateMachineArn: sm, errorName: OUTAGE_ERROR, failuresInWindow: 2 });
     expect(JSON.stringify(env.notifier.breakerEvents)).not.toContain('hunter2');
     expect(env.metrics.sum(METRIC.breakerOpened)).toBe(1);
-    expect((await env.deps.ledger.get(arns[5], 0))?.state).toBe('held');
 
-    // The scheduled four come due: held, without a DescribeExecution each. The first probe
-    // (30 s after opening) redrives the oldest held failure, which fails again.
-    const describesBefore = env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length;
-    await drainAt(env, open.state.nextProbeAt! + 30 * SECOND);
-    expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(8);
-    expect(redrivesOf(env, arns[0])).toBe(1);
-    expect(redrivesOf(env, arns[1])).toBe(0);
-    // Only the probe was described (the due ones were held without a look).
-    expect(env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length - describesBefore).toBeLessThanOrEqual(11);
-    let [b] = await env.deps.breakers.active();
-    expect(b.state).toMatchObject({ status: 'open', probe: null, failedProbes: 1, probeIntervalMs: 60_000 });
-    expect((await env.deps.ledger.get(arns[0], 1))?.state).toBe('held');
-    expect(env.metrics.sum(METRIC.probes, { Outcome: 'same-error' })).toBe(1);
+    // While down: probes fail (same error) and back off; no held execution is redriven
+    // before its policy's own backoff (60 s x 2^redriveCount after its failure).
+    await drainEachMinuteUntil(() => env.metrics.sum(METRIC.probes, { Outcome: 'same-error' }) >= 2, 30);
+    expect(env.metrics.sum(METRIC.probes, { Outcome: 'same-error' })).toBeGreaterThanOrEqual(2);
+    for (const r of env.standIn.redrives) {
+      const failures = await env.deps.ledger.failuresOf(r.executionArn);
+      const redriven = failures.find((f) => (r.clientToken ?? '').startsWith(`ar-${f.redriveCount}-`));
+      expect(redriven).toBeDefined();
+      expect(r.at).toBeGreaterThanOrEqual(redriven!.stopDate! + 60_000 * 2 ** redriven!.redriveCount - SECOND);
+    }
+    expect(later.map((a) => redrivesOf(env, a)).filter((n) => n === 0).length).toBeGreaterThanOrEqual(4); // most held used nothing
 
-    // Not yet due: nothing happens.
-    await drainAt(env, b.state.nextProbeAt! - SECOND);
-    expect(env.standIn.redrives).toHaveLength(1);
-
-    // The downstream is back: the next probe (another execution) succeeds, the breaker
-    // closes and the same drain run releases every held failure.
+    // The downstream is back: a probe succeeds, the breaker closes, everything held is released.
     world.down = false;
-    const report = await drainAt(env, b.state.nextProbeAt!);
-    expect(redrivesOf(env, arns[1])).toBe(1);
-    const closed = env.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_CLOSED);
-    expect(closed.map((e) => e.detail)).toMatchObject([{ reason: 'probe-succeeded', held: 7, failedProbes: 1, status: 'releasing' }]);
-    expect(report.breakers?.released.length).toBe(7);
+    await drainEachMinuteUntil(() => arns.every((a) => env.standIn.getExecution(a)?.status === 'SUCCEEDED'), 30);
     for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
-    expect(redrivesOf(env, arns[0])).toBe(2); // probe, then release of its second failure
-    for (const arn of arns.slice(1)) expect(redrivesOf(env, arn)).toBe(1);
+    const closed = env.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_CLOSED);
+    expect(closed.map((e) => e.detail.reason)).toEqual(['probe-succeeded']);
     expectNoFailureRedrivenTwice();
-    const trail = await env.deps.audit.trail(arns[7]);
-    expect(trail.map((t) => `${t.source}:${t.decision}/${t.reason}/${t.action}`)).toEqual(['event:hold/breaker-open/held', 'release:redrive/release/redriven']);
-    const probeTrail = await env.deps.audit.trail(arns[1]);
-    expect(probeTrail.map((t) => `${t.source}:${t.decision}/${t.reason}/${t.action}`)).toEqual([
-      'event:redrive-later/backoff/scheduled',
-      'drain:hold/breaker-open/held',
-      'probe:redrive/probe/redriven',
-    ]);
+    const trail = await env.deps.audit.trail(later[5]);
+    expect(trail[0]).toMatchObject({ source: 'event', decision: 'hold', reason: 'breaker-open' });
+    expect(trail.at(-1)).toMatchObject({ action: 'redriven' });
 
-    // Releasing until the grace period has passed with nothing left, then closed.
-    [b] = await env.deps.breakers.active();
-    expect(b.state.status).toBe('releasing');
     await drainAt(env, env.clock.now() + 3 * 60 * SECOND);
     expect(await env.deps.breakers.active()).toEqual([]);
     expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
-    expect(env.metrics.sum(METRIC.breakerClosed, { Reason: 'probe-succeeded' })).toBe(1);
   });
 
   test('a probe whose status-change events are lost: the drain learns its outcome from DescribeExecution', async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START, { detachBus: true });
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
-    const arns: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      arns.push(await startExecution(env, sm, `lost-${i}`));
+    // Only the events delivered here reach the controller.
+    const deliver = async (arn: string, redriveCount: number) => {
       await env.standIn.idle();
-      const failed = env.standIn.events.find((e) => e.detail.executionArn === arns[i] && e.detail.status === 'FAILED')!;
-      await handleStatusChange(failed, env.deps); // only the first failures are delivered
+      const e = env.standIn.events.find((x) => x.detail.executionArn === arn && x.detail.status === 'FAILED' && x.detail.redriveCount === redriveCount)!;
+      await handleStatusChange(e, env.deps);
+    };
+    const arns: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      arns.push(await startExecution(env, sm, `lost-${i}`));
+      await deliver(arns[i], 0);
       env.clock.advanceTo(env.clock.now() + SECOND);
     }
-    let [b] = await env.deps.breakers.active();
-    expect(b.state.status).toBe('open');
-    await drainAt(env, b.state.nextProbeAt! + 60 * SECOND); // probe fails; its event is never delivered
-    [b] = await env.deps.breakers.active();
-    expect(b.state).toMatchObject({ status: 'open', probe: null, failedProbes: 1 });
-    // The probe's second failure is not in the ledger (its event was lost), so it is not
-    // held; the reconciliation sweep finds it like any failure whose event was lost.
+    // The first two redrives fail again and their events are delivered: it opens.
+    await drainAt(env, env.clock.now() + 60 * SECOND);
+    for (const arn of arns.slice(0, 2)) await deliver(arn, 1);
+    expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open' });
+    // From now on no event is delivered: probes are learned from DescribeExecution only.
     world.down = false;
-    await drainAt(env, b.state.nextProbeAt!);
-    expect(env.notifier.breakerEvents.map((e) => e.detail.reason)).toEqual(['threshold', 'probe-succeeded']);
-    const lostProbe = arns.filter((a) => env.standIn.getExecution(a)?.status !== 'SUCCEEDED');
-    expect(lostProbe).toHaveLength(1);
-    expect((await env.deps.ledger.failuresOf(lostProbe[0])).map((f) => [f.redriveCount, f.state, f.reason])).toEqual([[0, 'redriven', 'probe']]);
-    const swept = await sweep(env.deps, { since: FIXTURE_START });
+    await drainEachMinuteUntil(async () => (await env.deps.breakers.read(groupOf(sm))).status !== 'open', 10);
+    expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ closeReason: 'probe-succeeded' });
+    // Held and scheduled failures come back; any whose failure event was lost is found by the sweep.
+    await drainEachMinuteUntil(() => false, 3);
+    await sweep(env.deps, { since: FIXTURE_START });
     await env.standIn.idle();
-    expect(swept.unknownToLedger).toBe(1);
-    expect(swept.outcomes.map((o) => o.decision.decision)).toEqual(['redrive-later']); // its backoff
-    await drainAt(env, env.clock.now() + 5 * 60 * SECOND);
+    await drainEachMinuteUntil(() => arns.every((a) => env.standIn.getExecution(a)?.status === 'SUCCEEDED'), 10);
     for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
     expectNoFailureRedrivenTwice();
   });
@@ -149,47 +139,45 @@ describe('a shared dependency recovers', () => {
   test("one group's probe succeeds: open groups with the same error name on other state machines probe in the same drain run; another error's group waits", async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
     const billing = await createMachine(env, 'billing', LAMBDA, downstream(world));
     const orders = await createMachine(env, 'orders', `${LAMBDA}-2`, downstream(world));
     const reports = await createMachine(env, 'reports', `${LAMBDA}-3`, () => ({ ok: false, error: 'Custom.ReportsDown', cause: 'its own outage' }));
     const stateOf = async (sm: string, errorName = OUTAGE_ERROR) => (await env.deps.breakers.read({ stateMachineArn: sm, errorName }))!;
 
-    // billing opens first, and its first probe fails: its next probe is a minute away.
-    const billingArns = await startEachSecond(env, billing, names('b', 6));
-    await drainAt(env, (await stateOf(billing)).nextProbeAt!);
+    // billing opens first; its probes fail and back off.
+    await openByTwoFailedRedrives(billing, 'b');
+    const billingArns = await startEachSecond(env, billing, names('bh', 3));
+    await drainEachMinuteUntil(async () => (await stateOf(billing)).failedProbes >= 2, 20);
     const billingBackedOff = await stateOf(billing);
-    expect(billingBackedOff).toMatchObject({ status: 'open', failedProbes: 1, probeIntervalMs: 60_000 });
-    // Then orders and reports open; orders probes first.
-    const orderArns = await startEachSecond(env, orders, names('o', 6));
-    await startEachSecond(env, reports, names('r', 6));
-    const ordersOpen = await stateOf(orders);
+    expect(billingBackedOff).toMatchObject({ status: 'open' });
+    expect(billingBackedOff.probeIntervalMs).toBeGreaterThanOrEqual(120_000);
+    // Then orders and reports open.
+    const orderArns = [...(await openByTwoFailedRedrives(orders, 'o')), ...(await startEachSecond(env, orders, names('oh', 3)))];
+    const reportsArns = await startEachSecond(env, reports, names('r', 2));
+    await drainAt(env, env.clock.now() + 60 * SECOND);
     const reportsOpen = await stateOf(reports, 'Custom.ReportsDown');
-    expect(ordersOpen.nextProbeAt!).toBeLessThan(billingBackedOff.nextProbeAt!);
     expect(reportsOpen).toMatchObject({ status: 'open' });
 
     world.down = false;
-    await drainAt(env, ordersOpen.nextProbeAt!);
-    // orders' probe succeeded, so billing probed at once (not at its next probe time) and closed too.
+    await drainEachMinuteUntil(async () => (await stateOf(orders)).status !== 'open', 10);
     expect(await stateOf(orders)).toMatchObject({ closeReason: 'probe-succeeded' });
     const billingNow = await stateOf(billing);
     expect(billingNow).toMatchObject({ closeReason: 'probe-succeeded' });
-    expect(billingNow.closedAt!).toBeLessThan(billingBackedOff.nextProbeAt!);
-    for (const arn of billingArns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
-    // Another error name is another dependency: reports keeps its own schedule.
-    expect(await stateOf(reports, 'Custom.ReportsDown')).toEqual(reportsOpen);
-    // (orders' first four were scheduled before it opened: they are redriven when due.)
-    await drainAt(env, env.clock.now() + 60 * SECOND);
-    for (const arn of orderArns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expect(billingNow.closedAt!).toBeLessThan(billingBackedOff.nextProbeAt! + billingBackedOff.probeIntervalMs!);
+    await drainEachMinuteUntil(() => [...billingArns, ...orderArns].every((a) => env.standIn.getExecution(a)?.status === 'SUCCEEDED'), 10);
+    for (const arn of [...billingArns, ...orderArns]) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    // Another error name is another dependency: reports is still open.
+    expect((await stateOf(reports, 'Custom.ReportsDown')).status).toBe('open');
+    expect(reportsArns).toHaveLength(2);
     expectNoFailureRedrivenTwice();
   });
 });
 
 describe('the event path of a fresh failure', () => {
-  test('no ledger read: claimed, counted, then redriven or (once open) held, each with its audit entry in the settling write', async () => {
+  test('no ledger read and no breaker write: claimed, then redriven or (once open) held, each with its audit entry in the settling write', async () => {
     env = await simEnv(FIXTURE_START);
-    // Redriven at once; redrives that fail again do not open it (a high redrive threshold), 5 first failures do.
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, jitter: 'NONE', breaker: { threshold: 5, redriveFailureThreshold: 100 } });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, jitter: 'NONE' });
     const world = { down: true };
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
     const read: string[] = [];
@@ -204,26 +192,35 @@ describe('the event path of a fresh failure', () => {
       read.push(arn);
       return failuresOf(arn);
     };
-    const arns = await startEachSecond(env, sm, names('f', 7));
+    let counts = 0;
+    const count = env.deps.breakers.count.bind(env.deps.breakers);
+    env.deps.breakers.count = async (...args) => {
+      counts++;
+      return count(...args);
+    };
+    // Two fresh failures, redriven at once; their redrives fail again: it opens.
+    const first = await startEachSecond(env, sm, names('f', 2));
+    expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open' });
+    expect(counts).toBe(2); // only the failed redrives were counted
+    const later = await startEachSecond(env, sm, names('g', 3));
     const firstEvents = async (arn: string) => (await env.deps.audit.trail(arn)).filter((t) => t.redriveCount === 0).map((t) => `${t.source}:${t.decision}/${t.reason}/${t.action}`);
-    for (const arn of arns.slice(0, 4)) expect(await firstEvents(arn)).toEqual(['event:redrive/no-delay/redriven']);
-    for (const arn of arns.slice(4)) expect(await firstEvents(arn)).toEqual(['event:hold/breaker-open/held']);
+    for (const arn of first) expect(await firstEvents(arn)).toEqual(['event:redrive/no-delay/redriven']);
+    for (const arn of later) expect(await firstEvents(arn)).toEqual(['event:hold/breaker-open/held']);
     // The only history reads were for the redriven ones' second failures (redriveCount 1).
-    expect(new Set(read)).toEqual(new Set(arns.slice(0, 4)));
-    for (const arn of arns.slice(4)) {
+    expect(new Set(read)).toEqual(new Set(first));
+    expect(counts).toBe(2);
+    for (const arn of later) {
       expect(await env.deps.ledger.get(arn, 0)).toMatchObject({ state: 'held', heldAt: expect.any(Number), decisions: [expect.objectContaining({ decision: 'hold', action: 'held' })] });
       expect(await env.deps.ledger.get(arn, 0)).not.toHaveProperty('claimToken');
     }
-    expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(3);
-    expect(env.metrics.sum(METRIC.heldFailures)).toBe(3);
-    expect(claimsNew).toBe(7);
+    expect(claimsNew).toBe(5);
 
-    // Probe and release go through the event path too, but never try a fresh claim: their records exist.
+    // maxRedrives 1: every held failure is on its last redrive; the probe spends one as soon
+    // as its policy would have (at once), and the release follows within minutes.
     world.down = false;
-    // (maxRedrives 1: a probe spends an execution's last redrive only after LAST_REDRIVE_PROBE_WAIT_INTERVALS.)
-    await drainAt(env, env.clock.now() + 40 * 60 * SECOND);
-    for (const arn of arns.slice(4)) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
-    expect(claimsNew).toBe(7);
+    await drainEachMinuteUntil(() => later.every((a) => env.standIn.getExecution(a)?.status === 'SUCCEEDED'), 5);
+    for (const arn of later) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expect(claimsNew).toBe(5);
   });
 });
 
@@ -250,17 +247,28 @@ describe('isolated failures never open it', () => {
   });
 });
 
-describe('failed redrives open it', () => {
-  test('one execution failing again and again counts its first failure once, and each failed redrive', async () => {
+describe('failed redrives open it, one execution alone never does', () => {
+  test('one execution failing again and again (poisoned) follows its policy to exhaustion: no breaker, no Breaker Opened event', async () => {
     env = await simEnv(FIXTURE_START);
     await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 6 });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: OUTAGE_ERROR });
     const [arn] = await startEachSecond(env, sm, names('e', 1));
-    // First failure counted once (threshold 20 is far), but its second failed redrive is the
-    // second redrive failure of the group: held before more redrives are spent.
-    expect(redrivesOf(env, arn)).toBe(2);
-    expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open' });
-    expect(await env.deps.ledger.get(arn, 2)).toMatchObject({ state: 'held', reason: 'breaker-open' });
+    expect(redrivesOf(env, arn)).toBe(6);
+    expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
+    expect(env.notifier.breakerEvents).toEqual([]);
+    expect(await env.deps.ledger.get(arn, 6)).toMatchObject({ state: 'skipped', reason: 'limit-reached' });
+    expect(env.notifier.events.map((e) => e.detail.reason)).toEqual(['limit-reached']);
+  });
+
+  test('flaky executions whose redrives often succeed do not open it (successes of redrives are evidence)', async () => {
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 3 });
+    // Each fails twice, then succeeds: half of all redrives fail with the same error.
+    const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 2, error: OUTAGE_ERROR });
+    const arns = await startEachSecond(env, sm, names('e', 12));
+    for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+    expect(env.metrics.sum(METRIC.breakerOpened)).toBe(0);
+    expect(env.metrics.sum(METRIC.redrivesSucceeded)).toBe(12);
   });
 });
 
