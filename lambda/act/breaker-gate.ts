@@ -14,7 +14,7 @@
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
 import { BREAKER_DEFAULTS, type BreakerPolicy, type RedrivePolicy } from '../../contract/policy-schema';
-import { type BreakerState, countingTime, counterName, holdDetail, redriveFailuresInWindow, type Step, verdictOf } from '../decide/breaker';
+import { type BreakerState, bucketMs, countingTime, counterName, holdDetail, redriveFailuresInWindow, type Step, verdictOf } from '../decide/breaker';
 import type { Decision, PolicyResolution } from '../decide/decision';
 import type { StatusChange } from '../event/status-change';
 import type { DecisionSource } from '../record/audit-trail';
@@ -129,7 +129,8 @@ async function countFailure(group: BreakerGroup, input: GateInput, settings: Bre
     const current = await breakers.readCached(group, input.now);
     if (current.status === 'open') return current;
   }
-  const since = input.now - settings.windowSeconds * 1000;
+  // A bucket counts until its whole span has left the window: up to one bucket longer.
+  const since = input.now - settings.windowSeconds * 1000 - bucketMs(settings);
   const stopped = (f: FailureRecord) => f.stopDate ?? f.updatedAt;
   const counted = input.failures.filter((f) => f.redriveCount >= 1 && f.redriveCount < n && sameError(f) && stopped(f) > since);
   const again = counterName(at, settings, 'r');

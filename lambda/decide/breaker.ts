@@ -354,9 +354,15 @@ export function probeOutcomeOf(
  */
 export function probeCheckDue(probe: ProbeRef, now: number, settings: Pick<BreakerSettings, 'probeTimeoutSeconds'>, tickMs = 60_000): boolean {
   const age = now - probe.startedAt;
-  if (age <= settings.probeTimeoutSeconds * 1000) return true;
-  const every = Math.min(15 * 60_000, Math.max(tickMs, Math.floor(age / 8)));
-  return age % every < tickMs;
+  const timeout = settings.probeTimeoutSeconds * 1000;
+  if (age <= timeout) return true;
+  // Checkpoints at timeout × (9/8)^k (each an eighth of the age after the last), then every
+  // 15 minutes once that step is longer; due when one fell within the last tick.
+  const cap = 15 * 60_000;
+  const previous = Math.max(timeout, age - tickMs);
+  if (age >= 8 * cap) return Math.floor(age / cap) !== Math.floor(previous / cap) || previous < 8 * cap;
+  const k = (a: number) => Math.floor(Math.log(a / timeout) / Math.log(9 / 8));
+  return k(age) !== k(previous);
 }
 
 /** The verdict of a failure step. */
@@ -371,7 +377,7 @@ export function holdDetail(label: string, state: BreakerState, now: number, sett
       ? 'next probe when the drain runs'
       : `next probe ${state.nextProbeAt <= now ? 'when the drain runs' : `at ${new Date(state.nextProbeAt).toISOString()}`}`;
   return (
-    `breaker open for ${label} since ${since} (${settings.threshold}+ executions failed, or ${settings.redriveFailureThreshold}+ redrives failed again, within ${settings.windowSeconds}s); ` +
+    `breaker open for ${label} since ${since} (${settings.redriveFailureThreshold}+ executions' redrives failed again, within ${settings.windowSeconds}s); ` +
     `held, not redriven, no redrive used; ${next}; released when a probe succeeds`
   );
 }

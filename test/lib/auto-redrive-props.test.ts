@@ -153,7 +153,7 @@ describe('settings', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 2);
     expect(Object.keys(template.toJSON().Outputs)).toHaveLength(14);
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: Match.objectLike({ detail: { status: Match.anyValue(), stateMachineArn: [BILLING] } }),
+      EventPattern: Match.objectLike({ detail: { $or: Match.anyValue(), stateMachineArn: [BILLING] } }),
     });
   });
 

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ENV } from '../../contract/environment';
 import { CONTEXT } from '../../lib/auto-redrive-stack';
-import { statusChangePattern } from '../../contract/event-pattern';
+import { statusChangePattern, watchedStatusesOf } from '../../contract/event-pattern';
 import { ACCOUNT, REGION, logicalIdOf, nagFindings, newAutoRedriveStack, removeOutdirs } from './helpers';
 
 afterAll(removeOutdirs);
@@ -63,7 +63,7 @@ test('context values given as strings (cdk synth -c key=value)', () => {
 
 test('JSON array given as a string', () => {
   const { stack, template } = synth({ [CONTEXT.statuses]: '["TIMED_OUT"]' });
-  expect(template.toJSON().Resources[logicalIdOf(stack, stack.autoRedrive.rule)].Properties.EventPattern.detail.status)
+  expect(watchedStatusesOf(template.toJSON().Resources[logicalIdOf(stack, stack.autoRedrive.rule)].Properties.EventPattern))
     .toEqual(['TIMED_OUT']);
 });
 

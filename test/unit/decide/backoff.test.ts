@@ -1,7 +1,8 @@
 import fc from 'fast-check';
-import { baseDelaySeconds, delaySeconds, jitterFraction } from '../../../lambda/decide/backoff';
+import { baseDelaySeconds, delaySeconds, jitterFraction, policyDueAt } from '../../../lambda/decide/backoff';
+import { decide } from '../../../lambda/decide/decide';
 import { MAX_DELAY_LIMIT_SECONDS, type JitterStrategy } from '../../../contract/policy-schema';
-import { EXECUTION_ARN } from '../helpers';
+import { EXECUTION_ARN, facts, fixtureEvent, policy, STATE_MACHINE_ARN } from '../helpers';
 
 const RUNS = { numRuns: 2000, seed: 4242 };
 
@@ -172,5 +173,55 @@ describe('jitterFraction', () => {
     const f = jitterFraction('arn:ü:😀', 1);
     expect(f).toBeGreaterThanOrEqual(0);
     expect(f).toBeLessThan(1);
+  });
+});
+
+describe('policyDueAt: when the policy alone would redrive a failure', () => {
+  const STOP = 1_700_000_000_000;
+  const p = { intervalSeconds: 60, backoffRate: 2, maxDelaySeconds: 3600, jitter: 'NONE' as JitterStrategy };
+
+  it('without jitter: the stop plus the backoff for its redriveCount, capped', () => {
+    expect(policyDueAt(p, { executionArn: EXECUTION_ARN, redriveCount: 0, stoppedAt: STOP })).toBe(STOP + 60_000);
+    expect(policyDueAt(p, { executionArn: EXECUTION_ARN, redriveCount: 2, stoppedAt: STOP })).toBe(STOP + 240_000);
+    expect(policyDueAt(p, { executionArn: EXECUTION_ARN, redriveCount: 9, stoppedAt: STOP })).toBe(STOP + 3_600_000);
+    expect(policyDueAt({ ...p, intervalSeconds: 0 }, { executionArn: EXECUTION_ARN, redriveCount: 4, stoppedAt: STOP })).toBe(STOP);
+  });
+
+  it('FULL jitter: the same draw for the same failure as the schedule uses, between the stop and the un-jittered time', () => {
+    const f = { ...p, jitter: 'FULL' as JitterStrategy };
+    const failure = { executionArn: EXECUTION_ARN, redriveCount: 1, stoppedAt: STOP };
+    const due = policyDueAt(f, failure);
+    expect(due).toBe(STOP + delaySeconds(f, 1, jitterFraction(EXECUTION_ARN, 1)) * 1000);
+    expect(due).toBeGreaterThanOrEqual(STOP);
+    expect(due).toBeLessThanOrEqual(STOP + 120_000);
+    expect(policyDueAt(f, failure)).toBe(due);
+  });
+
+  it('property: equals the time decide() schedules the same failure for (holding never spends a redrive sooner than the policy)', () => {
+    fc.assert(
+      fc.property(
+        arbPolicy(),
+        fc.integer({ min: 0, max: 49 }),
+        fc.stringMatching(/^[a-zA-Z0-9-]{1,40}$/),
+        fc.integer({ min: 0, max: 10_000_000 }),
+        (backoff, redriveCount, id, offset) => {
+          const executionArn = `arn:aws:states:us-east-1:123456789012:execution:MyStateMachine-gddoyum7f:${id}`;
+          const stopDate = STOP + offset * 1000;
+          const event = fixtureEvent('failed0', { executionArn, redriveCount, stopDate });
+          const d = decide(event, { kind: 'found', policy: policy({ key: STATE_MACHINE_ARN, maxRedrives: 50, ...backoff }) }, facts(), stopDate);
+          const due = policyDueAt(backoff, { executionArn, redriveCount, stoppedAt: stopDate });
+          if (d.decision === 'redrive-later') expect(d.dueAt).toBe(due);
+          else expect([d.decision, due]).toEqual(['redrive', stopDate]);
+        },
+      ),
+      { numRuns: 500, seed: 4242 },
+    );
+  });
+
+  it('a later redrive of the same execution is due later without jitter, and counts from its own stop', () => {
+    const first = policyDueAt(p, { executionArn: EXECUTION_ARN, redriveCount: 0, stoppedAt: STOP });
+    const second = policyDueAt(p, { executionArn: EXECUTION_ARN, redriveCount: 1, stoppedAt: STOP });
+    expect(second - first).toBe(60_000);
+    expect(policyDueAt(p, { executionArn: EXECUTION_ARN, redriveCount: 1, stoppedAt: STOP + 5_000 })).toBe(second + 5_000);
   });
 });

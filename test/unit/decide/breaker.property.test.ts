@@ -1,12 +1,13 @@
 /**
- * Properties of the breaker's pure state machine over random runs of observations, and of
+ * Properties of the breaker's pure state machine over random runs of observations (failures
+ * counted as failed redrives or legacy first failures, redrive successes, probes), and of
  * the store's optimistic protocol (read, step, write if the version is unchanged, else read
  * and step again) modelled in memory: concurrent writers never open a breaker twice, never
  * start two probes, and a probe's outcome is applied once whichever path reports it first.
  */
 import fc from 'fast-check';
 import { BREAKER_DEFAULTS, type BreakerPolicy } from '../../../contract/policy-schema';
-import { type BreakerState, CLOSED_STATE, counterName, failuresInWindow, type Observation, redriveFailuresInWindow, type Step, step, verdictOf } from '../../../lambda/decide/breaker';
+import { type BreakerState, CLOSED_STATE, counterName, type Observation, redriveFailuresInWindow, redrivesFailing, type Step, step, verdictOf } from '../../../lambda/decide/breaker';
 
 const T0 = 1_700_000_000_000;
 const RUNS = { numRuns: 300, seed: 20261130 };
@@ -24,15 +25,31 @@ const arbSettings: fc.Arbitrary<BreakerPolicy> = fc
 
 /** One step of a random history: time moves on, then something is observed. */
 type Action =
-  | { kind: 'failure'; gap: number; counted: boolean; redriveFailed: boolean }
+  /** evidence: what the event path counted for it (nothing, a legacy first failure, a failed redrive). */
+  | { kind: 'failure'; gap: number; evidence: 'none' | 'c' | 'r' }
+  /** A redrive succeeded: the probe's own, or another that started `started` ms after the opening (negative: before). */
+  | { kind: 'success'; gap: number; ofProbe: boolean; started: number | null }
   | { kind: 'probe-started'; gap: number }
   | { kind: 'probe-result'; gap: number; outcome: 'succeeded' | 'same-error' | 'different-error' | 'inconclusive' | 'not-started'; stale: boolean }
   | { kind: 'no-probe-candidate' | 'disabled' | 'closed-by-hand' | 'release-finished'; gap: number }
   | { kind: 'sibling-recovered'; gap: number; ago: number };
 
-const gap = fc.oneof(fc.integer({ min: 0, max: 2_000 }), fc.integer({ min: 0, max: 400_000 }));
+const gap = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 2_000 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 0, max: 40_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 400_000 }) },
+);
 const arbAction: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('failure' as const), gap, counted: fc.boolean(), redriveFailed: fc.boolean() }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('failure' as const), gap, evidence: fc.constantFrom('none' as const, 'c' as const, 'r' as const, 'r' as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('success' as const),
+      gap,
+      ofProbe: fc.boolean(),
+      started: fc.option(fc.integer({ min: -600_000, max: 600_000 }), { nil: null }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('probe-started' as const), gap }) },
   {
     weight: 2,
@@ -51,13 +68,20 @@ const arbAction: fc.Arbitrary<Action> = fc.oneof(
 function observe(state: BreakerState, a: Action, at: number, settings: BreakerPolicy, n: number): { state: BreakerState; obs: Observation } {
   switch (a.kind) {
     case 'failure': {
-      if (!a.counted) return { state, obs: { kind: 'failure', at, executionArn: `e-${n}`, redriveCount: 0 } };
-      const counts = { ...state.counts };
-      for (const kind of a.redriveFailed ? (['c', 'r'] as const) : (['c'] as const)) {
-        const name = counterName(at, settings, kind);
-        counts[name] = (counts[name] ?? 0) + 1;
+      const obs: Observation = { kind: 'failure', at, executionArn: `e-${n}`, redriveCount: a.evidence === 'r' ? 1 : 0 };
+      if (a.evidence === 'none') return { state, obs };
+      const name = counterName(at, settings, a.evidence);
+      return { state: { ...state, counts: { ...state.counts, [name]: (state.counts[name] ?? 0) + 1 } }, obs };
+    }
+    case 'success': {
+      // The event path counts a success (s_) only while the group is not open and has failed redrives in its window.
+      const counts = state.status !== 'open' && redriveFailuresInWindow(state, at, settings) > 0 ? { ...state.counts, [counterName(at, settings, 's')]: (state.counts[counterName(at, settings, 's')] ?? 0) + 1 } : state.counts;
+      const seen = counts === state.counts ? state : { ...state, counts };
+      if (a.ofProbe && state.probe) {
+        return { state: seen, obs: { kind: 'success', at, executionArn: state.probe.executionArn, redriveCount: state.probe.redriveCount + 1, redriveStartedAt: state.probe.startedAt } };
       }
-      return { state: { ...state, counts }, obs: { kind: 'failure', at, executionArn: `e-${n}`, redriveCount: a.redriveFailed ? 1 : 0 } };
+      const startedAt = a.started === null ? null : (state.openedAt ?? at) + a.started;
+      return { state: seen, obs: { kind: 'success', at, executionArn: `e-${n}`, redriveCount: 1, redriveStartedAt: startedAt } };
     }
     case 'probe-started':
       return { state, obs: { kind: 'probe-started', probe: { executionArn: `e-${n}`, redriveCount: 0, token: `tok-${n}`, startedAt: at } } };
@@ -72,10 +96,13 @@ function observe(state: BreakerState, a: Action, at: number, settings: BreakerPo
 
 describe('breaker state machine: properties', () => {
   it('over any history: versions move by one per transition, ignored and unchanged steps change nothing, probes only while open, intervals within bounds', () => {
+    const reached = new Map<string, number>();
+    const saw = (what: string) => reached.set(what, (reached.get(what) ?? 0) + 1);
     fc.assert(
-      fc.property(arbSettings, fc.array(arbAction, { minLength: 1, maxLength: 60 }), (settings, actions) => {
+      fc.property(arbSettings, fc.array(arbAction, { minLength: 1, maxLength: 60, size: 'max' }), (settings, actions) => {
         let state = CLOSED_STATE;
         let at = T0;
+        const settled = new Set<string>(); // probe tokens whose outcome was applied
         actions.forEach((a, n) => {
           at += a.gap;
           const seen = observe(state, a, at, settings, n);
@@ -96,11 +123,29 @@ describe('breaker state machine: properties', () => {
             // Held exactly when it was open, or this failure opened it.
             const opens = s.effects.some((e) => e.kind === 'opened');
             expect(verdictOf(s)).toBe(seen.state.status === 'open' || opens ? 'hold' : 'pass');
-            // Opens exactly when one of the two signals reached its threshold (and it was not open).
-            const reached = failuresInWindow(seen.state, at, settings) >= settings.threshold || redriveFailuresInWindow(seen.state, at, settings) >= settings.redriveFailureThreshold;
-            expect(opens).toBe(seen.state.status !== 'open' && reached);
+            // Opens exactly when the window's redrives are failing (and it was not open): never on first failures alone.
+            expect(opens).toBe(seen.state.status !== 'open' && redrivesFailing(seen.state, at, settings));
+            if (!opens && seen.state.status !== 'open' && redriveFailuresInWindow(seen.state, at, settings) >= settings.redriveFailureThreshold) saw('pass:excused-by-successes');
+            if (opens) expect(redriveFailuresInWindow(seen.state, at, settings)).toBeGreaterThanOrEqual(settings.redriveFailureThreshold);
           }
           if (seen.obs.kind === 'probe-result' && seen.obs.token === 'stale') expect(s.changed).toBe(false);
+          // A probe's outcome is applied once, by whichever report (result or its SUCCEEDED event) comes first.
+          if (seen.state.probe && s.changed && s.state.probe === null) {
+            expect(settled.has(seen.state.probe.token)).toBe(false);
+            settled.add(seen.state.probe.token);
+          }
+          if (s.state.probe) expect(settled.has(s.state.probe.token)).toBe(false);
+          for (const e of s.effects) saw(e.kind === 'closed' ? `closed:${e.reason}` : e.kind === 'opened' ? `opened:${e.redriveSuccessesInWindow > 0 ? 'with' : 'without'}-successes` : e.kind);
+          if (seen.obs.kind === 'success') {
+            // A success only ever closes an open breaker: its probe's redrive, or a redrive started after the opening.
+            const o = seen.obs;
+            const p = seen.state.probe;
+            const ofProbe = p !== null && p.executionArn === o.executionArn && p.redriveCount + 1 === o.redriveCount;
+            const closes = seen.state.status === 'open' && (ofProbe || (o.redriveStartedAt !== null && o.redriveStartedAt >= seen.state.openedAt!));
+            expect(s.changed).toBe(closes);
+            if (closes) expect(s.state).toMatchObject({ status: 'releasing', closedAt: at, closeReason: ofProbe ? 'probe-succeeded' : 'redrive-succeeded' });
+            expect(s.effects.some((e) => e.kind === 'probe' && e.outcome === 'succeeded')).toBe(closes && ofProbe);
+          }
           if (s.effects.some((e) => e.kind === 'closed')) expect(s.state).toMatchObject({ status: 'releasing', counts: {}, probe: null });
           if (seen.obs.kind === 'sibling-recovered' && s.changed) {
             // Only brings an open breaker's next probe forward to now, and only once per recovery.
@@ -113,6 +158,10 @@ describe('breaker state machine: properties', () => {
       }),
       RUNS,
     );
+    // The histories reach what the new semantics are about (else the properties are vacuous).
+    for (const what of ['opened:without-successes', 'opened:with-successes', 'pass:excused-by-successes', 'closed:probe-succeeded', 'closed:redrive-succeeded', 'hold', 'pass']) {
+      expect([what, (reached.get(what) ?? 0) > 0]).toEqual([what, true]);
+    }
   });
 
   /** The store's protocol over an in-memory item: a write succeeds only over the version it read. */
@@ -134,13 +183,16 @@ describe('breaker state machine: properties', () => {
 
   it('concurrent openers: whatever the interleaving, the breaker opens once and every failure from the opener on is held', () => {
     fc.assert(
-      fc.property(arbSettings, fc.integer({ min: 2, max: 30 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (settings, writers, order) => {
-        // Everyone counted before anyone wrote (the worst case): all read the same closed state.
-        const name = counterName(T0, settings);
-        const item = new Item({ ...CLOSED_STATE, counts: { [name]: settings.threshold - 1 + writers } });
+      fc.property(arbSettings, fc.integer({ min: 2, max: 30 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), fc.nat({ max: 100 }), (settings, writers, order, legacy) => {
+        // Everyone counted its failed redrive before anyone wrote (the worst case): all read the
+        // same closed state, with successes at most a quarter of the failed redrives and any
+        // number of legacy first failures.
+        const r = settings.redriveFailureThreshold - 1 + writers;
+        const counts = { [counterName(T0, settings, 'r')]: r, [counterName(T0, settings, 's')]: Math.floor(r / 4), [counterName(T0, settings, 'c')]: legacy };
+        const item = new Item({ ...CLOSED_STATE, counts });
         const read = item.state;
         const ids = Array.from({ length: writers }, (_, i) => i).sort((a, b) => (order[a] ?? 0) - (order[b] ?? 0));
-        const steps = ids.map((i) => item.transition({ kind: 'failure', at: T0, executionArn: `e-${i}`, redriveCount: 0 }, settings, read));
+        const steps = ids.map((i) => item.transition({ kind: 'failure', at: T0, executionArn: `e-${i}`, redriveCount: 1 }, settings, read));
         expect(steps.filter((s) => s.effects.some((e) => e.kind === 'opened'))).toHaveLength(1);
         expect(steps.every((s) => verdictOf(s) === 'hold')).toBe(true);
         expect(item.state.version).toBe(read.version + 1);
@@ -149,16 +201,30 @@ describe('breaker state machine: properties', () => {
     );
   });
 
-  it('a probe outcome reported by both the event path and the drain moves the breaker once; a second probe cannot start while one is in flight', () => {
+  it('concurrent first failures alone never open it, nor failed redrives with successes above a quarter of them', () => {
+    fc.assert(
+      fc.property(arbSettings, fc.integer({ min: 1, max: 30 }), fc.integer({ min: 0, max: 10_000 }), (settings, r, legacy) => {
+        const counts = { [counterName(T0, settings, 'r')]: r, [counterName(T0, settings, 's')]: Math.floor(r / 4) + 1, [counterName(T0, settings, 'c')]: legacy };
+        const item = new Item({ ...CLOSED_STATE, counts });
+        const read = item.state;
+        for (let i = 0; i < 10; i++) expect(verdictOf(item.transition({ kind: 'failure', at: T0 + i, executionArn: `e-${i}`, redriveCount: i % 2 }, settings, read))).toBe('pass');
+        expect(item.state).toBe(read);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a probe outcome reported by both the event path and the drain moves the breaker once, whichever is first; a second probe cannot start while one is in flight', () => {
     fc.assert(
       fc.property(
         arbSettings,
         fc.constantFrom('succeeded' as const, 'same-error' as const, 'different-error' as const),
-        fc.constantFrom('succeeded' as const, 'same-error' as const, 'different-error' as const, 'inconclusive' as const),
+        fc.constantFrom('succeeded' as const, 'same-error' as const, 'different-error' as const, 'inconclusive' as const, 'not-started' as const),
         fc.boolean(),
-        (settings, first, second, twoStarters) => {
-          const name = counterName(T0, settings);
-          const item = new Item(step({ ...CLOSED_STATE, counts: { [name]: settings.threshold } }, { kind: 'failure', at: T0, executionArn: 'e', redriveCount: 0 }, settings).state);
+        fc.boolean(),
+        (settings, outcome, late, eventPathFirst, twoStarters) => {
+          const item = new Item(step({ ...CLOSED_STATE, counts: { [counterName(T0, settings, 'r')]: settings.redriveFailureThreshold } }, { kind: 'failure', at: T0, executionArn: 'e', redriveCount: 1 }, settings).state);
+          expect(item.state.status).toBe('open');
           const due = item.state.nextProbeAt!;
           const read = item.state;
           const a = item.transition({ kind: 'probe-started', probe: { executionArn: 'e-a', redriveCount: 0, token: 'A', startedAt: due } }, settings, read);
@@ -166,13 +232,45 @@ describe('breaker state machine: properties', () => {
           expect(a.changed).toBe(true);
           if (b) expect(b.changed).toBe(false);
           const afterStart = item.state;
-          const r1 = item.transition({ kind: 'probe-result', token: 'A', outcome: first, at: due + 1000 }, settings, afterStart);
-          const r2 = item.transition({ kind: 'probe-result', token: 'A', outcome: second, at: due + 2000 }, settings, afterStart);
+          // The event path learns a success from the SUCCEEDED event, a failure from the next FAILED one.
+          const byEventPath: Observation =
+            outcome === 'succeeded'
+              ? { kind: 'success', at: due + 1000, executionArn: 'e-a', redriveCount: 1, redriveStartedAt: due }
+              : { kind: 'probe-result', token: 'A', outcome, at: due + 1000 };
+          const byDrain: Observation = { kind: 'probe-result', token: 'A', outcome, at: due + 1000 };
+          const [first, second] = eventPathFirst ? [byEventPath, byDrain] : [byDrain, byEventPath];
+          const r1 = item.transition(first, settings, afterStart);
+          const r2 = item.transition(second, settings, afterStart);
+          // A late report of any outcome (the drain looking again) changes nothing either.
+          const r3 = item.transition({ kind: 'probe-result', token: 'A', outcome: late, at: due + 2000 }, settings, afterStart);
           expect(r1.changed).toBe(true);
           expect(r2.changed).toBe(false);
+          expect(r3.changed).toBe(false);
           expect(item.state.version).toBe(afterStart.version + 1);
+          expect(r1.effects).toContainEqual({ kind: 'probe', outcome });
+          if (outcome === 'same-error') expect(item.state).toMatchObject({ status: 'open', probe: null, failedProbes: 1 });
+          else expect(item.state).toMatchObject({ status: 'releasing', closeReason: outcome === 'succeeded' ? 'probe-succeeded' : 'probe-different-error' });
         },
       ),
+      RUNS,
+    );
+  });
+
+  it('a redrive success and a probe result racing: one close, one reason', () => {
+    fc.assert(
+      fc.property(arbSettings, fc.constantFrom('succeeded' as const, 'same-error' as const, 'different-error' as const, 'not-started' as const), fc.boolean(), (settings, outcome, successFirst) => {
+        const open = step({ ...CLOSED_STATE, counts: { [counterName(T0, settings, 'r')]: settings.redriveFailureThreshold } }, { kind: 'failure', at: T0, executionArn: 'e', redriveCount: 1 }, settings).state;
+        const due = open.nextProbeAt!;
+        const item = new Item(step(open, { kind: 'probe-started', probe: { executionArn: 'e-a', redriveCount: 0, token: 'A', startedAt: due } }, settings).state);
+        const read = item.state;
+        const success: Observation = { kind: 'success', at: due + 500, executionArn: 'e-other', redriveCount: 2, redriveStartedAt: T0 + 1 };
+        const result: Observation = { kind: 'probe-result', token: 'A', outcome, at: due + 500 };
+        const steps = (successFirst ? [success, result] : [result, success]).map((o) => item.transition(o, settings, read));
+        const closes = steps.flatMap((s) => s.effects.filter((e) => e.kind === 'closed'));
+        expect(closes).toHaveLength(1);
+        expect(item.state.status).toBe('releasing');
+        expect(item.state.probe).toBeNull();
+      }),
       RUNS,
     );
   });
