@@ -35,26 +35,27 @@ export const ON_EXHAUSTED = ['skip', 'hold'] as const;
 export type OnExhausted = (typeof ON_EXHAUSTED)[number];
 
 /**
- * The outage breaker of one policy (docs/breaker.md): when `threshold` distinct executions
- * fail with the same error within `windowSeconds` (a burst), or
- * `redriveFailureThreshold` redrives fail again with the same error (a slow outage), that (state machine, error) group is held; one held execution at a time is redriven as a probe, every `probeIntervalSeconds`
- * doubling to `maxProbeIntervalSeconds`; when a probe succeeds, the held failures are
- * released through the normal decision.
+ * The outage breaker of one policy (docs/breaker.md): when `redriveFailureThreshold`
+ * distinct executions' redrives fail again with the same error within `windowSeconds`
+ * (and few redrives of the group succeed), that (state machine, error) group is held; one
+ * held execution at a time is redriven as a probe once its own backoff has passed, every
+ * `probeIntervalSeconds` doubling to `maxProbeIntervalSeconds`; when a probe succeeds, the
+ * held failures are released through the normal decision.
  */
 export interface BreakerPolicy {
   readonly enabled: boolean;
-  /** Distinct failing executions, same state machine and error, that open the breaker (a burst). */
+  /** No longer used (first failures do not open a breaker); kept so older items stay valid. */
   readonly threshold: number;
   /**
-   * Redrives that failed again with the same error (of one execution or several) that open
-   * the breaker (the strong signal of a correlated outage: in a trickle of isolated failures
-   * redrives succeed).
+   * Distinct executions whose redrives failed again with the same error that open the
+   * breaker (in a trickle of isolated failures redrives succeed; one execution failing again
+   * and again is a bug, not an outage).
    */
   readonly redriveFailureThreshold: number;
   readonly windowSeconds: number;
   readonly probeIntervalSeconds: number;
   readonly maxProbeIntervalSeconds: number;
-  /** A probe still running after this long is inconclusive; the next probe follows. */
+  /** A probe still running after this long is checked less often, until it ends (no second probe meanwhile). */
   readonly probeTimeoutSeconds: number;
 }
 

@@ -31,15 +31,17 @@ export interface RedrivePolicyBreaker {
    */
   readonly enabled?: boolean;
   /**
-   * Distinct executions failing with the same error within `window` that open the breaker
-   * (a burst). A whole number from 2 to 100,000.
+   * No longer used: first failures do not open a breaker (docs/breaker.md, "When it
+   * opens"). Accepted so existing code and items stay valid. A whole number from 2 to 100,000.
    *
    * @default 20
+   * @deprecated first failures no longer open the breaker; use `redriveFailureThreshold`
    */
   readonly threshold?: number;
   /**
-   * Redrives that failed again with the same error within `window` (of one execution or
-   * several) that open the breaker (a slow outage). A whole number from 2 to 100,000.
+   * Distinct executions whose redrives failed again with the same error within `window`
+   * that open the breaker (while few redrives of the group succeed). A whole number from 2
+   * to 100,000.
    *
    * @default 2
    */
@@ -63,7 +65,8 @@ export interface RedrivePolicyBreaker {
    */
   readonly maxProbeInterval?: Duration;
   /**
-   * A probe still running after this long is inconclusive. Whole seconds, 10 seconds to 1 day.
+   * A probe still running after this long is checked less often (an eighth of its age, at
+   * most every 15 minutes) until it ends. Whole seconds, 10 seconds to 1 day.
    *
    * @default Duration.seconds(900)
    */

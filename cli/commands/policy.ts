@@ -29,12 +29,12 @@ const FIELD_FLAGS = [
   { flag: '--on-exhausted <skip|hold>', option: 'onExhausted', field: 'onExhausted', help: 'at maxRedrives: give up (skip) or hold for redrivectl release' },
   { flag: '--hold-margin-hours <n>', option: 'holdMarginHours', field: 'holdMarginHours', help: "give up a held failure this long before its 14-day redrive window ends (1-72)" },
   { flag: '--breaker <true|false>', option: 'breaker', field: 'breaker.enabled', help: 'the outage breaker (docs/breaker.md); false turns it off' },
-  { flag: '--breaker-threshold <n>', option: 'breakerThreshold', field: 'breaker.threshold', help: 'distinct executions failing with one error that open it' },
-  { flag: '--breaker-redrive-failure-threshold <n>', option: 'breakerRedriveFailureThreshold', field: 'breaker.redriveFailureThreshold', help: 'redrives that failed again with the same error (one execution or several) that open it' },
+  { flag: '--breaker-threshold <n>', option: 'breakerThreshold', field: 'breaker.threshold', help: 'no longer used (first failures do not open it); accepted for old scripts' },
+  { flag: '--breaker-redrive-failure-threshold <n>', option: 'breakerRedriveFailureThreshold', field: 'breaker.redriveFailureThreshold', help: 'distinct executions whose redrives failed again with the same error that open it' },
   { flag: '--breaker-window-seconds <n>', option: 'breakerWindowSeconds', field: 'breaker.windowSeconds', help: 'within this many seconds' },
   { flag: '--breaker-probe-interval-seconds <n>', option: 'breakerProbeIntervalSeconds', field: 'breaker.probeIntervalSeconds', help: 'first probe interval (doubles)' },
   { flag: '--breaker-max-probe-interval-seconds <n>', option: 'breakerMaxProbeIntervalSeconds', field: 'breaker.maxProbeIntervalSeconds', help: 'cap on the probe interval' },
-  { flag: '--breaker-probe-timeout-seconds <n>', option: 'breakerProbeTimeoutSeconds', field: 'breaker.probeTimeoutSeconds', help: 'a probe still running after this is inconclusive' },
+  { flag: '--breaker-probe-timeout-seconds <n>', option: 'breakerProbeTimeoutSeconds', field: 'breaker.probeTimeoutSeconds', help: 'a probe still running after this is checked less often until it ends' },
 ] as const;
 
 /** The stored `breaker` attribute as a map (it may be the shorthand true / false). */
@@ -438,7 +438,7 @@ Examples:
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --enabled false --yes
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --dry-run-policy true
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --breaker false
-  redrivectl policy put '*' --breaker-threshold 10 --on-exhausted hold
+  redrivectl policy put '*' --breaker-redrive-failure-threshold 3 --on-exhausted hold
   redrivectl policy put arn:aws:states:us-east-1:123456789012:stateMachine:orders --unset maxRedrive,description
   redrivectl policy put --from-file policies.json`,
     )
