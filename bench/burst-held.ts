@@ -1,16 +1,21 @@
 /**
  * Burst held: thousands of failures with the same error arrive at once (a downstream went
- * down), the breaker opens and holds them; the downstream recovers, a probe succeeds and
- * everything held is released under the controller-wide RedriveExecution rate.
+ * down). First failures are no evidence, so they are scheduled at the policy's backoff; when
+ * the scheduled drain redrives them into the outage, the first redrives that fail again (of
+ * distinct executions) open the breaker, and it holds the rest; the downstream recovers, a
+ * probe succeeds and everything held is released under the controller-wide RedriveExecution
+ * rate.
  *
  * - Event path as in the plain burst (bench/burst.ts): the FAILED events are put on the
  *   asynchronous-invoke queue within a second and `workers` controller instances take them
- *   one at a time; later events the rule forwards (a probe's, an early redrive's) join the
- *   same queue. Real clock.
- * - Then the downstream recovers and the scheduled drain (one more instance, one run at a
- *   time) starts the probe, watches it, closes the breaker and releases. Real clock, with
- *   one liberty: while nothing at all is in flight, the clock may jump to the next thing
- *   due (the next probe), instead of waiting for it in real time. Everything that is
+ *   one at a time; later events the rule forwards (failed redrives, a probe's, redrives that
+ *   succeeded) join the same queue. Real clock.
+ * - The scheduled drain (one more instance, one run at a time, a minute apart) redrives the
+ *   due failures while the downstream is still down, until the breaker has opened and
+ *   nothing is pending or in flight; then the downstream recovers and the drain starts the
+ *   probe, watches it, closes the breaker and releases. Real clock, with one liberty: while
+ *   nothing at all is in flight, the clock may jump to the next thing due (the next drain
+ *   run, the next probe), instead of waiting for it in real time. Everything that is
  *   measured (the event path, the release) runs in real time.
  * - Release rate = releases / (breaker closed -> last release accepted by the stand-in),
  *   over the configured rate.
@@ -181,10 +186,10 @@ export async function runBurstHeld(options: BurstHeldOptions): Promise<BurstHeld
     const eventPathCalls = env.dynamoCalls.total - dynamoBefore;
     const eventPathPurposes = delta(env.dynamoCalls.byPurpose, purposeBefore);
     const failuresHandled = handled;
-    progress(`burst held: event path done in ${(eventPathMs / 1000).toFixed(1)} s (${JSON.stringify(actions)}); the downstream recovers`);
+    progress(`burst held: event path done in ${(eventPathMs / 1000).toFixed(1)} s (${JSON.stringify(actions)}); the drain redrives into the outage`);
 
-    // --- the downstream recovers; the scheduled drain probes and releases ----------------------
-    down = false;
+    // --- the drain redrives into the outage until the breaker holds everything; the downstream
+    // recovers; the drain probes and releases ---------------------------------------------------
     const drainer = env.controller();
     let drainRuns = 0;
     let skippedMs = 0;
@@ -192,19 +197,29 @@ export async function runBurstHeld(options: BurstHeldOptions): Promise<BurstHeld
     let heldNow = 0;
     const drainPurposesBefore = { ...env.dynamoCalls.byPurpose };
     const drainCallsBefore = env.standIn.calls.length;
-    for (let run = 0; run < 30; run++) {
+    for (let run = 0; run < 40; run++) {
+      // While down, the failed redrives' events are handled before the drain's next run.
+      if (down) while (queue.length > 0 || inHandler > 0) await sleep(20);
       const active = await drainer.breakers.active();
       const backlog = await drainer.ledger.backlog();
+      const idle = queue.length === 0 && inHandler === 0 && env.inFlight.count === 0;
+      if (down && idle && backlog.count === 0 && breakerTimes.some((b) => b.detailType === DETAIL_TYPE_BREAKER_OPENED)) {
+        down = false;
+        progress('burst held: the breaker holds every failure; the downstream recovers');
+      }
       const holding = active.filter((b) => b.state.status === 'open').length + heldNow;
       if (run > 0 && holding === 0 && backlog.count === 0 && queue.length === 0 && inHandler === 0) break;
-      // Idle until the next thing due: skip ahead instead of waiting in real time.
-      // Next thing due: an open breaker's probe, a releasing one's held failures, a pending redrive.
-      const next = Math.min(
-        ...active.map((b) => (b.state.status === 'open' ? (b.state.probe ? now() : (b.state.nextProbeAt ?? now())) : heldNow > 0 ? now() : Infinity)),
-        backlog.oldestDueAt ?? Infinity,
-        now() + MINUTE,
-      );
-      if (next > now() && queue.length === 0 && inHandler === 0 && env.inFlight.count === 0) {
+      // Idle until the next thing due: skip ahead instead of waiting in real time. While the
+      // downstream is down, that is the drain's next scheduled run; then an open breaker's
+      // probe, a releasing one's held failures, a pending redrive.
+      const next = down
+        ? now() + MINUTE
+        : Math.min(
+            ...active.map((b) => (b.state.status === 'open' ? (b.state.probe ? now() : (b.state.nextProbeAt ?? now())) : heldNow > 0 ? now() : Infinity)),
+            backlog.oldestDueAt ?? Infinity,
+            now() + MINUTE,
+          );
+      if (next > now() && idle) {
         skippedMs += next - now();
         offset += next - now();
       }

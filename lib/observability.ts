@@ -292,9 +292,10 @@ export class Observability extends Construct {
         stacked: true,
       }),
       graph('Decisions by outcome and reason', 8, { left: [decisionsByReason()] }),
-      graph('Redrives, exhaustions, deferrals', 8, {
+      graph('Redrives (and those that then succeeded), exhaustions, deferrals', 8, {
         left: [
           autoRedriveMetric(METRIC.redrives, { label: 'Redrives' }),
+          autoRedriveMetric(METRIC.redrivesSucceeded, { label: 'Redrives that then succeeded' }),
           autoRedriveMetric(METRIC.exhaustions, { label: 'Exhaustions' }),
           deferralsByReason({ label: 'Deferred' }),
           autoRedriveMetric(METRIC.reconciled, { label: 'Found by reconciliation' }),

@@ -57,7 +57,7 @@ export class OutageStoryPrinter {
         return this.line(e.at, `** ${e.text}`);
       case 'breaker':
         return e.detailType === DETAIL_TYPE_BREAKER_OPENED
-          ? this.line(e.at, `** BREAKER OPENED for payments / Lambda.ServiceException (${e.failuresInWindow ?? '?'} executions failed in the window, redrives fail again): new failures are held, not redriven; first probe at ${e.nextProbeAt ? stamp(Date.parse(e.nextProbeAt)) : '?'} (owner event: ${e.detailType})`)
+          ? this.line(e.at, `** BREAKER OPENED for payments / Lambda.ServiceException (redrives of ${e.failuresInWindow ?? '?'} executions failed again in the window): new failures are held, not redriven; first probe at ${e.nextProbeAt ? stamp(Date.parse(e.nextProbeAt)) : '?'} (owner event: ${e.detailType})`)
           : this.line(e.at, `** BREAKER CLOSED (${e.reason}) after ${e.failedProbes} failed probes: releasing ${e.held} held failures, oldest first, through the normal decision (owner event: ${e.detailType})`);
       case 'event':
         // A run can end before the decision that started it is recorded (the stand-in's

@@ -5,10 +5,10 @@
  *     fails again; then the IAM fix lands and the next redrive succeeds.
  *  2. invoice-render: fails with States.Runtime (bad input). A redrive reuses the same
  *     input, so the controller rightly does not redrive it.
- *  3. inventory-sync: a downstream that never recovers. Its second redrive fails with the
- *     same error, so the group's outage breaker opens and holds it rather than spend its
- *     last redrive at once; a probe spends it half an hour later, it fails again, and the
- *     execution is reported as exhausted.
+ *  3. inventory-sync: a downstream that never recovers. Its redrives fail again with the
+ *     same error, but one execution is not an outage (the breaker opens only on failed
+ *     redrives of distinct executions), so it is redriven up to the policy's limit, with
+ *     backoff, then reported as exhausted.
  */
 import { CreateStateMachineCommand, DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Outcome } from '../lambda/event-path';

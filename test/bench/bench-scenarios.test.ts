@@ -132,7 +132,7 @@ test("issue 13's burst MUSTs: DynamoDB calls and limiter writes per redrive, enf
   expect(ids(checkMusts({ meta: { ...meta, scale: 'quick' }, burst: burst(6, 1) })).map((m) => m.enforced)).toEqual([false, false]);
 });
 
-test('burst held, 100 same-error failures through 20 instances: held, probed, released; none lost, none redriven twice', async () => {
+test('burst held, 100 same-error failures through 20 instances: redriven at the policy\'s pace until redrives fail again, then held, probed, released; none lost, none redriven twice', async () => {
   const r = await runBurstHeld({ events: 100, ratePerSecond: 100, workers: 20 });
   expect(r.breakerEvents).toEqual({ 'Auto Redrive Breaker Opened': 1, 'Auto Redrive Breaker Closed': 1 });
   expect(r.held).toBeGreaterThanOrEqual(90);

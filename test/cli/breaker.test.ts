@@ -34,7 +34,7 @@ async function outage(name: string, n: number): Promise<{ sm: string; arns: stri
   return { sm, arns };
 }
 
-test('an open breaker: status lists it, explain shows the hold; release of one execution and then of the state machine', async () => {
+test('an open breaker: status lists it, explain shows the hold; a released execution that succeeds closes it (redrive-succeeded); release of the state machine releases the rest', async () => {
   await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
   const { sm, arns } = await outage('payments', 7);
   const [open] = await h.local.deps.breakers.active();
@@ -66,22 +66,49 @@ test('an open breaker: status lists it, explain shows the hold; release of one e
   expect(one.outcomes).toEqual([expect.objectContaining({ executionArn: held[0], decision: 'redrive', reason: 'release', action: 'redriven' })]);
   await h.local.settle();
   expect(h.local.standIn.getExecution(held[0])?.status).toBe('SUCCEEDED');
-  // The breaker itself is still open (one execution released by hand says nothing about the rest).
-  expect((await h.local.deps.breakers.read({ stateMachineArn: sm, errorName: ERROR })).status).toBe('open');
+  // Its redrive started after the opening and succeeded (the rule forwards SUCCEEDED events of
+  // redriven executions): as good as a probe, so the breaker stops holding; the drain would
+  // release the rest, and status says so meanwhile.
+  expect(await h.local.deps.breakers.read({ stateMachineArn: sm, errorName: ERROR })).toMatchObject({ status: 'releasing', closeReason: 'redrive-succeeded' });
+  const releasing = parseJson(await cli('status', '-o', 'json')) as { breakers: Array<Record<string, unknown>> };
+  expect(releasing.breakers).toEqual([expect.objectContaining({ stateMachineArn: sm, errorName: ERROR, status: 'releasing', held: held.length - 1 })]);
 
+  // A person need not wait for the drain.
   const all = await cli('release', '--state-machine', sm, '--yes', '-o', 'json');
   expect(all.code).toBe(0);
-  expect(all.stderr).toContain(`breaker ${sm} / ${ERROR}: open, ${held.length - 1} held (it stops holding: released by hand)`);
+  expect(all.stderr).toContain(`breaker ${sm} / ${ERROR}: releasing, ${held.length - 1} held`);
+  expect(all.stderr).not.toContain('it stops holding');
   const report = parseJson(all) as { summary: { released: number; redriven: number } };
   expect(report.summary).toMatchObject({ released: held.length - 1, redriven: held.length - 1 });
   await h.local.settle();
   for (const a of held) expect(h.local.standIn.getExecution(a)?.status).toBe('SUCCEEDED');
-  expect((await h.local.deps.breakers.read({ stateMachineArn: sm, errorName: ERROR })).closeReason).toBe('released-by-hand');
+  expect((await h.local.deps.breakers.read({ stateMachineArn: sm, errorName: ERROR })).closeReason).toBe('redrive-succeeded');
   const trail = await h.local.deps.audit.trail(held[1]);
   expect(trail.at(-1)).toMatchObject({ source: 'release', decision: 'redrive', reason: 'release', action: 'redriven' });
 
   const nothing = await cli('release', held[1], '--yes');
   expectOneErrorLine(nothing, 'has no held failure');
+});
+
+test('release of the state machine while its breaker is open: it stops holding (released-by-hand), every held failure redriven', async () => {
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+  const { sm, arns } = await outage('refunds', 7);
+  const group = { stateMachineArn: sm, errorName: ERROR };
+  expect((await h.local.deps.breakers.read(group)).status).toBe('open');
+  const held = (await Promise.all(arns.map(async (a) => ((await h.local.deps.ledger.failuresOf(a)).some((f) => f.state === 'held') ? a : undefined)))).filter(Boolean) as string[];
+  expect(held.length).toBeGreaterThanOrEqual(3);
+
+  world.down = false;
+  const all = await cli('release', '--state-machine', sm, '--yes', '-o', 'json');
+  expect(all.code).toBe(0);
+  expect(all.stderr).toContain(`breaker ${sm} / ${ERROR}: open, ${held.length} held (it stops holding: released by hand)`);
+  expect((parseJson(all) as { summary: { released: number; redriven: number } }).summary).toMatchObject({ released: held.length, redriven: held.length });
+  await h.local.settle();
+  for (const a of held) expect(h.local.standIn.getExecution(a)?.status).toBe('SUCCEEDED');
+  // The successes of the released redrives come after the close: the reason stays the person's.
+  expect((await h.local.deps.breakers.read(group)).closeReason).toBe('released-by-hand');
+  const trail = await h.local.deps.audit.trail(held[0]);
+  expect(trail.at(-1)).toMatchObject({ source: 'release', decision: 'redrive', reason: 'release', action: 'redriven' });
 });
 
 test('hold after exhaustion: a person releases it past maxRedrives', async () => {

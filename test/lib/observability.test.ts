@@ -301,6 +301,14 @@ describe('dashboard', () => {
     }
   });
 
+  test('redrives and the redrives that then succeeded are side by side', () => {
+    const widget = t0().dashboard().widgets.find((w) => w.properties.title === 'Redrives (and those that then succeeded), exhaustions, deferrals');
+    const metrics = dashboardMetrics({ widgets: [widget] });
+    expect(metrics.slice(0, 2).map((m) => m.name)).toEqual([METRIC.redrives, METRIC.redrivesSucceeded]);
+    const labels = (widget.properties.metrics as unknown[][]).map((row) => (row.find((x) => typeof x === 'object') as { label?: string }).label);
+    expect(labels.slice(0, 2)).toEqual(['Redrives', 'Redrives that then succeeded']);
+  });
+
   test('Lambda widgets: errors, throttles, duration p99, concurrent executions of both functions; DLQ depth', () => {
     const t = t0();
     const widgets = t.dashboard().widgets;
