@@ -14,7 +14,7 @@ import { drain } from '../../lambda/scheduled-drain';
 import { wire, type Wired } from '../../lambda/wiring';
 import { LocalEventBus } from '../../local/event-bus';
 import { DYNAMODB_FAULTS, startFaultProxy } from '../../local/fault-proxy';
-import type { StepBehaviour } from '../../local/sfn';
+import type { StatusChangeEvent, StepBehaviour } from '../../local/sfn';
 import { createMachine, failedExecution, FIXTURE_START, redrivesOf, type SimEnv, simEnv } from '../support/local';
 import { type CrashMoment, CrashPlan, crashingDeps, SimulatedCrash } from './support/crash';
 
@@ -45,6 +45,32 @@ async function releaseEverything(deps: Wired = env.deps): Promise<void> {
   throw new Error('still held or pending after 30 drain runs');
 }
 
+/** The latest FAILED event of `arn` (the stand-in's log; the bus is detached). */
+async function latestFailure(arn: string): Promise<StatusChangeEvent> {
+  await env.standIn.idle();
+  const event = [...env.standIn.events].reverse().find((e) => e.detail.executionArn === arn && e.detail.status === 'FAILED');
+  if (!event) throw new Error(`no FAILED event for ${arn}`);
+  return structuredClone(event);
+}
+
+/**
+ * Opens the breaker as an outage does: two executions fail (each event delivered by
+ * `deliver`); a minute later (the drain redrives them if the policy waited) their redrives'
+ * failures are delivered: each failed again with the same error, and the second opens it.
+ * First failures alone open nothing. Returns the two ARNs.
+ */
+async function openByTwoFailedRedrives(machine: string, deliver: (event: StatusChangeEvent) => Promise<unknown>, deps: Wired = env.deps): Promise<string[]> {
+  const openers = [await failedExecution(env, machine, 'opener-0'), await failedExecution(env, machine, 'opener-1')];
+  for (const o of openers) await deliver(o.event);
+  expect((await deps.breakers.active()).map((b) => b.state.status)).not.toContain('open');
+  env.clock.advanceTo(env.clock.now() + MINUTE);
+  await drain(deps);
+  await env.settle();
+  for (const o of openers) await deliver(await latestFailure(o.arn));
+  expect((await deps.breakers.active())[0]?.state.status).toBe('open');
+  return openers.map((o) => o.arn);
+}
+
 /** Every failure redriven at most once: no clientToken (one per failure) used twice. */
 function expectNoDoubles(): void {
   const tokens = env.standIn.redrives.map((r) => `${r.executionArn} ${r.clientToken}`);
@@ -58,23 +84,26 @@ test('DynamoDB throttles the breaker item: first attempts absorbed by SDK retrie
   try {
     const deps = wire(env.config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), clock: env.clock.now, sleep: env.clock.sleep, dynamodb, notifier: new MemoryNotifier() });
     const bus = new LocalEventBus(statusChangePattern(), (e) => handleStatusChange(e, deps));
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
     const machine = await createMachine(env, 'orders', LAMBDA, downstream);
     const onBreaker = (body: string) => body.includes('BREAKER#');
 
     proxy.proxy.rule = ({ body, attempt }) => (onBreaker(body) && attempt === 1 ? DYNAMODB_FAULTS.throughputExceeded : undefined);
-    const first = [];
-    for (let i = 0; i < 8; i++) first.push(await failedExecution(env, machine, `throttled-${i}`));
-    for (const f of first) {
-      bus.put(f.event);
+    const viaBus = async (event: StatusChangeEvent) => {
+      bus.put(event);
       await bus.settled();
-    }
+    };
+    const openers = await openByTwoFailedRedrives(machine, viaBus, deps);
+    const first = [];
+    for (let i = 0; i < 4; i++) first.push(await failedExecution(env, machine, `throttled-${i}`));
+    for (const f of first) await viaBus(f.event);
     expect(bus.deadLetters).toHaveLength(0);
     expect((await deps.breakers.active())[0]?.state.status).toBe('open');
-    expect(await deps.ledger.heldCount(heldShard({ stateMachineArn: machine, errorName: ERROR }))).toBe(4);
-    // One per call on the breaker item: five counts, the opening write, then one read (an
-    // instance that has seen it open reads instead of counting: docs/reliability.md).
-    expect(proxy.proxy.faultsInjected()).toBeGreaterThanOrEqual(7);
+    // The second opener's failed redrive (it opened the breaker) and the four that failed since.
+    expect(await deps.ledger.heldCount(heldShard({ stateMachineArn: machine, errorName: ERROR }))).toBe(5);
+    // At least one per call on the breaker item: the two counts of failed redrives, the
+    // opening write, and the reads (first failures only read it: docs/breaker.md, Cost).
+    expect(proxy.proxy.faultsInjected()).toBeGreaterThanOrEqual(4);
 
     proxy.proxy.rule = ({ body }) => (onBreaker(body) ? DYNAMODB_FAULTS.throttling : undefined);
     // Past the breaker read cache (1 s): the next failures must read the throttled item.
@@ -94,6 +123,10 @@ test('DynamoDB throttles the breaker item: first attempts absorbed by SDK retrie
       expect(env.standIn.getExecution(f.arn)?.status).toBe('SUCCEEDED');
       expect(redrivesOf(env, f.arn)).toBe(1);
     }
+    for (const arn of openers) {
+      expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+      expect(redrivesOf(env, arn)).toBe(2); // the redrive that failed again, then the one after the outage
+    }
     expectNoDoubles();
   } finally {
     dynamodb.destroy();
@@ -102,20 +135,19 @@ test('DynamoDB throttles the breaker item: first attempts absorbed by SDK retrie
 });
 
 // intervalSeconds 60: the first redrive is a backoff, decided after reading the history
-// (count, hold with its audit entry). intervalSeconds 0: a fresh failure's lean path (claim
-// with no read, count, then the claim settled as held with its audit entry); a retry
+// (a look at the breaker, hold with its audit entry). intervalSeconds 0: a fresh failure's lean path (claim
+// with no read, a look at the breaker, then the claim settled as held with its audit entry); a retry
 // that finds the claim of the dead invocation is a duplicate, and the drain holds the
 // failure once that claim has expired.
 test.each([
   ['a backoff, read first', 60],
-  ['a fresh failure redriven at once: claim, count, hold', 0],
+  ['a fresh failure redriven at once: claim, breaker read, hold', 0],
 ])('killed at every step of holding a failure (%s): after the retry (and the drain) it is held once; released later, redriven once', async (_path, intervalSeconds) => {
   env = await simEnv(FIXTURE_START, { detachBus: true });
-  await env.putPolicy({ stateMachine: '*', intervalSeconds, jitter: 'NONE', breaker: { threshold: 5 } });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds, jitter: 'NONE' });
   const machine = await createMachine(env, 'orders', LAMBDA, downstream);
-  // Open the breaker first (5 distinct failures).
-  for (let i = 0; i < 5; i++) await handleStatusChange((await failedExecution(env, machine, `opener-${i}`)).event, env.deps);
-  expect((await env.deps.breakers.active())[0].state.status).toBe('open');
+  // Open the breaker first (two executions' redrives failed again).
+  await openByTwoFailedRedrives(machine, (event) => handleStatusChange(event, env.deps));
 
   const crashed: string[] = [];
   const claimedByTheDead: string[] = [];
@@ -164,6 +196,8 @@ test.each([
     }
   }
   expect(cleanCalls!.some((c) => c.startsWith('UpdateItem'))).toBe(true);
+  // A first failure writes nothing on the breaker item: one read of it, then the hold.
+  expect(cleanCalls!.filter((c) => c.includes('breaker'))).toEqual(['GetItem(breaker)']);
   expect(points).toBeGreaterThanOrEqual(2 * (cleanCalls!.length - 1));
 
   // The drain holds each failure whose claim died with its invocation, once the claim has

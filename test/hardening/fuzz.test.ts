@@ -24,6 +24,7 @@ import { JITTER_STRATEGIES, MAX_DELAY_LIMIT_SECONDS, POLICY_DEFAULTS, parsePolic
 import type { KillSwitch } from '../../lambda/record/kill-switch';
 import { FailureLedger, type FailureFacts, type FailureRecord } from '../../lambda/record/failure-ledger';
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
+import { METRIC } from '../../contract/metrics';
 import { LEDGER_TABLE } from '../../contract/table-definitions';
 import { createTable, startDynalite, type LocalDynamo } from '../../local/dynamodb';
 import {
@@ -155,6 +156,7 @@ describe('(b) handleStatusChange with in-memory dependencies', () => {
   test('never throws past its boundary, redrives only what a policy covers, records every decision, leaks nothing', async () => {
     const reasons = new Map<string, number>();
     let redriven = 0;
+    let successes = 0;
     await runAsyncProperty(
       'handleStatusChange: decisions, redrive guard, no leaks',
       fc.asyncProperty(controllerCase, async (c) => {
@@ -193,7 +195,18 @@ describe('(b) handleStatusChange with in-memory dependencies', () => {
           return;
         }
 
-        // Every case ends in exactly one recorded decision with a reason.
+        // A redriven execution's success (the rule forwards it as the breaker's evidence) is
+        // no decision: a metric, no audit entry, no ledger write, no redrive, nothing leaked.
+        if (event?.status === 'SUCCEEDED' && (event.redriveCount ?? 0) > 0) {
+          successes++;
+          check(w.audit.entries.length === 0, 'no audit entry for a redrive that succeeded', w.audit.entries);
+          check(w.metrics.sum(METRIC.redrivesSucceeded) === 1 && w.metrics.sum('Decisions') === 0, 'one RedrivesSucceeded data point, no Decisions', w.metrics.points);
+          check(outcome.action === 'skipped' && w.sfn.redrives.length === 0 && w.sfn.describes.length === 0, 'nothing called', { outcome, sfn: w.sfn });
+          same(ledger.states(), Object.fromEntries([...before].map(([k, r]) => [k, r.state])), 'ledger unchanged');
+          check(!has(everythingSaid(w, outcome), ...SECRETS), 'no input or output anywhere');
+          return;
+        }
+        // Every other case ends in exactly one recorded decision with a reason.
         check(w.audit.entries.length === 1, 'exactly one audit entry', w.audit.entries);
         const entry = w.audit.entries[0];
         check(entry.reason === outcome.decision.reason && entry.decision === outcome.decision.decision, 'audit = outcome', { entry, outcome });
@@ -272,7 +285,7 @@ describe('(b) handleStatusChange with in-memory dependencies', () => {
       }),
     );
     notes.push(
-      `handleStatusChange outcomes (decision:reason:action -> cases), ${redriven} cases redriven:`,
+      `handleStatusChange outcomes (decision:reason:action -> cases), ${redriven} cases redriven, ${successes} redrive successes (no decision):`,
       ...[...reasons].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${k} ${n}`),
     );
     // The harness reached the interesting outcomes, not only skips: at least 1% of the

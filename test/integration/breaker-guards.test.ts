@@ -45,14 +45,18 @@ test('a hand-edited breaker field with a wrong type: the failure is skipped poli
 
 test('dry-run policies never hold (the dry-run skip comes first); the kill switch wins over holding and stops probes and releases', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, dryRun: true, breaker: { threshold: 5 } });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, dryRun: true });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const dry = await startEachSecond(env, sm, names('dry', 6));
   for (const a of dry) expect(await trailOf(a)).toEqual(['skip/dry-run/dry-run']);
   expect(await env.deps.breakers.active()).toEqual([]);
 
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
-  const arns = await startEachSecond(env, sm, names('live', 6));
+  // Two live executions' redrives (60 s later) fail again with the same error: it opens; the rest are held.
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+  const openers = await startEachSecond(env, sm, names('opener', 2));
+  await drainAt(env, env.clock.now() + 60 * SECOND);
+  const arns = [...openers, ...(await startEachSecond(env, sm, names('live', 4)))];
+  const redrivesBefore = env.standIn.redrives.length;
   let [b] = await env.deps.breakers.active();
   expect(b.state.status).toBe('open');
   await env.deps.killSwitch.pause('incident', 'test', env.clock.now());
@@ -62,28 +66,36 @@ test('dry-run policies never hold (the dry-run skip comes first); the kill switc
   world.down = false;
   const report = await drainAt(env, b.state.nextProbeAt! + 60 * SECOND);
   expect(report.paused).toBe(true);
-  expect(env.standIn.redrives).toHaveLength(0); // no due redrive, no probe, no release while paused
+  expect(env.standIn.redrives).toHaveLength(redrivesBefore); // no due redrive, no probe, no release while paused
   [b] = await env.deps.breakers.active();
   expect(b.state).toMatchObject({ status: 'open', probe: null });
 
   await env.deps.killSwitch.resume();
   env.deps.policies.invalidate();
-  await drainAt(env, env.clock.now() + 60 * SECOND);
+  // Probed once a held failure's backoff has passed, closed, released: within a few drain runs.
+  for (let m = 0; m < 5; m++) await drainAt(env, env.clock.now() + 60 * SECOND);
   for (const a of arns) expect(env.standIn.getExecution(a)?.status).toBe('SUCCEEDED');
 });
 
 test('a breaker that opens again while its held failures are released: the rest stay held, none is redriven twice, the next close releases them', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const group = { stateMachineArn: sm, errorName: ERROR };
-  const arns = await startEachSecond(env, sm, names('held', 12)); // 4 scheduled (held when due), then open: 8 held
-  expect(await env.deps.ledger.heldCount(heldShard(group))).toBe(8);
+  // Two executions fail; their redrives (60 s later) fail again: it opens. The first one's
+  // next redrive is scheduled (held when due), the second one's failure is held, and so are
+  // the ten that fail afterwards.
+  const openers = await startEachSecond(env, sm, names('opener', 2));
+  await drainAt(env, env.clock.now() + 60 * SECOND);
+  expect((await env.deps.breakers.read(group)).status).toBe('open');
+  const arns = [...openers, ...(await startEachSecond(env, sm, names('held', 10)))];
+  expect(await env.deps.ledger.heldCount(heldShard(group))).toBe(11);
 
   // The downstream is back for one probe: it succeeds and the breaker closes ...
   world.down = false;
   const open = (await env.deps.breakers.active())[0].state;
-  env.clock.advanceTo(open.nextProbeAt!);
+  // A probe is chosen among held failures whose own backoff (60 s) has passed.
+  env.clock.advanceTo(Math.max(open.nextProbeAt!, env.clock.now() + 60 * SECOND));
   const resolution = resolvePolicy(await env.deps.policies.snapshot(env.clock.now()), sm);
   if (resolution.kind !== 'found') throw new Error('no policy');
   const closed = await probeTurn(group, open, resolution.policy, env.deps, { deadline: env.clock.now() + 60_000, watchMs: 30_000, pollMs: 3_000 });
@@ -99,7 +111,7 @@ test('a breaker that opens again while its held failures are released: the rest 
     },
   });
   await env.settle();
-  // Five of them failing again open the breaker again; the release stops (at its next look
+  // Two of them failing again (redrives of distinct executions) open the breaker again; the release stops (at its next look
   // at the breaker, or by holding what it still had in hand).
   expect(report.finished).toBe(false);
   const [again] = await env.deps.breakers.active();
