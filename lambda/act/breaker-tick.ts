@@ -11,6 +11,7 @@
  * The drain does none of 1-3 while the kill switch is on.
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { namesOneDependency } from '../../contract/error-names';
 import { METRIC } from '../../contract/metrics';
 import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
 import type { BreakerState } from '../decide/breaker';
@@ -80,13 +81,6 @@ async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySn
   return probeTurn(group, state, policy, deps, probeWatch(deadline, options));
 }
 
-/** Whether a recovery of one group says anything about others with the same error name. */
-function sharedDependencyError(errorName: string | null): errorName is string {
-  // Step Functions' own generic errors (States.TaskFailed, States.Timeout, ...) name no
-  // dependency: two state machines timing out need not share a cause.
-  return errorName !== null && !errorName.startsWith('States.');
-}
-
 /**
  * A region-wide dependency outage opens one group per state machine, and each probes on
  * its own backed-off schedule (up to maxProbeIntervalSeconds apart). When one group's
@@ -104,7 +98,7 @@ async function probeSiblings(
 ): Promise<Array<{ group: BreakerGroup; state: BreakerState }>> {
   const recoveredAt = new Map<string, number>();
   for (const { group, state } of turns) {
-    if (state.status !== 'releasing' || state.closeReason !== 'probe-succeeded' || state.closedAt === null || !sharedDependencyError(group.errorName)) continue;
+    if (state.status !== 'releasing' || state.closeReason !== 'probe-succeeded' || state.closedAt === null || !namesOneDependency(group.errorName)) continue;
     recoveredAt.set(group.errorName, Math.max(recoveredAt.get(group.errorName) ?? 0, state.closedAt));
   }
   if (recoveredAt.size === 0 || deps.clock() >= deadline) return [...turns];
