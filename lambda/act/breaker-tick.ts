@@ -7,6 +7,7 @@
  * 2. releasing breakers release their held failures (act/release.ts), until the release
  *    budget;
  * 3. held failures near the end of the 14-day redrive window are given up;
+ * 0. owner events still owed (breaker-events.ts announceOwed), even while paused;
  * 4. gauges: OpenBreakers, OldestOpenBreakerAgeSeconds (the breaker alarm), HeldBacklog.
  * The drain does none of 1-3 while the kill switch is on.
  */
@@ -17,7 +18,7 @@ import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-sche
 import type { BreakerState } from '../decide/breaker';
 import type { Outcome } from '../event-path';
 import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
-import { announceIfClosed } from '../record/breaker-events';
+import { announceIfClosed, announceOwed } from '../record/breaker-events';
 import { type BreakerDeps, probeTurn } from './probe';
 import { giveUpNearWindowEnd, releaseGroup } from './release';
 
@@ -124,6 +125,8 @@ async function probeSiblings(
 export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, options: BreakerRunOptions): Promise<BreakerRunReport> {
   const deadline = options.started + (options.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS);
   let active = await deps.breakers.active();
+  // Owner events a transition still owes (its PutEvents failed, or its process died first).
+  await announceOwed(active, deps).catch((e: Error) => deps.log.error('owed breaker events not sent; tried again next run', { error: e.message }));
   const released: Outcome[] = [];
   let gaveUp = 0;
   if (!options.paused) {
