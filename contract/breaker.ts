@@ -6,6 +6,8 @@
  *   breaker item   pk BREAKER#<stateMachineArn>#<errorName>  sk BREAKER
  *                  while open or releasing: dueShard BREAKER#<k>, dueAt = next action time
  *                  (so a few Queries of the sparse byDue index list every active breaker)
+ *                  openedBy (the signal that opened it), owedOpened / owedClosed (owner events
+ *                  not yet sent: the outbox, lambda/record/breaker-events.ts)
  *   held failure   the failure record itself (pk EXEC#<arn>, sk FAILURE#<n>), state `held`:
  *                  dueShard HELD#<stateMachineArn>#<errorName>#<k> (breaker-open) or
  *                  HELD-EXHAUSTED#<k> (onExhausted: hold), k the execution's shard
