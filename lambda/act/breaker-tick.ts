@@ -12,6 +12,7 @@
  * The drain does none of 1-3 while the kill switch is on.
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { parseStateMachineArn } from '../../contract/arn';
 import { namesOneDependency } from '../../contract/error-names';
 import { METRIC } from '../../contract/metrics';
 import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
@@ -21,6 +22,7 @@ import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
 import { announceIfClosed, announceOwed } from '../record/breaker-events';
 import { type BreakerDeps, probeTurn } from './probe';
 import { giveUpNearWindowEnd, releaseGroup } from './release';
+import { stillServed } from '../unserved-failure';
 
 export interface BreakerRunOptions {
   /** When the drain run started (deps.clock). */
@@ -71,7 +73,9 @@ const probeWatch = (deadline: number, options: BreakerRunOptions) => ({ deadline
 
 async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions): Promise<BreakerState> {
   if (state.status !== 'open') return state;
-  const policy = breakerPolicy(snapshot, group);
+  // A group in an account or Region no longer served stops holding (it could never probe):
+  // its release settles each held failure as account-not-served (unserved-failure.ts).
+  const policy = stillServed(parseStateMachineArn(group.stateMachineArn), deps) ? breakerPolicy(snapshot, group) : undefined;
   if (!policy) {
     const resolution = resolvePolicy(snapshot, group.stateMachineArn);
     const settings = resolution.kind === 'found' ? resolution.policy.breaker : BREAKER_DEFAULTS;

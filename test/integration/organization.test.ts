@@ -234,6 +234,23 @@ describe('failures recorded in an account or Region no longer served', () => {
     for (const f of [gone.facts, goneRegion.facts]) expect(members.flatMap((m) => m.standIn.redrives.map((r) => r.executionArn))).not.toContain(f.executionArn);
   });
 
+  test('an open breaker of a state machine no longer served stops holding; the drain settles its held failures once', async () => {
+    const facts = factsOf(await failedExecution(member('111111111111', 'us-east-1'), 'gone-open-1'));
+    const group = { stateMachineArn: facts.stateMachineArn, errorName: facts.errorName };
+    const now = Date.now();
+    expect(await deps.ledger.hold(facts, 'breaker-open', heldShard(group), now)).toBe(true);
+    const counted = await deps.breakers.count(group, [counterName(now, settings)], settings);
+    await deps.breakers.transition(group, { kind: 'failure', at: now, executionArn: facts.executionArn, redriveCount: 0 }, settings, counted);
+    expect((await deps.breakers.read(group)).status).toBe('open');
+    const before = members.map((m) => m.standIn.calls.length);
+    const report = await drain(narrowed);
+    expect(report.breakers?.released.filter((o) => o.executionArn === facts.executionArn).map((o) => o.decision.reason)).toEqual(['account-not-served']);
+    expect(await narrowed.ledger.get(facts.executionArn, 0)).toMatchObject({ state: 'skipped', reason: 'account-not-served' });
+    expect(await narrowed.breakers.read(group)).toMatchObject({ status: 'releasing', closeReason: 'breaker-disabled' });
+    // No probe, no call into the account no longer served.
+    expect(members.map((m) => m.standIn.calls.length)).toEqual(before);
+  });
+
   test('the drain settles a pending redrive of an account no longer served instead of retrying it every run', async () => {
     const facts = factsOf(await failedExecution(member('111111111111', 'eu-west-1'), 'gone-pending-1'));
     expect(await deps.ledger.schedule(facts, Date.now() - 1000, Date.now() - 2000)).toBe(true);
