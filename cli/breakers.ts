@@ -1,8 +1,16 @@
 /**
  * The breakers as redrivectl shows them (status, explain): every open or releasing
- * (state machine, error) group with its held count and next probe.
+ * (state machine, error) group with its held count, since when its oldest failure is held,
+ * which signal opened it, and what its next probe waits for (contract/probe-wait.ts words it).
  */
-import { HELD_EXHAUSTED_SHARD, heldShard, NO_ERROR } from '../contract/breaker';
+import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard, NO_ERROR, type OpenedBy } from '../contract/breaker';
+import { policyDueAt } from '../lambda/decide/backoff';
+import { openedByWords, probeWait, type ProbeWaitFacts } from '../contract/probe-wait';
+import type { RedrivePolicy } from '../contract/policy-schema';
+import type { BreakerState } from '../lambda/decide/breaker';
+import { type PolicySnapshot, resolvePolicy } from '../lambda/policy/policy-source';
+import { storedExtras } from '../lambda/record/breaker-store';
+import type { FailureLedger, FailureRecord } from '../lambda/record/failure-ledger';
 import type { CliContext } from './context';
 import { isoTime, table } from './output';
 
@@ -11,28 +19,88 @@ export interface BreakerView {
   readonly errorName: string | null;
   readonly status: string;
   readonly since: string | null;
+  /** Which signal opened it: failures, redrive-failures, both (null: not recorded). */
+  readonly openedBy: OpenedBy | null;
   readonly held: number;
+  /** When the oldest held failure of the group was held. */
+  readonly heldSince: string | null;
   readonly failedProbes: number;
+  /** The stored next probe time (may be past: see probeWait). */
   readonly nextProbe: string | null;
   readonly probe: { readonly executionArn: string; readonly startedAt: string | null } | null;
+  /** What the next probe waits for, in words. */
+  readonly probeWait: string;
   readonly closeReason: string | null;
 }
 
-export async function activeBreakers(ctx: CliContext): Promise<{ breakers: BreakerView[]; heldAfterExhaustion: number }> {
+/** Held failures the drain looks at when it picks a probe (act/probe.ts MAX_CANDIDATES). */
+const CANDIDATES = 200;
+
+/** The first `n` held failures of a group, oldest first. */
+async function firstHeld(ledger: FailureLedger, group: BreakerGroup, n: number): Promise<FailureRecord[]> {
+  const held = ledger.held(heldShard(group));
+  const out: FailureRecord[] = [];
+  try {
+    for (let next = await held.next(); !next.done && out.length < n; next = await held.next()) out.push(next.value);
+  } finally {
+    await held.return(undefined);
+  }
+  return out;
+}
+
+/** The policy under which a group probes (undefined: none enabled applies). */
+export function groupPolicy(snapshot: PolicySnapshot, group: BreakerGroup): RedrivePolicy | undefined {
+  const r = resolvePolicy(snapshot, group.stateMachineArn);
+  return r.kind === 'found' && r.policy.enabled ? r.policy : undefined;
+}
+
+/**
+ * What the group's next probe waits for. Only a probe that is due by the breaker's schedule
+ * needs a look at the held failures: none whose own backoff has passed (the probe waits for
+ * the first of them, as the drain does: lambda/act/probe.ts), or none with a redrive left
+ * (no probe at all).
+ */
+export async function probeWaitFacts(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy | undefined, ledger: FailureLedger, now: number, held?: readonly FailureRecord[]): Promise<ProbeWaitFacts> {
+  const facts: ProbeWaitFacts = {
+    status: state.status,
+    closeReason: state.closeReason,
+    probe: state.probe ? { executionArn: state.probe.executionArn, startedAt: state.probe.startedAt } : null,
+    nextProbeAt: state.nextProbeAt,
+  };
+  if (state.status !== 'open' || state.probe || (state.nextProbeAt ?? 0) > now || !policy) return facts;
+  const first = held ?? (await firstHeld(ledger, group, CANDIDATES));
+  const candidates = first.filter((f) => f.redriveCount < policy.maxRedrives);
+  // None with a redrive left, and no more beyond those the drain looks at: there will be no probe.
+  if (candidates.length === 0) return first.length > 0 && first.length < CANDIDATES ? { ...facts, noCandidate: true } : facts;
+  const dueAt = (f: FailureRecord) =>
+    policyDueAt(policy, { executionArn: f.executionArn, redriveCount: f.redriveCount, stoppedAt: Math.min(f.stopDate ?? f.heldAt ?? f.updatedAt, now) });
+  const until = Math.min(...candidates.map(dueAt));
+  return until > now ? { ...facts, waits: [{ reason: 'own-backoff', until }] } : facts;
+}
+
+export async function activeBreakers(ctx: CliContext, now = Date.now()): Promise<{ breakers: BreakerView[]; heldAfterExhaustion: number }> {
   const ledger = ctx.ledger();
-  const active = await ctx.breakers().active();
+  const [active, snapshot] = await Promise.all([ctx.breakers().active(), ctx.policySource().snapshot(now)]);
   const breakers = await Promise.all(
-    active.map(async ({ group, state }) => ({
-      stateMachineArn: group.stateMachineArn,
-      errorName: group.errorName,
-      status: state.status,
-      since: isoTime(state.status === 'open' ? state.openedAt : state.closedAt),
-      held: await ledger.heldCount(heldShard(group)),
-      failedProbes: state.failedProbes,
-      nextProbe: state.status === 'open' && !state.probe ? isoTime(state.nextProbeAt) : null,
-      probe: state.probe ? { executionArn: state.probe.executionArn, startedAt: isoTime(state.probe.startedAt) } : null,
-      closeReason: state.closeReason,
-    })),
+    active.map(async ({ group, state }): Promise<BreakerView> => {
+      const [held, first] = await Promise.all([ledger.heldCount(heldShard(group)), firstHeld(ledger, group, CANDIDATES)]);
+      const wait = await probeWaitFacts(group, state, groupPolicy(snapshot, group), ledger, now, first);
+      const heldAt = first.map((f) => f.heldAt ?? f.updatedAt);
+      return {
+        stateMachineArn: group.stateMachineArn,
+        errorName: group.errorName,
+        status: state.status,
+        since: isoTime(state.status === 'open' ? state.openedAt : state.closedAt),
+        openedBy: storedExtras(state).openedBy ?? null,
+        held,
+        heldSince: heldAt.length ? isoTime(Math.min(...heldAt)) : null,
+        failedProbes: state.failedProbes,
+        nextProbe: state.status === 'open' && !state.probe ? isoTime(state.nextProbeAt) : null,
+        probe: state.probe ? { executionArn: state.probe.executionArn, startedAt: isoTime(state.probe.startedAt) } : null,
+        probeWait: probeWait(wait, now),
+        closeReason: state.closeReason,
+      };
+    }),
   );
   breakers.sort((a, b) => a.stateMachineArn.localeCompare(b.stateMachineArn) || (a.errorName ?? '').localeCompare(b.errorName ?? ''));
   return { breakers, heldAfterExhaustion: await ledger.heldCount(HELD_EXHAUSTED_SHARD) };
@@ -44,8 +112,10 @@ export function breakersTable(breakers: readonly BreakerView[]): string {
     { header: 'error', value: (b) => b.errorName ?? NO_ERROR },
     { header: 'status', value: (b) => (b.status === 'releasing' ? `releasing (${b.closeReason})` : b.status) },
     { header: 'since', value: (b) => b.since },
+    { header: 'opened by', value: (b) => openedByWords(b.openedBy) },
     { header: 'held', value: (b) => b.held },
+    { header: 'held since', value: (b) => b.heldSince },
     { header: 'failed probes', value: (b) => b.failedProbes },
-    { header: 'next probe', value: (b) => (b.probe ? `in flight: ${b.probe.executionArn}` : b.nextProbe) },
+    { header: 'probe', value: (b) => b.probeWait },
   ]);
 }

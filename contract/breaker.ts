@@ -6,6 +6,8 @@
  *   breaker item   pk BREAKER#<stateMachineArn>#<errorName>  sk BREAKER
  *                  while open or releasing: dueShard BREAKER#<k>, dueAt = next action time
  *                  (so a few Queries of the sparse byDue index list every active breaker)
+ *                  openedBy (the signal that opened it), owedOpened / owedClosed (owner events
+ *                  not yet sent: the outbox, lambda/record/breaker-events.ts)
  *   held failure   the failure record itself (pk EXEC#<arn>, sk FAILURE#<n>), state `held`:
  *                  dueShard HELD#<stateMachineArn>#<errorName>#<k> (breaker-open) or
  *                  HELD-EXHAUSTED#<k> (onExhausted: hold), k the execution's shard
@@ -95,6 +97,50 @@ export interface ProbeRef {
   readonly startedAt: number;
 }
 
+/**
+ * Which signal opened the breaker (stored with the opening write as `openedBy`):
+ * `failures`: distinct executions' first failures reached `threshold`; `redrive-failures`:
+ * redrives that failed again reached `redriveFailureThreshold`; `both`: both at once.
+ */
+export const OPENED_BY = ['failures', 'redrive-failures', 'both'] as const;
+export type OpenedBy = (typeof OPENED_BY)[number];
+
+/** The two announcements a breaker owes its owners (`Auto Redrive Breaker Opened` / `Closed`). */
+export type AnnouncementKind = 'opened' | 'closed';
+
+/**
+ * An announcement owed (an outbox entry on the breaker item, `owedOpened` / `owedClosed`):
+ * written by the transition that opened or closed the breaker, in the same conditional
+ * write, and removed by the announcer once PutEvents succeeded (conditional on
+ * `owedSince`). What the event says is kept here, so it can be sent later as it was.
+ * Absent (items written before): nothing owed.
+ */
+export interface OwedAnnouncement {
+  /** When the transition was written: identifies the entry; the drain re-sends it only ANNOUNCE_GRACE_MS later. */
+  readonly owedSince: number;
+  /** Breaker status right after the transition. */
+  readonly status: BreakerStatus;
+  readonly openedAt: number | null;
+  /** Closed: when it stopped holding. */
+  readonly closedAt: number | null;
+  /** Opened: `threshold`; Closed: the CloseReason. */
+  readonly reason: string;
+  /** Opened: failures counted in the window that opened it. */
+  readonly failuresInWindow: number | null;
+  /** Opened: which signal crossed its threshold. */
+  readonly openedBy: OpenedBy | null;
+  readonly failedProbes: number;
+  /** Opened: the first probe's time. */
+  readonly nextProbeAt: number | null;
+  readonly firstFailure: FirstFailure | null;
+}
+
+/**
+ * How long an owed announcement is left to the process that wrote it before the drain
+ * sends it: longer than the controller's timeout, so the writer is done (sent, or died).
+ */
+export const ANNOUNCE_GRACE_MS = 2 * 60_000;
+
 /** The first failure counted in an open period (for owner events; its cause is in the ledger). */
 export interface FirstFailure {
   readonly executionArn: string;
@@ -124,6 +170,11 @@ export interface BreakerItem {
   readonly probe?: ProbeRef;
   readonly failedProbes?: number;
   readonly firstFailure?: FirstFailure;
+  /** Which signal opened it (absent on items opened before this was stored). */
+  readonly openedBy?: OpenedBy;
+  /** Announcements owed to owners (absent: none). */
+  readonly owedOpened?: OwedAnnouncement;
+  readonly owedClosed?: OwedAnnouncement;
   readonly dueShard?: string;
   readonly dueAt?: number;
   readonly [counter: `c_${string}` | `r_${string}` | `s_${string}`]: number | undefined;

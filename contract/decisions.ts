@@ -40,5 +40,8 @@ export const SKIP_REASONS = [
   'unknown-account',
   // A held failure given up before Step Functions' 14-day redrive window ends.
   'redrive-window-ending',
+  // Organization mode: a held or pending failure in an account or Region that was served
+  // when it was recorded and is no longer (removed from MEMBER_ACCOUNTS / SERVED_REGIONS).
+  'account-not-served',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];

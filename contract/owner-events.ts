@@ -33,6 +33,11 @@ export interface BreakerEventDetail {
   readonly held: number;
   /** Failures counted in the window that opened it (Opened). */
   readonly failuresInWindow: number | null;
+  /**
+   * Opened: which signal crossed its threshold: `failures` (distinct executions failing),
+   * `redrive-failures` (redrives failing again), `both`. Absent on Closed.
+   */
+  readonly openedBy?: string | null;
   readonly failedProbes: number;
   /** ISO time of the next probe (Opened). */
   readonly nextProbeAt: string | null;

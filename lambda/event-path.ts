@@ -40,8 +40,11 @@ export interface ControllerDeps extends ActDeps {
   readonly describeRate: RateLimiter;
   /** Publishes `Auto Redrive Exhausted` / `Skipped` events; optional. */
   readonly notifier?: OwnerNotifier;
-  /** Which accounts' events may be acted on (organization mode). @default every account */
-  readonly accounts?: { allows(account: string): boolean };
+  /**
+   * Which accounts' events may be acted on, and (`serves`) whether a recorded failure's
+   * account and Region are still served (organization mode). @default every account
+   */
+  readonly accounts?: { allows(account: string): boolean; serves?(account: string, region: string): boolean };
   /** The outage breakers (docs/breaker.md). @default none: no failure is ever held by a breaker */
   readonly breakers?: BreakerStore;
   /**

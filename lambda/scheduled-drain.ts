@@ -7,6 +7,7 @@
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
 import { eventFromRecord } from './event/from-record';
+import { settleIfNotServed } from './unserved-failure';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import { type BreakerRunOptions, type BreakerRunReport, runBreakers } from './act/breaker-tick';
 import { METRIC } from '../contract/metrics';
@@ -82,6 +83,9 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
 }
 
 async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {
+  // Its account or Region is no longer served: DescribeExecution would fail on every run.
+  const unserved = await settleIfNotServed(record, 'drain', deps);
+  if (unserved) return unserved;
   // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
   if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain' });
   const current = await checkExecution(record.executionArn, deps);

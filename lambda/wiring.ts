@@ -79,7 +79,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     policies: new PolicySource(dynamodb, config.policyTableName, killSwitch, config.policyCacheTtlSeconds * 1000, options.log, options.metrics),
     ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays, indexShardsFor(config.peakFailuresPerSecond), clock),
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays, options.counterFlushMs),
-    breakers: new BreakerStore(doc, config.ledgerTableName),
+    breakers: new BreakerStore(doc, config.ledgerTableName, clock),
     stepFunctions: options.stepFunctions ?? router,
     accounts: router,
     redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock, { sleep }),

@@ -5,6 +5,9 @@
 import { Command } from 'commander';
 import { isExecutionArn } from '../../contract/arn';
 import { type BreakerGroup, breakerPk, groupLabel } from '../../contract/breaker';
+import { heldFate, openedByWords, probeWait, type ProbeWaitFacts } from '../../contract/probe-wait';
+import { storedExtras } from '../../lambda/record/breaker-store';
+import { groupPolicy, probeWaitFacts } from '../breakers';
 import type { DescribedExecution } from '../../lambda/act/step-functions';
 import type { AuditEntry } from '../../lambda/record/audit-trail';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
@@ -60,26 +63,40 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
     throw failed(`explain: ${executionArn}: no decisions recorded and Step Functions does not know this execution`);
   }
   const decisions = trail.sort((a, b) => a.at - b.at).map(decisionRow);
-  const records = failures.map(failureRow);
+  const now = Date.now();
   // The breakers of the groups this execution is held in or was a probe of.
   const groups = new Map<string, BreakerGroup>();
   for (const f of failures) {
     if ((f.state === 'held' && f.reason === 'breaker-open') || f.probeToken !== undefined) groups.set(breakerPk(f), { stateMachineArn: f.stateMachineArn, errorName: f.errorName });
   }
+  const snapshot = failures.some((f) => f.state === 'held') || groups.size ? await deps.policies.snapshot(now) : undefined;
+  const waits = new Map<string, ProbeWaitFacts>();
   const breakers = await Promise.all(
     [...groups.values()].map(async (g) => {
       const b = await deps.breakers.read(g);
+      const wait = await probeWaitFacts(g, b, snapshot && groupPolicy(snapshot, g), deps.ledger, now);
+      waits.set(breakerPk(g), wait);
       return {
         group: groupLabel(g),
         status: b.status,
         openedAt: isoTime(b.openedAt),
+        openedBy: storedExtras(b).openedBy ?? null,
         nextProbeAt: isoTime(b.nextProbeAt),
         probe: b.probe?.executionArn ?? null,
+        probeWait: probeWait(wait, now),
         failedProbes: b.failedProbes,
         closeReason: b.closeReason,
       };
     }),
   );
+  const records = failures.map((f) => ({
+    ...failureRow(f),
+    // How a held failure leaves the hold (null: not held).
+    fate:
+      f.state === 'held'
+        ? heldFate({ reason: f.reason, redriveCount: f.redriveCount, maxRedrives: (snapshot && groupPolicy(snapshot, f))?.maxRedrives ?? null, breaker: waits.get(breakerPk(f)) ?? null }, now)
+        : null,
+  }));
 
   ctx.out.emit({ executionArn, current, currentNote, decisions, failures: records, breakers }, () => {
     const parts: string[] = [];
@@ -126,17 +143,22 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
             { header: 'policy', value: (f) => f.policyKey },
             { header: 'due', value: (f) => f.dueAt },
             { header: 'attempts', value: (f) => f.attempts },
+            { header: 'held since', value: (f) => f.heldAt },
             { header: 'updated', value: (f) => f.updatedAt },
-          ])}`,
+          ])}${records
+            .filter((f) => f.fate !== null)
+            .map((f) => `\nHeld failure ${f.redriveCount}: ${f.fate}`)
+            .join('')}`,
     );
     if (breakers.length) {
       parts.push(
-        `Breakers (held failures are released when a probe succeeds; redrivectl release):\n${table(breakers, [
+        `Breakers:\n${table(breakers, [
           { header: 'group', value: (b) => b.group },
           { header: 'status', value: (b) => (b.closeReason && b.status !== 'open' ? `${b.status} (${b.closeReason})` : b.status) },
           { header: 'opened', value: (b) => b.openedAt },
+          { header: 'opened by', value: (b) => openedByWords(b.openedBy) },
           { header: 'failed probes', value: (b) => b.failedProbes },
-          { header: 'next probe', value: (b) => (b.probe ? `in flight: ${b.probe}` : b.nextProbeAt) },
+          { header: 'probe', value: (b) => b.probeWait },
         ])}`,
       );
     }

@@ -112,7 +112,7 @@ async function status(ctx: CliContext): Promise<void> {
         const [decision, reason, action] = key.split(':');
         return { decision, reason, action, n };
       });
-    const withBreakers = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds; redrivectl release):\n${breakersTable(held.breakers)}` : top;
+    const withBreakers = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds, or by redrivectl release):\n${breakersTable(held.breakers)}` : top;
     return rows.length === 0
       ? withBreakers
       : `${withBreakers}\n\nDecisions (UTC days ${yesterday.day} and ${today.day}):\n${table(rows, [

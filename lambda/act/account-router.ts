@@ -60,6 +60,16 @@ export class AccountRouter implements StepFunctionsGateway {
     return this.scope.homeAccount === undefined || account === this.scope.homeAccount || this.scope.memberAccounts.includes(account);
   }
 
+  /**
+   * Whether the controller still serves an execution in `account` and `region`: its account
+   * is served and, in organization mode, its Region is one of the served Regions (the
+   * controller's own role may act only there; a member's events from elsewhere are no
+   * longer forwarded). A failure recorded before the account or Region was removed is not.
+   */
+  serves(account: string, region: string): boolean {
+    return this.allows(account) && (this.scope.homeAccount === undefined || this.scope.regions.includes(region));
+  }
+
   redrive(executionArn: string, clientToken: string): Promise<RedriveResult> {
     const p = parseExecutionArn(executionArn);
     return this.gateway(p.account, p.region, executionArn).redrive(executionArn, clientToken);

@@ -7,18 +7,22 @@
  * 2. releasing breakers release their held failures (act/release.ts), until the release
  *    budget;
  * 3. held failures near the end of the 14-day redrive window are given up;
+ * 0. owner events still owed (breaker-events.ts announceOwed), even while paused;
  * 4. gauges: OpenBreakers, OldestOpenBreakerAgeSeconds (the breaker alarm), HeldBacklog.
  * The drain does none of 1-3 while the kill switch is on.
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { parseStateMachineArn } from '../../contract/arn';
+import { namesOneDependency } from '../../contract/error-names';
 import { METRIC } from '../../contract/metrics';
 import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
 import type { BreakerState } from '../decide/breaker';
 import type { Outcome } from '../event-path';
 import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
-import { announceIfClosed } from '../record/breaker-events';
+import { announceIfClosed, announceOwed } from '../record/breaker-events';
 import { type BreakerDeps, probeTurn } from './probe';
 import { giveUpNearWindowEnd, releaseGroup } from './release';
+import { stillServed } from '../unserved-failure';
 
 export interface BreakerRunOptions {
   /** When the drain run started (deps.clock). */
@@ -69,7 +73,9 @@ const probeWatch = (deadline: number, options: BreakerRunOptions) => ({ deadline
 
 async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions): Promise<BreakerState> {
   if (state.status !== 'open') return state;
-  const policy = breakerPolicy(snapshot, group);
+  // A group in an account or Region no longer served stops holding (it could never probe):
+  // its release settles each held failure as account-not-served (unserved-failure.ts).
+  const policy = stillServed(parseStateMachineArn(group.stateMachineArn), deps) ? breakerPolicy(snapshot, group) : undefined;
   if (!policy) {
     const resolution = resolvePolicy(snapshot, group.stateMachineArn);
     const settings = resolution.kind === 'found' ? resolution.policy.breaker : BREAKER_DEFAULTS;
@@ -78,13 +84,6 @@ async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySn
     return step.state;
   }
   return probeTurn(group, state, policy, deps, probeWatch(deadline, options));
-}
-
-/** Whether a recovery of one group says anything about others with the same error name. */
-function sharedDependencyError(errorName: string | null): errorName is string {
-  // Step Functions' own generic errors (States.TaskFailed, States.Timeout, ...) name no
-  // dependency: two state machines timing out need not share a cause.
-  return errorName !== null && !errorName.startsWith('States.');
 }
 
 /**
@@ -104,7 +103,7 @@ async function probeSiblings(
 ): Promise<Array<{ group: BreakerGroup; state: BreakerState }>> {
   const recoveredAt = new Map<string, number>();
   for (const { group, state } of turns) {
-    if (state.status !== 'releasing' || state.closeReason !== 'probe-succeeded' || state.closedAt === null || !sharedDependencyError(group.errorName)) continue;
+    if (state.status !== 'releasing' || state.closeReason !== 'probe-succeeded' || state.closedAt === null || !namesOneDependency(group.errorName)) continue;
     recoveredAt.set(group.errorName, Math.max(recoveredAt.get(group.errorName) ?? 0, state.closedAt));
   }
   if (recoveredAt.size === 0 || deps.clock() >= deadline) return [...turns];
@@ -130,6 +129,8 @@ async function probeSiblings(
 export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, options: BreakerRunOptions): Promise<BreakerRunReport> {
   const deadline = options.started + (options.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS);
   let active = await deps.breakers.active();
+  // Owner events a transition still owes (its PutEvents failed, or its process died first).
+  await announceOwed(active, deps).catch((e: Error) => deps.log.error('owed breaker events not sent; tried again next run', { error: e.message }));
   const released: Outcome[] = [];
   let gaveUp = 0;
   if (!options.paused) {

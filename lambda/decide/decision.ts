@@ -13,7 +13,7 @@ export { SKIP_REASONS, type HoldReason, type RedriveReason, type SkipReason };
 export const RECONSIDERABLE_SKIPS: readonly SkipReason[] = ['no-policy', 'policy-disabled', 'policy-invalid', 'paused', 'dry-run'];
 
 /** Skips the owning team should hear about (issue-level events, alarms). */
-export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid', 'redrive-window-ending'];
+export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid', 'redrive-window-ending', 'account-not-served'];
 
 
 interface DecisionBase {

@@ -7,12 +7,28 @@
  *   costs the same whether the breaker is closed or open);
  * - `transition`: read, step, write conditional on `version`; on a lost race, read again
  *   and step again (so of N concurrent openers exactly one opens, the rest see it open);
- * - `active`: every open or releasing breaker, one Query of the sparse byDue index.
+ * - `active`: every open or releasing breaker, one Query of the sparse byDue index;
+ * - the announcement outbox: the write that opens or closes a breaker also records the
+ *   owner event it owes (`owedOpened` / `owedClosed`) and which signal opened it
+ *   (`openedBy`); `settleAnnouncement` removes an entry once it was sent
+ *   (record/breaker-events.ts). A breaker owing an announcement does not close for good
+ *   (it would leave the index the drain reads them from). These live on the item, not in
+ *   the pure BreakerState: `storedExtras(state)` gives them for a state this store read or wrote.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { BREAKER_SK, type BreakerGroup, type BreakerItem, breakerPk, breakerShard, breakerShardValues } from '../../contract/breaker';
-import { type BreakerSettings, type BreakerState, CLOSED_STATE, type Observation, type Step, bucketMs, step } from '../decide/breaker';
+import {
+  type AnnouncementKind,
+  BREAKER_SK,
+  type BreakerGroup,
+  type BreakerItem,
+  breakerPk,
+  breakerShard,
+  breakerShardValues,
+  type OpenedBy,
+  type OwedAnnouncement,
+} from '../../contract/breaker';
+import { type BreakerSettings, type BreakerState, CLOSED_STATE, type Effect, type Observation, type Step, bucketMs, step } from '../decide/breaker';
 import { dueShardPages } from './due-index';
 
 export interface ActiveBreaker {
@@ -35,12 +51,26 @@ export const BREAKER_CACHE_MS = 1_000;
 const isConditionFailure = (e: unknown) =>
   e instanceof ConditionalCheckFailedException || (e as { name?: string }).name === 'ConditionalCheckFailedException';
 
+/** What the item stores beside the state machine's state. */
+export interface StoredExtras {
+  readonly openedBy?: OpenedBy;
+  readonly owedOpened?: OwedAnnouncement;
+  readonly owedClosed?: OwedAnnouncement;
+}
+
+const extras = new WeakMap<BreakerState, StoredExtras>();
+
+/** The item's extras for a state this store read or wrote (empty for any other state). */
+export const storedExtras = (state: BreakerState): StoredExtras => extras.get(state) ?? {};
+
+const owes = (x: StoredExtras) => x.owedOpened !== undefined || x.owedClosed !== undefined;
+
 export function stateFromItem(item: Record<string, unknown> | undefined): BreakerState {
   if (!item) return CLOSED_STATE;
   const i = item as Partial<BreakerItem> & Record<string, unknown>;
   const counts: Record<string, number> = {};
   for (const [k, v] of Object.entries(item)) if (/^[crs]_/.test(k) && typeof v === 'number') counts[k] = v;
-  return {
+  const state: BreakerState = {
     status: i.status ?? 'closed',
     version: i.version ?? 0,
     openedAt: i.openedAt ?? null,
@@ -53,6 +83,54 @@ export function stateFromItem(item: Record<string, unknown> | undefined): Breake
     firstFailure: i.firstFailure ?? null,
     counts,
   };
+  extras.set(state, { openedBy: i.openedBy, owedOpened: i.owedOpened, owedClosed: i.owedClosed });
+  return state;
+}
+
+/**
+ * What a transition adds to the item: the announcement it owes (opened or closed) and,
+ * for an opening, which signal crossed its threshold.
+ */
+function outboxOf(before: BreakerState, next: Step, settings: BreakerSettings, now: number): StoredExtras {
+  const after = next.state;
+  const added: { -readonly [K in keyof StoredExtras]: StoredExtras[K] } = {};
+  for (const e of next.effects) {
+    if (e.kind === 'opened') {
+      added.openedBy = openedByOf(e, settings);
+      added.owedOpened = {
+        owedSince: now,
+        status: after.status,
+        openedAt: after.openedAt,
+        closedAt: null,
+        reason: 'threshold',
+        failuresInWindow: e.failuresInWindow,
+        openedBy: added.openedBy,
+        failedProbes: after.failedProbes,
+        nextProbeAt: after.nextProbeAt,
+        firstFailure: after.firstFailure,
+      };
+    } else if (e.kind === 'closed') {
+      added.owedClosed = {
+        owedSince: now,
+        status: after.status,
+        openedAt: before.openedAt,
+        closedAt: after.closedAt,
+        reason: e.reason,
+        failuresInWindow: null,
+        openedBy: null,
+        failedProbes: after.failedProbes,
+        nextProbeAt: null,
+        firstFailure: before.firstFailure,
+      };
+    }
+  }
+  return added;
+}
+
+function openedByOf(e: Extract<Effect, { kind: 'opened' }>, settings: BreakerSettings): OpenedBy {
+  const failures = e.failuresInWindow >= settings.threshold;
+  const redrives = e.redriveFailuresInWindow >= settings.redriveFailureThreshold;
+  return failures && redrives ? 'both' : failures ? 'failures' : 'redrive-failures';
 }
 
 /** Where an active breaker sorts in the BREAKER shard: when the drain has something to do. */
@@ -75,6 +153,8 @@ export class BreakerStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** Stamps owed announcements (`owedSince`). */
+    private readonly clock: () => number = Date.now,
   ) {}
 
   private key(group: BreakerGroup) {
@@ -164,7 +244,13 @@ export class BreakerStore {
     let state = known ?? (await this.read(group));
     for (let attempt = 0; attempt < TRANSITION_ATTEMPTS; attempt++) {
       const next = step(state, obs, settings);
-      if (!next.changed || (await this.write(group, state, next.state))) {
+      if (next.effects.some((e) => e.kind === 'finished') && owes(storedExtras(state))) {
+        // Closed for good, it would leave the index the drain finds owed announcements in.
+        return { before: state, step: { state, changed: false, effects: [{ kind: 'ignored', why: 'an announcement is still owed' }] } };
+      }
+      const added = next.changed ? outboxOf(state, next, settings, this.clock()) : {};
+      if (!next.changed || (await this.write(group, state, next.state, added))) {
+        if (next.changed) extras.set(next.state, { ...storedExtras(state), ...added });
         // A write makes the cached read stale; a step that wrote nothing leaves it valid.
         if (next.changed) this.cache.delete(breakerPk(group));
         this.learned(group, next.state);
@@ -188,8 +274,34 @@ export class BreakerStore {
     return found;
   }
 
+  /**
+   * The owed announcement `kind` was sent: removes it, only if it is still the entry
+   * stamped `owedSince` (a newer one, from a later transition, stays owed). False: it was
+   * not there (already settled by someone else, or replaced).
+   */
+  async settleAnnouncement(group: BreakerGroup, kind: AnnouncementKind, owedSince: number): Promise<boolean> {
+    const field = kind === 'opened' ? 'owedOpened' : 'owedClosed';
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(group),
+          UpdateExpression: 'REMOVE #owed',
+          ConditionExpression: '#owed.owedSince = :since',
+          ExpressionAttributeNames: { '#owed': field },
+          ExpressionAttributeValues: { ':since': owedSince },
+        }),
+      );
+      this.cache.delete(breakerPk(group));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
   /** Writes `after` over `before` if nobody moved the breaker since it was read. */
-  private async write(group: BreakerGroup, before: BreakerState, after: BreakerState): Promise<boolean> {
+  private async write(group: BreakerGroup, before: BreakerState, after: BreakerState, added: StoredExtras): Promise<boolean> {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = {
       ':status': after.status,
@@ -201,6 +313,10 @@ export class BreakerStore {
     };
     const set = ['#status = :status', 'version = :version', 'stateMachineArn = :sm', 'errorName = :err', 'failedProbes = :failedProbes'];
     const remove: string[] = [];
+    for (const [field, v] of Object.entries(added)) {
+      set.push(`${field} = :${field}`);
+      values[`:${field}`] = v;
+    }
     for (const field of CONTROL_FIELDS) {
       const v = after[field];
       if (v === null) remove.push(field);

@@ -4,6 +4,7 @@
  * or a state machine's, with confirmation; through the controller's limiter and audit
  * trail), and policy get / put show and change the breaker settings.
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { StepBehaviour } from '../../local/sfn';
 import { type CliEnv, createMachine, expectOneErrorLine, parseJson, runCli, startCliEnv, startExecution } from './helpers';
 
@@ -47,14 +48,19 @@ test('an open breaker: status lists it, explain shows the hold; a released execu
   expect(status.stdout).toMatch(/Open breakers:\s+1/);
   expect(status.stdout).toMatch(new RegExp(`Held failures:\\s+${held.length} by breakers, 0 after exhaustion`));
   expect(status.stdout).toContain(`${sm}   ${ERROR}   open`);
+  // Which signal opened it, since when its failures are held, what the next probe waits for: in the table.
+  expect(status.stdout).toMatch(/OPENED BY\s+HELD\s+HELD SINCE\s+FAILED PROBES\s+PROBE/);
+  expect(status.stdout).toMatch(new RegExp(`open\\s+\\S+\\s+redrives failing again\\s+${held.length}\\s+20\\d\\d-\\S+Z\\s+0\\s+next probe at ${open.state.nextProbeAt && new Date(open.state.nextProbeAt).toISOString()}`));
   const json = parseJson(await cli('status', '-o', 'json')) as { breakers: Array<Record<string, unknown>> };
-  expect(json.breakers).toEqual([expect.objectContaining({ stateMachineArn: sm, errorName: ERROR, status: 'open', held: held.length, failedProbes: 0, probe: null })]);
+  expect(json.breakers).toEqual([expect.objectContaining({ stateMachineArn: sm, errorName: ERROR, status: 'open', openedBy: 'redrive-failures', held: held.length, failedProbes: 0, probe: null })]);
 
   const explain = await cli('explain', held.at(-1)!);
   expect(explain.code).toBe(0);
   expect(explain.stdout).toMatch(/event\s+.*\s+hold\s+breaker-open\s+\*\s+held/);
-  expect(explain.stdout).toMatch(/Breakers \(held failures are released when a probe succeeds; redrivectl release\):/);
   expect(explain.stdout).toContain(`${sm} / ${ERROR}   open`);
+  expect(explain.stdout).toMatch(/COUNT\s+STATE\s+.*\s+HELD SINCE\s+UPDATED\n0\s+held\s+breaker-open\s+.*\s+20\d\d-\S+Z\s+20\d\d-\S+Z/);
+  expect(explain.stdout).toMatch(/Held failure 0: released when a probe of its group succeeds, or by a person \(redrivectl release\); next probe at /);
+  expect(explain.stdout).toMatch(/OPENED BY\s+FAILED PROBES\s+PROBE\n.*\s+open\s+\S+\s+redrives failing again\s+0\s+next probe at /);
 
   // Without a terminal and without --yes nothing changes.
   const refused = await cli('release', held[0]);
@@ -111,12 +117,51 @@ test('release of the state machine while its breaker is open: it stops holding (
   expect(trail.at(-1)).toMatchObject({ source: 'release', decision: 'redrive', reason: 'release', action: 'redriven' });
 });
 
+test('status and explain say why a probe waits: never a past time as "next probe", a held failure\'s own backoff, a probe running, a held failure with no redrive left', async () => {
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+  const { sm, arns } = await outage('waits', 7);
+  const group = { stateMachineArn: sm, errorName: ERROR };
+  const line = (out: string) => out.split('\n').find((l) => l.startsWith(`${sm} `)) ?? '';
+  const key = { pk: `BREAKER#${sm}#${ERROR}`, sk: 'BREAKER' };
+  const setItem = (expression: string, values: Record<string, unknown>) =>
+    h.local.deps.doc.send(new UpdateCommand({ TableName: h.local.config.ledgerTableName, Key: key, UpdateExpression: expression, ExpressionAttributeValues: values }));
+  const state = await h.local.deps.breakers.read(group);
+  expect(state.status).toBe('open');
+
+  // The probe time has passed (the drain has not run since): due now, never a past "next probe".
+  const past = Date.now() - 60_000;
+  await setItem('SET nextProbeAt = :t', { ':t': past });
+  const due = await cli('status');
+  expect(line(due.stdout)).toMatch(/due now, at the next drain run$/);
+  expect(due.stdout).not.toContain(new Date(past).toISOString());
+
+  // The held failures' own backoff has not passed: the probe waits for the first of them.
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 3600, jitter: 'NONE', maxRedrives: 1 });
+  expect(line((await cli('status')).stdout)).toMatch(/waiting for a held failure's own backoff \(a probe never redrives sooner than the policy\), until \S+$/);
+  // A held failure that already used its one redrive will never be probed, and explain says so.
+  const failures = (await Promise.all(arns.map((a) => h.local.deps.ledger.failuresOf(a)))).flat();
+  const spent = failures.find((f) => f.state === 'held' && f.redriveCount >= 1);
+  expect(spent).toBeDefined();
+  const explained = parseJson(await cli('explain', spent!.executionArn, '-o', 'json')) as { failures: Array<{ redriveCount: number; fate: string | null }>; breakers: Array<{ probeWait: string }> };
+  expect(explained.failures.find((f) => f.redriveCount === spent!.redriveCount)?.fate).toMatch(/^no redrive left: never probed/);
+  expect(explained.breakers[0].probeWait).toMatch(/^waiting for a held failure's own backoff/);
+
+  // A probe in flight.
+  const startedAt = Date.now() - 5_000;
+  await setItem('SET probe = :p', { ':p': { executionArn: arns[0], redriveCount: 0, token: 't', startedAt } });
+  expect(line((await cli('status')).stdout)).toMatch(new RegExp(`probe ${arns[0]} running since ${new Date(startedAt).toISOString()}$`));
+  const json = parseJson(await cli('status', '-o', 'json')) as { breakers: Array<{ stateMachineArn: string; probeWait: string }> };
+  expect(json.breakers.find((b) => b.stateMachineArn === sm)?.probeWait).toBe(`probe ${arns[0]} running since ${new Date(startedAt).toISOString()}`);
+});
+
 test('hold after exhaustion: a person releases it past maxRedrives', async () => {
   await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 0, onExhausted: 'hold', breaker: { enabled: false } });
   const { arns } = await outage('ledger', 1);
   expect(await h.local.deps.ledger.get(arns[0], 0)).toMatchObject({ state: 'held', reason: 'exhausted' });
   const status = await cli('status');
-  expect(status.stdout).toMatch(/Held failures:\s+0 by breakers, 1 after exhaustion \(redrivectl release\)/);
+  expect(status.stdout).toMatch(/Held failures:\s+\d+ by breakers, 1 after exhaustion \(redrivectl release\)/);
+  // Never probed: explain says who releases it.
+  expect((await cli('explain', arns[0])).stdout).toContain('Held failure 0: held after exhaustion: never probed; released only by a person (redrivectl release)');
   world.down = false;
   const r = parseJson(await cli('release', arns[0], '--yes', '-o', 'json')) as { outcomes: Array<Record<string, unknown>> };
   expect(r.outcomes).toEqual([expect.objectContaining({ decision: 'redrive', reason: 'release', action: 'redriven', redriveCount: 0 })]);

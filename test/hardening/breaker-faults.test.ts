@@ -2,10 +2,13 @@
  * Faults around the outage breaker: DynamoDB throttling the breaker item (absorbed by SDK
  * retries, or the event parked and replayed: never lost, never redriven twice), and the
  * Lambda killed at every step of holding a failure (between counting, holding and
- * recording); after recovery every failure is held once, then released and redriven once.
+ * recording); after recovery every failure is held once, then released and redriven once;
+ * and killed at every step of the opening: owners hear `Breaker Opened` once.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { heldShard } from '../../contract/breaker';
+import { ANNOUNCE_GRACE_MS, heldShard } from '../../contract/breaker';
+import { DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
+import type { OwnerNotifier } from '../../lambda/record/owner-notifier';
 import { statusChangePattern } from '../../contract/event-pattern';
 import { handleStatusChange } from '../../lambda/event-path';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
@@ -215,4 +218,52 @@ test.each([
   }
   expectNoDoubles();
   console.log(`breaker crash matrix: ${points} crash points over ${cleanCalls!.length} calls [${cleanCalls!.join(', ')}]`);
+});
+
+test('killed at every step of the event that opens the breaker (count, opening write, PutEvents, marking it sent): owners hear Breaker Opened once', async () => {
+  env = await simEnv(FIXTURE_START, { detachBus: true });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+  const owners = env.notifier;
+  const opened = (machine: string) => owners.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED && e.detail.stateMachineArn === machine).length;
+  const seen: string[] = [];
+  let cleanCalls: string[] | undefined;
+  for (let k = 0; cleanCalls === undefined || k < cleanCalls.length; k++) {
+    for (const when of ['before', 'after'] as CrashMoment[]) {
+      const machine = await createMachine(env, `opens-${k}-${when}`, LAMBDA, downstream);
+      for (let i = 0; i < 4; i++) await handleStatusChange((await failedExecution(env, machine, `m${k}${when}-${i}`)).event, env.deps);
+      const { event } = await failedExecution(env, machine, `m${k}${when}-opener`);
+      const plan = new CrashPlan(k, when);
+      // PutEvents goes through the plan too: the process can die before or after it.
+      const notifier: OwnerNotifier = {
+        notify: (d, f, c) => plan.around('PutEvents', () => owners.notify(d, f, c)),
+        notifyBreaker: (t, d) => plan.around('PutEvents', () => owners.notifyBreaker(t, d)),
+      };
+      const crashing = crashingDeps(env.config, plan, env.clock.now, env.clock.sleep, notifier);
+      try {
+        await handleStatusChange(event, crashing.deps);
+      } catch (e) {
+        if (!(e instanceof SimulatedCrash)) throw e;
+      } finally {
+        crashing.dispose();
+      }
+      if (!plan.reached) cleanCalls = plan.calls;
+      // Lambda retries the event; the drain runs after the grace period, and again later.
+      await handleStatusChange(event, env.deps);
+      expect((await env.deps.breakers.read({ stateMachineArn: machine, errorName: ERROR })).status).toBe('open');
+      for (let run = 0; run < 2; run++) {
+        env.clock.advanceTo(env.clock.now() + ANNOUNCE_GRACE_MS);
+        await drain(env.deps);
+        await env.settle();
+      }
+      const label = `${plan.reached ? `${when} ${plan.calls[k]}` : 'no crash'}`;
+      seen.push(label);
+      // Dying between a successful PutEvents and the write that marks it sent is the one
+      // moment a second copy goes out (docs/breaker.md, Visibility): never none.
+      const between = (when === 'after' && plan.calls[k] === 'PutEvents') || (when === 'before' && plan.calls[k - 1] === 'PutEvents' && plan.calls[k] === 'UpdateItem(breaker)');
+      expect([label, opened(machine)]).toEqual([label, between ? 2 : 1]);
+      if (!plan.reached) break;
+    }
+  }
+  expect(cleanCalls).toEqual(expect.arrayContaining(['PutEvents']));
+  console.log(`breaker opening crash matrix: ${seen.length} runs over ${cleanCalls!.length} calls [${cleanCalls!.join(', ')}]`);
 });

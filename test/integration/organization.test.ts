@@ -6,8 +6,17 @@
  * account's credentials; role assumption is an injected credential provider.
  */
 import { CreateStateMachineCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type BreakerGroup, heldShard } from '../../contract/breaker';
+import { METRIC } from '../../contract/metrics';
+import { BREAKER_DEFAULTS } from '../../contract/policy-schema';
+import { counterName } from '../../lambda/decide/breaker';
+import { parseStatusChange } from '../../lambda/event/status-change';
 import { handleStatusChange } from '../../lambda/event-path';
 import { sweep } from '../../lambda/reconcile';
+import { drain } from '../../lambda/scheduled-drain';
+import { releaseGroup } from '../../lambda/act/release';
+import { MemoryNotifier } from '../../lambda/record/owner-notifier';
+import type { FailureFacts } from '../../lambda/record/failure-ledger';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import type { SfnClientFactory } from '../../lambda/act/account-router';
 import { UnlimitedRate } from '../../lambda/act/rate-limiter';
@@ -47,14 +56,7 @@ beforeAll(async () => {
     }
   }
   roleRequests = [];
-  // The "STS" of this test: a role ARN in account X with the right external id yields X's credentials.
-  const factory: SfnClientFactory = ({ account, region, roleArn, externalId }) => {
-    roleRequests.push({ account, roleArn, externalId });
-    const target = members.find((m) => m.account === account && m.region === region);
-    const roleAccount = /^arn:aws:iam::(\d{12}):role\/AutoRedriveMember$/.exec(roleArn ?? '')?.[1];
-    const credentials = roleAccount && externalId === EXTERNAL_ID ? { accessKeyId: keyFor(roleAccount), secretAccessKey: 'x' } : { accessKeyId: 'AKIAHOME', secretAccessKey: 'x' };
-    return new SFNClient({ region, endpoint: target?.endpoint ?? env.endpoints.sfn, credentials });
-  };
+  const factory = factoryOf();
   deps = wire(
     {
       ...env.config,
@@ -65,6 +67,17 @@ beforeAll(async () => {
   );
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 });
 });
+
+// The "STS" of this test: a role ARN in account X with the right external id yields X's credentials.
+function factoryOf(): SfnClientFactory {
+  return ({ account, region, roleArn, externalId }) => {
+    roleRequests.push({ account, roleArn, externalId });
+    const target = members.find((m) => m.account === account && m.region === region);
+    const roleAccount = /^arn:aws:iam::(\d{12}):role\/AutoRedriveMember$/.exec(roleArn ?? '')?.[1];
+    const credentials = roleAccount && externalId === EXTERNAL_ID ? { accessKeyId: keyFor(roleAccount), secretAccessKey: 'x' } : { accessKeyId: 'AKIAHOME', secretAccessKey: 'x' };
+    return new SFNClient({ region, endpoint: target?.endpoint ?? env.endpoints.sfn, credentials });
+  };
+}
 
 afterAll(async () => {
   for (const m of members) {
@@ -139,4 +152,112 @@ test('the reconciliation sweep covers every member account and Region', async ()
   }
   expect(report.stateMachines).toBe(4);
   for (const m of members) expect(m.standIn.calls.filter((c) => c.outcome === 'AccessDeniedException')).toEqual([]);
+});
+
+describe('failures recorded in an account or Region no longer served', () => {
+  // The same tables, after a redeploy that dropped account 111111111111 and Region eu-west-1.
+  let narrowed: Wired;
+  let notifier: MemoryNotifier;
+  let metrics: InMemoryMetrics;
+  const settings = { ...BREAKER_DEFAULTS, threshold: 1 };
+
+  beforeAll(() => {
+    notifier = new MemoryNotifier();
+    metrics = new InMemoryMetrics();
+    narrowed = wire(
+      {
+        ...env.config,
+        organization: { homeAccount: HOME, memberAccounts: ['222222222222'], memberRoleName: 'AutoRedriveMember', memberExternalId: EXTERNAL_ID, servedRegions: ['us-east-1'] },
+      },
+      { log: new MemoryLog(), metrics, dynamodb: env.dynamodb, notifier, sfnClientFactory: factoryOf(), redriveRate: new UnlimitedRate() },
+    );
+  });
+
+  function factsOf(event: StatusChangeEvent): FailureFacts {
+    const parsed = parseStatusChange(event);
+    if (!parsed.ok) throw new Error('fixture event does not parse');
+    const e = parsed.event;
+    return {
+      executionArn: e.executionArn,
+      redriveCount: e.redriveCount ?? 0,
+      stateMachineArn: e.stateMachineArn,
+      account: e.account,
+      region: e.region,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate,
+      stopDate: e.stopDate,
+      errorName: e.error,
+      cause: e.cause,
+      policyKey: '*',
+    };
+  }
+
+  /** A failure held by its group's breaker (recorded while its account and Region were served), the breaker now releasing. */
+  async function heldAndReleasing(m: Member, name: string): Promise<{ facts: FailureFacts; group: BreakerGroup }> {
+    const facts = factsOf(await failedExecution(m, name));
+    const group = { stateMachineArn: facts.stateMachineArn, errorName: facts.errorName };
+    const now = Date.now();
+    expect(await deps.ledger.hold(facts, 'breaker-open', heldShard(group), now)).toBe(true);
+    const counted = await deps.breakers.count(group, [counterName(now, settings)], settings);
+    const opened = await deps.breakers.transition(group, { kind: 'failure', at: now, executionArn: facts.executionArn, redriveCount: 0 }, settings, counted);
+    await deps.breakers.transition(group, { kind: 'closed-by-hand', at: now }, settings, opened.step.state);
+    return { facts, group };
+  }
+
+  test('a release skips them once as account-not-served (audit, owner event, metric) and releases the others', async () => {
+    const gone = await heldAndReleasing(member('111111111111', 'us-east-1'), 'gone-account-1');
+    const goneRegion = await heldAndReleasing(member('222222222222', 'eu-west-1'), 'gone-region-1');
+    const served = await heldAndReleasing(member('222222222222', 'us-east-1'), 'served-1');
+    const release = (group: BreakerGroup) => releaseGroup(group, narrowed, { deadline: Date.now() + 60_000, concurrency: 2, settings });
+
+    for (const { facts, group } of [gone, goneRegion]) {
+      const report = await release(group);
+      // Once, not once per pass until the deadline.
+      expect(report.outcomes.map((o) => [o.executionArn, o.decision.reason])).toEqual([[facts.executionArn, 'account-not-served']]);
+      expect(await narrowed.ledger.get(facts.executionArn, 0)).toMatchObject({ state: 'skipped', reason: 'account-not-served' });
+      expect((await narrowed.audit.trail(facts.executionArn)).map((t) => t.reason)).toContain('account-not-served');
+      expect(await narrowed.ledger.heldCount(heldShard(group))).toBe(0);
+      // The next drain run has nothing left of it.
+      expect((await release(group)).outcomes).toEqual([]);
+    }
+    expect(notifier.events.map((e) => [e.detail.executionArn, e.detailType, e.detail.reason])).toEqual([
+      [gone.facts.executionArn, 'Auto Redrive Skipped', 'account-not-served'],
+      [goneRegion.facts.executionArn, 'Auto Redrive Skipped', 'account-not-served'],
+    ]);
+    expect(metrics.sum(METRIC.decisions, { Reason: 'account-not-served' })).toBe(2);
+
+    const report = await release(served.group);
+    expect(report.outcomes.map((o) => o.action)).toEqual(['redriven']);
+    expect(member('222222222222', 'us-east-1').standIn.redrives.map((r) => r.executionArn)).toContain(served.facts.executionArn);
+    // Nothing was sent to the accounts and Regions no longer served.
+    for (const f of [gone.facts, goneRegion.facts]) expect(members.flatMap((m) => m.standIn.redrives.map((r) => r.executionArn))).not.toContain(f.executionArn);
+  });
+
+  test('an open breaker of a state machine no longer served stops holding; the drain settles its held failures once', async () => {
+    const facts = factsOf(await failedExecution(member('111111111111', 'us-east-1'), 'gone-open-1'));
+    const group = { stateMachineArn: facts.stateMachineArn, errorName: facts.errorName };
+    const now = Date.now();
+    expect(await deps.ledger.hold(facts, 'breaker-open', heldShard(group), now)).toBe(true);
+    const counted = await deps.breakers.count(group, [counterName(now, settings)], settings);
+    await deps.breakers.transition(group, { kind: 'failure', at: now, executionArn: facts.executionArn, redriveCount: 0 }, settings, counted);
+    expect((await deps.breakers.read(group)).status).toBe('open');
+    const before = members.map((m) => m.standIn.calls.length);
+    const report = await drain(narrowed);
+    expect(report.breakers?.released.filter((o) => o.executionArn === facts.executionArn).map((o) => o.decision.reason)).toEqual(['account-not-served']);
+    expect(await narrowed.ledger.get(facts.executionArn, 0)).toMatchObject({ state: 'skipped', reason: 'account-not-served' });
+    expect(await narrowed.breakers.read(group)).toMatchObject({ status: 'releasing', closeReason: 'breaker-disabled' });
+    // No probe, no call into the account no longer served.
+    expect(members.map((m) => m.standIn.calls.length)).toEqual(before);
+  });
+
+  test('the drain settles a pending redrive of an account no longer served instead of retrying it every run', async () => {
+    const facts = factsOf(await failedExecution(member('111111111111', 'eu-west-1'), 'gone-pending-1'));
+    expect(await deps.ledger.schedule(facts, Date.now() - 1000, Date.now() - 2000)).toBe(true);
+    const report = await drain(narrowed, { breakers: { releaseBudgetMs: 0 } });
+    expect(report.outcomes.filter((o) => o.executionArn === facts.executionArn).map((o) => o.decision.reason)).toEqual(['account-not-served']);
+    expect(await narrowed.ledger.get(facts.executionArn, 0)).toMatchObject({ state: 'skipped', reason: 'account-not-served' });
+    const again = await drain(narrowed, { breakers: { releaseBudgetMs: 0 } });
+    expect(again.outcomes.filter((o) => o.executionArn === facts.executionArn)).toEqual([]);
+  });
 });

@@ -12,7 +12,7 @@ import type { ControllerConfig } from '../../../lambda/config';
 import { SdkStepFunctions, type StepFunctionsGateway } from '../../../lambda/act/step-functions';
 import type { ExecutionStatus } from '../../../lambda/event/status-change';
 import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
-import { MemoryNotifier } from '../../../lambda/record/owner-notifier';
+import { MemoryNotifier, type OwnerNotifier } from '../../../lambda/record/owner-notifier';
 import { wire, type Wired } from '../../../lambda/wiring';
 
 export class SimulatedCrash extends Error {
@@ -111,6 +111,8 @@ export function crashingDeps(
   plan: CrashPlan,
   clock: () => number,
   sleep: (ms: number) => Promise<void>,
+  /** Owner events (default: kept in a notifier of its own). */
+  notifier: OwnerNotifier = new MemoryNotifier(),
 ): { deps: Wired; dispose: () => void } {
   const dynamodb = new DynamoDBClient({});
   dynamodb.middlewareStack.add(
@@ -119,7 +121,7 @@ export function crashingDeps(
   );
   const sfn = new SFNClient({});
   const stepFunctions = new CrashingStepFunctions(new SdkStepFunctions(sfn), plan);
-  const deps = wire(config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), clock, sleep, dynamodb, stepFunctions, notifier: new MemoryNotifier() });
+  const deps = wire(config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), clock, sleep, dynamodb, stepFunctions, notifier });
   return {
     deps,
     dispose: () => {

@@ -186,8 +186,9 @@ describe('decide: one example per skip reason', () => {
     expect(d).not.toHaveProperty('delaySeconds');
   });
 
-  // Skip reasons the controller records without calling decide() (redrive-window-ending: act/release.ts).
-  const CONTROLLER_ONLY: readonly string[] = ['unknown-account', 'redrive-window-ending'];
+  // Skip reasons the controller records without calling decide() (redrive-window-ending: act/release.ts;
+  // account-not-served: unserved-failure.ts).
+  const CONTROLLER_ONLY: readonly string[] = ['unknown-account', 'redrive-window-ending', 'account-not-served'];
 
   it('covers every skip reason decide() can give', () => {
     expect(new Set([...cases.map((c) => c[0]), ...CONTROLLER_ONLY])).toEqual(new Set(SKIP_REASONS));

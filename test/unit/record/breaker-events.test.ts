@@ -6,14 +6,15 @@
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
-import { heldShard } from '../../../contract/breaker';
+import { ANNOUNCE_GRACE_MS, heldShard } from '../../../contract/breaker';
 import { METRIC } from '../../../contract/metrics';
 import { CAUSE_LIMIT, DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED, OWNER_EVENT_SOURCE } from '../../../contract/owner-events';
 import { BREAKER_DEFAULTS } from '../../../contract/policy-schema';
 import { CLOSED_STATE, counterName, step } from '../../../lambda/decide/breaker';
 import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
 import { AuditTrail } from '../../../lambda/record/audit-trail';
-import { announceClosed, announceOpened, recordDecision } from '../../../lambda/record/breaker-events';
+import { announceClosed, announceIfClosed, announceOpened, announceOwed, recordDecision } from '../../../lambda/record/breaker-events';
+import { BreakerStore } from '../../../lambda/record/breaker-store';
 import { FailureLedger } from '../../../lambda/record/failure-ledger';
 import { EventBridgeNotifier, MemoryNotifier } from '../../../lambda/record/owner-notifier';
 import { useLedgerTable } from '../../support/dynalite';
@@ -54,6 +55,7 @@ test('Opened: the group, failures in the window, held count (this one included),
     reason: 'threshold',
     held: 2,
     failuresInWindow: 5,
+    openedBy: null,
     failedProbes: 0,
     nextProbeAt: new Date(T0 + 30_000).toISOString(),
     firstFailure: { executionArn: FACTS.executionArn, error: FACTS.errorName, cause: LONG_CAUSE.slice(0, CAUSE_LIMIT) },
@@ -100,5 +102,94 @@ describe('EventBridgeNotifier.notifyBreaker', () => {
   test('a failed entry surfaces as an error', async () => {
     eb.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] });
     await expect(new EventBridgeNotifier(new EventBridgeClient({ region: 'us-east-1' }), 'owners').notifyBreaker(DETAIL_TYPE_BREAKER_CLOSED, detail)).rejects.toThrow('InternalFailure');
+  });
+});
+
+describe('each breaker event is announced exactly once (the outbox on the breaker item)', () => {
+  const S = { ...BREAKER_DEFAULTS, threshold: 2 };
+  let now = T0;
+  let failNext = 0;
+
+  function outboxDeps() {
+    now = T0;
+    failNext = 0;
+    const d = deps();
+    const breakers = new BreakerStore(table().doc, table().name, () => now);
+    const notifyBreaker = d.notifier.notifyBreaker.bind(d.notifier);
+    d.notifier.notifyBreaker = async (detailType, detail) => {
+      if (failNext > 0) {
+        failNext--;
+        throw new Error('PutEvents: InternalFailure');
+      }
+      await notifyBreaker(detailType, detail);
+    };
+    return { ...d, breakers, clock: () => now };
+  }
+
+  async function open(d: ReturnType<typeof outboxDeps>) {
+    let state = CLOSED_STATE;
+    for (let i = 0; i < S.threshold; i++) state = await d.breakers.count(GROUP, [counterName(now, S)], S);
+    const { step: s } = await d.breakers.transition(GROUP, { kind: 'failure', at: now, executionArn: FACTS.executionArn, redriveCount: 0 }, S, state);
+    expect(s.effects[0]).toMatchObject({ kind: 'opened' });
+    return s.state;
+  }
+
+  const types = (d: ReturnType<typeof outboxDeps>) => d.notifier.breakerEvents.map((e) => e.detailType);
+  const drainRun = async (d: ReturnType<typeof outboxDeps>) => announceOwed(await d.breakers.active(), d);
+
+  test('PutEvents fails once after the opening write: not thrown, sent by the drain after the grace period, then never again', async () => {
+    const d = outboxDeps();
+    const state = await open(d);
+    failNext = 1;
+    await expect(announceOpened(GROUP, state, S.threshold, { error: FACTS.errorName, cause: 'boom' }, d)).resolves.toBeUndefined();
+    expect(types(d)).toEqual([]);
+    // Within the grace period it is left to its writer.
+    now = T0 + ANNOUNCE_GRACE_MS - 1;
+    expect(await drainRun(d)).toBe(0);
+    now = T0 + ANNOUNCE_GRACE_MS;
+    expect(await drainRun(d)).toBe(1);
+    now += 60_000;
+    expect(await drainRun(d)).toBe(0);
+    expect(types(d)).toEqual([DETAIL_TYPE_BREAKER_OPENED]);
+    // Sent as it was when it opened: which signal, the first probe, the first failure (read back from the ledger).
+    expect(d.notifier.breakerEvents[0].detail).toMatchObject({ status: 'open', openedAt: new Date(T0).toISOString(), openedBy: 'failures', failuresInWindow: 2, nextProbeAt: new Date(T0 + 30_000).toISOString() });
+  });
+
+  test('a crash between the opening write and PutEvents: the drain sends it once', async () => {
+    const d = outboxDeps();
+    await open(d);
+    // (the process died here: no announceOpened)
+    now = T0 + ANNOUNCE_GRACE_MS;
+    expect(await drainRun(d)).toBe(1);
+    expect(await drainRun(d)).toBe(0);
+    expect(types(d)).toEqual([DETAIL_TYPE_BREAKER_OPENED]);
+  });
+
+  test('the writer that succeeds is the only sender: the drain finds nothing owed', async () => {
+    const d = outboxDeps();
+    const state = await open(d);
+    await announceOpened(GROUP, state, S.threshold, { error: FACTS.errorName, cause: 'boom' }, d);
+    now = T0 + 10 * ANNOUNCE_GRACE_MS;
+    expect(await drainRun(d)).toBe(0);
+    expect(types(d)).toEqual([DETAIL_TYPE_BREAKER_OPENED]);
+  });
+
+  test('Closed: PutEvents fails on the close, the drain sends it once; the breaker closes for good only after that', async () => {
+    const d = outboxDeps();
+    const opened = await open(d);
+    await announceOpened(GROUP, opened, S.threshold, { error: FACTS.errorName, cause: 'boom' }, d);
+    now = T0 + 5_000;
+    const { before, step: s } = await d.breakers.transition(GROUP, { kind: 'closed-by-hand', at: now }, S);
+    failNext = 1;
+    await announceIfClosed(GROUP, before, s, d);
+    expect(types(d)).toEqual([DETAIL_TYPE_BREAKER_OPENED]);
+    const finish = { kind: 'release-finished' as const, at: now + 10 * 60_000 };
+    expect((await d.breakers.transition(GROUP, finish, S)).step.effects).toEqual([{ kind: 'ignored', why: 'an announcement is still owed' }]);
+    now += ANNOUNCE_GRACE_MS;
+    expect(await drainRun(d)).toBe(1);
+    expect(await drainRun(d)).toBe(0);
+    expect(types(d)).toEqual([DETAIL_TYPE_BREAKER_OPENED, DETAIL_TYPE_BREAKER_CLOSED]);
+    expect(d.notifier.breakerEvents[1].detail).toMatchObject({ status: 'releasing', reason: 'released-by-hand', closedAt: new Date(T0 + 5_000).toISOString(), openedAt: new Date(T0).toISOString() });
+    expect((await d.breakers.transition(GROUP, finish, S)).step.effects).toEqual([{ kind: 'finished' }]);
   });
 });

@@ -18,7 +18,11 @@ const GROUP = { stateMachineArn: SM, errorName: 'Lambda.ServiceException' };
 const KEY = { pk: `BREAKER#${SM}#Lambda.ServiceException`, sk: 'BREAKER' };
 
 const table = useLedgerTable();
-const store = () => new BreakerStore(table().doc, table().name);
+let now = T0;
+const store = () => new BreakerStore(table().doc, table().name, () => now);
+beforeEach(() => {
+  now = T0;
+});
 const failure = (at: number, i = 0) => ({ kind: 'failure' as const, at, executionArn: `arn:aws:states:us-east-1:123456789012:execution:orders:e-${i}`, redriveCount: 0 });
 
 test('no item: closed, version 0', async () => {
@@ -64,6 +68,9 @@ test('open: written over the version read, listed in the BREAKER shard; closed f
   expect(item).toMatchObject({ status: 'open', version: 1, openedAt: T0, nextProbeAt: T0 + 30_000, dueShard: breakerShard(GROUP), dueAt: T0 + 30_000, failedProbes: 0 });
   expect(item).not.toHaveProperty('probe');
   expect(await s.active()).toEqual([{ group: GROUP, state: step.state }]);
+  // The opening write owes its announcement (settled by the announcer, breaker-events.ts).
+  expect(item).toMatchObject({ openedBy: 'failures', owedOpened: { owedSince: T0, status: 'open', openedAt: T0, reason: 'threshold', failuresInWindow: 5, openedBy: 'failures' } });
+  expect(await s.settleAnnouncement(GROUP, 'opened', T0)).toBe(true);
 
   const probe = { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:orders:e-0', redriveCount: 0, token: 'tok', startedAt: T0 + 30_000 };
   await s.transition(GROUP, { kind: 'probe-started', probe }, S);
@@ -72,11 +79,41 @@ test('open: written over the version read, listed in the BREAKER shard; closed f
   const releasing = await table().item(KEY);
   expect(releasing).toMatchObject({ status: 'releasing', version: 3, closedAt: T0 + 40_000, closeReason: 'probe-succeeded', dueShard: breakerShard(GROUP), dueAt: T0 + 40_000 });
   expect(Object.keys(releasing!).filter((k) => k.startsWith('c_') || k === 'probe' || k === 'nextProbeAt')).toEqual([]);
+  expect(releasing).toMatchObject({ owedClosed: { status: 'releasing', openedAt: T0, closedAt: T0 + 40_000, reason: 'probe-succeeded' } });
+  expect(await s.settleAnnouncement(GROUP, 'closed', (releasing!.owedClosed as { owedSince: number }).owedSince)).toBe(true);
   await s.transition(GROUP, { kind: 'release-finished', at: T0 + 400_000 }, S);
   const closed = await table().item(KEY);
   expect(closed).toMatchObject({ status: 'closed', version: 4 });
   expect(closed).not.toHaveProperty('dueShard');
   expect(await s.active()).toEqual([]);
+});
+
+test('the outbox: a breaker owing an announcement does not close for good; a settle removes only the entry it names', async () => {
+  const s = store();
+  let state = CLOSED_STATE;
+  for (let i = 0; i < 5; i++) state = await s.count(GROUP, [counterName(T0, S, 'c'), counterName(T0, S, 'r')], S);
+  await s.transition(GROUP, failure(T0), S, state);
+  expect(await table().item(KEY)).toMatchObject({ openedBy: 'both', owedOpened: { openedBy: 'both', owedSince: T0 } });
+  now = T0 + 1_000;
+  await s.transition(GROUP, { kind: 'closed-by-hand', at: now }, S);
+  // A stale stamp (an older entry of the same kind) settles nothing.
+  expect(await s.settleAnnouncement(GROUP, 'closed', T0)).toBe(false);
+  expect(await s.settleAnnouncement(GROUP, 'opened', T0)).toBe(true);
+  expect(await s.settleAnnouncement(GROUP, 'opened', T0)).toBe(false);
+  const finish = { kind: 'release-finished' as const, at: T0 + 400_000 };
+  const refused = await s.transition(GROUP, finish, S);
+  expect(refused.step).toMatchObject({ changed: false, effects: [{ kind: 'ignored', why: 'an announcement is still owed' }] });
+  expect(await s.active()).toHaveLength(1);
+  expect(await s.settleAnnouncement(GROUP, 'closed', T0 + 1_000)).toBe(true);
+  expect((await s.transition(GROUP, finish, S)).step.effects).toEqual([{ kind: 'finished' }]);
+  expect(await s.active()).toEqual([]);
+  expect(Object.keys((await table().item(KEY))!).filter((k) => k.startsWith('owed'))).toEqual([]);
+});
+
+test('an item written before the outbox (no owed attributes) owes nothing and closes for good as before', async () => {
+  const s = store();
+  await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, stateMachineArn: SM, errorName: GROUP.errorName, status: 'releasing', version: 3, closedAt: T0, closeReason: 'probe-succeeded', dueShard: breakerShard(GROUP), dueAt: T0 } }));
+  expect((await s.transition(GROUP, { kind: 'release-finished', at: T0 + 400_000 }, S)).step.effects).toEqual([{ kind: 'finished' }]);
 });
 
 test('concurrent openers on separate clients: one opens, the others lose the write, read again and hold', async () => {
