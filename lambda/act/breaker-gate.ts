@@ -12,6 +12,7 @@
  * and passes through untouched.
  */
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
+import { namesOneDependency } from '../../contract/error-names';
 import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
 import { BREAKER_DEFAULTS, type BreakerPolicy, type RedrivePolicy } from '../../contract/policy-schema';
 import { type BreakerState, bucketMs, countingTime, counterName, holdDetail, redriveFailuresInWindow, type Step, verdictOf } from '../decide/breaker';
@@ -95,7 +96,9 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
 /** Counts the failure (countFailure) and steps the breaker with it; announces an opening. */
 async function observeFailure(group: BreakerGroup, decision: Decision, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore, deps: BreakerGateDeps): Promise<Step> {
   const seen = await countFailure(group, input, settings, breakers);
-  const obs = { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount ?? 0 } as const;
+  const since = input.now - settings.windowSeconds * 1000;
+  const siblingOpen = namesOneDependency(group.errorName) && breakers.knownOpenElsewhere(group.errorName, group.stateMachineArn, since);
+  const obs = { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount ?? 0, siblingOpen } as const;
   const { step } = await breakers.transition(group, obs, settings, seen);
   const opened = step.effects.find((e) => e.kind === 'opened');
   if (opened && opened.kind === 'opened') {

@@ -127,9 +127,19 @@ export const redriveSuccessesInWindow = (state: Pick<BreakerState, 'counts'>, no
  * succeeds) has many failed redrives too, but also a steady stream of successful ones; an
  * outage has next to none. Either way the owner's policy alone is the better plan.
  */
-export function redrivesFailing(state: Pick<BreakerState, 'counts'>, now: number, settings: Pick<BreakerSettings, 'windowSeconds' | 'redriveFailureThreshold'>): boolean {
+export function redrivesFailing(
+  state: Pick<BreakerState, 'counts'>,
+  now: number,
+  settings: Pick<BreakerSettings, 'windowSeconds' | 'redriveFailureThreshold'>,
+  siblingOpen = false,
+): boolean {
   const r = redriveFailuresInWindow(state, now, settings);
-  return r >= settings.redriveFailureThreshold && redriveSuccessesInWindow(state, now, settings) <= r * SUCCESSES_PER_FAILED_REDRIVE;
+  // Another state machine's breaker is open for the same specific error (one dependency):
+  // one execution's failed redrive is then enough, so a sparse group (one execution at a
+  // time) is protected in a shared outage, while a lone poisoned execution with an error of
+  // its own still never opens anything.
+  const needed = siblingOpen ? 1 : settings.redriveFailureThreshold;
+  return r >= needed && redriveSuccessesInWindow(state, now, settings) <= r * SUCCESSES_PER_FAILED_REDRIVE;
 }
 
 /** Counters that no longer count (older buckets, or another window size): removed by the next write. */
@@ -150,7 +160,14 @@ export function countingTime(stopDate: number | null, now: number, settings: Pic
 
 export type Observation =
   /** A new failure of the group was counted (the state already includes it) or looked up. */
-  | { readonly kind: 'failure'; readonly at: number; readonly executionArn: string; readonly redriveCount: number }
+  | {
+      readonly kind: 'failure';
+      readonly at: number;
+      readonly executionArn: string;
+      readonly redriveCount: number;
+      /** Another state machine's breaker is open for the same specific error name (act/breaker-gate.ts). */
+      readonly siblingOpen?: boolean;
+    }
   /**
    * A redrive of the group succeeded (its SUCCEEDED event): `redriveCount` is the
    * execution's count after that redrive, `redriveStartedAt` when the redrive started.
@@ -221,7 +238,7 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
   switch (obs.kind) {
     case 'failure': {
       if (state.status === 'open') return unchanged(state, { kind: 'hold' });
-      if (!redrivesFailing(state, obs.at, settings)) return unchanged(state, { kind: 'pass' });
+      if (!redrivesFailing(state, obs.at, settings, obs.siblingOpen)) return unchanged(state, { kind: 'pass' });
       const n = failuresInWindow(state, obs.at, settings);
       const r = redriveFailuresInWindow(state, obs.at, settings);
       const s = redriveSuccessesInWindow(state, obs.at, settings);

@@ -148,7 +148,7 @@ export class BreakerStore {
    * counting once it was open; a SUCCEEDED event is evidence only for groups known to be
    * open or to have failed redrives in their window).
    */
-  private readonly known = new Map<string, { readonly group: BreakerGroup; readonly state: BreakerState }>();
+  private readonly known = new Map<string, { readonly group: BreakerGroup; readonly state: BreakerState; readonly at: number }>();
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -191,10 +191,21 @@ export class BreakerStore {
     return [...this.known.values()].filter((k) => k.group.stateMachineArn === stateMachineArn);
   }
 
+  /**
+   * Whether this instance saw, since `since`, an open breaker of another state machine with
+   * this error name (a hint: the evidence of a shared dependency's outage).
+   */
+  knownOpenElsewhere(errorName: string, stateMachineArn: string, since: number): boolean {
+    for (const k of this.known.values()) {
+      if (k.group.errorName === errorName && k.group.stateMachineArn !== stateMachineArn && k.state.status === 'open' && k.at >= since) return true;
+    }
+    return false;
+  }
+
   private learned(group: BreakerGroup, state: BreakerState): BreakerState {
     const pk = breakerPk(group);
     this.known.delete(pk); // re-inserted last: the map evicts the least recently learned
-    this.known.set(pk, { group: { stateMachineArn: group.stateMachineArn, errorName: group.errorName ?? null }, state });
+    this.known.set(pk, { group: { stateMachineArn: group.stateMachineArn, errorName: group.errorName ?? null }, state, at: this.clock() });
     if (this.known.size > 1000) this.known.delete(this.known.keys().next().value!);
     return state;
   }

@@ -104,3 +104,24 @@ test("maxRedrives 1: the probe spends a held failure's last redrive as soon as i
   for (const arn of held) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
   expect(env.clock.now() - heldAt).toBeLessThanOrEqual(5 * 60 * SECOND);
 });
+
+test('a sparse group in a shared outage: with another state machine open for the same specific error, one execution\'s failed redrive opens it; with an error of its own it does not', async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
+  const down = () => ({ ok: false as const, error: OUTAGE_ERROR, cause: 'downstream answered 503' });
+  const busy = await createMachine(env, 'busy', LAMBDA, down);
+  const sparse = await createMachine(env, 'sparse', `${LAMBDA}-2`, down);
+  const loner = await createMachine(env, 'loner', `${LAMBDA}-3`, () => ({ ok: false, error: 'Custom.OwnBug', cause: 'a bug of its own' }));
+  await startEachSecond(env, busy, ['b-0', 'b-1']);
+  await drainAt(env, env.clock.now() + 60 * SECOND);
+  expect((await env.deps.breakers.read(groupOf(busy))).status).toBe('open');
+
+  const [one] = await startEachSecond(env, sparse, ['s-0']);
+  const [own] = await startEachSecond(env, loner, ['l-0']);
+  await drainAt(env, env.clock.now() + 60 * SECOND); // their first redrives fail again
+  expect(redrivesOf(env, one)).toBe(1);
+  expect((await env.deps.breakers.read(groupOf(sparse))).status).toBe('open');
+  expect(await env.deps.ledger.get(one, 1)).toMatchObject({ state: 'held', reason: 'breaker-open' });
+  expect(redrivesOf(env, own)).toBe(1);
+  expect((await env.deps.breakers.read({ stateMachineArn: loner, errorName: 'Custom.OwnBug' })).status).toBe('closed');
+});

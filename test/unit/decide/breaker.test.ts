@@ -128,6 +128,14 @@ describe('redrivesFailing: the opening condition', () => {
     expect(redrivesFailing(window(3, 0), T0, { ...S, redriveFailureThreshold: 3 })).toBe(true);
   });
 
+  test('another state machine open for the same specific error: one execution\'s failed redrive is enough, successes still count', () => {
+    expect(redrivesFailing(window(1, 0), T0, S, true)).toBe(true);
+    expect(redrivesFailing(window(0, 0), T0, S, true)).toBe(false);
+    expect(redrivesFailing(window(1, 1), T0, S, true)).toBe(false);
+    expect(step(counted(1, T0), { kind: 'failure', at: T0, executionArn: ARN, redriveCount: 1, siblingOpen: true }, S).state.status).toBe('open');
+    expect(step(counted(1, T0), { kind: 'failure', at: T0, executionArn: ARN, redriveCount: 1 }, S).state.status).toBe('closed');
+  });
+
   test('only evidence in the window counts: old failed redrives do not add up, old successes do not excuse new failures', () => {
     const old = counted(1, T0 - 400_000);
     expect(redrivesFailing(counted(1, T0, old), T0, S)).toBe(false);
