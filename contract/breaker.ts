@@ -102,7 +102,8 @@ export interface ProbeRef {
  * `failures`: distinct executions' first failures reached `threshold`; `redrive-failures`:
  * redrives that failed again reached `redriveFailureThreshold`; `both`: both at once.
  */
-export const OPENED_BY = ['failures', 'redrive-failures', 'both'] as const;
+/** Which evidence opened a breaker. `failures` and `both`: first failures, stored by older versions only. */
+export const OPENED_BY = ['failures', 'redrive-failures', 'both', 'shared-dependency'] as const;
 export type OpenedBy = (typeof OPENED_BY)[number];
 
 /** The two announcements a breaker owes its owners (`Auto Redrive Breaker Opened` / `Closed`). */

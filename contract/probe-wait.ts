@@ -73,6 +73,8 @@ export function openedByWords(openedBy: OpenedBy | undefined | null): string {
       return 'redrives failing again';
     case 'both':
       return 'executions failing and redrives failing again';
+    case 'shared-dependency':
+      return 'a redrive failing again while another state machine was open for the same error';
     default:
       return 'not recorded';
   }

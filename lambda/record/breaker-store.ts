@@ -103,7 +103,8 @@ function outboxOf(before: BreakerState, next: Step, settings: BreakerSettings, n
         openedAt: after.openedAt,
         closedAt: null,
         reason: 'threshold',
-        failuresInWindow: e.failuresInWindow,
+        // Distinct executions whose redrives failed again: first failures no longer count.
+        failuresInWindow: e.redriveFailuresInWindow,
         openedBy: added.openedBy,
         failedProbes: after.failedProbes,
         nextProbeAt: after.nextProbeAt,
@@ -128,9 +129,8 @@ function outboxOf(before: BreakerState, next: Step, settings: BreakerSettings, n
 }
 
 function openedByOf(e: Extract<Effect, { kind: 'opened' }>, settings: BreakerSettings): OpenedBy {
-  const failures = e.failuresInWindow >= settings.threshold;
-  const redrives = e.redriveFailuresInWindow >= settings.redriveFailureThreshold;
-  return failures && redrives ? 'both' : failures ? 'failures' : 'redrive-failures';
+  // Fewer failed redrives than the threshold: another state machine's open breaker for the same error did it.
+  return e.redriveFailuresInWindow >= settings.redriveFailureThreshold ? 'redrive-failures' : 'shared-dependency';
 }
 
 /** Where an active breaker sorts in the BREAKER shard: when the drain has something to do. */

@@ -199,7 +199,8 @@ describe('failures recorded in an account or Region no longer served', () => {
     const group = { stateMachineArn: facts.stateMachineArn, errorName: facts.errorName };
     const now = Date.now();
     expect(await deps.ledger.hold(facts, 'breaker-open', heldShard(group), now)).toBe(true);
-    const counted = await deps.breakers.count(group, [counterName(now, settings)], settings);
+    await deps.breakers.count(group, [counterName(now, settings, 'r')], settings);
+    const counted = await deps.breakers.count(group, [counterName(now, settings, 'r')], settings);
     const opened = await deps.breakers.transition(group, { kind: 'failure', at: now, executionArn: facts.executionArn, redriveCount: 0 }, settings, counted);
     await deps.breakers.transition(group, { kind: 'closed-by-hand', at: now }, settings, opened.step.state);
     return { facts, group };
@@ -239,7 +240,8 @@ describe('failures recorded in an account or Region no longer served', () => {
     const group = { stateMachineArn: facts.stateMachineArn, errorName: facts.errorName };
     const now = Date.now();
     expect(await deps.ledger.hold(facts, 'breaker-open', heldShard(group), now)).toBe(true);
-    const counted = await deps.breakers.count(group, [counterName(now, settings)], settings);
+    await deps.breakers.count(group, [counterName(now, settings, 'r')], settings);
+    const counted = await deps.breakers.count(group, [counterName(now, settings, 'r')], settings);
     await deps.breakers.transition(group, { kind: 'failure', at: now, executionArn: facts.executionArn, redriveCount: 0 }, settings, counted);
     expect((await deps.breakers.read(group)).status).toBe('open');
     const before = members.map((m) => m.standIn.calls.length);

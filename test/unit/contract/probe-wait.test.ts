@@ -64,10 +64,11 @@ describe('heldFate: how a held failure leaves the hold', () => {
 });
 
 test('openedByWords: each signal, and items opened before it was recorded', () => {
-  expect([openedByWords('failures'), openedByWords('redrive-failures'), openedByWords('both'), openedByWords(undefined)]).toEqual([
+  expect([openedByWords('failures'), openedByWords('redrive-failures'), openedByWords('both'), openedByWords('shared-dependency'), openedByWords(undefined)]).toEqual([
     'executions failing',
     'redrives failing again',
     'executions failing and redrives failing again',
+    'a redrive failing again while another state machine was open for the same error',
     'not recorded',
   ]);
 });
