@@ -2,13 +2,16 @@
  * The drain, run on a schedule: carries out pending redrives that are due and retries
  * abandoned claims, each re-checked with DescribeExecution first (redriven by hand,
  * succeeded, out of the 14-day window: recorded and dropped), then decided again with
- * the current policy through the same path as events. It also reports the backlog and,
- * every few runs, starts the reconciliation sweep.
+ * the current policy through the same path as events. A pending record skipped for a
+ * reason that may change is parked, and parked failures whose reason has changed are
+ * decided again (reconsider-parked.ts). It also reports the backlog and, every few runs,
+ * starts the reconciliation sweep.
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
 import { eventFromRecord } from './event/from-record';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
-import { type BreakerRunOptions, type BreakerRunReport, runBreakers } from './act/breaker-tick';
+import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './act/breaker-tick';
+import { reconsiderParked, type ReconsiderReport } from './reconsider-parked';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
 import type { SweepSchedule } from './record/sweep-schedule';
@@ -33,6 +36,8 @@ export interface DrainReport {
   readonly oldestDueAgeSeconds: number;
   /** Probes, releases, held failures; undefined without breakers. */
   readonly breakers?: BreakerRunReport;
+  /** Parked failures decided again (their reason no longer holds), and how many are left. */
+  readonly parked: ReconsiderReport;
 }
 
 export { eventFromRecord };
@@ -71,6 +76,8 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   const breakers = deps.breakers
     ? await runBreakers({ ...deps, breakers: deps.breakers }, snapshot, { ...options.breakers, started, paused: snapshot.pause.paused })
     : undefined;
+  // After the releases, in the same budget: parked failures whose reason has changed.
+  const parked = await reconsiderParked(deps, snapshot, { deadline: started + (options.breakers?.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS), concurrency: options.concurrency });
   const backlog = await deps.ledger.backlog();
   const now = deps.clock();
   const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
@@ -78,12 +85,12 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
   // The run's decision counts, before the instance may be frozen (audit-trail.ts).
   await deps.audit.flush(now);
-  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers };
+  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers, parked };
 }
 
 async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {
   // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
-  if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain' });
+  if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {
@@ -92,7 +99,8 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snap
     return undefined;
   }
   // An abandoned claim whose redrive went through is recorded as redriven there too.
-  return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
+  // Pending: a skip "for now" (paused meanwhile, policy disabled) parks it for later.
+  return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current, parkIfNotNow: true });
 }
 
 async function breakerHolds(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {

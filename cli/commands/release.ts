@@ -4,18 +4,20 @@
  * released-by-hand, and failures held after exhaustion are included). Each one goes
  * through the controller's event path as source `release` (audit trail, metrics), under
  * the controller's RedriveExecution limiter item; a person's release is not stopped by
- * maxRedrives or by an open breaker, and is stopped by the kill switch and dry-run
- * policies like every redrive.
+ * maxRedrives or by an open breaker. It is refused while the kill switch is on (it would
+ * only record the held failures as paused skips); dry-run and disabled policies apply as to
+ * every redrive, and park the failures until they change.
  */
 import { Command } from 'commander';
 import { DEFAULTS } from '../../lambda/config';
 import { isExecutionArn, isStateMachineArn } from '../../contract/arn';
 import { groupLabel } from '../../contract/breaker';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
-import { heldOfStateMachine, releaseExecutionByHand, releaseStateMachineByHand } from '../../lambda/act/release';
+import { heldOfStateMachine, refuseWhilePaused, releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/act/release';
 import type { Outcome } from '../../lambda/event-path';
 import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
+import type { Wired } from '../../lambda/wiring';
 import { CliError, EXIT, failed, usage } from '../errors';
 import { isoTime, table } from '../output';
 
@@ -72,6 +74,19 @@ async function release(ctx: CliContext, executionArn: string | undefined, option
   assertConfirmable('release', options.yes);
   // The controller's own limiter item at this run's rate: one budget of RedriveExecution calls.
   const deps = ctx.wire({ redriveRate: new DynamoRateLimiter(ctx.doc(), ctx.ledgerTable, 'RedriveExecution', rate) });
+  try {
+    await releaseWith(ctx, deps, executionArn, rate, options);
+  } catch (e) {
+    // Checked before anything is shown or touched, and again by the library itself.
+    if (e instanceof ReleaseWhilePausedError) {
+      throw failed(`release: refused: ${e.message}. A release now would only record the held failures as paused skips; nothing was released and they stay held. Run redrivectl resume first, then release again.`);
+    }
+    throw e;
+  }
+}
+
+async function releaseWith(ctx: CliContext, deps: Wired, executionArn: string | undefined, rate: number, options: ReleaseOptions): Promise<void> {
+  await refuseWhilePaused(deps);
 
   if (executionArn !== undefined) {
     const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
@@ -141,8 +156,10 @@ export function releaseCommand(): Command {
     .addHelpText(
       'after',
       `
-A person's release is not stopped by maxRedrives or by an open breaker; the kill switch
-(redrivectl pause) and dry-run policies still apply. Every release is in the audit trail
+A person's release is not stopped by maxRedrives or by an open breaker. While the kill
+switch is on (redrivectl pause) it is refused (redrivectl resume first); a dry-run or
+disabled policy still applies: such failures are parked and decided again by the drain
+once the policy changes (redrivectl status counts them). Every release is in the audit trail
 (source release): redrivectl explain <executionArn>.
 
 Examples:

@@ -42,7 +42,8 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, Upda
 import type { AuditEntry } from './audit-trail';
 import { storedEntry } from './decision-record';
 import { ifConditionHolds } from './conditional-write';
-import { DUE_BASE } from '../../contract/due-shards';
+import { DUE_BASE, parkedFamily } from '../../contract/due-shards';
+import { ParkedDirectory } from './parked-failures';
 import { countShards, dueShardPages, IndexShards, mergedShards } from './due-index';
 import {
   type Claim,
@@ -68,6 +69,8 @@ const STATES = { ':skipped': 'skipped', ':held': 'held', ':pending': 'pending', 
 export class FailureLedger {
   /** Which byDue partition values this ledger writes and reads. */
   private readonly shards: IndexShards;
+  /** The families of parked failures (park()). */
+  readonly parked: ParkedDirectory;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -78,6 +81,7 @@ export class FailureLedger {
     clock: () => number = Date.now,
   ) {
     this.shards = new IndexShards(doc, tableName, indexShards, clock);
+    this.parked = new ParkedDirectory(doc, tableName);
   }
 
   /** Every failure record of one execution, lowest redriveCount first. */
@@ -201,6 +205,27 @@ export class FailureLedger {
       ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
       decision,
       false,
+    );
+    return out !== undefined;
+  }
+
+  /**
+   * A skip whose reason may change (decide/decision.ts RECONSIDERABLE_SKIPS) of a failure
+   * that may still be redriven (held, pending, claimed, parked): the record stays listed,
+   * in family parkedFamily(reason, state machine) at its stop time, so the drain decides it
+   * again once the reason no longer holds (lambda/reconsider-parked.ts), however long ago
+   * it stopped; it keeps a live record's TTL. Allowed where a skip is.
+   */
+  async park(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    await this.parked.touch(reason, facts.stateMachineArn, now);
+    const shard = await this.shards.valueFor(parkedFamily(reason, facts.stateMachineArn), facts.executionArn);
+    const out = await this.takeOver(
+      facts,
+      now,
+      'SET #state = :skipped, reason = :reason, dueShard = :shard, dueAt = :since, attempts = if_not_exists(attempts, :zero)',
+      { ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0 },
+      ' REMOVE claimToken, claimExpiresAt',
+      decision,
     );
     return out !== undefined;
   }

@@ -48,7 +48,16 @@ export interface FailureRecord extends FailureFacts {
   readonly decisions?: readonly AuditEntry[];
   /** On a record 0 written because a later failure (this redriveCount) was recorded first. */
   readonly supersededBy?: number;
+  /** Its byDue index value, while it is in the index (pending, claimed, held, parked). */
+  readonly dueShard?: string;
 }
+
+/**
+ * A failure that may still be redriven: pending, claimed, held, or a skip parked for a
+ * reason that may change (FailureLedger.park). A skip of it "for now" parks it again.
+ */
+export const mayStillBeRedriven = (r: FailureRecord | undefined): boolean =>
+  r !== undefined && (r.state === 'pending' || r.state === 'claimed' || r.state === 'held' || (r.state === 'skipped' && r.dueShard !== undefined));
 
 /** Audit entries one failure record holds at most (one per claim attempt; audit-trail.ts). */
 export const MAX_DECISIONS_IN_RECORD = 16;
