@@ -45,6 +45,7 @@ export { eventFromRecord };
 export async function drain(deps: ControllerDeps, options: DrainOptions = {}): Promise<DrainReport> {
   const started = deps.clock();
   const snapshot = await deps.policies.snapshot(started);
+  await publishRate(deps, started);
   const outcomes: Outcome[] = [];
   let dueCount = 0;
   if (!snapshot.pause.paused) {
@@ -86,6 +87,16 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   // The run's decision counts, before the instance may be frozen (audit-trail.ts).
   await deps.audit.flush(now);
   return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers, parked };
+}
+
+/** The deployed RedriveExecution rate, for redrivectl release and backfill (act/rate-limiter.ts publishRate). */
+async function publishRate(deps: ControllerDeps, now: number): Promise<void> {
+  try {
+    await deps.redriveRate.publishRate?.(now);
+  } catch (e) {
+    // The next run writes it again; the CLI falls back to the last recorded value meanwhile.
+    deps.log.warn('deployed rate not recorded this run', { errorName: (e as Error).name, error: (e as Error).message });
+  }
 }
 
 async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {

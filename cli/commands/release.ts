@@ -9,7 +9,6 @@
  * every redrive, and park the failures until they change.
  */
 import { Command } from 'commander';
-import { DEFAULTS } from '../../lambda/config';
 import { isExecutionArn, isStateMachineArn } from '../../contract/arn';
 import { groupLabel } from '../../contract/breaker';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
@@ -20,18 +19,12 @@ import { type CliContext, withContext } from '../context';
 import type { Wired } from '../../lambda/wiring';
 import { CliError, EXIT, failed, usage } from '../errors';
 import { isoTime, table } from '../output';
+import { cliRedriveRate } from '../redrive-rate';
 
 interface ReleaseOptions {
   stateMachine?: string;
   rate?: string;
   yes?: boolean;
-}
-
-function parseRate(rate: string | undefined): number {
-  if (rate === undefined) return DEFAULTS.redriveRatePerSecond;
-  const n = Number(rate);
-  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw usage(`release: --rate '${rate}' must be a number of redrives per second above 0 (at most 1000)`);
-  return n;
 }
 
 const outcomeView = (o: Outcome) => ({
@@ -70,7 +63,7 @@ async function release(ctx: CliContext, executionArn: string | undefined, option
   if (options.stateMachine !== undefined && !isStateMachineArn(options.stateMachine)) {
     throw usage(`release: --state-machine '${options.stateMachine.slice(0, 300)}' is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)`);
   }
-  const rate = parseRate(options.rate);
+  const { rate } = await cliRedriveRate(ctx, 'release', options.rate);
   assertConfirmable('release', options.yes);
   // The controller's own limiter item at this run's rate: one budget of RedriveExecution calls.
   const deps = ctx.wire({ redriveRate: new DynamoRateLimiter(ctx.doc(), ctx.ledgerTable, 'RedriveExecution', rate) });
@@ -151,7 +144,7 @@ export function releaseCommand(): Command {
     .description('release held failures (breaker holds and holds after exhaustion): redriven now through the controller, with audit trail')
     .argument('[executionArn]', 'one execution whose held failure to release')
     .option('--state-machine <arn>', "every held failure of this state machine (its open breakers stop holding)")
-    .option('--rate <n>', `redrives per second, shared with the controller's limiter (default ${DEFAULTS.redriveRatePerSecond})`)
+    .option('--rate <n>', "redrives per second, shared with the controller's limiter (default and maximum: the controller's deployed rate)")
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .addHelpText(
       'after',
