@@ -52,7 +52,7 @@ async function drainUntilSucceeded(arns: readonly string[], runs = 30): Promise<
 }
 
 /** orders: breaker opens, its failures are held; billing: breaker off, redrives pending an hour. */
-async function outage(): Promise<{ orders: string; held: string[]; pending: string[] }> {
+async function outage(): Promise<{ orders: string; arns: string[]; held: string[]; pending: string[] }> {
   const orders = await createMachine(env, 'orders', ORDERS_TASK, downstream);
   const billing = await createMachine(env, 'billing', BILLING_TASK, downstream);
   await env.putPolicy({ stateMachine: orders, intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
@@ -64,7 +64,7 @@ async function outage(): Promise<{ orders: string; held: string[]; pending: stri
   for (const a of arns) if ((await latest(a)).state === 'held') held.push(a);
   expect(held.length).toBeGreaterThanOrEqual(5);
   for (const a of pending) expect(await latest(a)).toMatchObject({ state: 'pending' });
-  return { orders, held, pending: [...pending] };
+  return { orders, arns, held, pending: [...pending] };
 }
 
 test('release while paused is refused and touches nothing; a long pause: held and pending failures skipped paused are parked and all come back after resume', async () => {
@@ -109,20 +109,25 @@ test('release while paused is refused and touches nothing; a long pause: held an
 
 test('a policy disabled then re-enabled hours later: the held failures its breaker released as policy-disabled come back', async () => {
   env = await simEnv(FIXTURE_START);
-  const { orders, held } = await outage();
+  const { orders, arns, held } = await outage();
   await env.putPolicy({ stateMachine: orders, enabled: false, intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
   await drainAt(env, env.clock.now() + MINUTE); // the breaker stops holding; its held failures go through decide()
   for (const a of held) expect(await latest(a)).toMatchObject({ state: 'skipped', reason: 'policy-disabled', dueShard: expect.stringContaining(parkedFamily('policy-disabled', orders)) });
 
   env.clock.advanceTo(env.clock.now() + SWEEP_OVERLAP_MS + 3 * HOUR);
   const still = await drainAt(env, env.clock.now() + MINUTE);
-  expect(still.parked).toMatchObject({ outcomes: [], parked: held.length }); // its reason holds: not even read
+  // Every orders failure that was waiting (held, or a redrive pending its backoff, parked when
+  // the drain carried it out under the disabled policy) is parked; none was decided again.
+  const parked: string[] = [];
+  for (const a of arns) if ((await latest(a)).dueShard?.startsWith(parkedFamily('policy-disabled', orders))) parked.push(a);
+  expect(parked).toEqual(expect.arrayContaining(held));
+  expect(still.parked).toMatchObject({ outcomes: [], parked: parked.length }); // its reason holds: not even read
 
   world.down = false;
   await env.putPolicy({ stateMachine: orders, intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
   const back = await drainAt(env, env.clock.now() + MINUTE);
-  expect(back.parked.outcomes.map((o) => o.action)).toEqual(held.map(() => 'redriven'));
-  expect(statuses(held)).toEqual(held.map(() => 'SUCCEEDED'));
+  expect(back.parked.outcomes.map((o) => o.action)).toEqual(parked.map(() => 'redriven'));
+  expect(statuses(parked)).toEqual(parked.map(() => 'SUCCEEDED'));
 });
 
 test('while paused, held failures near the end of the 14-day window are still given up (owner event), and stay held until then', async () => {
