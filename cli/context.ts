@@ -24,7 +24,7 @@ import { KillSwitch } from '../lambda/record/kill-switch';
 import { PolicySource } from '../lambda/policy/policy-source';
 import { wire, type Wired } from '../lambda/wiring';
 import { usage } from './errors';
-import { readLocalState } from './local-state';
+import { type LocalState, readLocalState } from './local-state';
 import { stackTargets } from './stack-outputs';
 import { Output, type OutputFormat } from './output';
 
@@ -57,6 +57,8 @@ export class CliContext {
   private tables: { policy?: string; ledger?: string };
   private queueUrl: string | undefined;
   private readonly stackName: string | undefined;
+  /** With --local: the running stand-ins' hand-over file (endpoints, tables, config). */
+  readonly localState: LocalState | undefined;
   private clients: { dynamodb?: DynamoDBClient; doc?: DynamoDBDocumentClient; sqs?: SQSClient } = {};
 
   constructor(
@@ -74,7 +76,7 @@ export class CliContext {
     // Standard AWS configuration: set before any client exists, as the AWS CLI does.
     if (options.profile) env.AWS_PROFILE = options.profile;
     if (options.region) env.AWS_REGION = options.region;
-    let local: ReturnType<typeof readLocalState> | undefined;
+    let local: LocalState | undefined;
     if (options.local) {
       local = readLocalState(env);
       env.AWS_ENDPOINT_URL_SFN = local.endpoints.sfn;
@@ -92,6 +94,7 @@ export class CliContext {
     };
     this.queueUrl = options.dlqUrl || local?.dlqUrl || env[ENV_VARS.dlqUrl] || undefined;
     this.stackName = local ? undefined : options.stack || env[ENV_VARS.stack] || undefined;
+    this.localState = local;
   }
 
   /** Fills what the flags and variables left open from the stack's outputs (--stack). */

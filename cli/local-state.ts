@@ -11,6 +11,8 @@ export interface LocalState {
   readonly tables: { readonly policy: string; readonly ledger: string };
   readonly dlqUrl: string;
   readonly region: string;
+  /** The local controller's RedriveExecution rate (redrivectl release and backfill use it; absent in older files). */
+  readonly redriveRatePerSecond?: number;
 }
 
 /** `.local-state/local.json` at the repository root; AUTO_REDRIVE_LOCAL_STATE overrides it. */
@@ -41,5 +43,8 @@ export function readLocalState(env: NodeJS.ProcessEnv = process.env): LocalState
     typeof state.dlqUrl === 'string' &&
     typeof state.region === 'string';
   if (!ok) throw failed(`--local: ${file}: missing endpoints, tables, dlqUrl or region (restart: npm run local)`);
+  if (state.redriveRatePerSecond !== undefined && !(typeof state.redriveRatePerSecond === 'number' && state.redriveRatePerSecond > 0)) {
+    throw failed(`--local: ${file}: redriveRatePerSecond must be a number above 0 (restart: npm run local)`);
+  }
   return state;
 }

@@ -11,6 +11,7 @@
  *   pending redrives and claims   DUE#<k>
  *   held failures of one group    HELD#<stateMachineArn>#<errorName>#<k>   (base: heldShard())
  *   held after exhaustion         HELD-EXHAUSTED#<k>
+ *   parked failures               PARKED#<reason>#<stateMachineArn>#<k>   (base: parkedFamily())
  *
  * k = SHA-256(executionArn) mod shards: stable, so every write of one failure record lands
  * on one value (a moved record is one delete and one put of the same partition), and
@@ -22,6 +23,20 @@ import { createHash } from 'node:crypto';
 
 /** Pending redrives and claims (the drain's shard family). */
 export const DUE_BASE = 'DUE';
+
+/**
+ * Parked failures: a held or pending failure that was then skipped for a reason that may
+ * change (paused, policy-disabled, no-policy, policy-invalid, dry-run) stays listed under
+ * one family per (reason, state machine), at its stop time, so the drain re-decides it as
+ * soon as that reason no longer holds (lambda/reconsider-parked.ts), however long ago it
+ * stopped. Each family that has been used has a directory entry (pk
+ * `PARKED#<reason>#<stateMachineArn>`, sk PARKED_DIRECTORY_SK) listed under the index value
+ * PARKED_DIRECTORY, so the drain reads only the families whose reason has changed.
+ */
+export const parkedFamily = (reason: string, stateMachineArn: string) => `PARKED#${reason}#${stateMachineArn}`;
+/** The byDue value listing the parked families (their directory entries: one per family, rarely written). */
+export const PARKED_DIRECTORY = 'PARKED';
+export const PARKED_DIRECTORY_SK = 'PARKED';
 
 /** DynamoDB's per-partition-key write limit (table and each GSI), write units per second. */
 export const PARTITION_WRITE_UNITS_PER_SECOND = 1_000;

@@ -42,6 +42,11 @@ export const METRIC = {
   heldFailures: 'HeldFailures',
   /** Held failures in the ledger (all groups), measured by the drain. */
   heldBacklog: 'HeldBacklog',
+  /**
+   * Parked failures (held or pending ones skipped for a reason that may change: paused,
+   * policy-disabled, no-policy, policy-invalid, dry-run), waiting for it to change; measured by the drain.
+   */
+  parkedFailures: 'ParkedFailures',
   /** Breakers open now, measured by the drain. */
   openBreakers: 'OpenBreakers',
   /** Age in seconds of the longest-open breaker, measured by the drain (the breaker alarm). */

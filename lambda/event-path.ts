@@ -28,7 +28,7 @@ import { type PolicySnapshot, type PolicySource, resolvePolicy } from './policy/
 import type { AuditTrail, DecisionSource } from './record/audit-trail';
 import { countDecision, decisionRecord, type Subject } from './record/decision-record';
 export type { DecisionRecord } from './record/decision-record';
-import { type FailureFacts, type FailureRecord, toRecordState } from './record/failure-ledger';
+import { type FailureFacts, type FailureRecord, mayStillBeRedriven, toRecordState } from './record/failure-ledger';
 import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
 import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
@@ -73,6 +73,12 @@ export interface ProcessOptions {
   readonly decideOnly?: boolean;
   /** A person released this held failure (`redrivectl release`). */
   readonly releasedByHand?: boolean;
+  /**
+   * The failure is held, pending or parked (a release, the drain): a skip whose reason may
+   * change parks it (FailureLedger.park) instead of dropping it. Also when the ledger read
+   * finds it so.
+   */
+  readonly parkIfNotNow?: boolean;
 }
 
 /** How stale the policy cache may be before a would-be soft skip re-reads it. */
@@ -122,7 +128,8 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
 
   const failure = failureFactsOf(event, decision, gathered);
   if (failure && failure.redriveCount >= 1 && gathered.readLedger && !gathered.recordZero) await deps.ledger.supersede(failure, gathered.now);
-  const action = await act(decision, failure, gathered, deps, entryOf(event, decision, options.source));
+  const park = options.parkIfNotNow === true || mayStillBeRedriven(gathered.thisRecord);
+  const action = await act(decision, failure, gathered, deps, entryOf(event, decision, options.source), park);
   // Owners hear about a give-up once, not once per duplicate delivery.
   return record(event, decision, action, repeatsSkip ? null : failure, deps, options.source);
 }
@@ -306,10 +313,10 @@ function probesOf(failures: readonly FailureRecord[], redriveCount: number): { p
 
 // ---- act -----------------------------------------------------------------------------
 
-async function act(decision: Decision, failure: FailureFacts | null, facts: Facts, deps: ControllerDeps, entry: DecisionEntry): Promise<CarriedOut> {
+async function act(decision: Decision, failure: FailureFacts | null, facts: Facts, deps: ControllerDeps, entry: DecisionEntry, park: boolean): Promise<CarriedOut> {
   await settleAbandonedRedrive(facts, deps);
   // The ledger was read and has no record of this failure: its first write takes the audit entry.
-  return carryOut(decision, failure, deps, entry, facts.thisRecord?.decisions, facts.readLedger && !facts.thisRecord);
+  return carryOut(decision, failure, deps, entry, facts.thisRecord?.decisions, facts.readLedger && !facts.thisRecord, park);
 }
 
 /**

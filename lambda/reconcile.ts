@@ -55,7 +55,7 @@ export async function watchedStateMachines(snapshot: PolicySnapshot, deps: Contr
 }
 
 /** Would the earlier skip still come out the same? Then re-checking costs a Describe for nothing. */
-function skipStillHolds(reason: SkipReason, resolution: PolicyResolution, paused: boolean): boolean {
+export function skipStillHolds(reason: SkipReason, resolution: PolicyResolution, paused: boolean): boolean {
   switch (reason) {
     case 'no-policy':
       return resolution.kind === 'none';

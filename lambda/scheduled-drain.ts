@@ -2,14 +2,17 @@
  * The drain, run on a schedule: carries out pending redrives that are due and retries
  * abandoned claims, each re-checked with DescribeExecution first (redriven by hand,
  * succeeded, out of the 14-day window: recorded and dropped), then decided again with
- * the current policy through the same path as events. It also reports the backlog and,
- * every few runs, starts the reconciliation sweep.
+ * the current policy through the same path as events. A pending record skipped for a
+ * reason that may change is parked, and parked failures whose reason has changed are
+ * decided again (reconsider-parked.ts). It also reports the backlog and, every few runs,
+ * starts the reconciliation sweep.
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
 import { eventFromRecord } from './event/from-record';
 import { settleIfNotServed } from './unserved-failure';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
-import { type BreakerRunOptions, type BreakerRunReport, runBreakers } from './act/breaker-tick';
+import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './act/breaker-tick';
+import { reconsiderParked, type ReconsiderReport } from './reconsider-parked';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
 import type { SweepSchedule } from './record/sweep-schedule';
@@ -34,6 +37,8 @@ export interface DrainReport {
   readonly oldestDueAgeSeconds: number;
   /** Probes, releases, held failures; undefined without breakers. */
   readonly breakers?: BreakerRunReport;
+  /** Parked failures decided again (their reason no longer holds), and how many are left. */
+  readonly parked: ReconsiderReport;
 }
 
 export { eventFromRecord };
@@ -41,6 +46,7 @@ export { eventFromRecord };
 export async function drain(deps: ControllerDeps, options: DrainOptions = {}): Promise<DrainReport> {
   const started = deps.clock();
   const snapshot = await deps.policies.snapshot(started);
+  await publishRate(deps, started);
   const outcomes: Outcome[] = [];
   let dueCount = 0;
   if (!snapshot.pause.paused) {
@@ -72,6 +78,8 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   const breakers = deps.breakers
     ? await runBreakers({ ...deps, breakers: deps.breakers }, snapshot, { ...options.breakers, started, paused: snapshot.pause.paused })
     : undefined;
+  // After the releases, in the same budget: parked failures whose reason has changed.
+  const parked = await reconsiderParked(deps, snapshot, { deadline: started + (options.breakers?.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS), concurrency: options.concurrency });
   const backlog = await deps.ledger.backlog();
   const now = deps.clock();
   const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
@@ -79,7 +87,17 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
   // The run's decision counts, before the instance may be frozen (audit-trail.ts).
   await deps.audit.flush(now);
-  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers };
+  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers, parked };
+}
+
+/** The deployed RedriveExecution rate, for redrivectl release and backfill (act/rate-limiter.ts publishRate). */
+async function publishRate(deps: ControllerDeps, now: number): Promise<void> {
+  try {
+    await deps.redriveRate.publishRate?.(now);
+  } catch (e) {
+    // The next run writes it again; the CLI falls back to the last recorded value meanwhile.
+    deps.log.warn('deployed rate not recorded this run', { errorName: (e as Error).name, error: (e as Error).message });
+  }
 }
 
 async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {
@@ -87,7 +105,7 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snap
   const unserved = await settleIfNotServed(record, 'drain', deps);
   if (unserved) return unserved;
   // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
-  if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain' });
+  if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {
@@ -96,7 +114,8 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snap
     return undefined;
   }
   // An abandoned claim whose redrive went through is recorded as redriven there too.
-  return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current });
+  // Pending: a skip "for now" (paused meanwhile, policy disabled) parks it for later.
+  return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current, parkIfNotNow: true });
 }
 
 async function breakerHolds(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {

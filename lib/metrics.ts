@@ -59,6 +59,7 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.probes]: [DIMENSION.outcome],
   [METRIC.heldFailures]: [DIMENSION.reason],
   [METRIC.heldBacklog]: [],
+  [METRIC.parkedFailures]: [],
   [METRIC.openBreakers]: [],
   [METRIC.oldestOpenBreakerAge]: [],
 };

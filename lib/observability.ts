@@ -330,9 +330,13 @@ export class Observability extends Construct {
 
     // The outage breakers: open groups, held failures, probes, transitions.
     dashboard.addWidgets(
-      graph('Outage breakers: open, held failures', 8, {
+      graph('Outage breakers: open, held failures; parked failures', 8, {
         left: [autoRedriveMetric(METRIC.openBreakers, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Open breakers' })],
-        right: [autoRedriveMetric(METRIC.heldBacklog, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Held failures' })],
+        right: [
+          autoRedriveMetric(METRIC.heldBacklog, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Held failures' }),
+          // Held or pending failures skipped for now (paused, policy disabled, ...): back when that changes.
+          autoRedriveMetric(METRIC.parkedFailures, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Parked failures' }),
+        ],
         leftYAxis: { min: 0 },
         rightYAxis: { min: 0 },
       }),

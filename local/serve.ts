@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     tables: { policy: LOCAL_TABLES.policy, ledger: LOCAL_TABLES.ledger },
     dlqUrl,
     region: LOCAL_REGION,
+    redriveRatePerSecond: env.config.redriveRatePerSecond,
   };
   const file = localStatePath();
   mkdirSync(path.dirname(file), { recursive: true });

@@ -7,7 +7,6 @@
  */
 import { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { DEFAULTS } from '../../lambda/config';
 import type { Outcome } from '../../lambda/event-path';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
 import type { ListedExecution, StepFunctionsGateway } from '../../lambda/act/step-functions';
@@ -19,6 +18,7 @@ import { DEFAULT_WATCHED_STATUSES } from '../../contract/event-pattern';
 import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
 import { CliError, EXIT, usage } from '../errors';
+import { cliRedriveRate } from '../redrive-rate';
 import { isoTime, table } from '../output';
 import { policyKeyProblem } from '../../contract/policy-key';
 
@@ -41,13 +41,6 @@ export function parseSince(since: string, now: number): number {
   if (!Number.isFinite(at)) throw usage(`backfill: --since '${since}' is neither a duration (30m, 6h, 2d) nor an ISO date (2024-03-01 or 2024-03-01T12:00:00Z)`);
   if (at > now) throw usage(`backfill: --since '${since}' is in the future`);
   return at;
-}
-
-function parseRate(rate: string | undefined): number {
-  if (rate === undefined) return DEFAULTS.redriveRatePerSecond;
-  const n = Number(rate);
-  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw usage(`backfill: --rate '${rate}' must be a number of redrives per second above 0 (at most 1000)`);
-  return n;
 }
 
 /** The gateway, counting the failures the sweep lists (progress). */
@@ -219,7 +212,7 @@ async function backfill(ctx: CliContext, options: BackfillOptions): Promise<void
   const keyProblem = policyKeyProblem(options.stateMachine);
   if (keyProblem) throw usage(`backfill: --state-machine: ${keyProblem}`);
   const since = parseSince(options.since, now);
-  const rate = parseRate(options.rate);
+  const { rate } = await cliRedriveRate(ctx, 'backfill', options.rate);
   const dryRun = options.dryRun ?? false;
   if (!dryRun) assertConfirmable('backfill', options.yes);
 
@@ -313,7 +306,7 @@ export function backfillCommand(): Command {
     .requiredOption('--state-machine <arn|pattern>', "state machine ARN, or a pattern with * ('*' for every machine with a policy)")
     .requiredOption('--since <when>', 'failures that stopped since: a duration (30m, 6h, 2d, 1w) or an ISO date')
     .option('--dry-run', 'decide and print the plan; change nothing')
-    .option('--rate <n>', `redrives per second, shared with the controller's limiter (default ${DEFAULTS.redriveRatePerSecond})`)
+    .option('--rate <n>', "redrives per second, shared with the controller's limiter (default and maximum: the controller's deployed rate)")
     .option('--yes', 'do not show the plan and ask; go ahead (required when stdin is not a terminal)')
     .addHelpText(
       'after',

@@ -58,11 +58,22 @@ async function dlqDepth(ctx: CliContext): Promise<{ depth: number | null; note: 
   }
 }
 
+/**
+ * Held or pending failures skipped for a reason that may change, per (reason, state
+ * machine): the drain decides them again once it does (lambda/reconsider-parked.ts).
+ */
+async function parkedFailures(ctx: CliContext): Promise<Array<{ reason: string; stateMachineArn: string; count: number }>> {
+  const ledger = ctx.ledger();
+  const families = await ledger.parked.families();
+  const counted = await Promise.all(families.map(async (f) => ({ reason: f.reason, stateMachineArn: f.stateMachineArn, count: await ledger.heldCount(f.base) })));
+  return counted.filter((f) => f.count > 0);
+}
+
 async function status(ctx: CliContext): Promise<void> {
   const now = Date.now();
   const store = new PolicyStore(ctx.dynamodb(), ctx.policyTable);
   const audit = ctx.audit();
-  const [pauseState, policies, backlog, today, yesterday, dlq, held] = await Promise.all([
+  const [pauseState, policies, backlog, today, yesterday, dlq, held, parked] = await Promise.all([
     ctx.killSwitch().read(),
     store.list(),
     ctx.ledger().backlog(),
@@ -70,7 +81,11 @@ async function status(ctx: CliContext): Promise<void> {
     audit.countsFor(now - DAY_MS),
     dlqDepth(ctx),
     activeBreakers(ctx),
+    parkedFailures(ctx),
   ]);
+  const parkedTotal = parked.reduce((n, f) => n + f.count, 0);
+  const parkedByReason = new Map<string, number>();
+  for (const f of parked) parkedByReason.set(f.reason, (parkedByReason.get(f.reason) ?? 0) + f.count);
   const openBreakers = held.breakers.filter((b) => b.status === 'open');
   const counts: Record<string, number> = { ...yesterday.counts };
   for (const [k, v] of Object.entries(today.counts)) counts[k] = (counts[k] ?? 0) + v;
@@ -82,6 +97,7 @@ async function status(ctx: CliContext): Promise<void> {
     pendingRedrives: { count: backlog.count, oldestDueAt: isoTime(backlog.oldestDueAt) },
     breakers: held.breakers,
     held: { byBreakers: held.breakers.reduce((n, b) => n + b.held, 0), afterExhaustion: held.heldAfterExhaustion },
+    parked: { count: parkedTotal, families: parked },
     lastDays: {
       days: [yesterday.day, today.day],
       redrives: sum(counts, (d, _r, a) => d === 'redrive' && a === 'redriven'),
@@ -100,6 +116,12 @@ async function status(ctx: CliContext): Promise<void> {
       ['Pending redrives', `${backlog.count}${backlog.oldestDueAt !== null ? ` (oldest due ${isoTime(backlog.oldestDueAt)})` : ''}`],
       ['Open breakers', `${openBreakers.length}${held.breakers.length > openBreakers.length ? ` (+${held.breakers.length - openBreakers.length} releasing)` : ''}`],
       ['Held failures', `${result.held.byBreakers} by breakers, ${result.held.afterExhaustion} after exhaustion${result.held.afterExhaustion ? ' (redrivectl release)' : ''}`],
+      [
+        'Parked failures',
+        parkedTotal === 0
+          ? '0'
+          : `${parkedTotal} (${[...parkedByReason].map(([r, n]) => `${r} ${n}`).join(', ')}): decided again when that changes (resume, policy fixed)`,
+      ],
       [`Redrives (${yesterday.day}..${today.day} UTC)`, result.lastDays.redrives],
       ['Exhaustions (limit reached)', result.lastDays.exhaustions],
       ['Scheduled / deferred', `${result.lastDays.scheduled} / ${result.lastDays.deferred}`],

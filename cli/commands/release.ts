@@ -4,32 +4,27 @@
  * released-by-hand, and failures held after exhaustion are included). Each one goes
  * through the controller's event path as source `release` (audit trail, metrics), under
  * the controller's RedriveExecution limiter item; a person's release is not stopped by
- * maxRedrives or by an open breaker, and is stopped by the kill switch and dry-run
- * policies like every redrive.
+ * maxRedrives or by an open breaker. It is refused while the kill switch is on (it would
+ * only record the held failures as paused skips); dry-run and disabled policies apply as to
+ * every redrive, and park the failures until they change.
  */
 import { Command } from 'commander';
-import { DEFAULTS } from '../../lambda/config';
 import { isExecutionArn, isStateMachineArn } from '../../contract/arn';
 import { groupLabel } from '../../contract/breaker';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
-import { heldOfStateMachine, releaseExecutionByHand, releaseStateMachineByHand } from '../../lambda/act/release';
+import { heldOfStateMachine, refuseWhilePaused, releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/act/release';
 import type { Outcome } from '../../lambda/event-path';
 import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
+import type { Wired } from '../../lambda/wiring';
 import { CliError, EXIT, failed, usage } from '../errors';
 import { isoTime, table } from '../output';
+import { cliRedriveRate } from '../redrive-rate';
 
 interface ReleaseOptions {
   stateMachine?: string;
   rate?: string;
   yes?: boolean;
-}
-
-function parseRate(rate: string | undefined): number {
-  if (rate === undefined) return DEFAULTS.redriveRatePerSecond;
-  const n = Number(rate);
-  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw usage(`release: --rate '${rate}' must be a number of redrives per second above 0 (at most 1000)`);
-  return n;
 }
 
 const outcomeView = (o: Outcome) => ({
@@ -68,10 +63,23 @@ async function release(ctx: CliContext, executionArn: string | undefined, option
   if (options.stateMachine !== undefined && !isStateMachineArn(options.stateMachine)) {
     throw usage(`release: --state-machine '${options.stateMachine.slice(0, 300)}' is not a state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)`);
   }
-  const rate = parseRate(options.rate);
+  const { rate } = await cliRedriveRate(ctx, 'release', options.rate);
   assertConfirmable('release', options.yes);
   // The controller's own limiter item at this run's rate: one budget of RedriveExecution calls.
   const deps = ctx.wire({ redriveRate: new DynamoRateLimiter(ctx.doc(), ctx.ledgerTable, 'RedriveExecution', rate) });
+  try {
+    await releaseWith(ctx, deps, executionArn, rate, options);
+  } catch (e) {
+    // Checked before anything is shown or touched, and again by the library itself.
+    if (e instanceof ReleaseWhilePausedError) {
+      throw failed(`release: refused: ${e.message}. A release now would only record the held failures as paused skips; nothing was released and they stay held. Run redrivectl resume first, then release again.`);
+    }
+    throw e;
+  }
+}
+
+async function releaseWith(ctx: CliContext, deps: Wired, executionArn: string | undefined, rate: number, options: ReleaseOptions): Promise<void> {
+  await refuseWhilePaused(deps);
 
   if (executionArn !== undefined) {
     const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
@@ -136,13 +144,15 @@ export function releaseCommand(): Command {
     .description('release held failures (breaker holds and holds after exhaustion): redriven now through the controller, with audit trail')
     .argument('[executionArn]', 'one execution whose held failure to release')
     .option('--state-machine <arn>', "every held failure of this state machine (its open breakers stop holding)")
-    .option('--rate <n>', `redrives per second, shared with the controller's limiter (default ${DEFAULTS.redriveRatePerSecond})`)
+    .option('--rate <n>', "redrives per second, shared with the controller's limiter (default and maximum: the controller's deployed rate)")
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .addHelpText(
       'after',
       `
-A person's release is not stopped by maxRedrives or by an open breaker; the kill switch
-(redrivectl pause) and dry-run policies still apply. Every release is in the audit trail
+A person's release is not stopped by maxRedrives or by an open breaker. While the kill
+switch is on (redrivectl pause) it is refused (redrivectl resume first); a dry-run or
+disabled policy still applies: such failures are parked and decided again by the drain
+once the policy changes (redrivectl status counts them). Every release is in the audit trail
 (source release): redrivectl explain <executionArn>.
 
 Examples:

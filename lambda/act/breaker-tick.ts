@@ -6,10 +6,11 @@
  *    same error name probe at once (probeSiblings);
  * 2. releasing breakers release their held failures (act/release.ts), until the release
  *    budget;
- * 3. held failures near the end of the 14-day redrive window are given up;
+ * 3. held (and parked) failures near the end of the 14-day redrive window are given up;
  * 0. owner events still owed (breaker-events.ts announceOwed), even while paused;
  * 4. gauges: OpenBreakers, OldestOpenBreakerAgeSeconds (the breaker alarm), HeldBacklog.
- * The drain does none of 1-3 while the kill switch is on.
+ * The drain does neither 1 nor 2 while the kill switch is on; 3 runs while paused too (a
+ * pause must not let a held failure age out of its window unseen).
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
 import { parseStateMachineArn } from '../../contract/arn';
@@ -160,8 +161,9 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
       }
     }
     active = await deps.breakers.active();
-    gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD]);
   }
+  const parked = (await deps.ledger.parked.families()).map((f) => f.base);
+  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked]);
 
   // Gauges.
   const now = deps.clock();

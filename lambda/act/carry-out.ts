@@ -5,7 +5,7 @@
  * throttling or 5xx after the SDK's retries) turns the claim back into a pending redrive:
  * a deferral, never a lost failure.
  */
-import type { Decision } from '../decide/decision';
+import { type Decision, RECONSIDERABLE_SKIPS } from '../decide/decision';
 import { type Claim, type FailureFacts, type FailureLedger, heldSince, settlesWithDecision } from '../record/failure-ledger';
 import type { ActionResult, AuditEntry } from '../record/audit-trail';
 import { DIMENSION, METRIC } from '../../contract/metrics';
@@ -73,6 +73,8 @@ export async function carryOut(
   entry?: DecisionEntry,
   decisions?: readonly AuditEntry[],
   firstWrite = false,
+  /** The failure may still be redriven: a skip "for now" parks it (FailureLedger.park). */
+  parkIfNotNow = false,
 ): Promise<CarriedOut> {
   const now = deps.clock();
   /** The entry for the first write, if it takes one; `audited` if it was stored. */
@@ -81,6 +83,7 @@ export async function carryOut(
   if (decision.decision === 'skip') {
     const outcome: ActionOutcome = { action: decision.reason === 'dry-run' ? 'dry-run' : 'skipped' };
     if (!facts || UNRECORDED_SKIPS.has(decision.reason)) return outcome;
+    if (parkIfNotNow && RECONSIDERABLE_SKIPS.includes(decision.reason)) return audited(outcome, await deps.ledger.park(facts, decision.reason, now, first(outcome)));
     return audited(outcome, await deps.ledger.skip(facts, decision.reason, now, first(outcome)));
   }
   if (!facts) throw new Error(`decision ${decision.decision} without failure facts`);

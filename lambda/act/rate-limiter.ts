@@ -39,6 +39,11 @@ export interface RateLimiter {
    * spacing: late wake-ups would otherwise bunch calls above the rate in a one-second window.
    */
   started?(at: number): void;
+  /**
+   * Records this limiter's rate where tools outside the controller read it (the drain, every
+   * run: `redrivectl release` and `backfill` default to it and may only go below it).
+   */
+  publishRate?(at: number): Promise<void>;
 }
 
 /** Lease length while the set of instances changes. */
@@ -106,7 +111,7 @@ export class LeasedRateLimiter implements RateLimiter {
 
   constructor(
     private readonly store: LeaseStore,
-    private readonly ratePerSecond: number,
+    readonly ratePerSecond: number,
     options: LeasedRateLimiterOptions = {},
   ) {
     if (!(ratePerSecond > 0)) throw new Error('rate limiter: ratePerSecond must be > 0');
@@ -266,6 +271,25 @@ export class LeasedRateLimiter implements RateLimiter {
   }
 }
 
+/** The lease item of limiter `name` in the ledger table. */
+const leaseKey = (name: string) => ({ pk: 'RATE', sk: `LEASES#${name}` });
+
+/** The rate the controller's drain last recorded on a lease item (`ratePerSecond`, `recordedAt`). */
+export interface RecordedRate {
+  readonly ratePerSecond: number;
+  readonly recordedAt: number;
+}
+
+/**
+ * The deployed controller's rate for limiter `name`, as its drain records it on the lease
+ * item every run (undefined: never recorded: a controller version from before, or none yet).
+ */
+export async function readRecordedRate(doc: DynamoDBDocumentClient, tableName: string, name: string): Promise<RecordedRate | undefined> {
+  const out = await doc.send(new GetCommand({ TableName: tableName, Key: leaseKey(name), ConsistentRead: true, ProjectionExpression: 'ratePerSecond, rateRecordedAt' }));
+  const rate = out.Item?.ratePerSecond;
+  return typeof rate === 'number' && rate > 0 ? { ratePerSecond: rate, recordedAt: Number(out.Item?.rateRecordedAt ?? 0) } : undefined;
+}
+
 /** The lease item of limiter `name` in the ledger table (pk RATE, sk LEASES#<name>). */
 export class DynamoLeaseStore implements LeaseStore {
   private readonly key: { pk: string; sk: string };
@@ -275,7 +299,22 @@ export class DynamoLeaseStore implements LeaseStore {
     private readonly tableName: string,
     name: string,
   ) {
-    this.key = { pk: 'RATE', sk: `LEASES#${name}` };
+    this.key = leaseKey(name);
+  }
+
+  /**
+   * Records the deployed rate on the lease item. Not the version: the lease writes are
+   * conditioned on it, and this one must never make a holder's renewal lose a race.
+   */
+  async recordRate(ratePerSecond: number, at: number): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key,
+        UpdateExpression: 'SET ratePerSecond = :r, rateRecordedAt = :at',
+        ExpressionAttributeValues: { ':r': ratePerSecond, ':at': at },
+      }),
+    );
   }
 
   async read(): Promise<LeaseView> {
@@ -336,6 +375,8 @@ function viewOf(item: Record<string, unknown> | undefined): LeaseView {
 
 /** The controller's limiter for one AWS API: a leasing limiter on the ledger table. */
 export class DynamoRateLimiter extends LeasedRateLimiter {
+  private readonly leaseStore: DynamoLeaseStore;
+
   constructor(
     doc: DynamoDBDocumentClient,
     tableName: string,
@@ -345,7 +386,19 @@ export class DynamoRateLimiter extends LeasedRateLimiter {
     options: Omit<LeasedRateLimiterOptions, 'clock'> = {},
   ) {
     if (!(ratePerSecond > 0)) throw new Error(`rate limiter ${name}: ratePerSecond must be > 0`);
-    super(new DynamoLeaseStore(doc, tableName, name), ratePerSecond, { ...options, clock });
+    const store = new DynamoLeaseStore(doc, tableName, name);
+    super(store, ratePerSecond, { ...options, clock });
+    this.leaseStore = store;
+  }
+
+  /**
+   * Why on the lease item and not a stack output: every limiter of this rate already shares
+   * the item, the CLI reaches it however the tables were named (--stack, --ledger-table, the
+   * environment, --local), and the drain rewrites it every run from its own configuration,
+   * so after a deploy that changes the rate it is true again within a minute.
+   */
+  publishRate(at: number): Promise<void> {
+    return this.leaseStore.recordRate(this.ratePerSecond, at);
   }
 }
 

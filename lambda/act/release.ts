@@ -23,6 +23,7 @@ import { type ControllerDeps, type Outcome, processStatusChange } from '../event
 import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
 import { announceIfClosed, recordDecision } from '../record/breaker-events';
 import type { FailureRecord } from '../record/failure-ledger';
+import type { PauseState } from '../record/kill-switch';
 import type { BreakerDeps } from './probe';
 import { settleIfNotServed } from '../unserved-failure';
 
@@ -34,7 +35,8 @@ export async function releaseOne(record: FailureRecord, deps: ControllerDeps, by
   // An account or Region no longer served would be skipped without a ledger write, and met again on every pass.
   const unserved = await settleIfNotServed(record, 'release', deps);
   if (unserved) return unserved;
-  return processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release', releasedByHand: byHand });
+  // Held: a skip "for now" (paused meanwhile, policy disabled, dry run) parks it for later.
+  return processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release', releasedByHand: byHand, parkIfNotNow: true });
 }
 
 /** The next up to `n` items of a stream (fewer only at its end). */
@@ -125,7 +127,7 @@ export async function releaseGroup(group: BreakerGroup, deps: BreakerDeps, optio
 }
 
 /**
- * Gives up held failures whose 14-day redrive window ends within their policy's
+ * Gives up held (and parked) failures whose 14-day redrive window ends within their policy's
  * `holdMarginHours`: skip `redrive-window-ending`, audit, owner event (Auto Redrive Skipped).
  */
 export async function giveUpNearWindowEnd(deps: ControllerDeps, snapshot: PolicySnapshot, shards: readonly string[]): Promise<number> {
@@ -147,7 +149,7 @@ export async function giveUpNearWindowEnd(deps: ControllerDeps, snapshot: Policy
       if (!(await deps.ledger.skip(record, 'redrive-window-ending', now))) continue;
       const decision = skipDecision(
         'redrive-window-ending',
-        `held (${record.reason ?? 'held'}) until ${marginHours}h before Step Functions' 14-day redrive window ends (${new Date(windowEnds).toISOString()}); given up so it does not expire unseen`,
+        `${record.state === 'held' ? 'held' : 'parked'} (${record.reason ?? 'held'}) until ${marginHours}h before Step Functions' 14-day redrive window ends (${new Date(windowEnds).toISOString()}); given up so it does not expire unseen`,
         { policyKey: record.policyKey, redriveCount: record.redriveCount, errorName: record.errorName },
       );
       await recordDecision(record, decision, { action: 'skipped' }, 'release', deps);
@@ -160,8 +162,27 @@ export async function giveUpNearWindowEnd(deps: ControllerDeps, snapshot: Policy
 
 // ---- redrivectl release ------------------------------------------------------------------
 
-/** A person releases one execution's held failures (normally one). */
+/**
+ * A person's release while the kill switch is on: refused before anything is touched (a
+ * release would only turn held failures into `paused` skips). `pause` says who paused,
+ * when and why.
+ */
+export class ReleaseWhilePausedError extends Error {
+  constructor(readonly pause: PauseState) {
+    super(`the controller is paused${pause.by ? ` by ${pause.by}` : ''}${pause.at ? ` since ${new Date(pause.at).toISOString()}` : ''}${pause.reason ? ` (${pause.reason})` : ''}`);
+    this.name = 'ReleaseWhilePausedError';
+  }
+}
+
+/** Throws ReleaseWhilePausedError when the kill switch is on (read afresh, not from the policy cache). */
+export async function refuseWhilePaused(deps: Pick<ControllerDeps, 'policies' | 'clock'>): Promise<void> {
+  const { pause } = await deps.policies.refresh(deps.clock());
+  if (pause.paused) throw new ReleaseWhilePausedError(pause);
+}
+
+/** A person releases one execution's held failures (normally one); refused while paused. */
 export async function releaseExecutionByHand(executionArn: string, deps: ControllerDeps): Promise<Outcome[]> {
+  await refuseWhilePaused(deps);
   const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
   const outcomes: Outcome[] = [];
   for (const record of held) outcomes.push(await releaseOne(record, deps, true));
@@ -182,7 +203,7 @@ export async function heldOfStateMachine(stateMachineArn: string, deps: BreakerD
 }
 
 /**
- * A person releases every held failure of a state machine: its open breakers stop holding
+ * A person releases every held failure of a state machine (refused while paused): its open breakers stop holding
  * (reason released-by-hand, owner event), then each group's held failures and those held
  * after exhaustion go through the event path as the person's release.
  */
@@ -191,6 +212,7 @@ export async function releaseStateMachineByHand(
   deps: BreakerDeps,
   options: { readonly concurrency: number; readonly onOutcome?: (o: Outcome) => void; readonly shouldStop?: () => boolean },
 ): Promise<Outcome[]> {
+  await refuseWhilePaused(deps);
   const outcomes: Outcome[] = [];
   const snapshot = await deps.policies.snapshot(deps.clock());
   const resolution = resolvePolicy(snapshot, stateMachineArn);

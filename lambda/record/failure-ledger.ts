@@ -32,112 +32,34 @@
  * way. Every such value is write-sharded by execution (contract/due-shards.ts: DUE#<k>,
  * <held base>#<k>), so a storm spreads over `indexShards` index partitions; readers merge
  * every shard and the legacy unsharded value (lambda/record/due-index.ts).
+ *
+ * TTL (`expiresAt`): the audit retention; a record that may still be redriven (pending,
+ * claimed, held) lives at least until the redrive window and the widest hold margin have
+ * passed since its failure stopped (failure-record.ts recordExpiresAt).
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { FailureRecordState } from '../decide/decision';
 import type { AuditEntry } from './audit-trail';
 import { storedEntry } from './decision-record';
 import { ifConditionHolds } from './conditional-write';
-import { DUE_BASE } from '../../contract/due-shards';
+import { DUE_BASE, parkedFamily } from '../../contract/due-shards';
+import { ParkedDirectory } from './parked-failures';
 import { countShards, dueShardPages, IndexShards, mergedShards } from './due-index';
+import {
+  type Claim,
+  executionItems,
+  executionPk,
+  FACT_FIELDS,
+  type FailureFacts,
+  type FailureRecord,
+  failureSk,
+  heldSince,
+  recordExpiresAt,
+  settlesWithDecision,
+  storedFacts,
+} from './failure-record';
 
-export type FailureState = FailureRecordState['state'];
-
-/** What the ledger remembers about the failed execution (never its input or output). */
-export interface FailureFacts {
-  readonly executionArn: string;
-  readonly redriveCount: number;
-  readonly stateMachineArn: string;
-  readonly account: string;
-  readonly region: string;
-  readonly name: string;
-  readonly status: string;
-  readonly startDate: number;
-  readonly stopDate: number | null;
-  readonly errorName: string | null;
-  /** Truncated: enough for a person to recognise the failure. */
-  readonly cause: string | null;
-  readonly policyKey: string | null;
-  /**
-   * How many of the execution's earlier failures were redriven as breaker probes (absent:
-   * none; older records lack it). Kept on held records: the probe choice rotates by it.
-   */
-  readonly probes?: number;
-}
-
-export interface FailureRecord extends FailureFacts {
-  readonly state: FailureState;
-  readonly reason: string | null;
-  readonly dueAt: number | null;
-  readonly claimToken: string | null;
-  readonly claimExpiresAt: number | null;
-  readonly attempts: number;
-  readonly updatedAt: number;
-  /** Held records: when the failure was (last) held. */
-  readonly heldAt?: number;
-  /** Set on the record of a failure that was redriven as a breaker probe. */
-  readonly probeToken?: string;
-  /** Audit entries stored by the writes that settled claims (oldest first). */
-  readonly decisions?: readonly AuditEntry[];
-  /** On a record 0 written because a later failure (this redriveCount) was recorded first. */
-  readonly supersededBy?: number;
-}
-
-/** Audit entries one failure record holds at most (one per claim attempt; audit-trail.ts). */
-export const MAX_DECISIONS_IN_RECORD = 16;
-
-/** Whether the write settling this claim stores the decision's audit entry too. */
-export const settlesWithDecision = (claim: Claim) => claim.attempts <= MAX_DECISIONS_IN_RECORD;
-
-/** Proof of a won claim: the only way to move a claimed record on. */
-export interface Claim {
-  readonly executionArn: string;
-  readonly redriveCount: number;
-  readonly token: string;
-  /** How many times this failure has been claimed, this claim included. */
-  readonly attempts: number;
-}
-
-export function toRecordState(r: FailureRecord): FailureRecordState {
-  switch (r.state) {
-    case 'pending':
-      return { state: 'pending', dueAt: r.dueAt ?? 0 };
-    case 'claimed':
-      return { state: 'claimed', claimExpiresAt: r.claimExpiresAt ?? 0 };
-    case 'redriven':
-      return { state: 'redriven' };
-    case 'skipped':
-      return { state: 'skipped', reason: r.reason ?? '' };
-    case 'held':
-      return { state: 'held', reason: r.reason ?? '' };
-  }
-}
-
-/** One execution's partition holds its failure records (FAILURE#…) and its audit entries (AUDIT#…). */
-export const executionPk = (executionArn: string) => `EXEC#${executionArn}`;
-
-/** Query parameters for one kind of item in an execution's partition. */
-export function executionItems(executionArn: string, kind: 'FAILURE#' | 'AUDIT#') {
-  return { KeyConditionExpression: 'pk = :pk AND begins_with(sk, :kind)', ExpressionAttributeValues: { ':pk': executionPk(executionArn), ':kind': kind } };
-}
-/** A held failure's position in its HELD shard: when it stopped (oldest released first). */
-export const heldSince = (f: Pick<FailureFacts, 'stopDate'>, now: number) => Math.min(f.stopDate ?? now, now);
-
-const failureSk = (redriveCount: number) => `FAILURE#${String(redriveCount).padStart(7, '0')}`;
-
-const CAUSE_LIMIT = 1000;
-
-const FACT_FIELDS = [
-  'executionArn', 'redriveCount', 'stateMachineArn', 'account', 'region', 'name',
-  'status', 'startDate', 'stopDate', 'errorName', 'cause', 'policyKey',
-] as const satisfies readonly (keyof FailureFacts)[];
-
-/** The facts as stored: the fact fields only (a whole record passed in keeps no more), the cause cut short. */
-export function storedFacts(f: FailureFacts): FailureFacts {
-  const facts = Object.fromEntries(FACT_FIELDS.map((k) => [k, f[k]])) as unknown as FailureFacts;
-  return { ...facts, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
-}
+export * from './failure-record';
 
 /** Records that may be taken over: none, a skip, a held failure, a due pending redrive, an abandoned claim. */
 const TAKEABLE =
@@ -147,6 +69,8 @@ const STATES = { ':skipped': 'skipped', ':held': 'held', ':pending': 'pending', 
 export class FailureLedger {
   /** Which byDue partition values this ledger writes and reads. */
   private readonly shards: IndexShards;
+  /** The families of parked failures (park()). */
+  readonly parked: ParkedDirectory;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -157,6 +81,7 @@ export class FailureLedger {
     clock: () => number = Date.now,
   ) {
     this.shards = new IndexShards(doc, tableName, indexShards, clock);
+    this.parked = new ParkedDirectory(doc, tableName);
   }
 
   /** Every failure record of one execution, lowest redriveCount first. */
@@ -205,7 +130,7 @@ export class FailureLedger {
           dueAt: expires,
           attempts: 1,
           updatedAt: now,
-          expiresAt: this.ttl(now),
+          expiresAt: this.ttl(now, facts),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
@@ -257,7 +182,7 @@ export class FailureLedger {
           dueAt,
           attempts: 0,
           updatedAt: now,
-          expiresAt: this.ttl(now),
+          expiresAt: this.ttl(now, facts),
           ...(kept.length ? { decisions: kept } : {}),
         },
         ConditionExpression: 'attribute_not_exists(pk) OR #state = :skipped OR #state = :held',
@@ -279,6 +204,28 @@ export class FailureLedger {
       { ':reason': reason, ':zero': 0 },
       ' REMOVE dueShard, dueAt, claimToken, claimExpiresAt',
       decision,
+      false,
+    );
+    return out !== undefined;
+  }
+
+  /**
+   * A skip whose reason may change (decide/decision.ts RECONSIDERABLE_SKIPS) of a failure
+   * that may still be redriven (held, pending, claimed, parked): the record stays listed,
+   * in family parkedFamily(reason, state machine) at its stop time, so the drain decides it
+   * again once the reason no longer holds (lambda/reconsider-parked.ts), however long ago
+   * it stopped; it keeps a live record's TTL. Allowed where a skip is.
+   */
+  async park(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    await this.parked.touch(reason, facts.stateMachineArn, now);
+    const shard = await this.shards.valueFor(parkedFamily(reason, facts.stateMachineArn), facts.executionArn);
+    const out = await this.takeOver(
+      facts,
+      now,
+      'SET #state = :skipped, reason = :reason, dueShard = :shard, dueAt = :since, attempts = if_not_exists(attempts, :zero)',
+      { ':reason': reason, ':shard': shard, ':since': heldSince(facts, now), ':zero': 0 },
+      ' REMOVE claimToken, claimExpiresAt',
+      decision,
     );
     return out !== undefined;
   }
@@ -291,8 +238,9 @@ export class FailureLedger {
     const probe = probeToken === undefined ? '' : ', probeToken = :probe';
     return this.settleClaim(
       claim,
-      `SET #state = :s, reason = :r, updatedAt = :now${probe}`,
+      `SET #state = :s, reason = :r, updatedAt = :now, expiresAt = :ttl${probe}`,
       {
+        ':ttl': this.ttl(now),
         ':s': 'redriven',
         ':r': probeToken === undefined ? 'redriven' : 'probe',
         ':now': now,
@@ -329,8 +277,8 @@ export class FailureLedger {
   async holdClaim(claim: Claim, reason: string, base: string, since: number, now: number, decision?: AuditEntry): Promise<boolean> {
     return this.settleClaim(
       claim,
-      'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, heldAt = :now, updatedAt = :now',
-      { ':s': 'held', ':r': reason, ':shard': await this.shards.valueFor(base, claim.executionArn), ':since': since, ':now': now },
+      'SET #state = :s, reason = :r, dueShard = :shard, dueAt = :since, heldAt = :now, updatedAt = :now, expiresAt = :ttl',
+      { ':s': 'held', ':r': reason, ':shard': await this.shards.valueFor(base, claim.executionArn), ':since': since, ':now': now, ':ttl': this.ttl(now, { stopDate: since }) },
       ' REMOVE claimToken, claimExpiresAt',
       decision,
     );
@@ -355,7 +303,13 @@ export class FailureLedger {
   }
 
   async markRejected(claim: Claim, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
-    return this.settleClaim(claim, 'SET #state = :s, reason = :r, updatedAt = :now', { ':s': 'skipped', ':r': reason, ':now': now }, ' REMOVE dueShard, dueAt, claimExpiresAt', decision);
+    return this.settleClaim(
+      claim,
+      'SET #state = :s, reason = :r, updatedAt = :now, expiresAt = :ttl',
+      { ':s': 'skipped', ':r': reason, ':now': now, ':ttl': this.ttl(now) },
+      ' REMOVE dueShard, dueAt, claimExpiresAt',
+      decision,
+    );
   }
 
   /** Gives a claim back as a pending redrive (rate limit, throttling, 5xx). */
@@ -407,7 +361,7 @@ export class FailureLedger {
    * the facts, the time and the TTL. `decision`: appended to the record's audit entries
    * (the event path gives it for a failure it found no record of: its first decision).
    */
-  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '', decision?: AuditEntry) {
+  private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '', decision?: AuditEntry, live = true) {
     const embed = decision === undefined ? '' : ', decisions = list_append(if_not_exists(decisions, :noDecisions), :decision)';
     return ifConditionHolds(
       this.doc.send(
@@ -422,7 +376,7 @@ export class FailureLedger {
             ...this.factsValues(facts),
             ...STATES,
             ':now': now,
-            ':ttl': this.ttl(now),
+            ':ttl': this.ttl(now, live ? facts : undefined),
             ...values,
             ...(decision === undefined ? {} : { ':noDecisions': [], ':decision': [storedEntry(decision)] }),
           },
@@ -477,7 +431,8 @@ export class FailureLedger {
     return Object.fromEntries(FACT_FIELDS.map((k) => [`:f_${k}`, s[k]]));
   }
 
-  private ttl(now: number): number {
-    return Math.floor(now / 1000) + this.retentionDays * 86_400;
+  /** `live`: the record may still be redriven (failure-record.ts recordExpiresAt). */
+  private ttl(now: number, live?: Pick<FailureFacts, 'stopDate'>): number {
+    return recordExpiresAt(now, this.retentionDays, live);
   }
 }

@@ -5,6 +5,7 @@
  * trail), and policy get / put show and change the breaker settings.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { handleStatusChange } from '../../lambda/event-path';
 import type { StepBehaviour } from '../../local/sfn';
 import { type CliEnv, createMachine, expectOneErrorLine, parseJson, runCli, startCliEnv, startExecution } from './helpers';
 
@@ -167,6 +168,31 @@ test('hold after exhaustion: a person releases it past maxRedrives', async () =>
   expect(r.outcomes).toEqual([expect.objectContaining({ decision: 'redrive', reason: 'release', action: 'redriven', redriveCount: 0 })]);
   await h.local.settle();
   expect(h.local.standIn.getExecution(arns[0])?.status).toBe('SUCCEEDED');
+});
+
+test('release while paused: refused (who, since when, why; resume first), nothing changes; status counts parked failures', async () => {
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 0, onExhausted: 'hold', breaker: { enabled: false } });
+  const { sm, arns } = await outage('frozen', 2);
+  const before = await Promise.all(arns.map((a) => h.local.deps.ledger.get(a, 0)));
+  expect(before.map((r) => r?.state)).toEqual(['held', 'held']);
+  expect((await cli('pause', '--reason', 'INC-9 freeze')).code).toBe(0);
+  try {
+    for (const args of [[arns[0]], ['--state-machine', sm]]) {
+      const r = await cli('release', ...args, '--yes');
+      expectOneErrorLine(r, 'release: refused: the controller is paused by', 'since 20', '(INC-9 freeze)', 'nothing was released', 'Run redrivectl resume first');
+      expect(r.code).toBe(1);
+    }
+    expect(await Promise.all(arns.map((a) => h.local.deps.ledger.get(a, 0)))).toEqual(before);
+    // A duplicate delivery of a held failure while paused is decided `paused`: parked, counted by status.
+    const event = [...h.local.standIn.events].reverse().find((e) => e.detail.executionArn === arns[0] && e.detail.status === 'FAILED');
+    h.local.deps.policies.invalidate();
+    await handleStatusChange(structuredClone(event), h.local.deps);
+    const status = parseJson(await cli('status', '-o', 'json')) as { parked: { count: number; families: unknown[] } };
+    expect(status.parked).toEqual({ count: 1, families: [{ reason: 'paused', stateMachineArn: sm, count: 1 }] });
+    expect((await cli('status')).stdout).toMatch(/Parked failures:\s+1 \(paused 1\): decided again when that changes/);
+  } finally {
+    expect((await cli('resume')).code).toBe(0);
+  }
 });
 
 test('bad arguments: one error line, exit 2', async () => {

@@ -33,6 +33,8 @@ export interface CliEnv {
 
 export async function startCliEnv(options: LocalOptions = {}): Promise<CliEnv> {
   const local = await startLocal(options);
+  // As a deployed controller's drain does every minute: the rate redrivectl release and backfill use.
+  await local.deps.redriveRate.publishRate?.(Date.now());
   const sqs = new SqsStandIn({ region: LOCAL_REGION });
   const sqsEndpoint = await sqs.listen(0);
   const dlqUrl = sqs.createQueue('auto-redrive-dlq');

@@ -6,7 +6,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
+import { DynamoRateLimiter, readRecordedRate } from '../../lambda/act/rate-limiter';
+import { chooseRate } from '../../cli/redrive-rate';
 import { liveTotal } from '../../lambda/act/rate-shares';
 import { LEDGER_TABLE } from '../../contract/table-definitions';
 import { createTable, type LocalDynamo, startDynalite } from '../../local/dynamodb';
@@ -131,4 +132,57 @@ test('a dead holder on dynalite: its share comes back after its lease and the al
   } finally {
     client.destroy();
   }
+});
+
+describe('redrivectl release next to the controller: one deployed rate', () => {
+  const DEPLOYED = 10;
+
+  /** Two controller instances and a CLI release at `cliRate`, all busy for 15 s; the start times of their calls. */
+  async function shared(cliRate: (deployed: number) => number): Promise<{ starts: number[]; cli: number; cliPlanned: number }> {
+    const { time, client, doc, table } = await setup();
+    try {
+      const controllers = [1, 2].map((i) => new DynamoRateLimiter(doc, table, 'RedriveExecution', DEPLOYED, time.clock, { sleep: time.sleep, random: seeded(i) }));
+      // The controller's drain records its rate; the CLI reads it as redrivectl does.
+      await time.run(controllers[0].publishRate(time.now));
+      const recorded = await time.run(readRecordedRate(doc, table, 'RedriveExecution'));
+      const planned = cliRate(recorded!.ratePerSecond);
+      const cliLimiter = new DynamoRateLimiter(doc, table, 'RedriveExecution', planned, time.clock, { sleep: time.sleep, random: seeded(9) });
+      const starts: number[] = [];
+      let cli = 0;
+      const busy = async (lim: DynamoRateLimiter, isCli: boolean, startAt: number) => {
+        await time.sleep(startAt);
+        while (time.now < T0 + 15_000) {
+          await time.sleep(5);
+          const grant = await lim.acquire(5_000);
+          if (!grant.granted) continue;
+          await time.sleep(grant.at - time.now);
+          lim.started(time.now);
+          starts.push(time.now);
+          if (isCli) cli++;
+        }
+      };
+      await time.run(Promise.all([busy(controllers[0], false, 0), busy(controllers[1], false, 300), busy(cliLimiter, true, 2_000)]));
+      return { starts, cli, cliPlanned: planned };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  test('the CLI at the recorded deployed rate (its default): controller + CLI never exceed it in any second, and the CLI gets its turn', async () => {
+    const { starts, cli, cliPlanned } = await shared((deployed) => chooseRate('release', undefined, deployed));
+    expect(cliPlanned).toBe(DEPLOYED);
+    expect(maxInAnySecond(starts)).toBeLessThanOrEqual(DEPLOYED);
+    expect(cli).toBeGreaterThan(0);
+    expect(starts.length).toBeGreaterThan(0.9 * DEPLOYED * 15 - DEPLOYED);
+  });
+
+  test('a lower --rate keeps the sum within the deployed rate too', async () => {
+    const { starts } = await shared((deployed) => chooseRate('release', '3', deployed));
+    expect(maxInAnySecond(starts)).toBeLessThanOrEqual(DEPLOYED);
+  });
+
+  test('what the CLI did before (planning with its built-in 50/s) exceeds the deployed rate: the check above can fail', async () => {
+    const { starts } = await shared(() => 50);
+    expect(maxInAnySecond(starts)).toBeGreaterThan(DEPLOYED);
+  });
 });

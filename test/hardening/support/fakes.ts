@@ -19,6 +19,7 @@ import type { PolicyParseResult } from '../../../contract/policy-schema';
 import type { AuditEntry, AuditTrail, DailyCounts } from '../../../lambda/record/audit-trail';
 import { type Claim, type FailureFacts, type FailureLedger, type FailureRecord, type FailureState, settlesWithDecision, storedFacts } from '../../../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../../../lambda/record/owner-notifier';
+import { parkedFamily } from '../../../contract/due-shards';
 
 /** The public surface of a class (private members make classes nominal in TypeScript). */
 export type Public<T> = { [K in keyof T]: T[K] };
@@ -124,7 +125,14 @@ export class FakeLedger implements Public<FailureLedger> {
   }
 
   async skip(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
-    return this.takeOver(facts, now, decision, { state: 'skipped', reason, dueAt: null });
+    return this.takeOver(facts, now, decision, { state: 'skipped', reason, dueAt: null, dueShard: undefined });
+  }
+
+  /** No directory: the fuzzing never reconsiders parked failures (lambda/reconsider-parked.ts has its own tests). */
+  readonly parked = { touch: async () => undefined, families: async () => [], forget: async () => false } as unknown as FailureLedger['parked'];
+
+  async park(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
+    return this.takeOver(facts, now, decision, { state: 'skipped', reason, dueAt: Math.min(facts.stopDate ?? now, now), dueShard: `${parkedFamily(reason, facts.stateMachineArn)}#0` });
   }
 
   /** Writes `change` over a record that may be taken over (FailureLedger.takeOver): facts refreshed, claim cleared, decision appended. */
@@ -206,7 +214,7 @@ export class FakeLedger implements Public<FailureLedger> {
   }
 
   async markRejected(claim: Claim, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
-    return this.settle(claim, { state: 'skipped', reason, updatedAt: now, dueAt: null, claimExpiresAt: null, ...this.withDecision(claim, decision) });
+    return this.settle(claim, { state: 'skipped', reason, updatedAt: now, dueAt: null, dueShard: undefined, claimExpiresAt: null, ...this.withDecision(claim, decision) });
   }
 
   async defer(claim: Claim, dueAt: number, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {

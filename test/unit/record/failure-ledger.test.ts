@@ -6,7 +6,18 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEntry } from '../../../lambda/record/audit-trail';
-import { type Claim, executionPk, type FailureFacts, FailureLedger, type FailureRecord, MAX_DECISIONS_IN_RECORD, settlesWithDecision, toRecordState } from '../../../lambda/record/failure-ledger';
+import {
+  type Claim,
+  executionPk,
+  type FailureFacts,
+  FailureLedger,
+  type FailureRecord,
+  LIVE_RECORD_MIN_LIFE_MS,
+  MAX_DECISIONS_IN_RECORD,
+  recordExpiresAt,
+  settlesWithDecision,
+  toRecordState,
+} from '../../../lambda/record/failure-ledger';
 import { useLedgerTable } from '../../support/dynalite';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../../contract/breaker';
 import { shardOf } from '../../../contract/due-shards';
@@ -164,16 +175,16 @@ describe('skip', () => {
 });
 
 describe('settling a claim', () => {
-  it('claimed -> redriven: out of the byDue index; the token stays as a trace', async () => {
+  it('claimed -> redriven: out of the byDue index; the token stays as a trace; the TTL counts from the settling', async () => {
     const claim = await claimed(T0);
     await expect(ledger().markRedriven(claim, T0 + 2_000)).resolves.toBe(true);
-    expect(await stored()).toEqual(item({ state: 'redriven', reason: 'redriven', claimToken: claim.token, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }));
+    expect(await stored()).toEqual(item({ state: 'redriven', reason: 'redriven', claimToken: claim.token, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0 + 2_000) }));
   });
 
   it('claimed -> skipped (RedriveExecution refused): the reason recorded, out of the byDue index', async () => {
     const claim = await claimed(T0);
     await expect(ledger().markRejected(claim, 'not-redrivable', T0 + 2_000)).resolves.toBe(true);
-    expect(await stored()).toEqual(item({ state: 'skipped', reason: 'not-redrivable', claimToken: claim.token, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0) }));
+    expect(await stored()).toEqual(item({ state: 'skipped', reason: 'not-redrivable', claimToken: claim.token, attempts: 1, updatedAt: T0 + 2_000, expiresAt: ttl(T0 + 2_000) }));
   });
 
   it('claimed -> pending (defer): due again at the given time; the next claim counts attempt 2', async () => {
@@ -597,5 +608,66 @@ describe('sharded byDue index', () => {
     await sharded(1).schedule(run(1), T0 - 1_000, T0 - 60_000);
     await sharded(2).schedule(run(2), T0 - 1_000, T0 - 60_000);
     expect((await sharded(16).due(T0, 10)).map((r) => r.name).sort()).toEqual(['run-0', 'run-1', 'run-2']);
+  });
+});
+
+describe('TTL: records that may still be redriven outlive the redrive window, whatever the audit retention', () => {
+  /** The shortest retention the construct accepts. */
+  const shortLedger = () => new FailureLedger(table().doc, table().name, 1);
+  const STOP = T0 - 1_000;
+  /** 14-day window + 72 h (the widest hold margin) from the stop, in epoch seconds. */
+  const liveUntil = Math.ceil((STOP + LIVE_RECORD_MIN_LIFE_MS) / 1000);
+  const oneDay = (now: number) => Math.floor(now / 1000) + 86_400;
+  const expiresAt = async () => ((await stored()) as { expiresAt: number }).expiresAt;
+  const GROUP = heldShard({ stateMachineArn: facts().stateMachineArn, errorName: 'Lambda.ServiceException' });
+
+  it('the window is 14 days plus the maximum hold margin (72 h)', () => {
+    expect(LIVE_RECORD_MIN_LIFE_MS).toBe((14 * 24 + 72) * 3_600_000);
+  });
+
+  it('held (hold, and a held claim), pending (schedule, defer) and claimed (claim, claimNew): until window + margin after the stop', async () => {
+    await shortLedger().hold(facts(), 'breaker-open', GROUP, T0);
+    expect(await expiresAt()).toBe(liveUntil);
+    await table().doc.send(new PutCommand({ TableName: table().name, Item: { pk: PK, sk: SK0, state: 'skipped', reason: 'x' } }));
+    await shortLedger().schedule(facts(), T0 + 60_000, T0);
+    expect(await expiresAt()).toBe(liveUntil);
+    const claim = await shortLedger().claim(facts(), T0 + 60_000, TIMEOUT);
+    expect(await expiresAt()).toBe(liveUntil);
+    await shortLedger().defer(claim!, T0 + 120_000, 'rate-limited', T0 + 60_000);
+    expect(await expiresAt()).toBe(liveUntil);
+    const again = await shortLedger().claim(facts(), T0 + 120_000, TIMEOUT);
+    await shortLedger().holdClaim(again!, 'breaker-open', GROUP, STOP, T0 + 120_000);
+    expect(await expiresAt()).toBe(liveUntil);
+  });
+
+  it('a fresh claim (claimNew) held by the settling write keeps the long TTL', async () => {
+    const claim = await shortLedger().claimNew(facts(), T0, TIMEOUT);
+    expect(await expiresAt()).toBe(liveUntil);
+    await shortLedger().holdClaim(claim!, 'breaker-open', GROUP, STOP, T0);
+    expect(await expiresAt()).toBe(liveUntil);
+  });
+
+  it('settled records (redriven, skipped, rejected) go back to the audit retention', async () => {
+    const claim = await shortLedger().claim(facts(), T0, TIMEOUT);
+    await shortLedger().markRedriven(claim!, T0 + 1_000);
+    expect(await expiresAt()).toBe(oneDay(T0 + 1_000));
+    await table().doc.send(new PutCommand({ TableName: table().name, Item: { pk: PK, sk: SK0, state: 'held', reason: 'breaker-open' } }));
+    await shortLedger().skip(facts(), 'redrive-window-ending', T0 + 2_000);
+    expect(await expiresAt()).toBe(oneDay(T0 + 2_000));
+    const rejected = await shortLedger().claim(facts(), T0 + 3_000, TIMEOUT);
+    await shortLedger().markRejected(rejected!, 'not-redrivable', T0 + 3_000);
+    expect(await expiresAt()).toBe(oneDay(T0 + 3_000));
+  });
+
+  it('a long audit retention is kept (the longer of the two)', async () => {
+    await ledger().hold(facts(), 'breaker-open', GROUP, T0);
+    expect(await expiresAt()).toBe(ttl(T0));
+  });
+
+  it('counted from the stop, not from the hold: a failure held 10 days after it stopped still outlives its window', async () => {
+    const tenDaysLater = STOP + 10 * 86_400_000;
+    await shortLedger().hold(facts(), 'breaker-open', GROUP, tenDaysLater);
+    expect(await expiresAt()).toBe(liveUntil);
+    expect(recordExpiresAt(tenDaysLater, 1, { stopDate: null })).toBe(Math.ceil((tenDaysLater + LIVE_RECORD_MIN_LIFE_MS) / 1000));
   });
 });
