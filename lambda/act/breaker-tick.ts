@@ -1,5 +1,6 @@
 /**
  * The breaker's share of a drain run (scheduled-drain.ts), after the due redrives:
+ * 0. owner events still owed (breaker-events.ts announceOwed), even while paused;
  * 1. every active breaker: a breaker whose policy no longer has it on stops holding; an
  *    open one has its probe checked and, when due, a new probe started and watched for a
  *    few seconds (all groups at once); then, if a probe succeeded, open groups with the
@@ -7,7 +8,6 @@
  * 2. releasing breakers release their held failures (act/release.ts), until the release
  *    budget;
  * 3. held (and parked) failures near the end of the 14-day redrive window are given up;
- * 0. owner events still owed (breaker-events.ts announceOwed), even while paused;
  * 4. gauges: OpenBreakers, OldestOpenBreakerAgeSeconds (the breaker alarm), HeldBacklog.
  * The drain does neither 1 nor 2 while the kill switch is on; 3 runs while paused too (a
  * pause must not let a held failure age out of its window unseen).

@@ -85,7 +85,7 @@ export function bucketMs(settings: Pick<BreakerSettings, 'windowSeconds'>): numb
   return Math.max(1000, Math.floor((settings.windowSeconds * 1000) / BUCKETS_PER_WINDOW));
 }
 
-export function counterName(at: number, settings: Pick<BreakerSettings, 'windowSeconds'>, kind: CounterKind = 'c'): string {
+export function counterName(at: number, settings: Pick<BreakerSettings, 'windowSeconds'>, kind: CounterKind = 'r'): string {
   const b = bucketMs(settings);
   return `${kind}_${b}_${Math.floor(at / b)}`;
 }
