@@ -49,13 +49,18 @@ export interface ComparedWorld {
 /**
  * One world, both arms. `handler`: who handles the breaker-on arm's events (the
  * harness's self-test swaps in a broken redriver there); `arms` may name the same arm
- * twice (determinism check).
+ * twice (determinism check); `skipIdle` per arm (the check that skipping idle minutes
+ * changes nothing).
  */
-export async function compareWorld(seed: number, index: number, options: { handler?: Handler; arms?: readonly ['off' | 'on', 'off' | 'on'] } = {}): Promise<ComparedWorld> {
+export async function compareWorld(
+  seed: number,
+  index: number,
+  options: { handler?: Handler; arms?: readonly ['off' | 'on', 'off' | 'on']; skipIdle?: readonly [boolean, boolean] } = {},
+): Promise<ComparedWorld> {
   const world = generateWorld(seed, index);
   const [first, second] = options.arms ?? ['off', 'on'];
-  const off = await runWorld(world, first);
-  const on = await runWorld(world, second, { handler: options.handler });
+  const off = await runWorld(world, first, { skipIdle: options.skipIdle?.[0] });
+  const on = await runWorld(world, second, { handler: options.handler, skipIdle: options.skipIdle?.[1] });
   const vOff = armVerdict(off);
   const vOn = armVerdict(on);
   const worseOff = compareArms(vOff, vOn, WORLD_START);
