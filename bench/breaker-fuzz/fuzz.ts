@@ -5,6 +5,7 @@
  * (seed, index).
  */
 import { fork } from 'node:child_process';
+import { DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
 import { join } from 'node:path';
 import { type ArmRun, type Handler, runWorld } from './run-world';
 import { type ArmVerdict, armVerdict, compareArms, recoveryDelays, type WorseOff } from './verdicts';
@@ -32,6 +33,9 @@ export interface WorldResult {
   /** Controller redrives sooner than the backoff with the breaker OFF: the harness's own check (0). */
   readonly earlyOff: number;
   readonly delaysSeconds: readonly number[];
+  /** `Breaker Opened` owner events with the breaker on, and those for state machines whose dependency never had an outage (flaky or poisoned executions only). */
+  readonly breakerOpenings: number;
+  readonly openingsWithoutOutage: number;
   readonly settled: boolean;
   readonly errors: readonly string[];
   /** Printed for a failing world: the first worse-off executions' timelines. */
@@ -64,6 +68,8 @@ export async function compareWorld(
   const vOff = armVerdict(off);
   const vOn = armVerdict(on);
   const worseOff = compareArms(vOff, vOn, WORLD_START);
+  const openings = on.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
+  const quiet = new Set(world.machines.filter((m) => m.outages.length === 0).map((m) => m.arn));
   const result: WorldResult = {
     seed,
     index,
@@ -80,6 +86,8 @@ export async function compareWorld(
     redrivesOff: vOff.redrives,
     earlyOff: vOff.early.length,
     delaysSeconds: recoveryDelays(vOff, vOn),
+    breakerOpenings: openings.length,
+    openingsWithoutOutage: openings.filter((e) => quiet.has(e.detail.stateMachineArn)).length,
     settled: off.settled && on.settled,
     errors: [...off.errors.map((e) => `off: ${e}`), ...on.errors.map((e) => `on: ${e}`)].slice(0, 5),
   };

@@ -3,7 +3,7 @@
  * and for a failing world the first worse-off executions with both arms' timelines (runs,
  * decisions, redrives) and a one-line reproduction command.
  */
-import { median } from '../stats';
+import { median, percentile } from '../stats';
 import type { ArmRun } from './run-world';
 import type { ArmVerdict } from './verdicts';
 import type { WorldResult } from './fuzz';
@@ -30,6 +30,8 @@ export interface BreakerFuzzResult {
   readonly futileOn: number;
   readonly futileOff: number;
   readonly medianDelayAddedSeconds: number;
+  /** 90th percentile of the same (holding delays recoveries of a few; the median hides them). */
+  readonly p90DelayAddedSeconds: number;
   readonly redrivesOn: number;
   readonly redrivesOff: number;
   readonly deadLettered: number;
@@ -37,6 +39,9 @@ export interface BreakerFuzzResult {
   readonly earlyRedrivesOff: number;
   /** Worlds still busy at the 15-day horizon (their open ends count as held or pending). */
   readonly unsettledWorlds: number;
+  /** `Breaker Opened` owner events (breaker on), and those for state machines with no outage (issue 18 item 5). */
+  readonly breakerOpenings: number;
+  readonly openingsWithoutOutage: number;
   readonly worseOffByRule: { readonly a: number; readonly b: number; readonly c: number };
   readonly failingWorlds: number;
   readonly mechanisms: readonly MechanismCount[];
@@ -49,6 +54,7 @@ export const reproduction = (seed: number, index: number) => `npm run bench -- -
 export function totals(seed: number, results: readonly WorldResult[], wallSeconds: number, command: string): BreakerFuzzResult {
   const sum = (f: (r: WorldResult) => number) => results.reduce((s, r) => s + f(r), 0);
   const byRule = { a: 0, b: 0, c: 0 };
+  const delays = results.flatMap((r) => r.delaysSeconds);
   const mechanisms = new Map<string, { family: string; rule: string; mechanism: string; executions: number; worlds: Set<number>; examples: string[] }>();
   for (const r of results) {
     for (const w of r.worseOff) {
@@ -70,12 +76,15 @@ export function totals(seed: number, results: readonly WorldResult[], wallSecond
     doubleRedrives: sum((r) => r.doubleRedrives),
     futileOn: sum((r) => r.futileOn),
     futileOff: sum((r) => r.futileOff),
-    medianDelayAddedSeconds: Math.round(median(results.flatMap((r) => r.delaysSeconds)) * 10) / 10,
+    medianDelayAddedSeconds: delays.length ? Math.round(median(delays) * 10) / 10 : 0,
+    p90DelayAddedSeconds: delays.length ? Math.round(percentile(delays, 90) * 10) / 10 : 0,
     redrivesOn: sum((r) => r.redrivesOn),
     redrivesOff: sum((r) => r.redrivesOff),
     deadLettered: sum((r) => r.deadLettered),
     earlyRedrivesOff: sum((r) => r.earlyOff),
     unsettledWorlds: results.filter((r) => !r.settled).length,
+    breakerOpenings: sum((r) => r.breakerOpenings),
+    openingsWithoutOutage: sum((r) => r.openingsWithoutOutage),
     worseOffByRule: byRule,
     failingWorlds: results.filter(failing).length,
     mechanisms: [...mechanisms.values()]
@@ -151,7 +160,8 @@ export function summaryText(t: BreakerFuzzResult, results: readonly WorldResult[
     `breakerFuzz seed ${t.seed}: ${t.worlds} worlds, ${t.executions} executions in ${t.wallSeconds} s`,
     `  worseOff ${t.worseOff} (a not recovered ${t.worseOffByRule.a}, b given up earlier ${t.worseOffByRule.b}, c redriven before backoff ${t.worseOffByRule.c}) in ${t.failingWorlds} worlds`,
     `  lost ${t.lost}, doubleRedrives ${t.doubleRedrives}, dead-lettered ${t.deadLettered}, futile on/off ${t.futileOn}/${t.futileOff}, redrives on/off ${t.redrivesOn}/${t.redrivesOff}`,
-    `  median recovery delay added ${t.medianDelayAddedSeconds} s; early redrives with the breaker off (harness check) ${t.earlyRedrivesOff}; unsettled worlds ${t.unsettledWorlds}`,
+    `  recovery delay added: median ${t.medianDelayAddedSeconds} s, p90 ${t.p90DelayAddedSeconds} s; early redrives with the breaker off (harness check) ${t.earlyRedrivesOff}; unsettled worlds ${t.unsettledWorlds}`,
+    `  Breaker Opened events ${t.breakerOpenings}, of them for state machines with no outage ${t.openingsWithoutOutage}`,
   ];
   if (t.mechanisms.length) lines.push('  worse off by family and mechanism:');
   for (const m of t.mechanisms.slice(0, 20)) lines.push(`    ${m.family} | ${m.rule} | ${m.mechanism}: ${m.executions} executions in ${m.worlds} worlds; e.g. ${m.examples[0]}`);

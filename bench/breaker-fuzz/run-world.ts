@@ -34,6 +34,7 @@ import { scheduledRun } from '../../lambda/scheduled-drain';
 import { FakeAudit, FakeLedger, FakeRate } from '../../test/hardening/support/fakes';
 import { CountingMetrics, MemoryBreakerStore, MemorySweepSchedule, QUIET_LOG, WorldPolicies } from './memory-stores';
 import { SimStepFunctions, type StatusChangeEvent } from './sim-step-functions';
+import { TimerHeap } from '../timer-heap';
 import { HORIZON_MS, HOUR, MINUTE, type PersonAction, Prng, type World, WORLD_START } from './world';
 
 export type Arm = 'off' | 'on';
@@ -74,57 +75,7 @@ export interface RunWorldOptions {
   readonly skipIdle?: boolean;
 }
 
-interface Timer {
-  readonly at: number;
-  readonly seq: number;
-  readonly fn: () => Promise<void> | void;
-}
-
-/** A binary heap of timers by (at, seq). */
-class Timers {
-  private readonly heap: Timer[] = [];
-  private seq = 0;
-  add(at: number, fn: Timer['fn']): void {
-    const h = this.heap;
-    h.push({ at, seq: this.seq++, fn });
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!Timers.before(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
-      i = p;
-    }
-  }
-  peek(): Timer | undefined {
-    return this.heap[0];
-  }
-  pop(): Timer | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && Timers.before(h[l], h[m])) m = l;
-        if (r < h.length && Timers.before(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-  get size(): number {
-    return this.heap.length;
-  }
-  private static before(a: Timer, b: Timer): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-}
+type TimerFn = () => Promise<void> | void;
 
 const alignUp = (t: number) => Math.ceil(t / MINUTE) * MINUTE;
 
@@ -149,7 +100,7 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
   let now = WORLD_START;
   const clock = () => now;
   const end = WORLD_START + HORIZON_MS;
-  const timers = new Timers();
+  const timers = new TimerHeap<TimerFn>();
   const pattern = statusChangePattern();
   const ledger = new FakeLedger();
   const audit = new FakeAudit();
@@ -170,7 +121,7 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
 
   const sim = new SimStepFunctions(world, clock, (change) => {
     if (!matchesPattern(pattern, change.event)) return;
-    for (const at of deliveryTimes(world, change)) timers.add(at, () => deliver(change, 0));
+    for (const at of deliveryTimes(world, change)) timers.push(at, () => deliver(change, 0));
   });
 
   const deps = (): ControllerDeps & BreakerDeps & { sweepSchedule: SweepSchedule } => ({
@@ -201,7 +152,7 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
       else await handleStatusChange(change.event, deps());
     } catch (e) {
       // Lambda's asynchronous invocation: two retries, a minute and two apart, then the DLQ.
-      if (attempt < 2) timers.add(now + (attempt + 1) * MINUTE, () => deliver(change, attempt + 1));
+      if (attempt < 2) timers.push(now + (attempt + 1) * MINUTE, () => deliver(change, attempt + 1));
       else {
         deadLettered.add(change.id);
         errors.push(`${change.id}: ${(e as Error).message}`);
@@ -252,8 +203,8 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
     if (action.kind === 'put-policy' || action.kind === 'delete-policy') policyEpochs.push({ at: now, policies: policies.current() });
   }
 
-  for (const e of world.executions) timers.add(e.startAt, () => sim.start(e.index));
-  for (const a of world.actions) timers.add(a.at, () => act(a));
+  for (const e of world.executions) timers.push(e.startAt, () => sim.start(e.index));
+  for (const a of world.actions) timers.push(a.at, () => act(a));
 
   /** Every execution SUCCEEDED, or stopped with a final ledger record; nothing left to happen. */
   function settled(): boolean {
@@ -274,7 +225,7 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
     const candidate = alignUp(now + 1);
     if (options.skipIdle === false) return candidate;
     if (breakers.anyActive() || now - lastActionAt < 2 * HOUR) return candidate;
-    let wake = Math.min(timers.peek()?.at ?? Number.POSITIVE_INFINITY, lastActionAt + 2 * HOUR > now ? lastActionAt + 2 * HOUR : Number.POSITIVE_INFINITY);
+    let wake = Math.min(timers.nextAt() ?? Number.POSITIVE_INFINITY, lastActionAt + 2 * HOUR > now ? lastActionAt + 2 * HOUR : Number.POSITIVE_INFINITY);
     // A failure the ledger does not know yet (its event is late or still to come) is found by
     // the sweep: from its stop on, the sweep's runs are not idle.
     const everyMs = config.reconcileEveryMinutes * MINUTE;
@@ -310,11 +261,11 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
   let tickAt = alignUp(now + 1);
   let isSettled = false;
   for (;;) {
-    const head = timers.peek();
-    if (head && head.at <= tickAt && head.at < end) {
-      timers.pop();
+    const headAt = timers.nextAt();
+    if (headAt !== undefined && headAt <= tickAt && headAt < end) {
+      const head = timers.pop()!;
       now = Math.max(now, head.at);
-      await head.fn();
+      await head.item();
       tickAt = Math.min(tickAt, alignUp(now));
       continue;
     }
