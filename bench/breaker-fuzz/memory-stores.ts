@@ -16,7 +16,16 @@ import { parsePolicyItem, type PolicyParseResult } from '../../contract/policy-s
 import { type BreakerSettings, type BreakerState, type Observation, type Step, bucketMs, step } from '../../lambda/decide/breaker';
 import type { Dimensions, Log, MetricsRecorder } from '../../lambda/observability/telemetry';
 import type { PolicySnapshot, PolicySource } from '../../lambda/policy/policy-source';
-import { type ActiveBreaker, BREAKER_CACHE_MS, BreakerContentionError, type BreakerStore, stateFromItem } from '../../lambda/record/breaker-store';
+import {
+  type ActiveBreaker,
+  BREAKER_CACHE_MS,
+  BreakerContentionError,
+  type BreakerStore,
+  CONTROL_FIELDS,
+  dueAtOf,
+  stateFromItem,
+  TRANSITION_ATTEMPTS,
+} from '../../lambda/record/breaker-store';
 import type { PauseState } from '../../lambda/record/kill-switch';
 import type { SweepSchedule } from '../../lambda/record/sweep-schedule';
 import type { MetricName } from '../../contract/metrics';
@@ -25,15 +34,6 @@ import type { MetricName } from '../../contract/metrics';
 type Public<T> = { [K in keyof T]: T[K] };
 
 type Item = Record<string, unknown>;
-
-const TRANSITION_ATTEMPTS = 6;
-const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs', 'nextProbeAt', 'probe', 'firstFailure'] as const;
-
-/** As breaker-store.ts sorts an active breaker in its shard. */
-function dueAtOf(s: BreakerState): number {
-  if (s.status === 'releasing') return s.closedAt ?? 0;
-  return s.probe?.startedAt ?? s.nextProbeAt ?? s.openedAt ?? 0;
-}
 
 const copy = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
 
