@@ -92,6 +92,36 @@ function stormSection(r: BenchResults): string[] {
   return out;
 }
 
+function breakerFuzzSection(r: BenchResults): string[] {
+  const f = r.breakerFuzz!;
+  const out = ['', `## Breaker fuzz: ${fmt(f.worlds)} random worlds, breaker off vs on (simulated time, seed ${f.seed})`, ''];
+  out.push(
+    'Each world (state machines sharing error names or not, groups of 1 to 500, runs of seconds to 2 hours, outages up to 6 hours, poisoned, bad-input and flaky executions, ' +
+      'policies from the default to long schedules, people pausing, releasing and editing policies) runs twice through the real controller code, breaker off and on; ' +
+      'each execution is compared ([docs/benchmarks-breaker.md](../../docs/benchmarks-breaker.md#breaker-fuzz)).',
+    '',
+  );
+  out.push(
+    table(
+      ['figure', 'value', 'goal'],
+      [
+        ['executions worse off with the breaker (a not recovered / b given up earlier / c redriven before the backoff)', `**${fmt(f.worseOff)}** (${f.worseOffByRule.a} / ${f.worseOffByRule.b} / ${f.worseOffByRule.c}) in ${fmt(f.failingWorlds)} worlds`, '0'],
+        ['lost / redriven twice / dead-lettered (both arms)', `${fmt(f.lost)} / ${fmt(f.doubleRedrives)} / ${fmt(f.deadLettered)}`, '0 / 0 / 0'],
+        ['futile redrives on / off', `${fmt(f.futileOn)} / ${fmt(f.futileOff)}`, 'on <= off'],
+        ['redrives on / off', `${fmt(f.redrivesOn)} / ${fmt(f.redrivesOff)}`, ''],
+        ['recovery delay added (recovered in both arms): median / p90', `${fmt(f.medianDelayAddedSeconds, 1)} s / ${fmt(f.p90DelayAddedSeconds, 1)} s`, ''],
+        ['Breaker Opened events / of them for state machines with no outage', `${fmt(f.breakerOpenings)} / ${fmt(f.openingsWithoutOutage)}`, ''],
+        ['executions; worlds unsettled at the 15-day horizon; wall time', `${fmt(f.executions)}; ${fmt(f.unsettledWorlds)}; ${fmt(f.wallSeconds, 1)} s`, ''],
+      ],
+    ),
+  );
+  if (f.mechanisms.length) {
+    out.push('', 'Worse-off executions by world family and mechanism (first 15):', '');
+    out.push(table(['family', 'rule', 'mechanism', 'executions', 'worlds', 'reproduce'], f.mechanisms.slice(0, 15).map((m) => [m.family, m.rule, m.mechanism, fmt(m.executions), fmt(m.worlds), `\`${m.examples[0]}\``])));
+  }
+  return out;
+}
+
 function outageSection(o: OutageComparison): string[] {
   const out: string[] = [];
   const s = o.scenario;
@@ -239,6 +269,7 @@ export function renderMarkdown(r: BenchResults): string {
   }
 
   if (r.storm) out.push(...stormSection(r));
+  if (r.breakerFuzz) out.push(...breakerFuzzSection(r));
 
   for (const o of [r.outage30, r.outage120]) if (o) out.push(...outageSection(o));
   if (r.outage30 || r.outage120) out.push('', 'Outage model:', '', ...(m.models.outage ?? []).map((line) => `- ${line}`));

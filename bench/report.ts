@@ -1,4 +1,5 @@
 /** The results file's shape and the MUST checks (the Markdown is in report-markdown.ts). */
+import type { BreakerFuzzResult } from './breaker-fuzz/report';
 import type { BurstResult } from './burst';
 import type { BurstHeldResult } from './burst-held';
 import type { ColdStartResult } from './cold-start';
@@ -74,6 +75,8 @@ export interface BenchResults {
   readonly coldStart?: ColdStartResult;
   /** The controller's cost per day at 1,000,000 redrives, from the burst's figures (bench/cost.ts). */
   readonly cost?: CostResult;
+  /** The breaker's differential world fuzzer (bench/breaker-fuzz): breaker off vs on, per execution. */
+  readonly breakerFuzz?: BreakerFuzzResult;
   readonly musts: readonly MustCheck[];
 }
 
@@ -233,6 +236,19 @@ export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
       ok: hot !== null && hot.writesPerSecond <= GOALS.stormHottestKeyWritesPerSecond,
       actual: hot ? `${fmt(hot.writesPerSecond)} (${hot.resource} ${hot.key}); ${fmt(s.throttledRequests)} requests throttled` : NOT_MEASURED,
     });
+  }
+  if (r.breakerFuzz) {
+    const f = r.breakerFuzz;
+    const where = `${f.worlds} worlds, seed ${f.seed}`;
+    musts.push({
+      id: 'breakerFuzz.worseOff',
+      description: 'breaker fuzz: executions worse off with the breaker on than off (not recovered, given up earlier, redriven before the backoff) = 0',
+      ok: f.worseOff === 0,
+      actual: `${fmt(f.worseOff)} (a ${f.worseOffByRule.a}, b ${f.worseOffByRule.b}, c ${f.worseOffByRule.c}) in ${f.failingWorlds} of ${where}`,
+    });
+    musts.push({ id: 'breakerFuzz.lost', description: 'breaker fuzz: executions lost (either arm) = 0', ok: f.lost === 0, actual: `${fmt(f.lost)} (${where})` });
+    musts.push({ id: 'breakerFuzz.double', description: 'breaker fuzz: failures redriven twice or beyond maxRedrives = 0', ok: f.doubleRedrives === 0, actual: `${fmt(f.doubleRedrives)} (${where})` });
+    musts.push({ id: 'breakerFuzz.futile', description: 'breaker fuzz: futile redrives with the breaker on <= off', ok: f.futileOn <= f.futileOff, actual: `${fmt(f.futileOn)} vs ${fmt(f.futileOff)}` });
   }
   return musts.map((m) => ({ ...m, enforced: m.enforced ?? true }));
 }

@@ -11,7 +11,9 @@
  *                         does not measure (with --only: re-run a part, e.g. --only=storm)
  *   --rerender            measure nothing: recompute the MUSTs of bench/results/latest.json with this
  *                         version's checks and rewrite latest.json and latest.md
- *   --only=a,b            any of coldstart, burst, burstheld, outage (both), outage30, outage120, trickle, storm
+ *   --only=a,b            any of coldstart, burst, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz
+ *   --seed=N --worlds=N --world=I   breakerFuzz: its seed (default DEFAULT_SEED, printed), how many worlds
+ *                         (default 500), or only world I (a reproduction; --seed N works too)
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
  *   --serial              run the simulated-time jobs in this process, one after another
  *   --jobs=N              simulated-time jobs run at once in worker processes (default: CPUs + 1)
@@ -24,6 +26,8 @@ import { BREAKER_DEFAULTS } from '../contract/policy-schema';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_SEED, DEFAULT_WORLDS, runBreakerFuzz } from './breaker-fuzz/fuzz';
+import type { BreakerFuzzResult } from './breaker-fuzz/report';
 import { type BurstOptions, type BurstResult, runBurst } from './burst';
 import { type BurstHeldResult, runBurstHeld } from './burst-held';
 import { controllerCost } from './cost';
@@ -86,7 +90,8 @@ export const MODELS = {
 };
 
 function parseArgs(argv: readonly string[]) {
-  const get = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const get = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? (argv.includes(`--${name}`) ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
+  const int = (name: string) => (get(name) === undefined ? undefined : Number(get(name)));
   const only = get('only')?.split(',').map((s) => s.trim().toLowerCase());
   const synth = get('synth');
   const synthMode: 'auto' | 'always' | 'never' = synth === 'always' || synth === 'never' ? synth : 'auto';
@@ -100,6 +105,7 @@ function parseArgs(argv: readonly string[]) {
     synth: synthMode,
     serial: argv.includes('--serial'),
     jobs: Number.isInteger(jobs) && jobs > 0 ? jobs : (os.availableParallelism?.() ?? os.cpus().length) + 1,
+    fuzz: { seed: int('seed') ?? DEFAULT_SEED, worlds: int('worlds') ?? DEFAULT_WORLDS, world: int('world') },
   };
 }
 
@@ -260,6 +266,14 @@ async function main(): Promise<void> {
   const trickleRuns = runsOf<TrickleRunResult>('trickle');
   const trickle = trickleRuns.breakerOff ? trickleSection(scale.trickle, trickleRuns.breakerOff, trickleRuns.breakerOn) : undefined;
   const storm = byKey.get('storm') as StormResult | undefined;
+  let breakerFuzz: BreakerFuzzResult | undefined;
+  if (args.only('breakerfuzz')) {
+    const command = `npm run bench -- --only=breakerFuzz --seed=${args.fuzz.seed}${args.fuzz.world !== undefined ? ` --world=${args.fuzz.world}` : ` --worlds=${args.fuzz.worlds}`}`;
+    const fuzzJobs = args.serial ? 1 : Math.min(args.jobs, os.availableParallelism?.() ?? os.cpus().length);
+    const fuzz = await timed('breakerFuzz', () => runBreakerFuzz({ ...args.fuzz, jobs: fuzzJobs, progress: log, command }));
+    log(fuzz.text);
+    breakerFuzz = fuzz.totals;
+  }
   durationsMs.total = Date.now() - started;
 
   const cpus = os.cpus();
@@ -288,7 +302,7 @@ async function main(): Promise<void> {
   const cost = burst
     ? controllerCost({ redriven: burst.redriven, dynamoCallsByCommand: burst.dynamoCalls.byCommand, invocationsPerRedrive: burst.events / Math.max(1, burst.redriven), handlerMs: burst.handlerMs.p50 })
     : undefined;
-  const measured = { burst, burstHeld, ...outages, trickle, storm, coldStart, cost };
+  const measured = { burst, burstHeld, ...outages, trickle, storm, coldStart, cost, breakerFuzz };
   const kept = args.merge ? previousSections(measured) : {};
   const partial = { ...kept, ...definedOnly(measured), meta: Object.keys(kept).length ? { ...meta, keptFromPreviousRun: { date: previousDate(), sections: Object.keys(kept) } } : meta };
   const results: BenchResults = { ...partial, musts: checkMusts(partial) };

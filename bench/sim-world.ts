@@ -13,17 +13,15 @@
  * (the storm) uses short windows.
  */
 import type { SimClock } from '../local/sim-clock';
+import { TimerHeap } from './timer-heap';
 
 export type TimerKind = 'start' | 'run' | 'delivery' | 'tick' | 'sleep';
 
 interface Timer {
   readonly at: number;
-  readonly seq: number;
   readonly kind: TimerKind;
   readonly fn: () => unknown;
 }
-
-const before = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.seq < b.seq);
 
 export interface RunOptions {
   /** True when nothing is in flight (no SDK request, no stand-in state running). */
@@ -36,8 +34,7 @@ export interface RunOptions {
 }
 
 export class SimWorld {
-  private readonly heap: Timer[] = [];
-  private seq = 0;
+  private readonly heap = new TimerHeap<Timer>();
   private readonly kinds = new Map<TimerKind, number>();
   readonly errors: unknown[] = [];
   windows = 0;
@@ -48,17 +45,8 @@ export class SimWorld {
   ) {}
 
   at(at: number, kind: TimerKind, fn: () => unknown): void {
-    const timer = { at, seq: this.seq++, kind, fn };
     this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
-    const h = this.heap;
-    h.push(timer);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
-      i = parent;
-    }
+    this.heap.push(at, { at, kind, fn });
   }
 
   /** A sleep on simulated time, for the controller's `sleep` dependency. */
@@ -66,7 +54,7 @@ export class SimWorld {
     new Promise<void>((resolve) => this.at(this.clock.now() + Math.max(0, ms), 'sleep', resolve));
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   pending(kind: TimerKind): number {
@@ -74,23 +62,7 @@ export class SimWorld {
   }
 
   private pop(): Timer {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l], h[m])) m = l;
-        if (r < h.length && before(h[r], h[m])) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
-      }
-    }
+    const top = this.heap.pop()!.item;
     this.kinds.set(top.kind, (this.kinds.get(top.kind) ?? 1) - 1);
     return top;
   }
@@ -112,12 +84,12 @@ export class SimWorld {
       await this.settle(options.idle);
       if (this.errors.length > 0) throw this.errors[0];
       if (await options.done()) return;
-      const next = this.heap[0];
-      if (!next) throw new Error('simulation idle with nothing scheduled, but not done');
-      if (next.at > options.hardStop) throw new Error(`simulation still busy at ${new Date(next.at).toISOString()}`);
-      const windowEnd = (Math.floor(Math.max(next.at, this.clock.now()) / this.windowMs) + 1) * this.windowMs;
+      const nextAt = this.heap.nextAt();
+      if (nextAt === undefined) throw new Error('simulation idle with nothing scheduled, but not done');
+      if (nextAt > options.hardStop) throw new Error(`simulation still busy at ${new Date(nextAt).toISOString()}`);
+      const windowEnd = (Math.floor(Math.max(nextAt, this.clock.now()) / this.windowMs) + 1) * this.windowMs;
       const batch: Timer[] = [];
-      while (this.heap.length > 0 && this.heap[0].at < windowEnd) batch.push(this.pop());
+      while (this.heap.size > 0 && this.heap.nextAt()! < windowEnd) batch.push(this.pop());
       this.clock.advanceTo(batch[batch.length - 1].at);
       this.windows++;
       for (const timer of batch) {

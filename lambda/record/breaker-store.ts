@@ -44,7 +44,7 @@ export class BreakerContentionError extends Error {
   }
 }
 
-const TRANSITION_ATTEMPTS = 6;
+export const TRANSITION_ATTEMPTS = 6;
 /** How long a read-only look at a breaker (drain, release) may be reused. */
 export const BREAKER_CACHE_MS = 1_000;
 
@@ -134,12 +134,12 @@ function openedByOf(e: Extract<Effect, { kind: 'opened' }>, settings: BreakerSet
 }
 
 /** Where an active breaker sorts in the BREAKER shard: when the drain has something to do. */
-function dueAtOf(s: BreakerState): number {
+export function dueAtOf(s: BreakerState): number {
   if (s.status === 'releasing') return s.closedAt ?? 0;
   return s.probe?.startedAt ?? s.nextProbeAt ?? s.openedAt ?? 0;
 }
 
-const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs', 'nextProbeAt', 'probe', 'firstFailure'] as const;
+export const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs', 'nextProbeAt', 'probe', 'firstFailure'] as const;
 
 export class BreakerStore {
   private readonly cache = new Map<string, { state: BreakerState; at: number }>();

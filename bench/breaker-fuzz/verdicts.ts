@@ -1,0 +1,163 @@
+/**
+ * What became of each execution in one arm of a fuzz world, and the comparison of the two
+ * arms (breaker off, breaker on) that the breaker's contract is checked with
+ * (docs/breaker.md): with the breaker on, no execution ends worse off than with the
+ * owner's policy alone.
+ *
+ * An execution is worse off with the breaker when
+ *   (a) it recovered with the breaker off and did not with it on,
+ *   (b) it was given up in both arms, and earlier with the breaker on (by more than a
+ *       drain interval), or
+ *   (c) with the breaker on, the controller (not a person) redrove it sooner after a
+ *       failure than the policy's backoff allows (decide/backoff.ts, as decide() computes it).
+ */
+import { delaySeconds, jitterFraction } from '../../lambda/decide/backoff';
+import type { PolicyParseResult } from '../../contract/policy-schema';
+import { resolvePolicy } from '../../lambda/policy/policy-source';
+import type { ArmRun } from './run-world';
+import { MINUTE } from './world';
+
+export type EndKind = 'recovered' | 'given-up' | 'held' | 'pending' | 'running' | 'dead-lettered' | 'lost';
+
+export interface ExecutionEnd {
+  readonly kind: EndKind;
+  /** recovered: when it succeeded; given up: when the skip was recorded. */
+  readonly at: number | null;
+  /** The ledger's reason (skip or hold reason). */
+  readonly reason: string | null;
+  readonly redriveCount: number;
+}
+
+export interface EarlyRedrive {
+  readonly execution: number;
+  readonly at: number;
+  readonly fromCount: number;
+  readonly stoppedAt: number;
+  readonly backoffSeconds: number;
+  /** The audit source of the redrive (probe, release, drain, event...). */
+  readonly source: string;
+}
+
+export interface ArmVerdict {
+  readonly ends: readonly ExecutionEnd[];
+  /** Redrives whose run failed again with the error of the failure they redrove. */
+  readonly futile: number;
+  readonly redrives: number;
+  /** Same failure redriven twice, or redriven by the controller beyond its policy (or with none). */
+  readonly doubleRedrives: ReadonlyArray<{ execution: number; what: string }>;
+  readonly early: readonly EarlyRedrive[];
+}
+
+const TOKEN_COUNT = /^ar-(\d+)-/;
+/** A give-up earlier than this with the breaker on counts as worse off (one drain interval). */
+export const GIVE_UP_TOLERANCE_MS = MINUTE;
+
+/** The policy for a state machine in force at `at` (the arm's policy epochs). */
+function policyAt(run: ArmRun, stateMachineArn: string, at: number) {
+  let policies: ReadonlyMap<string, PolicyParseResult> = run.policyEpochs[0].policies;
+  for (const epoch of run.policyEpochs) if (epoch.at <= at) policies = epoch.policies;
+  const r = resolvePolicy({ policies, pause: { paused: false }, loadedAt: at }, stateMachineArn);
+  return r.kind === 'found' ? r.policy : undefined;
+}
+
+export function endOf(run: ArmRun, index: number): ExecutionEnd {
+  const e = run.world.executions[index];
+  const s = run.sim.statusOf(index, run.endedAt);
+  if (s.status === 'SUCCEEDED') return { kind: 'recovered', at: s.stopDate, reason: null, redriveCount: s.redriveCount };
+  if (s.status !== 'FAILED' && s.status !== 'TIMED_OUT') return { kind: 'running', at: null, reason: s.status, redriveCount: s.redriveCount };
+  const record = run.ledger.records.get(`${e.arn}#${s.redriveCount}`);
+  if (!record) {
+    const dead = run.deadLettered.has(`${e.arn}#${s.redriveCount}#${s.status}`);
+    return { kind: dead ? 'dead-lettered' : 'lost', at: null, reason: dead ? 'dead-lettered' : 'no ledger record of its last failure', redriveCount: s.redriveCount };
+  }
+  switch (record.state) {
+    case 'skipped':
+      return { kind: 'given-up', at: record.updatedAt, reason: record.reason, redriveCount: s.redriveCount };
+    case 'held':
+      return { kind: 'held', at: record.heldAt ?? record.updatedAt, reason: record.reason, redriveCount: s.redriveCount };
+    case 'redriven':
+      return { kind: 'lost', at: null, reason: 'recorded redriven, but the execution is still stopped', redriveCount: s.redriveCount };
+    default:
+      return { kind: 'pending', at: record.dueAt, reason: record.reason, redriveCount: s.redriveCount };
+  }
+}
+
+/** The audit source of the decision that redrove `execution`'s failure `fromCount` (probe, release, ...). */
+function sourceOf(run: ArmRun, arn: string, fromCount: number): string {
+  const entry = run.audit.entries.find((a) => a.executionArn === arn && a.redriveCount === fromCount && (a.action === 'redriven' || a.decision === 'redrive'));
+  return entry ? `${entry.source}/${entry.reason}` : 'unknown';
+}
+
+export function armVerdict(run: ArmRun): ArmVerdict {
+  const { world, sim } = run;
+  const ends = world.executions.map((_, i) => endOf(run, i));
+  let futile = 0;
+  const doubleRedrives: Array<{ execution: number; what: string }> = [];
+  const early: EarlyRedrive[] = [];
+  const seen = new Set<string>();
+  for (const r of sim.redrives) {
+    const e = world.executions[r.executionIndex];
+    const runs = sim.runsOf(r.executionIndex);
+    const failed = runs[r.fromCount];
+    const after = runs[r.fromCount + 1];
+    if (after && after.endsAt <= run.endedAt && after.status !== 'SUCCEEDED' && after.error === failed.error) futile++;
+    const key = `${r.executionIndex}#${r.fromCount}`;
+    if (seen.has(key)) doubleRedrives.push({ execution: r.executionIndex, what: `failure ${r.fromCount} redriven twice` });
+    seen.add(key);
+    if (r.actor !== 'controller') continue;
+    const tokenCount = Number(TOKEN_COUNT.exec(r.clientToken)?.[1] ?? Number.NaN);
+    if (tokenCount !== r.fromCount) doubleRedrives.push({ execution: r.executionIndex, what: `redrove failure ${r.fromCount} with the clientToken of failure ${tokenCount}` });
+    const policy = policyAt(run, world.machines[e.machine].arn, r.at) ?? policyAt(run, world.machines[e.machine].arn, failed.endsAt);
+    if (!policy) {
+      doubleRedrives.push({ execution: r.executionIndex, what: `redriven by the controller with no policy (failure ${r.fromCount})` });
+      continue;
+    }
+    if (r.fromCount >= policy.maxRedrives) doubleRedrives.push({ execution: r.executionIndex, what: `redrive ${r.fromCount + 1} beyond maxRedrives ${policy.maxRedrives}` });
+    const backoffSeconds = delaySeconds(policy, r.fromCount, jitterFraction(e.arn, r.fromCount));
+    if (r.at < failed.endsAt + backoffSeconds * 1000 - 1000) {
+      early.push({ execution: r.executionIndex, at: r.at, fromCount: r.fromCount, stoppedAt: failed.endsAt, backoffSeconds, source: sourceOf(run, e.arn, r.fromCount) });
+    }
+  }
+  return { ends, futile, redrives: sim.redrives.length, doubleRedrives, early };
+}
+
+export interface WorseOff {
+  readonly execution: number;
+  readonly rule: 'a' | 'b' | 'c';
+  /** One line about this execution. */
+  readonly why: string;
+  /** The mechanism as far as the verdicts can tell, without numbers (aggregated across worlds). */
+  readonly mechanism: string;
+}
+
+const describeEnd = (end: ExecutionEnd, start: number) =>
+  `${end.kind}${end.reason ? ` (${end.reason})` : ''}${end.at !== null ? ` at +${Math.round((end.at - start) / 1000)}s` : ''} after ${end.redriveCount} redrive(s)`;
+
+export function compareArms(off: ArmVerdict, on: ArmVerdict, start: number): WorseOff[] {
+  const worse: WorseOff[] = [];
+  off.ends.forEach((o, i) => {
+    const n = on.ends[i];
+    if (o.kind === 'recovered' && n.kind !== 'recovered') {
+      worse.push({ execution: i, rule: 'a', why: `recovered with the breaker off; with it on: ${describeEnd(n, start)}`, mechanism: `not recovered with the breaker on: ${n.kind}${n.reason ? ` (${n.reason})` : ''}` });
+    } else if (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS) {
+      worse.push({ execution: i, rule: 'b', why: `given up ${Math.round((o.at! - n.at!) / 1000)}s earlier with the breaker on: off ${describeEnd(o, start)}; on ${describeEnd(n, start)}`, mechanism: `given up earlier with the breaker on: ${n.reason} (off: ${o.reason})` });
+    }
+  });
+  const earlyByExecution = new Map<number, EarlyRedrive>();
+  for (const e of on.early) if (!earlyByExecution.has(e.execution)) earlyByExecution.set(e.execution, e);
+  for (const [i, e] of earlyByExecution) {
+    if (worse.some((w) => w.execution === i)) continue;
+    worse.push({ execution: i, rule: 'c', why: `redrive ${e.fromCount + 1} by ${e.source} ${Math.round((e.at - e.stoppedAt) / 1000)}s after the failure; the policy's backoff is ${e.backoffSeconds}s`, mechanism: `redriven by ${e.source} sooner than the policy's backoff` });
+  }
+  return worse.sort((a, b) => a.execution - b.execution);
+}
+
+/** Seconds added to recovery by the breaker, per execution recovered in both arms. */
+export function recoveryDelays(off: ArmVerdict, on: ArmVerdict): number[] {
+  const delays: number[] = [];
+  off.ends.forEach((o, i) => {
+    const n = on.ends[i];
+    if (o.kind === 'recovered' && n.kind === 'recovered') delays.push((n.at! - o.at!) / 1000);
+  });
+  return delays;
+}
