@@ -23,9 +23,15 @@ import {
   type BreakerStore,
   CONTROL_FIELDS,
   dueAtOf,
+  outboxOf,
+  owes,
+  rememberExtras,
   stateFromItem,
+  storedExtras,
+  type StoredExtras,
   TRANSITION_ATTEMPTS,
 } from '../../lambda/record/breaker-store';
+import type { AnnouncementKind } from '../../contract/breaker';
 import type { PauseState } from '../../lambda/record/kill-switch';
 import type { SweepSchedule } from '../../lambda/record/sweep-schedule';
 import type { MetricName } from '../../contract/metrics';
@@ -41,13 +47,15 @@ export class MemoryBreakerStore implements Public<BreakerStore> {
   /** The items by pk, as stored. */
   readonly items = new Map<string, Item>();
   private readonly cache = new Map<string, { state: BreakerState; at: number }>();
-  private readonly known = new Map<string, BreakerState['status']>();
+  private readonly known = new Map<string, { readonly group: BreakerGroup; readonly state: BreakerState; readonly at: number }>();
   /** Writes lost to a concurrent writer (as conditional check failures). */
   lostRaces = 0;
 
+  constructor(private readonly clock: () => number = Date.now) {}
+
   async read(group: BreakerGroup): Promise<BreakerState> {
     const pk = breakerPk(group);
-    return this.learned(pk, stateFromItem(copy(this.items.get(pk))));
+    return this.learned(group, stateFromItem(copy(this.items.get(pk))));
   }
 
   async readCached(group: BreakerGroup, now: number): Promise<BreakerState> {
@@ -60,12 +68,35 @@ export class MemoryBreakerStore implements Public<BreakerStore> {
   }
 
   lastKnown(group: BreakerGroup): BreakerState['status'] | undefined {
-    return this.known.get(breakerPk(group));
+    return this.known.get(breakerPk(group))?.state.status;
   }
 
-  private learned(pk: string, state: BreakerState): BreakerState {
-    this.known.set(pk, state.status);
+  knownOf(stateMachineArn: string): Array<{ readonly group: BreakerGroup; readonly state: BreakerState }> {
+    return [...this.known.values()].filter((k) => k.group.stateMachineArn === stateMachineArn);
+  }
+
+  knownOpenElsewhere(errorName: string, stateMachineArn: string, since: number): boolean {
+    for (const k of this.known.values()) {
+      if (k.group.errorName === errorName && k.group.stateMachineArn !== stateMachineArn && k.state.status === 'open' && k.at >= since) return true;
+    }
+    return false;
+  }
+
+  private learned(group: BreakerGroup, state: BreakerState): BreakerState {
+    const pk = breakerPk(group);
+    this.known.delete(pk);
+    this.known.set(pk, { group: { stateMachineArn: group.stateMachineArn, errorName: group.errorName ?? null }, state, at: this.clock() });
     return state;
+  }
+
+  async settleAnnouncement(group: BreakerGroup, kind: AnnouncementKind, owedSince: number): Promise<boolean> {
+    const item = this.items.get(breakerPk(group));
+    const field = kind === 'opened' ? 'owedOpened' : 'owedClosed';
+    const owed = item?.[field] as { owedSince?: number } | undefined;
+    if (!item || owed?.owedSince !== owedSince) return false;
+    delete item[field];
+    this.cache.delete(breakerPk(group));
+    return true;
   }
 
   async count(group: BreakerGroup, counters: readonly string[], settings: Pick<BreakerSettings, 'windowSeconds'>, now?: number): Promise<BreakerState> {
@@ -81,7 +112,7 @@ export class MemoryBreakerStore implements Public<BreakerStore> {
     item.stateMachineArn = group.stateMachineArn;
     item.errorName = group.errorName;
     this.items.set(pk, item);
-    const state = this.learned(pk, stateFromItem(copy(item)));
+    const state = this.learned(group, stateFromItem(copy(item)));
     if (now !== undefined) this.cache.set(pk, { state, at: now });
     return state;
   }
@@ -90,9 +121,14 @@ export class MemoryBreakerStore implements Public<BreakerStore> {
     let state = known ?? (await this.read(group));
     for (let attempt = 0; attempt < TRANSITION_ATTEMPTS; attempt++) {
       const next = step(state, obs, settings);
-      if (!next.changed || this.write(group, state, next.state)) {
+      if (next.effects.some((e) => e.kind === 'finished') && owes(storedExtras(state))) {
+        return { before: state, step: { state, changed: false, effects: [{ kind: 'ignored', why: 'an announcement is still owed' }] } };
+      }
+      const added = next.changed ? outboxOf(state, next, settings, this.clock()) : {};
+      if (!next.changed || this.write(group, state, next.state, added)) {
+        if (next.changed) rememberExtras(next.state, { ...storedExtras(state), ...added });
         if (next.changed) this.cache.delete(breakerPk(group));
-        this.learned(breakerPk(group), next.state);
+        this.learned(group, next.state);
         return { before: state, step: next };
       }
       this.lostRaces++;
@@ -119,12 +155,12 @@ export class MemoryBreakerStore implements Public<BreakerStore> {
     return false;
   }
 
-  private write(group: BreakerGroup, before: BreakerState, after: BreakerState): boolean {
+  private write(group: BreakerGroup, before: BreakerState, after: BreakerState, added: StoredExtras): boolean {
     const pk = breakerPk(group);
     const item = this.items.get(pk);
     const version = item?.version as number | undefined;
     if (before.version === 0 ? version !== undefined && version !== 0 : version !== before.version) return false;
-    const next: Item = { ...(item ?? {}), status: after.status, version: after.version, stateMachineArn: group.stateMachineArn, errorName: group.errorName, failedProbes: after.failedProbes };
+    const next: Item = { ...(item ?? {}), ...copy(added), status: after.status, version: after.version, stateMachineArn: group.stateMachineArn, errorName: group.errorName, failedProbes: after.failedProbes };
     for (const field of CONTROL_FIELDS) {
       const v = after[field];
       if (v === null) delete next[field];

@@ -105,7 +105,7 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
   const ledger = new FakeLedger();
   const audit = new FakeAudit();
   const notifier = new MemoryNotifier();
-  const breakers = new MemoryBreakerStore();
+  const breakers = new MemoryBreakerStore(clock);
   const policies = new WorldPolicies();
   const sweepSchedule = new MemorySweepSchedule();
   const deadLettered = new Set<string>();

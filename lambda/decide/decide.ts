@@ -66,7 +66,9 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   }
 
   // A failure already handled by another delivery of the same event, or by the drain.
-  // A held failure being released is redriven now, its backoff long served or waived.
+  // A held failure being released is redriven now if its backoff has passed (or a person
+  // waived it); otherwise it is scheduled for then: the breaker may delay a redrive, never
+  // bring it forward (docs/breaker.md, "The contract").
   let carryOut: 'due' | 'retry-abandoned-claim' | 'release' | undefined = facts.releasedByHand ? 'release' : undefined;
   const record = facts.thisFailure;
   if (record?.state === 'redriven') return skip('already-handled', `redrive ${redriveCount + 1} was already made for this failure`);
@@ -78,7 +80,7 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
     if (record.dueAt > now) return skip('already-handled', `a redrive is already scheduled for ${new Date(record.dueAt).toISOString()}`);
     carryOut = 'due';
   }
-  if (record?.state === 'held') carryOut = 'release';
+  const released = record?.state === 'held';
 
   const nonRetryable = firstMatch(policy.nonRetryableErrors, errorName);
   if (nonRetryable !== undefined) {
@@ -112,7 +114,7 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   }
 
   if (carryOut !== undefined || dueAt <= now) {
-    return { decision: 'redrive', reason: carryOut ?? 'no-delay', policyKey, redriveCount, errorName, detail: plan };
+    return { decision: 'redrive', reason: carryOut ?? (released ? 'release' : 'no-delay'), policyKey, redriveCount, errorName, detail: plan };
   }
   const remaining = Math.ceil((dueAt - now) / 1000);
   return {

@@ -63,7 +63,13 @@ const extras = new WeakMap<BreakerState, StoredExtras>();
 /** The item's extras for a state this store read or wrote (empty for any other state). */
 export const storedExtras = (state: BreakerState): StoredExtras => extras.get(state) ?? {};
 
-const owes = (x: StoredExtras) => x.owedOpened !== undefined || x.owedClosed !== undefined;
+/** Records what a transition wrote besides the state (stores of the same item shape: the fuzzer's in-memory one). */
+export const rememberExtras = (state: BreakerState, written: StoredExtras): void => {
+  extras.set(state, written);
+};
+
+/** Whether an item still owes an owner event. */
+export const owes = (x: StoredExtras) => x.owedOpened !== undefined || x.owedClosed !== undefined;
 
 export function stateFromItem(item: Record<string, unknown> | undefined): BreakerState {
   if (!item) return CLOSED_STATE;
@@ -91,7 +97,7 @@ export function stateFromItem(item: Record<string, unknown> | undefined): Breake
  * What a transition adds to the item: the announcement it owes (opened or closed) and,
  * for an opening, which signal crossed its threshold.
  */
-function outboxOf(before: BreakerState, next: Step, settings: BreakerSettings, now: number): StoredExtras {
+export function outboxOf(before: BreakerState, next: Step, settings: BreakerSettings, now: number): StoredExtras {
   const after = next.state;
   const added: { -readonly [K in keyof StoredExtras]: StoredExtras[K] } = {};
   for (const e of next.effects) {
@@ -261,7 +267,7 @@ export class BreakerStore {
       }
       const added = next.changed ? outboxOf(state, next, settings, this.clock()) : {};
       if (!next.changed || (await this.write(group, state, next.state, added))) {
-        if (next.changed) extras.set(next.state, { ...storedExtras(state), ...added });
+        if (next.changed) rememberExtras(next.state, { ...storedExtras(state), ...added });
         // A write makes the cached read stale; a step that wrote nothing leaves it valid.
         if (next.changed) this.cache.delete(breakerPk(group));
         this.learned(group, next.state);

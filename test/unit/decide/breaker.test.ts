@@ -54,10 +54,11 @@ function probing(at = T0): BreakerState {
 }
 
 describe('the failure window', () => {
-  test('six buckets per window, at least a second each; one counter family per kind of evidence', () => {
+  test('six buckets per window, at least a second each; one counter family per kind of evidence (failed redrives by default)', () => {
     expect(bucketMs({ windowSeconds: 300 })).toBe(50_000);
     expect(bucketMs({ windowSeconds: 3 })).toBe(1000);
-    expect(counterName(T0, S)).toBe(`c_50000_${Math.floor(T0 / 50_000)}`);
+    expect(counterName(T0, S)).toBe(`r_50000_${Math.floor(T0 / 50_000)}`);
+    expect(counterName(T0, S, 'c')).toBe(`c_50000_${Math.floor(T0 / 50_000)}`);
     expect(counterName(T0, S, 'r')).toBe(`r_50000_${Math.floor(T0 / 50_000)}`);
     expect(counterName(T0, S, 's')).toBe(`s_50000_${Math.floor(T0 / 50_000)}`);
   });

@@ -395,13 +395,16 @@ describe('decide(): properties', () => {
     );
   });
 
-  it('a held failure is never redriven later (it is released now or not at all) and a release by hand is never stopped by the limit', () => {
+  it('a released held failure is redriven no sooner than its backoff (scheduled for then) unless a person released it; a release by hand is never stopped by the limit', () => {
     fc.assert(
       fc.property(fc.oneof(arbInputs, arbHappyInputs), fc.constantFrom('breaker-open', 'exhausted'), fc.boolean(), (i, reason, byHand) => {
         const held = { ...i, facts: { ...i.facts, thisFailure: { state: 'held', reason } as const, releasedByHand: byHand } };
         const d = run(held);
         checkShape(d, held);
-        if (d.decision === 'redrive-later') throw new Error(`a held failure was scheduled: ${JSON.stringify(d)}`);
+        if (d.decision === 'redrive-later') {
+          if (byHand) throw new Error(`a release by hand was scheduled: ${JSON.stringify(d)}`);
+          expect(d.dueAt).toBeGreaterThan(i.now);
+        }
         if (d.decision === 'redrive') expect(d.reason).toBe('release');
         if (byHand) expect(d.reason).not.toBe('limit-reached');
       }),
