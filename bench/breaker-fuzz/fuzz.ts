@@ -23,6 +23,8 @@ export interface WorldResult {
   readonly description: string;
   readonly executions: number;
   readonly worseOff: readonly WorseOff[];
+  /** Executions that, with the breaker on, ended as a person's later policy edit decided (not worse off; verdicts.ts). */
+  readonly followedPolicyEdit: number;
   readonly lost: number;
   readonly deadLettered: number;
   readonly doubleRedrives: number;
@@ -67,7 +69,8 @@ export async function compareWorld(
   const on = await runWorld(world, second, { handler: options.handler, skipIdle: options.skipIdle?.[1] });
   const vOff = armVerdict(off);
   const vOn = armVerdict(on);
-  const worseOff = compareArms(vOff, vOn, WORLD_START);
+  const editTimes = world.actions.filter((a) => a.kind === 'delete-policy' || (a.kind === 'put-policy' && !/breaker off/.test(a.what))).map((a) => a.at);
+  const { worse: worseOff, followedEdit } = compareArms(vOff, vOn, WORLD_START, editTimes);
   const openings = on.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
   const quiet = new Set(world.machines.filter((m) => m.outages.length === 0).map((m) => m.arn));
   const result: WorldResult = {
@@ -77,6 +80,7 @@ export async function compareWorld(
     description: world.description,
     executions: world.executions.length,
     worseOff,
+    followedPolicyEdit: followedEdit.length,
     lost: [...vOff.ends, ...vOn.ends].filter((e) => e.kind === 'lost').length,
     deadLettered: off.deadLettered.size + on.deadLettered.size,
     doubleRedrives: vOff.doubleRedrives.length + vOn.doubleRedrives.length,

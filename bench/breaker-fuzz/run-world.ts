@@ -19,7 +19,7 @@ import { REDRIVE_WINDOW_MS } from '../../contract/breaker';
 import { matchesPattern, statusChangePattern } from '../../contract/event-pattern';
 import { POLICY_DEFAULTS, type PolicyParseResult } from '../../contract/policy-schema';
 import { type ControllerConfig, DEFAULTS } from '../../lambda/config';
-import { releaseExecutionByHand, releaseStateMachineByHand } from '../../lambda/act/release';
+import { ReleaseWhilePausedError, releaseExecutionByHand, releaseStateMachineByHand } from '../../lambda/act/release';
 import type { BreakerDeps } from '../../lambda/act/probe';
 import { redriveClientToken } from '../../lambda/act/client-token';
 import { type ControllerDeps, handleStatusChange } from '../../lambda/event-path';
@@ -196,7 +196,8 @@ export async function runWorld(world: World, arm: Arm, options: RunWorldOptions 
           break;
       }
     } catch (e) {
-      errors.push(`${action.kind}: ${(e as Error).message}`);
+      // A release while paused is refused (redrivectl says to resume first): nothing changed.
+      if (!(e instanceof ReleaseWhilePausedError)) errors.push(`${action.kind}: ${(e as Error).message}`);
     } finally {
       sim.actor = 'controller';
     }

@@ -6,10 +6,17 @@
  *
  * An execution is worse off with the breaker when
  *   (a) it recovered with the breaker off and did not with it on,
- *   (b) it was given up in both arms, and earlier with the breaker on (by more than a
- *       drain interval), or
+ *   (b) it was given up in both arms, earlier with the breaker on (by more than a drain
+ *       interval), and with fewer redrives used or for another reason: the policy gives up
+ *       after maxRedrives redrives, and when it reaches them depends on the world (a lost
+ *       event found by a sweep that runs at another minute in the other arm), or
  *   (c) with the breaker on, the controller (not a person) redrove it sooner after a
  *       failure than the policy's backoff allows (decide/backoff.ts, as decide() computes it).
+ *
+ * Not worse off, counted apart (`followedPolicyEdit`): with the breaker on it ended as a
+ * person's later policy edit decided (deleted: no-policy; disabled; maxRedrives lowered:
+ * limit-reached with fewer redrives than the other arm) after that edit, while it was still
+ * held or waiting: the owner's policy changed, and it followed the current one.
  */
 import { delaySeconds, jitterFraction } from '../../lambda/decide/backoff';
 import type { PolicyParseResult } from '../../contract/policy-schema';
@@ -133,23 +140,36 @@ export interface WorseOff {
 const describeEnd = (end: ExecutionEnd, start: number) =>
   `${end.kind}${end.reason ? ` (${end.reason})` : ''}${end.at !== null ? ` at +${Math.round((end.at - start) / 1000)}s` : ''} after ${end.redriveCount} redrive(s)`;
 
-export function compareArms(off: ArmVerdict, on: ArmVerdict, start: number): WorseOff[] {
+/** Reasons a person's policy edit gives for ending a failure. */
+const EDIT_REASONS: ReadonlySet<string> = new Set(['no-policy', 'policy-disabled', 'policy-invalid', 'limit-reached', 'dry-run']);
+
+/** Whether the breaker-on end is a person's policy edit followed (see the header). */
+function followsEdit(o: ExecutionEnd, n: ExecutionEnd, editTimes: readonly number[]): boolean {
+  if (n.kind !== 'given-up' || n.reason === null || !EDIT_REASONS.has(n.reason) || n.at === null) return false;
+  if (!editTimes.some((t) => t <= n.at!)) return false;
+  return n.reason !== 'limit-reached' || n.redriveCount < o.redriveCount;
+}
+
+export function compareArms(off: ArmVerdict, on: ArmVerdict, start: number, editTimes: readonly number[] = []): { worse: WorseOff[]; followedEdit: number[] } {
   const worse: WorseOff[] = [];
+  const followedEdit: number[] = [];
   off.ends.forEach((o, i) => {
     const n = on.ends[i];
-    if (o.kind === 'recovered' && n.kind !== 'recovered') {
+    const notAsGood = (o.kind === 'recovered' && n.kind !== 'recovered') || (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS);
+    if (notAsGood && followsEdit(o, n, editTimes)) followedEdit.push(i);
+    else if (o.kind === 'recovered' && n.kind !== 'recovered') {
       worse.push({ execution: i, rule: 'a', why: `recovered with the breaker off; with it on: ${describeEnd(n, start)}`, mechanism: `not recovered with the breaker on: ${n.kind}${n.reason ? ` (${n.reason})` : ''}` });
-    } else if (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS) {
+    } else if (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS && (n.redriveCount < o.redriveCount || n.reason !== o.reason)) {
       worse.push({ execution: i, rule: 'b', why: `given up ${Math.round((o.at! - n.at!) / 1000)}s earlier with the breaker on: off ${describeEnd(o, start)}; on ${describeEnd(n, start)}`, mechanism: `given up earlier with the breaker on: ${n.reason} (off: ${o.reason})` });
     }
   });
   const earlyByExecution = new Map<number, EarlyRedrive>();
   for (const e of on.early) if (!earlyByExecution.has(e.execution)) earlyByExecution.set(e.execution, e);
   for (const [i, e] of earlyByExecution) {
-    if (worse.some((w) => w.execution === i)) continue;
+    if (worse.some((w) => w.execution === i) || followedEdit.includes(i)) continue;
     worse.push({ execution: i, rule: 'c', why: `redrive ${e.fromCount + 1} by ${e.source} ${Math.round((e.at - e.stoppedAt) / 1000)}s after the failure; the policy's backoff is ${e.backoffSeconds}s`, mechanism: `redriven by ${e.source} sooner than the policy's backoff` });
   }
-  return worse.sort((a, b) => a.execution - b.execution);
+  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit };
 }
 
 /** Seconds added to recovery by the breaker, per execution recovered in both arms. */

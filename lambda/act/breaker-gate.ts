@@ -147,10 +147,12 @@ async function countFailure(group: BreakerGroup, input: GateInput, settings: Bre
 /**
  * A redrive succeeded (its SUCCEEDED event; the rule forwards those of redriven executions
  * only, contract/event-pattern.ts): evidence for the group of the failure it redrove.
- * - The group's breaker is open: the probe succeeded (or a redrive that started after the
- *   opening did), so it closes at once instead of at the drain's next look.
- * - The group has failed redrives in its window: the success is counted (`s_` bucket), so
- *   flaky executions (some redrives fail, many succeed) do not look like an outage.
+ * - The group has failed redrives in its window, or its breaker is open: the success is
+ *   counted (`s_` bucket), so flaky executions (some redrives fail, many succeed) do not
+ *   look like an outage.
+ * - The group's breaker is open: the probe succeeded, a redrive that started after the
+ *   opening did, or successes are no longer a small share of the failed redrives: it
+ *   closes at once instead of at the drain's next look.
  * Otherwise nothing is read or written: a healthy group's successes cost no call. Only
  * groups this instance has seen are considered (it counts or reads them on every failure),
  * so evidence can be missed by a fresh instance; the drain still learns a probe's outcome.
@@ -168,17 +170,17 @@ export async function observeRedriveSuccess(event: StatusChange, policy: Redrive
   if (!redriven) return;
   const group: BreakerGroup = { stateMachineArn: event.stateMachineArn, errorName: redriven.errorName ?? null };
   if (!interested.some((k) => sameGroup(k.group, group))) return;
-  const state = await breakers.readCached(group, now);
-  if (state.status === 'open') {
-    const obs = { kind: 'success', at: now, executionArn: event.executionArn, redriveCount: n, redriveStartedAt: event.redriveDate } as const;
-    const { before, step } = await breakers.transition(group, obs, settings, state);
-    if (step.effects.some((e) => e.kind === 'ignored')) return;
-    if (step.effects.some((e) => e.kind === 'probe')) countProbe('succeeded', deps);
-    deps.log.info('breaker closed by a redrive that succeeded', { stateMachineArn: group.stateMachineArn, errorName: group.errorName, executionArn: event.executionArn });
-    await announceIfClosed(group, before, step, deps);
-  } else if (redriveFailuresInWindow(state, now, settings) > 0) {
-    await breakers.count(group, [counterName(now, settings, 's')], settings, now);
-  }
+  let state = await breakers.readCached(group, now);
+  if (state.status !== 'open' && redriveFailuresInWindow(state, now, settings) === 0) return;
+  // Counted while open too: enough successes close it (decide/breaker.ts, `success`).
+  state = await breakers.count(group, [counterName(now, settings, 's')], settings, now);
+  if (state.status !== 'open') return;
+  const obs = { kind: 'success', at: now, executionArn: event.executionArn, redriveCount: n, redriveStartedAt: event.redriveDate } as const;
+  const { before, step } = await breakers.transition(group, obs, settings, state);
+  if (step.effects.some((e) => e.kind === 'ignored')) return;
+  if (step.effects.some((e) => e.kind === 'probe')) countProbe('succeeded', deps);
+  deps.log.info('breaker closed by a redrive that succeeded', { stateMachineArn: group.stateMachineArn, errorName: group.errorName, executionArn: event.executionArn });
+  await announceIfClosed(group, before, step, deps);
 }
 
 /** This failure follows a probe's redrive: report to the probe's breaker (conditional on its token). */

@@ -274,9 +274,14 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
         return close(state, 'probe-succeeded', obs.at, settings, { kind: 'probe', outcome: 'succeeded' });
       }
       // A redrive that started after the opening (a person's release, a redrive already
-      // under way) and succeeded: the dependency works now. One that started before may
-      // have passed the failing state before the outage began.
-      if (obs.redriveStartedAt === null || obs.redriveStartedAt < (state.openedAt ?? Number.POSITIVE_INFINITY)) return ignored(state, 'the redrive started before the breaker opened');
+      // under way) and succeeded: the dependency works now.
+      if (obs.redriveStartedAt !== null && obs.redriveStartedAt >= (state.openedAt ?? Number.POSITIVE_INFINITY)) return close(state, 'redrive-succeeded', obs.at, settings);
+      // One that started before may have passed the failing state before the outage began:
+      // alone it proves nothing, but when the window's successes (counted before this step)
+      // are no longer a small share of its failed redrives, the evidence that opened it is
+      // gone (flaky executions, not an outage). A wrong close costs no more than the policy
+      // alone would: releases wait for each failure's own backoff.
+      if (redrivesFailing(state, obs.at, settings)) return ignored(state, 'the redrive started before the breaker opened');
       return close(state, 'redrive-succeeded', obs.at, settings);
     }
     case 'probe-started': {

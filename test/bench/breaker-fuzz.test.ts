@@ -30,10 +30,8 @@ test(`${WORLDS} worlds, every family: no execution lost and no failure redriven 
   expect(results.flatMap((r) => r.errors)).toEqual([]);
 });
 
-// The lead is changing the breaker (issue 18 items 3-6) in parallel; on main today probes
-// and releases redrive before the backoff and spend lone executions' redrives. Flip to
-// `test` when the fix lands (test.failing then fails, as it should).
-test.failing(`${WORLDS} worlds: no execution worse off with the breaker on (failing until the breaker fix lands: worseOff on main)`, () => {
+// The breaker's contract (docs/breaker.md): with the breaker on, no execution ends worse off.
+test(`${WORLDS} worlds: no execution worse off with the breaker on`, () => {
   const worse = results.filter((r) => r.worseOff.length > 0);
   expect(worse.map((r) => `${r.worseOff.length} in ${reproduction(r.seed, r.index)}: ${r.worseOff[0].why}`)).toEqual([]);
 });

@@ -137,11 +137,13 @@ describe('breaker state machine: properties', () => {
           if (s.state.probe) expect(settled.has(s.state.probe.token)).toBe(false);
           for (const e of s.effects) saw(e.kind === 'closed' ? `closed:${e.reason}` : e.kind === 'opened' ? `opened:${e.redriveSuccessesInWindow > 0 ? 'with' : 'without'}-successes` : e.kind);
           if (seen.obs.kind === 'success') {
-            // A success only ever closes an open breaker: its probe's redrive, or a redrive started after the opening.
+            // A success only ever closes an open breaker: its probe's redrive, a redrive started
+            // after the opening, or when the window's evidence no longer says redrives are failing.
             const o = seen.obs;
             const p = seen.state.probe;
             const ofProbe = p !== null && p.executionArn === o.executionArn && p.redriveCount + 1 === o.redriveCount;
-            const closes = seen.state.status === 'open' && (ofProbe || (o.redriveStartedAt !== null && o.redriveStartedAt >= seen.state.openedAt!));
+            const startedAfter = o.redriveStartedAt !== null && o.redriveStartedAt >= seen.state.openedAt!;
+            const closes = seen.state.status === 'open' && (ofProbe || startedAfter || !redrivesFailing(seen.state, at, settings));
             expect(s.changed).toBe(closes);
             if (closes) expect(s.state).toMatchObject({ status: 'releasing', closedAt: at, closeReason: ofProbe ? 'probe-succeeded' : 'redrive-succeeded' });
             expect(s.effects.some((e) => e.kind === 'probe' && e.outcome === 'succeeded')).toBe(closes && ofProbe);
