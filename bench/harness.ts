@@ -31,7 +31,7 @@ import type { PartitionModel } from '../local/partition-model';
 import { withPartitionModel } from '../local/partition-listener';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, localConfig, useLocalEndpoints } from '../local/environment';
 import { StepFunctionsStandIn, type StandInOptions, type StepBehaviour } from '../local/sfn';
-import { inMemoryRequestHandler, listenerOf, type RequestListener } from './in-memory-http';
+import { inMemoryRequestHandler, inMemorySigner, listenerOf, type RequestListener } from './in-memory-http';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -286,13 +286,13 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
   const clients: Array<{ destroy(): void }> = [];
   const inFlight = new InFlightCounter();
   const newSfn = () => {
-    const client = new SFNClient({ endpoint: sfnEndpoint, requestHandler: sfnListener && inMemoryRequestHandler(sfnListener) });
+    const client = new SFNClient({ endpoint: sfnEndpoint, ...(sfnListener && { requestHandler: inMemoryRequestHandler(sfnListener), signer: inMemorySigner }) });
     inFlight.attach(client);
     clients.push(client);
     return client;
   };
   const newDynamo = (endpoint: string) => {
-    const client = new DynamoDBClient({ endpoint, requestHandler: dynamoListener && inMemoryRequestHandler(dynamoListener) });
+    const client = new DynamoDBClient({ endpoint, ...(dynamoListener && { requestHandler: inMemoryRequestHandler(dynamoListener), signer: inMemorySigner }) });
     inFlight.attach(client);
     if (options.sdkRetrySleep) simulateRetryDelays(client, options.sdkRetrySleep, inFlight);
     clients.push(client);
