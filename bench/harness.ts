@@ -26,7 +26,7 @@ import type { FailureRecord } from '../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../lambda/record/owner-notifier';
 import { wire, type Wired } from '../lambda/wiring';
 import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
-import { createTable, startDynalite } from '../local/dynamodb';
+import { createTable, dynaliteServer, startDynalite } from '../local/dynamodb';
 import type { PartitionModel } from '../local/partition-model';
 import { withPartitionModel } from '../local/partition-listener';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, localConfig, useLocalEndpoints } from '../local/environment';
@@ -243,9 +243,6 @@ async function startDynamoProcess(): Promise<{ endpoint: string; child: ChildPro
   return { endpoint: `http://127.0.0.1:${port}`, child };
 }
 
-// dynalite ships no types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
 
 export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<BenchEnv> {
   const memory = options.transport === 'memory';
@@ -268,7 +265,7 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
     throw new Error('bench: the partition model needs the in-memory transport with dynalite in this process');
   }
   if (memory && dynamoMode === 'in-process') {
-    dynamoListener = listenerOf(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
+    dynamoListener = listenerOf(dynaliteServer());
     if (options.partitionModel) dynamoListener = withPartitionModel(dynamoListener, options.partitionModel);
     dynamoEndpoint = 'http://dynamodb.in-memory';
   } else if (dynamoMode === 'process') {
