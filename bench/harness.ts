@@ -26,12 +26,12 @@ import type { FailureRecord } from '../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../lambda/record/owner-notifier';
 import { wire, type Wired } from '../lambda/wiring';
 import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
-import { createTable, startDynalite } from '../local/dynamodb';
+import { createTable, dynaliteServer, startDynalite } from '../local/dynamodb';
 import type { PartitionModel } from '../local/partition-model';
 import { withPartitionModel } from '../local/partition-listener';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, localConfig, useLocalEndpoints } from '../local/environment';
 import { StepFunctionsStandIn, type StandInOptions, type StepBehaviour } from '../local/sfn';
-import { inMemoryRequestHandler, listenerOf, type RequestListener } from './in-memory-http';
+import { inMemoryRequestHandler, inMemorySigner, listenerOf, type RequestListener } from './in-memory-http';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -243,9 +243,6 @@ async function startDynamoProcess(): Promise<{ endpoint: string; child: ChildPro
   return { endpoint: `http://127.0.0.1:${port}`, child };
 }
 
-// dynalite ships no types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:http').Server;
 
 export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<BenchEnv> {
   const memory = options.transport === 'memory';
@@ -268,7 +265,7 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
     throw new Error('bench: the partition model needs the in-memory transport with dynalite in this process');
   }
   if (memory && dynamoMode === 'in-process') {
-    dynamoListener = listenerOf(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
+    dynamoListener = listenerOf(dynaliteServer());
     if (options.partitionModel) dynamoListener = withPartitionModel(dynamoListener, options.partitionModel);
     dynamoEndpoint = 'http://dynamodb.in-memory';
   } else if (dynamoMode === 'process') {
@@ -286,13 +283,13 @@ export async function startBenchEnv(options: BenchEnvOptions = {}): Promise<Benc
   const clients: Array<{ destroy(): void }> = [];
   const inFlight = new InFlightCounter();
   const newSfn = () => {
-    const client = new SFNClient({ endpoint: sfnEndpoint, requestHandler: sfnListener && inMemoryRequestHandler(sfnListener) });
+    const client = new SFNClient({ endpoint: sfnEndpoint, ...(sfnListener && { requestHandler: inMemoryRequestHandler(sfnListener), signer: inMemorySigner }) });
     inFlight.attach(client);
     clients.push(client);
     return client;
   };
   const newDynamo = (endpoint: string) => {
-    const client = new DynamoDBClient({ endpoint, requestHandler: dynamoListener && inMemoryRequestHandler(dynamoListener) });
+    const client = new DynamoDBClient({ endpoint, ...(dynamoListener && { requestHandler: inMemoryRequestHandler(dynamoListener), signer: inMemorySigner }) });
     inFlight.attach(client);
     if (options.sdkRetrySleep) simulateRetryDelays(client, options.sdkRetrySleep, inFlight);
     clients.push(client);

@@ -1,5 +1,6 @@
 /** The Markdown report of a bench run (bench/results/latest.md). */
 import type { HotKey } from '../local/partition-model';
+import type { BurstResult } from './burst';
 import type { OutageRunResult } from './outage';
 import { type BenchResults, GOALS, type OutageComparison } from './report';
 import { fmt } from './stats';
@@ -18,6 +19,7 @@ type BreakerFigures = NonNullable<OutageRunResult['autoRedrive']>['breaker'];
 const breakerText = (b: BreakerFigures) =>
   `${fmt(b.opened)} / ${fmt(Object.values(b.closed).reduce((n, v) => n + v, 0))}${Object.keys(b.closed).length ? ` (${Object.entries(b.closed).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''} / ${fmt(b.probes.started ?? 0)}, ${fmt(b.probes['same-error'] ?? 0)} / ${fmt(b.heldDecisions)}`;
 
+const withoutDescription = (policy: Record<string, unknown>) => Object.fromEntries(Object.entries(policy).filter(([k]) => k !== 'description'));
 const signed = (n: number | null) => (n !== null && n >= 0 ? `+${fmt(n, 1)}` : fmt(n, 1));
 const ofRetryable = (x: OutageRunResult | undefined) => (x ? `${fmt(x.recovered)} / ${fmt(x.retryable)}` : NOT_MEASURED);
 const field = <T>(x: T | undefined, f: (v: T) => string) => (x ? f(x) : NOT_MEASURED);
@@ -37,6 +39,10 @@ function summary(r: BenchResults): string {
     const t = r.trickle;
     rows.push(['trickle: failed executions recovered', NA, `${fmt(t.breakerOff.recovered)} / ${fmt(t.breakerOff.retryable)}`, field(t.breakerOn, (x) => `${fmt(x.recovered)} / ${fmt(x.retryable)}`)]);
     rows.push(['trickle: median delay failure → successful redrive', NA, `${fmt(t.breakerOff.medianDelaySeconds, 1)} s`, field(t.breakerOn, (x) => `${fmt(x.medianDelaySeconds, 1)} s (${signed(t.addedMedianDelaySeconds)} s)`)]);
+  }
+  if (r.burst || r.burstDefault) {
+    const plain = (x: NonNullable<BenchResults['burst']>) => `${fmt(x.redriven)} / ${fmt(x.held ?? 0)}; ${x.achievedRateRatio}; ${x.dynamoCallsPerRedrive}`;
+    rows.push(['plain burst (maxRedrives 1): redriven / held; rate / configured; DynamoDB calls per redrive', NA, field(r.burst, plain), field(r.burstDefault, plain)]);
   }
   if (r.burst || r.burstHeld) {
     const h = r.burstHeld;
@@ -133,12 +139,7 @@ function outageSection(o: OutageComparison): string[] {
       `${Math.round(s.badInputShare * 100)}% also have bad input (States.Runtime on every run). Seed ${s.seed}. Same scenario for each column, each in its own local environment.`,
   );
   out.push('');
-  const policyText = (x: OutageRunResult) => {
-    if (!x.policy) return 'every FAILED event → RedriveExecution';
-    const shown = { ...x.policy };
-    delete shown.description;
-    return `\`${JSON.stringify(shown)}\``;
-  };
+  const policyText = (x: OutageRunResult) => (x.policy ? `\`${JSON.stringify(withoutDescription(x.policy))}\`` : 'every FAILED event → RedriveExecution');
   out.push(
     table(
       ['', 'naive', 'breaker off', 'breaker on'],
@@ -188,6 +189,57 @@ function outageSection(o: OutageComparison): string[] {
   return out;
 }
 
+function burstSection(title: string, b: BurstResult): string[] {
+  const out: string[] = ['', `## ${title}`, ''];
+  if (b.policy) out.push(`Policy: \`${JSON.stringify(withoutDescription(b.policy))}\`.`, '');
+  out.push(
+    `${fmt(b.events)} FAILED events put on the queue within ${fmt(b.emitSpanMs)} ms, handled by ${b.workers} concurrent controller instances (each its own \`wire()\`), ` +
+      `controller rate ${b.configuredRate}/s. Stand-in RedriveExecution bucket ${b.quota.standIn.bucketSize} / ${b.quota.standIn.refillPerSecond} per s ` +
+      `= AWS us-east-1 ${b.quota.awsUsEast1.bucketSize} / ${b.quota.awsUsEast1.refillPerSecond} per s × ${b.quota.scale}. Real clock; DynamoDB: dynalite (${b.dynamo === 'process' ? 'own process' : b.dynamo}).`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['metric', 'value'],
+      [
+        ['time to redrive all (first event queued → last redrive accepted)', sec(b.timeToRedriveAllMs)],
+        ['achieved rate / configured rate', `${b.achievedRate}/s / ${b.configuredRate}/s = **${b.achievedRateRatio}** (first→last redrive: ${b.steadyRate}/s)`],
+        ['most redrives in any 1 s window (at the stand-in)', fmt(b.maxRedrivesInAnySecond)],
+        ['latency event queued → RedriveExecution accepted p50 / p90 / p99 / max', `${sec(b.latencyMs.p50)} / ${sec(b.latencyMs.p90)} / ${sec(b.latencyMs.p99)} / ${sec(b.latencyMs.max)}`],
+        ['… floor for this burst at exactly the configured rate (FIFO, zero processing time) p50 / p99', `${sec(b.latencyFloorMs.p50)} / ${sec(b.latencyFloorMs.p99)}`],
+        ['handler duration p50 / p99 (incl. waiting for its rate slot)', `${fmt(b.handlerMs.p50)} ms / ${fmt(b.handlerMs.p99)} ms`],
+        ['Step Functions calls per redrive', `${b.awsCallsPerRedrive} (${Object.entries(b.stepFunctionsCalls).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
+        ['DynamoDB calls per redrive', `${b.dynamoCallsPerRedrive} (${Object.entries(b.dynamoCalls.byPurpose).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
+        ['rate-limiter writes per redrive (UpdateItem/PutItem on limiter items)', b.limiterWritesPerRedrive === undefined ? 'n/a' : String(b.limiterWritesPerRedrive)],
+        ['ThrottlingExceptions', fmt(b.throttlingExceptions)],
+        ['redriven / executions redriven twice / lost / dead-lettered', `${fmt(b.redriven)} / ${b.doubleRedrives} / ${b.lost} / ${b.deadLettered}`],
+        ['ledger records', Object.entries(b.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')],
+        ['executions SUCCEEDED after their redrive', fmt(b.executionsSucceededAfterRedrive)],
+        ['peak RSS (this process; dynalite process)', `${mib(b.peakRssBytes)}; ${mib(b.dynamoProcess?.maxRssBytes)}`],
+        ['CPU (this process; dynalite process)', `${sec(b.cpuMs)}; ${b.dynamoProcess ? sec(b.dynamoProcess.cpuMs) : 'n/a'}`],
+      ],
+    ),
+  );
+  return out;
+}
+
+function costSection(r: BenchResults): string[] {
+  const out = ['', '## Cost at 1,000,000 redrives a day', ''];
+  const c = r.cost;
+  const off = r.costBreakerOff;
+  const perRedrive = (x: NonNullable<typeof c>) => `${x.writeUnitsPerRedrive} DynamoDB write units and ${x.readUnitsPerRedrive} read units per redrive`;
+  out.push(
+    `The controller's event path, single account, us-east-1 prices (model and sources: \`bench/cost.ts\`), from this run's burst with the default settings (breaker as shipped): ` +
+      `${c ? perRedrive(c) : 'not measured'}, one Lambda invocation per failure, billed at the handler's median duration (an upper bound here).`,
+  );
+  if (c) {
+    out.push('', table(['item', 'formula', 'per day'], [...c.lines.map((l) => [l.item, l.formula, `$${l.usdPerDay.toFixed(2)}`]), ['**total**', '', `**$${c.usdPerDayAtMillionRedrives.toFixed(2)}**`]]));
+    out.push('', `Organization mode adds the forwarded events, if they are billed as custom events ($1.00 per million; unconfirmed): $${c.organizationForwardingUsdPerDay.toFixed(2)} a day.`);
+  }
+  if (off) out.push('', `For comparison, the breaker-off burst (\`costBreakerOff\`): ${perRedrive(off)}, **$${off.usdPerDayAtMillionRedrives.toFixed(2)}** a day.`);
+  return out;
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const out: string[] = [];
   const m = r.meta;
@@ -199,50 +251,10 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(table(['MUST', 'result', 'measured'], r.musts.map((c) => [c.description, c.ok ? 'PASS' : c.enforced ? '**FAIL**' : 'fail (not enforced at quick scale)', c.actual])));
   out.push('', '## Summary', '', summary(r));
 
-  if (r.burst) {
-    const b = r.burst;
-    out.push('', '## Burst', '');
-    out.push(
-      `${fmt(b.events)} FAILED events put on the queue within ${fmt(b.emitSpanMs)} ms, handled by ${b.workers} concurrent controller instances (each its own \`wire()\`), ` +
-        `controller rate ${b.configuredRate}/s. Stand-in RedriveExecution bucket ${b.quota.standIn.bucketSize} / ${b.quota.standIn.refillPerSecond} per s ` +
-        `= AWS us-east-1 ${b.quota.awsUsEast1.bucketSize} / ${b.quota.awsUsEast1.refillPerSecond} per s × ${b.quota.scale}. Real clock; DynamoDB: dynalite (${b.dynamo === 'process' ? 'own process' : b.dynamo}).`,
-    );
-    out.push('');
-    out.push(
-      table(
-        ['metric', 'value'],
-        [
-          ['time to redrive all (first event queued → last redrive accepted)', sec(b.timeToRedriveAllMs)],
-          ['achieved rate / configured rate', `${b.achievedRate}/s / ${b.configuredRate}/s = **${b.achievedRateRatio}** (first→last redrive: ${b.steadyRate}/s)`],
-          ['most redrives in any 1 s window (at the stand-in)', fmt(b.maxRedrivesInAnySecond)],
-          ['latency event queued → RedriveExecution accepted p50 / p90 / p99 / max', `${sec(b.latencyMs.p50)} / ${sec(b.latencyMs.p90)} / ${sec(b.latencyMs.p99)} / ${sec(b.latencyMs.max)}`],
-          ['… floor for this burst at exactly the configured rate (FIFO, zero processing time) p50 / p99', `${sec(b.latencyFloorMs.p50)} / ${sec(b.latencyFloorMs.p99)}`],
-          ['handler duration p50 / p99 (incl. waiting for its rate slot)', `${fmt(b.handlerMs.p50)} ms / ${fmt(b.handlerMs.p99)} ms`],
-          ['Step Functions calls per redrive', `${b.awsCallsPerRedrive} (${Object.entries(b.stepFunctionsCalls).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
-          ['DynamoDB calls per redrive', `${b.dynamoCallsPerRedrive} (${Object.entries(b.dynamoCalls.byPurpose).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})`],
-          ['rate-limiter writes per redrive (UpdateItem/PutItem on limiter items)', b.limiterWritesPerRedrive === undefined ? 'n/a' : String(b.limiterWritesPerRedrive)],
-          ['ThrottlingExceptions', fmt(b.throttlingExceptions)],
-          ['redriven / executions redriven twice / lost / dead-lettered', `${fmt(b.redriven)} / ${b.doubleRedrives} / ${b.lost} / ${b.deadLettered}`],
-          ['ledger records', Object.entries(b.ledger).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')],
-          ['executions SUCCEEDED after their redrive', fmt(b.executionsSucceededAfterRedrive)],
-          ['peak RSS (this process; dynalite process)', `${mib(b.peakRssBytes)}; ${mib(b.dynamoProcess?.maxRssBytes)}`],
-          ['CPU (this process; dynalite process)', `${sec(b.cpuMs)}; ${b.dynamoProcess ? sec(b.dynamoProcess.cpuMs) : 'n/a'}`],
-        ],
-      ),
-    );
-  }
+  if (r.burst) out.push(...burstSection('Burst (breaker off: the redrive path itself)', r.burst));
+  if (r.burstDefault) out.push(...burstSection('Burst with the default settings (breaker as shipped)', r.burstDefault));
 
-  if (r.cost) {
-    const c = r.cost;
-    out.push('', '## Cost at 1,000,000 redrives a day', '');
-    out.push(
-      `The controller's event path, single account, us-east-1 prices (model and sources: \`bench/cost.ts\`), from this run's burst: ` +
-        `${c.writeUnitsPerRedrive} DynamoDB write units and ${c.readUnitsPerRedrive} read units per redrive, one Lambda invocation per failure, billed at the handler's median duration (an upper bound here).`,
-      '',
-    );
-    out.push(table(['item', 'formula', 'per day'], [...c.lines.map((l) => [l.item, l.formula, `$${l.usdPerDay.toFixed(2)}`]), ['**total**', '', `**$${c.usdPerDayAtMillionRedrives.toFixed(2)}**`]]));
-    out.push('', `Organization mode adds the forwarded events, if they are billed as custom events ($1.00 per million; unconfirmed): $${c.organizationForwardingUsdPerDay.toFixed(2)} a day.`);
-  }
+  if (r.cost || r.costBreakerOff) out.push(...costSection(r));
 
   if (r.burstHeld) {
     const h = r.burstHeld;

@@ -4,7 +4,7 @@
  * executions grow with every execution; the controller must not). Started by
  * soak/run.ts with `fork(..., { execArgv: ['--import', 'tsx'] })`; talks over IPC.
  *
- *   parent -> world   { type: 'setup', seed, faults }      world -> parent { type: 'ready', ... }
+ *   parent -> world   { type: 'setup', seed, faults, longRunMs }   world -> parent { type: 'ready', ... }
  *   world -> parent   { type: 'events', events }            (status-change events, batched)
  *   parent -> world   { type: 'status' }                    world -> parent { type: 'status', running }
  *   parent -> world   { type: 'summary' }                   world -> parent { type: 'summary', executions, calls, proxy }
@@ -36,6 +36,12 @@ export const MACHINES = {
   'audit-dryrun': 'always fails; its policy is a dry run',
   /** Runs 3 s; the soak stops half of them (ABORTED, a status its policy does not cover). */
   'batch-slow': 'runs 3 s; half are stopped (ABORTED, not covered)',
+  /**
+   * Long runs (`longRunMs`, tens of seconds: thousands of times the others), started in a
+   * burst early on, each failing its first run: enough to open its breaker, whose probes
+   * then take as long as a run.
+   */
+  'etl-long': 'runs longRunMs; fails its first run, then succeeds (started early, in a burst)',
 } as const;
 export type MachineName = keyof typeof MACHINES;
 
@@ -62,7 +68,7 @@ export interface ExecutionSummary {
   readonly error: string | null;
 }
 
-export type ToWorld = { type: 'setup'; seed: number; faults: WorldFaults } | { type: 'status' } | { type: 'summary' } | { type: 'stop' };
+export type ToWorld = { type: 'setup'; seed: number; faults: WorldFaults; longRunMs: number } | { type: 'status' } | { type: 'summary' } | { type: 'stop' };
 export type FromWorld =
   | { type: 'ready'; sfn: string; dynamodb: string; dynamodbDirect: string; machines: Record<MachineName, string> }
   | { type: 'events'; events: StatusChangeEvent[] }
@@ -140,6 +146,10 @@ async function main(): Promise<void> {
         'legacy-nopolicy': { kind: 'fail', error: 'Lambda.ServiceException', cause: 'legacy backend down' },
         'audit-dryrun': { kind: 'fail', error: 'Lambda.ServiceException', cause: 'audit sink down' },
         'batch-slow': () => new Promise((resolve) => setTimeout(() => resolve({ ok: true }), 3_000)),
+        'etl-long': (ctx) =>
+          new Promise((resolve) =>
+            setTimeout(() => resolve(ctx.attempt <= 1 ? { ok: false, error: 'Glue.ConcurrentRunsExceededException', cause: 'warehouse load still running' } : { ok: true }), m.longRunMs),
+          ),
       };
       const machines = {} as Record<MachineName, string>;
       for (const name of Object.keys(MACHINES) as MachineName[]) {

@@ -9,7 +9,7 @@ import { runBurstHeld } from '../../bench/burst-held';
 import { BREAKER_OFF_SPEC, BREAKER_ON_SPEC, NAIVE_SPEC } from '../../bench/redrivers';
 import { type BenchMeta, checkMusts } from '../../bench/report';
 import { renderMarkdown } from '../../bench/report-markdown';
-import { MODELS, outageComparison, trickleSection } from '../../bench/run';
+import { burstCosts, MODELS, outageComparison, trickleSection } from '../../bench/run';
 import { runTrickle, TRICKLE_SCENARIO, trickleRuns } from '../../bench/trickle';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -39,6 +39,46 @@ test('burst, 200 events at 200/s through 20 instances: each failure redriven onc
   expect(r.executionsSucceededAfterRedrive).toBe(r.redriven);
   expect(r.stepFunctionsCalls.RedriveExecution).toBeGreaterThanOrEqual(200);
   expect(r.quota.standIn).toEqual({ bucketSize: 650, refillPerSecond: 150 });
+});
+
+test('burstDefault, the same 200 events under the default settings (breaker as shipped): every failure recorded, none lost, none redriven twice', async () => {
+  const r = await runBurst({ events: 200, ratePerSecond: 200, workers: 20, breakerFields: {} });
+  expect(r.policy).toEqual({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, description: 'bench: redrive at once, once, breaker as shipped' });
+  expect(r.lost).toBe(0);
+  expect(r.doubleRedrives).toBe(0);
+  expect(r.deadLettered).toBe(0);
+  // Redriven, held, or (on a loaded machine) deferred: each failure has its record.
+  expect(r.held).toBe(r.ledger.held ?? 0);
+  expect(Object.values(r.ledger).reduce((n, v) => n + v, 0)).toBe(200);
+});
+
+test('burstDefault MUSTs: everything redriven at 0.95 of the rate within the call budget; a burst without burstDefault is a failed MUST', () => {
+  const burst = (over: Record<string, number>) =>
+    ({ events: 100, redriven: 100, held: 0, lost: 0, doubleRedrives: 0, achievedRateRatio: 0.96, achievedRate: 96, configuredRate: 100, dynamoCallsPerRedrive: 2.1, limiterWritesPerRedrive: 0.05, ...over }) as never;
+  const full = { ...meta, scale: 'full' as const };
+  const verdicts = (musts: ReturnType<typeof checkMusts>) => Object.fromEntries(musts.filter((m) => m.id.startsWith('burstDefault')).map((m) => [m.id, m.ok]));
+  expect(verdicts(checkMusts({ meta: full, burst: burst({}), burstDefault: burst({}) }))).toEqual({
+    'burstDefault.redriven': true,
+    'burstDefault.rate': true,
+    'burstDefault.double': true,
+    'burstDefault.lost': true,
+    'burstDefault.dynamoCalls': true,
+    'burstDefault.limiterWrites': true,
+  });
+  expect(verdicts(checkMusts({ meta: full, burstDefault: burst({ redriven: 60, held: 40, achievedRateRatio: 0.94, dynamoCallsPerRedrive: 2.6 }) }))).toMatchObject({
+    'burstDefault.redriven': false,
+    'burstDefault.rate': false,
+    'burstDefault.dynamoCalls': false,
+  });
+  expect(checkMusts({ meta: full, burst: burst({}) }).find((m) => m.id === 'burstDefault')).toMatchObject({ ok: false, enforced: true });
+});
+
+test('the cost comes from burstDefault; the breaker-off burst gives costBreakerOff, for comparison', () => {
+  const burst = (updates: number) => ({ events: 100, redriven: 100, dynamoCalls: { byCommand: { UpdateItem: updates } }, handlerMs: { p50: 100 } }) as never;
+  const costs = burstCosts({ burst: burst(200), burstDefault: burst(300) });
+  expect(costs.cost?.writeUnitsPerRedrive).toBe(3);
+  expect(costs.costBreakerOff?.writeUnitsPerRedrive).toBe(2);
+  expect(burstCosts({ burst: burst(200) }).cost).toBeUndefined();
 });
 
 test('the naive cap never stops a retryable execution: it covers the whole outage', () => {
