@@ -204,7 +204,15 @@ export function trickleSection(scenario: TrickleScenario, breakerOff: TrickleRun
  */
 export function burstCosts(r: Pick<BenchResults, 'burst' | 'burstDefault'>): Pick<BenchResults, 'cost' | 'costBreakerOff'> {
   const of = (b: BurstResult | undefined) =>
-    b && controllerCost({ redriven: b.redriven, dynamoCallsByCommand: b.dynamoCalls.byCommand, invocationsPerRedrive: b.events / Math.max(1, b.redriven), handlerMs: b.handlerMs.p50 });
+    b &&
+    controllerCost({
+      redriven: b.redriven,
+      dynamoCallsByCommand: b.dynamoCalls.byCommand,
+      invocationsPerRedrive: b.events / Math.max(1, b.redriven),
+      handlerMs: b.handlerMs.p50,
+      // The rule forwards the SUCCEEDED event of every redrive that succeeds (all of the burst's).
+      successEventsPerRedrive: 1,
+    });
   return { cost: of(r.burstDefault), costBreakerOff: of(r.burst) };
 }
 
