@@ -33,7 +33,7 @@ export interface BreakerView {
   readonly closeReason: string | null;
 }
 
-/** Held failures the drain looks at when it picks a probe (act/probe.ts MAX_CANDIDATES). */
+/** Held failures the drain looks at when it picks a probe (breaker/probe.ts MAX_CANDIDATES). */
 const CANDIDATES = 200;
 
 /** The first `n` held failures of a group, oldest first. */
@@ -57,7 +57,7 @@ export function groupPolicy(snapshot: PolicySnapshot, group: BreakerGroup): Redr
 /**
  * What the group's next probe waits for. Only a probe that is due by the breaker's schedule
  * needs a look at the held failures: none whose own backoff has passed (the probe waits for
- * the first of them, as the drain does: lambda/act/probe.ts), or none with a redrive left
+ * the first of them, as the drain does: lambda/breaker/probe.ts), or none with a redrive left
  * (no probe at all).
  */
 export async function probeWaitFacts(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy | undefined, ledger: FailureLedger, now: number, held?: readonly FailureRecord[]): Promise<ProbeWaitFacts> {

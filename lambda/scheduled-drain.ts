@@ -11,7 +11,7 @@ import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome,
 import { eventFromRecord } from './event/from-record';
 import { settleIfNotServed } from './unserved-failure';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
-import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './act/breaker-tick';
+import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './breaker/tick';
 import { reconsiderParked, type ReconsiderReport } from './reconsider-parked';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
@@ -25,7 +25,7 @@ export interface DrainOptions {
   readonly concurrency?: number;
   /** Stop taking new records after this many ms (leave room in the Lambda timeout). @default 50_000 */
   readonly budgetMs?: number;
-  /** The breakers' probes and releases (act/breaker-tick.ts). */
+  /** The breakers' probes and releases (breaker/tick.ts). */
   readonly breakers?: Omit<BreakerRunOptions, 'started' | 'paused'>;
 }
 

@@ -5,7 +5,7 @@
  * pending. The soak's invariants then cover what they touched: nothing lost, nothing
  * redriven twice, nothing left `paused` after the resume.
  */
-import { heldOfStateMachine, releaseStateMachineByHand } from '../lambda/act/release';
+import { heldOfStateMachine, releaseStateMachineByHand } from '../lambda/breaker/release';
 import type { Wired } from '../lambda/wiring';
 import type { MachineName } from './world';
 

@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import { isExecutionArn, isStateMachineArn } from '../../contract/arn';
 import { groupLabel } from '../../contract/breaker';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
-import { heldOfStateMachine, refuseWhilePaused, releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/act/release';
+import { heldOfStateMachine, refuseWhilePaused, releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/breaker/release';
 import type { Outcome } from '../../lambda/event-path';
 import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';

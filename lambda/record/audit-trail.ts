@@ -14,44 +14,10 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { storedEntry } from './decision-record';
-import { executionPk } from './failure-ledger';
+import { type AuditEntry, storedEntry } from './decision-record';
+import { executionPk } from './failure-record';
 
-/**
- * Where a decision came from. `release`: a held failure released (breaker closed, or
- * `redrivectl release`); `probe`: a held failure redriven as a breaker probe.
- */
-export type DecisionSource = 'event' | 'drain' | 'reconcile' | 'backfill' | 'replay' | 'release' | 'probe';
-
-/** What happened after the decision: the action taken and its result. */
-export type ActionResult =
-  | 'redriven'
-  | 'scheduled'
-  | 'deferred'
-  | 'rejected'
-  | 'skipped'
-  | 'lost-race'
-  | 'dry-run'
-  | 'held';
-
-export interface AuditEntry {
-  readonly at: number;
-  readonly executionArn: string | null;
-  readonly stateMachineArn: string | null;
-  readonly eventId: string | null;
-  readonly source: DecisionSource;
-  readonly redriveCount: number | null;
-  readonly status: string | null;
-  readonly errorName: string | null;
-  readonly decision: string;
-  readonly reason: string;
-  readonly detail: string;
-  readonly policyKey: string | null;
-  readonly action: ActionResult;
-  readonly actionDetail?: string;
-  /** Epoch ms of a scheduled or deferred redrive. */
-  readonly dueAt?: number;
-}
+export type { ActionResult, AuditEntry, DecisionSource } from './decision-record';
 
 export interface DailyCounts {
   readonly day: string;

@@ -6,7 +6,42 @@
 import { DIMENSION, METRIC } from '../../contract/metrics';
 import type { Decision } from '../decide/decision';
 import type { MetricsRecorder } from '../observability/telemetry';
-import type { ActionResult, AuditEntry, DecisionSource } from './audit-trail';
+
+/**
+ * Where a decision came from. `release`: a held failure released (breaker closed, or
+ * `redrivectl release`); `probe`: a held failure redriven as a breaker probe.
+ */
+export type DecisionSource = 'event' | 'drain' | 'reconcile' | 'backfill' | 'replay' | 'release' | 'probe';
+
+/** What happened after the decision: the action taken and its result. */
+export type ActionResult =
+  | 'redriven'
+  | 'scheduled'
+  | 'deferred'
+  | 'rejected'
+  | 'skipped'
+  | 'lost-race'
+  | 'dry-run'
+  | 'held';
+
+export interface AuditEntry {
+  readonly at: number;
+  readonly executionArn: string | null;
+  readonly stateMachineArn: string | null;
+  readonly eventId: string | null;
+  readonly source: DecisionSource;
+  readonly redriveCount: number | null;
+  readonly status: string | null;
+  readonly errorName: string | null;
+  readonly decision: string;
+  readonly reason: string;
+  readonly detail: string;
+  readonly policyKey: string | null;
+  readonly action: ActionResult;
+  readonly actionDetail?: string;
+  /** Epoch ms of a scheduled or deferred redrive. */
+  readonly dueAt?: number;
+}
 
 /** Which execution (or, for a malformed event, which event) a decision is about. */
 export interface Subject {

@@ -39,7 +39,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry } from './audit-trail';
+import type { AuditEntry } from './decision-record';
 import { storedEntry } from './decision-record';
 import { ifConditionHolds } from './conditional-write';
 import { DUE_BASE, parkedFamily } from '../../contract/due-shards';

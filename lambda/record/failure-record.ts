@@ -4,7 +4,7 @@
  * failure-ledger.ts, which re-exports these.
  */
 import type { FailureRecordState } from '../decide/decision';
-import type { AuditEntry } from './audit-trail';
+import type { AuditEntry } from './decision-record';
 import { REDRIVE_WINDOW_MS } from '../../contract/breaker';
 import { MAX_HOLD_MARGIN_HOURS } from '../../contract/policy-schema';
 
@@ -121,7 +121,7 @@ export function storedFacts(f: FailureFacts): FailureFacts {
  * How long a record that may still be redriven (pending, claimed, held) must outlive its
  * failure: Step Functions' 14-day redrive window plus the widest hold margin, from the
  * stop. A held failure is given up `holdMarginHours` before the window ends
- * (act/release.ts giveUpNearWindowEnd); the record must still exist then, whatever
+ * (breaker/release.ts giveUpNearWindowEnd); the record must still exist then, whatever
  * `auditRetention` is (it may be 1 day).
  */
 export const LIVE_RECORD_MIN_LIFE_MS = REDRIVE_WINDOW_MS + MAX_HOLD_MARGIN_HOURS * 3_600_000;

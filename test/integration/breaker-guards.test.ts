@@ -4,8 +4,8 @@
  * breaker that opens again while its held failures are being released.
  */
 import { heldShard } from '../../contract/breaker';
-import { probeTurn } from '../../lambda/act/probe';
-import { releaseGroup } from '../../lambda/act/release';
+import { probeTurn } from '../../lambda/breaker/probe';
+import { releaseGroup } from '../../lambda/breaker/release';
 import { resolvePolicy } from '../../lambda/policy/policy-source';
 import { BREAKER_DEFAULTS } from '../../contract/policy-schema';
 import type { StepBehaviour } from '../../local/sfn';

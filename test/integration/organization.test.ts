@@ -14,7 +14,7 @@ import { parseStatusChange } from '../../lambda/event/status-change';
 import { handleStatusChange } from '../../lambda/event-path';
 import { sweep } from '../../lambda/reconcile';
 import { drain } from '../../lambda/scheduled-drain';
-import { releaseGroup } from '../../lambda/act/release';
+import { releaseGroup } from '../../lambda/breaker/release';
 import { MemoryNotifier } from '../../lambda/record/owner-notifier';
 import type { FailureFacts } from '../../lambda/record/failure-ledger';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';

@@ -8,7 +8,7 @@
 import { parkedFamily } from '../../contract/due-shards';
 import { METRIC } from '../../contract/metrics';
 import { heldShard, REDRIVE_WINDOW_MS } from '../../contract/breaker';
-import { releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/act/release';
+import { releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/breaker/release';
 import { handleStatusChange } from '../../lambda/event-path';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
 import { SWEEP_OVERLAP_MS } from '../../lambda/scheduled-drain';

@@ -186,7 +186,7 @@ describe('decide: one example per skip reason', () => {
     expect(d).not.toHaveProperty('delaySeconds');
   });
 
-  // Skip reasons the controller records without calling decide() (redrive-window-ending: act/release.ts;
+  // Skip reasons the controller records without calling decide() (redrive-window-ending: breaker/release.ts;
   // account-not-served: unserved-failure.ts).
   const CONTROLLER_ONLY: readonly string[] = ['unknown-account', 'redrive-window-ending', 'account-not-served'];
 

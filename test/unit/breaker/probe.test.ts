@@ -1,9 +1,9 @@
 /**
- * The probe choice (lambda/act/probe.ts probeOrder): a probe uses one of the execution's
+ * The probe choice (lambda/breaker/probe.ts probeOrder): a probe uses one of the execution's
  * redrives, so the last one only when nothing has more left; rotation by probes so far;
  * then the most redrives left; then the oldest.
  */
-import { probeOrder } from '../../../lambda/act/probe';
+import { probeOrder } from '../../../lambda/breaker/probe';
 import type { FailureRecord } from '../../../lambda/record/failure-ledger';
 
 const held = (name: string, redriveCount: number, stopDate: number, probes?: number) =>

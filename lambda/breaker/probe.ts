@@ -27,7 +27,7 @@ import type { BreakerStore } from '../record/breaker-store';
 import type { FailureRecord } from '../record/failure-ledger';
 import { checkExecution, type ControllerDeps, processStatusChange } from '../event-path';
 import { eventFromRecord } from '../event/from-record';
-import { redriveNow } from './carry-out';
+import { redriveNow } from '../act/carry-out';
 
 export type BreakerDeps = ControllerDeps & { readonly breakers: BreakerStore };
 

@@ -5,7 +5,7 @@
  *    open one has its probe checked and, when due, a new probe started and watched for a
  *    few seconds (all groups at once); then, if a probe succeeded, open groups with the
  *    same error name probe at once (probeSiblings);
- * 2. releasing breakers release their held failures (act/release.ts), until the release
+ * 2. releasing breakers release their held failures (breaker/release.ts), until the release
  *    budget;
  * 3. held (and parked) failures near the end of the 14-day redrive window are given up;
  * 4. gauges: OpenBreakers, OldestOpenBreakerAgeSeconds (the breaker alarm), HeldBacklog.
