@@ -152,7 +152,7 @@ describe('each breaker event is announced exactly once (the outbox on the breake
     expect(await drainRun(d)).toBe(0);
     expect(types(d)).toEqual([DETAIL_TYPE_BREAKER_OPENED]);
     // Sent as it was when it opened: which signal, the first probe, the first failure (read back from the ledger).
-    expect(d.notifier.breakerEvents[0].detail).toMatchObject({ status: 'open', openedAt: new Date(T0).toISOString(), openedBy: 'failures', failuresInWindow: 2, nextProbeAt: new Date(T0 + 30_000).toISOString() });
+    expect(d.notifier.breakerEvents[0].detail).toMatchObject({ status: 'open', openedAt: new Date(T0).toISOString(), openedBy: 'redrive-failures', failuresInWindow: 2, nextProbeAt: new Date(T0 + 30_000).toISOString() });
   });
 
   test('a crash between the opening write and PutEvents: the drain sends it once', async () => {
