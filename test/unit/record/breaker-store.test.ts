@@ -33,7 +33,7 @@ test('no item: closed, version 0', async () => {
 test('count: one UpdateItem adds to the bucket and returns the whole state; buckets just behind the window are removed', async () => {
   const s = store();
   const b = bucketMs(S);
-  const old = `c_${b}_${Math.floor(T0 / b) - 8}`;
+  const old = `r_${b}_${Math.floor(T0 / b) - 8}`;
   await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, [old]: 4 } }));
   const state = await s.count(GROUP, [counterName(T0, S)], S);
   expect(state.counts).toEqual({ [counterName(T0, S)]: 1 });
@@ -69,7 +69,7 @@ test('open: written over the version read, listed in the BREAKER shard; closed f
   expect(item).not.toHaveProperty('probe');
   expect(await s.active()).toEqual([{ group: GROUP, state: step.state }]);
   // The opening write owes its announcement (settled by the announcer, breaker-events.ts).
-  expect(item).toMatchObject({ openedBy: 'failures', owedOpened: { owedSince: T0, status: 'open', openedAt: T0, reason: 'threshold', failuresInWindow: 5, openedBy: 'failures' } });
+  expect(item).toMatchObject({ openedBy: 'redrive-failures', owedOpened: { owedSince: T0, status: 'open', openedAt: T0, reason: 'threshold', failuresInWindow: 5, openedBy: 'redrive-failures' } });
   expect(await s.settleAnnouncement(GROUP, 'opened', T0)).toBe(true);
 
   const probe = { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:orders:e-0', redriveCount: 0, token: 'tok', startedAt: T0 + 30_000 };
@@ -78,7 +78,7 @@ test('open: written over the version read, listed in the BREAKER shard; closed f
   await s.transition(GROUP, { kind: 'probe-result', token: 'tok', outcome: 'succeeded', at: T0 + 40_000 }, S);
   const releasing = await table().item(KEY);
   expect(releasing).toMatchObject({ status: 'releasing', version: 3, closedAt: T0 + 40_000, closeReason: 'probe-succeeded', dueShard: breakerShard(GROUP), dueAt: T0 + 40_000 });
-  expect(Object.keys(releasing!).filter((k) => k.startsWith('c_') || k === 'probe' || k === 'nextProbeAt')).toEqual([]);
+  expect(Object.keys(releasing!).filter((k) => /^[crs]_/.test(k) || k === 'probe' || k === 'nextProbeAt')).toEqual([]);
   expect(releasing).toMatchObject({ owedClosed: { status: 'releasing', openedAt: T0, closedAt: T0 + 40_000, reason: 'probe-succeeded' } });
   expect(await s.settleAnnouncement(GROUP, 'closed', (releasing!.owedClosed as { owedSince: number }).owedSince)).toBe(true);
   await s.transition(GROUP, { kind: 'release-finished', at: T0 + 400_000 }, S);
@@ -93,7 +93,7 @@ test('the outbox: a breaker owing an announcement does not close for good; a set
   let state = CLOSED_STATE;
   for (let i = 0; i < 5; i++) state = await s.count(GROUP, [counterName(T0, S, 'c'), counterName(T0, S, 'r')], S);
   await s.transition(GROUP, failure(T0), S, state);
-  expect(await table().item(KEY)).toMatchObject({ openedBy: 'both', owedOpened: { openedBy: 'both', owedSince: T0 } });
+  expect(await table().item(KEY)).toMatchObject({ openedBy: 'redrive-failures', owedOpened: { openedBy: 'redrive-failures', owedSince: T0 } });
   now = T0 + 1_000;
   await s.transition(GROUP, { kind: 'closed-by-hand', at: now }, S);
   // A stale stamp (an older entry of the same kind) settles nothing.
