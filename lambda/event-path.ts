@@ -74,6 +74,11 @@ export interface ProcessOptions {
   /** A person released this held failure (`redrivectl release`). */
   readonly releasedByHand?: boolean;
   /**
+   * A held failure's last chance before its redrive window ends (breaker/release.ts): its
+   * breaker does not hold it back; its policy (limit, backoff, pause) still applies.
+   */
+  readonly windowEnding?: boolean;
+  /**
    * The failure is held, pending or parked (a release, the drain): a skip whose reason may
    * change parks it (FailureLedger.park) instead of dropping it. Also when the ledger read
    * finds it so.

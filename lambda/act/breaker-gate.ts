@@ -39,6 +39,8 @@ export interface GateInput {
   readonly now: number;
   /** `redrivectl release`: a person's decision; the breaker does not hold it back. */
   readonly releasedByHand?: boolean;
+  /** The held failure's redrive window is about to end: its last chance, not held back. */
+  readonly windowEnding?: boolean;
   /** Decide only (backfill --dry-run): look the breaker up, count and move nothing. */
   readonly decideOnly?: boolean;
 }
@@ -54,7 +56,7 @@ const isFailure = (event: StatusChange) => (REDRIVABLE_STATUSES as readonly stri
 
 export async function gateByBreaker(decision: Decision, input: GateInput, deps: BreakerGateDeps): Promise<Decision> {
   const breakers = deps.breakers;
-  if (!breakers || input.releasedByHand) return decision;
+  if (!breakers || input.releasedByHand || input.windowEnding) return decision;
   const policy = input.resolution.kind === 'found' ? input.resolution.policy : undefined;
   const observing = OBSERVING.has(input.source) && !input.decideOnly;
   if (observing) await reportProbeOutcome(decision, input, policy, breakers, deps);

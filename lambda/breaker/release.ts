@@ -146,6 +146,15 @@ export async function giveUpNearWindowEnd(deps: ControllerDeps, snapshot: Policy
       const stopped = record.stopDate ?? record.heldAt ?? record.updatedAt;
       const windowEnds = stopped + REDRIVE_WINDOW_MS;
       if (windowEnds - marginHours * HOUR_MS > now) continue;
+      // Held by a breaker with redrives left: the policy alone would have spent them long
+      // ago, so it gets one redrive now (its breaker does not hold it back) instead of being
+      // given up with redrives unused (docs/breaker.md, "The contract"). Paused: given up
+      // and reported, as a pause must not let it expire unseen.
+      const policy = resolution.kind === 'found' && resolution.policy.enabled ? resolution.policy : undefined;
+      if (record.state === 'held' && record.reason === 'breaker-open' && policy && record.redriveCount < policy.maxRedrives && !snapshot.pause.paused) {
+        const outcome = await processStatusChange(eventFromRecord(record, now, 'release'), deps, { source: 'release', windowEnding: true, parkIfNotNow: true });
+        if (outcome.action !== 'held') continue;
+      }
       if (!(await deps.ledger.skip(record, 'redrive-window-ending', now))) continue;
       const decision = skipDecision(
         'redrive-window-ending',

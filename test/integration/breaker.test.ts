@@ -5,7 +5,8 @@
  */
 import { handleStatusChange } from '../../lambda/event-path';
 import { sweep } from '../../lambda/reconcile';
-import { HELD_EXHAUSTED_SHARD } from '../../contract/breaker';
+import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { giveUpNearWindowEnd } from '../../lambda/breaker/release';
 import { METRIC } from '../../contract/metrics';
 import { DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
 import type { StepBehaviour } from '../../local/sfn';
@@ -292,5 +293,26 @@ describe('hold after exhaustion', () => {
     expect(env.notifier.events.map((e) => [e.detailType, e.detail.reason])).toEqual([['Auto Redrive Skipped', 'redrive-window-ending']]);
     const trail = await env.deps.audit.trail(arn);
     expect(trail.at(-1)).toMatchObject({ decision: 'skip', reason: 'redrive-window-ending', action: 'skipped' });
+  });
+});
+
+describe('the end of the redrive window', () => {
+  test('a failure held by a breaker with redrives left is redriven once before its window ends, not given up with redrives unused', async () => {
+    env = await simEnv(FIXTURE_START);
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3, holdMarginHours: 24 });
+    const sm = await createMachine(env, 'orders', LAMBDA, downstream({ down: true }));
+    await openByTwoFailedRedrives(sm);
+    const [held] = await startEachSecond(env, sm, names('h', 1));
+    const record = await env.deps.ledger.get(held, 0);
+    expect(record).toMatchObject({ state: 'held', reason: 'breaker-open' });
+    // A day before its window ends (the outage went on: no probe ever chose it), the drain's give-up pass.
+    env.clock.advanceTo(record!.stopDate! + 13 * 24 * 3600 * SECOND + SECOND);
+    const snapshot = await env.deps.policies.snapshot(env.clock.now());
+    await giveUpNearWindowEnd(env.deps, snapshot, [heldShard(groupOf(sm))]);
+    await env.settle();
+    expect(redrivesOf(env, held)).toBe(1);
+    const trail = await env.deps.audit.trail(held);
+    expect(trail.some((t) => t.reason === 'redrive-window-ending')).toBe(false);
+    expect(trail.some((t) => t.decision === 'redrive' && t.action === 'redriven')).toBe(true);
   });
 });
