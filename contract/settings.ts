@@ -10,9 +10,10 @@
 import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from './environment';
 import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES } from './event-pattern';
 import { INDEX_WRITES_PER_FAILURE, MAX_INDEX_SHARDS, PARTITION_WRITE_UNITS_PER_SECOND, SHARD_HEADROOM, WRITE_UNITS_PER_INDEX_WRITE } from './due-shards';
+import { CONTEXT_PREFIX, type Setting } from './setting-shape';
 
-/** Prefix of every context key the app reads. */
-export const CONTEXT_PREFIX = 'auto-redrive:';
+// The row shape is part of this module's interface: importers keep importing it from here.
+export { CONTEXT_PREFIX, DURATION_UNITS, UNIT_KIND, type DurationUnit, type NumberRange, type Setting, type SettingUnit } from './setting-shape';
 
 /** Timeout of the controller Lambda: a claim must outlive it, a rate wait must fit in it. */
 export const CONTROLLER_TIMEOUT_SECONDS = 60;
@@ -22,73 +23,6 @@ export const DRAIN_TIMEOUT_SECONDS = 5 * 60;
 const MAX_PEAK_FAILURES_PER_SECOND = (MAX_INDEX_SHARDS * PARTITION_WRITE_UNITS_PER_SECOND * SHARD_HEADROOM) / (INDEX_WRITES_PER_FAILURE * WRITE_UNITS_PER_INDEX_WRITE);
 /** RedriveExecution only accepts executions that stopped within the last 14 days. */
 const MAX_RECONCILE_LOOKBACK_HOURS = 14 * 24;
-
-/** Units of duration settings: the construct takes a Duration, context and env a whole number of these. */
-export const DURATION_UNITS = ['milliseconds', 'seconds', 'minutes', 'hours', 'days'] as const;
-export type DurationUnit = (typeof DURATION_UNITS)[number];
-
-/** How a unit's values are written in context and environment: lists are comma-separated there. */
-export const UNIT_KIND = {
-  milliseconds: 'number',
-  seconds: 'number',
-  minutes: 'number',
-  hours: 'number',
-  days: 'number',
-  count: 'number',
-  'per second': 'number',
-  boolean: 'boolean',
-  statuses: 'list',
-  'state machine ARNs': 'list',
-  'role ARNs': 'list',
-  'account ids': 'list',
-  Regions: 'list',
-  'event bus ARN': 'string',
-  'event bus': 'string',
-  Region: 'string',
-  'organization id': 'string',
-  'external id': 'string',
-  name: 'string',
-  URL: 'string',
-  'e-mail address': 'string',
-  choice: 'string',
-} as const satisfies Record<DurationUnit, 'number'> & Record<string, 'number' | 'boolean' | 'string' | 'list'>;
-
-/** The units of the settings (durations first). */
-export type SettingUnit = keyof typeof UNIT_KIND;
-
-export interface NumberRange {
-  readonly min: number;
-  /** @default - no upper bound */
-  readonly max?: number;
-  readonly integer: boolean;
-}
-
-export interface Setting {
-  /** Property of `AutoRedriveProps`; `organization.<name>` for a field of its `organization` prop. */
-  readonly prop?: string;
-  /** Property of `AutoRedriveMemberProps`. */
-  readonly memberProp?: string;
-  /** The props' type when it is not the plain value (a Duration in `unit`s, a CDK enum or construct). */
-  readonly propType?: 'Duration' | 'logs.RetentionDays' | 'RemovalPolicy' | 'events.IEventBus' | 'AutoRedriveOrganization';
-  /** cdk.json context key (`auto-redrive:<name>`). */
-  readonly context?: `${typeof CONTEXT_PREFIX}${string}`;
-  /** Environment variable the Lambdas read it from (names in contract/environment.ts). */
-  readonly env?: string;
-  readonly unit: SettingUnit;
-  /** Numeric range, in `unit`. */
-  readonly range?: NumberRange;
-  /** The only values accepted. */
-  readonly allowed?: readonly string[];
-  /** A further rule, in words (a relation to another setting, a format). */
-  readonly rule?: string;
-  /** The default in `unit` (absent when the default is not a value: see `defaultText`). */
-  readonly default?: number | boolean | string | readonly string[];
-  /** The default in words, when it is not (only) a value. */
-  readonly defaultText?: string;
-  /** Value cdk.json documents when it is not `default`: empty means "the default" there. */
-  readonly contextDefault?: '' | readonly [];
-  readonly meaning: string;
-}
 
 export const SETTINGS = {
   // ---- What is watched ----
