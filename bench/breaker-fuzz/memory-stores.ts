@@ -23,6 +23,7 @@ import {
   type BreakerStore,
   CONTROL_FIELDS,
   dueAtOf,
+  KnownBreakers,
   outboxOf,
   owes,
   rememberExtras,
@@ -47,11 +48,13 @@ export class MemoryBreakerStore implements Public<BreakerStore> {
   /** The items by pk, as stored. */
   readonly items = new Map<string, Item>();
   private readonly cache = new Map<string, { state: BreakerState; at: number }>();
-  private readonly known = new Map<string, { readonly group: BreakerGroup; readonly state: BreakerState; readonly at: number }>();
+  private readonly known: KnownBreakers;
   /** Writes lost to a concurrent writer (as conditional check failures). */
   lostRaces = 0;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(private readonly clock: () => number = Date.now) {
+    this.known = new KnownBreakers(clock);
+  }
 
   async read(group: BreakerGroup): Promise<BreakerState> {
     const pk = breakerPk(group);
@@ -68,25 +71,19 @@ export class MemoryBreakerStore implements Public<BreakerStore> {
   }
 
   lastKnown(group: BreakerGroup): BreakerState['status'] | undefined {
-    return this.known.get(breakerPk(group))?.state.status;
+    return this.known.lastKnown(group);
   }
 
   knownOf(stateMachineArn: string): Array<{ readonly group: BreakerGroup; readonly state: BreakerState }> {
-    return [...this.known.values()].filter((k) => k.group.stateMachineArn === stateMachineArn);
+    return this.known.of(stateMachineArn);
   }
 
   knownOpenElsewhere(errorName: string, stateMachineArn: string, since: number): boolean {
-    for (const k of this.known.values()) {
-      if (k.group.errorName === errorName && k.group.stateMachineArn !== stateMachineArn && k.state.status === 'open' && k.at >= since) return true;
-    }
-    return false;
+    return this.known.openElsewhere(errorName, stateMachineArn, since);
   }
 
   private learned(group: BreakerGroup, state: BreakerState): BreakerState {
-    const pk = breakerPk(group);
-    this.known.delete(pk);
-    this.known.set(pk, { group: { stateMachineArn: group.stateMachineArn, errorName: group.errorName ?? null }, state, at: this.clock() });
-    return state;
+    return this.known.learned(group, state);
   }
 
   async settleAnnouncement(group: BreakerGroup, kind: AnnouncementKind, owedSince: number): Promise<boolean> {

@@ -147,21 +147,55 @@ export function dueAtOf(s: BreakerState): number {
 
 export const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs', 'nextProbeAt', 'probe', 'firstFailure'] as const;
 
+/**
+ * What one instance has seen of each breaker (read, counted or written), however old: a
+ * hint only. The event path reads before counting once it saw a breaker open; a SUCCEEDED
+ * event is evidence only for groups known to be open or to have failed redrives in their
+ * window; an open breaker of another state machine with the same error is the shared
+ * outage's evidence. Bounded: the least recently learned is dropped past 1,000.
+ */
+export class KnownBreakers {
+  private readonly known = new Map<string, { readonly group: BreakerGroup; readonly state: BreakerState; readonly at: number }>();
+
+  constructor(private readonly clock: () => number) {}
+
+  learned(group: BreakerGroup, state: BreakerState): BreakerState {
+    const pk = breakerPk(group);
+    this.known.delete(pk); // re-inserted last: the map evicts the least recently learned
+    this.known.set(pk, { group: { stateMachineArn: group.stateMachineArn, errorName: group.errorName ?? null }, state, at: this.clock() });
+    if (this.known.size > 1000) this.known.delete(this.known.keys().next().value!);
+    return state;
+  }
+
+  lastKnown(group: BreakerGroup): BreakerState['status'] | undefined {
+    return this.known.get(breakerPk(group))?.state.status;
+  }
+
+  of(stateMachineArn: string): Array<{ readonly group: BreakerGroup; readonly state: BreakerState }> {
+    return [...this.known.values()].filter((k) => k.group.stateMachineArn === stateMachineArn);
+  }
+
+  openElsewhere(errorName: string, stateMachineArn: string, since: number): boolean {
+    for (const k of this.known.values()) {
+      if (k.group.errorName === errorName && k.group.stateMachineArn !== stateMachineArn && k.state.status === 'open' && k.at >= since) return true;
+    }
+    return false;
+  }
+}
+
 export class BreakerStore {
   private readonly cache = new Map<string, { state: BreakerState; at: number }>();
-  /**
-   * Last state seen per breaker, however old: a hint only (the event path reads before
-   * counting once it was open; a SUCCEEDED event is evidence only for groups known to be
-   * open or to have failed redrives in their window).
-   */
-  private readonly known = new Map<string, { readonly group: BreakerGroup; readonly state: BreakerState; readonly at: number }>();
+  /** What this instance has seen of each breaker (a hint, see KnownBreakers). */
+  private readonly known: KnownBreakers;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     /** Stamps owed announcements (`owedSince`). */
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.known = new KnownBreakers(clock);
+  }
 
   private key(group: BreakerGroup) {
     return { pk: breakerPk(group), sk: BREAKER_SK };
@@ -189,31 +223,21 @@ export class BreakerStore {
 
   /** The status this instance last read, counted or wrote, however old (undefined: none). */
   lastKnown(group: BreakerGroup): BreakerState['status'] | undefined {
-    return this.known.get(breakerPk(group))?.state.status;
+    return this.known.lastKnown(group);
   }
 
   /** The groups of a state machine this instance has seen, with the state it last saw. */
   knownOf(stateMachineArn: string): Array<{ readonly group: BreakerGroup; readonly state: BreakerState }> {
-    return [...this.known.values()].filter((k) => k.group.stateMachineArn === stateMachineArn);
+    return this.known.of(stateMachineArn);
   }
 
-  /**
-   * Whether this instance saw, since `since`, an open breaker of another state machine with
-   * this error name (a hint: the evidence of a shared dependency's outage).
-   */
+  /** Whether this instance saw, since `since`, an open breaker of another state machine with this error name. */
   knownOpenElsewhere(errorName: string, stateMachineArn: string, since: number): boolean {
-    for (const k of this.known.values()) {
-      if (k.group.errorName === errorName && k.group.stateMachineArn !== stateMachineArn && k.state.status === 'open' && k.at >= since) return true;
-    }
-    return false;
+    return this.known.openElsewhere(errorName, stateMachineArn, since);
   }
 
   private learned(group: BreakerGroup, state: BreakerState): BreakerState {
-    const pk = breakerPk(group);
-    this.known.delete(pk); // re-inserted last: the map evicts the least recently learned
-    this.known.set(pk, { group: { stateMachineArn: group.stateMachineArn, errorName: group.errorName ?? null }, state, at: this.clock() });
-    if (this.known.size > 1000) this.known.delete(this.known.keys().next().value!);
-    return state;
+    return this.known.learned(group, state);
   }
 
   /**
