@@ -222,7 +222,8 @@ test.each([
 
 test('killed at every step of the event that opens the breaker (count, opening write, PutEvents, marking it sent): owners hear Breaker Opened once', async () => {
   env = await simEnv(FIXTURE_START, { detachBus: true });
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+  // Redriven at once: each execution's redrive fails again; the second such failure opens it.
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, jitter: 'NONE' });
   const owners = env.notifier;
   const opened = (machine: string) => owners.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED && e.detail.stateMachineArn === machine).length;
   const seen: string[] = [];
@@ -230,8 +231,13 @@ test('killed at every step of the event that opens the breaker (count, opening w
   for (let k = 0; cleanCalls === undefined || k < cleanCalls.length; k++) {
     for (const when of ['before', 'after'] as CrashMoment[]) {
       const machine = await createMachine(env, `opens-${k}-${when}`, LAMBDA, downstream);
-      for (let i = 0; i < 4; i++) await handleStatusChange((await failedExecution(env, machine, `m${k}${when}-${i}`)).event, env.deps);
-      const { event } = await failedExecution(env, machine, `m${k}${when}-opener`);
+      // One execution's redrive failed again (counted); the opener is the next one's.
+      const first = await failedExecution(env, machine, `m${k}${when}-0`);
+      await handleStatusChange(first.event, env.deps);
+      await handleStatusChange(await latestFailure(first.arn), env.deps);
+      const second = await failedExecution(env, machine, `m${k}${when}-opener`);
+      await handleStatusChange(second.event, env.deps);
+      const event = await latestFailure(second.arn);
       const plan = new CrashPlan(k, when);
       // PutEvents goes through the plan too: the process can die before or after it.
       const notifier: OwnerNotifier = {

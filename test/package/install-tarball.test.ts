@@ -150,7 +150,7 @@ describe('the synthesized app', () => {
     expect(synthStderr).not.toMatch(/Bundling asset/);
   });
 
-  test('the rule sends failed and timed-out Step Functions executions to the controller', () => {
+  test('the rule sends failed and timed-out Step Functions executions, and redriven ones that succeeded, to the controller', () => {
     const [controllerId] = functionByDescription(/controller/);
     const rules = resources('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
     expect(rules).toHaveLength(1);
@@ -158,7 +158,7 @@ describe('the synthesized app', () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
-      detail: { status: ['FAILED', 'TIMED_OUT'] },
+      detail: { $or: [{ status: ['FAILED', 'TIMED_OUT'] }, { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 0] }] }] },
     });
     expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [controllerId, 'Arn'] });
   });

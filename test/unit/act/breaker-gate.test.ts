@@ -1,8 +1,9 @@
 /**
  * The breaker gate's writes on the group's one breaker item (docs/reliability.md, partition
- * model): every failure of a closed group is counted, but an instance that has seen the
- * breaker open stops counting (it reads the item, at most once a second), so a storm on one
- * state machine and error puts at most `threshold` + one count per instance on the item.
+ * model): a first failure is never counted (the item is read, at most once a second per
+ * instance); a redrive that failed again is counted, until the instance has seen the breaker
+ * open, after which it reads the item (at most once a second), so a storm on one state
+ * machine and error puts at most `redriveFailureThreshold` + one count per instance on it.
  * On dynalite, counting the calls each instance sends.
  */
 import { breakerPk } from '../../../contract/breaker';
@@ -23,9 +24,13 @@ const GROUP = { stateMachineArn: STATE_MACHINE_ARN, errorName: ERROR };
 
 const redrive: Decision = { decision: 'redrive', reason: 'no-delay', policyKey: '*', redriveCount: 0, errorName: ERROR, detail: 'redrive 1 of 3' };
 
-function input(i: number, now: number): GateInput {
-  const event = fixtureEvent('failed0', { executionArn: `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:storm-${i}`, stopDate: now - 10, redriveCount: 0, error: ERROR });
-  return { event, resolution: { kind: 'found', policy: POLICY }, failures: [], thisRecord: undefined, source: 'event', now };
+function input(i: number, now: number, redriveCount = 0): GateInput {
+  const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:storm-${i}`;
+  const event = fixtureEvent('failed0', { executionArn, stopDate: now - 10, redriveCount, error: ERROR });
+  // A failed redrive: the execution's previous failure (redriven) had the same error.
+  const previous = { executionArn, stateMachineArn: STATE_MACHINE_ARN, redriveCount: redriveCount - 1, errorName: ERROR, stopDate: now - 60_000, updatedAt: now - 60_000, state: 'redriven' };
+  const failures = redriveCount > 0 ? ([previous] as never) : [];
+  return { event, resolution: { kind: 'found', policy: POLICY }, failures, thisRecord: undefined, source: 'event', now };
 }
 
 /** One Lambda instance: its own breaker store (and cache), its calls to the breaker item counted. */
@@ -57,34 +62,41 @@ function watchBreakerItem() {
   return { calls, restore: () => spy.mockRestore() };
 }
 
-test('a closed group: each failure is one count and no extra read', async () => {
+test('a closed group: a first failure is no count (one read a second per instance); a failed redrive is one count', async () => {
   const watch = watchBreakerItem();
   try {
     const { deps } = instance();
-    for (let i = 0; i < 2; i++) expect((await gateByBreaker(redrive, input(i, T0 + i), deps)).decision).toBe('redrive');
-    expect(watch.calls).toEqual({ counts: 2, reads: 0 });
+    for (let i = 0; i < 5; i++) expect((await gateByBreaker(redrive, input(i, T0 + i), deps)).decision).toBe('redrive');
+    expect(watch.calls).toEqual({ counts: 0, reads: 1 });
+    expect((await gateByBreaker({ ...redrive, redriveCount: 1 }, input(10, T0 + 10, 1), deps)).decision).toBe('redrive');
+    expect(watch.calls).toEqual({ counts: 1, reads: 1 });
   } finally {
     watch.restore();
   }
 });
 
-test('once open, an instance stops counting: threshold counts, at most one more per other instance, then reads at most once a second', async () => {
+test('once open, an instance stops counting: redriveFailureThreshold counts, at most one more per other instance, then reads at most once a second', async () => {
   const watch = watchBreakerItem();
   try {
     const a = instance();
     const decisions: string[] = [];
-    // Instance a: the 3rd failure opens the breaker; 40 more arrive within the same second.
-    for (let i = 0; i < 43; i++) decisions.push((await gateByBreaker(redrive, input(i, T0 + 10 + i * 20), a.deps)).decision);
-    expect(decisions.slice(0, 2)).toEqual(['redrive', 'redrive']);
-    expect(decisions.slice(2).every((d) => d === 'hold')).toBe(true);
-    // 3 to open (the opener knows it is open); the 40 others over 0.8 s: one read, no count.
-    expect(watch.calls.counts).toBe(3);
+    const failedRedrive = { ...redrive, redriveCount: 1 };
+    // Instance a: the 2nd execution's failed redrive opens the breaker; 40 more arrive within the same second.
+    for (let i = 0; i < 42; i++) decisions.push((await gateByBreaker(failedRedrive, input(i, T0 + 10 + i * 20, 1), a.deps)).decision);
+    expect(decisions[0]).toBe('redrive');
+    expect(decisions.slice(1).every((d) => d === 'hold')).toBe(true);
+    // 2 to open (the opener knows it is open); the 40 others over 0.8 s: one read, no count.
+    expect(watch.calls.counts).toBe(2);
     expect(watch.calls.reads).toBeLessThanOrEqual(1);
 
     // Another instance, that has not seen it open: one count, then none.
     const b = instance();
-    for (let i = 100; i < 120; i++) expect((await gateByBreaker(redrive, input(i, T0 + 900 + i), b.deps)).decision).toBe('hold');
-    expect(watch.calls.counts).toBe(4);
+    for (let i = 100; i < 120; i++) expect((await gateByBreaker(failedRedrive, input(i, T0 + 900 + i, 1), b.deps)).decision).toBe('hold');
+    expect(watch.calls.counts).toBe(3);
+    // First failures of yet another instance: held on a read, never counted.
+    const c = instance();
+    for (let i = 200; i < 210; i++) expect((await gateByBreaker(redrive, input(i, T0 + 1000 + i), c.deps)).decision).toBe('hold');
+    expect(watch.calls.counts).toBe(3);
     expect((await a.breakers.read(GROUP)).status).toBe('open');
   } finally {
     watch.restore();
