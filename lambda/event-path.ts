@@ -133,7 +133,11 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
 
   const failure = failureFactsOf(event, decision, gathered);
   if (failure && failure.redriveCount >= 1 && gathered.readLedger && !gathered.recordZero) await deps.ledger.supersede(failure, gathered.now);
-  const park = options.parkIfNotNow === true || mayStillBeRedriven(gathered.thisRecord);
+  // A pause is temporary by nature: a failure skipped while paused is parked too, so the
+  // drain decides it again after the resume however long the pause lasted (the sweep looks
+  // back only so far).
+  const pausedNow = decision.decision === 'skip' && decision.reason === 'paused';
+  const park = options.parkIfNotNow === true || mayStillBeRedriven(gathered.thisRecord) || pausedNow;
   const action = await act(decision, failure, gathered, deps, entryOf(event, decision, options.source), park);
   // Owners hear about a give-up once, not once per duplicate delivery.
   return record(event, decision, action, repeatsSkip ? null : failure, deps, options.source);

@@ -25,6 +25,8 @@ export interface WorldResult {
   readonly worseOff: readonly WorseOff[];
   /** Executions that, with the breaker on, ended as a person's later policy edit decided (not worse off; verdicts.ts). */
   readonly followedPolicyEdit: number;
+  /** Not recovered with the breaker on only because an outage began during its last run, which started with the dependency up (not worse off; verdicts.ts). */
+  readonly outageBeganDuringRun: number;
   readonly lost: number;
   readonly deadLettered: number;
   readonly doubleRedrives: number;
@@ -70,7 +72,13 @@ export async function compareWorld(
   const vOff = armVerdict(off);
   const vOn = armVerdict(on);
   const editTimes = world.actions.filter((a) => a.kind === 'delete-policy' || (a.kind === 'put-policy' && !/breaker off/.test(a.what))).map((a) => a.at);
-  const { worse: worseOff, followedEdit } = compareArms(vOff, vOn, WORLD_START, editTimes);
+  const up = (machine: number, at: number) => !world.machines[machine].outages.some((w) => w.from <= at && at < w.to);
+  const outageBeganDuringLastRun = (i: number) => {
+    const last = on.sim.runsOf(i).at(-1);
+    const machine = world.executions[i].machine;
+    return last !== undefined && last.status !== 'SUCCEEDED' && world.executions[i].kind === 'normal' && up(machine, last.startedAt) && !up(machine, last.endsAt);
+  };
+  const { worse: worseOff, followedEdit, outageDuringRun } = compareArms(vOff, vOn, WORLD_START, editTimes, outageBeganDuringLastRun);
   const openings = on.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
   const quiet = new Set(world.machines.filter((m) => m.outages.length === 0).map((m) => m.arn));
   const result: WorldResult = {
@@ -81,6 +89,7 @@ export async function compareWorld(
     executions: world.executions.length,
     worseOff,
     followedPolicyEdit: followedEdit.length,
+    outageBeganDuringRun: outageDuringRun.length,
     lost: [...vOff.ends, ...vOn.ends].filter((e) => e.kind === 'lost').length,
     deadLettered: off.deadLettered.size + on.deadLettered.size,
     doubleRedrives: vOff.doubleRedrives.length + vOn.doubleRedrives.length,

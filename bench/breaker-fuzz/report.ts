@@ -27,6 +27,8 @@ export interface BreakerFuzzResult {
   readonly worseOff: number;
   /** Ended as a person's later policy edit decided, while held or waiting (counted apart; not worse off). */
   readonly followedPolicyEdit: number;
+  /** Not recovered with the breaker on only because an outage began during a run that started with the dependency up (counted apart; not worse off). */
+  readonly outageBeganDuringRun: number;
   readonly lost: number;
   readonly doubleRedrives: number;
   readonly futileOn: number;
@@ -75,6 +77,7 @@ export function totals(seed: number, results: readonly WorldResult[], wallSecond
     executions: sum((r) => r.executions),
     worseOff: sum((r) => r.worseOff.length),
     followedPolicyEdit: sum((r) => r.followedPolicyEdit),
+    outageBeganDuringRun: sum((r) => r.outageBeganDuringRun),
     lost: sum((r) => r.lost),
     doubleRedrives: sum((r) => r.doubleRedrives),
     futileOn: sum((r) => r.futileOn),
@@ -161,7 +164,7 @@ export function failureReport(world: World, r: WorldResult, arms: { off: ArmRun;
 export function summaryText(t: BreakerFuzzResult, results: readonly WorldResult[], maxFailures = 5): string {
   const lines = [
     `breakerFuzz seed ${t.seed}: ${t.worlds} worlds, ${t.executions} executions in ${t.wallSeconds} s`,
-    `  worseOff ${t.worseOff} (a not recovered ${t.worseOffByRule.a}, b given up earlier ${t.worseOffByRule.b}, c redriven before backoff ${t.worseOffByRule.c}) in ${t.failingWorlds} worlds; followed a later policy edit (not worse off) ${t.followedPolicyEdit}`,
+    `  worseOff ${t.worseOff} (a not recovered ${t.worseOffByRule.a}, b given up earlier ${t.worseOffByRule.b}, c redriven before backoff ${t.worseOffByRule.c}) in ${t.failingWorlds} worlds; followed a later policy edit (not worse off) ${t.followedPolicyEdit}; an outage began during a run that started with the dependency up (not worse off) ${t.outageBeganDuringRun}`,
     `  lost ${t.lost}, doubleRedrives ${t.doubleRedrives}, dead-lettered ${t.deadLettered}, futile on/off ${t.futileOn}/${t.futileOff}, redrives on/off ${t.redrivesOn}/${t.redrivesOff}`,
     `  recovery delay added: median ${t.medianDelayAddedSeconds} s, p90 ${t.p90DelayAddedSeconds} s; early redrives with the breaker off (harness check) ${t.earlyRedrivesOff}; unsettled worlds ${t.unsettledWorlds}`,
     `  Breaker Opened events ${t.breakerOpenings}, of them for state machines with no outage ${t.openingsWithoutOutage}`,

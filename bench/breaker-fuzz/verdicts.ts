@@ -13,6 +13,12 @@
  *   (c) with the breaker on, the controller (not a person) redrove it sooner after a
  *       failure than the policy's backoff allows (decide/backoff.ts, as decide() computes it).
  *
+ * Not worse off, counted apart (`outageBeganDuringRun`): with the breaker on it was not
+ * recovered because its last redrive started while its dependency was up (the breaker had
+ * released it after a probe succeeded) and an outage that began during that run failed it.
+ * No redriver can foresee an outage; the breaker-off arm's redrive was as lucky the other
+ * way (started during an outage and ended after it).
+ *
  * Not worse off, counted apart (`followedPolicyEdit`): with the breaker on it ended as a
  * person's later policy edit decided (deleted: no-policy; disabled; maxRedrives lowered:
  * limit-reached with fewer redrives than the other arm) after that edit, while it was still
@@ -150,13 +156,22 @@ function followsEdit(o: ExecutionEnd, n: ExecutionEnd, editTimes: readonly numbe
   return n.reason !== 'limit-reached' || n.redriveCount < o.redriveCount;
 }
 
-export function compareArms(off: ArmVerdict, on: ArmVerdict, start: number, editTimes: readonly number[] = []): { worse: WorseOff[]; followedEdit: number[] } {
+export function compareArms(
+  off: ArmVerdict,
+  on: ArmVerdict,
+  start: number,
+  editTimes: readonly number[] = [],
+  /** Whether execution i's last run with the breaker on started with its dependency up and an outage began during it. */
+  outageBeganDuringLastRun: (i: number) => boolean = () => false,
+): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[] } {
   const worse: WorseOff[] = [];
   const followedEdit: number[] = [];
+  const outageDuringRun: number[] = [];
   off.ends.forEach((o, i) => {
     const n = on.ends[i];
     const notAsGood = (o.kind === 'recovered' && n.kind !== 'recovered') || (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS);
     if (notAsGood && followsEdit(o, n, editTimes)) followedEdit.push(i);
+    else if (notAsGood && o.kind === 'recovered' && outageBeganDuringLastRun(i)) outageDuringRun.push(i);
     else if (o.kind === 'recovered' && n.kind !== 'recovered') {
       worse.push({ execution: i, rule: 'a', why: `recovered with the breaker off; with it on: ${describeEnd(n, start)}`, mechanism: `not recovered with the breaker on: ${n.kind}${n.reason ? ` (${n.reason})` : ''}` });
     } else if (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS && (n.redriveCount < o.redriveCount || n.reason !== o.reason)) {
@@ -166,10 +181,10 @@ export function compareArms(off: ArmVerdict, on: ArmVerdict, start: number, edit
   const earlyByExecution = new Map<number, EarlyRedrive>();
   for (const e of on.early) if (!earlyByExecution.has(e.execution)) earlyByExecution.set(e.execution, e);
   for (const [i, e] of earlyByExecution) {
-    if (worse.some((w) => w.execution === i) || followedEdit.includes(i)) continue;
+    if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i)) continue;
     worse.push({ execution: i, rule: 'c', why: `redrive ${e.fromCount + 1} by ${e.source} ${Math.round((e.at - e.stoppedAt) / 1000)}s after the failure; the policy's backoff is ${e.backoffSeconds}s`, mechanism: `redriven by ${e.source} sooner than the policy's backoff` });
   }
-  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit };
+  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun };
 }
 
 /** Seconds added to recovery by the breaker, per execution recovered in both arms. */

@@ -92,25 +92,35 @@ async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, deps: B
   let examined = 0;
   let best: FailureRecord | undefined;
   let waitingUntil: number | undefined;
+  /** The earliest due time of a held failure that is not on its last redrive. */
+  let sparedUntil: number | undefined;
+  const last = (f: FailureRecord) => f.redriveCount >= policy.maxRedrives - 1;
   // Every shard of the group's held failures, merged oldest first.
   const held = deps.ledger.held(heldShard(group));
+  const result = (more: boolean): CandidateSearch => {
+    // Rather than spend an execution's last redrive now, wait for one with more left whose
+    // backoff ends later (a delay the policy allows; with maxRedrives 1 there is none).
+    if (best && last(best) && sparedUntil !== undefined) return { more, waitingUntil: sparedUntil };
+    return { candidate: best, more, waitingUntil: best ? undefined : waitingUntil };
+  };
   for await (const record of held) {
     examined++;
     const now = deps.clock();
     if (record.redriveCount >= policy.maxRedrives) await processStatusChange(eventFromRecord(record, now, 'release'), deps, { source: 'release' });
     else {
       const due = heldDueAt(record, policy, now);
-      if (due > now) waitingUntil = Math.min(waitingUntil ?? due, due);
-      else if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
+      if (due > now) {
+        waitingUntil = Math.min(waitingUntil ?? due, due);
+        if (!last(record)) sparedUntil = Math.min(sparedUntil ?? due, due);
+      } else if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
     }
     // Nothing sorts before a failure that has used no redrive and was never probed.
     if (examined >= MAX_CANDIDATES || (best && best.redriveCount === 0 && !best.probes)) {
       // Leaving the loop ends the merged read (for-await returns the generator).
-      const more = !(await held.next()).done;
-      return { candidate: best, more, waitingUntil: best ? undefined : waitingUntil };
+      return result(!(await held.next()).done);
     }
   }
-  return { candidate: best, more: false, waitingUntil: best ? undefined : waitingUntil };
+  return result(false);
 }
 
 /** Starts the next probe if it is due. Returns the breaker's state afterwards. */

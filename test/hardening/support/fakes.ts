@@ -20,11 +20,30 @@ import type { AuditEntry, AuditTrail, DailyCounts } from '../../../lambda/record
 import { type Claim, type FailureFacts, type FailureLedger, type FailureRecord, type FailureState, settlesWithDecision, storedFacts } from '../../../lambda/record/failure-ledger';
 import { MemoryNotifier } from '../../../lambda/record/owner-notifier';
 import { parkedFamily } from '../../../contract/due-shards';
+import { FORGET_AFTER_MS, type ParkedDirectory, type ParkedFamily } from '../../../lambda/record/parked-failures';
 
 /** The public surface of a class (private members make classes nominal in TypeScript). */
 export type Public<T> = { [K in keyof T]: T[K] };
 
 type StoredRecord = { -readonly [K in keyof FailureRecord]: FailureRecord[K] };
+
+/** record/parked-failures.ts ParkedDirectory, in memory: the entries, touched and forgotten alike. */
+class MemoryParkedDirectory implements Public<ParkedDirectory> {
+  private readonly entries = new Map<string, ParkedFamily>();
+  async touch(reason: string, stateMachineArn: string, now: number): Promise<void> {
+    const base = parkedFamily(reason, stateMachineArn);
+    this.entries.set(base, { reason, stateMachineArn, base, touchedAt: now });
+  }
+  async families(): Promise<ParkedFamily[]> {
+    return [...this.entries.values()];
+  }
+  async forget(family: ParkedFamily, now: number): Promise<boolean> {
+    const entry = this.entries.get(family.base);
+    if (!entry || now - family.touchedAt < FORGET_AFTER_MS || entry.touchedAt > now - FORGET_AFTER_MS) return false;
+    this.entries.delete(family.base);
+    return true;
+  }
+}
 
 export class FakeLedger implements Public<FailureLedger> {
   /** key `${executionArn}#${redriveCount}` */
@@ -128,8 +147,8 @@ export class FakeLedger implements Public<FailureLedger> {
     return this.takeOver(facts, now, decision, { state: 'skipped', reason, dueAt: null, dueShard: undefined });
   }
 
-  /** No directory: the fuzzing never reconsiders parked failures (lambda/reconsider-parked.ts has its own tests). */
-  readonly parked = { touch: async () => undefined, families: async () => [], forget: async () => false } as unknown as FailureLedger['parked'];
+  /** The directory of parked families, in memory (record/parked-failures.ts), so the drain reconsiders them. */
+  readonly parked = new MemoryParkedDirectory() as unknown as FailureLedger['parked'];
 
   async park(facts: FailureFacts, reason: string, now: number, decision?: AuditEntry): Promise<boolean> {
     return this.takeOver(facts, now, decision, { state: 'skipped', reason, dueAt: Math.min(facts.stopDate ?? now, now), dueShard: `${parkedFamily(reason, facts.stateMachineArn)}#0` });
