@@ -43,6 +43,9 @@ export interface DrainReport {
 
 export { eventFromRecord };
 
+/** Batches of due records one drain run takes at most (each up to `maxItems`, all within `budgetMs`). */
+export const MAX_DUE_BATCHES = 20;
+
 export async function drain(deps: ControllerDeps, options: DrainOptions = {}): Promise<DrainReport> {
   const started = deps.clock();
   const snapshot = await deps.policies.snapshot(started);
@@ -50,30 +53,41 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   const outcomes: Outcome[] = [];
   let dueCount = 0;
   if (!snapshot.pause.paused) {
-    const due = await deps.ledger.due(started, options.maxItems ?? 1000);
-    dueCount = due.length;
     const budget = options.budgetMs ?? 50_000;
-    let next = 0;
+    const limit = options.maxItems ?? 1000;
     let stop = false;
-    const worker = async () => {
-      while (!stop && next < due.length && deps.clock() - started < budget) {
-        const record = due[next++];
-        try {
-          const outcome = await carryOutPending(record, deps, snapshot);
-          if (outcome) outcomes.push(outcome);
-        } catch (e) {
-          // One record's trouble must not stall the rest; it stays due and is retried next run.
-          deps.log.error('pending redrive not carried out this run', {
-            executionArn: record.executionArn,
-            redriveCount: record.redriveCount,
-            errorName: (e as Error).name,
-            error: (e as Error).message,
-          });
-          if (e instanceof DependencyBusyError) stop = true;
+    // Batch after batch within the budget: holding a due redrive behind an open breaker is
+    // one write and no DescribeExecution, so a failure storm's thousands of scheduled redrives
+    // are all held while the outage lasts (not 1,000 a minute, leaving the rest to come due
+    // after the close and go through DescribeExecution's 15/s one by one).
+    for (let batch = 0; batch < MAX_DUE_BATCHES && !stop && deps.clock() - started < budget; batch++) {
+      const due = await deps.ledger.due(started, limit);
+      dueCount += due.length;
+      let next = 0;
+      let settled = 0;
+      const worker = async () => {
+        while (!stop && next < due.length && deps.clock() - started < budget) {
+          const record = due[next++];
+          try {
+            const outcome = await carryOutPending(record, deps, snapshot);
+            if (outcome) outcomes.push(outcome);
+            settled++;
+          } catch (e) {
+            // One record's trouble must not stall the rest; it stays due and is retried next run.
+            deps.log.error('pending redrive not carried out this run', {
+              executionArn: record.executionArn,
+              redriveCount: record.redriveCount,
+              errorName: (e as Error).name,
+              error: (e as Error).message,
+            });
+            if (e instanceof DependencyBusyError) stop = true;
+          }
         }
-      }
-    };
-    await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+      };
+      await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+      // A short batch was the last; one where nothing settled would only be read again.
+      if (due.length < limit || settled === 0) break;
+    }
   }
   const breakers = deps.breakers
     ? await runBreakers({ ...deps, breakers: deps.breakers }, snapshot, { ...options.breakers, started, paused: snapshot.pause.paused })
