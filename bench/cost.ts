@@ -45,13 +45,6 @@ export interface CostInput {
   readonly invocationsPerRedrive: number;
   /** Billed duration per invocation, ms. */
   readonly handlerMs: number;
-  /**
-   * SUCCEEDED events of redriven executions the rule forwards (the breaker's evidence), per
-   * redrive: at most one (each redrive that succeeds). @default 0
-   */
-  readonly successEventsPerRedrive?: number;
-  /** Billed duration of such an invocation, ms (no DynamoDB call while its group is healthy). @default 2 */
-  readonly successHandlerMs?: number;
 }
 
 export interface CostLine {
@@ -71,20 +64,6 @@ export interface CostResult {
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** The Lambda invocations of the SUCCEEDED events the rule forwards (none when not counted). */
-function successLines(n: number, gb: number, input: CostInput): CostLine[] {
-  const events = n * (input.successEventsPerRedrive ?? 0);
-  if (events === 0) return [];
-  const ms = input.successHandlerMs ?? 2;
-  return [
-    {
-      item: 'Lambda, SUCCEEDED events of redriven executions (breaker evidence)',
-      formula: `${fmt(events)} × ($0.20 / M + ${round(ms / 1000, 3)} s × ${gb} GB × $${PRICES.lambdaArmGbSecond})`,
-      usdPerDay: events * (PRICES.lambdaRequest + (ms / 1000) * gb * PRICES.lambdaArmGbSecond),
-    },
-  ];
-}
 
 export function controllerCost(input: CostInput): CostResult {
   const per = (n: number) => n / Math.max(1, input.redriven);
@@ -106,7 +85,6 @@ export function controllerCost(input: CostInput): CostResult {
       formula: `${fmt(invocations)} × ${round(input.handlerMs / 1000, 3)} s × ${gb} GB × $${PRICES.lambdaArmGbSecond}`,
       usdPerDay: invocations * (input.handlerMs / 1000) * gb * PRICES.lambdaArmGbSecond,
     },
-    ...successLines(n, gb, input),
     { item: 'DynamoDB writes (on-demand)', formula: `${fmt(n)} × ${round(w, 2)} WRU × $0.625 / M`, usdPerDay: n * w * PRICES.dynamoWriteUnit },
     { item: 'DynamoDB reads', formula: `${fmt(n)} × ${round(r, 2)} RRU × $0.125 / M`, usdPerDay: n * r * PRICES.dynamoReadUnit },
     { item: 'Reconciliation sweep reads (estimate)', formula: `${fmt(SWEEP_READS_PER_DAY)} RRU × $0.125 / M`, usdPerDay: SWEEP_READS_PER_DAY * PRICES.dynamoReadUnit },

@@ -42,13 +42,15 @@ export interface StatusChangePattern {
 }
 
 /**
- * SUCCEEDED events of redriven executions (redriveCount > 0) are forwarded too: they are
- * the breaker's evidence that redrives of a group succeed (docs/breaker.md, "When it
- * opens"). A first run's success (redriveCount 0) is not: it says nothing about redrives,
- * and most executions succeed. EventBridge's `$or` and numeric matching:
+ * SUCCEEDED events of executions redriven at least twice (redriveCount > 1) are forwarded
+ * too: an execution whose redrive failed again and that then succeeded is the breaker's
+ * evidence that the group's failed redrives are flaky, not an outage (docs/breaker.md,
+ * "Successes are evidence too"). A first redrive's success (redriveCount 1), by far the most
+ * common, is not: it says nothing about failed redrives, and forwarding it would cost a
+ * Lambda invocation per redrive. EventBridge's `$or` and numeric matching:
  * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
  */
-export const REDRIVE_SUCCEEDED: StatusCondition = { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 0] }] };
+export const REDRIVE_SUCCEEDED: StatusCondition = { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 1] }] };
 
 /**
  * The one check of a statuses list (the construct props, the member props, the pattern):

@@ -12,7 +12,7 @@ export const METRIC = {
   decisions: 'Decisions',
   /** RedriveExecution calls that redrove an execution. */
   redrives: 'Redrives',
-  /** Redriven executions that then succeeded (their SUCCEEDED events, redriveCount > 0). */
+  /** Executions redriven at least twice that then succeeded (the SUCCEEDED events the rule forwards: redriveCount > 1). */
   redrivesSucceeded: 'RedrivesSucceeded',
   /** Failures that reached the policy's maxRedrives (skip: limit-reached). */
   exhaustions: 'Exhaustions',

@@ -158,7 +158,7 @@ describe('the synthesized app', () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
-      detail: { $or: [{ status: ['FAILED', 'TIMED_OUT'] }, { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 0] }] }] },
+      detail: { $or: [{ status: ['FAILED', 'TIMED_OUT'] }, { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 1] }] }] },
     });
     expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [controllerId, 'Arn'] });
   });

@@ -11,7 +11,7 @@ import {
 import { rawFixture, STATE_MACHINE_ARN } from '../helpers';
 
 /** The second `$or` branch: SUCCEEDED events of redriven executions (the breaker's success evidence). */
-const SUCCEEDED_AFTER_REDRIVE = { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 0] }] };
+const SUCCEEDED_AFTER_REDRIVE = { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 1] }] };
 
 describe('statusChangePattern', () => {
   it('defaults to FAILED and TIMED_OUT on every state machine, plus SUCCEEDED after a redrive', () => {
@@ -61,9 +61,10 @@ describe('matchesPattern with the real events', () => {
   ] as const)('%s -> %s', (name, expected) => {
     expect(matchesPattern(p, rawFixture(name))).toBe(expected);
   });
-  it('a first run that succeeded (redriveCount 0) is not forwarded; nor one without a numeric redriveCount', () => {
+  it('a first run that succeeded (redriveCount 0) or a first redrive that succeeded (1) is not forwarded; nor one without a numeric redriveCount', () => {
     const e = rawFixture('succeeded3');
-    expect(matchesPattern(p, { ...e, detail: { ...e.detail, redriveCount: 1 } })).toBe(true);
+    expect(matchesPattern(p, { ...e, detail: { ...e.detail, redriveCount: 2 } })).toBe(true);
+    expect(matchesPattern(p, { ...e, detail: { ...e.detail, redriveCount: 1 } })).toBe(false);
     expect(matchesPattern(p, { ...e, detail: { ...e.detail, redriveCount: 0 } })).toBe(false);
     expect(matchesPattern(p, { ...e, detail: { ...e.detail, redriveCount: -1 } })).toBe(false);
     expect(matchesPattern(p, { ...e, detail: { ...e.detail, redriveCount: '3' } })).toBe(false);
