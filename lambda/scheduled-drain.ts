@@ -19,7 +19,7 @@ import type { SweepSchedule } from './record/sweep-schedule';
 import type { FailureRecord } from './record/failure-ledger';
 
 export interface DrainOptions {
-  /** Most records taken in one run. @default 1000 */
+  /** Most records taken in one batch (a run takes up to MAX_DUE_BATCHES within its budget). @default 1000 */
   readonly maxItems?: number;
   /** Records processed at once. @default 8 */
   readonly concurrency?: number;
