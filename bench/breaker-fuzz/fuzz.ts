@@ -27,6 +27,8 @@ export interface WorldResult {
   readonly followedPolicyEdit: number;
   /** Not recovered with the breaker on only because an outage began during its last run, which started with the dependency up (not worse off; verdicts.ts). */
   readonly outageBeganDuringRun: number;
+  /** Ended otherwise with the breaker on although nothing of it was held, probed or released (world timing; not worse off). */
+  readonly untouchedByBreaker: number;
   readonly lost: number;
   readonly deadLettered: number;
   readonly doubleRedrives: number;
@@ -78,7 +80,9 @@ export async function compareWorld(
     const machine = world.executions[i].machine;
     return last !== undefined && last.status !== 'SUCCEEDED' && world.executions[i].kind === 'normal' && up(machine, last.startedAt) && !up(machine, last.endsAt);
   };
-  const { worse: worseOff, followedEdit, outageDuringRun } = compareArms(vOff, vOn, WORLD_START, editTimes, outageBeganDuringLastRun);
+  const touched = new Set(on.audit.entries.filter((a) => a.decision === 'hold' || a.source === 'probe' || a.source === 'release').map((a) => a.executionArn));
+  const touchedByBreaker = (i: number) => touched.has(world.executions[i].arn);
+  const { worse: worseOff, followedEdit, outageDuringRun, untouched } = compareArms(vOff, vOn, WORLD_START, editTimes, outageBeganDuringLastRun, touchedByBreaker);
   const openings = on.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
   const quiet = new Set(world.machines.filter((m) => m.outages.length === 0).map((m) => m.arn));
   const result: WorldResult = {
@@ -90,6 +94,7 @@ export async function compareWorld(
     worseOff,
     followedPolicyEdit: followedEdit.length,
     outageBeganDuringRun: outageDuringRun.length,
+    untouchedByBreaker: untouched.length,
     lost: [...vOff.ends, ...vOn.ends].filter((e) => e.kind === 'lost').length,
     deadLettered: off.deadLettered.size + on.deadLettered.size,
     doubleRedrives: vOff.doubleRedrives.length + vOn.doubleRedrives.length,

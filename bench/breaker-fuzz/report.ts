@@ -29,6 +29,8 @@ export interface BreakerFuzzResult {
   readonly followedPolicyEdit: number;
   /** Not recovered with the breaker on only because an outage began during a run that started with the dependency up (counted apart; not worse off). */
   readonly outageBeganDuringRun: number;
+  /** Ended otherwise with the breaker on although nothing of it was held, probed or released (counted apart; not worse off). */
+  readonly untouchedByBreaker: number;
   readonly lost: number;
   readonly doubleRedrives: number;
   readonly futileOn: number;
@@ -78,6 +80,7 @@ export function totals(seed: number, results: readonly WorldResult[], wallSecond
     worseOff: sum((r) => r.worseOff.length),
     followedPolicyEdit: sum((r) => r.followedPolicyEdit),
     outageBeganDuringRun: sum((r) => r.outageBeganDuringRun),
+    untouchedByBreaker: sum((r) => r.untouchedByBreaker),
     lost: sum((r) => r.lost),
     doubleRedrives: sum((r) => r.doubleRedrives),
     futileOn: sum((r) => r.futileOn),
@@ -164,7 +167,7 @@ export function failureReport(world: World, r: WorldResult, arms: { off: ArmRun;
 export function summaryText(t: BreakerFuzzResult, results: readonly WorldResult[], maxFailures = 5): string {
   const lines = [
     `breakerFuzz seed ${t.seed}: ${t.worlds} worlds, ${t.executions} executions in ${t.wallSeconds} s`,
-    `  worseOff ${t.worseOff} (a not recovered ${t.worseOffByRule.a}, b given up earlier ${t.worseOffByRule.b}, c redriven before backoff ${t.worseOffByRule.c}) in ${t.failingWorlds} worlds; followed a later policy edit (not worse off) ${t.followedPolicyEdit}; an outage began during a run that started with the dependency up (not worse off) ${t.outageBeganDuringRun}`,
+    `  worseOff ${t.worseOff} (a not recovered ${t.worseOffByRule.a}, b given up earlier ${t.worseOffByRule.b}, c redriven before backoff ${t.worseOffByRule.c}) in ${t.failingWorlds} worlds; followed a later policy edit (not worse off) ${t.followedPolicyEdit}; an outage began during a run that started with the dependency up (not worse off) ${t.outageBeganDuringRun}; never held, probed or released by the breaker (world timing, not worse off) ${t.untouchedByBreaker}`,
     `  lost ${t.lost}, doubleRedrives ${t.doubleRedrives}, dead-lettered ${t.deadLettered}, futile on/off ${t.futileOn}/${t.futileOff}, redrives on/off ${t.redrivesOn}/${t.redrivesOff}`,
     `  recovery delay added: median ${t.medianDelayAddedSeconds} s, p90 ${t.p90DelayAddedSeconds} s; early redrives with the breaker off (harness check) ${t.earlyRedrivesOff}; unsettled worlds ${t.unsettledWorlds}`,
     `  Breaker Opened events ${t.breakerOpenings}, of them for state machines with no outage ${t.openingsWithoutOutage}`,

@@ -19,6 +19,11 @@
  * No redriver can foresee an outage; the breaker-off arm's redrive was as lucky the other
  * way (started during an outage and ended after it).
  *
+ * Not worse off, counted apart (`untouchedByBreaker`): with the breaker on, nothing of it was
+ * held, probed or released (every decision was the policy's own, redrives no sooner than its
+ * backoff), and it ended otherwise only because the world's timing differed between the arms
+ * (a lost event found by a sweep that ran at another minute, a drain run that took longer).
+ *
  * Not worse off, counted apart (`followedPolicyEdit`): with the breaker on it ended as a
  * person's later policy edit decided (deleted: no-policy; disabled; maxRedrives lowered:
  * limit-reached with fewer redrives than the other arm) after that edit, while it was still
@@ -163,15 +168,19 @@ export function compareArms(
   editTimes: readonly number[] = [],
   /** Whether execution i's last run with the breaker on started with its dependency up and an outage began during it. */
   outageBeganDuringLastRun: (i: number) => boolean = () => false,
-): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[] } {
+  /** Whether, with the breaker on, any failure of execution i was held, probed or released. */
+  touchedByBreaker: (i: number) => boolean = () => true,
+): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[]; untouched: number[] } {
   const worse: WorseOff[] = [];
   const followedEdit: number[] = [];
   const outageDuringRun: number[] = [];
+  const untouched: number[] = [];
   off.ends.forEach((o, i) => {
     const n = on.ends[i];
     const notAsGood = (o.kind === 'recovered' && n.kind !== 'recovered') || (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS);
     if (notAsGood && followsEdit(o, n, editTimes)) followedEdit.push(i);
     else if (notAsGood && o.kind === 'recovered' && outageBeganDuringLastRun(i)) outageDuringRun.push(i);
+    else if (notAsGood && !touchedByBreaker(i)) untouched.push(i);
     else if (o.kind === 'recovered' && n.kind !== 'recovered') {
       worse.push({ execution: i, rule: 'a', why: `recovered with the breaker off; with it on: ${describeEnd(n, start)}`, mechanism: `not recovered with the breaker on: ${n.kind}${n.reason ? ` (${n.reason})` : ''}` });
     } else if (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS && (n.redriveCount < o.redriveCount || n.reason !== o.reason)) {
@@ -181,10 +190,10 @@ export function compareArms(
   const earlyByExecution = new Map<number, EarlyRedrive>();
   for (const e of on.early) if (!earlyByExecution.has(e.execution)) earlyByExecution.set(e.execution, e);
   for (const [i, e] of earlyByExecution) {
-    if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i)) continue;
+    if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i) || untouched.includes(i)) continue;
     worse.push({ execution: i, rule: 'c', why: `redrive ${e.fromCount + 1} by ${e.source} ${Math.round((e.at - e.stoppedAt) / 1000)}s after the failure; the policy's backoff is ${e.backoffSeconds}s`, mechanism: `redriven by ${e.source} sooner than the policy's backoff` });
   }
-  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun };
+  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun, untouched };
 }
 
 /** Seconds added to recovery by the breaker, per execution recovered in both arms. */
