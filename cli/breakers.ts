@@ -4,7 +4,7 @@
  * which signal opened it, and what its next probe waits for (contract/probe-wait.ts words it).
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard, NO_ERROR, type OpenedBy } from '../contract/breaker';
-import { policyDueAt } from '../lambda/decide/backoff';
+import { heldDueAt } from '../lambda/breaker/probe';
 import { openedByWords, probeWait, type ProbeWaitFacts } from '../contract/probe-wait';
 import type { RedrivePolicy } from '../contract/policy-schema';
 import type { BreakerState } from '../lambda/decide/breaker';
@@ -72,9 +72,7 @@ export async function probeWaitFacts(group: BreakerGroup, state: BreakerState, p
   const candidates = first.filter((f) => f.redriveCount < policy.maxRedrives);
   // None with a redrive left, and no more beyond those the drain looks at: there will be no probe.
   if (candidates.length === 0) return first.length > 0 && first.length < CANDIDATES ? { ...facts, noCandidate: true } : facts;
-  const dueAt = (f: FailureRecord) =>
-    policyDueAt(policy, { executionArn: f.executionArn, redriveCount: f.redriveCount, stoppedAt: Math.min(f.stopDate ?? f.heldAt ?? f.updatedAt, now) });
-  const until = Math.min(...candidates.map(dueAt));
+  const until = Math.min(...candidates.map((f) => heldDueAt(f, policy, now)));
   return until > now ? { ...facts, waits: [{ reason: 'own-backoff', until }] } : facts;
 }
 

@@ -60,19 +60,14 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   const policy = input.resolution.kind === 'found' ? input.resolution.policy : undefined;
   const observing = OBSERVING.has(input.source) && !input.decideOnly;
   if (observing) await reportProbeOutcome(decision, input, policy, breakers, deps);
-  const redrives = decision.decision === 'redrive' || decision.decision === 'redrive-later';
+  if (!policy?.breaker.enabled) return decision;
+  const group: BreakerGroup = { stateMachineArn: input.event.stateMachineArn, errorName: decision.errorName };
+  const settings = policy.breaker;
   // A redrive that failed again is evidence even when it was the execution's last (the
   // policy gives it up or holds it as exhausted): with `maxRedrives: 1` every failed
   // redrive is one, and later failures of the group deserve the protection.
   const exhausted = (decision.decision === 'skip' && decision.reason === 'limit-reached') || (decision.decision === 'hold' && decision.reason === 'exhausted');
-  if ((!redrives && !exhausted) || !policy?.breaker.enabled) return decision;
-
-  const group: BreakerGroup = { stateMachineArn: input.event.stateMachineArn, errorName: decision.errorName };
-  const settings = policy.breaker;
-  if (exhausted) {
-    if (observing) await observeFailure(group, decision, input, settings, breakers, deps);
-    return decision;
-  }
+  if (exhausted && observing) await observeFailure(group, decision, input, settings, breakers, deps);
   if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
   let state;
   let verdict: 'hold' | 'pass';
