@@ -3,7 +3,7 @@
  * with tables created from the same definitions the CDK stack uses.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type DynamoDBClient, UpdateTimeToLiveCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { TableDefinition } from '../contract/table-definitions';
 import type { PartitionModel } from './partition-model';
 import { withPartitionModel } from './partition-listener';
@@ -87,6 +87,11 @@ export async function createTable(client: DynamoDBClient, tableName: string, def
       GlobalSecondaryIndexes: indexes.length ? indexes : undefined,
     }),
   );
+  // CreateTable answers while the table is still CREATING, and a request to a table that
+  // is not ACTIVE fails with ResourceNotFoundException, on DynamoDB as on dynalite (whose
+  // `createTableMs: 0` still flips the status on a later turn: a loaded CI runner lost
+  // that race). The waiter checks at once, then polls DescribeTable.
+  await waitUntilTableExists({ client, minDelay: 0.05, maxDelay: 1, maxWaitTime: 60 }, { TableName: tableName });
   if (def.timeToLiveAttribute) {
     // dynalite accepts but does not enforce TTL; the call keeps the setup identical.
     await client

@@ -1,5 +1,6 @@
-/** The local dynalite (local/dynamodb.ts): Query and Scan iterators are closed once read. */
-import { DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+/** The local dynalite (local/dynamodb.ts): tables are ACTIVE before use; Query and Scan iterators are closed once read. */
+import type { AddressInfo } from 'node:net';
+import { DescribeTableCommand, DynamoDBClient, PutItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { LEDGER_TABLE } from '../../contract/table-definitions';
 import { createTable, startDynalite } from '../../local/dynamodb';
 
@@ -42,5 +43,22 @@ test('every Query and Scan closes its iterator (an open one keeps an old version
     MemoryLevel.prototype._values = original;
     client.destroy();
     await dynamo.close();
+  }
+});
+
+test('createTable returns once the table is ACTIVE (a PutItem to a CREATING table is ResourceNotFoundException)', async () => {
+  // A dynalite that keeps new tables CREATING for 300 ms, as DynamoDB keeps them for seconds.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const server = (require('dynalite') as (o: Record<string, unknown>) => import('node:http').Server)({ createTableMs: 300 });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  try {
+    await createTable(client, 'slow', LEDGER_TABLE);
+    expect((await client.send(new DescribeTableCommand({ TableName: 'slow' }))).Table?.TableStatus).toBe('ACTIVE');
+    await client.send(new PutItemCommand({ TableName: 'slow', Item: { pk: { S: 'p' }, sk: { S: 's' } } }));
+  } finally {
+    client.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
