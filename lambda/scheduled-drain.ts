@@ -14,6 +14,7 @@ import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './breaker/tick';
 import { reconsiderParked, type ReconsiderReport } from './reconsider-parked';
 import { METRIC } from '../contract/metrics';
+import { indexShardsFor, PARTITION_WRITE_UNITS_PER_SECOND, SHARD_HEADROOM, WRITE_UNITS_PER_INDEX_WRITE } from '../contract/due-shards';
 import { sweep, type SweepReport } from './reconcile';
 import type { SweepSchedule } from './record/sweep-schedule';
 import type { FailureRecord } from './record/failure-ledger';
@@ -46,6 +47,21 @@ export { eventFromRecord };
 /** Batches of due records one drain run takes at most (each up to `maxItems`, all within `budgetMs`). */
 export const MAX_DUE_BATCHES = 20;
 
+/** Index writes one due record can cost on its DUE#k value: the delete and the put of a moved record. */
+const DUE_WRITES_PER_RECORD = 2;
+
+/**
+ * Shortest time one batch of `records` due records may take: their index writes spread
+ * over the DUE shards (uniform by execution hash) at most at SHARD_HEADROOM of each
+ * value's 1,000 write units a second. Request latency keeps a real drain far below this
+ * (8 workers); the pace bounds it when writes are fast, so holding a storm's scheduled
+ * redrives never makes a hot DUE value.
+ */
+export function minBatchMs(records: number, peakFailuresPerSecond: number): number {
+  const unitsPerSecond = indexShardsFor(peakFailuresPerSecond) * PARTITION_WRITE_UNITS_PER_SECOND * SHARD_HEADROOM;
+  return Math.ceil((records * DUE_WRITES_PER_RECORD * WRITE_UNITS_PER_INDEX_WRITE * 1000) / unitsPerSecond);
+}
+
 export async function drain(deps: ControllerDeps, options: DrainOptions = {}): Promise<DrainReport> {
   const started = deps.clock();
   const snapshot = await deps.policies.snapshot(started);
@@ -61,6 +77,7 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
     // are all held while the outage lasts (not 1,000 a minute, leaving the rest to come due
     // after the close and go through DescribeExecution's 15/s one by one).
     for (let batch = 0; batch < MAX_DUE_BATCHES && !stop && deps.clock() - started < budget; batch++) {
+      const batchStarted = deps.clock();
       const due = await deps.ledger.due(started, limit);
       dueCount += due.length;
       let next = 0;
@@ -87,6 +104,8 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
       await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
       // A short batch was the last; one where nothing settled would only be read again.
       if (due.length < limit || settled === 0) break;
+      const wait = batchStarted + minBatchMs(due.length, deps.config.peakFailuresPerSecond) - deps.clock();
+      if (wait > 0) await deps.sleep(wait);
     }
   }
   const breakers = deps.breakers

@@ -6,7 +6,7 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { handleStatusChange } from '../../lambda/event-path';
-import { drain } from '../../lambda/scheduled-drain';
+import { drain, minBatchMs } from '../../lambda/scheduled-drain';
 import { wire } from '../../lambda/wiring';
 import { InMemoryMetrics, MemoryLog } from '../../lambda/observability/telemetry';
 import { indexShardsFor, shardOf } from '../../contract/due-shards';
@@ -73,4 +73,10 @@ test('a deploy with fewer shards: its drain still reads the shards the earlier o
     for (const arn of arns) expect(redrivesOf(env, arn)).toBe(1);
     expect((await smaller.ledger.backlog()).count).toBe(0);
   });
+});
+
+test("the drain's pace keeps a batch's DUE index writes at half a value's 1,000 write units a second", () => {
+  // 16 shards x 500 units; a record costs up to 2 index writes of 2 units on its DUE value.
+  expect(minBatchMs(1000, PEAK)).toBe(500);
+  expect(minBatchMs(1000, 1)).toBe(8000);
 });
