@@ -6,13 +6,13 @@
  */
 import { Command } from 'commander';
 import { CliContext, type GlobalOptions } from '../context';
-import { failed, usage } from '../errors';
+import { EXIT, failed, usage } from '../errors';
 import { canaryCheck, rateQuotaCheck, redrivePermissionCheck } from '../doctor/checks-capacity';
 import { dlqCheck, lambdaErrorsCheck, ruleCheck, stackCheck } from '../doctor/checks-deployment';
 import { killSwitchCheck, policiesCheck, policyTargetsCheck, uncoveredFailuresCheck } from '../doctor/checks-policies';
 import { type Check } from '../doctor/check';
 import { DOCTOR_DEFAULTS, type DoctorEnv, doctorEnv } from '../doctor/env';
-import { doctorDocument, doctorText, summarize } from '../doctor/render';
+import { doctorDocument, doctorText, exitCode, summarize } from '../doctor/render';
 import { runChecks } from '../doctor/runner';
 
 /** Every check, in the order they are shown. */
@@ -60,7 +60,7 @@ async function doctor(ctx: CliContext, flags: DoctorFlags): Promise<void> {
     const reports = await runChecks(DOCTOR_CHECKS, env);
     ctx.out.emit(doctorDocument(target, reports), () => doctorText(target, reports));
     const failing = reports.filter((r) => r.status === 'fail');
-    if (failing.length) throw failed(`doctor: ${summarize(reports).fail} check(s) failed: ${failing.map((r) => r.id).join(', ')}`);
+    if (exitCode(reports) !== EXIT.ok) throw failed(`doctor: ${summarize(reports).fail} check(s) failed: ${failing.map((r) => r.id).join(', ')}`);
   } finally {
     env.clients.destroy();
   }
