@@ -29,7 +29,7 @@ export const stackCheck: Check<DoctorEnv> = {
     if (d.missingOutputs.length) {
       return fail(`${d.label} has no output ${d.missingOutputs.join(', ')}: not an auto-redrive stack, or an older version`, 'deploy the current version (cdk deploy), or name the right stack with --stack', data);
     }
-    if (!d.rules.length) return fail(`${d.label} has no status-change rule (StatusChangeRule)`, 'deploy the stack again (cdk deploy)', data);
+    if (!d.rules.length && !d.rulesUnknown) return fail(`${d.label} has no status-change rule (StatusChangeRule)`, 'deploy the stack again (cdk deploy)', data);
     if (!SETTLED_STACK.test(d.status ?? '') || d.status === 'UPDATE_ROLLBACK_COMPLETE') {
       return warn(`${d.label} is ${d.status}`, d.status === 'UPDATE_ROLLBACK_COMPLETE' ? 'the last update was rolled back: see the stack events, fix it and deploy again' : 'wait for the stack operation to finish, then run doctor again', data);
     }
@@ -50,6 +50,7 @@ export const ruleCheck: Check<DoctorEnv> = {
   title: 'rule',
   async run(env) {
     const d = await env.facts.usableDeployment();
+    if (d.rulesUnknown) return notChecked(d.rulesUnknown);
     if (!d.rules.length) return notChecked(d.mode === 'local' ? `no local EventBridge stand-in in the state file (${LOCAL_RESTART})` : 'the stack has no status-change rule');
     const problems: string[] = [];
     const found: string[] = [];

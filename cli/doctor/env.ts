@@ -86,6 +86,8 @@ export interface Deployment {
   readonly controllerArn?: string;
   /** The rules that send status changes to the controller (name, bus). */
   readonly rules: ReadonlyArray<{ readonly name: string; readonly bus: string }>;
+  /** Why the rules are unknown (cloudformation:ListStackResources denied, ...). */
+  readonly rulesUnknown?: string;
   readonly missingOutputs: readonly string[];
 }
 
@@ -113,13 +115,19 @@ async function stackDeployment(clients: DoctorClients, stackName: string): Promi
   const [, partition = 'aws', , region, account] = stack.stackId.split(':');
   const outputs = stack.outputs;
   const values = Object.fromEntries(Object.entries(DOCTOR_OUTPUTS).map(([k, key]) => [k, output(outputs, key)])) as Record<keyof typeof DOCTOR_OUTPUTS, string | undefined>;
-  const rules = (await stackResources(clients.cloudformation(), stackName, 'AWS::Events::Rule'))
-    .filter((r) => STATUS_CHANGE_RULE.test(r.LogicalResourceId ?? '') && r.PhysicalResourceId)
-    .map((r) => {
-      // A rule on a custom bus has the physical id `bus|name`.
-      const [bus, name] = r.PhysicalResourceId!.includes('|') ? r.PhysicalResourceId!.split('|') : ['default', r.PhysicalResourceId!];
-      return { name, bus };
-    });
+  let rules: Array<{ name: string; bus: string }> = [];
+  let rulesUnknown: string | undefined;
+  try {
+    rules = (await stackResources(clients.cloudformation(), stackName, 'AWS::Events::Rule'))
+      .filter((r) => STATUS_CHANGE_RULE.test(r.LogicalResourceId ?? '') && r.PhysicalResourceId)
+      .map((r) => {
+        // A rule on a custom bus has the physical id `bus|name`.
+        const [bus, name] = r.PhysicalResourceId!.includes('|') ? r.PhysicalResourceId!.split('|') : ['default', r.PhysicalResourceId!];
+        return { name, bus };
+      });
+  } catch (e) {
+    rulesUnknown = `the stack's resources cannot be listed: ${errorLine(e)}`;
+  }
   return {
     ok: true,
     deployment: {
@@ -133,6 +141,7 @@ async function stackDeployment(clients: DoctorClients, stackName: string): Promi
       ...values,
       controllerRoleArn: output(outputs, 'ControllerRoleArn'),
       rules,
+      rulesUnknown,
       missingOutputs: Object.entries(DOCTOR_OUTPUTS)
         .filter(([k]) => !values[k as keyof typeof DOCTOR_OUTPUTS])
         .map(([, key]) => key),

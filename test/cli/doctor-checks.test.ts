@@ -134,6 +134,11 @@ describe('rule', () => {
     events.on(DescribeRuleCommand).rejects(Object.assign(new Error('Rule does not exist'), { name: 'ResourceNotFoundException' }));
     expect(await run(ruleCheck)).toMatchObject({ status: 'fail', detail: expect.stringContaining('deleted') });
   });
+  test("not checked: the stack's resources cannot be listed (the stack check still passes)", async () => {
+    cfn.on(ListStackResourcesCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    expect(await run(ruleCheck)).toMatchObject({ status: 'not-checked', detail: expect.stringContaining('AccessDenied') });
+    expect((await run(stackCheck)).status).toBe('ok');
+  });
 });
 
 describe('controller and drain errors', () => {
