@@ -16,6 +16,8 @@ import type { DoctorEnv } from './env';
 import { documentedRefill, listedRefill, type QuotaApi } from './quotas';
 
 const MINUTE_MS = 60_000;
+/** Covered state machines whose permission is simulated, at most (5 simulator calls). */
+const MAX_SIMULATED = 100;
 /** Allowance on top of two canary intervals (a slow schedule, a backoff, a cold start), as the canary alarm has. */
 export const CANARY_MARGIN_MINUTES = 15;
 
@@ -72,8 +74,9 @@ export const redrivePermissionCheck: Check<DoctorEnv> = {
     } catch (e) {
       return notChecked(`the controller's role is unknown: ${errorLine(e)}`);
     }
-    // The least-privilege grant the docs give: states:RedriveExecution on every execution of the machine.
-    const resources = covered.map((m) => `${m.arn.replace(':stateMachine:', ':execution:')}:*`);
+    // The least-privilege grant the docs give: states:RedriveExecution on every execution
+    // of the machine. Bounded: 20 resources per simulator call.
+    const resources = covered.slice(0, MAX_SIMULATED).map((m) => `${m.arn.replace(':stateMachine:', ':execution:')}:*`);
     let decisions;
     try {
       decisions = await simulate(env.clients.iam(), role, 'states:RedriveExecution', resources);
@@ -93,7 +96,8 @@ export const redrivePermissionCheck: Check<DoctorEnv> = {
         data,
       );
     }
-    return ok(`${role.split('/').pop()} may redrive all ${resources.length} covered state machine(s) (IAM policy simulator)`, data);
+    const bounded = resources.length < covered.length ? ` (the first ${resources.length} of ${covered.length})` : '';
+    return ok(`${role.split('/').pop()} may redrive all ${resources.length} covered state machine(s)${bounded} (IAM policy simulator)`, data);
   },
 };
 

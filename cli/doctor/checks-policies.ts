@@ -82,13 +82,14 @@ export const policyTargetsCheck: Check<DoctorEnv> = {
     const pause = 1000 / doctorCallsPerSecond(where.region);
     const missing: string[] = [];
     const express: string[] = [];
-    for (const [i, p] of here.entries()) {
+    const checked = here.slice(0, env.options.maxMachines);
+    for (const [i, p] of checked.entries()) {
       if (i > 0) await env.sleep(pause);
       const type = await stateMachineType(env.clients.sfn(), p.key);
       if (type === undefined) missing.push(p.key);
       else if (type === 'EXPRESS') express.push(p.key);
     }
-    const data = { checked: here.length, elsewhere: exact.length - here.length, missing, express };
+    const data = { checked: checked.length, here: here.length, elsewhere: exact.length - here.length, missing, express };
     const problems = [
       missing.length ? `${missing.length} name state machines that do not exist: ${listed(missing)}` : '',
       express.length ? `${express.length} name Express state machines, which cannot be redriven: ${listed(express)}` : '',
@@ -96,7 +97,8 @@ export const policyTargetsCheck: Check<DoctorEnv> = {
     if (problems.length) {
       return warn(`${problems.join('; ')}`, `correct the ARN or remove the policy (redrivectl policy delete '${missing[0] ?? express[0]}')`, data);
     }
-    return ok(`${here.length} policy key(s) name existing Standard state machines`, data);
+    const bounded = checked.length < here.length ? ` (the first ${checked.length} of ${here.length} checked)` : '';
+    return ok(`${checked.length} policy key(s) name existing Standard state machines${bounded}`, data);
   },
 };
 

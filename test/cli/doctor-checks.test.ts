@@ -108,6 +108,10 @@ describe('stack', () => {
     const noStack = doctorEnv({ target: { tables: {} } });
     expect(await stackCheck.run(noStack)).toMatchObject({ status: 'fail', fix: expect.stringContaining('--stack') });
   });
+  test("ok: the outputs of an AutoRedrive construct in the user's own stack (CDK's nested logical ids)", async () => {
+    stack('CREATE_COMPLETE', Object.fromEntries(Object.entries(OUTPUTS).map(([k, v]) => [`AutoRedrive${k}1A2B3C4D`, v])));
+    expect((await run(stackCheck)).status).toBe('ok');
+  });
   test('warn: an update in progress', async () => {
     stack('UPDATE_IN_PROGRESS');
     expect((await run(stackCheck)).status).toBe('warn');
@@ -224,6 +228,17 @@ describe('recent failures without a policy', () => {
     });
     const r = await run(uncoveredFailuresCheck);
     expect(r).toMatchObject({ status: 'warn', detail: expect.stringContaining('billing'), fix: expect.stringContaining(`policy put '${sm('billing')}'`) });
+  });
+  test('bounded and paced: at most maxMachines machines, a pause between calls under the ListExecutions quota', async () => {
+    machines({ name: 'a' }, { name: 'b' }, { name: 'c' });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    const pauses: number[] = [];
+    const bounded = doctorEnv({ target: { stackName: STACK, tables: {} }, options: { maxMachines: 2 }, now: () => NOW, sleep: async (ms) => void pauses.push(ms) });
+    const r = await uncoveredFailuresCheck.run(bounded);
+    expect(r).toMatchObject({ status: 'ok', detail: expect.stringContaining('the first 2 of them checked') });
+    expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(4);
+    // us-east-1: ListExecutions refills 5/s; doctor uses half.
+    expect(pauses).toEqual([400, 400, 400]);
   });
 });
 

@@ -90,6 +90,12 @@ test('healthy: every check runs or says why not; exit 0', async () => {
   expect(r.checks.canary).toMatchObject({ status: 'warn', detail: expect.stringContaining('canary off') });
 });
 
+test('bad input: --canary-interval is a number of minutes (exit 2)', async () => {
+  const r = await runCli(['--local', 'doctor', '--canary-interval', 'soon'], env);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("--canary-interval 'soon' must be a number of minutes");
+});
+
 test('paused: the kill switch check fails with resume as the fix; exit 1', async () => {
   expect((await runCli(['--local', 'pause', '--reason', 'doctor test'], env)).code).toBe(0);
   const r = await doctor();
