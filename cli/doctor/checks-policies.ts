@@ -12,7 +12,6 @@ import type { StoredPolicy } from '../policy-store';
 import { lastStopped, stateMachineType } from './aws';
 import { type Check, fail, notChecked, ok, warn } from './check';
 import type { DoctorEnv } from './env';
-import { doctorCallsPerSecond } from './quotas';
 
 const DAY_MS = 86_400_000;
 /** Names listed in one line, at most; the JSON document has them all. */
@@ -79,12 +78,11 @@ export const policyTargetsCheck: Check<DoctorEnv> = {
     if (!here.length) {
       return notChecked(`no policy names a state machine ARN in ${where.account ?? 'this account'} ${where.region}${exact.length ? ` (${exact.length} name other accounts or Regions)` : ''}; patterns are not checked`);
     }
-    const pause = 1000 / doctorCallsPerSecond(where.region);
     const missing: string[] = [];
     const express: string[] = [];
     const checked = here.slice(0, env.options.maxMachines);
-    for (const [i, p] of checked.entries()) {
-      if (i > 0) await env.sleep(pause);
+    for (const p of checked) {
+      await env.stepFunctionsTurn();
       const type = await stateMachineType(env.clients.sfn(), p.key);
       if (type === undefined) missing.push(p.key);
       else if (type === 'EXPRESS') express.push(p.key);
@@ -107,18 +105,16 @@ export const uncoveredFailuresCheck: Check<DoctorEnv> = {
   title: 'recent failures without a policy',
   timeoutMs: 180_000,
   async run(env) {
-    const [policies, { machines, complete }, where] = await Promise.all([env.facts.policies(), env.facts.stateMachines(), env.facts.where()]);
+    const [policies, { machines, complete }] = await Promise.all([env.facts.policies(), env.facts.stateMachines()]);
     const uncovered = machines.filter((m) => m.type === 'STANDARD' && !isCanaryArn(m.arn) && !coveringPolicy(policies, m.arn));
     const since = env.now() - env.options.failureWindowDays * DAY_MS;
     const checked = uncovered.slice(0, env.options.maxMachines);
-    // Paced under ListExecutions' quota (the first page of one execution per machine and status).
-    const pause = 1000 / doctorCallsPerSecond(where.region);
     const failing: Array<{ arn: string; lastFailure: string | null }> = [];
-    let calls = 0;
     for (const m of checked) {
       let last: number | undefined;
       for (const status of ['FAILED', 'TIMED_OUT'] as const) {
-        if (calls++ > 0) await env.sleep(pause);
+        // Paced under ListExecutions' quota: the first page of one execution per machine and status.
+        await env.stepFunctionsTurn();
         const at = await lastStopped(env.clients.sfn(), m.arn, status);
         if (at !== undefined && at >= since) last = Math.max(last ?? 0, at);
       }

@@ -1,7 +1,8 @@
 /**
  * What every doctor check runs with: the SDK clients (built the standard way, or mocked
  * in tests), where the deployment is (a stack, or the local stand-ins), the options, a
- * clock and a sleep (pacing), and the facts several checks share, each read once.
+ * clock, a sleep and a shared pace for Step Functions calls, and the facts several checks
+ * share, each read once.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -19,6 +20,7 @@ import { PolicyStore, type StoredPolicy } from '../policy-store';
 import { nestedOutputKeys, STACK_OUTPUTS } from '../stack-outputs';
 import { describeStack, listStateMachines, type MachineSummary, stackResources } from './aws';
 import { errorLine, errorName, NotChecked } from './check';
+import { doctorCallsPerSecond } from './quotas';
 
 export class DoctorClients {
   private made: Record<string, { destroy(): void }> = {};
@@ -242,6 +244,25 @@ export interface DoctorEnv {
   readonly facts: DoctorFacts;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Resolves when this run may make its next per-machine Step Functions call: one shared
+   * turn for every check, so checks running side by side stay under the quota together.
+   */
+  stepFunctionsTurn(): Promise<void>;
+}
+
+/** Turns spaced `1000 / perSecond(region)` ms apart, in the order asked, the first at once. */
+function pacer(facts: DoctorFacts, sleep: (ms: number) => Promise<void>): () => Promise<void> {
+  let chain: Promise<void> | undefined;
+  return () => {
+    const previous = chain;
+    chain = (async () => {
+      if (!previous) return;
+      await previous;
+      await sleep(1000 / doctorCallsPerSecond((await facts.where()).region));
+    })();
+    return chain;
+  };
 }
 
 export function doctorEnv(parts: {
@@ -252,12 +273,15 @@ export function doctorEnv(parts: {
   sleep?: (ms: number) => Promise<void>;
 }): DoctorEnv {
   const clients = parts.clients ?? new DoctorClients();
+  const facts = new DoctorFacts(clients, parts.target);
+  const sleep = parts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   return {
     clients,
     target: parts.target,
     options: { ...DOCTOR_DEFAULTS, ...parts.options },
-    facts: new DoctorFacts(clients, parts.target),
+    facts,
     now: parts.now ?? Date.now,
-    sleep: parts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    sleep,
+    stepFunctionsTurn: pacer(facts, sleep),
   };
 }

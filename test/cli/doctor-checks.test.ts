@@ -20,6 +20,7 @@ import { canaryCheck, rateQuotaCheck, redrivePermissionCheck } from '../../cli/d
 import { dlqCheck, lambdaErrorsCheck, ruleCheck, stackCheck } from '../../cli/doctor/checks-deployment';
 import { killSwitchCheck, policiesCheck, policyTargetsCheck, uncoveredFailuresCheck } from '../../cli/doctor/checks-policies';
 import { type DoctorEnv, doctorEnv } from '../../cli/doctor/env';
+import { runChecks } from '../../cli/doctor/runner';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.AWS_REGION = 'us-east-1';
@@ -239,6 +240,21 @@ describe('recent failures without a policy', () => {
     expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(4);
     // us-east-1: ListExecutions refills 5/s; doctor uses half.
     expect(pauses).toEqual([400, 400, 400]);
+  });
+});
+
+describe('pacing', () => {
+  test('checks running side by side share one pace for their per-machine Step Functions calls', async () => {
+    machines({ name: 'a' });
+    policies({ stateMachine: sm('b') });
+    sfn.on(DescribeStateMachineCommand).resolves({ type: 'STANDARD' });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    const pauses: number[] = [];
+    const shared = doctorEnv({ target: { stackName: STACK, tables: {} }, now: () => NOW, sleep: async (ms) => void pauses.push(ms) });
+    const reports = await runChecks([policyTargetsCheck, uncoveredFailuresCheck], shared);
+    expect(reports.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(sfn.commandCalls(DescribeStateMachineCommand).length + sfn.commandCalls(ListExecutionsCommand).length).toBe(3);
+    expect(pauses).toEqual([400, 400]);
   });
 });
 
