@@ -4,12 +4,12 @@
  * (IAM's policy simulator: identity policies, permission boundaries, SCPs), and the
  * configured rates against the account's Step Functions quotas.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CANARY_STATUS_PK, canaryStatusSk, isCanaryArn } from '../../contract/canary';
 import { readRecordedRate } from '../../lambda/act/rate-limiter';
 import { isoTime } from '../output';
 import { simulate, stepFunctionsQuotas } from './aws';
-import { type Check, errorLine, fail, isAccessDenied, notChecked, ok, warn } from './check';
+import { type Check, type CheckResult, errorLine, fail, isAccessDenied, notChecked, ok, warn } from './check';
 import { controllerRole } from './checks-deployment';
 import { coveringPolicy } from './checks-policies';
 import type { DoctorEnv } from './env';
@@ -26,37 +26,97 @@ const ago = (ms: number) => (ms < 2 * 3_600_000 ? `${Math.round(ms / MINUTE_MS)}
 const RUNBOOK =
   'auto-redrive is not redriving here: go through docs/runbook.md in order: the rule, the controller role (permissions, boundaries, SCPs), the kill switch, the Step Functions quota, the DLQ (the checks above)';
 
+interface CanaryStatus {
+  readonly account: string;
+  readonly region: string;
+  readonly recoveredAt: number;
+  readonly recoveries: unknown;
+}
+
+/** Every canary status item (one per account and Region served: organization members too). */
+async function canaryStatuses(doc: DynamoDBDocumentClient, ledger: string): Promise<CanaryStatus[]> {
+  const found: CanaryStatus[] = [];
+  // The sort keys' common prefix ('CANARY#'), from the shared key function.
+  const prefix = canaryStatusSk('', '').replace(/#+$/, '#');
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: ledger,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': CANARY_STATUS_PK, ':prefix': prefix },
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const [, account = '', region = ''] = String(item.sk).split('#');
+      const at = typeof item.recoveredAt === 'string' ? Date.parse(item.recoveredAt) : NaN;
+      found.push({ account, region, recoveredAt: at, recoveries: item.recoveries ?? null });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return found;
+}
+
 export const canaryCheck: Check<DoctorEnv> = {
   id: 'canary',
   title: "canary's last recovery",
   async run(env) {
     const [d, tables, where, { machines }] = await Promise.all([env.facts.usableDeployment(), env.facts.tables(), env.facts.where(), env.facts.stateMachines()]);
     if (!where.account) return notChecked('the account is unknown (the state file predates it: restart npm run local)');
-    const out = await env.clients.doc().send(
-      new GetCommand({ TableName: tables.ledger, Key: { pk: CANARY_STATUS_PK, sk: canaryStatusSk(where.account, where.region) }, ConsistentRead: true }),
-    );
+    const statuses = await canaryStatuses(env.clients.doc(), tables.ledger);
     const limitMs = (2 * env.options.canaryIntervalMinutes + CANARY_MARGIN_MINUTES) * MINUTE_MS;
     const now = env.now();
-    const recoveredAt = typeof out.Item?.recoveredAt === 'string' ? Date.parse(out.Item.recoveredAt) : NaN;
+    const own = statuses.find((c) => c.account === where.account && c.region === where.region);
+    // Organization mode: the members' canaries, recovered by this controller through their forwarding rules.
+    const members = statuses.filter((c) => c !== own);
+    const staleMembers = members.filter((c) => !(now - c.recoveredAt <= limitMs));
     const canaries = machines.filter((m) => isCanaryArn(m.arn)).map((m) => m.name);
-    const data = { recoveredAt: isoTime(recoveredAt), recoveries: out.Item?.recoveries ?? null, canaries, limitMinutes: limitMs / MINUTE_MS };
-    if (Number.isFinite(recoveredAt)) {
-      const age = now - recoveredAt;
-      if (age <= limitMs) return ok(`last recovery ${ago(age)} ago (${isoTime(recoveredAt)})`, data);
-      return fail(`no canary recovery for ${ago(age)} (last ${isoTime(recoveredAt)}; expected every ${env.options.canaryIntervalMinutes} min)`, RUNBOOK, data);
-    }
-    if (!canaries.length) {
-      return warn('canary off: no AutoRedriveCanary state machine in this account and Region, nothing proves the redrive path', 'turn the canary on (the canary prop or setting, on by default) and deploy again', data);
-    }
-    const age = d.createdAt === undefined ? undefined : now - d.createdAt;
-    if (age !== undefined && age > limitMs) return fail(`no canary recovery recorded, and the ${d.mode === 'local' ? 'stand-ins started' : 'stack was created'} ${ago(age)} ago`, RUNBOOK, data);
-    return warn(
-      `no canary recovery recorded yet${age === undefined ? '' : ` (deployed ${ago(age)} ago)`}`,
-      `run doctor again after the first interval (${env.options.canaryIntervalMinutes} min; --canary-interval if the stack sets another)`,
+    const data = {
+      recoveredAt: isoTime(own?.recoveredAt),
+      recoveries: own?.recoveries ?? null,
+      canaries,
+      limitMinutes: limitMs / MINUTE_MS,
+      members: members.map((c) => ({ account: c.account, region: c.region, recoveredAt: isoTime(c.recoveredAt) })),
+    };
+    const result = ownCanary(env, own, canaries, d.mode, d.createdAt, limitMs, data);
+    if (!staleMembers.length || result.status === 'fail') return result;
+    const names = staleMembers.map((c) => `${c.account} ${c.region} (last ${isoTime(c.recoveredAt) ?? 'never'})`);
+    return fail(
+      `${result.detail}; but ${staleMembers.length} of ${members.length} member canaries have not recovered for over ${limitMs / MINUTE_MS} min: ${names.slice(0, 5).join(', ')}`,
+      "check each member's stack (its forwarding rule, the member role the controller assumes: docs/organizations.md); a member no longer served keeps its old status item (pk CONTROL, sk CANARY#<account>#<region>): delete it",
       data,
     );
   },
 };
+
+function ownCanary(
+  env: DoctorEnv,
+  own: CanaryStatus | undefined,
+  canaries: readonly string[],
+  mode: 'stack' | 'local',
+  createdAt: number | undefined,
+  limitMs: number,
+  data: Record<string, unknown>,
+): CheckResult {
+  const now = env.now();
+  if (own && Number.isFinite(own.recoveredAt)) {
+    const age = now - own.recoveredAt;
+    if (age <= limitMs) return ok(`last recovery ${ago(age)} ago (${isoTime(own.recoveredAt)})`, data);
+    return fail(`no canary recovery for ${ago(age)} (last ${isoTime(own.recoveredAt)}; expected every ${env.options.canaryIntervalMinutes} min)`, RUNBOOK, data);
+  }
+  if (!canaries.length) {
+    return warn('canary off: no AutoRedriveCanary state machine in this account and Region, nothing proves the redrive path', 'turn the canary on (the canary prop or setting, on by default) and deploy again', data);
+  }
+  const age = createdAt === undefined ? undefined : now - createdAt;
+  if (age !== undefined && age > limitMs) return fail(`no canary recovery recorded, and the ${mode === 'local' ? 'stand-ins started' : 'stack was created'} ${ago(age)} ago`, RUNBOOK, data);
+  return warn(
+    `no canary recovery recorded yet${age === undefined ? '' : ` (deployed ${ago(age)} ago)`}`,
+    `run doctor again after the first interval (${env.options.canaryIntervalMinutes} min; --canary-interval if the stack sets another)`,
+    data,
+  );
+}
 
 export const redrivePermissionCheck: Check<DoctorEnv> = {
   id: 'redrive-permission',

@@ -11,7 +11,7 @@ import { GetFunctionConfigurationCommand, LambdaClient } from '@aws-sdk/client-l
 import { ListServiceQuotasCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { DescribeStateMachineCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { canaryStatusSk, CANARY_STATUS_PK } from '../../contract/canary';
@@ -91,6 +91,7 @@ beforeEach(() => {
   policies();
   machines();
   doc.on(GetCommand).resolves({});
+  doc.on(QueryCommand).resolves({ Items: [] });
 });
 
 describe('stack', () => {
@@ -259,8 +260,9 @@ describe('pacing', () => {
 });
 
 describe("canary's last recovery", () => {
-  const recovered = (at: number) =>
-    doc.on(GetCommand, { Key: { pk: CANARY_STATUS_PK, sk: canaryStatusSk(ACCOUNT, 'us-east-1') } }).resolves({ Item: { recoveredAt: new Date(at).toISOString(), recoveries: 12 } });
+  const item = (account: string, region: string, at: number) => ({ pk: CANARY_STATUS_PK, sk: canaryStatusSk(account, region), recoveredAt: new Date(at).toISOString(), recoveries: 12 });
+  const recovered = (at: number, ...members: Array<Record<string, unknown>>) =>
+    doc.on(QueryCommand, { ExpressionAttributeValues: { ':pk': CANARY_STATUS_PK, ':prefix': 'CANARY#' } }).resolves({ Items: [item(ACCOUNT, 'us-east-1', at), ...members] });
 
   test('ok: recovered within two intervals and the margin', async () => {
     machines({ name: 'AutoRedriveCanary-AutoRedrive' });
@@ -271,6 +273,14 @@ describe("canary's last recovery", () => {
     machines({ name: 'AutoRedriveCanary-AutoRedrive' });
     recovered(NOW - 3 * HOUR);
     expect(await run(canaryCheck)).toMatchObject({ status: 'fail', fix: expect.stringContaining('docs/runbook.md') });
+  });
+  test("fail: an organization member's canary has not recovered (its forwarding path is broken), named", async () => {
+    machines({ name: 'AutoRedriveCanary-AutoRedrive' });
+    recovered(NOW - 10 * 60_000, item('444455556666', 'eu-west-1', NOW - 20 * 60_000), item('777788889999', 'us-west-2', NOW - 6 * HOUR));
+    const r = await run(canaryCheck);
+    expect(r).toMatchObject({ status: 'fail', detail: expect.stringContaining('1 of 2 member canaries'), fix: expect.stringContaining('forwarding rule') });
+    expect(r.detail).toContain('777788889999 us-west-2');
+    expect(r.detail).not.toContain('444455556666');
   });
   test('fail: none recorded on a stack older than the limit; warn: none yet on a new stack; warn: canary off', async () => {
     machines({ name: 'AutoRedriveCanary-AutoRedrive' });

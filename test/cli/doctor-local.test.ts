@@ -8,6 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { EventBridgeClient, PutTargetsCommand, RemoveTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { CANARY_STATUS_PK, canaryStatusSk } from '../../contract/canary';
 import { statusChangePattern } from '../../contract/event-pattern';
 import type { LocalState } from '../../cli/local-state';
 import { LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES } from '../../local/environment';
@@ -128,4 +130,13 @@ test('an invalid hand-written policy item: the policies check fails, naming the 
   const r = await doctor();
   expect(r.code).toBe(1);
   expect(r.checks.policies).toMatchObject({ status: 'fail', detail: expect.stringContaining('maxRedrive'), fix: expect.stringContaining('redrivectl policy validate') });
+});
+
+test("a canary recovery recorded as the controller writes it: the canary check is ok (dynalite's Query)", async () => {
+  const recoveredAt = new Date(Date.now() - 5 * 60_000).toISOString();
+  await h.local.deps.doc.send(
+    new PutCommand({ TableName: LOCAL_TABLES.ledger, Item: { pk: CANARY_STATUS_PK, sk: canaryStatusSk(LOCAL_ACCOUNT, LOCAL_REGION), recoveredAt, recoveries: 1 } }),
+  );
+  const r = await doctor();
+  expect(r.checks.canary).toMatchObject({ status: 'ok', detail: expect.stringContaining(recoveredAt) });
 });
