@@ -82,6 +82,7 @@ export class CliContext {
       env.AWS_ENDPOINT_URL_SFN = local.endpoints.sfn;
       env.AWS_ENDPOINT_URL_DYNAMODB = local.endpoints.dynamodb;
       env.AWS_ENDPOINT_URL_SQS = local.endpoints.sqs;
+      if (local.eventBridge) env.AWS_ENDPOINT_URL_EVENTBRIDGE = local.eventBridge.endpoint;
       env.AWS_REGION = local.region;
       env.AWS_ACCESS_KEY_ID = 'local';
       env.AWS_SECRET_ACCESS_KEY = 'local';
@@ -117,6 +118,11 @@ export class CliContext {
       throw usage(`ledger table: not set: pass --stack <name> (the deployed AutoRedriveStack), --ledger-table or ${ENV_VARS.ledgerTable}, or use --local`);
     }
     return this.tables.ledger;
+  }
+
+  /** The stack named by --stack / AUTO_REDRIVE_STACK (never with --local). */
+  get stack(): string | undefined {
+    return this.stackName;
   }
 
   get dlqUrl(): string | undefined {

@@ -13,6 +13,11 @@ export interface LocalState {
   readonly region: string;
   /** The local controller's RedriveExecution rate (redrivectl release and backfill use it; absent in older files). */
   readonly redriveRatePerSecond?: number;
+  /** The local EventBridge stand-in and its rule (redrivectl doctor; absent in older files). */
+  readonly eventBridge?: { readonly endpoint: string; readonly ruleName: string; readonly controllerArn: string };
+  /** The stand-ins' account, and when they started (ISO 8601); absent in older files. */
+  readonly account?: string;
+  readonly startedAt?: string;
 }
 
 /** `.local-state/local.json` at the repository root; AUTO_REDRIVE_LOCAL_STATE overrides it. */

@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { backfillCommand } from './commands/backfill';
 import { dlqCommand } from './commands/dlq';
+import { doctorCommand } from './commands/doctor';
 import { explainCommand } from './commands/explain';
 import { pauseCommands } from './commands/pause';
 import { policyCommand } from './commands/policy';
@@ -44,7 +45,8 @@ Examples:
   redrivectl pause --reason "downstream outage"
   redrivectl status
   redrivectl release --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:orders
-  redrivectl --local dlq replay --dry-run`,
+  redrivectl --local dlq replay --dry-run
+  redrivectl --stack AutoRedrive doctor`,
     );
 
   program.addCommand(policyCommand());
@@ -54,6 +56,7 @@ Examples:
   program.addCommand(releaseCommand());
   for (const c of pauseCommands()) program.addCommand(c);
   program.addCommand(dlqCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

@@ -29,8 +29,7 @@ export async function stackTargets(stackName: string, client: CloudFormationClie
   }
   for (const key of Object.values(STACK_OUTPUTS)) {
     if (outputs[key]) continue;
-    // <construct path><key><8-hex hash>: the logical id CDK gives an output nested in a construct.
-    const nested = Object.keys(outputs).filter((k) => new RegExp(`^[A-Za-z0-9]*${key}[0-9A-F]{8}$`).test(k));
+    const nested = nestedOutputKeys(outputs, key);
     if (nested.length > 1) throw usage(`--stack ${stackName}: more than one auto-redrive in the stack (${nested.join(', ')}); pass the tables with --policy-table and --ledger-table`);
     if (nested.length === 1) outputs[key] = outputs[nested[0]];
   }
@@ -42,4 +41,9 @@ export async function stackTargets(stackName: string, client: CloudFormationClie
     ledgerTable: outputs[STACK_OUTPUTS.ledgerTable],
     dlqUrl: outputs[STACK_OUTPUTS.dlqUrl] || undefined,
   };
+}
+
+/** <construct path><key><8-hex hash>: the logical ids CDK gives output `key` nested in a construct. */
+export function nestedOutputKeys(outputs: Readonly<Record<string, string>>, key: string): string[] {
+  return Object.keys(outputs).filter((k) => new RegExp(`^[A-Za-z0-9]*${key}[0-9A-F]{8}$`).test(k));
 }

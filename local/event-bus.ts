@@ -18,6 +18,11 @@ export interface DeliveryOptions {
   readonly random?: () => number;
   /** Called when an event is parked (e.g. to send it to a local SQS dead-letter queue). */
   readonly onDeadLetter?: (event: unknown, error: string) => void | Promise<void>;
+  /**
+   * Whether the rule delivers to the controller now (enabled, targeting it): the local
+   * EventBridge stand-in's rule (local/eventbridge.ts). @default always
+   */
+  readonly ruleDelivers?: () => boolean;
 }
 
 export type Target = (event: unknown) => Promise<unknown>;
@@ -36,6 +41,7 @@ export class LocalEventBus {
   /** PutEvents: matching events are delivered, the rest are dropped like the rule would. */
   put(event: unknown): boolean {
     if (!matchesPattern(this.pattern, event)) return false;
+    if (this.options.ruleDelivers && !this.options.ruleDelivers()) return false;
     const random = this.options.random ?? Math.random;
     const copies = random() < (this.options.duplicateRate ?? 0) ? 2 : 1;
     for (let i = 0; i < copies; i++) this.track(this.deliver(event, random));

@@ -17,6 +17,8 @@ import { type LocalState, localStatePath } from '../cli/local-state';
 import { type LocalEnvironment, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SqsStandIn } from './sqs';
+import { statusChangePattern } from '../contract/event-pattern';
+import { startLocalRule } from './eventbridge';
 
 export const DLQ_NAME = 'auto-redrive-dlq';
 const DRAIN_EVERY_MS = Number(process.env.AUTO_REDRIVE_LOCAL_DRAIN_MS ?? 10_000);
@@ -67,9 +69,12 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 
+  // The rule, as redrivectl --local doctor reads it (and a person can disable it or remove its target).
+  const events = await startLocalRule(LOCAL_ACCOUNT, LOCAL_REGION, statusChangePattern({}));
   const env = await startLocal({
     log: new MemoryLog(printLine),
     delivery: {
+      ruleDelivers: () => events.rule.deliversToController,
       onDeadLetter: async (event, error) => {
         await sqsClient.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(event) }));
         console.log(`[${new Date().toISOString()}] dead letter -> ${DLQ_NAME}: ${error}`);
@@ -85,6 +90,9 @@ async function main(): Promise<void> {
     dlqUrl,
     region: LOCAL_REGION,
     redriveRatePerSecond: env.config.redriveRatePerSecond,
+    eventBridge: { endpoint: events.endpoint, ruleName: events.rule.name, controllerArn: events.rule.controllerArn },
+    account: LOCAL_ACCOUNT,
+    startedAt: new Date().toISOString(),
   };
   const file = localStatePath();
   mkdirSync(path.dirname(file), { recursive: true });
@@ -106,11 +114,13 @@ async function main(): Promise<void> {
   Step Functions  ${state.endpoints.sfn}
   DynamoDB        ${state.endpoints.dynamodb}   tables ${state.tables.policy}, ${state.tables.ledger}
   SQS             ${state.endpoints.sqs}   DLQ ${dlqUrl}
+  EventBridge     ${events.endpoint}   rule ${events.rule.name} -> the controller
   Region          ${state.region} (account ${LOCAL_ACCOUNT}, any credentials)
 
 Use them with:
   npx redrivectl --local policy put '*' --max-redrives 2 --yes
   npx redrivectl --local status
+  npx redrivectl --local doctor
   npx redrivectl --local explain <executionArn>
   npx redrivectl --local dlq replay --dry-run
 or with the AWS CLI:
@@ -129,6 +139,7 @@ Ctrl-C stops them.`);
       await env.settle();
       await env.stop();
       await sqs.close();
+      await events.standIn.close();
       sqsClient.destroy();
     } finally {
       process.exit(0);
