@@ -11,8 +11,11 @@
  *   canary has its own metrics and must not move the dashboard's totals (Decisions,
  *   Redrives, Deferrals, ...): `canaryMetrics` passes only the canary metrics on.
  */
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CANARY_STATUS_PK, canaryStatusSk } from '../../contract/canary';
+
+/** Every status item's sort key starts so: canaryStatusSk with no account and Region, less the separator between them. */
+const STATUS_SK_PREFIX = canaryStatusSk('', '').slice(0, -1);
 import { DIMENSION, METRIC, type MetricName } from '../../contract/metrics';
 import type { StatusChange } from '../event/status-change';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
@@ -42,6 +45,26 @@ export class CanaryStatusStore {
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  /** Every account's and Region's status item (a handful: one per canary). */
+  async list(): Promise<CanaryStatusItem[]> {
+    const items: CanaryStatusItem[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': CANARY_STATUS_PK, ':prefix': STATUS_SK_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      items.push(...((out.Items ?? []) as CanaryStatusItem[]));
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return items;
+  }
 
   /**
    * Records a recovery with one UpdateItem. false: the item already holds this recovery or
