@@ -19,7 +19,7 @@ const STATUS_SK_PREFIX = canaryStatusSk('', '').slice(0, -1);
 import { DIMENSION, METRIC, type MetricName } from '../../contract/metrics';
 import type { StatusChange } from '../event/status-change';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
-import { isConditionFailure } from './conditional-write';
+import { ifConditionHolds } from './conditional-write';
 import type { FailureLedger } from './failure-ledger';
 
 /** One canary recovery, as stored on the status item. */
@@ -75,8 +75,10 @@ export class CanaryStatusStore {
     const names: Record<string, string> = { '#recoveries': 'recoveries', '#recoveredAt': 'recoveredAt' };
     const set: string[] = [];
     const remove: string[] = [];
-    // Every attribute through a name placeholder: some (region, ...) are DynamoDB reserved words.
-    for (const [field, value] of Object.entries({ account, region, ...recovery })) {
+    const { stateMachineArn, executionArn, failedAt, recoveredAt, recoverySeconds } = recovery;
+    // Every attribute through a name placeholder: some (region, ...) are DynamoDB reserved
+    // words. An unknown failedAt or recoverySeconds removes the previous recovery's.
+    for (const [field, value] of Object.entries({ account, region, stateMachineArn, executionArn, failedAt, recoveredAt, recoverySeconds })) {
       names[`#${field}`] = field;
       if (value === undefined) remove.push(`#${field}`);
       else {
@@ -84,8 +86,8 @@ export class CanaryStatusStore {
         values[`:${field}`] = value;
       }
     }
-    try {
-      await this.doc.send(
+    const written = await ifConditionHolds(
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: CANARY_STATUS_PK, sk: canaryStatusSk(account, region) },
@@ -94,12 +96,9 @@ export class CanaryStatusStore {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+      ),
+    );
+    return written !== undefined;
   }
 }
 
