@@ -62,10 +62,14 @@ export const REDRIVE_SUCCEEDED: StatusCondition = { status: ['SUCCEEDED'], redri
 /**
  * SUCCEEDED events of the canaries (contract/canary.ts), at any redriveCount: a canary's
  * success after its redrive is the controller's proof that the redrive path works in that
- * account and Region (it records the recovery). Matched by name with a wildcard filter
- * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html,
- * "Wildcard matching"), so it costs one Lambda invocation per canary run and nothing for
- * other state machines. Derived from CANARY_NAME_PREFIX, like the canary's policy key.
+ * account and Region (it records the recovery). Matched by name with a wildcard filter,
+ * which event bus rules support, inside `$or` (the operators table,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html;
+ * wildcard matching: `*` is zero or more characters,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html),
+ * so it costs one Lambda invocation per canary run and nothing for other state machines.
+ * The pattern stays three `$or` branches of one value each. Derived from
+ * CANARY_NAME_PREFIX, like the canary's policy key.
  */
 export const CANARY_SUCCEEDED: StatusCondition = {
   status: ['SUCCEEDED'],
