@@ -320,10 +320,12 @@ export class Engine {
         exec.historyEventCount += HISTORY_EVENTS.fail;
         return { ok: false, error: state.error, cause: state.cause };
       case 'Task': {
+        const enteredAt = this.now();
         const result = await runTask({
           ...state,
           input: data,
-          context: this.contextObject(exec, name),
+          executionArn: exec.arn,
+          context: () => this.contextObject(exec, name, enteredAt),
           attempt,
           now: this.now(),
           behaviour: this.behaviours.get(state.resource),
@@ -353,7 +355,7 @@ export class Engine {
   // ---- views ------------------------------------------------------------------
 
   /** The Context object ($$) of the state being entered now (input-output-contextobject.html). */
-  private contextObject(exec: ExecutionRecord, state: string): ContextObject {
+  private contextObject(exec: ExecutionRecord, state: string, enteredAt: number): ContextObject {
     const iso = (ms: number) => new Date(ms).toISOString();
     return {
       Execution: {
@@ -365,7 +367,7 @@ export class Engine {
         RedriveCount: exec.redriveCount,
         ...(exec.redriveDate !== undefined ? { RedriveTime: iso(exec.redriveDate) } : {}),
       },
-      State: { EnteredTime: iso(this.now()), Name: state, RetryCount: 0 },
+      State: { EnteredTime: iso(enteredAt), Name: state, RetryCount: 0 },
       StateMachine: { Id: exec.sm.arn, Name: exec.sm.name },
     };
   }

@@ -44,7 +44,9 @@ export interface TaskRun {
   readonly resultSelector?: unknown;
   /** The state's input. */
   readonly input: unknown;
-  readonly context: ContextObject;
+  readonly executionArn: string;
+  /** Built only when a template reads it (most Tasks have none). */
+  readonly context: () => ContextObject;
   readonly attempt: number;
   readonly now: number;
   /** A scripted behaviour for the resource, when a test set one (it wins over an integration). */
@@ -55,12 +57,12 @@ export interface TaskRun {
 /** Runs one Task: Parameters, the work, ResultSelector. A template's runtime error is States.Runtime. */
 export async function runTask(task: TaskRun): Promise<StepResult> {
   try {
-    const effective = task.parameters === undefined ? task.input : evaluateTemplate(task.parameters, task.input, task.context);
+    const effective = task.parameters === undefined ? task.input : evaluateTemplate(task.parameters, task.input, task.context());
     const integration = INTEGRATIONS[task.resource];
     let result: StepResult;
     if (task.behaviour === undefined && integration) result = integration(effective, task.engine);
     else {
-      const ctx = { executionArn: task.context.Execution.Id, input: effective, attempt: task.attempt, now: task.now };
+      const ctx = { executionArn: task.executionArn, input: effective, attempt: task.attempt, now: task.now };
       try {
         result = await runBehaviour(task.behaviour ?? { kind: 'succeed' }, ctx);
       } catch (err) {
@@ -68,7 +70,7 @@ export async function runTask(task: TaskRun): Promise<StepResult> {
       }
     }
     if (!result.ok || task.resultSelector === undefined) return result;
-    return { ok: true, output: evaluateTemplate(task.resultSelector, result.output ?? null, task.context) };
+    return { ok: true, output: evaluateTemplate(task.resultSelector, result.output ?? null, task.context()) };
   } catch (err) {
     if (err instanceof StatesRuntimeError) return { ok: false, error: err.error, cause: err.message };
     throw err;

@@ -122,6 +122,30 @@ describe('on the stand-in', () => {
     expect(d.cause).toContain('index 1');
   });
 
+  test('the Context object on the stand-in: execution, state machine and state fields; RedriveCount after a redrive (0 before: the Self test)', async () => {
+    const ECHO = 'arn:aws:lambda:us-east-1:123456789012:function:echo';
+    let runs = 0;
+    // Fails on its first run, then returns what its Parameters gave it.
+    h.standIn.setBehaviour(ECHO, (ctx) => (++runs === 1 ? { ok: false, error: 'Boom' } : { ok: true, output: ctx.input }));
+    const fields = ['Execution.Id', 'Execution.Name', 'Execution.StartTime', 'Execution.RedriveCount', 'StateMachine.Id', 'State.Name', 'State.EnteredTime'];
+    const Parameters = Object.fromEntries(fields.map((f) => [`${f.replace('.', '')}.$`, `$$.${f}`]));
+    const definition = JSON.stringify({ StartAt: 'Echo', States: { Echo: { Type: 'Task', Resource: ECHO, Parameters, End: true } } });
+    const failed = await run('Echo', definition);
+    expect(failed.status).toBe('FAILED');
+    await h.sfn.send(new RedriveExecutionCommand({ executionArn: failed.executionArn }));
+    await h.standIn.idle();
+    const d = await h.sfn.send(new DescribeExecutionCommand({ executionArn: failed.executionArn }));
+    expect(JSON.parse(d.output as string)).toEqual({
+      ExecutionId: failed.executionArn,
+      ExecutionName: failed.name,
+      ExecutionStartTime: '2024-01-10T12:00:00.000Z',
+      ExecutionRedriveCount: 1,
+      StateMachineId: failed.stateMachineArn,
+      StateName: 'Echo',
+      StateEnteredTime: '2024-01-10T12:00:00.000Z',
+    });
+  });
+
   test('Parameters from the input reach the integration; a missing input path is States.Runtime', async () => {
     const definition = task({ Parameters: { 'ExecutionArn.$': '$.target' } });
     const missing = await run('FromInput', definition, '{}');
