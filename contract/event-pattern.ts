@@ -5,6 +5,7 @@
  *
  * Event reference: https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html
  */
+import { CANARY_NAME_PREFIX } from './canary';
 
 export const STATUS_CHANGE_SOURCE = 'aws.states';
 export const STATUS_CHANGE_DETAIL_TYPE = 'Step Functions Execution Status Change';
@@ -28,10 +29,16 @@ export interface NumericMatcher {
   readonly numeric: ReadonlyArray<'>' | '>=' | '<' | '<=' | '=' | number>;
 }
 
+/** An EventBridge wildcard matcher: `*` matches zero or more characters, `\\*` a literal `*`. */
+export interface WildcardMatcher {
+  readonly wildcard: string;
+}
+
 /** The pattern's condition on `detail` other than the state machine filter. */
 export interface StatusCondition {
   status: string[];
   redriveCount?: NumericMatcher[];
+  stateMachineArn?: WildcardMatcher[];
 }
 
 /** Plain JSON event pattern, in the form EventBridge and `events.EventPattern` accept. */
@@ -53,6 +60,26 @@ export interface StatusChangePattern {
 export const REDRIVE_SUCCEEDED: StatusCondition = { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 1] }] };
 
 /**
+ * SUCCEEDED events of the canaries (contract/canary.ts), at any redriveCount: a canary's
+ * success after its redrive is the controller's proof that the redrive path works in that
+ * account and Region (it records the recovery). Matched by name with a wildcard filter,
+ * which event bus rules support, inside `$or` (the operators table,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html;
+ * wildcard matching: `*` is zero or more characters,
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-content-based-filtering.html),
+ * so it costs one Lambda invocation per canary run and nothing for other state machines.
+ * The pattern stays three `$or` branches of one value each. Derived from
+ * CANARY_NAME_PREFIX, like the canary's policy key.
+ */
+export const CANARY_SUCCEEDED: StatusCondition = {
+  status: ['SUCCEEDED'],
+  stateMachineArn: [{ wildcard: `arn:*:states:*:*:stateMachine:${CANARY_NAME_PREFIX}*` }],
+};
+
+/** A fresh copy of a condition (callers may mutate the pattern they get). */
+const copyOf = (c: StatusCondition): StatusCondition => JSON.parse(JSON.stringify(c)) as StatusCondition;
+
+/**
  * The one check of a statuses list (the construct props, the member props, the pattern):
  * at least one, each a status RedriveExecution accepts, no duplicates. Returns the
  * problem, starting with `name`, or undefined.
@@ -69,7 +96,7 @@ export function statusChangePattern(options: StatusChangePatternOptions = {}): S
   const statuses = options.statuses ?? DEFAULT_WATCHED_STATUSES;
   const problem = statusesProblem('statuses', statuses);
   if (problem) throw new Error(problem);
-  const detail: StatusChangePattern['detail'] = { $or: [{ status: [...statuses] }, { status: [...REDRIVE_SUCCEEDED.status], redriveCount: [...REDRIVE_SUCCEEDED.redriveCount!] }] };
+  const detail: StatusChangePattern['detail'] = { $or: [{ status: [...statuses] }, { status: [...REDRIVE_SUCCEEDED.status], redriveCount: [...REDRIVE_SUCCEEDED.redriveCount!] }, copyOf(CANARY_SUCCEEDED)] };
   if (options.stateMachineArns && options.stateMachineArns.length > 0) {
     detail.stateMachineArn = [...options.stateMachineArns];
   }
@@ -90,12 +117,28 @@ function numericMatches(matcher: NumericMatcher, value: unknown): boolean {
   return true;
 }
 
+/** EventBridge wildcard: `*` is any run of characters; `\\*` and `\\\\` are a literal `*` and `\\`. */
+export function wildcardMatches(matcher: WildcardMatcher, value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  let regex = '';
+  for (let i = 0; i < matcher.wildcard.length; i += 1) {
+    const c = matcher.wildcard[i];
+    if (c === '\\' && i + 1 < matcher.wildcard.length) regex += escapeRegExp(matcher.wildcard[++i]);
+    else regex += c === '*' ? '.*' : escapeRegExp(c);
+  }
+  return new RegExp(`^${regex}$`, 's').test(value);
+}
+
+const escapeRegExp = (c: string) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const conditionMatches = (c: StatusCondition, detail: Record<string, unknown>) =>
-  c.status.includes(detail.status as string) && (c.redriveCount ?? []).every((m) => numericMatches(m, detail.redriveCount));
+  c.status.includes(detail.status as string) &&
+  (c.redriveCount ?? []).every((m) => numericMatches(m, detail.redriveCount)) &&
+  (c.stateMachineArn === undefined || c.stateMachineArn.some((m) => wildcardMatches(m, detail.stateMachineArn)));
 
 /**
  * Matches an event against a pattern of the shape above (exact-value lists, `$or`, numeric
- * ranges: all that `statusChangePattern` produces). Used by the local bus.
+ * ranges, wildcards: all that `statusChangePattern` produces). Used by the local bus.
  */
 export function matchesPattern(pattern: StatusChangePattern, event: unknown): boolean {
   if (typeof event !== 'object' || event === null) return false;

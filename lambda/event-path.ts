@@ -7,6 +7,7 @@
  * through `processStatusChange`, so every path decides with the same `decide()` and
  * leaves the same audit trail.
  */
+import { isCanaryArn } from '../contract/canary';
 import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
 import type { ControllerConfig } from './config';
 import { carryOut, type ActDeps, type ActionOutcome, type CarriedOut, type DecisionEntry, holdClaimed, redriveClaimed } from './act/carry-out';
@@ -32,6 +33,7 @@ import { type FailureFacts, type FailureRecord, mayStillBeRedriven, toRecordStat
 import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
 import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
+import { canaryMetrics, type CanaryStatusStore, recordCanaryRecovery } from './record/canary-status';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -47,6 +49,8 @@ export interface ControllerDeps extends ActDeps {
   readonly accounts?: { allows(account: string): boolean; serves?(account: string, region: string): boolean };
   /** The outage breakers (docs/breaker.md). @default none: no failure is ever held by a breaker */
   readonly breakers?: BreakerStore;
+  /** Where canary recoveries are recorded (record/canary-status.ts). @default none: counted and logged only */
+  readonly canaryStatus?: CanaryStatusStore;
   /**
    * Read the ledger before the first write even for a fresh failure (no `claimNew`).
    * Tests only: the path the fresh-failure claim must agree with. @default false
@@ -120,6 +124,16 @@ export function mayBeStale(event: StatusChange, now: number, staleAfterMs: numbe
  * exists); they are recorded like any other skip.
  */
 export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
+  if (!isCanaryArn(event.stateMachineArn)) return processEvent(event, deps, options);
+  // A canary: the normal path, but only its own metrics; its success is a recovery (record/canary-status.ts).
+  const canaryDeps: ControllerDeps = { ...deps, metrics: canaryMetrics(deps.metrics) };
+  if (event.status !== 'SUCCEEDED') return processEvent(event, canaryDeps, options);
+  const result = await recordCanaryRecovery(event, canaryDeps, options.decideOnly);
+  const decision = skipDecision('status-not-covered', `canary succeeded after redrive ${event.redriveCount ?? 0}; nothing to redrive`, subjectOf(event, null));
+  return outcomeOf(event, decision, options.source, { action: 'skipped', actionDetail: `canary recovery ${result}` });
+}
+
+async function processEvent(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
   if (event.status === 'SUCCEEDED' && (event.redriveCount ?? 0) > 0) return redriveSucceeded(event, deps, options);
   const fresh = await redriveFreshFailure(event, deps, options);
   if (fresh) return fresh;

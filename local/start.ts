@@ -3,7 +3,9 @@
  * story (local/story.ts) on the local stand-in with simulated time and prints the
  * timeline and a summary. `npm start -- --story outage` runs the outage story instead
  * (local/story-outage.ts: a downstream outage, the breaker opens, probes, closes and
- * releases). Exits non-zero if the story did not end as it should.
+ * releases). `npm start -- --story canary` runs the canary story (local/story-canary.ts:
+ * the built-in canary fails, is redriven and succeeds; the recovery is recorded). Exits
+ * non-zero if the story did not end as it should.
  */
 // The SDK warns that its 2027 releases will need Node 22; this demo runs on Node 20 too.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -11,6 +13,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { runStory, STORY_START, type TimelineEntry } from './story';
+import { canaryStoryProblems, runCanaryStory } from './story-canary';
 import { OUTAGE_STORY_START as OUTAGE_STORY_START_MS, outageStoryProblems, runOutageStory } from './story-outage';
 import { OutageStoryPrinter, outageStoryChart, stamp as outageStamp } from './story-outage-view';
 import { type MinuteBucket, timelineChart } from './timeline-chart';
@@ -53,7 +56,7 @@ function line(e: TimelineEntry): string {
   }
 }
 
-const STORIES = ['seed', 'outage'] as const;
+const STORIES = ['seed', 'outage', 'canary'] as const;
 
 /** `--story outage` or `--story=outage`; the seed story by default. */
 function storyOf(argv: readonly string[]): (typeof STORIES)[number] {
@@ -85,8 +88,24 @@ async function outageStory(): Promise<void> {
   process.exitCode = problems.length ? 1 : 0;
 }
 
+async function canaryStory(): Promise<void> {
+  console.log('auto-redrive, local run: the canary story (Step Functions stand-in + dynalite + in-process event bus, simulated clock)\n');
+  const result = await runCanaryStory((e) => console.log(line(e)));
+  const item = result.statusItem;
+  console.log('\nSummary');
+  console.log(`  canary ${result.finalStatus}, redriven ${result.redriveCount}x; first run failed with ${result.firstError ?? 'nothing'}`);
+  console.log(`  Metrics: CanaryRecoveries ${result.recoveries}, CanaryRecoverySeconds ${result.recoverySeconds.join(', ') || 'none'}; Decisions/Redrives data points from the canary: ${result.generalMetricPoints}`);
+  console.log(`  Status item: ${item ? `recoveredAt ${item.recoveredAt}, recoverySeconds ${item.recoverySeconds ?? 'unknown'}, recoveries ${item.recoveries}` : 'none'}`);
+  console.log(`  Simulated time: ${stamp(STORY_START + result.elapsedSimulatedMs)}`);
+  const problems = canaryStoryProblems(result);
+  console.log(problems.length ? `\nUNEXPECTED ENDING: ${problems.join('; ')}` : '\nThe story ended as expected.');
+  process.exitCode = problems.length ? 1 : 0;
+}
+
 async function main(): Promise<void> {
-  if (storyOf(process.argv.slice(2)) === 'outage') return outageStory();
+  const story = storyOf(process.argv.slice(2));
+  if (story === 'outage') return outageStory();
+  if (story === 'canary') return canaryStory();
   console.log('auto-redrive, local run: Step Functions stand-in + dynalite + in-process event bus, simulated clock\n');
   const result = await runStory((e) => console.log(line(e)));
   console.log('\nSummary');

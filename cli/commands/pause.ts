@@ -10,6 +10,7 @@ import { describeError } from '../errors';
 import { isoTime, keyValues, table } from '../output';
 import { PolicyStore } from '../policy-store';
 import { activeBreakers, breakersTable } from '../breakers';
+import { canaryLines, canaryRecoveries } from '../canary-status';
 
 const DAY_MS = 86_400_000;
 
@@ -73,7 +74,7 @@ async function status(ctx: CliContext): Promise<void> {
   const now = Date.now();
   const store = new PolicyStore(ctx.dynamodb(), ctx.policyTable);
   const audit = ctx.audit();
-  const [pauseState, policies, backlog, today, yesterday, dlq, held, parked] = await Promise.all([
+  const [pauseState, policies, backlog, today, yesterday, dlq, held, parked, canaries] = await Promise.all([
     ctx.killSwitch().read(),
     store.list(),
     ctx.ledger().backlog(),
@@ -82,6 +83,7 @@ async function status(ctx: CliContext): Promise<void> {
     dlqDepth(ctx),
     activeBreakers(ctx),
     parkedFailures(ctx),
+    canaryRecoveries(ctx, now),
   ]);
   const parkedTotal = parked.reduce((n, f) => n + f.count, 0);
   const parkedByReason = new Map<string, number>();
@@ -108,6 +110,7 @@ async function status(ctx: CliContext): Promise<void> {
       counts,
     },
     dlq: { url: ctx.dlqUrl ?? null, depth: dlq.depth, note: dlq.note },
+    canaries,
   };
   ctx.out.emit(result, () => {
     const top = keyValues([
@@ -127,6 +130,7 @@ async function status(ctx: CliContext): Promise<void> {
       ['Scheduled / deferred', `${result.lastDays.scheduled} / ${result.lastDays.deferred}`],
       ['Skips', result.lastDays.skipped],
       ['DLQ depth', dlq.depth ?? dlq.note],
+      ...canaryLines(canaries),
     ]);
     const rows = Object.entries(counts)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -157,7 +161,7 @@ export function pauseCommands(): Command[] {
     .addHelpText('after', '\nExamples:\n  redrivectl resume')
     .action(withContext(resume));
   const statusCmd = new Command('status')
-    .description('one screen: kill switch, policies, pending redrives, open breakers and held failures, redrives and exhaustions of the last two UTC days, DLQ depth')
+    .description('one screen: kill switch, policies, pending redrives, open breakers and held failures, redrives and exhaustions of the last two UTC days, DLQ depth, each canary\'s last recovery')
     .addHelpText(
       'after',
       '\nCounts come from per-day counters (UTC), so "last days" means yesterday and today.\n\nExamples:\n  redrivectl status\n  redrivectl status -o json',

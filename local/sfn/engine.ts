@@ -17,7 +17,9 @@ import type {
   StateMachineType,
   StatusChangeEvent,
 } from './types';
-import { parseDefinition, runBehaviour, type StateDefinition, type StepBehaviour, type Workflow } from './workflow';
+import { runTask, unsupportedIntegration } from './integrations';
+import type { ContextObject } from './parameters';
+import { parseDefinition, type StateDefinition, type StepBehaviour, type Workflow } from './workflow';
 
 /** clientToken idempotency window, per the RedriveExecution API reference. */
 export const CLIENT_TOKEN_TTL_MS = 15 * 60 * 1000;
@@ -106,10 +108,15 @@ export class Engine {
       }
       throw errors.stateMachineAlreadyExists(arn);
     }
+    const workflow = parseDefinition(p.definition);
+    for (const [name, state] of workflow.states) {
+      const unsupported = state.type === 'Task' ? unsupportedIntegration(state.resource) : undefined;
+      if (unsupported) throw errors.invalidDefinition(`${unsupported} at /States/${name}/Resource`);
+    }
     const record: StateMachineRecord = {
       ...p,
       arn,
-      workflow: parseDefinition(p.definition),
+      workflow,
       status: 'ACTIVE',
       creationDate: this.now(),
       seq: ++this.seq,
@@ -290,7 +297,7 @@ export class Engine {
       const name = exec.position.state;
       const attempt = (exec.attempts.get(name) ?? 0) + 1;
       exec.attempts.set(name, attempt);
-      const outcome = await this.runState(exec, exec.sm.workflow.states.get(name) as StateDefinition, attempt);
+      const outcome = await this.runState(exec, name, exec.sm.workflow.states.get(name) as StateDefinition, attempt);
       if (!this.isCurrent(exec, runId)) return; // stopped while the state ran
       if (!outcome.ok) return this.finish(exec, { status: 'FAILED', error: outcome.error, cause: outcome.cause });
       if (outcome.next === undefined) {
@@ -300,7 +307,7 @@ export class Engine {
     }
   }
 
-  private async runState(exec: ExecutionRecord, state: StateDefinition, attempt: number): Promise<StateOutcome> {
+  private async runState(exec: ExecutionRecord, name: string, state: StateDefinition, attempt: number): Promise<StateOutcome> {
     const data = exec.position.data;
     switch (state.type) {
       case 'Pass':
@@ -313,13 +320,17 @@ export class Engine {
         exec.historyEventCount += HISTORY_EVENTS.fail;
         return { ok: false, error: state.error, cause: state.cause };
       case 'Task': {
-        const behaviour = this.behaviours.get(state.resource) ?? { kind: 'succeed' };
-        let result;
-        try {
-          result = await runBehaviour(behaviour, { executionArn: exec.arn, input: data, attempt, now: this.now() });
-        } catch (err) {
-          result = { ok: false as const, error: 'States.TaskFailed', cause: `behaviour of ${state.resource} threw: ${String(err)}` };
-        }
+        const enteredAt = this.now();
+        const result = await runTask({
+          ...state,
+          input: data,
+          executionArn: exec.arn,
+          context: () => this.contextObject(exec, name, enteredAt),
+          attempt,
+          now: this.now(),
+          behaviour: this.behaviours.get(state.resource),
+          engine: this,
+        });
         exec.historyEventCount += result.ok ? HISTORY_EVENTS.taskOk : HISTORY_EVENTS.taskFailed;
         if (!result.ok) return result;
         // A Task's result replaces its input (ASL default ResultPath "$"); no result keeps the input.
@@ -342,6 +353,24 @@ export class Engine {
   }
 
   // ---- views ------------------------------------------------------------------
+
+  /** The Context object ($$) of the state being entered now (input-output-contextobject.html). */
+  private contextObject(exec: ExecutionRecord, state: string, enteredAt: number): ContextObject {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return {
+      Execution: {
+        Id: exec.arn,
+        Input: JSON.parse(exec.input),
+        Name: exec.name,
+        RoleArn: exec.sm.roleArn,
+        StartTime: iso(exec.startDate),
+        RedriveCount: exec.redriveCount,
+        ...(exec.redriveDate !== undefined ? { RedriveTime: iso(exec.redriveDate) } : {}),
+      },
+      State: { EnteredTime: iso(enteredAt), Name: state, RetryCount: 0 },
+      StateMachine: { Id: exec.sm.arn, Name: exec.sm.name },
+    };
+  }
 
   private requireExecution(arn: string): ExecutionRecord {
     const exec = this.executions.get(arn);

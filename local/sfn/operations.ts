@@ -11,7 +11,7 @@ type Params = Record<string, unknown>;
 export type Handler = (params: Params) => object;
 
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+(:[^:]+)?$/;
-const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(execution|express):[^:]+:[^:]+(:[^:]+)?$/;
+export const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(execution|express):[^:]+:[^:]+(:[^:]+)?$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
 const CLIENT_TOKEN = /^[!-~]{1,64}$/;
 const EXECUTION_STATUSES: readonly ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
@@ -97,7 +97,7 @@ function executionListItem(e: ExecutionSnapshot): object {
   };
 }
 
-function describeExecution(e: ExecutionSnapshot): object {
+export function describeExecution(e: ExecutionSnapshot): object {
   return {
     ...executionListItem(e),
     input: e.input,

@@ -1,10 +1,12 @@
 /**
- * The linear subset of Amazon States Language the stand-in runs, and the scripted
+ * The linear subset of Amazon States Language the stand-in runs (a Task's Parameters and
+ * ResultSelector are parameters.ts), and the scripted
  * behaviours that decide whether a Task succeeds. Anything outside the subset is
  * rejected at CreateStateMachine, so a test never silently runs a different workflow
  * than the one it describes.
  */
 import { invalidDefinition } from './errors';
+import { checkTemplate } from './parameters';
 
 export type StepResult = { ok: true; output?: unknown } | { ok: false; error: string; cause?: string };
 
@@ -27,7 +29,7 @@ export type StepBehaviour =
   | ((ctx: StepContext) => StepResult | Promise<StepResult>);
 
 export type StateDefinition =
-  | { type: 'Task'; resource: string; next?: string }
+  | { type: 'Task'; resource: string; next?: string; parameters?: unknown; resultSelector?: unknown }
   | { type: 'Pass'; result?: unknown; hasResult: boolean; next?: string }
   | { type: 'Succeed' }
   | { type: 'Fail'; error?: string; cause?: string };
@@ -39,7 +41,7 @@ export interface Workflow {
 
 /** Fields the stand-in can honour; anything else (Retry, Catch, ResultPath, …) is rejected. */
 const ALLOWED_FIELDS: Record<string, readonly string[]> = {
-  Task: ['Type', 'Resource', 'Next', 'End', 'Comment'],
+  Task: ['Type', 'Resource', 'Next', 'End', 'Comment', 'Parameters', 'ResultSelector'],
   Pass: ['Type', 'Result', 'Next', 'End', 'Comment'],
   Succeed: ['Type', 'Comment'],
   Fail: ['Type', 'Error', 'Cause', 'Comment'],
@@ -99,7 +101,9 @@ function parseState(name: string, raw: unknown): StateDefinition {
   if (typeof raw.Resource !== 'string' || raw.Resource === '') {
     throw invalidDefinition(`SCHEMA_VALIDATION_FAILED: Resource is required at ${at}`);
   }
-  return { type: 'Task', resource: raw.Resource, next };
+  checkTemplate(raw.Parameters, `${at}/Parameters`);
+  checkTemplate(raw.ResultSelector, `${at}/ResultSelector`);
+  return { type: 'Task', resource: raw.Resource, next, parameters: raw.Parameters, resultSelector: raw.ResultSelector };
 }
 
 /** Exactly one of Next / End:true, as ASL requires of Task and Pass. */

@@ -150,7 +150,7 @@ describe('the synthesized app', () => {
     expect(synthStderr).not.toMatch(/Bundling asset/);
   });
 
-  test('the rule sends failed and timed-out Step Functions executions, and redriven ones that succeeded, to the controller', () => {
+  test('the rule sends failed and timed-out Step Functions executions, redriven ones that succeeded and the canaries\' successes, to the controller', () => {
     const [controllerId] = functionByDescription(/controller/);
     const rules = resources('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
     expect(rules).toHaveLength(1);
@@ -158,7 +158,13 @@ describe('the synthesized app', () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
-      detail: { $or: [{ status: ['FAILED', 'TIMED_OUT'] }, { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 1] }] }] },
+      detail: {
+        $or: [
+          { status: ['FAILED', 'TIMED_OUT'] },
+          { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 1] }] },
+          { status: ['SUCCEEDED'], stateMachineArn: [{ wildcard: 'arn:*:states:*:*:stateMachine:AutoRedriveCanary*' }] },
+        ],
+      },
     });
     expect(rule.Properties.Targets[0].Arn).toEqual({ 'Fn::GetAtt': [controllerId, 'Arn'] });
   });

@@ -1,4 +1,5 @@
 import {
+  CANARY_SUCCEEDED,
   DEFAULT_WATCHED_STATUSES,
   matchesPattern,
   REDRIVE_SUCCEEDED,
@@ -7,25 +8,30 @@ import {
   STATUS_CHANGE_DETAIL_TYPE,
   STATUS_CHANGE_SOURCE,
   watchedStatusesOf,
+  wildcardMatches,
 } from '../../../contract/event-pattern';
+import { canaryStateMachineName } from '../../../contract/canary';
 import { rawFixture, STATE_MACHINE_ARN } from '../helpers';
 
 /** The second `$or` branch: SUCCEEDED events of redriven executions (the breaker's success evidence). */
 const SUCCEEDED_AFTER_REDRIVE = { status: ['SUCCEEDED'], redriveCount: [{ numeric: ['>', 1] }] };
+/** The third: the canaries' SUCCEEDED events, at any redriveCount (the controller records their recovery). */
+const CANARY_SUCCESS = { status: ['SUCCEEDED'], stateMachineArn: [{ wildcard: 'arn:*:states:*:*:stateMachine:AutoRedriveCanary*' }] };
 
 describe('statusChangePattern', () => {
   it('defaults to FAILED and TIMED_OUT on every state machine, plus SUCCEEDED after a redrive', () => {
     expect(statusChangePattern()).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
-      detail: { $or: [{ status: ['FAILED', 'TIMED_OUT'] }, SUCCEEDED_AFTER_REDRIVE] },
+      detail: { $or: [{ status: ['FAILED', 'TIMED_OUT'] }, SUCCEEDED_AFTER_REDRIVE, CANARY_SUCCESS] },
     });
     expect(DEFAULT_WATCHED_STATUSES).toEqual(['FAILED', 'TIMED_OUT']);
     expect(REDRIVE_SUCCEEDED).toEqual(SUCCEEDED_AFTER_REDRIVE);
+    expect(CANARY_SUCCEEDED).toEqual(CANARY_SUCCESS);
   });
   it('narrows to state machines and statuses; the SUCCEEDED-after-redrive branch stays whatever the statuses', () => {
     expect(statusChangePattern({ statuses: ['ABORTED'], stateMachineArns: [STATE_MACHINE_ARN] }).detail).toEqual({
-      $or: [{ status: ['ABORTED'] }, SUCCEEDED_AFTER_REDRIVE],
+      $or: [{ status: ['ABORTED'] }, SUCCEEDED_AFTER_REDRIVE, CANARY_SUCCESS],
       stateMachineArn: [STATE_MACHINE_ARN],
     });
     expect(statusChangePattern({ stateMachineArns: [] }).detail).not.toHaveProperty('stateMachineArn');
@@ -36,8 +42,10 @@ describe('statusChangePattern', () => {
     p.detail.$or[0].status.push('TIMED_OUT');
     p.detail.$or[1].status.push('RUNNING');
     p.detail.$or[1].redriveCount!.push({ numeric: ['<', 9] });
-    expect(statusChangePattern({ statuses: ['FAILED', 'ABORTED'] }).detail.$or).toEqual([{ status: ['FAILED', 'ABORTED'] }, SUCCEEDED_AFTER_REDRIVE]);
+    p.detail.$or[2].stateMachineArn!.push({ wildcard: '*' });
+    expect(statusChangePattern({ statuses: ['FAILED', 'ABORTED'] }).detail.$or).toEqual([{ status: ['FAILED', 'ABORTED'] }, SUCCEEDED_AFTER_REDRIVE, CANARY_SUCCESS]);
     expect(REDRIVE_SUCCEEDED).toEqual(SUCCEEDED_AFTER_REDRIVE);
+    expect(CANARY_SUCCEEDED).toEqual(CANARY_SUCCESS);
   });
   it('watchedStatusesOf: the statuses forwarded as failures (not SUCCEEDED)', () => {
     expect(watchedStatusesOf(statusChangePattern())).toEqual(['FAILED', 'TIMED_OUT']);
@@ -112,5 +120,35 @@ describe('statusesProblem: the one statuses check', () => {
   });
   it('statusChangePattern refuses what it refuses', () => {
     expect(() => statusChangePattern({ statuses: ['TIMED_OUT', 'TIMED_OUT'] })).toThrow(/^statuses contains duplicates/);
+  });
+});
+
+describe('the canary branch', () => {
+  const p = statusChangePattern();
+  const succeeded = rawFixture('succeeded3');
+  const canaryArn = (partition: string, region: string, account: string) =>
+    `arn:${partition}:states:${region}:${account}:stateMachine:${canaryStateMachineName('payments')}`;
+  const canaryEvent = (redriveCount: number, stateMachineArn = canaryArn('aws', 'eu-west-1', '111122223333')) => ({
+    ...succeeded,
+    detail: { ...succeeded.detail, stateMachineArn, redriveCount },
+  });
+
+  it("forwards a canary's SUCCEEDED at any redriveCount, in any partition, Region and account", () => {
+    for (const redriveCount of [0, 1, 2]) expect(matchesPattern(p, canaryEvent(redriveCount))).toBe(true);
+    expect(matchesPattern(p, canaryEvent(1, canaryArn('aws-us-gov', 'us-gov-west-1', '444455556666')))).toBe(true);
+  });
+  it("does not forward other state machines' first-redrive successes, nor a name that only contains the prefix", () => {
+    expect(matchesPattern(p, canaryEvent(1, 'arn:aws:states:eu-west-1:111122223333:stateMachine:Orders'))).toBe(false);
+    expect(matchesPattern(p, canaryEvent(1, 'arn:aws:states:eu-west-1:111122223333:stateMachine:MyAutoRedriveCanary'))).toBe(false);
+    expect(matchesPattern(p, { ...canaryEvent(1), detail: { ...canaryEvent(1).detail, status: 'RUNNING' } })).toBe(false);
+  });
+  it('wildcardMatches: * is any run of characters (also none), \\* a literal star, other characters literal', () => {
+    expect(wildcardMatches({ wildcard: 'a*c' }, 'ac')).toBe(true);
+    expect(wildcardMatches({ wildcard: 'a*c' }, 'abbbc')).toBe(true);
+    expect(wildcardMatches({ wildcard: 'a*c' }, 'abcd')).toBe(false);
+    expect(wildcardMatches({ wildcard: 'a.c' }, 'abc')).toBe(false);
+    expect(wildcardMatches({ wildcard: 'a\\*c' }, 'a*c')).toBe(true);
+    expect(wildcardMatches({ wildcard: 'a\\*c' }, 'abc')).toBe(false);
+    expect(wildcardMatches({ wildcard: '*' }, 42)).toBe(false);
   });
 });
