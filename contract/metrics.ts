@@ -51,6 +51,10 @@ export const METRIC = {
   openBreakers: 'OpenBreakers',
   /** Age in seconds of the longest-open breaker, measured by the drain (the breaker alarm). */
   oldestOpenBreakerAge: 'OldestOpenBreakerAgeSeconds',
+  /** A canary (contract/canary.ts) succeeded after its redrive. Dimensions: Account, Region (the canary's). */
+  canaryRecoveries: 'CanaryRecoveries',
+  /** Seconds from a canary's failure to its successful redrive. Dimensions: Account, Region. */
+  canaryRecoverySeconds: 'CanaryRecoverySeconds',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
@@ -60,4 +64,7 @@ export const DIMENSION = {
   reason: 'Reason',
   /** Opt-in per state machine (bounded by the number of policies, see docs/observability.md). */
   stateMachine: 'StateMachine',
+  /** The canary's account and Region (one line per member on the organization dashboard). */
+  account: 'Account',
+  region: 'Region',
 } as const;

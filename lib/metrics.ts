@@ -62,6 +62,8 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.parkedFailures]: [],
   [METRIC.openBreakers]: [],
   [METRIC.oldestOpenBreakerAge]: [],
+  [METRIC.canaryRecoveries]: [DIMENSION.account, DIMENSION.region],
+  [METRIC.canaryRecoverySeconds]: [DIMENSION.account, DIMENSION.region],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */
