@@ -434,7 +434,7 @@ describe('stacks from context', () => {
     // The only 12-digit ids in the template are the central account's.
     const ids = new Set(JSON.stringify(template).match(/\d{12}/g));
     expect([...ids]).toEqual([ACCOUNT]);
-    expect(Object.keys(template.Outputs).sort()).toEqual(['ForwardDeadLetterQueueUrl', 'MemberRoleArn']);
+    expect(Object.keys(template.Outputs).sort()).toEqual(['CanaryStateMachineArn', 'ForwardDeadLetterQueueUrl', 'MemberRoleArn']);
     expect(nagFindings(stack)).toEqual([]);
   });
 
