@@ -7,6 +7,7 @@
  * docs/settings.md (scripts/settings-doc.ts). Tests check the hand-written prop interfaces
  * and cdk.json against it.
  */
+import { CANARY_DEFAULT_INTERVAL_MINUTES } from './canary';
 import { DEFAULT_MEMBER_ROLE_NAME, ENV, ORG_ENV } from './environment';
 import { DEFAULT_WATCHED_STATUSES, REDRIVABLE_STATUSES } from './event-pattern';
 import { INDEX_WRITES_PER_FAILURE, MAX_INDEX_SHARDS, PARTITION_WRITE_UNITS_PER_SECOND, SHARD_HEADROOM, WRITE_UNITS_PER_INDEX_WRITE } from './due-shards';
@@ -263,6 +264,28 @@ export const SETTINGS = {
     range: { min: 300, max: 14 * 24 * 3600, integer: true },
     default: 2 * 3600,
     meaning: 'Alarm when an outage breaker (one state machine and error) has been open longer than this: an outage held that long needs a person.',
+  },
+
+  // ---- The canary (docs/deploying.md "After deploying: prove it") ----
+  canary: {
+    prop: 'canary',
+    memberProp: 'canary',
+    context: 'auto-redrive:canary',
+    unit: 'boolean',
+    rule: 'statuses must include FAILED (the canary fails with it)',
+    default: true,
+    meaning: 'Deploy the canary: a tiny Standard state machine, started every canaryInterval, that fails once and is redriven through the normal path; its recoveries are a metric, a dashboard widget and an alarm.',
+  },
+  canaryIntervalMinutes: {
+    prop: 'canaryInterval',
+    memberProp: 'canaryInterval',
+    propType: 'Duration',
+    context: 'auto-redrive:canaryIntervalMinutes',
+    unit: 'minutes',
+    range: { min: 5, max: 24 * 60, integer: true },
+    rule: "the alarm's period (2 intervals + 15 minutes + drainInterval) at most 7 days (CloudWatch's limit)",
+    default: CANARY_DEFAULT_INTERVAL_MINUTES,
+    meaning: 'How often the schedule starts the canary; its alarm fires when no canary has recovered for two intervals plus a margin.',
   },
 
   // ---- Organization mode, central side ----

@@ -6,6 +6,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { RedrivableStatus } from '../contract/event-pattern';
 import { SETTINGS } from '../contract/settings';
+import { AutoRedriveCanary, checkCanarySettings } from './canary';
 import { acknowledgeMemberFindings } from './nag';
 import { memberStepFunctionsResources } from './permissions';
 import { createDeadLetterQueue, statusChangeEventPattern } from './resources';
@@ -91,6 +92,23 @@ export interface AutoRedriveMemberProps {
    * @default - every state machine of the account
    */
   readonly stateMachineArns?: readonly string[];
+
+  /**
+   * Deploy this account's and Region's canary: a tiny Standard state machine that a
+   * schedule starts every `canaryInterval`, fails once and is redriven by the central
+   * controller, proving the cross-account path (forwarding rule, central bus, member role)
+   * for this account and Region. Its managed policy is written by the central stack.
+   *
+   * @default true
+   */
+  readonly canary?: boolean;
+
+  /**
+   * How often the schedule starts the canary. Whole minutes, from 5 minutes to 1 day.
+   *
+   * @default Duration.minutes(60) (CANARY_DEFAULT_INTERVAL_MINUTES in contract/canary.ts)
+   */
+  readonly canaryInterval?: Duration;
 }
 
 /**
@@ -112,11 +130,17 @@ export class AutoRedriveMember extends Construct {
   public readonly role: iam.Role;
   /** Set when `roleRegion` is: the role exists only in that Region's stack. */
   public readonly roleCondition?: CfnCondition;
+  /** This account's and Region's canary (`canary`, default true); its policy item is the central stack's. */
+  public readonly canary?: AutoRedriveCanary;
 
   constructor(scope: Construct, id: string, props: AutoRedriveMemberProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const p = resolveMemberProps(stack, props);
+    const p = resolveMemberProps(this, stack, props);
+
+    // ---- Canary: forwarded and redriven like any failure (listed too when the state machines are) ----
+    if (p.canary) this.canary = new AutoRedriveCanary(this, 'Canary', { intervalMinutes: p.canaryIntervalMinutes });
+    const watched = this.canary && p.stateMachineArns ? [...p.stateMachineArns, this.canary.stateMachineArn] : p.stateMachineArns;
 
     // ---- Forwarding ----------------------------------------------------------------
     this.deadLetterQueue = createDeadLetterQueue(this);
@@ -124,7 +148,7 @@ export class AutoRedriveMember extends Construct {
     // The same pattern builder as the central rules, so member and central cannot drift.
     this.rule = new events.Rule(this, 'ForwardRule', {
       description: `auto-redrive: forwards Step Functions executions that ended ${p.statuses.join(', ')} to the central controller`,
-      eventPattern: statusChangeEventPattern({ statuses: p.statuses, stateMachineArns: p.stateMachineArns }),
+      eventPattern: statusChangeEventPattern({ statuses: p.statuses, stateMachineArns: watched }),
     });
     // EventBridge retries delivery to an event bus target with its default policy (24 hours,
     // 185 attempts); RetryPolicy cannot be set on event bus targets (CDK's EventBusProps:
@@ -146,7 +170,7 @@ export class AutoRedriveMember extends Construct {
     const accounts = controllerAccounts(props.controllerRoleArns);
     const principal = new iam.CompositePrincipal(...accounts.map((a) => new iam.AccountPrincipal(a)));
 
-    const sfn = memberStepFunctionsResources(stack, p.stateMachineArns);
+    const sfn = memberStepFunctionsResources(stack, watched);
     this.role = new iam.Role(this, 'Role', {
       roleName: p.roleName,
       description: 'auto-redrive member role: the central controller redrives, describes and lists Step Functions executions of this account',
@@ -191,6 +215,12 @@ export class AutoRedriveMember extends Construct {
       description: 'SQS dead-letter queue of status-change events the central bus did not accept',
       value: this.deadLetterQueue.queueUrl,
     });
+    if (this.canary) {
+      new CfnOutput(this, 'CanaryStateMachineArn', {
+        description: "This account's canary, started every canaryInterval: it fails once and the central controller redrives it",
+        value: this.canary.stateMachine.stateMachineArn,
+      });
+    }
 
     acknowledgeMemberFindings(stack, { deadLetterQueue: this.deadLetterQueue, role: this.role, stepFunctions: sfn });
   }
@@ -209,9 +239,11 @@ interface ResolvedMemberProps {
   readonly stateMachineArns: readonly string[] | undefined;
   readonly roleName: string;
   readonly roleRegion: string | undefined;
+  readonly canary: boolean;
+  readonly canaryIntervalMinutes: number;
 }
 
-function resolveMemberProps(stack: Stack, props: AutoRedriveMemberProps): ResolvedMemberProps {
+function resolveMemberProps(scope: Construct, stack: Stack, props: AutoRedriveMemberProps): ResolvedMemberProps {
   const v = new PropValidator('AutoRedriveMember');
   const required = <T>(prop: keyof AutoRedriveMemberProps, value: T | undefined): T => {
     return value === undefined ? v.fail(prop, `${prop} is required`) : value;
@@ -238,5 +270,9 @@ function resolveMemberProps(stack: Stack, props: AutoRedriveMemberProps): Resolv
     element: (arn) => stateMachineArnProblem(arn) ?? inAccount(arn),
   });
 
-  return { statuses, stateMachineArns: arns, roleName, roleRegion: props.roleRegion };
+  const canary = props.canary ?? SETTINGS.canary.default;
+  const canaryIntervalMinutes = v.duration(SETTINGS.canaryIntervalMinutes, props.canaryInterval);
+  checkCanarySettings(v, scope, { canary, canaryIntervalMinutes, statuses });
+
+  return { statuses, stateMachineArns: arns, roleName, roleRegion: props.roleRegion, canary, canaryIntervalMinutes };
 }

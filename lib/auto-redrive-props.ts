@@ -282,4 +282,25 @@ export interface AutoRedriveProps {
    * @default - single account: this account and Region only
    */
   readonly organization?: AutoRedriveOrganization;
+
+  /**
+   * Deploy the canary (docs/deploying.md "After deploying: prove it"): a tiny Standard
+   * state machine (`AutoRedriveCanary-<stack name>`) that a schedule starts every
+   * `canaryInterval`. Its first run fails; auto-redrive redrives it through the normal path
+   * under its own managed policy (one redrive, no breaker); the redrive succeeds. An alarm
+   * fires when no canary has recovered for two intervals plus a margin: "auto-redrive is
+   * not redriving in this account". `statuses` must include FAILED. false removes the state
+   * machine, its schedule, its policy item, the alarm and the dashboard widget.
+   *
+   * @default true
+   */
+  readonly canary?: boolean;
+
+  /**
+   * How often the schedule starts the canary. Whole minutes, from 5 minutes to 1 day. The
+   * canary alarm's period is two intervals plus 15 minutes plus `drainInterval`.
+   *
+   * @default Duration.minutes(60) (CANARY_DEFAULT_INTERVAL_MINUTES in contract/canary.ts)
+   */
+  readonly canaryInterval?: Duration;
 }

@@ -13,8 +13,10 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CANARY_POLICY_KEY } from '../contract/canary';
 import { LEDGER_TABLE, POLICY_TABLE } from '../contract/table-definitions';
 import type { AutoRedriveProps } from './auto-redrive-props';
+import { AutoRedriveCanary, canaryAlarmPeriodMinutes, canaryPolicyOptions } from './canary';
 import { acknowledgeAutoRedriveFindings } from './nag';
 import { AlarmKey, Observability } from './observability';
 import { grantLambdaPermissions, stepFunctionsResources } from './permissions';
@@ -74,6 +76,12 @@ export class AutoRedrive extends Construct {
   public readonly centralEventBus?: events.EventBus;
   /** Organization mode only: the rule on `centralEventBus` that sends the events to the controller. */
   public readonly centralRule?: events.Rule;
+  /** The canary's state machine and schedule (`canary`, default true). */
+  public readonly canary?: AutoRedriveCanary;
+  /** The canary's managed policy item (CANARY_POLICY in contract/canary.ts): every canary this controller serves. */
+  public readonly canaryPolicy?: RedrivePolicy;
+  /** "auto-redrive is not redriving in this account": no canary recovered for two intervals plus a margin. */
+  public readonly canaryAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AutoRedriveProps = {}) {
     super(scope, id);
@@ -93,8 +101,12 @@ export class AutoRedrive extends Construct {
     this.controller = createController(this, p, environment, this.deadLetterQueue);
     this.drain = createDrain(this, p, environment);
 
+    // The canary, redriven like any failure; when the watched state machines are listed, it is one of them.
+    if (p.canary) this.canary = new AutoRedriveCanary(this, 'Canary', { intervalMinutes: p.canaryIntervalMinutes });
+    const watched = this.canary && p.stateMachineArns ? [...p.stateMachineArns, this.canary.stateMachineArn] : p.stateMachineArns;
+
     // Events in: the default bus, the central bus in organization mode, the drain schedule.
-    this.rule = createStatusChangeRule(this, p, controllerTarget(this.controller, this.deadLetterQueue));
+    this.rule = createStatusChangeRule(this, { ...p, stateMachineArns: watched }, controllerTarget(this.controller, this.deadLetterQueue));
     if (p.organization) {
       const central = createCentralBus(this, p, p.organization, controllerTarget(this.controller, this.deadLetterQueue));
       this.centralEventBus = central.bus;
@@ -103,7 +115,7 @@ export class AutoRedrive extends Construct {
     this.drainSchedule = createDrainSchedule(this, this.drain, p.drainIntervalMinutes);
 
     // Permissions.
-    const stepFunctions = stepFunctionsResources(stack, p.stateMachineArns, p.organization?.servedRegions);
+    const stepFunctions = stepFunctionsResources(stack, watched, p.organization?.servedRegions);
     grantLambdaPermissions(stack, { ...this.parts(), stepFunctions, eventBus, organization: p.organization });
 
     // Dashboard, alarms, alarm topic.
@@ -118,10 +130,17 @@ export class AutoRedrive extends Construct {
       alarmEmail: p.alarmEmail,
       backlogAgeAlarmThresholdSeconds: p.backlogAgeAlarmThresholdSeconds,
       breakerOpenAlarmThresholdSeconds: p.breakerOpenAlarmThresholdSeconds,
+      canary: p.canary
+        ? { intervalMinutes: p.canaryIntervalMinutes, alarmPeriodMinutes: canaryAlarmPeriodMinutes(p.canaryIntervalMinutes, p.drainIntervalMinutes), perMember: p.organization !== undefined }
+        : undefined,
     });
     this.alarmTopic = observability.alarmTopic;
     this.alarms = observability.alarms;
     this.dashboard = observability.dashboard;
+    this.canaryAlarm = observability.canaryAlarm;
+
+    // The canary's policy: written by this stack only, its key covers every member's canary too.
+    if (this.canary) this.canaryPolicy = this.addPolicy(CANARY_POLICY_KEY, { id: 'CanaryPolicy', ...canaryPolicyOptions() });
 
     this.createOutputs(p);
     acknowledgeAutoRedriveFindings(stack, { ...this.parts(), stepFunctions });
@@ -154,6 +173,7 @@ export class AutoRedrive extends Construct {
       ['AlarmTopicArn', 'SNS topic the auto-redrive alarms notify (subscribe here)', this.alarmTopic.topicArn],
       ['DashboardName', 'CloudWatch dashboard of auto-redrive', this.dashboard.dashboardName],
     ];
+    if (this.canary) outputs.push(['CanaryStateMachineArn', 'The canary, started every canaryInterval: it fails once and auto-redrive redrives it', this.canary.stateMachine.stateMachineArn]);
     if (p.organization) {
       outputs.push(
         ['CentralEventBusArn', 'Event bus the member accounts forward to (AutoRedriveMember centralEventBusArn)', this.centralEventBus!.eventBusArn],

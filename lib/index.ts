@@ -10,6 +10,7 @@
 // The controller: rule, Lambdas, tables, dead-letter queue, dashboard and alarms.
 export { AutoRedrive, AutoRedrivePropError, type AutoRedriveProps, type AutoRedriveOrganization } from './auto-redrive';
 export type { AlarmKey } from './observability';
+export type { AutoRedriveCanary } from './canary';
 
 // Redrive policies as code.
 export {

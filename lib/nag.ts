@@ -9,6 +9,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { IConstruct } from 'constructs';
 import type { StepFunctionsResources } from './permissions';
 
 /**
@@ -137,5 +138,36 @@ export function acknowledgeMemberFindings(stack: Stack, m: MemberNagScope): void
   v.acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: `${LIST_STATE_MACHINES}central sweep needs it to find the state machines a policy pattern matches.`,
+  });
+}
+
+export interface CanaryNagScope {
+  readonly stateMachine: IConstruct;
+  readonly role: iam.IRole;
+  /** `execution:<canary name>:*`, the canary role's one resource. */
+  readonly ownExecutions: string;
+}
+
+/** The canary (lib/canary.ts): its own executions, and no logging or tracing of a constant, input-free run. */
+export function acknowledgeCanaryFindings(stack: Stack, c: CanaryNagScope): void {
+  Validations.of(c.role).acknowledge({
+    id: iam5(stack, c.ownExecutions),
+    reason:
+      "states:DescribeExecution on the canary's own executions only (execution:<canary name>:*): the canary's " +
+      'Task describes the execution it runs in, whose id is not known in advance.',
+  });
+  const v = Validations.of(c.stateMachine);
+  v.acknowledge({
+    id: 'AwsSolutions-SF1',
+    reason:
+      'The canary runs one Task with a constant, empty input every interval; its outcome is its execution ' +
+      'history and the CanaryRecoveries metric. Logging to CloudWatch Logs would need logs:*Delivery on "*" ' +
+      "in the canary's role, which may otherwise only describe its own executions.",
+  });
+  v.acknowledge({
+    id: 'AwsSolutions-SF2',
+    reason:
+      'X-Ray tracing of the canary would trace one DescribeExecution call per interval and need ' +
+      "xray:PutTraceSegments on \"*\" in the canary's role, which may otherwise only describe its own executions.",
   });
 }

@@ -30,6 +30,7 @@ import {
   statesRedriveMetric,
   statesRedriveSearch,
 } from './metrics';
+import { type CanaryObservabilityProps, canaryWidgets, createCanaryAlarm } from './canary';
 
 /**
  * Anchors of the runbook sections (docs/runbook.md, at `runbookUrl`) the dashboard and the
@@ -45,6 +46,7 @@ export const RUNBOOK = {
   backlogAge: 'runbook-backlog-too-old',
   policyInvalid: 'runbook-invalid-policy',
   breakerOpen: 'runbook-breaker-open-too-long',
+  canary: 'runbook-auto-redrive-is-not-redriving-in-this-account',
 } as const;
 
 /** The alarms, by key. */
@@ -63,6 +65,8 @@ export interface ObservabilityProps {
   readonly backlogAgeAlarmThresholdSeconds: number;
   /** Alarm when a (state machine, error) breaker has been open longer than this. */
   readonly breakerOpenAlarmThresholdSeconds: number;
+  /** The canary's alarm and widgets (lib/canary.ts); undefined when `canary` is false. */
+  readonly canary?: CanaryObservabilityProps;
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
@@ -73,6 +77,8 @@ export class Observability extends Construct {
   public readonly alarmTopic: sns.Topic;
   public readonly alarms: Readonly<Record<AlarmKey, cloudwatch.Alarm>>;
   public readonly dashboard: cloudwatch.Dashboard;
+  /** "auto-redrive is not redriving in this account" (lib/canary.ts), when the canary is on. */
+  public readonly canaryAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, private readonly props: ObservabilityProps) {
     super(scope, id);
@@ -80,7 +86,8 @@ export class Observability extends Construct {
     this.alarmTopicKey = topic.key;
     this.alarmTopic = topic.topic;
     this.alarms = this.createAlarms();
-    for (const alarm of Object.values(this.alarms)) {
+    if (props.canary) this.canaryAlarm = createCanaryAlarm(this, props.canary, this.runbook(RUNBOOK.canary));
+    for (const alarm of [...Object.values(this.alarms), ...(this.canaryAlarm ? [this.canaryAlarm] : [])]) {
       alarm.addAlarmAction(new cwActions.SnsAction(this.alarmTopic));
       alarm.addOkAction(new cwActions.SnsAction(this.alarmTopic));
     }
@@ -280,9 +287,12 @@ export class Observability extends Construct {
       defaultInterval: Duration.hours(3),
     });
 
+    // The canary first: it says whether auto-redrive is redriving at all.
+    if (p.canary) dashboard.addWidgets(...canaryWidgets(Stack.of(this), p.canary));
+    const alarms = [...(this.canaryAlarm ? [this.canaryAlarm] : []), ...Object.values(this.alarms)];
     dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: this.dashboardText(), width: 12, height: 6 }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 12, height: 6 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 12, height: 6 }),
     );
 
     // What the controller decided and did.
@@ -395,6 +405,7 @@ export class Observability extends Construct {
       `- ${link('Backlog too old', RUNBOOK.backlogAge)}`,
       `- ${link('Invalid policy', RUNBOOK.policyInvalid)}`,
       `- ${link('Breaker open too long', RUNBOOK.breakerOpen)}`,
+      ...(this.props.canary ? [`- ${link('auto-redrive is not redriving in this account', RUNBOOK.canary)} (the canary)`] : []),
       '',
       'Per state machine: the Step Functions widgets below (redrives and their results, by StateMachineArn). ' +
         `Exhaustions are not per state machine here; each one is an "${DETAIL_TYPE_EXHAUSTED}" event naming the execution.`,

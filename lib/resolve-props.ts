@@ -10,6 +10,7 @@ import { Construct, IConstruct } from 'constructs';
 import type { RedrivableStatus } from '../contract/event-pattern';
 import { CONTROLLER_TIMEOUT_SECONDS, SETTINGS, type Setting } from '../contract/settings';
 import type { AutoRedriveOrganization, AutoRedriveProps } from './auto-redrive-props';
+import { checkCanarySettings } from './canary';
 import { REMOVAL_POLICIES } from './settings';
 import {
   PropValidator,
@@ -61,6 +62,8 @@ export interface ResolvedProps {
   readonly backlogAgeAlarmThresholdSeconds: number;
   readonly breakerOpenAlarmThresholdSeconds: number;
   readonly organization: ResolvedOrganization | undefined;
+  readonly canary: boolean;
+  readonly canaryIntervalMinutes: number;
 }
 
 const S = SETTINGS;
@@ -93,6 +96,10 @@ export function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveP
   }
   const staleEventAfterSeconds = v.duration(S.staleEventAfterSeconds, props.staleEventAfter);
 
+  const canary = props.canary ?? S.canary.default;
+  const canaryIntervalMinutes = v.duration(S.canaryIntervalMinutes, props.canaryInterval);
+  checkCanarySettings(v, scope, { canary, canaryIntervalMinutes, statuses, drainIntervalMinutes });
+
   if (props.eventBus && props.publishEvents === false) {
     v.fail('eventBus', 'eventBus is set but publishEvents is false; remove one of them');
   }
@@ -118,6 +125,8 @@ export function resolveProps(scope: Construct, stack: Stack, props: AutoRedriveP
     removalPolicy: props.removalPolicy ?? REMOVAL_POLICIES[S.removalPolicy.default],
     ...observabilityProps(v, scope, stack, props, drainIntervalMinutes),
     organization: props.organization && resolveOrganization(v, stack, props.organization),
+    canary,
+    canaryIntervalMinutes,
   };
 }
 

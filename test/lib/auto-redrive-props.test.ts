@@ -23,7 +23,8 @@ function build(props: AutoRedriveProps = {}) {
 }
 
 describe('statuses and stateMachineArns', () => {
-  const narrowed = () => build({ statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArns: [ORDERS, BILLING] });
+  // Without the canary, which joins the listed machines (test/lib/canary.test.ts).
+  const narrowed = () => build({ statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArns: [ORDERS, BILLING], canary: false });
 
   test('rule pattern is statusChangePattern() with ABORTED and the ARNs', () => {
     const t = narrowed();
@@ -60,7 +61,7 @@ describe('statuses and stateMachineArns', () => {
   test('ARNs from tokens: split with Arn.split into per-machine execution ARNs, nag clean', () => {
     const stack = newStack({ agnostic: true });
     const arn = new CfnParameter(stack, 'StateMachineArn').valueAsString;
-    const ar = new AutoRedrive(stack, 'AutoRedrive', { stateMachineArns: [arn] });
+    const ar = new AutoRedrive(stack, 'AutoRedrive', { stateMachineArns: [arn], canary: false });
     const template = Template.fromStack(stack);
     expect(template.toJSON().Resources[logicalIdOf(stack, ar.rule)].Properties.EventPattern.detail.stateMachineArn)
       .toEqual([{ Ref: 'StateMachineArn' }]);
@@ -116,7 +117,8 @@ describe('settings', () => {
   });
 
   test('logRetention and removalPolicy', () => {
-    const t = build({ logRetention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY });
+    // canary: false leaves out the policy writer (the canary's managed policy), whose log group keeps its own 30 days.
+    const t = build({ logRetention: logs.RetentionDays.ONE_WEEK, removalPolicy: RemovalPolicy.DESTROY, canary: false });
     const groups = Object.values(t.template.findResources('AWS::Logs::LogGroup'));
     expect(groups.map((g) => g.Properties.RetentionInDays)).toEqual([7, 7]);
     const tables = Object.values(t.template.findResources('AWS::DynamoDB::Table'));
@@ -146,12 +148,13 @@ describe('settings', () => {
   test('two instances in one stack do not collide', () => {
     const stack = newStack({ agnostic: true });
     new AutoRedrive(stack, 'Orders', { stateMachineArns: [ORDERS], dashboardName: 'AutoRedrive-orders' });
-    new AutoRedrive(stack, 'Billing', { stateMachineArns: [BILLING], dashboardName: 'AutoRedrive-billing' });
+    // One canary per stack (it is named after the stack): the second instance goes without.
+    new AutoRedrive(stack, 'Billing', { stateMachineArns: [BILLING], dashboardName: 'AutoRedrive-billing', canary: false });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+    template.resourceCountIs('AWS::Lambda::Function', 5); // 2 × (controller, drain) + the canary policy's writer
     template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 2);
-    expect(Object.keys(template.toJSON().Outputs)).toHaveLength(14);
+    expect(Object.keys(template.toJSON().Outputs)).toHaveLength(15); // 2 × 7 + CanaryStateMachineArn
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: Match.objectLike({ detail: { $or: Match.anyValue(), stateMachineArn: [BILLING] } }),
     });

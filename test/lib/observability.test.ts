@@ -353,7 +353,7 @@ describe('dashboard', () => {
     }
     const alarmWidget = widgets.find((w) => w.type === 'alarm');
     expect(alarmWidget.properties.alarms.sort()).toEqual(
-      Object.values(t.ar.alarms).map((a) => `<${t.id(a)}.Arn>`).sort(),
+      [...Object.values(t.ar.alarms), t.ar.canaryAlarm!].map((a) => `<${t.id(a)}.Arn>`).sort(),
     );
   });
 
@@ -412,7 +412,7 @@ describe('alarms', () => {
 
   test('exactly these seven alarms', () => {
     const t = t0();
-    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 8); // and the canary's (ar.canaryAlarm, test/lib/canary.test.ts)
     expect(Object.keys(t.ar.alarms).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 

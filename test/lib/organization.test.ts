@@ -262,9 +262,10 @@ describe('member: AutoRedriveMember', () => {
   });
 
   test('statuses and stateMachineArns narrow the rule with the same builder', () => {
+    // The canary joins the listed machines (test/lib/canary.test.ts).
     const t = member({ statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArns: [ORDERS] }, MEMBER_A);
     expect(t.resources[logicalIdOf(t.stack, t.m.rule)].Properties.EventPattern).toEqual(
-      statusChangePattern({ statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArns: [ORDERS] }),
+      statusChangePattern({ statuses: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArns: [ORDERS, t.stack.resolve(t.m.canary!.stateMachineArn)] }),
     );
   });
 
@@ -313,7 +314,7 @@ describe('member: AutoRedriveMember', () => {
   });
 
   test('permissions narrowed to the listed state machines', () => {
-    const t = member({ stateMachineArns: [ORDERS] }, MEMBER_A);
+    const t = member({ stateMachineArns: [ORDERS], canary: false }, MEMBER_A);
     expect(resourcesFor(t.permissions, 'states:RedriveExecution')).toEqual([
       `arn:aws:states:${REGION}:${MEMBER_A}:execution:orders:*`,
     ]);
@@ -344,6 +345,10 @@ describe('member: AutoRedriveMember', () => {
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:*:<AWS::AccountId>:execution:*:*]',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:*:<AWS::AccountId>:stateMachine:*]',
+      // The canary (lib/canary.ts): its role's own executions, no logs or tracing.
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:AutoRedriveCanary-Member:*]',
+      'AwsSolutions-SF1',
+      'AwsSolutions-SF2',
       'AwsSolutions-SQS3',
     ]);
     for (const [, , reason] of acks) expect(reason.length).toBeGreaterThan(40);
@@ -425,11 +430,11 @@ describe('stacks from context', () => {
     expect(template.Parameters).toBeUndefined();
     expect(template.Rules).toBeUndefined();
     const types = new Set(Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type));
-    expect([...types].sort()).toEqual(['AWS::Events::Rule', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy']);
+    expect([...types].sort()).toEqual(['AWS::Events::Rule', 'AWS::IAM::Policy', 'AWS::IAM::Role', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy', 'AWS::StepFunctions::StateMachine']);
     // The only 12-digit ids in the template are the central account's.
     const ids = new Set(JSON.stringify(template).match(/\d{12}/g));
     expect([...ids]).toEqual([ACCOUNT]);
-    expect(Object.keys(template.Outputs).sort()).toEqual(['ForwardDeadLetterQueueUrl', 'MemberRoleArn']);
+    expect(Object.keys(template.Outputs).sort()).toEqual(['CanaryStateMachineArn', 'ForwardDeadLetterQueueUrl', 'MemberRoleArn']);
     expect(nagFindings(stack)).toEqual([]);
   });
 

@@ -10,6 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { CANARY_POLICY_KEY } from '../../contract/canary';
 import { AutoRedrive, RedrivePolicy, RedrivePolicyPropsError } from '../../lib';
 import { ACCOUNT, REGION, identityStatements, logicalIdOf, nagFindings, newApp, removeOutdirs } from './helpers';
 
@@ -50,7 +51,8 @@ describe('two policies in the stack of the controller', () => {
         },
       ]),
     );
-    expect(policies(template)).toHaveLength(2);
+    // ... and the canary's managed item (test/lib/canary.test.ts).
+    expect(policies(template)).toHaveLength(3);
   });
 
   test('one writer Lambda for the stack, deployed from the pre-built policy-resource bundle', () => {
@@ -75,7 +77,7 @@ describe('two policies in the stack of the controller', () => {
         Effect: 'Allow',
         Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
         Resource: { 'Fn::GetAtt': [logicalIdOf(stack, autoRedrive.policyTable), 'Arn'] },
-        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [{ Ref: logicalIdOf(stack, machine) }, PATTERN] } },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [CANARY_POLICY_KEY, { Ref: logicalIdOf(stack, machine) }, PATTERN] } },
       },
       { Effect: 'Allow', Action: 'dynamodb:DeleteItem', Resource: { 'Fn::GetAtt': [logicalIdOf(stack, autoRedrive.policyTable), 'Arn'] } },
     ]);

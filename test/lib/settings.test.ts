@@ -41,14 +41,14 @@ const AUTO_REDRIVE_PROPS = {
   describeRatePerSecond: 1, peakFailuresPerSecond: 1, maxRateWait: 1, auditRetention: 1, drainInterval: 1, reconcileLookback: 1,
   reconcileEvery: 1, reconcileMaxRunTime: 1, claimTimeout: 1, staleEventAfter: 1, publishEvents: 1, eventBus: 1,
   logRetention: 1, removalPolicy: 1, dashboardName: 1, runbookUrl: 1, alarmEmail: 1, backlogAgeAlarmThreshold: 1, breakerOpenAlarmThreshold: 1,
-  organization: 1,
+  organization: 1, canary: 1, canaryInterval: 1,
 } satisfies Record<keyof AutoRedriveProps, 1>;
 const ORGANIZATION_PROPS = {
   memberAccounts: 1, organizationId: 1, externalId: 1, servedRegions: 1, memberRoleName: 1, eventBusName: 1,
 } satisfies Record<keyof AutoRedriveOrganization, 1>;
 const MEMBER_PROPS = {
   centralEventBusArn: 1, controllerRoleArns: 1, externalId: 1, organizationId: 1, roleName: 1, roleRegion: 1,
-  statuses: 1, stateMachineArns: 1,
+  statuses: 1, stateMachineArns: 1, canary: 1, canaryInterval: 1,
 } satisfies Record<keyof AutoRedriveMemberProps, 1>;
 
 describe('prop interfaces and the table', () => {

@@ -14,6 +14,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { CANARY_POLICY } from '../../contract/canary';
 
 const execFileAsync = promisify(execFile);
 /**
@@ -183,14 +184,20 @@ describe('the synthesized app', () => {
     expect(readFileSync(join(dir, 'index.js'))).toEqual(readFileSync(join(installed, 'dist', 'assets', name, 'index.js')));
   });
 
-  test('the custom resources hold exactly the two policy items', () => {
-    const [ordersMachineId] = resources('AWS::StepFunctions::StateMachine')[0];
+  test("the custom resources hold exactly the app's two policy items and the canary's", () => {
+    // The app's own machine; the other is the canary (AutoRedriveCanary-Orders).
+    const [ordersMachineId] = resources('AWS::StepFunctions::StateMachine').find(([, r]) => r.Properties.StateMachineName === undefined)!;
     const [writerId] = functionByDescription(/RedrivePolicy/);
     const policyTable = resources('AWS::DynamoDB::Table').find(([id]) => id.startsWith('AutoRedrivePolicyTable'))!;
     const policies = resources('Custom::AutoRedrivePolicy')
       .map(([, r]) => r.Properties)
       .sort((x, y) => String(x.Policy.managedBy).localeCompare(String(y.Policy.managedBy)));
     expect(policies).toEqual([
+      {
+        ServiceToken: { 'Fn::GetAtt': [writerId, 'Arn'] },
+        TableName: { Ref: policyTable[0] },
+        Policy: { ...CANARY_POLICY, errorEquals: [...CANARY_POLICY.errorEquals], breaker: { ...CANARY_POLICY.breaker }, managedBy: 'Orders/AutoRedrive/CanaryPolicy' },
+      },
       {
         ServiceToken: { 'Fn::GetAtt': [writerId, 'Arn'] },
         TableName: { Ref: policyTable[0] },
