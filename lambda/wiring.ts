@@ -20,6 +20,7 @@ import { AuditTrail } from './record/audit-trail';
 import { DrainLease } from './record/drain-lease';
 import { BreakerStore } from './record/breaker-store';
 import { FailureLedger } from './record/failure-ledger';
+import { ApprovalRecords } from './record/approval-records';
 import { KillSwitch } from './record/kill-switch';
 import { EventBridgeNotifier, type OwnerNotifier } from './record/owner-notifier';
 import { SweepSchedule } from './record/sweep-schedule';
@@ -91,5 +92,6 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     maxRateWaitMs: config.maxRateWaitMs,
     claimTimeoutMs: config.claimTimeoutSeconds * 1000,
     notifier,
+    approvals: new ApprovalRecords(doc, config.ledgerTableName, config.auditRetentionDays),
   };
 }

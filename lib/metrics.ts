@@ -62,6 +62,7 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.parkedFailures]: [],
   [METRIC.openBreakers]: [],
   [METRIC.oldestOpenBreakerAge]: [],
+  [METRIC.awaitingApproval]: [],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */
