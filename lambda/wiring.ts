@@ -47,6 +47,7 @@ export interface Wired extends ControllerDeps {
   readonly sweepSchedule: SweepSchedule;
   readonly drainLease: DrainLease;
   readonly doc: DynamoDBDocumentClient;
+  readonly approvals: ApprovalRecords;
 }
 
 export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

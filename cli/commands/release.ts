@@ -11,6 +11,7 @@
 import { Command } from 'commander';
 import { isExecutionArn, isStateMachineArn } from '../../contract/arn';
 import { groupLabel } from '../../contract/breaker';
+import { AWAITING_APPROVAL } from '../../contract/approval';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
 import { heldOfStateMachine, refuseWhilePaused, releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/breaker/release';
 import type { Outcome } from '../../lambda/event-path';
@@ -82,7 +83,9 @@ async function releaseWith(ctx: CliContext, deps: Wired, executionArn: string | 
   await refuseWhilePaused(deps);
 
   if (executionArn !== undefined) {
-    const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
+    const all = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
+    const held = all.filter((f) => f.reason !== AWAITING_APPROVAL);
+    if (held.length === 0 && all.length > 0) throw failed(`release: ${executionArn} is held for approval: redrivectl approve ${executionArn} (or reject it)`);
     if (held.length === 0) throw failed(`release: ${executionArn} has no held failure (redrivectl explain shows its records)`);
     ctx.out.note(
       `held: ${held.map((f) => `failure ${f.redriveCount} (${f.reason}, ${f.errorName ?? 'no error'}, held since ${isoTime(f.heldAt ?? f.updatedAt)})`).join('; ')}`,
