@@ -184,7 +184,7 @@ test('a hand-edited approval: "yes" makes the item invalid: the failure is skipp
   const [arn] = await startEachSecond(env, sm, names('typo', 1));
   const [entry] = await env.deps.audit.trail(arn);
   expect(entry).toMatchObject({ decision: 'skip', reason: 'policy-invalid' });
-  expect(entry.detail).toContain("policy '*' is invalid: approval: must be true or false");
+  expect(entry.detail).toContain("policy '*' is invalid, so no policy is applied: approval: must be true or false");
   expect(env.notifier.approvalRequests).toEqual([]);
   expect(redrivesOf(env, arn)).toBe(0);
 });
