@@ -14,14 +14,14 @@ import { POLICY_DEFAULTS } from '../../contract/policy-schema';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
 import { approveExecution, approveStateMachine, awaitingApproval, heldForApproval, rejectExecution, summarize } from '../../lambda/approval/approve';
 import { ReleaseWhilePausedError, refuseWhilePaused } from '../../lambda/breaker/release';
-import type { Outcome } from '../../lambda/event-path';
 import { resolvePolicy } from '../../lambda/policy/policy-source';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
 import { type Approver, resolveApprover } from '../approver';
 import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
 import { CliError, EXIT, failed, usage } from '../errors';
-import { isoTime, table } from '../output';
+import { isoTime } from '../output';
+import { outcomesTable, outcomeView, untilInterrupted } from '../outcomes';
 import { cliRedriveRate } from '../redrive-rate';
 import type { Wired } from '../../lambda/wiring';
 
@@ -31,25 +31,6 @@ interface ApproveOptions {
   yes?: boolean;
   as?: string;
 }
-
-const outcomeView = (o: Outcome) => ({
-  executionArn: o.executionArn,
-  redriveCount: o.decision.redriveCount,
-  decision: o.decision.decision,
-  reason: o.decision.reason,
-  action: o.action,
-  detail: [o.decision.detail, o.actionDetail].filter(Boolean).join(' / '),
-});
-
-const outcomesTable = (outcomes: readonly Outcome[]) =>
-  table(outcomes.map(outcomeView), [
-    { header: 'execution', value: (r) => r.executionArn },
-    { header: 'count', value: (r) => r.redriveCount },
-    { header: 'decision', value: (r) => r.decision },
-    { header: 'reason', value: (r) => r.reason },
-    { header: 'action', value: (r) => r.action },
-    { header: 'detail', value: (r) => r.detail },
-  ]);
 
 const heldLine = (f: FailureRecord) => `failure ${f.redriveCount} (${f.errorName ?? 'no error'}, held since ${isoTime(f.heldAt ?? f.updatedAt)})`;
 
@@ -97,22 +78,14 @@ async function approveAll(ctx: CliContext, deps: Wired, sm: string, approver: Ap
   }
   ctx.out.note(`held for approval: ${held.length}, the oldest since ${isoTime(held[0].heldAt ?? held[0].updatedAt)}\napproved by: ${approver.by} (${approver.source})`);
   await confirm('approve', `Approve and redrive ${held.length} failure(s) of ${sm} now (at up to ${rate}/s)?`, options.yes);
-  let stopping = false;
-  const onSigint = () => {
-    if (stopping) process.exit(EXIT.interrupted);
-    stopping = true;
-    process.stderr.write('\napprove: stopping after the failures in flight (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const outcomes = await approveStateMachine(sm, approver.by, deps, { concurrency: Math.min(64, Math.max(4, Math.ceil(rate / 5))), shouldStop: () => stopping });
-    ctx.out.emit({ stateMachine: sm, approvedBy: approver.by, approvedBySource: approver.source, rate, applied: true, stopped: stopping, outcomes: outcomes.map(outcomeView) }, () =>
-      [outcomesTable(outcomes), '', `done: ${outcomes.length} approved, ${outcomes.filter((o) => o.action === 'redriven').length} redriven`].join('\n'),
-    );
-    if (stopping) throw new CliError(`approve: interrupted after ${outcomes.length} failure(s); run the same command again to continue, nothing is redriven twice`, EXIT.interrupted);
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const { outcomes, stopped } = await untilInterrupted('approve', async (stopping) => ({
+    outcomes: await approveStateMachine(sm, approver.by, deps, { concurrency: Math.min(64, Math.max(4, Math.ceil(rate / 5))), shouldStop: stopping }),
+    stopped: stopping(),
+  }));
+  ctx.out.emit({ stateMachine: sm, approvedBy: approver.by, approvedBySource: approver.source, rate, applied: true, stopped, outcomes: outcomes.map(outcomeView) }, () =>
+    [outcomesTable(outcomes), '', `done: ${outcomes.length} approved, ${outcomes.filter((o) => o.action === 'redriven').length} redriven`].join('\n'),
+  );
+  if (stopped) throw new CliError(`approve: interrupted after ${outcomes.length} failure(s); run the same command again to continue, nothing is redriven twice`, EXIT.interrupted);
 }
 
 async function reject(ctx: CliContext, executionArn: string, options: { reason?: string; yes?: boolean; as?: string }): Promise<void> {

@@ -6,7 +6,7 @@
  * records it; policy put --approval sets the field and rejects a wrong value.
  */
 import type { StepBehaviour } from '../../local/sfn';
-import { ACTOR, type CliEnv, createMachine, expectOneErrorLine, parseJson, runCli, startCliEnv, startExecution } from './helpers';
+import { ACTOR, type CliEnv, expectOneErrorLine, machineWithExecutions, parseJson, runCli, startCliEnv } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -25,16 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h.stop());
 
-async function heldFailures(name: string, n: number): Promise<{ sm: string; arns: string[] }> {
-  const sm = await createMachine(h.local, name, TASK);
-  h.local.standIn.setBehaviour(TASK, downstream);
-  const arns: string[] = [];
-  for (let i = 0; i < n; i++) {
-    arns.push(await startExecution(h.local, sm, `${name}-${i}`));
-    await h.local.settle();
-  }
-  return { sm, arns };
-}
+const heldFailures = (name: string, n: number) => machineWithExecutions(h.local, name, TASK, downstream, n);
 
 test('status lists what awaits approval per state machine; approve asks for confirmation, then redrives with approvedBy; a second approve finds nothing', async () => {
   world.down = true;
