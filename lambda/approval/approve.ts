@@ -17,6 +17,7 @@ import { recordDecision } from '../record/breaker-events';
 import type { FailureLedger, FailureRecord } from '../record/failure-ledger';
 import { refuseWhilePaused, releaseOne, take } from '../breaker/release';
 import type { ApprovalRecords } from '../record/approval-records';
+import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
 
 export type ApprovalDeps = ControllerDeps & { readonly approvals: ApprovalRecords };
 
@@ -113,3 +114,22 @@ export async function rejectExecution(executionArn: string, by: string, why: str
   }
   return rejected;
 }
+
+/**
+ * The drain: failures held for approval whose policy no longer asks for it (approval turned
+ * off, the policy disabled, deleted or invalid) go back through the event path, oldest
+ * first, at most `limit` a run: redriven, or parked until the policy changes again. Not
+ * while paused (the caller's check).
+ */
+export async function releaseNoLongerAwaiting(deps: ControllerDeps, snapshot: PolicySnapshot, limit = 100): Promise<Outcome[]> {
+  const stillAsks = (r: FailureRecord) => {
+    const resolution = resolvePolicy(snapshot, r.stateMachineArn);
+    return resolution.kind === 'found' && resolution.policy.enabled && resolution.policy.approval;
+  };
+  const outcomes: Outcome[] = [];
+  for (const record of (await awaitingApproval(deps.ledger, { limit: limit * 4 })).filter((r) => !stillAsks(r)).slice(0, limit)) {
+    outcomes.push(await releaseOne(record, deps));
+  }
+  return outcomes;
+}
+

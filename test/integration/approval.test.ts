@@ -188,3 +188,38 @@ test('a hand-edited approval: "yes" makes the item invalid: the failure is skipp
   expect(env.notifier.approvalRequests).toEqual([]);
   expect(redrivesOf(env, arn)).toBe(0);
 });
+
+test('approval turned off: the next drain run sends failures held for approval back through decide(): redriven', async () => {
+  const sm = await setUp();
+  const arns = await startEachSecond(env, sm, names('off', 2));
+  await drainAt(env, env.clock.now() + 60_000);
+  expect(arns.map((a) => redrivesOf(env, a))).toEqual([0, 0]);
+
+  world.down = false;
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+  env.clock.advanceTo(env.clock.now() + 120_000);
+  const report = await drain(env.deps);
+  await env.settle();
+  expect(report.breakers?.released.map((o) => `${o.decision.decision}/${o.decision.reason}/${o.action}`)).toEqual(['redrive/release/redriven', 'redrive/release/redriven']);
+  expect(arns.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
+  expect(await awaitingApproval(env.deps.ledger)).toEqual([]);
+});
+
+test('the policy disabled: failures held for approval are parked (policy-disabled) and decided again when it is enabled', async () => {
+  const sm = await setUp();
+  const [arn] = await startEachSecond(env, sm, names('disabled', 1));
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true, enabled: false });
+  env.clock.advanceTo(env.clock.now() + 120_000);
+  await drain(env.deps);
+  await env.settle();
+  expect((await env.deps.ledger.failuresOf(arn))[0]).toMatchObject({ state: 'skipped', reason: 'policy-disabled', dueShard: expect.stringMatching(/^PARKED#policy-disabled#/) });
+
+  // Enabled again, still asking for approval: held for approval again (a new request), not redriven.
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true });
+  env.clock.advanceTo(env.clock.now() + 120_000);
+  await drain(env.deps);
+  await env.settle();
+  expect((await env.deps.ledger.failuresOf(arn))[0]).toMatchObject({ state: 'held', reason: 'awaiting-approval' });
+  expect(redrivesOf(env, arn)).toBe(0);
+  expect(env.notifier.approvalRequests.map((r) => r.executionArn)).toEqual([arn, arn]);
+});
