@@ -58,6 +58,9 @@ export interface FailureRecord extends FailureFacts {
   readonly dueShard?: string;
   /** Held for approval: when its `Auto Redrive Approval Requested` event was sent. */
   readonly approvalRequestedAt?: number;
+  /** Rejected by a person (`redrivectl reject`): who, and the reason they gave. */
+  readonly rejectedBy?: string;
+  readonly rejectedWhy?: string;
 }
 
 /** The approval a failure carries (for writes that replace the record whole). */

@@ -58,6 +58,7 @@ test('status lists what awaits approval per state machine; approve asks for conf
   expect(trail.at(-1)).toMatchObject({ source: 'release', decision: 'redrive', action: 'redriven' });
   expect(trail.at(-1)?.detail).toContain('approved by alice');
 
+  expect((await cli('explain', arns[0])).stdout).toMatch(/Failure 0: approved by alice at \d{4}-/);
   const again = await cli('approve', arns[0], '--yes');
   expectOneErrorLine(again, `approve: ${arns[0]} has no failure held for approval`);
   expect(again.code).toBe(1);
@@ -83,7 +84,10 @@ test('reject requires --reason and confirmation, records the skip with the reaso
   expect(parseJson(rejected)).toMatchObject({ executionArn: arn, rejectedBy: ACTOR, reason: 'refund already issued, INC-7', rejected: [0] });
   expect((await h.local.deps.ledger.failuresOf(arn))[0]).toMatchObject({ state: 'skipped', reason: 'rejected', rejectedWhy: 'refund already issued, INC-7' });
   const explain = await cli('explain', arn);
-  expect(explain.stdout).toContain('rejected');
+  expect(explain.stdout).toContain(`Failure 0: rejected by ${ACTOR}: refund already issued, INC-7`);
+  expect((parseJson(await cli('explain', arn, '-o', 'json')) as { failures: unknown[] }).failures).toEqual([
+    expect.objectContaining({ state: 'skipped', reason: 'rejected', rejectedBy: ACTOR, rejectedWhy: 'refund already issued, INC-7' }),
+  ]);
   expectOneErrorLine(await cli('reject', arn, '--reason', 'again', '--yes'), `reject: ${arn} has no failure held for approval`);
 });
 
