@@ -10,6 +10,7 @@ import { explainCommand } from './commands/explain';
 import { pauseCommands } from './commands/pause';
 import { policyCommand } from './commands/policy';
 import { releaseCommand } from './commands/release';
+import { approveCommands } from './commands/approve';
 import { simulateCommand } from './commands/simulate';
 import { ENV_VARS } from './context';
 import { EXIT, reportError } from './errors';
@@ -54,6 +55,7 @@ Examples:
   program.addCommand(simulateCommand());
   program.addCommand(backfillCommand());
   program.addCommand(releaseCommand());
+  for (const c of approveCommands()) program.addCommand(c);
   for (const c of pauseCommands()) program.addCommand(c);
   program.addCommand(dlqCommand());
   program.addCommand(doctorCommand());

@@ -19,7 +19,13 @@ export type RedriveReason = 'no-delay' | 'due' | 'retry-abandoned-claim' | 'rele
  * `breaker-open` while its (state machine, error) group's breaker is open (released when it
  * closes), `exhausted` after maxRedrives with `onExhausted: hold` (released by a person).
  */
-export const HOLD_REASONS = ['breaker-open', 'exhausted'] as const;
+export const HOLD_REASONS = [
+  'breaker-open',
+  'exhausted',
+  // The policy asks a person's approval before any redrive (`approval: true`): released by
+  // `redrivectl approve`, skipped by `reject`, given up near the end of the redrive window.
+  'awaiting-approval',
+] as const;
 export type HoldReason = (typeof HOLD_REASONS)[number];
 
 export const SKIP_REASONS = [
@@ -43,5 +49,7 @@ export const SKIP_REASONS = [
   // Organization mode: a held or pending failure in an account or Region that was served
   // when it was recorded and is no longer (removed from MEMBER_ACCOUNTS / SERVED_REGIONS).
   'account-not-served',
+  // A failure held for approval that a person rejected (`redrivectl reject --reason`).
+  'rejected',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];

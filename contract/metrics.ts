@@ -38,7 +38,7 @@ export const METRIC = {
   breakerClosed: 'BreakerClosed',
   /** Probe events. Dimension: Outcome (started, succeeded, same-error, ...). */
   probes: 'Probes',
-  /** Failures newly held. Dimension: Reason (breaker-open, exhausted). */
+  /** Failures newly held. Dimension: Reason (breaker-open, exhausted, awaiting-approval). */
   heldFailures: 'HeldFailures',
   /** Held failures in the ledger (all groups), measured by the drain. */
   heldBacklog: 'HeldBacklog',
@@ -55,6 +55,8 @@ export const METRIC = {
   canaryRecoveries: 'CanaryRecoveries',
   /** Seconds from a canary's failure to its successful redrive. Dimensions: Account, Region. */
   canaryRecoverySeconds: 'CanaryRecoverySeconds',
+  /** Failures held for a person's approval (policy `approval: true`), measured by the drain. */
+  awaitingApproval: 'AwaitingApproval',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

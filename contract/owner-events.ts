@@ -44,5 +44,35 @@ export interface BreakerEventDetail {
   /** The first failure of the open period: its execution, error and cause (truncated). */
   readonly firstFailure: { readonly executionArn: string; readonly error: string | null; readonly cause: string | null } | null;
 }
+/**
+ * A failure of a policy with `approval: true` is held for a person (docs/policies.md,
+ * "Approval before redrive"). Detail: ApprovalRequestedDetail; never execution input or output.
+ */
+export const DETAIL_TYPE_APPROVAL_REQUESTED = 'Auto Redrive Approval Requested';
+
+/** Detail of `Auto Redrive Approval Requested`. */
+export interface ApprovalRequestedDetail {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly error: string | null;
+  /** Cut to CAUSE_LIMIT characters. */
+  readonly cause: string | null;
+  /** The state whose failure ended the execution; absent when it is not known. */
+  readonly failedState?: string;
+  /** Redrives before this failure. */
+  readonly redriveCount: number;
+  readonly policyKey: string | null;
+  /** ISO time it was held. */
+  readonly heldAt: string;
+  /** ISO time it is given up if no one approves or rejects it (holdMarginHours before the 14-day window ends). */
+  readonly approveBy: string;
+  /** Seconds from `heldAt` to `approveBy`: how long the approval may wait. */
+  readonly mayWaitSeconds: number;
+  /** The exact command that approves it, and the one that rejects it. */
+  readonly approveCommand: string;
+  readonly rejectCommand: string;
+  readonly consoleUrl: string;
+}
+
 /** Longest `cause` an owner event carries (Step Functions causes can be 32 KB). */
 export const CAUSE_LIMIT = 1024;

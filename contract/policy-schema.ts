@@ -96,6 +96,11 @@ export interface RedrivePolicy {
   /** A held failure is given up this long before Step Functions' 14-day redrive window ends. */
   readonly holdMarginHours: number;
   readonly breaker: BreakerPolicy;
+  /**
+   * Every failure the policy would redrive is held for a person (`redrivectl approve` /
+   * `reject`) instead; given up `holdMarginHours` before the redrive window ends. @default false
+   */
+  readonly approval: boolean;
 }
 
 export const POLICY_DEFAULTS = {
@@ -112,6 +117,7 @@ export const POLICY_DEFAULTS = {
   onExhausted: 'skip' as OnExhausted,
   holdMarginHours: 24,
   breaker: BREAKER_DEFAULTS,
+  approval: false,
 };
 
 /** Longest delay a policy may ask for: the 14-day redrive window, in seconds. */
@@ -229,6 +235,7 @@ export const policyItemSchema = z
       .optional(),
     holdMarginHours: integerIn(1, MAX_HOLD_MARGIN_HOURS).optional(),
     breaker: breakerSchema.optional(),
+    approval: bool.optional(),
     // Written by redrivectl and the RedrivePolicy custom resource; informational.
     updatedAt: z.string().optional(),
     updatedBy: z.string().optional(),
@@ -297,6 +304,7 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
     onExhausted: p.onExhausted ?? POLICY_DEFAULTS.onExhausted,
     holdMarginHours: p.holdMarginHours ?? POLICY_DEFAULTS.holdMarginHours,
     breaker: { ...BREAKER_DEFAULTS, ...Object.fromEntries(Object.entries(p.breaker ?? {}).filter(([, v]) => v !== undefined)) },
+    approval: p.approval ?? POLICY_DEFAULTS.approval,
   };
   return { ok: true, policy };
 }
@@ -318,6 +326,7 @@ export function policyToItem(policy: RedrivePolicy): Record<string, unknown> {
     onExhausted: policy.onExhausted,
     holdMarginHours: policy.holdMarginHours,
     breaker: { ...policy.breaker },
+    approval: policy.approval,
   };
   if (policy.description !== undefined) item.description = policy.description;
   return item;

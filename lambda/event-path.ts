@@ -29,11 +29,13 @@ import { type PolicySnapshot, type PolicySource, resolvePolicy } from './policy/
 import type { AuditTrail, DecisionSource } from './record/audit-trail';
 import { countDecision, decisionRecord, type Subject } from './record/decision-record';
 export type { DecisionRecord } from './record/decision-record';
-import { type FailureFacts, type FailureRecord, mayStillBeRedriven, toRecordState } from './record/failure-ledger';
+import { type FailureFacts, type FailureRecord, keptApproval, mayStillBeRedriven, toRecordState } from './record/failure-ledger';
 import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
 import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
 import { canaryMetrics, type CanaryStatusStore, recordCanaryRecovery } from './record/canary-status';
+import { requestApprovalIfHeld } from './approval/request';
+import type { ApprovalRecords } from './record/approval-records';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -56,6 +58,8 @@ export interface ControllerDeps extends ActDeps {
    * Tests only: the path the fresh-failure claim must agree with. @default false
    */
   readonly readLedgerFirst?: boolean;
+  /** Approval before redrive's writes (contract/approval.ts). @default none: a hold for approval's request is not marked sent */
+  readonly approvals?: ApprovalRecords;
 }
 
 export interface Outcome extends ActionOutcome {
@@ -154,7 +158,9 @@ async function processEvent(event: StatusChange, deps: ControllerDeps, options: 
   const park = options.parkIfNotNow === true || mayStillBeRedriven(gathered.thisRecord) || pausedNow;
   const action = await act(decision, failure, gathered, deps, entryOf(event, decision, options.source), park);
   // Owners hear about a give-up once, not once per duplicate delivery.
-  return record(event, decision, action, repeatsSkip ? null : failure, deps, options.source);
+  const outcome = await record(event, decision, action, repeatsSkip ? null : failure, deps, options.source);
+  await requestApprovalIfHeld(decision, action.action, failure, gathered.thisRecord, gathered.resolution, event.cause, deps);
+  return outcome;
 }
 
 // ---- gather facts --------------------------------------------------------------------
@@ -218,6 +224,7 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
     thisFailure: thisRecord ? toRecordState(thisRecord) : null,
     current,
     releasedByHand: options.releasedByHand,
+    approvedBy: thisRecord?.approvedBy,
   };
   // A superseded record 0 stands for no failure the breaker or the probe rotation should count.
   const counted = failures.filter((f) => f.supersededBy === undefined);
@@ -319,6 +326,7 @@ function failureFactsOf(event: StatusChange, decision: Decision, facts: Facts): 
     cause: event.cause,
     policyKey: decision.policyKey,
     ...probesOf(facts.failures, facts.redriveCount),
+    ...keptApproval(facts.thisRecord),
   };
 }
 

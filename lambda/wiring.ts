@@ -21,6 +21,7 @@ import { DrainLease } from './record/drain-lease';
 import { BreakerStore } from './record/breaker-store';
 import { CanaryStatusStore } from './record/canary-status';
 import { FailureLedger } from './record/failure-ledger';
+import { ApprovalRecords } from './record/approval-records';
 import { KillSwitch } from './record/kill-switch';
 import { EventBridgeNotifier, type OwnerNotifier } from './record/owner-notifier';
 import { SweepSchedule } from './record/sweep-schedule';
@@ -47,6 +48,7 @@ export interface Wired extends ControllerDeps {
   readonly sweepSchedule: SweepSchedule;
   readonly drainLease: DrainLease;
   readonly doc: DynamoDBDocumentClient;
+  readonly approvals: ApprovalRecords;
 }
 
 export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -93,5 +95,6 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     maxRateWaitMs: config.maxRateWaitMs,
     claimTimeoutMs: config.claimTimeoutSeconds * 1000,
     notifier,
+    approvals: new ApprovalRecords(doc, config.ledgerTableName, config.auditRetentionDays),
   };
 }

@@ -64,6 +64,7 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.oldestOpenBreakerAge]: [],
   [METRIC.canaryRecoveries]: [DIMENSION.account, DIMENSION.region],
   [METRIC.canaryRecoverySeconds]: [DIMENSION.account, DIMENSION.region],
+  [METRIC.awaitingApproval]: [],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */

@@ -14,7 +14,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
+import { DIMENSION as METRIC_DIMENSION } from '../contract/metrics';
 import { DETAIL_TYPE_EXHAUSTED, OWNER_EVENT_SOURCE } from '../contract/owner-events';
+import { AWAITING_APPROVAL } from '../contract/approval';
 import {
   AWS_METRICS,
   OUTCOMES,
@@ -359,6 +361,16 @@ export class Observability extends Construct {
       graph('Probes by outcome; failures held by reason', 8, {
         left: [seriesByDimension(METRIC.probes, { label: 'Probes' })],
         right: [seriesByDimension(METRIC.heldFailures, { label: 'Held' })],
+      }),
+    );
+
+    // Approval before redrive (policy approval: true): what waits for a person, and how much arrives.
+    dashboard.addWidgets(
+      graph('Held for approval: awaiting a person; newly held', 8, {
+        left: [autoRedriveMetric(METRIC.awaitingApproval, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Awaiting approval' })],
+        right: [autoRedriveMetric(METRIC.heldFailures, { dimensions: { [METRIC_DIMENSION.reason]: AWAITING_APPROVAL }, label: 'Newly held for approval' })],
+        leftYAxis: { min: 0 },
+        rightYAxis: { min: 0 },
       }),
     );
 

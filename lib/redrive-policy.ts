@@ -179,6 +179,16 @@ export interface RedrivePolicyOptions {
    * @default - on, with the defaults of {@link RedrivePolicyBreaker}
    */
   readonly breaker?: RedrivePolicyBreaker | false;
+
+  /**
+   * Approval before redrive: every failure the policy would redrive is held for a person
+   * instead (an `Auto Redrive Approval Requested` owner event; `redrivectl approve` redrives
+   * it, `redrivectl reject` skips it), and given up `holdMargin` before its 14-day redrive
+   * window ends if no one answers.
+   *
+   * @default false
+   */
+  readonly approval?: boolean;
 }
 
 /** Properties of {@link RedrivePolicy}. */
@@ -260,6 +270,7 @@ const PROP_OF_FIELD: Readonly<Record<string, string>> = {
   onExhausted: 'onExhausted',
   holdMarginHours: 'holdMargin',
   breaker: 'breaker',
+  approval: 'approval',
 };
 
 /** The `breaker` map's field each breaker prop becomes. */
@@ -321,6 +332,7 @@ export class RedrivePolicy extends Construct {
     set('onExhausted', props.onExhausted);
     set('holdMarginHours', wholeUnits('holdMargin', props.holdMargin, 3600, 'hour', fail));
     set('breaker', breakerItem(props.breaker, fail));
+    set('approval', props.approval);
     item.managedBy = managedByValue(stack.stackName, pathInStack(this, stack));
     validate(item, fail);
     this.item = item;

@@ -4,8 +4,10 @@
  * timeline and a summary. `npm start -- --story outage` runs the outage story instead
  * (local/story-outage.ts: a downstream outage, the breaker opens, probes, closes and
  * releases). `npm start -- --story canary` runs the canary story (local/story-canary.ts:
- * the built-in canary fails, is redriven and succeeds; the recovery is recorded). Exits
- * non-zero if the story did not end as it should.
+ * the built-in canary fails, is redriven and succeeds; the recovery is recorded);
+ * `--story approval` the approval story (local/story-approval.ts: failures held for a
+ * person, one approved and redriven, one rejected). Exits non-zero if the story did not
+ * end as it should.
  */
 // The SDK warns that its 2027 releases will need Node 22; this demo runs on Node 20 too.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -17,6 +19,7 @@ import { canaryStoryProblems, runCanaryStory } from './story-canary';
 import { OUTAGE_STORY_START as OUTAGE_STORY_START_MS, outageStoryProblems, runOutageStory } from './story-outage';
 import { OutageStoryPrinter, outageStoryChart, stamp as outageStamp } from './story-outage-view';
 import { type MinuteBucket, timelineChart } from './timeline-chart';
+import { approvalStoryProblems, runApprovalStory } from './story-approval';
 
 const OUTPUT_DIR = join(__dirname, 'output');
 
@@ -56,7 +59,7 @@ function line(e: TimelineEntry): string {
   }
 }
 
-const STORIES = ['seed', 'outage', 'canary'] as const;
+const STORIES = ['seed', 'outage', 'canary', 'approval'] as const;
 
 /** `--story outage` or `--story=outage`; the seed story by default. */
 function storyOf(argv: readonly string[]): (typeof STORIES)[number] {
@@ -102,10 +105,19 @@ async function canaryStory(): Promise<void> {
   process.exitCode = problems.length ? 1 : 0;
 }
 
+async function approvalStory(): Promise<void> {
+  console.log('auto-redrive, local run: the approval story (policy approval: true; Step Functions stand-in + dynalite, simulated clock)\n');
+  const result = await runApprovalStory((l) => console.log(l));
+  const problems = approvalStoryProblems(result);
+  console.log(problems.length ? `\nUNEXPECTED ENDING: ${problems.join('; ')}` : '\nThe story ended as expected.');
+  process.exitCode = problems.length ? 1 : 0;
+}
+
 async function main(): Promise<void> {
   const story = storyOf(process.argv.slice(2));
   if (story === 'outage') return outageStory();
   if (story === 'canary') return canaryStory();
+  if (story === 'approval') return approvalStory();
   console.log('auto-redrive, local run: Step Functions stand-in + dynalite + in-process event bus, simulated clock\n');
   const result = await runStory((e) => console.log(line(e)));
   console.log('\nSummary');

@@ -37,7 +37,18 @@ const failureRow = (f: FailureRecord) => ({
   ...view(f, ['redriveCount', 'state', 'reason', 'errorName', 'policyKey', 'dueAt', 'attempts', 'stopDate', 'updatedAt'], ['dueAt', 'stopDate', 'updatedAt']),
   probe: f.probeToken !== undefined,
   heldAt: isoTime(f.heldAt),
+  // Approval before redrive (docs/policies.md): who answered, absent when no one did.
+  ...(f.approvedBy === undefined ? {} : { approvedBy: f.approvedBy, approvedAt: isoTime(f.approvedAt) }),
+  ...(f.rejectedBy === undefined ? {} : { rejectedBy: f.rejectedBy, rejectedWhy: f.rejectedWhy ?? null }),
 });
+
+/** One line per failure a person approved or rejected. */
+const answerLines = (records: ReadonlyArray<ReturnType<typeof failureRow>>) =>
+  records
+    .map((f) =>
+      'approvedBy' in f ? `\nFailure ${f.redriveCount}: approved by ${f.approvedBy} at ${f.approvedAt}` : 'rejectedBy' in f ? `\nFailure ${f.redriveCount}: rejected by ${f.rejectedBy}: ${f.rejectedWhy}` : '',
+    )
+    .join('');
 
 const currentView = (d: DescribedExecution) =>
   view(d, ['status', 'redriveCount', 'redriveStatus', 'redriveStatusReason', 'stateMachineArn', 'startDate', 'stopDate', 'redriveDate', 'error'], ['startDate', 'stopDate', 'redriveDate']);
@@ -148,7 +159,7 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
           ])}${records
             .filter((f) => f.fate !== null)
             .map((f) => `\nHeld failure ${f.redriveCount}: ${f.fate}`)
-            .join('')}`,
+            .join('')}${answerLines(records)}`,
     );
     if (breakers.length) {
       parts.push(

@@ -11,6 +11,7 @@ import { isoTime, keyValues, table } from '../output';
 import { PolicyStore } from '../policy-store';
 import { activeBreakers, breakersTable } from '../breakers';
 import { canaryLines, canaryRecoveries } from '../canary-status';
+import { approvalsForStatus } from './approve';
 
 const DAY_MS = 86_400_000;
 
@@ -85,6 +86,8 @@ async function status(ctx: CliContext): Promise<void> {
     parkedFailures(ctx),
     canaryRecoveries(ctx, now),
   ]);
+  const approvals = await approvalsForStatus(ctx, now);
+  const awaitingTotal = approvals.reduce((n, a) => n + a.count, 0);
   const parkedTotal = parked.reduce((n, f) => n + f.count, 0);
   const parkedByReason = new Map<string, number>();
   for (const f of parked) parkedByReason.set(f.reason, (parkedByReason.get(f.reason) ?? 0) + f.count);
@@ -100,6 +103,7 @@ async function status(ctx: CliContext): Promise<void> {
     breakers: held.breakers,
     held: { byBreakers: held.breakers.reduce((n, b) => n + b.held, 0), afterExhaustion: held.heldAfterExhaustion },
     parked: { count: parkedTotal, families: parked },
+    awaitingApproval: { count: awaitingTotal, stateMachines: approvals },
     lastDays: {
       days: [yesterday.day, today.day],
       redrives: sum(counts, (d, _r, a) => d === 'redrive' && a === 'redriven'),
@@ -125,6 +129,7 @@ async function status(ctx: CliContext): Promise<void> {
           ? '0'
           : `${parkedTotal} (${[...parkedByReason].map(([r, n]) => `${r} ${n}`).join(', ')}): decided again when that changes (resume, policy fixed)`,
       ],
+      ['Awaiting approval', awaitingTotal === 0 ? '0' : `${awaitingTotal} (redrivectl approve | reject; listed below)`],
       [`Redrives (${yesterday.day}..${today.day} UTC)`, result.lastDays.redrives],
       ['Exhaustions (limit reached)', result.lastDays.exhaustions],
       ['Scheduled / deferred', `${result.lastDays.scheduled} / ${result.lastDays.deferred}`],
@@ -138,7 +143,8 @@ async function status(ctx: CliContext): Promise<void> {
         const [decision, reason, action] = key.split(':');
         return { decision, reason, action, n };
       });
-    const withBreakers = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds, or by redrivectl release):\n${breakersTable(held.breakers)}` : top;
+    const breakersPart = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds, or by redrivectl release):\n${breakersTable(held.breakers)}` : top;
+    const withBreakers = approvals.length ? `${breakersPart}\n\nAwaiting approval (given up at the time shown unless approved or rejected):\n${approvalsTable(approvals)}` : breakersPart;
     return rows.length === 0
       ? withBreakers
       : `${withBreakers}\n\nDecisions (UTC days ${yesterday.day} and ${today.day}):\n${table(rows, [
@@ -168,4 +174,14 @@ export function pauseCommands(): Command[] {
     )
     .action(withContext(status));
   return [pauseCmd, resumeCmd, statusCmd];
+}
+
+function approvalsTable(rows: Awaited<ReturnType<typeof approvalsForStatus>>): string {
+  return table(rows, [
+    { header: 'state machine', value: (r) => r.stateMachineArn },
+    { header: 'awaiting', value: (r) => r.count },
+    { header: 'oldest', value: (r) => r.oldest },
+    { header: 'held since', value: (r) => r.oldestHeldSince },
+    { header: 'given up at', value: (r) => r.oldestGivenUpAt },
+  ]);
 }

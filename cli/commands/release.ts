@@ -11,6 +11,7 @@
 import { Command } from 'commander';
 import { isExecutionArn, isStateMachineArn } from '../../contract/arn';
 import { groupLabel } from '../../contract/breaker';
+import { AWAITING_APPROVAL } from '../../contract/approval';
 import { DynamoRateLimiter } from '../../lambda/act/rate-limiter';
 import { heldOfStateMachine, refuseWhilePaused, releaseExecutionByHand, ReleaseWhilePausedError, releaseStateMachineByHand } from '../../lambda/breaker/release';
 import type { Outcome } from '../../lambda/event-path';
@@ -18,33 +19,14 @@ import { assertConfirmable, confirm } from '../confirm';
 import { type CliContext, withContext } from '../context';
 import type { Wired } from '../../lambda/wiring';
 import { CliError, EXIT, failed, usage } from '../errors';
-import { isoTime, table } from '../output';
+import { isoTime } from '../output';
+import { outcomesTable, outcomeView, untilInterrupted } from '../outcomes';
 import { cliRedriveRate } from '../redrive-rate';
 
 interface ReleaseOptions {
   stateMachine?: string;
   rate?: string;
   yes?: boolean;
-}
-
-const outcomeView = (o: Outcome) => ({
-  executionArn: o.executionArn,
-  redriveCount: o.decision.redriveCount,
-  decision: o.decision.decision,
-  reason: o.decision.reason,
-  action: o.action,
-  detail: [o.decision.detail, o.actionDetail].filter(Boolean).join(' / '),
-});
-
-function outcomesTable(outcomes: readonly Outcome[]): string {
-  return table(outcomes.map(outcomeView), [
-    { header: 'execution', value: (r) => r.executionArn },
-    { header: 'count', value: (r) => r.redriveCount },
-    { header: 'decision', value: (r) => r.decision },
-    { header: 'reason', value: (r) => r.reason },
-    { header: 'action', value: (r) => r.action },
-    { header: 'detail', value: (r) => r.detail },
-  ]);
 }
 
 function summary(outcomes: readonly Outcome[]) {
@@ -82,7 +64,9 @@ async function releaseWith(ctx: CliContext, deps: Wired, executionArn: string | 
   await refuseWhilePaused(deps);
 
   if (executionArn !== undefined) {
-    const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
+    const all = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
+    const held = all.filter((f) => f.reason !== AWAITING_APPROVAL);
+    if (held.length === 0 && all.length > 0) throw failed(`release: ${executionArn} is held for approval: redrivectl approve ${executionArn} (or reject it)`);
     if (held.length === 0) throw failed(`release: ${executionArn} has no held failure (redrivectl explain shows its records)`);
     ctx.out.note(
       `held: ${held.map((f) => `failure ${f.redriveCount} (${f.reason}, ${f.errorName ?? 'no error'}, held since ${isoTime(f.heldAt ?? f.updatedAt)})`).join('; ')}`,
@@ -108,19 +92,12 @@ async function releaseWith(ctx: CliContext, deps: Wired, executionArn: string | 
   );
   await confirm('release', `Release ${total} held failure(s) of ${sm} now (redrive at up to ${rate}/s)?`, options.yes);
 
-  let stopping = false;
-  const onSigint = () => {
-    if (stopping) process.exit(EXIT.interrupted);
-    stopping = true;
-    process.stderr.write('\nrelease: stopping after the failures in flight (Ctrl-C again to quit at once)\n');
-  };
-  process.on('SIGINT', onSigint);
   let done = 0;
   let lastLine = Date.now();
-  try {
-    const outcomes = await releaseStateMachineByHand(sm, deps, {
+  const { outcomes, stopped } = await untilInterrupted('release', async (stopping) => ({
+    outcomes: await releaseStateMachineByHand(sm, deps, {
       concurrency: Math.min(64, Math.max(4, Math.ceil(rate / 5))),
-      shouldStop: () => stopping,
+      shouldStop: stopping,
       onOutcome: () => {
         done++;
         if (Date.now() - lastLine >= 1000) {
@@ -128,15 +105,14 @@ async function releaseWith(ctx: CliContext, deps: Wired, executionArn: string | 
           process.stderr.write(`release: ${done}/${total}\n`);
         }
       },
-    });
-    ctx.out.emit({ stateMachine: sm, rate, applied: true, stopped: stopping, summary: summary(outcomes), outcomes: outcomes.map(outcomeView) }, () => {
-      const s = summary(outcomes);
-      return [outcomes.length ? outcomesTable(outcomes) : 'nothing was released', '', `done: ${s.released} released, ${s.redriven} redriven, ${s.scheduled} scheduled, ${s.other} other`].join('\n');
-    });
-    if (stopping) throw new CliError(`release: interrupted after ${done} failure(s); run the same command again to continue, nothing is redriven twice`, EXIT.interrupted);
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+    }),
+    stopped: stopping(),
+  }));
+  ctx.out.emit({ stateMachine: sm, rate, applied: true, stopped, summary: summary(outcomes), outcomes: outcomes.map(outcomeView) }, () => {
+    const s = summary(outcomes);
+    return [outcomes.length ? outcomesTable(outcomes) : 'nothing was released', '', `done: ${s.released} released, ${s.redriven} redriven, ${s.scheduled} scheduled, ${s.other} other`].join('\n');
+  });
+  if (stopped) throw new CliError(`release: interrupted after ${done} failure(s); run the same command again to continue, nothing is redriven twice`, EXIT.interrupted);
 }
 
 export function releaseCommand(): Command {

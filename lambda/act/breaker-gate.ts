@@ -67,7 +67,10 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   // policy gives it up or holds it as exhausted): with `maxRedrives: 1` every failed
   // redrive is one, and later failures of the group deserve the protection.
   const exhausted = (decision.decision === 'skip' && decision.reason === 'limit-reached') || (decision.decision === 'hold' && decision.reason === 'exhausted');
-  if (exhausted && observing) await observeFailure(group, decision, input, settings, breakers, deps);
+  // A failed approved redrive held for the next approval is evidence too: the breaker still
+  // applies after approval (it holds the approved redrives of an outage).
+  const awaitingApproval = decision.decision === 'hold' && decision.reason === 'awaiting-approval';
+  if ((exhausted || awaitingApproval) && observing) await observeFailure(group, decision, input, settings, breakers, deps);
   if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
   let state;
   let verdict: 'hold' | 'pass';

@@ -16,6 +16,7 @@
  * given up (skip redrive-window-ending, owner event) instead of silently ageing out.
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard, REDRIVE_WINDOW_MS } from '../../contract/breaker';
+import { AWAITING_APPROVAL } from '../../contract/approval';
 import { MAX_HOLD_MARGIN_HOURS, POLICY_DEFAULTS, type BreakerPolicy } from '../../contract/policy-schema';
 import { skipDecision } from '../decide/decision';
 import { eventFromRecord } from '../event/from-record';
@@ -158,7 +159,8 @@ export async function giveUpNearWindowEnd(deps: ControllerDeps, snapshot: Policy
       if (!(await deps.ledger.skip(record, 'redrive-window-ending', now))) continue;
       const decision = skipDecision(
         'redrive-window-ending',
-        `${record.state === 'held' ? 'held' : 'parked'} (${record.reason ?? 'held'}) until ${marginHours}h before Step Functions' 14-day redrive window ends (${new Date(windowEnds).toISOString()}); given up so it does not expire unseen`,
+        `${record.state === 'held' ? 'held' : 'parked'} (${record.reason ?? 'held'}) until ${marginHours}h before Step Functions' 14-day redrive window ends (${new Date(windowEnds).toISOString()}); given up so it does not expire unseen` +
+          (record.reason === AWAITING_APPROVAL ? ': no one approved or rejected it (redrivectl approve / reject)' : ''),
         { policyKey: record.policyKey, redriveCount: record.redriveCount, errorName: record.errorName },
       );
       await recordDecision(record, decision, { action: 'skipped' }, 'release', deps);
@@ -192,7 +194,8 @@ export async function refuseWhilePaused(deps: Pick<ControllerDeps, 'policies' | 
 /** A person releases one execution's held failures (normally one); refused while paused. */
 export async function releaseExecutionByHand(executionArn: string, deps: ControllerDeps): Promise<Outcome[]> {
   await refuseWhilePaused(deps);
-  const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held');
+  // A failure held for approval is approved (redrivectl approve: approvedBy recorded), not released.
+  const held = (await deps.ledger.failuresOf(executionArn)).filter((f) => f.state === 'held' && f.reason !== AWAITING_APPROVAL);
   const outcomes: Outcome[] = [];
   for (const record of held) outcomes.push(await releaseOne(record, deps, true));
   return outcomes;

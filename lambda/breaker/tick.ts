@@ -13,6 +13,8 @@
  * pause must not let a held failure age out of its window unseen).
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { HELD_APPROVAL_SHARD } from '../../contract/approval';
+import { releaseNoLongerAwaiting } from '../approval/approve';
 import { parseStateMachineArn } from '../../contract/arn';
 import { namesOneDependency } from '../../contract/error-names';
 import { METRIC } from '../../contract/metrics';
@@ -163,7 +165,8 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
     active = await deps.breakers.active();
   }
   const parked = (await deps.ledger.parked.families()).map((f) => f.base);
-  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked]);
+  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked, HELD_APPROVAL_SHARD]);
+  if (!options.paused) released.push(...(await releaseNoLongerAwaiting(deps, snapshot)));
 
   // Gauges.
   const now = deps.clock();
@@ -174,5 +177,6 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
   deps.metrics.count(METRIC.openBreakers, {}, open.length);
   deps.metrics.seconds(METRIC.oldestOpenBreakerAge, open.length ? Math.max(0, Math.round((now - oldestOpenedAt) / 1000)) : 0);
   deps.metrics.count(METRIC.heldBacklog, {}, held);
+  deps.metrics.count(METRIC.awaitingApproval, {}, await deps.ledger.heldCount(HELD_APPROVAL_SHARD));
   return { open: open.length, releasing: active.length - open.length, released, gaveUp, held };
 }

@@ -102,7 +102,8 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   const dueAt = Math.min(event.stopDate ?? now, now) + delay * 1000;
   const plan =
     `redrive ${redriveCount + 1} of ${policy.maxRedrives} (error ${errorName ?? '(none)'} matches '${matched}')` +
-    (facts.releasedByHand ? ', released by hand' : '');
+    (facts.releasedByHand ? ', released by hand' : '') +
+    (facts.approvedBy !== undefined ? `, approved by ${facts.approvedBy}` : '');
 
   const hold = `hold it for a person (${limitText}; onExhausted: hold)`;
   if (facts.paused) return skip('paused', `the controller is paused; would otherwise ${exhausted ? hold : plan}`);
@@ -111,6 +112,19 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   }
   if (exhausted) {
     return { decision: 'hold', reason: 'exhausted', policyKey, redriveCount, errorName, detail: `${limitText}; held for a person (onExhausted: hold): redrivectl release` };
+  }
+
+  // approval: true: a person approves every redrive first (docs/policies.md). An approved
+  // failure is not held for it again; the breaker and the rest still apply.
+  if (policy.approval && facts.approvedBy === undefined) {
+    return {
+      decision: 'hold',
+      reason: 'awaiting-approval',
+      policyKey,
+      redriveCount,
+      errorName,
+      detail: `would ${plan}; held for a person's approval (policy '${policy.key}' has approval: true): redrivectl approve or reject`,
+    };
   }
 
   if (carryOut !== undefined || dueAt <= now) {

@@ -89,4 +89,6 @@ export interface ExecutionFacts {
   readonly current: CurrentExecution | null;
   /** A person released this held failure (`redrivectl release`): maxRedrives does not stop it. */
   readonly releasedByHand?: boolean;
+  /** Who approved this failure's redrive (policy `approval: true`; the ledger record carries it). */
+  readonly approvedBy?: string;
 }

@@ -30,6 +30,12 @@ export interface FailureFacts {
    * none; older records lack it). Kept on held records: the probe choice rotates by it.
    */
   readonly probes?: number;
+  /**
+   * Who approved this failure's redrive, and when (policy `approval: true`,
+   * contract/approval.ts); absent: not approved. Kept by every write until it is settled.
+   */
+  readonly approvedBy?: string;
+  readonly approvedAt?: number;
 }
 
 export interface FailureRecord extends FailureFacts {
@@ -50,7 +56,16 @@ export interface FailureRecord extends FailureFacts {
   readonly supersededBy?: number;
   /** Its byDue index value, while it is in the index (pending, claimed, held, parked). */
   readonly dueShard?: string;
+  /** Held for approval: when its `Auto Redrive Approval Requested` event was sent. */
+  readonly approvalRequestedAt?: number;
+  /** Rejected by a person (`redrivectl reject`): who, and the reason they gave. */
+  readonly rejectedBy?: string;
+  readonly rejectedWhy?: string;
 }
+
+/** The approval a failure carries (for writes that replace the record whole). */
+export const keptApproval = (f: Pick<FailureFacts, 'approvedBy' | 'approvedAt'> | undefined): Pick<FailureFacts, 'approvedBy' | 'approvedAt'> =>
+  f?.approvedBy === undefined ? {} : { approvedBy: f.approvedBy, approvedAt: f.approvedAt };
 
 /**
  * A failure that may still be redriven: pending, claimed, held, or a skip parked for a

@@ -8,7 +8,15 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Decision } from '../decide/decision';
 import type { FailureFacts } from './failure-ledger';
-import { type BreakerEventDetail, CAUSE_LIMIT, DETAIL_TYPE_EXHAUSTED, DETAIL_TYPE_SKIPPED, OWNER_EVENT_SOURCE } from '../../contract/owner-events';
+import {
+  type ApprovalRequestedDetail,
+  type BreakerEventDetail,
+  CAUSE_LIMIT,
+  DETAIL_TYPE_APPROVAL_REQUESTED,
+  DETAIL_TYPE_EXHAUSTED,
+  DETAIL_TYPE_SKIPPED,
+  OWNER_EVENT_SOURCE,
+} from '../../contract/owner-events';
 
 
 export interface OwnerEventDetail {
@@ -27,6 +35,8 @@ export interface OwnerNotifier {
   notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void>;
   /** `Auto Redrive Breaker Opened` / `Closed` (optional: notifiers that predate the breaker). */
   notifyBreaker?(detailType: string, detail: BreakerEventDetail): Promise<void>;
+  /** `Auto Redrive Approval Requested` (optional: notifiers that predate approval). */
+  notifyApprovalRequested?(detail: ApprovalRequestedDetail): Promise<void>;
 }
 
 export function consoleUrl(executionArn: string, region: string): string {
@@ -78,6 +88,17 @@ export class EventBridgeNotifier implements OwnerNotifier {
     );
     if (out.FailedEntryCount) throw new Error(`PutEvents failed for ${detail.stateMachineArn}: ${out.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
   }
+
+  async notifyApprovalRequested(detail: ApprovalRequestedDetail): Promise<void> {
+    const out = await this.client.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: this.eventBusName, Source: OWNER_EVENT_SOURCE, DetailType: DETAIL_TYPE_APPROVAL_REQUESTED, Detail: JSON.stringify(detail), Resources: [detail.executionArn] },
+        ],
+      }),
+    );
+    if (out.FailedEntryCount) throw new Error(`PutEvents failed for ${detail.executionArn}: ${out.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
+  }
 }
 
 /** Local and tests: keeps the events. */
@@ -89,5 +110,9 @@ export class MemoryNotifier implements OwnerNotifier {
   }
   async notifyBreaker(detailType: string, detail: BreakerEventDetail): Promise<void> {
     this.breakerEvents.push({ detailType, detail });
+  }
+  readonly approvalRequests: ApprovalRequestedDetail[] = [];
+  async notifyApprovalRequested(detail: ApprovalRequestedDetail): Promise<void> {
+    this.approvalRequests.push(detail);
   }
 }

@@ -7,7 +7,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { handleStatusChange } from '../../lambda/event-path';
 import type { StepBehaviour } from '../../local/sfn';
-import { type CliEnv, createMachine, expectOneErrorLine, parseJson, runCli, startCliEnv, startExecution } from './helpers';
+import { type CliEnv, expectOneErrorLine, machineWithExecutions, parseJson, runCli, startCliEnv } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -26,14 +26,7 @@ afterAll(async () => h.stop());
 
 async function outage(name: string, n: number): Promise<{ sm: string; arns: string[] }> {
   world.down = true;
-  const sm = await createMachine(h.local, name, TASK);
-  h.local.standIn.setBehaviour(TASK, downstream);
-  const arns: string[] = [];
-  for (let i = 0; i < n; i++) {
-    arns.push(await startExecution(h.local, sm, `${name}-${i}`));
-    await h.local.settle();
-  }
-  return { sm, arns };
+  return machineWithExecutions(h.local, name, TASK, downstream, n);
 }
 
 test('an open breaker: status lists it, explain shows the hold; a released execution that succeeds closes it (redrive-succeeded); release of the state machine releases the rest', async () => {

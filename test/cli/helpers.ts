@@ -8,6 +8,7 @@ import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/clien
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { type LocalEnvironment, type LocalOptions, LOCAL_REGION, LOCAL_TABLES, startLocal } from '../../local/environment';
 import { SqsStandIn } from '../../local/sqs';
+import type { StepBehaviour } from '../../local/sfn';
 
 export const CLI = path.resolve(__dirname, '../../cli/redrivectl.cjs');
 export const ROOT = path.resolve(__dirname, '../..');
@@ -163,3 +164,19 @@ export async function startExecution(local: LocalEnvironment, stateMachineArn: s
   const out = await local.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: '{}' }));
   return out.executionArn!;
 }
+
+/**
+ * A state machine `name` whose task `resource` behaves as `behaviour`, and `n` executions
+ * of it (`<name>-<i>`), each settled before the next starts.
+ */
+export async function machineWithExecutions(local: LocalEnvironment, name: string, resource: string, behaviour: StepBehaviour, n: number): Promise<{ sm: string; arns: string[] }> {
+  const sm = await createMachine(local, name, resource);
+  local.standIn.setBehaviour(resource, behaviour);
+  const arns: string[] = [];
+  for (let i = 0; i < n; i++) {
+    arns.push(await startExecution(local, sm, `${name}-${i}`));
+    await local.settle();
+  }
+  return { sm, arns };
+}
+

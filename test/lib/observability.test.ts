@@ -309,6 +309,13 @@ describe('dashboard', () => {
     expect(labels.slice(0, 2)).toEqual(['Redrives', 'Redrives that then succeeded']);
   });
 
+  test('held for approval: the drain\'s AwaitingApproval gauge and the failures newly held for approval (HeldFailures, Reason awaiting-approval)', () => {
+    const widget = t0().dashboard().widgets.find((w) => w.properties.title === 'Held for approval: awaiting a person; newly held');
+    const metrics = dashboardMetrics({ widgets: [widget] });
+    expect(metrics.map((m) => m.name)).toEqual([METRIC.awaitingApproval, METRIC.heldFailures]);
+    expect(JSON.stringify(widget.properties.metrics[1])).toContain('"Reason","awaiting-approval"');
+  });
+
   test('Lambda widgets: errors, throttles, duration p99, concurrent executions of both functions; DLQ depth', () => {
     const t = t0();
     const widgets = t.dashboard().widgets;

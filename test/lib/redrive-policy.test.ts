@@ -162,6 +162,8 @@ describe('validated at synth by the shared policy schema, naming the prop', () =
     ['a breaker window out of range', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, breaker: { window: Duration.seconds(5) } }), 'breaker.window', /^RedrivePolicy Orders\/P: breaker.window must be from 10 to 86400 \(policy field breaker.windowSeconds\)$/],
     ['a breaker probe interval not whole seconds', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, breaker: { probeInterval: Duration.millis(2500) } }), 'breaker.probeInterval', /^RedrivePolicy Orders\/P: breaker.probeInterval must be a whole number of seconds, got 2 seconds 500 millis$/],
     ['a hold margin beyond 72 hours', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, holdMargin: Duration.days(4) }), 'holdMargin', /^RedrivePolicy Orders\/P: holdMargin .*\(policy field holdMarginHours\)$/],
+    // A JavaScript app (no type check) passing a string where a boolean belongs.
+    ['approval as a word', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, approval: 'yes' as unknown as boolean }), 'approval', /^RedrivePolicy Orders\/P: approval must be true or false/],
   ];
 
   test.each(cases)('%s', (_name, make, prop, message) => {
@@ -194,4 +196,13 @@ test('reserved concurrency is opt-in on AutoRedrive (default: none)', () => {
     Object.values(Template.fromStack(s).findResources('AWS::Lambda::Function')).map((f) => f.Properties.ReservedConcurrentExecutions);
   expect(reserved(stack).filter((r) => r !== undefined)).toEqual([]);
   expect(reserved(other).filter((r) => r !== undefined)).toEqual([20]);
+});
+
+test('approval becomes the policy field approval (absent when not set: the controller default, false)', () => {
+  const { stack, autoRedrive, machine } = setup();
+  new RedrivePolicy(stack, 'Approved', { autoRedrive, stateMachine: machine, approval: true });
+  autoRedrive.addPolicy(ORDERS_ARN, {});
+  const items = policies(Template.fromStack(stack)).map((p) => p.Policy);
+  expect(items).toEqual(expect.arrayContaining([expect.objectContaining({ approval: true })]));
+  expect(items.find((i) => i.stateMachine === ORDERS_ARN)).not.toHaveProperty('approval');
 });

@@ -51,6 +51,7 @@ export function policy(overrides: Partial<RedrivePolicy> = {}): RedrivePolicy {
     onExhausted: POLICY_DEFAULTS.onExhausted,
     holdMarginHours: POLICY_DEFAULTS.holdMarginHours,
     breaker: POLICY_DEFAULTS.breaker,
+    approval: POLICY_DEFAULTS.approval,
     ...overrides,
   };
 }

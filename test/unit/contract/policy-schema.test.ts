@@ -47,6 +47,7 @@ describe('parsePolicyItem: defaults', () => {
       onExhausted: 'skip',
       holdMarginHours: 24,
       breaker: { enabled: true, threshold: 20, redriveFailureThreshold: 2, windowSeconds: 300, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
+      approval: false,
     });
   });
 
@@ -423,6 +424,7 @@ describe('itemFromDynamo (raw AttributeValue maps)', () => {
       onExhausted: 'hold',
       holdMarginHours: 48,
       breaker: { enabled: false, threshold: 10, redriveFailureThreshold: 2, windowSeconds: 120, probeIntervalSeconds: 30, maxProbeIntervalSeconds: 240, probeTimeoutSeconds: 900 },
+      approval: false,
     });
   });
 
@@ -512,3 +514,23 @@ describe('breaker fields', () => {
     expect(valid(written)).toEqual(p);
   });
 });
+
+describe('approval (approval before redrive)', () => {
+  it('a boolean, or "true" / "false" typed by hand; absent: false', () => {
+    expect(valid({ stateMachine: '*', approval: true }).approval).toBe(true);
+    expect(valid({ stateMachine: '*', approval: ' TRUE ' }).approval).toBe(true);
+    expect(valid({ stateMachine: '*', approval: 'false' }).approval).toBe(false);
+    expect(valid({ stateMachine: '*' }).approval).toBe(false);
+  });
+  it('"yes", a number or a list makes the item invalid, naming the field', () => {
+    for (const v of ['yes', 1, ['true']]) {
+      const err = invalid({ stateMachine: '*', approval: v });
+      expect(fieldsOf(err)).toEqual(['approval']);
+      expect(err.message).toBe("policy '*' is invalid: approval: must be true or false");
+    }
+  });
+  it('policyToItem writes it back', () => {
+    expect(policyToItem(valid({ stateMachine: '*', approval: true }))).toMatchObject({ approval: true });
+  });
+});
+

@@ -82,6 +82,7 @@ const arbPolicy: fc.Arbitrary<RedrivePolicy> = fc.record({
   onExhausted: fc.constantFrom('skip' as const, 'hold' as const),
   holdMarginHours: fc.constant(24),
   breaker: fc.constant(BREAKER_DEFAULTS),
+  approval: fc.constant(false),
 });
 
 const arbResolution: fc.Arbitrary<PolicyResolution> = fc.oneof(
@@ -419,6 +420,24 @@ describe('decide(): properties', () => {
         if (d.decision !== 'skip' || d.reason === 'paused' || d.reason === 'dry-run') return;
         const unpaused = run({ ...i, facts: { ...i.facts, paused: false } });
         expect(unpaused).toEqual(d);
+      }),
+      RUNS,
+    );
+  });
+
+  it('approval: true turns every would-be redrive (now or later) into a hold awaiting-approval and changes nothing else; once approved it decides as without approval', () => {
+    fc.assert(
+      fc.property(fc.oneof(arbInputs, arbHappyInputs), fc.constantFrom(undefined, 'arn:aws:iam::123456789012:user/alice'), (i, approvedBy) => {
+        if (i.resolution.kind !== 'found') return;
+        const without = run({ ...i, facts: { ...i.facts, approvedBy } });
+        const d = run({ ...i, resolution: { kind: 'found', policy: { ...i.resolution.policy, approval: true } }, facts: { ...i.facts, approvedBy } });
+        if (approvedBy === undefined && acts(without)) {
+          check(d.decision === 'hold' && d.reason === 'awaiting-approval', 'a would-be redrive not held for approval', d);
+          check(d.redriveCount === without.redriveCount && d.errorName === without.errorName && d.policyKey === without.policyKey, 'subject changed', d);
+        } else {
+          expect(d).toEqual(without);
+        }
+        if (approvedBy !== undefined && d.decision === 'redrive') check(d.detail.includes(`approved by ${approvedBy}`), 'approver not in the detail', d);
       }),
       RUNS,
     );

@@ -188,7 +188,8 @@ describe('decide: one example per skip reason', () => {
 
   // Skip reasons the controller records without calling decide() (redrive-window-ending: breaker/release.ts;
   // account-not-served: unserved-failure.ts).
-  const CONTROLLER_ONLY: readonly string[] = ['unknown-account', 'redrive-window-ending', 'account-not-served'];
+  // rejected: lambda/approval/approve.ts (a person's rejection of a failure held for approval).
+  const CONTROLLER_ONLY: readonly string[] = ['unknown-account', 'redrive-window-ending', 'account-not-served', 'rejected'];
 
   it('covers every skip reason decide() can give', () => {
     expect(new Set([...cases.map((c) => c[0]), ...CONTROLLER_ONLY])).toEqual(new Set(SKIP_REASONS));
@@ -236,5 +237,40 @@ describe('decide: precedence', () => {
   });
   it('current with the same redriveCount and FAILED is fine', () => {
     expect(decide(fixtureEvent('failed1'), found(), facts({ current: current({ redriveCount: 1 }) }), STOP1 + 120_000).decision).toBe('redrive');
+  });
+});
+
+describe('decide: approval before redrive (policy approval: true)', () => {
+  const late = STOP0 + 3_600_000;
+  const ALICE = 'arn:aws:sts::123456789012:assumed-role/oncall/alice';
+  it('a failure the policy would redrive now is held awaiting-approval, naming the redrive it waits for', () => {
+    const d = decide(fixtureEvent('failed0'), found({ approval: true }), facts(), late);
+    expect(d).toMatchObject({ decision: 'hold', reason: 'awaiting-approval', redriveCount: 0, errorName: 'Lambda.AWSLambdaException', policyKey: STATE_MACHINE_ARN });
+    expect(d.detail).toContain('would redrive 1 of 3');
+    expect(d.detail).toContain('redrivectl approve or reject');
+  });
+  it('a failure the policy would redrive later (backoff) is held at once too', () => {
+    expect(decide(fixtureEvent('failed0'), found({ approval: true, intervalSeconds: 600 }), facts(), STOP0 + 1000)).toMatchObject({ decision: 'hold', reason: 'awaiting-approval' });
+  });
+  it('approved: redriven through the normal path (release of the held record), the approver in the detail; backoff still applies', () => {
+    const held = { thisFailure: { state: 'held' as const, reason: 'awaiting-approval' } };
+    const d = decide(fixtureEvent('failed0'), found({ approval: true }), facts({ ...held, approvedBy: ALICE }), late);
+    expect(d).toMatchObject({ decision: 'redrive', reason: 'release' });
+    expect(d.detail).toContain(`approved by ${ALICE}`);
+    const early = decide(fixtureEvent('failed0'), found({ approval: true, intervalSeconds: 600 }), facts({ ...held, approvedBy: ALICE }), STOP0 + 1000);
+    expect(early).toMatchObject({ decision: 'redrive-later', reason: 'backoff' });
+  });
+  it('what decide() skips comes first: limit, non-retryable and unmatched errors, pause and dry run are not held for approval', () => {
+    expectSkip(decide(fixtureEvent('failed2'), found({ approval: true, maxRedrives: 2 }), facts(), late), 'limit-reached');
+    expectSkip(decide(fixtureEvent('failed0', { error: 'States.Runtime' }), found({ approval: true }), facts(), late), 'error-not-retryable');
+    expectSkip(decide(fixtureEvent('failed0'), found({ approval: true, errorEquals: ['Other.*'] }), facts(), late), 'error-not-matched');
+    expectSkip(decide(fixtureEvent('failed0'), found({ approval: true }), facts({ paused: true }), late), 'paused');
+    expectSkip(decide(fixtureEvent('failed0'), found({ approval: true, dryRun: true }), facts(), late), 'dry-run');
+  });
+  it('onExhausted hold at the limit is held as exhausted (for redrivectl release), not for approval', () => {
+    expect(decide(fixtureEvent('failed2'), found({ approval: true, maxRedrives: 2, onExhausted: 'hold' }), facts(), late)).toMatchObject({ decision: 'hold', reason: 'exhausted' });
+  });
+  it('approval: false (the default) never holds for approval', () => {
+    expect(decide(fixtureEvent('failed0'), found(), facts(), late)).toMatchObject({ decision: 'redrive', reason: 'no-delay' });
   });
 });
