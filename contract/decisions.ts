@@ -19,7 +19,12 @@ export type RedriveReason = 'no-delay' | 'due' | 'retry-abandoned-claim' | 'rele
  * `breaker-open` while its (state machine, error) group's breaker is open (released when it
  * closes), `exhausted` after maxRedrives with `onExhausted: hold` (released by a person).
  */
-export const HOLD_REASONS = ['breaker-open', 'exhausted'] as const;
+export const HOLD_REASONS = [
+  'breaker-open',
+  'exhausted',
+  // The state machine's redrive budget (maxRedrivesPerHour) is used up: released oldest first when it allows.
+  'over-budget',
+] as const;
 export type HoldReason = (typeof HOLD_REASONS)[number];
 
 export const SKIP_REASONS = [

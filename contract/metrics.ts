@@ -51,6 +51,12 @@ export const METRIC = {
   openBreakers: 'OpenBreakers',
   /** Age in seconds of the longest-open breaker, measured by the drain (the breaker alarm). */
   oldestOpenBreakerAge: 'OldestOpenBreakerAgeSeconds',
+  /** A state machine reached its redrive budget (maxRedrivesPerHour): at most once an hour per state machine, not per held failure. */
+  budgetReached: 'BudgetReached',
+  /** Failures held over their state machine's redrive budget, measured by the drain. */
+  overBudgetHeld: 'OverBudgetHeld',
+  /** Age in seconds of the oldest failure held over budget, measured by the drain (the budget alarm). */
+  oldestOverBudgetAge: 'OldestOverBudgetAgeSeconds',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -96,6 +96,12 @@ export interface RedrivePolicy {
   /** A held failure is given up this long before Step Functions' 14-day redrive window ends. */
   readonly holdMarginHours: number;
   readonly breaker: BreakerPolicy;
+  /**
+   * The redrive budget (docs/policies.md#redrive-budget): at most this many redrives of one
+   * state machine in any rolling hour, from every path; failures over it are held
+   * (`over-budget`) and released oldest first. undefined: no budget (the default).
+   */
+  readonly maxRedrivesPerHour?: number;
 }
 
 export const POLICY_DEFAULTS = {
@@ -113,6 +119,9 @@ export const POLICY_DEFAULTS = {
   holdMarginHours: 24,
   breaker: BREAKER_DEFAULTS,
 };
+
+/** Largest `maxRedrivesPerHour` (a budget is a ceiling; above this there is none worth keeping). */
+export const MAX_REDRIVES_PER_HOUR = 10_000_000;
 
 /** Longest delay a policy may ask for: the 14-day redrive window, in seconds. */
 export const MAX_DELAY_LIMIT_SECONDS = 14 * 24 * 3600;
@@ -229,6 +238,7 @@ export const policyItemSchema = z
       .optional(),
     holdMarginHours: integerIn(1, MAX_HOLD_MARGIN_HOURS).optional(),
     breaker: breakerSchema.optional(),
+    maxRedrivesPerHour: integerIn(1, MAX_REDRIVES_PER_HOUR).optional(),
     // Written by redrivectl and the RedrivePolicy custom resource; informational.
     updatedAt: z.string().optional(),
     updatedBy: z.string().optional(),
@@ -297,6 +307,7 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
     onExhausted: p.onExhausted ?? POLICY_DEFAULTS.onExhausted,
     holdMarginHours: p.holdMarginHours ?? POLICY_DEFAULTS.holdMarginHours,
     breaker: { ...BREAKER_DEFAULTS, ...Object.fromEntries(Object.entries(p.breaker ?? {}).filter(([, v]) => v !== undefined)) },
+    maxRedrivesPerHour: p.maxRedrivesPerHour,
   };
   return { ok: true, policy };
 }
@@ -320,5 +331,6 @@ export function policyToItem(policy: RedrivePolicy): Record<string, unknown> {
     breaker: { ...policy.breaker },
   };
   if (policy.description !== undefined) item.description = policy.description;
+  if (policy.maxRedrivesPerHour !== undefined) item.maxRedrivesPerHour = policy.maxRedrivesPerHour;
   return item;
 }

@@ -32,6 +32,8 @@ import { type FailureFacts, type FailureRecord, mayStillBeRedriven, toRecordStat
 import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
 import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
+import { gateByBudget } from './act/budget-gate';
+import type { RedriveBudget } from './act/redrive-budget';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -47,6 +49,8 @@ export interface ControllerDeps extends ActDeps {
   readonly accounts?: { allows(account: string): boolean; serves?(account: string, region: string): boolean };
   /** The outage breakers (docs/breaker.md). @default none: no failure is ever held by a breaker */
   readonly breakers?: BreakerStore;
+  /** The redrive budgets (policy field maxRedrivesPerHour). @default none: no budget is enforced */
+  readonly budget?: RedriveBudget;
   /**
    * Read the ledger before the first write even for a fresh failure (no `claimNew`).
    * Tests only: the path the fresh-failure claim must agree with. @default false
@@ -126,7 +130,7 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
   const gathered = await gatherFacts(event, deps, options);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
 
-  const decision = await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps);
+  const decision = await gateByBudget(await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps), { ...gathered, event, ...options }, deps);
   const repeatsSkip = repeatsRecordedSkip(decision, gathered.thisRecord);
   if (options.quietIfUnchanged && repeatsSkip) return outcomeOf(event, decision, options.source, { action: 'skipped', unchanged: true });
   if (options.decideOnly) return outcomeOf(event, decision, options.source, { action: 'skipped', actionDetail: 'decide only' });
@@ -242,7 +246,7 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   if (decision.decision !== 'redrive' || !failure) return undefined;
   const claim = await deps.ledger.claimNew(failure, now, deps.claimTimeoutMs);
   if (!claim) return undefined;
-  const gated = await gateByBreaker(decision, { event, resolution, failures: [], thisRecord: undefined, source: options.source, now }, deps);
+  const gated = await gateByBudget(await gateByBreaker(decision, { event, resolution, failures: [], thisRecord: undefined, source: options.source, now }, deps), { event, resolution, now }, deps);
   const entry = entryOf(event, gated, options.source);
   const action = gated.decision === 'hold' ? await holdClaimed(claim, failure, gated, deps, entry) : await redriveClaimed(claim, failure, deps, undefined, entry);
   return record(event, gated, action, failure, deps, options.source);

@@ -13,6 +13,7 @@ import { settleIfNotServed } from './unserved-failure';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './breaker/tick';
 import { reconsiderParked, type ReconsiderReport } from './reconsider-parked';
+import { type BudgetReleaseReport, releaseOverBudget } from './budget-release';
 import { METRIC } from '../contract/metrics';
 import { sweep, type SweepReport } from './reconcile';
 import type { SweepSchedule } from './record/sweep-schedule';
@@ -39,6 +40,8 @@ export interface DrainReport {
   readonly breakers?: BreakerRunReport;
   /** Parked failures decided again (their reason no longer holds), and how many are left. */
   readonly parked: ReconsiderReport;
+  /** Failures held over their redrive budget, released as it allows (budget-release.ts). */
+  readonly overBudget: BudgetReleaseReport;
 }
 
 export { eventFromRecord };
@@ -94,6 +97,8 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
     : undefined;
   // After the releases, in the same budget: parked failures whose reason has changed.
   const parked = await reconsiderParked(deps, snapshot, { deadline: started + (options.breakers?.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS), concurrency: options.concurrency });
+  // Then, in the same budget: failures held over their state machine's redrive budget, as it allows.
+  const overBudget = await releaseOverBudget(deps, snapshot, { deadline: started + (options.breakers?.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS), concurrency: options.concurrency });
   const backlog = await deps.ledger.backlog();
   const now = deps.clock();
   const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
@@ -101,7 +106,7 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
   // The run's decision counts, before the instance may be frozen (audit-trail.ts).
   await deps.audit.flush(now);
-  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers, parked };
+  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers, parked, overBudget };
 }
 
 /** The deployed RedriveExecution rate, for redrivectl release and backfill (act/rate-limiter.ts publishRate). */

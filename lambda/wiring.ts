@@ -19,6 +19,8 @@ import { PolicySource } from './policy/policy-source';
 import { AuditTrail } from './record/audit-trail';
 import { DrainLease } from './record/drain-lease';
 import { BreakerStore } from './record/breaker-store';
+import { DynamoBudgetStore } from './record/budget-store';
+import { RedriveBudget } from './act/redrive-budget';
 import { FailureLedger } from './record/failure-ledger';
 import { KillSwitch } from './record/kill-switch';
 import { EventBridgeNotifier, type OwnerNotifier } from './record/owner-notifier';
@@ -80,6 +82,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     ledger: new FailureLedger(doc, config.ledgerTableName, config.auditRetentionDays, indexShardsFor(config.peakFailuresPerSecond), clock),
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays, options.counterFlushMs),
     breakers: new BreakerStore(doc, config.ledgerTableName, clock),
+    budget: new RedriveBudget(new DynamoBudgetStore(doc, config.ledgerTableName), clock),
     stepFunctions: options.stepFunctions ?? router,
     accounts: router,
     redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock, { sleep }),

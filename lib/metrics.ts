@@ -62,6 +62,9 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.parkedFailures]: [],
   [METRIC.openBreakers]: [],
   [METRIC.oldestOpenBreakerAge]: [],
+  [METRIC.budgetReached]: [],
+  [METRIC.overBudgetHeld]: [],
+  [METRIC.oldestOverBudgetAge]: [],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */

@@ -10,6 +10,7 @@ import { type Claim, type FailureFacts, type FailureLedger, heldSince, settlesWi
 import type { ActionResult, AuditEntry } from '../record/audit-trail';
 import { DIMENSION, METRIC } from '../../contract/metrics';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { HELD_BUDGET_SHARD } from '../../contract/budget';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
 import { redriveClientToken } from './client-token';
 import type { RateLimiter } from './rate-limiter';
@@ -104,7 +105,8 @@ export async function carryOut(
 }
 
 /** The held family a hold decision lists the failure in (contract/breaker.ts). */
-const heldFamilyOf = (decision: Decision, facts: FailureFacts) => (decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : heldShard(facts));
+const heldFamilyOf = (decision: Decision, facts: FailureFacts) =>
+  decision.reason === 'over-budget' ? HELD_BUDGET_SHARD : decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : heldShard(facts);
 
 /**
  * Holds a failure this invocation has claimed (the event path's claim of a fresh failure,

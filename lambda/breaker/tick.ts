@@ -13,6 +13,7 @@
  * pause must not let a held failure age out of its window unseen).
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
+import { HELD_BUDGET_SHARD } from '../../contract/budget';
 import { parseStateMachineArn } from '../../contract/arn';
 import { namesOneDependency } from '../../contract/error-names';
 import { METRIC } from '../../contract/metrics';
@@ -163,7 +164,7 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
     active = await deps.breakers.active();
   }
   const parked = (await deps.ledger.parked.families()).map((f) => f.base);
-  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked]);
+  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked, HELD_BUDGET_SHARD]);
 
   // Gauges.
   const now = deps.clock();

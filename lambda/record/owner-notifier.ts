@@ -8,7 +8,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Decision } from '../decide/decision';
 import type { FailureFacts } from './failure-ledger';
-import { type BreakerEventDetail, CAUSE_LIMIT, DETAIL_TYPE_EXHAUSTED, DETAIL_TYPE_SKIPPED, OWNER_EVENT_SOURCE } from '../../contract/owner-events';
+import { type BreakerEventDetail, type BudgetEventDetail, CAUSE_LIMIT, DETAIL_TYPE_EXHAUSTED, DETAIL_TYPE_SKIPPED, OWNER_EVENT_SOURCE } from '../../contract/owner-events';
 
 
 export interface OwnerEventDetail {
@@ -27,6 +27,8 @@ export interface OwnerNotifier {
   notify(decision: Decision, facts: FailureFacts, cause: string | null): Promise<void>;
   /** `Auto Redrive Breaker Opened` / `Closed` (optional: notifiers that predate the breaker). */
   notifyBreaker?(detailType: string, detail: BreakerEventDetail): Promise<void>;
+  /** `Auto Redrive Budget Reached` (optional: notifiers that predate the budget). */
+  notifyBudget?(detailType: string, detail: BudgetEventDetail): Promise<void>;
 }
 
 export function consoleUrl(executionArn: string, region: string): string {
@@ -69,6 +71,15 @@ export class EventBridgeNotifier implements OwnerNotifier {
   }
 
   async notifyBreaker(detailType: string, detail: BreakerEventDetail): Promise<void> {
+    await this.putStateMachineEvent(detailType, detail);
+  }
+
+  async notifyBudget(detailType: string, detail: BudgetEventDetail): Promise<void> {
+    await this.putStateMachineEvent(detailType, detail);
+  }
+
+  /** One owner event about a state machine (its ARN the event's resource). */
+  private async putStateMachineEvent(detailType: string, detail: { readonly stateMachineArn: string }): Promise<void> {
     const out = await this.client.send(
       new PutEventsCommand({
         Entries: [
@@ -89,5 +100,9 @@ export class MemoryNotifier implements OwnerNotifier {
   }
   async notifyBreaker(detailType: string, detail: BreakerEventDetail): Promise<void> {
     this.breakerEvents.push({ detailType, detail });
+  }
+  readonly budgetEvents: Array<{ detailType: string; detail: BudgetEventDetail }> = [];
+  async notifyBudget(detailType: string, detail: BudgetEventDetail): Promise<void> {
+    this.budgetEvents.push({ detailType, detail });
   }
 }
