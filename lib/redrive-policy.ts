@@ -179,6 +179,17 @@ export interface RedrivePolicyOptions {
    * @default - on, with the defaults of {@link RedrivePolicyBreaker}
    */
   readonly breaker?: RedrivePolicyBreaker | false;
+
+  /**
+   * The redrive budget: at most this many redrives of one state machine in any rolling
+   * hour, from every path (events, the drain, releases, backfill, probes). Failures over it
+   * are held (`over-budget`) and released oldest first when the budget allows; an `Auto
+   * Redrive Budget Reached` owner event says when a state machine reaches it. A positive
+   * whole number (docs/policies.md#redrive-budget).
+   *
+   * @default - no budget
+   */
+  readonly maxRedrivesPerHour?: number;
 }
 
 /** Properties of {@link RedrivePolicy}. */
@@ -260,6 +271,7 @@ const PROP_OF_FIELD: Readonly<Record<string, string>> = {
   onExhausted: 'onExhausted',
   holdMarginHours: 'holdMargin',
   breaker: 'breaker',
+  maxRedrivesPerHour: 'maxRedrivesPerHour',
 };
 
 /** The `breaker` map's field each breaker prop becomes. */
@@ -321,6 +333,7 @@ export class RedrivePolicy extends Construct {
     set('onExhausted', props.onExhausted);
     set('holdMarginHours', wholeUnits('holdMargin', props.holdMargin, 3600, 'hour', fail));
     set('breaker', breakerItem(props.breaker, fail));
+    set('maxRedrivesPerHour', props.maxRedrivesPerHour);
     item.managedBy = managedByValue(stack.stackName, pathInStack(this, stack));
     validate(item, fail);
     this.item = item;

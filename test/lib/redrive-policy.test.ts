@@ -193,3 +193,23 @@ test('reserved concurrency is opt-in on AutoRedrive (default: none)', () => {
   expect(reserved(stack).filter((r) => r !== undefined)).toEqual([]);
   expect(reserved(other).filter((r) => r !== undefined)).toEqual([20]);
 });
+
+describe('maxRedrivesPerHour (the redrive budget)', () => {
+  test('becomes the policy field the controller reads; absent, the item has none (no budget)', () => {
+    const { stack, autoRedrive, machine } = setup();
+    new RedrivePolicy(stack, 'Budgeted', { autoRedrive, stateMachine: machine, maxRedrivesPerHour: 500 });
+    autoRedrive.addPolicy(ORDERS_ARN);
+    const items = policies(Template.fromStack(stack)).map((p) => p.Policy);
+    expect(items).toEqual(expect.arrayContaining([expect.objectContaining({ maxRedrivesPerHour: 500 })]));
+    expect(items.find((i) => i.stateMachine === ORDERS_ARN)).not.toHaveProperty('maxRedrivesPerHour');
+  });
+
+  test.each([
+    [-1, /^RedrivePolicy Orders\/P: maxRedrivesPerHour must be from 1 to 10000000$/],
+    [0, /^RedrivePolicy Orders\/P: maxRedrivesPerHour must be from 1 to 10000000$/],
+    [1.5, /^RedrivePolicy Orders\/P: maxRedrivesPerHour must be a whole number from 1 to 10000000$/],
+  ])('%p is refused at synth, naming the prop', (value, message) => {
+    const s = setup();
+    expect(() => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, maxRedrivesPerHour: value })).toThrow(message);
+  });
+});
