@@ -399,6 +399,10 @@ describe('alarms', () => {
       Namespace: METRICS_NAMESPACE, MetricName: METRIC.oldestOpenBreakerAge, Statistic: 'Maximum', Period: 300,
       ComparisonOperator: 'GreaterThanThreshold', Threshold: 7200, EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
     },
+    overBudget: {
+      Namespace: METRICS_NAMESPACE, MetricName: METRIC.oldestOverBudgetAge, Statistic: 'Maximum', Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold', Threshold: 7200, EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+    },
   };
   const ANCHOR: Record<AlarmKey, string> = {
     deadLetterQueue: RUNBOOK.deadLetterQueue,
@@ -408,11 +412,12 @@ describe('alarms', () => {
     backlogAge: RUNBOOK.backlogAge,
     policyInvalid: RUNBOOK.policyInvalid,
     breakerOpen: RUNBOOK.breakerOpen,
+    overBudget: RUNBOOK.overBudget,
   };
 
-  test('exactly these seven alarms', () => {
+  test('exactly these eight alarms', () => {
     const t = t0();
-    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     expect(Object.keys(t.ar.alarms).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
