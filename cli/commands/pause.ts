@@ -10,6 +10,7 @@ import { describeError } from '../errors';
 import { isoTime, keyValues, table } from '../output';
 import { PolicyStore } from '../policy-store';
 import { activeBreakers, breakersTable } from '../breakers';
+import { overBudgetStateMachines, overBudgetTable } from '../budgets';
 
 const DAY_MS = 86_400_000;
 
@@ -83,6 +84,7 @@ async function status(ctx: CliContext): Promise<void> {
     activeBreakers(ctx),
     parkedFailures(ctx),
   ]);
+  const overBudget = await overBudgetStateMachines(ctx);
   const parkedTotal = parked.reduce((n, f) => n + f.count, 0);
   const parkedByReason = new Map<string, number>();
   for (const f of parked) parkedByReason.set(f.reason, (parkedByReason.get(f.reason) ?? 0) + f.count);
@@ -98,6 +100,7 @@ async function status(ctx: CliContext): Promise<void> {
     breakers: held.breakers,
     held: { byBreakers: held.breakers.reduce((n, b) => n + b.held, 0), afterExhaustion: held.heldAfterExhaustion },
     parked: { count: parkedTotal, families: parked },
+    overBudget,
     lastDays: {
       days: [yesterday.day, today.day],
       redrives: sum(counts, (d, _r, a) => d === 'redrive' && a === 'redriven'),
@@ -127,6 +130,7 @@ async function status(ctx: CliContext): Promise<void> {
       ['Scheduled / deferred', `${result.lastDays.scheduled} / ${result.lastDays.deferred}`],
       ['Skips', result.lastDays.skipped],
       ['DLQ depth', dlq.depth ?? dlq.note],
+      ['At redrive budget', overBudget.held === 0 ? '0 state machines' : `${overBudget.stateMachines.length} state machine(s), ${overBudget.held} failure(s) held over budget`],
     ]);
     const rows = Object.entries(counts)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -134,7 +138,10 @@ async function status(ctx: CliContext): Promise<void> {
         const [decision, reason, action] = key.split(':');
         return { decision, reason, action, n };
       });
-    const withBreakers = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds, or by redrivectl release):\n${breakersTable(held.breakers)}` : top;
+    const withBreakerTable = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds, or by redrivectl release):\n${breakersTable(held.breakers)}` : top;
+    const withBreakers = overBudget.stateMachines.length
+      ? `${withBreakerTable}\n\nAt their redrive budget (held failures are released oldest first as it allows${overBudget.partial ? '; the first 10,000 listed' : ''}):\n${overBudgetTable(overBudget.stateMachines)}`
+      : withBreakerTable;
     return rows.length === 0
       ? withBreakers
       : `${withBreakers}\n\nDecisions (UTC days ${yesterday.day} and ${today.day}):\n${table(rows, [
