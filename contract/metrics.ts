@@ -38,7 +38,7 @@ export const METRIC = {
   breakerClosed: 'BreakerClosed',
   /** Probe events. Dimension: Outcome (started, succeeded, same-error, ...). */
   probes: 'Probes',
-  /** Failures newly held. Dimension: Reason (breaker-open, exhausted). */
+  /** Failures newly held. Dimension: Reason (breaker-open, exhausted, over-budget). */
   heldFailures: 'HeldFailures',
   /** Held failures in the ledger (all groups), measured by the drain. */
   heldBacklog: 'HeldBacklog',

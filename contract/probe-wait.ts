@@ -56,6 +56,7 @@ export interface HeldFacts {
 /** One sentence: how a held failure leaves the hold. */
 export function heldFate(h: HeldFacts, now: number): string {
   if (h.reason === 'exhausted') return 'held after exhaustion: never probed; released only by a person (redrivectl release)';
+  if (h.reason === 'over-budget') return "held over its state machine's redrive budget (maxRedrivesPerHour): released oldest first by the drain as the budget allows";
   if (!h.breaker || h.breaker.status !== 'open') return 'its breaker stopped holding: released by the next drain runs';
   if (h.maxRedrives === null) return 'no enabled policy applies: its breaker stops holding at the next drain run, which releases it through decide()';
   if (h.redriveCount >= h.maxRedrives) {
