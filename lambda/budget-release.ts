@@ -38,13 +38,13 @@ export async function releaseOverBudget(deps: ControllerDeps, snapshot: PolicySn
     const perHour = resolution.kind === 'found' ? resolution.policy.maxRedrivesPerHour : undefined;
     for (const record of records) {
       if (atBudget.has(record.stateMachineArn) || deps.clock() >= options.deadline) return;
-      // Still at its budget: left held as it is (no write, no audit entry each run). No
-      // budget any more (the policy changed): released, the gate lets it through.
-      if (perHour !== undefined && deps.budget && !(await deps.budget.available(record.stateMachineArn, perHour))) {
-        atBudget.add(record.stateMachineArn);
-        return;
-      }
       try {
+        // Still at its budget: left held as it is (no write, no audit entry each run). No
+        // budget any more (the policy changed): released, the gate lets it through.
+        if (perHour !== undefined && deps.budget && !(await deps.budget.available(record.stateMachineArn, perHour))) {
+          atBudget.add(record.stateMachineArn);
+          return;
+        }
         const outcome = await releaseOne(record, deps);
         outcomes.push(outcome);
         if (outcome.decision.decision === 'hold' && outcome.decision.reason === 'over-budget') atBudget.add(record.stateMachineArn);
@@ -55,35 +55,34 @@ export async function releaseOverBudget(deps: ControllerDeps, snapshot: PolicySn
       }
     }
   };
-  if (!snapshot.pause.paused) {
-    const held = deps.ledger.held(HELD_BUDGET_SHARD);
-    try {
-      for (let read = 0; read < MAX_READ && deps.clock() < options.deadline; ) {
-        const batch = await take(held, PAGE);
-        if (batch.length === 0) break;
-        read += batch.length;
-        // One worker per state machine (oldest first within it), `concurrency` state machines at a time.
-        const bySm = new Map<string, FailureRecord[]>();
-        for (const r of batch) if (!atBudget.has(r.stateMachineArn)) bySm.set(r.stateMachineArn, [...(bySm.get(r.stateMachineArn) ?? []), r]);
-        const groups = [...bySm.values()];
-        let next = 0;
-        const worker = async () => {
-          while (next < groups.length) await releaseInOrder(groups[next++]);
-        };
-        await Promise.all(Array.from({ length: Math.min(groups.length, options.concurrency ?? 8) }, worker));
-      }
-    } finally {
-      await held.return(undefined);
+  // One merged read of the family's shards; nothing held (the usual case): no other call.
+  const held = deps.ledger.held(HELD_BUDGET_SHARD);
+  let oldest: FailureRecord | undefined;
+  try {
+    for (let read = 0; read < MAX_READ && deps.clock() < options.deadline; ) {
+      const batch = await take(held, PAGE);
+      if (batch.length === 0) break;
+      oldest ??= batch[0];
+      read += batch.length;
+      if (snapshot.pause.paused) break;
+      // One worker per state machine (oldest first within it), `concurrency` state machines at a time.
+      const bySm = new Map<string, FailureRecord[]>();
+      for (const r of batch) if (!atBudget.has(r.stateMachineArn)) bySm.set(r.stateMachineArn, [...(bySm.get(r.stateMachineArn) ?? []), r]);
+      const groups = [...bySm.values()];
+      let next = 0;
+      const worker = async () => {
+        while (next < groups.length) await releaseInOrder(groups[next++]);
+      };
+      await Promise.all(Array.from({ length: Math.min(groups.length, options.concurrency ?? 8) }, worker));
     }
+  } finally {
+    await held.return(undefined);
   }
-  // Gauges: how many are held, and since when the oldest (by stop time) has been (the budget alarm).
-  const count = await deps.ledger.heldCount(HELD_BUDGET_SHARD);
-  const oldest = deps.ledger.held(HELD_BUDGET_SHARD, { pageSize: 1 });
-  const [first] = await take(oldest, 1);
-  await oldest.return(undefined);
+  // Gauges: how many are held, and since when the oldest (by stop time: a failure held
+  // again on each release attempt keeps its place) has been (the budget alarm).
+  const count = oldest ? await deps.ledger.heldCount(HELD_BUDGET_SHARD) : 0;
   const now = deps.clock();
-  // By stop time: a failure held again on each release attempt keeps its place, not its heldAt.
-  const since = first ? (first.stopDate ?? first.heldAt ?? now) : now;
+  const since = oldest && count > 0 ? (oldest.stopDate ?? oldest.heldAt ?? now) : now;
   deps.metrics.count(METRIC.overBudgetHeld, {}, count);
   deps.metrics.seconds(METRIC.oldestOverBudgetAge, Math.max(0, Math.round((now - since) / 1000)));
   return { outcomes, held: count, errors };

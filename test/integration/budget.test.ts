@@ -6,6 +6,7 @@
 import { HELD_BUDGET_SHARD } from '../../contract/budget';
 import { DETAIL_TYPE_BUDGET_REACHED } from '../../contract/owner-events';
 import { createMachine, drainAt, FIXTURE_START, names, type SimEnv, simEnv, startEachSecond } from '../support/local';
+import { maxInAnyHour } from '../../bench/budget';
 
 jest.setTimeout(120_000);
 
@@ -16,17 +17,6 @@ const HOUR = 60 * MINUTE;
 
 let env: SimEnv;
 afterEach(async () => env?.stop());
-
-/** Most of `times` in any [t, t + 1 h). */
-function maxInAnyHour(times: readonly number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; j < sorted.length; j++) {
-    while (sorted[j] - sorted[i] >= HOUR) i++;
-    best = Math.max(best, j - i + 1);
-  }
-  return best;
-}
 
 test('maxRedrivesPerHour: -1 in a hand-edited item: the failure is skipped policy-invalid, naming the item and the field', async () => {
   env = await simEnv(FIXTURE_START);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { BUDGET_BUCKET_MS, BUDGET_SKEW_MS, BUDGET_WINDOW_BUCKETS, budgetBucket, LEASE_LIFETIME_MS, leasedInWindow } from '../../../contract/budget';
 import { maxLeaseSize, nextLeaseSize, plan, RedriveBudget } from '../../../lambda/act/redrive-budget';
 import type { BudgetStore, BudgetView, BudgetWrite, BudgetWriteResult } from '../../../lambda/record/budget-store';
+import { maxInAnyHour } from '../../../bench/budget';
 
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 const HOUR = 3_600_000;
@@ -22,17 +23,6 @@ class MemoryBudgetStore implements BudgetStore {
     this.view = { version: expected + 1, leased: { ...next.leased }, reachedAt: next.reachedAt };
     return this.view;
   }
-}
-
-/** Most granted redrives in any [t, t + 1 h) of `times`. */
-function maxInAnyHour(times: readonly number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; j < sorted.length; j++) {
-    while (sorted[j] - sorted[i] >= HOUR) i++;
-    best = Math.max(best, j - i + 1);
-  }
-  return best;
 }
 
 describe('plan', () => {
