@@ -125,6 +125,8 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snap
   if (unserved) return unserved;
   // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
   if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
+  // Its state machine is at its redrive budget: it will be held over budget; no DescribeExecution either.
+  if (await overBudget(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {
@@ -141,6 +143,13 @@ async function breakerHolds(record: FailureRecord, deps: ControllerDeps, snapsho
   const resolution = resolvePolicy(snapshot, record.stateMachineArn);
   if (!deps.breakers || resolution.kind !== 'found' || !resolution.policy.breaker.enabled) return false;
   return (await deps.breakers.readCached(record, deps.clock())).status === 'open';
+}
+
+async function overBudget(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {
+  const resolution = resolvePolicy(snapshot, record.stateMachineArn);
+  const perHour = resolution.kind === 'found' ? resolution.policy.maxRedrivesPerHour : undefined;
+  if (!deps.budget || perHour === undefined) return false;
+  return !(await deps.budget.available(record.stateMachineArn, perHour));
 }
 
 /** The sweep is not started after this much of the drain Lambda's 5 minutes has gone (releases). */

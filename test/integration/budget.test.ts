@@ -63,3 +63,22 @@ test('a burst of 30 failures under a budget of 10 an hour: never more than 10 in
   expect(redrives[19].at - redrives[0].at).toBeLessThan(2 * HOUR);
   expect(redrives[29].at - redrives[0].at).toBeLessThan(3 * HOUR);
 });
+
+test('due redrives of a state machine known to be at its budget are held by the drain without a DescribeExecution; released when the budget allows', async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 120, jitter: 'NONE', maxRedrivesPerHour: 2 });
+  const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 1, error: ERROR });
+  const first = await startEachSecond(env, sm, names('first', 3));
+  await drainAt(env, env.clock.now() + 3 * MINUTE); // the budget's 2 redrives; the third held
+  const arns = [...first, ...(await startEachSecond(env, sm, names('later', 3)))];
+  expect(await env.deps.ledger.backlog()).toMatchObject({ count: 3 }); // scheduled 2 minutes after their failure
+  const describes = () => env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length;
+  const before = describes();
+  await drainAt(env, env.clock.now() + 3 * MINUTE);
+  expect(await env.deps.ledger.heldCount(HELD_BUDGET_SHARD)).toBe(4);
+  expect(describes()).toBe(before); // held without a DescribeExecution (its 15/s are for redrives that can happen)
+  const redrives = () => env.standIn.redrives.filter((r) => arns.includes(r.executionArn)).length;
+  for (let t = 0; t < 3 * 60 && redrives() < 6; t += 5) await drainAt(env, env.clock.now() + 5 * MINUTE);
+  expect(redrives()).toBe(6);
+  expect(maxInAnyHour(env.standIn.redrives.map((r) => r.at))).toBeLessThanOrEqual(2);
+});
