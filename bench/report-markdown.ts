@@ -282,6 +282,7 @@ export function renderMarkdown(r: BenchResults): string {
 
   if (r.storm) out.push(...stormSection(r));
   if (r.breakerFuzz) out.push(...breakerFuzzSection(r));
+  if (r.budget) out.push(...budgetSection(r));
 
   for (const o of [r.outage30, r.outage120]) if (o) out.push(...outageSection(o));
   if (r.outage30 || r.outage120) out.push('', 'Outage model:', '', ...(m.models.outage ?? []).map((line) => `- ${line}`));
@@ -339,4 +340,28 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('', '## Harness', '', ...m.harness.map((line) => `- ${line}`));
   out.push('', `Durations: ${Object.entries(m.durationsMs).map(([k, v]) => `${k} ${sec(v)}`).join(', ')}.`, '');
   return out.join('\n');
+}
+
+function budgetSection(r: BenchResults): string[] {
+  const b = r.budget!;
+  const s = b.scenario;
+  return [
+    '',
+    `## Budget: ${fmt(s.failures)} failures into a state machine with maxRedrivesPerHour ${fmt(s.budget)} (simulated time)`,
+    '',
+    `${fmt(s.failures)} runs of one state machine start over ${s.burstMinutes} minutes and each fails once (a bad deploy, fixed since: a redrive succeeds); ` +
+      `the policy is the default plus \`maxRedrivesPerHour: ${s.budget}\`; ${s.instances} controller instances share the budget; the drain runs every minute.`,
+    '',
+    table(
+      ['metric', 'value', 'MUST'],
+      [
+        ['most redrives in any rolling hour', `**${fmt(b.maxInAnyHour)}**`, `<= ${fmt(b.budget)}`],
+        ['lost (not recovered at the end)', `**${fmt(b.lost)}** (${fmt(b.recovered)} / ${fmt(b.failures)} recovered)`, '0'],
+        ['redrives per hour from the first failure', b.redrivesPerHour.map((n) => fmt(n)).join(', '), ''],
+        ['first failure → last redrive', `${b.hoursToLastRedrive} h`, ''],
+        ['Budget Reached events / failures held over budget (decisions)', `${fmt(b.budgetEvents)} / ${fmt(b.heldDecisions)}`, ''],
+        ['DynamoDB calls', fmt(b.dynamoCalls), ''],
+      ],
+    ),
+  ];
 }

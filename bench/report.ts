@@ -1,5 +1,6 @@
 /** The results file's shape and the MUST checks (the Markdown is in report-markdown.ts). */
 import type { BreakerFuzzResult } from './breaker-fuzz/report';
+import type { BudgetResult } from './budget';
 import type { BurstResult } from './burst';
 import type { BurstHeldResult } from './burst-held';
 import type { ColdStartResult } from './cold-start';
@@ -82,6 +83,8 @@ export interface BenchResults {
   readonly breakerFuzz?: BreakerFuzzResult;
   /** The same from the breaker-off burst's figures, for comparison. */
   readonly costBreakerOff?: CostResult;
+  /** A burst into a state machine with a redrive budget (bench/budget.ts). */
+  readonly budget?: BudgetResult;
   readonly musts: readonly MustCheck[];
 }
 
@@ -241,6 +244,11 @@ export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
     musts.push({ id: 'breakerFuzz.lost', description: 'breaker fuzz: executions lost (either arm) = 0', ok: f.lost === 0, actual: `${fmt(f.lost)} (${where})` });
     musts.push({ id: 'breakerFuzz.double', description: 'breaker fuzz: failures redriven twice or beyond maxRedrives = 0', ok: f.doubleRedrives === 0, actual: `${fmt(f.doubleRedrives)} (${where})` });
     musts.push({ id: 'breakerFuzz.futile', description: 'breaker fuzz: futile redrives with the breaker on <= off', ok: f.futileOn <= f.futileOff, actual: `${fmt(f.futileOn)} vs ${fmt(f.futileOff)}` });
+  }
+  if (r.budget) {
+    const b = r.budget;
+    musts.push({ id: 'budget.maxInAnyHour', description: 'budget: redrives in any rolling hour <= maxRedrivesPerHour', ok: b.maxInAnyHour <= b.budget, actual: `${fmt(b.maxInAnyHour)} <= ${fmt(b.budget)}` });
+    musts.push({ id: 'budget.lost', description: 'budget: failures lost = 0 (held over budget, then released and recovered)', ok: b.lost === 0, actual: `${fmt(b.lost)} (${fmt(b.recovered)} / ${fmt(b.failures)} recovered)` });
   }
   return musts.map((m) => ({ ...m, enforced: m.enforced ?? true }));
 }

@@ -11,7 +11,8 @@
  *                         does not measure (with --only: re-run a part, e.g. --only=storm)
  *   --rerender            measure nothing: recompute the MUSTs of bench/results/latest.json with this
  *                         version's checks and rewrite latest.json and latest.md
- *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz
+ *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz,
+ *                         budget
  *   --seed=N --worlds=N --world=I   breakerFuzz: its seed (default DEFAULT_SEED, printed), how many worlds
  *                         (default 500), or only world I (a reproduction; --seed N works too)
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
@@ -30,6 +31,7 @@ import { DEFAULT_SEED, DEFAULT_WORLDS, runBreakerFuzz } from './breaker-fuzz/fuz
 import type { BreakerFuzzResult } from './breaker-fuzz/report';
 import { type BurstOptions, type BurstResult, runBurst } from './burst';
 import { type BurstHeldResult, runBurstHeld } from './burst-held';
+import { BUDGET_SCENARIO, type BudgetResult } from './budget';
 import { controllerCost } from './cost';
 import { type ColdStartResult, runColdStart } from './cold-start';
 import { dynamoModeFromEnv } from './harness';
@@ -57,6 +59,7 @@ export const SCALES = {
     // The issue's storm: 100,000 failures in 60 s, the longest job (about 30 minutes of one
     // core here; the other jobs share the second core meanwhile).
     storm: STORM_SCENARIO,
+    budget: BUDGET_SCENARIO,
   },
   quick: {
     burst: { events: 600, ratePerSecond: 100, workers: 20 },
@@ -69,6 +72,7 @@ export const SCALES = {
     // A twentieth of the failures and a tenth of the instances, arriving as fast (1,818 a
     // second: starts over 2.75 s, each failing after 5 s), so the hot keys are as hot.
     storm: { ...STORM_SCENARIO, failures: 5_000, stormSeconds: 7.75, instances: 10 },
+    budget: { ...BUDGET_SCENARIO, budget: 20, failures: 60 },
   },
 } as const;
 
@@ -172,6 +176,7 @@ function plan(args: ReturnType<typeof parseArgs>, scale: (typeof SCALES)[keyof t
   if (args.only('trickle')) {
     for (const r of redrivers.filter((k) => k !== 'naive')) planned.push({ key: `trickle.${r}`, job: { world: 'trickle', spec: REDRIVERS[r], scenario: scale.trickle } });
   }
+  if (args.only('budget')) planned.push({ key: 'budget', job: { world: 'budget', scenario: scale.budget } });
   return planned;
 }
 
@@ -289,6 +294,8 @@ async function main(): Promise<void> {
   const trickleRuns = runsOf<TrickleRunResult>('trickle');
   const trickle = trickleRuns.breakerOff ? trickleSection(scale.trickle, trickleRuns.breakerOff, trickleRuns.breakerOn) : undefined;
   const storm = byKey.get('storm') as StormResult | undefined;
+  const budget = byKey.get('budget') as BudgetResult | undefined;
+  if (budget) log(`budget: at most ${budget.maxInAnyHour} redrives in any hour (budget ${budget.budget}), ${budget.lost} lost, last redrive after ${budget.hoursToLastRedrive} h`);
   let breakerFuzz: BreakerFuzzResult | undefined;
   if (args.only('breakerfuzz')) {
     const command = `npm run bench -- --only=breakerFuzz --seed=${args.fuzz.seed}${args.fuzz.world !== undefined ? ` --world=${args.fuzz.world}` : ` --worlds=${args.fuzz.worlds}`}`;
@@ -322,7 +329,7 @@ async function main(): Promise<void> {
     ],
     models: MODELS,
   };
-  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz };
+  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz, budget };
   const kept = args.merge ? previousSections(measured) : {};
   const sections = { ...kept, ...definedOnly(measured), meta: Object.keys(kept).length ? { ...meta, keptFromPreviousRun: { date: previousDate(), sections: Object.keys(kept) } } : meta };
   // The costs follow the bursts in the file, whichever run measured them.

@@ -33,6 +33,7 @@ import type { MinuteBucket } from '../local/timeline-chart';
 import { type BenchEnv, type DynamoMode, startBenchEnv } from './harness';
 import { NaiveRedriver } from './naive-redriver';
 import { SimWorld } from './sim-world';
+import { HELD_BUDGET_SHARD } from '../contract/budget';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
@@ -323,7 +324,9 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
         !draining &&
         !stillRunning() &&
         (await observer.ledger.backlog()).count === 0 &&
-        (await observer.breakers.active()).length === 0;
+        (await observer.breakers.active()).length === 0 &&
+        // Failures held over a redrive budget wait for the drain to release them.
+        (await observer.ledger.heldCount(HELD_BUDGET_SHARD)) === 0;
     }
 
     // The stand-in keeps every call and event; a long simulation needs only their counts
@@ -400,7 +403,7 @@ export async function runSimulation(spec: RedriverSpec, world: SimWorldDefinitio
     // purpose, owner told), a held or pending redrive, or a dead-lettered event.
     const unaccounted = snapshots.filter(({ snap }) => snap.status !== 'SUCCEEDED' && !ACCOUNTED_STATES.has(recordKeys.get(`${snap.executionArn}#${snap.redriveCount}`) ?? '')).length;
     const ownerNotifications: Record<string, number> = {};
-    for (const n of [...env.notifier.events, ...env.notifier.breakerEvents]) ownerNotifications[n.detailType] = (ownerNotifications[n.detailType] ?? 0) + 1;
+    for (const n of [...env.notifier.events, ...env.notifier.breakerEvents, ...env.notifier.budgetEvents]) ownerNotifications[n.detailType] = (ownerNotifications[n.detailType] ?? 0) + 1;
     return {
       ...output,
       autoRedrive: {

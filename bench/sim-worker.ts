@@ -3,6 +3,7 @@
  * process: bench/run.ts runs several at once so that they use every core. Receives a
  * SimJob over IPC, answers { result } or { error }, with { progress } lines meanwhile.
  */
+import { type BudgetScenario, runBudget } from './budget';
 import { type OutageScenario, runOutage } from './outage';
 import type { RedriverSpec } from './sim-scenario';
 import { runStorm, type StormScenario } from './storm';
@@ -11,10 +12,12 @@ import { runTrickle, type TrickleScenario } from './trickle';
 export type SimJob =
   | { readonly world: 'outage'; readonly spec: RedriverSpec; readonly scenario: OutageScenario }
   | { readonly world: 'trickle'; readonly spec: RedriverSpec; readonly scenario: TrickleScenario }
-  | { readonly world: 'storm'; readonly scenario: StormScenario };
+  | { readonly world: 'storm'; readonly scenario: StormScenario }
+  | { readonly world: 'budget'; readonly scenario: BudgetScenario };
 
 export function runJob(job: SimJob, progress: (text: string) => void): Promise<unknown> {
   if (job.world === 'storm') return runStorm(job.scenario, { progress });
+  if (job.world === 'budget') return runBudget(job.scenario, { progress });
   return job.world === 'outage' ? runOutage(job.spec, job.scenario, { progress }) : runTrickle(job.spec, job.scenario, { progress });
 }
 

@@ -25,6 +25,8 @@ export const HOLD_REASONS = [
   // The policy asks a person's approval before any redrive (`approval: true`): released by
   // `redrivectl approve`, skipped by `reject`, given up near the end of the redrive window.
   'awaiting-approval',
+  // The state machine's redrive budget (maxRedrivesPerHour) is used up: released oldest first when it allows.
+  'over-budget',
 ] as const;
 export type HoldReason = (typeof HOLD_REASONS)[number];
 

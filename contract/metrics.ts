@@ -39,6 +39,7 @@ export const METRIC = {
   /** Probe events. Dimension: Outcome (started, succeeded, same-error, ...). */
   probes: 'Probes',
   /** Failures newly held. Dimension: Reason (breaker-open, exhausted, awaiting-approval). */
+  /** Failures newly held. Dimension: Reason (breaker-open, exhausted, over-budget). */
   heldFailures: 'HeldFailures',
   /** Held failures in the ledger (all groups), measured by the drain. */
   heldBacklog: 'HeldBacklog',
@@ -57,6 +58,12 @@ export const METRIC = {
   canaryRecoverySeconds: 'CanaryRecoverySeconds',
   /** Failures held for a person's approval (policy `approval: true`), measured by the drain. */
   awaitingApproval: 'AwaitingApproval',
+  /** A state machine reached its redrive budget (maxRedrivesPerHour): at most once an hour per state machine, not per held failure. */
+  budgetReached: 'BudgetReached',
+  /** Failures held over their state machine's redrive budget, measured by the drain. */
+  overBudgetHeld: 'OverBudgetHeld',
+  /** Age in seconds of the oldest failure held over budget, measured by the drain (the budget alarm). */
+  oldestOverBudgetAge: 'OldestOverBudgetAgeSeconds',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -74,5 +74,24 @@ export interface ApprovalRequestedDetail {
   readonly consoleUrl: string;
 }
 
+/**
+ * A state machine reached its redrive budget (`maxRedrivesPerHour`, docs/policies.md): its
+ * further failures are held `over-budget` and released oldest first when the budget allows.
+ * Sent once when it reaches it, then at most once an hour while it stays there; never per held failure.
+ */
+export const DETAIL_TYPE_BUDGET_REACHED = 'Auto Redrive Budget Reached';
+
+/** Detail of `Auto Redrive Budget Reached`. */
+export interface BudgetEventDetail {
+  readonly stateMachineArn: string;
+  /** The policy item that sets the budget. */
+  readonly policyKey: string;
+  readonly maxRedrivesPerHour: number;
+  /** ISO time the budget was reached. */
+  readonly reachedAt: string;
+  /** The failure that found it used up (held over budget). */
+  readonly firstHeld: { readonly executionArn: string; readonly error: string | null };
+}
+
 /** Longest `cause` an owner event carries (Step Functions causes can be 32 KB). */
 export const CAUSE_LIMIT = 1024;

@@ -101,6 +101,12 @@ export interface RedrivePolicy {
    * `reject`) instead; given up `holdMarginHours` before the redrive window ends. @default false
    */
   readonly approval: boolean;
+  /**
+   * The redrive budget (docs/policies.md#redrive-budget): at most this many redrives of one
+   * state machine in any rolling hour, from every path; failures over it are held
+   * (`over-budget`) and released oldest first. undefined: no budget (the default).
+   */
+  readonly maxRedrivesPerHour?: number;
 }
 
 export const POLICY_DEFAULTS = {
@@ -119,6 +125,9 @@ export const POLICY_DEFAULTS = {
   breaker: BREAKER_DEFAULTS,
   approval: false,
 };
+
+/** Largest `maxRedrivesPerHour` (a budget is a ceiling; above this there is none worth keeping). */
+export const MAX_REDRIVES_PER_HOUR = 10_000_000;
 
 /** Longest delay a policy may ask for: the 14-day redrive window, in seconds. */
 export const MAX_DELAY_LIMIT_SECONDS = 14 * 24 * 3600;
@@ -236,6 +245,7 @@ export const policyItemSchema = z
     holdMarginHours: integerIn(1, MAX_HOLD_MARGIN_HOURS).optional(),
     breaker: breakerSchema.optional(),
     approval: bool.optional(),
+    maxRedrivesPerHour: integerIn(1, MAX_REDRIVES_PER_HOUR).optional(),
     // Written by redrivectl and the RedrivePolicy custom resource; informational.
     updatedAt: z.string().optional(),
     updatedBy: z.string().optional(),
@@ -305,6 +315,7 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
     holdMarginHours: p.holdMarginHours ?? POLICY_DEFAULTS.holdMarginHours,
     breaker: { ...BREAKER_DEFAULTS, ...Object.fromEntries(Object.entries(p.breaker ?? {}).filter(([, v]) => v !== undefined)) },
     approval: p.approval ?? POLICY_DEFAULTS.approval,
+    maxRedrivesPerHour: p.maxRedrivesPerHour,
   };
   return { ok: true, policy };
 }
@@ -329,5 +340,6 @@ export function policyToItem(policy: RedrivePolicy): Record<string, unknown> {
     approval: policy.approval,
   };
   if (policy.description !== undefined) item.description = policy.description;
+  if (policy.maxRedrivesPerHour !== undefined) item.maxRedrivesPerHour = policy.maxRedrivesPerHour;
   return item;
 }

@@ -59,6 +59,7 @@ export function heldFate(h: HeldFacts, now: number): string {
   if (h.reason === 'awaiting-approval') {
     return 'held for approval: never probed; redriven when a person approves it (redrivectl approve), skipped when rejected (redrivectl reject), given up holdMarginHours before its redrive window ends';
   }
+  if (h.reason === 'over-budget') return "held over its state machine's redrive budget (maxRedrivesPerHour): released oldest first by the drain as the budget allows";
   if (!h.breaker || h.breaker.status !== 'open') return 'its breaker stopped holding: released by the next drain runs';
   if (h.maxRedrives === null) return 'no enabled policy applies: its breaker stops holding at the next drain run, which releases it through decide()';
   if (h.redriveCount >= h.maxRedrives) {

@@ -36,6 +36,8 @@ import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
 import { canaryMetrics, type CanaryStatusStore, recordCanaryRecovery } from './record/canary-status';
 import { requestApprovalIfHeld } from './approval/request';
 import type { ApprovalRecords } from './record/approval-records';
+import { gateByBudget } from './act/budget-gate';
+import type { RedriveBudget } from './act/redrive-budget';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -53,6 +55,8 @@ export interface ControllerDeps extends ActDeps {
   readonly breakers?: BreakerStore;
   /** Where canary recoveries are recorded (record/canary-status.ts). @default none: counted and logged only */
   readonly canaryStatus?: CanaryStatusStore;
+  /** The redrive budgets (policy field maxRedrivesPerHour). @default none: no budget is enforced */
+  readonly budget?: RedriveBudget;
   /**
    * Read the ledger before the first write even for a fresh failure (no `claimNew`).
    * Tests only: the path the fresh-failure claim must agree with. @default false
@@ -144,7 +148,7 @@ async function processEvent(event: StatusChange, deps: ControllerDeps, options: 
   const gathered = await gatherFacts(event, deps, options);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
 
-  const decision = await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps);
+  const decision = await gateByBudget(await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps), { ...gathered, event, ...options }, deps);
   const repeatsSkip = repeatsRecordedSkip(decision, gathered.thisRecord);
   if (options.quietIfUnchanged && repeatsSkip) return outcomeOf(event, decision, options.source, { action: 'skipped', unchanged: true });
   if (options.decideOnly) return outcomeOf(event, decision, options.source, { action: 'skipped', actionDetail: 'decide only' });
@@ -263,7 +267,7 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   if (decision.decision !== 'redrive' || !failure) return undefined;
   const claim = await deps.ledger.claimNew(failure, now, deps.claimTimeoutMs);
   if (!claim) return undefined;
-  const gated = await gateByBreaker(decision, { event, resolution, failures: [], thisRecord: undefined, source: options.source, now }, deps);
+  const gated = await gateByBudget(await gateByBreaker(decision, { event, resolution, failures: [], thisRecord: undefined, source: options.source, now }, deps), { event, resolution, now }, deps);
   const entry = entryOf(event, gated, options.source);
   const action = gated.decision === 'hold' ? await holdClaimed(claim, failure, gated, deps, entry) : await redriveClaimed(claim, failure, deps, undefined, entry);
   return record(event, gated, action, failure, deps, options.source);

@@ -13,6 +13,7 @@ import { settleIfNotServed } from './unserved-failure';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './breaker/tick';
 import { reconsiderParked, type ReconsiderReport } from './reconsider-parked';
+import { type BudgetReleaseReport, releaseOverBudget } from './budget-release';
 import { METRIC } from '../contract/metrics';
 import { indexShardsFor, PARTITION_WRITE_UNITS_PER_SECOND, SHARD_HEADROOM, WRITE_UNITS_PER_INDEX_WRITE } from '../contract/due-shards';
 import { sweep, type SweepReport } from './reconcile';
@@ -40,6 +41,8 @@ export interface DrainReport {
   readonly breakers?: BreakerRunReport;
   /** Parked failures decided again (their reason no longer holds), and how many are left. */
   readonly parked: ReconsiderReport;
+  /** Failures held over their redrive budget, released as it allows (budget-release.ts). */
+  readonly overBudget: BudgetReleaseReport;
 }
 
 export { eventFromRecord };
@@ -113,6 +116,8 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
     : undefined;
   // After the releases, in the same budget: parked failures whose reason has changed.
   const parked = await reconsiderParked(deps, snapshot, { deadline: started + (options.breakers?.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS), concurrency: options.concurrency });
+  // Then, in the same budget: failures held over their state machine's redrive budget, as it allows.
+  const overBudget = await releaseOverBudget(deps, snapshot, { deadline: started + (options.breakers?.releaseBudgetMs ?? DEFAULT_RELEASE_BUDGET_MS), concurrency: options.concurrency });
   const backlog = await deps.ledger.backlog();
   const now = deps.clock();
   const oldestDueAgeSeconds = backlog.oldestDueAt === null ? 0 : Math.max(0, Math.round((now - backlog.oldestDueAt) / 1000));
@@ -120,7 +125,7 @@ export async function drain(deps: ControllerDeps, options: DrainOptions = {}): P
   deps.metrics.seconds(METRIC.oldestPendingAge, oldestDueAgeSeconds);
   // The run's decision counts, before the instance may be frozen (audit-trail.ts).
   await deps.audit.flush(now);
-  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers, parked };
+  return { paused: snapshot.pause.paused, due: dueCount, outcomes, backlog: backlog.count, oldestDueAgeSeconds, breakers, parked, overBudget };
 }
 
 /** The deployed RedriveExecution rate, for redrivectl release and backfill (act/rate-limiter.ts publishRate). */
@@ -139,6 +144,8 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snap
   if (unserved) return unserved;
   // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
   if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
+  // Its state machine is at its redrive budget: it will be held over budget; no DescribeExecution either.
+  if (await overBudget(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {
@@ -155,6 +162,13 @@ async function breakerHolds(record: FailureRecord, deps: ControllerDeps, snapsho
   const resolution = resolvePolicy(snapshot, record.stateMachineArn);
   if (!deps.breakers || resolution.kind !== 'found' || !resolution.policy.breaker.enabled) return false;
   return (await deps.breakers.readCached(record, deps.clock())).status === 'open';
+}
+
+async function overBudget(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {
+  const resolution = resolvePolicy(snapshot, record.stateMachineArn);
+  const perHour = resolution.kind === 'found' ? resolution.policy.maxRedrivesPerHour : undefined;
+  if (!deps.budget || perHour === undefined) return false;
+  return !(await deps.budget.available(record.stateMachineArn, perHour));
 }
 
 /** The sweep is not started after this much of the drain Lambda's 5 minutes has gone (releases). */

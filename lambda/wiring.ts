@@ -20,6 +20,8 @@ import { AuditTrail } from './record/audit-trail';
 import { DrainLease } from './record/drain-lease';
 import { BreakerStore } from './record/breaker-store';
 import { CanaryStatusStore } from './record/canary-status';
+import { DynamoBudgetStore } from './record/budget-store';
+import { RedriveBudget } from './act/redrive-budget';
 import { FailureLedger } from './record/failure-ledger';
 import { ApprovalRecords } from './record/approval-records';
 import { KillSwitch } from './record/kill-switch';
@@ -84,6 +86,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     audit: new AuditTrail(doc, config.ledgerTableName, config.auditRetentionDays, options.counterFlushMs),
     breakers: new BreakerStore(doc, config.ledgerTableName, clock),
     canaryStatus: new CanaryStatusStore(doc, config.ledgerTableName),
+    budget: new RedriveBudget(new DynamoBudgetStore(doc, config.ledgerTableName), clock),
     stepFunctions: options.stepFunctions ?? router,
     accounts: router,
     redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock, { sleep }),

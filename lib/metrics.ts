@@ -65,6 +65,9 @@ export const EMITTED_DIMENSIONS: { readonly [N in MetricName]: readonly string[]
   [METRIC.canaryRecoveries]: [DIMENSION.account, DIMENSION.region],
   [METRIC.canaryRecoverySeconds]: [DIMENSION.account, DIMENSION.region],
   [METRIC.awaitingApproval]: [],
+  [METRIC.budgetReached]: [],
+  [METRIC.overBudgetHeld]: [],
+  [METRIC.oldestOverBudgetAge]: [],
 };
 
 /** Values of the Decisions metric's Outcome dimension: the decision kinds. */

@@ -15,6 +15,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
 import { DIMENSION as METRIC_DIMENSION } from '../contract/metrics';
+import { OVER_BUDGET_ALARM_SECONDS } from '../contract/budget';
 import { DETAIL_TYPE_EXHAUSTED, OWNER_EVENT_SOURCE } from '../contract/owner-events';
 import { AWAITING_APPROVAL } from '../contract/approval';
 import {
@@ -49,10 +50,12 @@ export const RUNBOOK = {
   policyInvalid: 'runbook-invalid-policy',
   breakerOpen: 'runbook-breaker-open-too-long',
   canary: 'runbook-auto-redrive-is-not-redriving-in-this-account',
+  overBudget: 'runbook-over-budget-too-long',
 } as const;
 
 /** The alarms, by key. */
-export type AlarmKey = 'deadLetterQueue' | 'controllerErrors' | 'drainErrors' | 'exhaustion' | 'backlogAge' | 'policyInvalid' | 'breakerOpen';
+export type AlarmKey = 'deadLetterQueue' | 'controllerErrors' | 'drainErrors' | 'exhaustion' | 'backlogAge' | 'policyInvalid' | 'breakerOpen'
+  | 'overBudget';
 
 export interface ObservabilityProps {
   readonly controller: lambda.IFunction;
@@ -268,6 +271,18 @@ export class Observability extends Construct {
           '(reason policy-invalid). `redrivectl policy validate` names the item and fields; fix it with ' +
           '`redrivectl policy put`. The alarm clears once no invalid item is loaded.',
       }),
+      alarm('overBudget', 'OverBudgetAlarm', autoRedriveMetric(METRIC.oldestOverBudgetAge, { statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES }), {
+        threshold: OVER_BUDGET_ALARM_SECONDS,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // The drain reports it every run (0 with nothing held over budget); missing data is the drain errors alarm's.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        anchor: RUNBOOK.overBudget,
+        description:
+          `A state machine has been at its redrive budget (maxRedrivesPerHour) for more than ${formatMinutes(OVER_BUDGET_ALARM_SECONDS / 60)}: ` +
+          'failures over it are held (over-budget) and released oldest first as the budget allows. `redrivectl status` lists the state machines ' +
+          'at their budget; find why so many fail, or raise the budget (`redrivectl policy put <key> --max-redrives-per-hour <n>`).',
+      }),
     ]) as Record<AlarmKey, cloudwatch.Alarm>;
   }
 
@@ -374,6 +389,18 @@ export class Observability extends Construct {
       }),
     );
 
+    // Redrive budgets (maxRedrivesPerHour): failures held over budget, and state machines reaching theirs.
+    dashboard.addWidgets(
+      graph('Over budget: failures held; oldest held', 12, {
+        left: [autoRedriveMetric(METRIC.overBudgetHeld, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Held over budget' })],
+        right: [autoRedriveMetric(METRIC.oldestOverBudgetAge, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Oldest held over budget (s)' })],
+        rightAnnotations: [{ value: OVER_BUDGET_ALARM_SECONDS, label: 'Alarm threshold' }],
+        leftYAxis: { min: 0 },
+        rightYAxis: { min: 0 },
+      }),
+      graph('Redrive budgets reached', 12, { left: [autoRedriveMetric(METRIC.budgetReached, { label: 'Budget reached' })], leftYAxis: { min: 0 } }),
+    );
+
     // The Lambdas and the dead-letter queue.
     const reserved = p.reservedConcurrency === undefined || Token.isUnresolved(p.reservedConcurrency) ? [] : [{ value: p.reservedConcurrency, label: 'Controller reserved concurrency' }];
     dashboard.addWidgets(
@@ -418,6 +445,7 @@ export class Observability extends Construct {
       `- ${link('Invalid policy', RUNBOOK.policyInvalid)}`,
       `- ${link('Breaker open too long', RUNBOOK.breakerOpen)}`,
       ...(this.props.canary ? [`- ${link('auto-redrive is not redriving in this account', RUNBOOK.canary)} (the canary)`] : []),
+      `- ${link('Over budget too long', RUNBOOK.overBudget)}`,
       '',
       'Per state machine: the Step Functions widgets below (redrives and their results, by StateMachineArn). ' +
         `Exhaustions are not per state machine here; each one is an "${DETAIL_TYPE_EXHAUSTED}" event naming the execution.`,

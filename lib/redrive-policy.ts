@@ -189,6 +189,16 @@ export interface RedrivePolicyOptions {
    * @default false
    */
   readonly approval?: boolean;
+  /**
+   * The redrive budget: at most this many redrives of one state machine in any rolling
+   * hour, from every path (events, the drain, releases, backfill, probes). Failures over it
+   * are held (`over-budget`) and released oldest first when the budget allows; an `Auto
+   * Redrive Budget Reached` owner event says when a state machine reaches it. A positive
+   * whole number (docs/policies.md#redrive-budget).
+   *
+   * @default - no budget
+   */
+  readonly maxRedrivesPerHour?: number;
 }
 
 /** Properties of {@link RedrivePolicy}. */
@@ -271,6 +281,7 @@ const PROP_OF_FIELD: Readonly<Record<string, string>> = {
   holdMarginHours: 'holdMargin',
   breaker: 'breaker',
   approval: 'approval',
+  maxRedrivesPerHour: 'maxRedrivesPerHour',
 };
 
 /** The `breaker` map's field each breaker prop becomes. */
@@ -333,6 +344,7 @@ export class RedrivePolicy extends Construct {
     set('holdMarginHours', wholeUnits('holdMargin', props.holdMargin, 3600, 'hour', fail));
     set('breaker', breakerItem(props.breaker, fail));
     set('approval', props.approval);
+    set('maxRedrivesPerHour', props.maxRedrivesPerHour);
     item.managedBy = managedByValue(stack.stackName, pathInStack(this, stack));
     validate(item, fail);
     this.item = item;

@@ -12,6 +12,7 @@ import { PolicyStore } from '../policy-store';
 import { activeBreakers, breakersTable } from '../breakers';
 import { canaryLines, canaryRecoveries } from '../canary-status';
 import { approvalsForStatus } from './approve';
+import { overBudgetStateMachines, overBudgetTable } from '../budgets';
 
 const DAY_MS = 86_400_000;
 
@@ -88,6 +89,7 @@ async function status(ctx: CliContext): Promise<void> {
   ]);
   const approvals = await approvalsForStatus(ctx, now);
   const awaitingTotal = approvals.reduce((n, a) => n + a.count, 0);
+  const overBudget = await overBudgetStateMachines(ctx);
   const parkedTotal = parked.reduce((n, f) => n + f.count, 0);
   const parkedByReason = new Map<string, number>();
   for (const f of parked) parkedByReason.set(f.reason, (parkedByReason.get(f.reason) ?? 0) + f.count);
@@ -104,6 +106,7 @@ async function status(ctx: CliContext): Promise<void> {
     held: { byBreakers: held.breakers.reduce((n, b) => n + b.held, 0), afterExhaustion: held.heldAfterExhaustion },
     parked: { count: parkedTotal, families: parked },
     awaitingApproval: { count: awaitingTotal, stateMachines: approvals },
+    overBudget,
     lastDays: {
       days: [yesterday.day, today.day],
       redrives: sum(counts, (d, _r, a) => d === 'redrive' && a === 'redriven'),
@@ -136,6 +139,7 @@ async function status(ctx: CliContext): Promise<void> {
       ['Skips', result.lastDays.skipped],
       ['DLQ depth', dlq.depth ?? dlq.note],
       ...canaryLines(canaries),
+      ['At redrive budget', overBudget.held === 0 ? '0 state machines' : `${overBudget.stateMachines.length} state machine(s), ${overBudget.held} failure(s) held over budget`],
     ]);
     const rows = Object.entries(counts)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -144,7 +148,10 @@ async function status(ctx: CliContext): Promise<void> {
         return { decision, reason, action, n };
       });
     const breakersPart = held.breakers.length ? `${top}\n\nBreakers (held failures are released when a probe succeeds, or by redrivectl release):\n${breakersTable(held.breakers)}` : top;
-    const withBreakers = approvals.length ? `${breakersPart}\n\nAwaiting approval (given up at the time shown unless approved or rejected):\n${approvalsTable(approvals)}` : breakersPart;
+    const withBreakerTable = approvals.length ? `${breakersPart}\n\nAwaiting approval (given up at the time shown unless approved or rejected):\n${approvalsTable(approvals)}` : breakersPart;
+    const withBreakers = overBudget.stateMachines.length
+      ? `${withBreakerTable}\n\nAt their redrive budget (held failures are released oldest first as it allows${overBudget.partial ? '; the first 10,000 listed' : ''}):\n${overBudgetTable(overBudget.stateMachines)}`
+      : withBreakerTable;
     return rows.length === 0
       ? withBreakers
       : `${withBreakers}\n\nDecisions (UTC days ${yesterday.day} and ${today.day}):\n${table(rows, [

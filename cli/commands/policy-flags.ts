@@ -26,6 +26,7 @@ export const FIELD_FLAGS = [
   { flag: '--breaker-max-probe-interval-seconds <n>', option: 'breakerMaxProbeIntervalSeconds', field: 'breaker.maxProbeIntervalSeconds', help: 'cap on the probe interval' },
   { flag: '--breaker-probe-timeout-seconds <n>', option: 'breakerProbeTimeoutSeconds', field: 'breaker.probeTimeoutSeconds', help: 'a probe still running after this is checked less often until it ends' },
   { flag: '--approval <true|false>', option: 'approval', field: 'approval', help: 'hold every would-be redrive for a person (redrivectl approve / reject)' },
+  { flag: '--max-redrives-per-hour <n>', option: 'maxRedrivesPerHour', field: 'maxRedrivesPerHour', help: 'redrive budget: at most this many redrives of one state machine in any hour; more are held (docs/policies.md#redrive-budget)' },
 ] as const;
 
 /** The stored `breaker` attribute as a map (it may be the shorthand true / false). */

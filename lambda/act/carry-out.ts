@@ -11,6 +11,7 @@ import type { ActionResult, AuditEntry } from '../record/audit-trail';
 import { DIMENSION, METRIC } from '../../contract/metrics';
 import { HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
 import { AWAITING_APPROVAL, HELD_APPROVAL_SHARD } from '../../contract/approval';
+import { HELD_BUDGET_SHARD } from '../../contract/budget';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
 import { redriveClientToken } from './client-token';
 import type { RateLimiter } from './rate-limiter';
@@ -106,7 +107,7 @@ export async function carryOut(
 
 /** The held family a hold decision lists the failure in (contract/breaker.ts). */
 const heldFamilyOf = (decision: Decision, facts: FailureFacts) =>
-  decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : decision.reason === AWAITING_APPROVAL ? HELD_APPROVAL_SHARD : heldShard(facts);
+  decision.reason === 'exhausted' ? HELD_EXHAUSTED_SHARD : decision.reason === AWAITING_APPROVAL ? HELD_APPROVAL_SHARD : decision.reason === 'over-budget' ? HELD_BUDGET_SHARD : heldShard(facts);
 
 /**
  * Holds a failure this invocation has claimed (the event path's claim of a fresh failure,

@@ -28,6 +28,7 @@ import type { FailureRecord } from '../record/failure-ledger';
 import { checkExecution, type ControllerDeps, processStatusChange } from '../event-path';
 import { eventFromRecord } from '../event/from-record';
 import { redriveNow } from '../act/carry-out';
+import { takeFromBudget } from '../act/budget-gate';
 
 export type BreakerDeps = ControllerDeps & { readonly breakers: BreakerStore };
 
@@ -146,6 +147,11 @@ export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, 
     const { before, step } = await deps.breakers.transition(group, { kind: 'no-probe-candidate', at: deps.clock() }, policy.breaker, state);
     await announceIfClosed(group, before, step, deps);
     return step.state;
+  }
+  // A probe is a redrive: it needs the state machine's budget (if any); without it, it waits for the next run.
+  if (policy.maxRedrivesPerHour !== undefined && deps.budget) {
+    const failure = { executionArn: candidate.executionArn, stateMachineArn: candidate.stateMachineArn, error: candidate.errorName };
+    if (!(await takeFromBudget(failure, policy.key, policy.maxRedrivesPerHour, deps.clock(), deps)).granted) return state;
   }
   // The probe may spend an execution's last redrive: no sooner than its policy alone would
   // have spent it, so that execution is no worse off than without the breaker.

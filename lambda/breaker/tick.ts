@@ -15,6 +15,7 @@
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard } from '../../contract/breaker';
 import { HELD_APPROVAL_SHARD } from '../../contract/approval';
 import { releaseNoLongerAwaiting } from '../approval/approve';
+import { HELD_BUDGET_SHARD } from '../../contract/budget';
 import { parseStateMachineArn } from '../../contract/arn';
 import { namesOneDependency } from '../../contract/error-names';
 import { METRIC } from '../../contract/metrics';
@@ -167,6 +168,7 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
   const parked = (await deps.ledger.parked.families()).map((f) => f.base);
   gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked, HELD_APPROVAL_SHARD]);
   if (!options.paused) released.push(...(await releaseNoLongerAwaiting(deps, snapshot)));
+  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked, HELD_BUDGET_SHARD]);
 
   // Gauges.
   const now = deps.clock();

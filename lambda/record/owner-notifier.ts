@@ -11,6 +11,7 @@ import type { FailureFacts } from './failure-ledger';
 import {
   type ApprovalRequestedDetail,
   type BreakerEventDetail,
+  type BudgetEventDetail,
   CAUSE_LIMIT,
   DETAIL_TYPE_APPROVAL_REQUESTED,
   DETAIL_TYPE_EXHAUSTED,
@@ -37,6 +38,8 @@ export interface OwnerNotifier {
   notifyBreaker?(detailType: string, detail: BreakerEventDetail): Promise<void>;
   /** `Auto Redrive Approval Requested` (optional: notifiers that predate approval). */
   notifyApprovalRequested?(detail: ApprovalRequestedDetail): Promise<void>;
+  /** `Auto Redrive Budget Reached` (optional: notifiers that predate the budget). */
+  notifyBudget?(detailType: string, detail: BudgetEventDetail): Promise<void>;
 }
 
 export function consoleUrl(executionArn: string, region: string): string {
@@ -79,6 +82,15 @@ export class EventBridgeNotifier implements OwnerNotifier {
   }
 
   async notifyBreaker(detailType: string, detail: BreakerEventDetail): Promise<void> {
+    await this.putStateMachineEvent(detailType, detail);
+  }
+
+  async notifyBudget(detailType: string, detail: BudgetEventDetail): Promise<void> {
+    await this.putStateMachineEvent(detailType, detail);
+  }
+
+  /** One owner event about a state machine (its ARN the event's resource). */
+  private async putStateMachineEvent(detailType: string, detail: { readonly stateMachineArn: string }): Promise<void> {
     const out = await this.client.send(
       new PutEventsCommand({
         Entries: [
@@ -114,5 +126,9 @@ export class MemoryNotifier implements OwnerNotifier {
   readonly approvalRequests: ApprovalRequestedDetail[] = [];
   async notifyApprovalRequested(detail: ApprovalRequestedDetail): Promise<void> {
     this.approvalRequests.push(detail);
+  }
+  readonly budgetEvents: Array<{ detailType: string; detail: BudgetEventDetail }> = [];
+  async notifyBudget(detailType: string, detail: BudgetEventDetail): Promise<void> {
+    this.budgetEvents.push({ detailType, detail });
   }
 }

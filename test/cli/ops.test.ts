@@ -143,3 +143,22 @@ test('--local reads the state file of `npm run local`; a missing file says how t
   const noTable = await runCli(['policy', 'list'], bare);
   expectOneErrorLine(noTable, 'policy table: not set: pass --stack <name> (the deployed AutoRedriveStack), --policy-table or AUTO_REDRIVE_POLICY_TABLE');
 });
+
+test('status: state machines at their redrive budget, with the failures held over it', async () => {
+  const task = 'arn:aws:lambda:us-east-1:123456789012:function:ops-budget';
+  const machine = await createMachine(h.local, 'ops-budget', task);
+  h.local.standIn.setBehaviour(task, { kind: 'fail', error: 'PaymentsApi.Unavailable' });
+  await h.local.putPolicy({ stateMachine: machine, intervalSeconds: 0, maxRedrivesPerHour: 1, breaker: false });
+  for (const name of ['b-0', 'b-1', 'b-2']) {
+    await startExecution(h.local, machine, name);
+    await h.local.settle();
+  }
+  const r = await cli('status', '-o', 'json');
+  const out = parseJson(r) as { overBudget: { held: number; partial: boolean; stateMachines: Array<{ stateMachineArn: string; held: number; oldestStopped: string }> } };
+  // One redrive an hour: b-0 is redriven (and fails again); its next failure, b-1 and b-2 are held.
+  expect(out.overBudget).toMatchObject({ held: 3, partial: false, stateMachines: [{ stateMachineArn: machine, held: 3, oldestStopped: expect.any(String) }] });
+  const t = await cli('status');
+  expect(t.stdout).toMatch(/At redrive budget:\s+1 state machine\(s\), 3 failure\(s\) held over budget/);
+  expect(t.stdout).toContain('At their redrive budget');
+  expect(t.stdout).toContain(machine);
+});

@@ -184,3 +184,19 @@ test('delete asks (refused without a terminal), then deletes with --yes', async 
   expect(parseJson(r)).toMatchObject({ key: BILLING, deleted: true });
   expect(await stored(BILLING)).toBeUndefined();
 });
+
+test('put --max-redrives-per-hour sets the redrive budget (get shows it); a wrong value is refused naming the field and the flag', async () => {
+  const key = 'arn:aws:states:us-east-1:123456789012:stateMachine:budgeted';
+  const bad = await cli('policy', 'put', key, '--max-redrives-per-hour', 'many', '--yes');
+  expectOneErrorLine(bad, key, 'maxRedrivesPerHour (--max-redrives-per-hour): must be a number');
+  expect(bad.code).toBe(2);
+  const zero = await cli('policy', 'put', key, '--max-redrives-per-hour', '0', '--yes');
+  expectOneErrorLine(zero, 'maxRedrivesPerHour (--max-redrives-per-hour): must be from 1 to');
+  expect(await stored(key)).toBeUndefined();
+
+  const r = await cli('policy', 'put', key, '--max-redrives-per-hour', '120', '--yes');
+  expect(r.code).toBe(0);
+  expect(await stored(key)).toMatchObject({ stateMachine: key, maxRedrivesPerHour: 120 });
+  const g = await cli('policy', 'get', key);
+  expect(g.stdout).toMatch(/maxRedrivesPerHour\s+120\s+stored/);
+});

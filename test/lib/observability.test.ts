@@ -406,6 +406,10 @@ describe('alarms', () => {
       Namespace: METRICS_NAMESPACE, MetricName: METRIC.oldestOpenBreakerAge, Statistic: 'Maximum', Period: 300,
       ComparisonOperator: 'GreaterThanThreshold', Threshold: 7200, EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
     },
+    overBudget: {
+      Namespace: METRICS_NAMESPACE, MetricName: METRIC.oldestOverBudgetAge, Statistic: 'Maximum', Period: 300,
+      ComparisonOperator: 'GreaterThanThreshold', Threshold: 7200, EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+    },
   };
   const ANCHOR: Record<AlarmKey, string> = {
     deadLetterQueue: RUNBOOK.deadLetterQueue,
@@ -415,11 +419,13 @@ describe('alarms', () => {
     backlogAge: RUNBOOK.backlogAge,
     policyInvalid: RUNBOOK.policyInvalid,
     breakerOpen: RUNBOOK.breakerOpen,
+    overBudget: RUNBOOK.overBudget,
   };
 
-  test('exactly these seven alarms', () => {
+  test('exactly these nine alarms', () => {
     const t = t0();
-    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 8); // and the canary's (ar.canaryAlarm, test/lib/canary.test.ts)
+    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 9); // and the canary's (ar.canaryAlarm, test/lib/canary.test.ts)
+    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     expect(Object.keys(t.ar.alarms).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 

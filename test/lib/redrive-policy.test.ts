@@ -206,3 +206,23 @@ test('approval becomes the policy field approval (absent when not set: the contr
   expect(items).toEqual(expect.arrayContaining([expect.objectContaining({ approval: true })]));
   expect(items.find((i) => i.stateMachine === ORDERS_ARN)).not.toHaveProperty('approval');
 });
+
+describe('maxRedrivesPerHour (the redrive budget)', () => {
+  test('becomes the policy field the controller reads; absent, the item has none (no budget)', () => {
+    const { stack, autoRedrive, machine } = setup();
+    new RedrivePolicy(stack, 'Budgeted', { autoRedrive, stateMachine: machine, maxRedrivesPerHour: 500 });
+    autoRedrive.addPolicy(ORDERS_ARN);
+    const items = policies(Template.fromStack(stack)).map((p) => p.Policy);
+    expect(items).toEqual(expect.arrayContaining([expect.objectContaining({ maxRedrivesPerHour: 500 })]));
+    expect(items.find((i) => i.stateMachine === ORDERS_ARN)).not.toHaveProperty('maxRedrivesPerHour');
+  });
+
+  test.each([
+    [-1, /^RedrivePolicy Orders\/P: maxRedrivesPerHour must be from 1 to 10000000$/],
+    [0, /^RedrivePolicy Orders\/P: maxRedrivesPerHour must be from 1 to 10000000$/],
+    [1.5, /^RedrivePolicy Orders\/P: maxRedrivesPerHour must be a whole number from 1 to 10000000$/],
+  ])('%p is refused at synth, naming the prop', (value, message) => {
+    const s = setup();
+    expect(() => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, maxRedrivesPerHour: value })).toThrow(message);
+  });
+});

@@ -534,3 +534,28 @@ describe('approval (approval before redrive)', () => {
   });
 });
 
+describe('maxRedrivesPerHour (the redrive budget)', () => {
+  test('absent (every item written before the budget): no budget', () => {
+    expect(valid(with_({})).maxRedrivesPerHour).toBeUndefined();
+    expect(policyToItem(valid(with_({})))).not.toHaveProperty('maxRedrivesPerHour');
+  });
+
+  test('a positive whole number, also typed as a string; policyToItem writes it and it parses back the same', () => {
+    expect(valid(with_({ maxRedrivesPerHour: 12 })).maxRedrivesPerHour).toBe(12);
+    expect(valid(with_({ maxRedrivesPerHour: '12' })).maxRedrivesPerHour).toBe(12);
+    const p = valid(with_({ maxRedrivesPerHour: 100_000 }));
+    expect(valid(policyToItem(p))).toEqual(p);
+  });
+
+  test.each([
+    [-1, 'must be from 1 to'],
+    [0, 'must be from 1 to'],
+    [1.5, 'must be a whole number'],
+    ['many', 'must be a number'],
+    [true, 'must be a number'],
+  ])('%p is invalid, naming the item and the field', (value, message) => {
+    const e = invalid(with_({ maxRedrivesPerHour: value }));
+    expect(fieldsOf(e)).toEqual(['maxRedrivesPerHour']);
+    expect(e.message).toContain(`policy '${STATE_MACHINE_ARN}' is invalid: maxRedrivesPerHour: ${message}`);
+  });
+});

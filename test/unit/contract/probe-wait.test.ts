@@ -72,3 +72,9 @@ test('openedByWords: each signal, and items opened before it was recorded', () =
     'not recorded',
   ]);
 });
+
+test('heldFate: a failure held over its redrive budget is released by the drain as the budget allows (no breaker involved)', () => {
+  expect(heldFate({ reason: 'over-budget', redriveCount: 0, maxRedrives: 3, breaker: null }, NOW)).toBe(
+    "held over its state machine's redrive budget (maxRedrivesPerHour): released oldest first by the drain as the budget allows",
+  );
+});
