@@ -166,9 +166,8 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
     active = await deps.breakers.active();
   }
   const parked = (await deps.ledger.parked.families()).map((f) => f.base);
-  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked, HELD_APPROVAL_SHARD]);
+  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked, HELD_APPROVAL_SHARD, HELD_BUDGET_SHARD]);
   if (!options.paused) released.push(...(await releaseNoLongerAwaiting(deps, snapshot)));
-  gaveUp = await giveUpNearWindowEnd(deps, snapshot, [...active.map((b) => heldShard(b.group)), HELD_EXHAUSTED_SHARD, ...parked, HELD_BUDGET_SHARD]);
 
   // Gauges.
   const now = deps.clock();

@@ -192,7 +192,7 @@ describe('canary: false', () => {
     t.template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
     t.template.resourceCountIs('Custom::AutoRedrivePolicy', 0);
     t.template.resourceCountIs('AWS::Lambda::Function', 2);
-    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    t.template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     // The status-change rule and the drain schedule only.
     expect(t.ofType('AWS::Events::Rule').map(([id]) => id).sort()).toEqual([t.id(t.ar.rule), t.id(t.ar.drainSchedule)].sort());
     expect(metricRows(t)).not.toContain('Canary');
