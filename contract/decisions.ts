@@ -43,5 +43,9 @@ export const SKIP_REASONS = [
   // Organization mode: a held or pending failure in an account or Region that was served
   // when it was recorded and is no longer (removed from MEMBER_ACCOUNTS / SERVED_REGIONS).
   'account-not-served',
+  // State-scoped policies (docs/policies.md): the failure is at a state of neverAtStates,
+  // or at none of onlyAtStates.
+  'state-excluded',
+  'state-not-included',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
