@@ -32,12 +32,15 @@ import { type FailureFacts, type FailureRecord, mayStillBeRedriven, toRecordStat
 import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
 import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
+import { FailedStateSource, NO_EXECUTION } from './facts/failed-state-source';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
   readonly policies: PolicySource;
   readonly audit: AuditTrail;
   readonly describeRate: RateLimiter;
+  /** GetExecutionHistory, for state-scoped policies (lambda/facts/failed-state-source.ts). @default not rate limited */
+  readonly historyRate?: RateLimiter;
   /** Publishes `Auto Redrive Exhausted` / `Skipped` events; optional. */
   readonly notifier?: OwnerNotifier;
   /**
@@ -121,9 +124,10 @@ export function mayBeStale(event: StatusChange, now: number, staleAfterMs: numbe
  */
 export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
   if (event.status === 'SUCCEEDED' && (event.redriveCount ?? 0) > 0) return redriveSucceeded(event, deps, options);
-  const fresh = await redriveFreshFailure(event, deps, options);
+  const failedStates = new FailedStateSource(event, deps, () => new DependencyBusyError('GetExecutionHistory', event.executionArn));
+  const fresh = await redriveFreshFailure(event, deps, options, failedStates);
   if (fresh) return fresh;
-  const gathered = await gatherFacts(event, deps, options);
+  const gathered = await gatherFacts(event, deps, options, failedStates);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
 
   const decision = await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps);
@@ -172,7 +176,7 @@ interface Answered {
 /** The subject of a skip decided from the event alone. */
 const subjectOf = (event: StatusChange, policyKey: string | null): DecisionSubject => ({ policyKey, redriveCount: event.redriveCount, errorName: event.error });
 
-async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Facts | Answered> {
+async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: ProcessOptions, failedStates: FailedStateSource): Promise<Facts | Answered> {
   if (deps.accounts && !deps.accounts.allows(event.account)) {
     // The parser already checked that the ARN names the same account as the envelope.
     deps.log.warn('event from an account this controller does not serve', { executionArn: event.executionArn, account: event.account });
@@ -198,12 +202,18 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
 
   const redriveCount = event.redriveCount ?? current?.redriveCount ?? null;
   const thisRecord = redriveCount === null ? undefined : failures.find((f) => f.redriveCount === redriveCount);
+  // Stored with the failure by the path that read it first; a redriven failure needs it no more.
+  const failedState = thisRecord?.state === 'redriven' ? undefined : await failedStates.for(policy, thisRecord);
+  if (failedState === NO_EXECUTION) {
+    return { kind: 'answered', decision: skipDecision('not-redrivable', 'Step Functions says: ExecutionDoesNotExist', subjectOf(event, policy?.key ?? null)) };
+  }
   const execution: ExecutionFacts = {
     paused: snapshot.pause.paused,
     highestRecordedFailure: failures.length ? Math.max(...failures.map((f) => f.redriveCount)) : null,
     thisFailure: thisRecord ? toRecordState(thisRecord) : null,
     current,
     releasedByHand: options.releasedByHand,
+    ...(failedState ? { failedState } : {}),
   };
   // A superseded record 0 stands for no failure the breaker or the probe rotation should count.
   const counted = failures.filter((f) => f.supersededBy === undefined);
@@ -224,7 +234,7 @@ const FRESH_SOURCES: ReadonlySet<DecisionSource> = new Set(['event', 'replay']);
  * settles the claim (redriven or held) with its audit entry. undefined: not such a
  * failure, or the ledger has a record of it; the caller reads the history and decides.
  */
-async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome | undefined> {
+async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions, failedStates: FailedStateSource): Promise<Outcome | undefined> {
   if (deps.readLedgerFirst || options.current || options.decideOnly || options.releasedByHand) return undefined;
   // Only a delivered event can be about a failure the ledger has never seen; the drain,
   // releases, probes and backfill carry out decisions about records that exist (a claim
@@ -235,7 +245,9 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   if (mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) return undefined;
   const { snapshot, resolution } = await policyFor(event, now, deps);
   if (resolution.kind !== 'found' || !resolution.policy.enabled) return undefined;
-  const execution: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null };
+  const failedState = await failedStates.for(resolution.policy);
+  if (failedState === NO_EXECUTION) return undefined;
+  const execution: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null, ...(failedState ? { failedState } : {}) };
   const facts: Facts = { kind: 'facts', now, resolution, execution, redriveCount: 0, thisRecord: undefined, failures: [], readLedger: true, recordZero: false };
   const decision = decide(event, resolution, execution, now);
   const failure = failureFactsOf(event, decision, facts);
@@ -305,6 +317,7 @@ function failureFactsOf(event: StatusChange, decision: Decision, facts: Facts): 
     cause: event.cause,
     policyKey: decision.policyKey,
     ...probesOf(facts.failures, facts.redriveCount),
+    ...(facts.execution.failedState ? { failedState: facts.execution.failedState } : {}),
   };
 }
 

@@ -3,11 +3,12 @@
  * default bus they can route with ordinary EventBridge rules (chat, pager, ticket).
  *   source: auto-redrive
  *   detail-type: "Auto Redrive Exhausted" (limit-reached) | "Auto Redrive Skipped"
- *                (error-not-retryable, policy-invalid)
+ *                (error-not-retryable, policy-invalid, state-excluded, ...: NOTEWORTHY_SKIPS)
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Decision } from '../decide/decision';
 import type { FailureFacts } from './failure-ledger';
+import type { FailedState } from '../facts/failed-state';
 import { type BreakerEventDetail, CAUSE_LIMIT, DETAIL_TYPE_EXHAUSTED, DETAIL_TYPE_SKIPPED, OWNER_EVENT_SOURCE } from '../../contract/owner-events';
 
 
@@ -21,6 +22,8 @@ export interface OwnerEventDetail {
   readonly redriveCount: number;
   readonly policyKey: string | null;
   readonly consoleUrl: string;
+  /** The state the failure happened at, when a state-scoped policy read it (lambda/facts/failed-state.ts). */
+  readonly failedState?: FailedState;
 }
 
 export interface OwnerNotifier {
@@ -46,6 +49,7 @@ export function ownerEvent(decision: Decision, facts: FailureFacts, cause: strin
       redriveCount: facts.redriveCount,
       policyKey: facts.policyKey,
       consoleUrl: consoleUrl(facts.executionArn, facts.region),
+      ...(facts.failedState ? { failedState: facts.failedState } : {}),
     },
   };
 }
