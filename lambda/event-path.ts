@@ -33,6 +33,7 @@ import type { OwnerNotifier } from './record/owner-notifier';
 import type { BreakerStore } from './record/breaker-store';
 import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
 import { FailedStateSource, NO_EXECUTION } from './facts/failed-state-source';
+import { usesFailedState } from './decide/state-scope';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -125,7 +126,7 @@ export function mayBeStale(event: StatusChange, now: number, staleAfterMs: numbe
 export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
   if (event.status === 'SUCCEEDED' && (event.redriveCount ?? 0) > 0) return redriveSucceeded(event, deps, options);
   const failedStates = new FailedStateSource(event, deps, () => new DependencyBusyError('GetExecutionHistory', event.executionArn));
-  const fresh = await redriveFreshFailure(event, deps, options, failedStates);
+  const fresh = await redriveFreshFailure(event, deps, options);
   if (fresh) return fresh;
   const gathered = await gatherFacts(event, deps, options, failedStates);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
@@ -234,7 +235,7 @@ const FRESH_SOURCES: ReadonlySet<DecisionSource> = new Set(['event', 'replay']);
  * settles the claim (redriven or held) with its audit entry. undefined: not such a
  * failure, or the ledger has a record of it; the caller reads the history and decides.
  */
-async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions, failedStates: FailedStateSource): Promise<Outcome | undefined> {
+async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome | undefined> {
   if (deps.readLedgerFirst || options.current || options.decideOnly || options.releasedByHand) return undefined;
   // Only a delivered event can be about a failure the ledger has never seen; the drain,
   // releases, probes and backfill carry out decisions about records that exist (a claim
@@ -244,10 +245,10 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   const now = deps.clock();
   if (mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) return undefined;
   const { snapshot, resolution } = await policyFor(event, now, deps);
-  if (resolution.kind !== 'found' || !resolution.policy.enabled) return undefined;
-  const failedState = await failedStates.for(resolution.policy);
-  if (failedState === NO_EXECUTION) return undefined;
-  const execution: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null, ...(failedState ? { failedState } : {}) };
+  // A state-scoped policy decides with the failed state, which a record of this failure may
+  // already hold (a doubled event): read the ledger first, so the history is read once.
+  if (resolution.kind !== 'found' || !resolution.policy.enabled || usesFailedState(resolution.policy)) return undefined;
+  const execution: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null };
   const facts: Facts = { kind: 'facts', now, resolution, execution, redriveCount: 0, thisRecord: undefined, failures: [], readLedger: true, recordZero: false };
   const decision = decide(event, resolution, execution, now);
   const failure = failureFactsOf(event, decision, facts);
