@@ -179,6 +179,27 @@ export interface RedrivePolicyOptions {
    * @default - on, with the defaults of {@link RedrivePolicyBreaker}
    */
   readonly breaker?: RedrivePolicyBreaker | false;
+
+  /**
+   * States whose failures are never redriven: state names, or patterns with `*`, matched
+   * against the innermost state the execution failed at and the Parallel and Map states
+   * around it (for example a Task that charges a card without an idempotency key). An
+   * execution that timed out as a whole has no failed state and is not excluded. The
+   * controller reads the failed state from the execution's history (docs/policies.md).
+   *
+   * @default - no state is excluded
+   */
+  readonly neverAtStates?: readonly string[];
+
+  /**
+   * Only failures at these states are redriven (names or `*` patterns, matched as
+   * `neverAtStates`). A failure with no failed state (the whole execution timed out or
+   * was aborted) is included only when its status (`TIMED_OUT`, `ABORTED`) is listed.
+   * At least one entry.
+   *
+   * @default - failures at every state are redriven
+   */
+  readonly onlyAtStates?: readonly string[];
 }
 
 /** Properties of {@link RedrivePolicy}. */
@@ -260,6 +281,8 @@ const PROP_OF_FIELD: Readonly<Record<string, string>> = {
   onExhausted: 'onExhausted',
   holdMarginHours: 'holdMargin',
   breaker: 'breaker',
+  neverAtStates: 'neverAtStates',
+  onlyAtStates: 'onlyAtStates',
 };
 
 /** The `breaker` map's field each breaker prop becomes. */
@@ -321,6 +344,8 @@ export class RedrivePolicy extends Construct {
     set('onExhausted', props.onExhausted);
     set('holdMarginHours', wholeUnits('holdMargin', props.holdMargin, 3600, 'hour', fail));
     set('breaker', breakerItem(props.breaker, fail));
+    set('neverAtStates', props.neverAtStates && [...props.neverAtStates]);
+    set('onlyAtStates', props.onlyAtStates && [...props.onlyAtStates]);
     item.managedBy = managedByValue(stack.stackName, pathInStack(this, stack));
     validate(item, fail);
     this.item = item;

@@ -25,6 +25,8 @@ export const FIELD_FLAGS = [
   { flag: '--breaker-probe-interval-seconds <n>', option: 'breakerProbeIntervalSeconds', field: 'breaker.probeIntervalSeconds', help: 'first probe interval (doubles)' },
   { flag: '--breaker-max-probe-interval-seconds <n>', option: 'breakerMaxProbeIntervalSeconds', field: 'breaker.maxProbeIntervalSeconds', help: 'cap on the probe interval' },
   { flag: '--breaker-probe-timeout-seconds <n>', option: 'breakerProbeTimeoutSeconds', field: 'breaker.probeTimeoutSeconds', help: 'a probe still running after this is checked less often until it ends' },
+  { flag: '--never-at-states <a,b>', option: 'neverAtStates', field: 'neverAtStates', help: 'states (names, * patterns) whose failures are never redriven', list: true },
+  { flag: '--only-at-states <a,b>', option: 'onlyAtStates', field: 'onlyAtStates', help: 'only failures at these states are redriven (TIMED_OUT for a whole-execution timeout)', list: true },
 ] as const;
 
 /** The stored `breaker` attribute as a map (it may be the shorthand true / false). */

@@ -111,6 +111,19 @@ test('breaker, onExhausted and holdMargin become the policy fields the controlle
   );
 });
 
+test('neverAtStates and onlyAtStates become the policy fields the controller reads', () => {
+  const { stack, autoRedrive, machine } = setup();
+  new RedrivePolicy(stack, 'Scoped', { autoRedrive, stateMachine: machine, neverAtStates: ['ChargeCard', 'Send*'] });
+  autoRedrive.addPolicy(ORDERS_ARN, { onlyAtStates: ['Validate', 'TIMED_OUT'] });
+  const items = policies(Template.fromStack(stack)).map((p) => p.Policy);
+  expect(items).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ neverAtStates: ['ChargeCard', 'Send*'] }),
+      expect.objectContaining({ stateMachine: ORDERS_ARN, onlyAtStates: ['Validate', 'TIMED_OUT'] }),
+    ]),
+  );
+});
+
 describe('state machines and tables in other forms', () => {
   test('an imported state machine, a literal ARN and an imported policy table (a controller deployed elsewhere)', () => {
     const app = newApp();
@@ -160,6 +173,8 @@ describe('validated at synth by the shared policy schema, naming the prop', () =
     ['a breaker window out of range', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, breaker: { window: Duration.seconds(5) } }), 'breaker.window', /^RedrivePolicy Orders\/P: breaker.window must be from 10 to 86400 \(policy field breaker.windowSeconds\)$/],
     ['a breaker probe interval not whole seconds', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, breaker: { probeInterval: Duration.millis(2500) } }), 'breaker.probeInterval', /^RedrivePolicy Orders\/P: breaker.probeInterval must be a whole number of seconds, got 2 seconds 500 millis$/],
     ['a hold margin beyond 72 hours', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, holdMargin: Duration.days(4) }), 'holdMargin', /^RedrivePolicy Orders\/P: holdMargin .*\(policy field holdMarginHours\)$/],
+    ['an empty onlyAtStates', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, onlyAtStates: [] }), 'onlyAtStates', /^RedrivePolicy Orders\/P: onlyAtStates must list at least one state/],
+    ['an empty state name in neverAtStates', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, neverAtStates: ['ChargeCard', ' '] }), 'neverAtStates', /^RedrivePolicy Orders\/P: neverAtStates entries must not be empty \(policy field neverAtStates.1\)$/],
   ];
 
   test.each(cases)('%s', (_name, make, prop, message) => {
