@@ -471,7 +471,7 @@ describe('decide(): state-scoped policies (neverAtStates, onlyAtStates)', () => 
         const s = i.failedState;
         const within = !at(neverAtStates ?? [], s) && (onlyAtStates === undefined || (s.name === null ? onlyAtStates.includes(i.event.status) : at(onlyAtStates, s)));
         if (!within) return;
-        const { neverAtStates: _n, onlyAtStates: _o, ...unscoped } = i.resolution.policy;
+        const unscoped = { ...i.resolution.policy, neverAtStates: undefined, onlyAtStates: undefined };
         expect(run(i)).toEqual(run({ ...i, resolution: { kind: 'found', policy: unscoped } }));
       }),
       RUNS,
