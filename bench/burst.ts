@@ -32,6 +32,10 @@ export interface BurstOptions {
   readonly dynamo?: DynamoMode;
   /** Breaker fields of the policy (`{ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 }` plus these). @default BREAKER_OFF_FIELDS */
   readonly breakerFields?: Record<string, unknown>;
+  /** More fields of the policy item (bench/burst-state-scoped.ts: neverAtStates). @default none */
+  readonly policyFields?: Record<string, unknown>;
+  /** The state machine, whose failing Task is BURST_RESOURCE. @default one Task, `Call` */
+  readonly definition?: string;
   readonly progress?: (message: string) => void;
 }
 
@@ -87,6 +91,7 @@ export interface BurstResult {
 }
 
 const RESOURCE = 'arn:aws:lambda:us-east-1:123456789012:function:burst-target';
+export const BURST_RESOURCE = RESOURCE;
 const DEFINITION = JSON.stringify({ StartAt: 'Call', States: { Call: { Type: 'Task', Resource: RESOURCE, End: true } } });
 
 export async function runBurst(options: BurstOptions): Promise<BurstResult> {
@@ -104,6 +109,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         DescribeExecution: scaled('DescribeExecution'),
         ListExecutions: scaled('ListExecutions'),
         StopExecution: scaled('StopExecution'),
+        GetExecutionHistory: scaled('GetExecutionHistory'),
       },
     },
   });
@@ -112,12 +118,12 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     // holds the same burst); `burstDefault` leaves it as shipped, the configuration users run.
     const breakerFields = options.breakerFields ?? BREAKER_OFF_FIELDS;
     const breakerText = Object.keys(breakerFields).length ? 'breaker off' : 'breaker as shipped';
-    const policy = { stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, ...breakerFields, description: `bench: redrive at once, once, ${breakerText}` };
+    const policy = { stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, ...breakerFields, ...options.policyFields, description: `bench: redrive at once, once, ${breakerText}` };
     await env.putPolicy(policy);
 
     // --- setup (not timed): executions that fail once, then succeed when redriven -------------
     const setupStarted = Date.now();
-    const sm = await env.createMachine('burst', DEFINITION, { [RESOURCE]: { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException', cause: 'Lambda returned 503' } });
+    const sm = await env.createMachine('burst', options.definition ?? DEFINITION, { [RESOURCE]: { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException', cause: 'Lambda returned 503' } });
     const arns = await env.startExecutions(sm, Array.from({ length: options.events }, (_, i) => ({ name: `burst-${i}`, input: { orderId: i } })));
     await env.standIn.idle();
     const failed = env.standIn.events.filter((e) => e.detail.status === 'FAILED');

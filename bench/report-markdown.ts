@@ -253,6 +253,11 @@ export function renderMarkdown(r: BenchResults): string {
 
   if (r.burst) out.push(...burstSection('Burst (breaker off: the redrive path itself)', r.burst));
   if (r.burstDefault) out.push(...burstSection('Burst with the default settings (breaker as shipped)', r.burstDefault));
+  if (r.burstStateScoped) {
+    const b = r.burstStateScoped;
+    out.push(...burstSection('Burst with a state-scoped policy (neverAtStates)', b));
+    out.push('', `burstStateScoped: ${JSON.stringify({ achievedRateRatio: b.achievedRateRatio, dynamoCallsPerRedrive: b.dynamoCallsPerRedrive, historyCallsPerFailure: b.historyCallsPerFailure })}; the controller reads histories at ${b.historyRatePerSecond}/s (GetExecutionHistory refills at 20/s per account and Region).`);
+  }
 
   if (r.cost || r.costBreakerOff) out.push(...costSection(r));
 

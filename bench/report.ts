@@ -3,6 +3,7 @@ import type { BreakerFuzzResult } from './breaker-fuzz/report';
 import type { BudgetResult } from './budget';
 import type { BurstResult } from './burst';
 import type { BurstHeldResult } from './burst-held';
+import type { BurstStateScopedResult } from './burst-state-scoped';
 import type { ColdStartResult } from './cold-start';
 import type { CostResult } from './cost';
 import type { OutageName, OutageRunResult, OutageScenario } from './outage';
@@ -85,6 +86,8 @@ export interface BenchResults {
   readonly costBreakerOff?: CostResult;
   /** A burst into a state machine with a redrive budget (bench/budget.ts). */
   readonly budget?: BudgetResult;
+  /** Issue 20: the burst with neverAtStates on the policy (bench/burst-state-scoped.ts). */
+  readonly burstStateScoped?: BurstStateScopedResult;
   readonly musts: readonly MustCheck[];
 }
 
@@ -109,6 +112,10 @@ export const GOALS = {
   stormHottestKeyWritesPerSecond: 1000,
   /** Storm: release time over retryable failures / configured rate (reported, not enforced). */
   stormTimeRatio: 1.15,
+  /** Issue 20: the burst with neverAtStates on every policy keeps this share of the configured rate. */
+  burstStateScopedRateRatio: 0.95,
+  /** Issue 20: GetExecutionHistory calls per failure in that burst, at most. */
+  historyCallsPerFailure: 1,
 } as const;
 
 const NOT_MEASURED = 'not measured (run missing)';
@@ -128,6 +135,7 @@ export function checkMusts(r: Omit<BenchResults, 'musts'>): MustCheck[] {
     musts.push(...burstMusts('burstDefault', 'burst, default settings', b, GOALS.burstDefaultRateRatio, full));
   }
   else if (r.burst) musts.push({ id: 'burstDefault', description: 'burst with the default settings (breaker as shipped)', ok: false, actual: NOT_MEASURED });
+  if (r.burstStateScoped) musts.push(...burstStateScopedMusts(r.burstStateScoped, full));
   if (r.burstHeld) {
     const h = r.burstHeld;
     musts.push({
@@ -283,5 +291,31 @@ function burstMusts(id: string, label: string, b: BurstResult, rateGoal: number,
       actual: String(b.limiterWritesPerRedrive),
       enforced: full,
     },
+  ];
+}
+
+/**
+ * Issue 20: the state-scoped burst keeps the rate and reads each failure's history at most
+ * once; its DynamoDB calls per redrive are reported (the extra cost of the ledger read a
+ * state-scoped policy needs first), not held to the plain burst's budget.
+ */
+function burstStateScopedMusts(b: BurstStateScopedResult, full: boolean): Must[] {
+  const label = 'burst, neverAtStates on every policy';
+  return [
+    {
+      id: 'burstStateScoped.rate',
+      description: `${label}: achieved rate / configured rate >= ${GOALS.burstStateScopedRateRatio}`,
+      ok: b.achievedRateRatio >= GOALS.burstStateScopedRateRatio,
+      actual: `${b.achievedRateRatio} (${b.achievedRate}/s of ${b.configuredRate}/s; GetExecutionHistory at ${b.historyRatePerSecond}/s; ${b.dynamoCallsPerRedrive} DynamoDB calls per redrive)`,
+      enforced: full,
+    },
+    {
+      id: 'burstStateScoped.historyCalls',
+      description: `${label}: GetExecutionHistory calls per failure <= ${GOALS.historyCallsPerFailure}`,
+      ok: b.historyCallsPerFailure <= GOALS.historyCallsPerFailure,
+      actual: String(b.historyCallsPerFailure),
+    },
+    { id: 'burstStateScoped.double', description: `${label}: executions redriven twice = 0`, ok: b.doubleRedrives === 0, actual: String(b.doubleRedrives) },
+    { id: 'burstStateScoped.lost', description: `${label}: failures lost = 0`, ok: b.lost === 0, actual: String(b.lost) },
   ];
 }

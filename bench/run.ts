@@ -12,7 +12,7 @@
  *   --rerender            measure nothing: recompute the MUSTs of bench/results/latest.json with this
  *                         version's checks and rewrite latest.json and latest.md
  *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz,
- *                         budget
+ *                         budget, burstStateScoped
  *   --seed=N --worlds=N --world=I   breakerFuzz: its seed (default DEFAULT_SEED, printed), how many worlds
  *                         (default 500), or only world I (a reproduction; --seed N works too)
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
@@ -32,6 +32,7 @@ import type { BreakerFuzzResult } from './breaker-fuzz/report';
 import { type BurstOptions, type BurstResult, runBurst } from './burst';
 import { type BurstHeldResult, runBurstHeld } from './burst-held';
 import { BUDGET_SCENARIO, type BudgetResult } from './budget';
+import { type BurstStateScopedResult, runBurstStateScoped } from './burst-state-scoped';
 import { controllerCost } from './cost';
 import { type ColdStartResult, runColdStart } from './cold-start';
 import { dynamoModeFromEnv } from './harness';
@@ -277,6 +278,12 @@ async function main(): Promise<void> {
     burstHeld = await timed('burstHeld', () => runBurstHeld({ ...scale.burst, quotaScale: 0.5, dynamo: dynamoModeFromEnv(), progress: log }));
     log(`burst held: ${burstHeld.held} held, ${burstHeld.released} released in ${(burstHeld.releaseMs / 1000).toFixed(1)} s, ratio ${burstHeld.releaseRateRatio}`);
   }
+  // The same burst with neverAtStates on the policy: every failure's state read from its history.
+  let burstStateScoped: BurstStateScopedResult | undefined;
+  if (args.only('burststatescoped')) {
+    burstStateScoped = await timed('burstStateScoped', () => runBurstStateScoped({ ...scale.burst, quotaScale: 0.5, dynamo: dynamoModeFromEnv(), progress: log }));
+    log(`burst, state-scoped: ${burstStateScoped.redriven} redriven, ratio ${burstStateScoped.achievedRateRatio}, ${burstStateScoped.historyCallsPerFailure} history calls per failure`);
+  }
 
   const planned = plan(args, scale);
   const byKey = new Map<string, unknown>();
@@ -329,7 +336,7 @@ async function main(): Promise<void> {
     ],
     models: MODELS,
   };
-  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz, budget };
+  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz, budget, burstStateScoped };
   const kept = args.merge ? previousSections(measured) : {};
   const sections = { ...kept, ...definedOnly(measured), meta: Object.keys(kept).length ? { ...meta, keptFromPreviousRun: { date: previousDate(), sections: Object.keys(kept) } } : meta };
   // The costs follow the bursts in the file, whichever run measured them.

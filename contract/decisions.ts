@@ -53,5 +53,9 @@ export const SKIP_REASONS = [
   'account-not-served',
   // A failure held for approval that a person rejected (`redrivectl reject --reason`).
   'rejected',
+  // State-scoped policies (docs/policies.md): the failure is at a state of neverAtStates,
+  // or at none of onlyAtStates.
+  'state-excluded',
+  'state-not-included',
 ] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];

@@ -4,7 +4,8 @@
  * emits them (lambda/record/owner-notifier.ts) and the stack documents and alarms on them.
  *   source: auto-redrive
  *   detail-type: "Auto Redrive Exhausted" (limit-reached) | "Auto Redrive Skipped"
- *                (error-not-retryable, policy-invalid)
+ *                (error-not-retryable, policy-invalid, state-excluded: the failure is at a
+ *                state of the policy's neverAtStates; the detail names it in `failedState`)
  */
 
 export const OWNER_EVENT_SOURCE = 'auto-redrive';

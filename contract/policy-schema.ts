@@ -107,6 +107,14 @@ export interface RedrivePolicy {
    * (`over-budget`) and released oldest first. undefined: no budget (the default).
    */
   readonly maxRedrivesPerHour?: number;
+  /**
+   * State-scoped policy (docs/policies.md, "State-scoped policies"): a failure at one of
+   * these states (names or `*` patterns; the innermost failed state or a Parallel / Map
+   * state enclosing it) is never redriven. Absent: no state is excluded.
+   */
+  readonly neverAtStates?: readonly string[];
+  /** Only failures at these states are redriven (as `neverAtStates`). Absent: every state. */
+  readonly onlyAtStates?: readonly string[];
 }
 
 export const POLICY_DEFAULTS = {
@@ -160,6 +168,16 @@ const stringList = z.preprocess(
     error: 'must be a list of strings',
   }),
 );
+
+/**
+ * A state name, or a pattern with `*` (any run of characters). Step Functions allows 80
+ * characters in a name; a pattern may be longer only by its `*`s, so 256 is generous.
+ */
+const stateNameList = stringList.superRefine((names, ctx) => {
+  for (const n of names) {
+    if (n.length > 256) ctx.addIssue({ code: 'custom', message: `'${n.slice(0, 40)}...' is longer than a state name or pattern can be` });
+  }
+});
 
 const ERROR_NAME = /^[A-Za-z0-9_.\-:]+(\.\*)?$|^\*$/;
 
@@ -246,6 +264,8 @@ export const policyItemSchema = z
     breaker: breakerSchema.optional(),
     approval: bool.optional(),
     maxRedrivesPerHour: integerIn(1, MAX_REDRIVES_PER_HOUR).optional(),
+    neverAtStates: stateNameList.optional(),
+    onlyAtStates: stateNameList.refine((l) => l.length > 0, { message: 'must list at least one state (remove the field to redrive at every state)' }).optional(),
     // Written by redrivectl and the RedrivePolicy custom resource; informational.
     updatedAt: z.string().optional(),
     updatedBy: z.string().optional(),
@@ -316,6 +336,8 @@ export function parsePolicyItem(item: unknown): PolicyParseResult {
     breaker: { ...BREAKER_DEFAULTS, ...Object.fromEntries(Object.entries(p.breaker ?? {}).filter(([, v]) => v !== undefined)) },
     approval: p.approval ?? POLICY_DEFAULTS.approval,
     maxRedrivesPerHour: p.maxRedrivesPerHour,
+    ...(p.neverAtStates?.length ? { neverAtStates: p.neverAtStates } : {}),
+    ...(p.onlyAtStates ? { onlyAtStates: p.onlyAtStates } : {}),
   };
   return { ok: true, policy };
 }
@@ -341,5 +363,7 @@ export function policyToItem(policy: RedrivePolicy): Record<string, unknown> {
   };
   if (policy.description !== undefined) item.description = policy.description;
   if (policy.maxRedrivesPerHour !== undefined) item.maxRedrivesPerHour = policy.maxRedrivesPerHour;
+  if (policy.neverAtStates) item.neverAtStates = [...policy.neverAtStates];
+  if (policy.onlyAtStates) item.onlyAtStates = [...policy.onlyAtStates];
   return item;
 }

@@ -38,12 +38,16 @@ import { requestApprovalIfHeld } from './approval/request';
 import type { ApprovalRecords } from './record/approval-records';
 import { gateByBudget } from './act/budget-gate';
 import type { RedriveBudget } from './act/redrive-budget';
+import { FailedStateSource, NO_EXECUTION } from './facts/failed-state-source';
+import { usesFailedState } from './decide/state-scope';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
   readonly policies: PolicySource;
   readonly audit: AuditTrail;
   readonly describeRate: RateLimiter;
+  /** GetExecutionHistory, for state-scoped policies (lambda/facts/failed-state-source.ts). @default not rate limited */
+  readonly historyRate?: RateLimiter;
   /** Publishes `Auto Redrive Exhausted` / `Skipped` events; optional. */
   readonly notifier?: OwnerNotifier;
   /**
@@ -143,9 +147,10 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
 
 async function processEvent(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
   if (event.status === 'SUCCEEDED' && (event.redriveCount ?? 0) > 0) return redriveSucceeded(event, deps, options);
+  const failedStates = new FailedStateSource(event, deps, () => new DependencyBusyError('GetExecutionHistory', event.executionArn));
   const fresh = await redriveFreshFailure(event, deps, options);
   if (fresh) return fresh;
-  const gathered = await gatherFacts(event, deps, options);
+  const gathered = await gatherFacts(event, deps, options, failedStates);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
 
   const decision = await gateByBudget(await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps), { ...gathered, event, ...options }, deps);
@@ -196,7 +201,7 @@ interface Answered {
 /** The subject of a skip decided from the event alone. */
 const subjectOf = (event: StatusChange, policyKey: string | null): DecisionSubject => ({ policyKey, redriveCount: event.redriveCount, errorName: event.error });
 
-async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Facts | Answered> {
+async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: ProcessOptions, failedStates: FailedStateSource): Promise<Facts | Answered> {
   if (deps.accounts && !deps.accounts.allows(event.account)) {
     // The parser already checked that the ARN names the same account as the envelope.
     deps.log.warn('event from an account this controller does not serve', { executionArn: event.executionArn, account: event.account });
@@ -222,6 +227,11 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
 
   const redriveCount = event.redriveCount ?? current?.redriveCount ?? null;
   const thisRecord = redriveCount === null ? undefined : failures.find((f) => f.redriveCount === redriveCount);
+  // Stored with the failure by the path that read it first; a redriven failure needs it no more.
+  const failedState = thisRecord?.state === 'redriven' ? undefined : await failedStates.for(policy, thisRecord);
+  if (failedState === NO_EXECUTION) {
+    return { kind: 'answered', decision: skipDecision('not-redrivable', 'Step Functions says: ExecutionDoesNotExist', subjectOf(event, policy?.key ?? null)) };
+  }
   const execution: ExecutionFacts = {
     paused: snapshot.pause.paused,
     highestRecordedFailure: failures.length ? Math.max(...failures.map((f) => f.redriveCount)) : null,
@@ -229,6 +239,7 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
     current,
     releasedByHand: options.releasedByHand,
     approvedBy: thisRecord?.approvedBy,
+    ...(failedState ? { failedState } : {}),
   };
   // A superseded record 0 stands for no failure the breaker or the probe rotation should count.
   const counted = failures.filter((f) => f.supersededBy === undefined);
@@ -259,7 +270,9 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   const now = deps.clock();
   if (mayBeStale(event, now, deps.config.staleEventAfterSeconds * 1000)) return undefined;
   const { snapshot, resolution } = await policyFor(event, now, deps);
-  if (resolution.kind !== 'found' || !resolution.policy.enabled) return undefined;
+  // A state-scoped policy decides with the failed state, which a record of this failure may
+  // already hold (a doubled event): read the ledger first, so the history is read once.
+  if (resolution.kind !== 'found' || !resolution.policy.enabled || usesFailedState(resolution.policy)) return undefined;
   const execution: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null };
   const facts: Facts = { kind: 'facts', now, resolution, execution, redriveCount: 0, thisRecord: undefined, failures: [], readLedger: true, recordZero: false };
   const decision = decide(event, resolution, execution, now);
@@ -331,6 +344,7 @@ function failureFactsOf(event: StatusChange, decision: Decision, facts: Facts): 
     policyKey: decision.policyKey,
     ...probesOf(facts.failures, facts.redriveCount),
     ...keptApproval(facts.thisRecord),
+    ...(facts.execution.failedState ? { failedState: facts.execution.failedState } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export const MEMBER_ROLE_ACTIONS = [
   'states:DescribeExecution',
   'states:ListExecutions',
   'states:ListStateMachines',
+  // The failed state, for state-scoped policies (neverAtStates, onlyAtStates).
+  'states:GetExecutionHistory',
 ] as const;
 
 /** Properties of {@link AutoRedriveMember}. */
@@ -188,6 +190,11 @@ export class AutoRedriveMember extends Construct {
               sid: 'ReconciliationSweep',
               actions: ['states:ListExecutions'],
               resources: sfn.stateMachines,
+            }),
+            new iam.PolicyStatement({
+              sid: 'FailedState',
+              actions: ['states:GetExecutionHistory'],
+              resources: sfn.executions,
             }),
             new iam.PolicyStatement({
               sid: 'FindStateMachines',

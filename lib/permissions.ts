@@ -97,7 +97,8 @@ export function grantLambdaPermissions(stack: Stack, g: LambdaGrants): void {
     g.ledgerTable.grant(fn, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     iam.Grant.addToPrincipal({
       grantee: fn,
-      actions: ['states:RedriveExecution', 'states:DescribeExecution'],
+      // GetExecutionHistory: the failed state, for state-scoped policies (neverAtStates, onlyAtStates).
+      actions: ['states:RedriveExecution', 'states:DescribeExecution', 'states:GetExecutionHistory'],
       resourceArns: g.stepFunctions.executions,
     });
     g.eventBus?.grantPutEventsTo(fn);

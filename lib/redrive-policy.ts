@@ -199,6 +199,26 @@ export interface RedrivePolicyOptions {
    * @default - no budget
    */
   readonly maxRedrivesPerHour?: number;
+  /**
+   * States whose failures are never redriven: state names, or patterns with `*`, matched
+   * against the innermost state the execution failed at and the Parallel and Map states
+   * around it (for example a Task that charges a card without an idempotency key). An
+   * execution that timed out as a whole has no failed state and is not excluded. The
+   * controller reads the failed state from the execution's history (docs/policies.md).
+   *
+   * @default - no state is excluded
+   */
+  readonly neverAtStates?: readonly string[];
+
+  /**
+   * Only failures at these states are redriven (names or `*` patterns, matched as
+   * `neverAtStates`). A failure with no failed state (the whole execution timed out or
+   * was aborted) is included only when its status (`TIMED_OUT`, `ABORTED`) is listed.
+   * At least one entry.
+   *
+   * @default - failures at every state are redriven
+   */
+  readonly onlyAtStates?: readonly string[];
 }
 
 /** Properties of {@link RedrivePolicy}. */
@@ -282,6 +302,8 @@ const PROP_OF_FIELD: Readonly<Record<string, string>> = {
   breaker: 'breaker',
   approval: 'approval',
   maxRedrivesPerHour: 'maxRedrivesPerHour',
+  neverAtStates: 'neverAtStates',
+  onlyAtStates: 'onlyAtStates',
 };
 
 /** The `breaker` map's field each breaker prop becomes. */
@@ -345,6 +367,8 @@ export class RedrivePolicy extends Construct {
     set('breaker', breakerItem(props.breaker, fail));
     set('approval', props.approval);
     set('maxRedrivesPerHour', props.maxRedrivesPerHour);
+    set('neverAtStates', props.neverAtStates && [...props.neverAtStates]);
+    set('onlyAtStates', props.onlyAtStates && [...props.onlyAtStates]);
     item.managedBy = managedByValue(stack.stackName, pathInStack(this, stack));
     validate(item, fail);
     this.item = item;

@@ -11,6 +11,7 @@ import { groupPolicy, probeWaitFacts } from '../breakers';
 import type { DescribedExecution } from '../../lambda/act/step-functions';
 import type { AuditEntry } from '../../lambda/record/audit-trail';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
+import { describeFailedState } from '../../lambda/facts/failed-state';
 import { type CliContext, withContext } from '../context';
 import { describeError, failed, usage } from '../errors';
 import { isoTime, keyValues, table } from '../output';
@@ -40,6 +41,8 @@ const failureRow = (f: FailureRecord) => ({
   // Approval before redrive (docs/policies.md): who answered, absent when no one did.
   ...(f.approvedBy === undefined ? {} : { approvedBy: f.approvedBy, approvedAt: isoTime(f.approvedAt) }),
   ...(f.rejectedBy === undefined ? {} : { rejectedBy: f.rejectedBy, rejectedWhy: f.rejectedWhy ?? null }),
+  // Read from the history for a state-scoped policy (null: not read).
+  failedState: f.failedState ? describeFailedState(f.failedState, f.status) : null,
 });
 
 /** One line per failure a person approved or rejected. */
@@ -151,6 +154,7 @@ async function explain(ctx: CliContext, executionArn: string): Promise<void> {
             { header: 'state', value: (f) => (f.probe ? `${f.state} (probe)` : f.state) },
             { header: 'reason', value: (f) => f.reason },
             { header: 'error', value: (f) => f.errorName },
+            { header: 'failed at', value: (f) => f.failedState },
             { header: 'policy', value: (f) => f.policyKey },
             { header: 'due', value: (f) => f.dueAt },
             { header: 'attempts', value: (f) => f.attempts },

@@ -27,6 +27,8 @@ export const FIELD_FLAGS = [
   { flag: '--breaker-probe-timeout-seconds <n>', option: 'breakerProbeTimeoutSeconds', field: 'breaker.probeTimeoutSeconds', help: 'a probe still running after this is checked less often until it ends' },
   { flag: '--approval <true|false>', option: 'approval', field: 'approval', help: 'hold every would-be redrive for a person (redrivectl approve / reject)' },
   { flag: '--max-redrives-per-hour <n>', option: 'maxRedrivesPerHour', field: 'maxRedrivesPerHour', help: 'redrive budget: at most this many redrives of one state machine in any hour; more are held (docs/policies.md#redrive-budget)' },
+  { flag: '--never-at-states <a,b>', option: 'neverAtStates', field: 'neverAtStates', help: 'states (names, * patterns) whose failures are never redriven', list: true },
+  { flag: '--only-at-states <a,b>', option: 'onlyAtStates', field: 'onlyAtStates', help: 'only failures at these states are redriven (TIMED_OUT for a whole-execution timeout)', list: true },
 ] as const;
 
 /** The stored `breaker` attribute as a map (it may be the shorthand true / false). */

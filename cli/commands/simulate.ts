@@ -7,11 +7,14 @@
 import { Command } from 'commander';
 import { decide } from '../../lambda/decide/decide';
 import type { ExecutionFacts } from '../../lambda/decide/decision';
-import { parseStatusChange } from '../../lambda/event/status-change';
+import { parseStatusChange, type StatusChange } from '../../lambda/event/status-change';
 import { type PolicySnapshot, resolvePolicy } from '../../lambda/policy/policy-source';
-import type { PolicyParseResult } from '../../contract/policy-schema';
+import type { PolicyParseResult, RedrivePolicy } from '../../contract/policy-schema';
 import { type CliContext, withContext } from '../context';
-import { usage } from '../errors';
+import { describeError, usage } from '../errors';
+import { describeFailedState, type FailedState } from '../../lambda/facts/failed-state';
+import { FailedStateSource, NO_EXECUTION } from '../../lambda/facts/failed-state-source';
+import { usesFailedState } from '../../lambda/decide/state-scope';
 import { readJson } from '../files';
 import { isoTime, keyValues } from '../output';
 import { checkItem } from '../policy-store';
@@ -20,6 +23,7 @@ interface SimulateOptions {
   event: string;
   policy?: string;
   now?: string;
+  failedState?: string;
 }
 
 function parseNow(now: string | undefined, fallback: number): number {
@@ -63,7 +67,8 @@ async function simulate(ctx: CliContext, options: SimulateOptions): Promise<void
   }
 
   const resolution = resolvePolicy(snapshot, event.stateMachineArn);
-  const facts: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null };
+  const failed = await simulatedFailedState(ctx, event, resolution.kind === 'found' ? resolution.policy : undefined, options.failedState);
+  const facts: ExecutionFacts = { paused: snapshot.pause.paused, highestRecordedFailure: null, thisFailure: null, current: null, ...(failed.state ? { failedState: failed.state } : {}) };
   const d = decide(event, resolution, facts, now);
   const result = {
     decision: d.decision,
@@ -80,6 +85,8 @@ async function simulate(ctx: CliContext, options: SimulateOptions): Promise<void
     now: isoTime(now),
     policySource,
     paused: facts.paused,
+    failedState: failed.state ? describeFailedState(failed.state, event.status) : null,
+    failedStateSource: failed.source,
   };
   ctx.out.emit(result, () =>
     keyValues([
@@ -93,10 +100,37 @@ async function simulate(ctx: CliContext, options: SimulateOptions): Promise<void
       ['Status', event.status],
       ['Redrive count', d.redriveCount],
       ['Error', d.errorName],
+      ['Failed state', `${result.failedState ?? '(not known)'} (${failed.source})`],
       ['Paused', facts.paused],
       ['Now', `${isoTime(now)}${options.now ? '' : " (the event's time)"}`],
     ]),
   );
+}
+
+/**
+ * The failed state for a state-scoped policy (lambda/decide/state-scope.ts): --failed-state
+ * when given (innermost first, then the enclosing Parallel / Map states), else the
+ * execution's history as the controller reads it; not read for other policies.
+ */
+async function simulatedFailedState(
+  ctx: CliContext,
+  event: StatusChange,
+  policy: RedrivePolicy | undefined,
+  option: string | undefined,
+): Promise<{ state: FailedState | undefined; source: string }> {
+  if (option !== undefined) {
+    const [name, ...enclosing] = option.split(',').map((s) => s.trim());
+    return { state: { name: name || null, enclosing: enclosing.filter(Boolean) }, source: '--failed-state' };
+  }
+  if (!policy || !usesFailedState(policy)) return { state: undefined, source: 'not needed: the policy is not state-scoped' };
+  const deps = ctx.wire();
+  try {
+    const read = await new FailedStateSource(event, deps, () => new Error('GetExecutionHistory is busy')).for(policy);
+    if (read === NO_EXECUTION) return { state: undefined, source: 'Step Functions does not know this execution' };
+    return { state: read, source: event.status === 'FAILED' ? 'the execution history' : `the status ${event.status}` };
+  } catch (e) {
+    return { state: undefined, source: `GetExecutionHistory failed: ${describeError(e).message}` };
+  }
 }
 
 export function simulateCommand(): Command {
@@ -105,11 +139,14 @@ export function simulateCommand(): Command {
     .requiredOption('--event <file|->', 'the EventBridge event (JSON file, or - for stdin)')
     .option('--policy <file>', 'one policy item (plain JSON) to use instead of the stored policies and the kill switch')
     .option('--now <iso>', "decision time (default: the event's own time, as if it had just arrived)")
+    .option('--failed-state <name[,enclosing]>', "the state the execution failed at, for a state-scoped policy (default: read from the execution's history)")
     .addHelpText(
       'after',
       `
 The decision is the controller's own decide() with no ledger records and no
-DescribeExecution: what a fresh event would get. Without --policy, the stored
+DescribeExecution: what a fresh event would get. For a state-scoped policy
+(neverAtStates, onlyAtStates) the failed state comes from --failed-state, or
+else from the execution's history (GetExecutionHistory, one read). Without --policy, the stored
 policies and the kill switch are read (nothing is written). With --policy, the
 item's key must be the event's state machine or a pattern matching it, otherwise
 the answer is no-policy. The default "now" is the event's time, so saved events

@@ -11,6 +11,7 @@ import { REQUEST_TIMEOUTS } from './request-timeouts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { ExecutionStatus } from '../event/status-change';
 import { parseExecutionArn, parseStateMachineArn } from '../../contract/arn';
+import type { HistoryEventView } from '../facts/failed-state';
 import { type DescribedExecution, type ListedExecution, type RedriveResult, SdkStepFunctions, type StepFunctionsGateway } from './step-functions';
 
 export interface AccountScope {
@@ -83,6 +84,11 @@ export class AccountRouter implements StepFunctionsGateway {
   listStopped(stateMachineArn: string, status: ExecutionStatus, since: number, startedAfter?: number): AsyncIterable<ListedExecution> {
     const p = parseStateMachineArn(stateMachineArn);
     return this.gateway(p.account, p.region, stateMachineArn).listStopped(stateMachineArn, status, since, startedAfter);
+  }
+
+  historyPages(executionArn: string): AsyncIterable<readonly HistoryEventView[]> {
+    const p = parseExecutionArn(executionArn);
+    return this.gateway(p.account, p.region, executionArn).historyPages(executionArn);
   }
 
   /** Every state machine in every served account and Region. */

@@ -6,6 +6,7 @@
  */
 import {
   DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListStateMachinesCommand,
   RedriveExecutionCommand,
@@ -14,6 +15,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { ExecutionStatus, RedriveStatus } from '../event/status-change';
 import type { CurrentExecution } from '../decide/decision';
+import type { HistoryEventView } from '../facts/failed-state';
 
 export type RedriveResult =
   | { readonly kind: 'redriven'; readonly redriveDate: number }
@@ -54,7 +56,18 @@ export interface StepFunctionsGateway {
    */
   listStopped(stateMachineArn: string, status: ExecutionStatus, since: number, startedAfter?: number): AsyncIterable<ListedExecution>;
   listStateMachines(): AsyncIterable<string>;
+  /**
+   * The execution's history, newest first, without inputs and outputs: a small first page,
+   * larger ones after it, each fetched only when the reader asks for it (state-scoped
+   * policies, lambda/facts/failed-state.ts). Throws ExecutionDoesNotExist as the API does.
+   * Optional: gateways that predate state-scoped policies lack it (no failed state known).
+   */
+  historyPages?(executionArn: string): AsyncIterable<readonly HistoryEventView[]>;
 }
+
+/** GetExecutionHistory page sizes: most failures are named by the first few events. */
+export const HISTORY_FIRST_PAGE = 20;
+export const HISTORY_NEXT_PAGES = 500;
 
 function errorName(e: unknown): string {
   return (e as { name?: string })?.name ?? 'Error';
@@ -124,6 +137,17 @@ export class SdkStepFunctions implements StepFunctionsGateway {
         };
       }
       nextToken = page.nextToken;
+    } while (nextToken);
+  }
+
+  async *historyPages(executionArn: string): AsyncIterable<readonly HistoryEventView[]> {
+    let nextToken: string | undefined;
+    let maxResults = HISTORY_FIRST_PAGE;
+    do {
+      const page = await this.client.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, includeExecutionData: false, maxResults, nextToken }));
+      yield page.events ?? [];
+      nextToken = page.nextToken;
+      maxResults = HISTORY_NEXT_PAGES;
     } while (nextToken);
   }
 

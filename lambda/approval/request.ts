@@ -26,8 +26,7 @@ export interface ApprovalRequestDeps {
  * the execution's history); absent otherwise.
  */
 function failedStateOf(facts: FailureFacts): string | undefined {
-  const state = (facts as { failedState?: unknown }).failedState;
-  return typeof state === 'string' && state !== '' ? state : undefined;
+  return facts.failedState?.name ?? undefined;
 }
 
 export function approvalRequested(facts: FailureFacts, cause: string | null, holdMarginHours: number, heldAt: number): ApprovalRequestedDetail {

@@ -12,6 +12,7 @@ import type { StatusChange } from '../event/status-change';
 import { delaySeconds, jitterFraction } from './backoff';
 import { type Decision, type ExecutionFacts, type PolicyResolution, skipDecision, type SkipReason } from './decision';
 import { firstMatch } from './error-match';
+import { stateScopeSkip } from './state-scope';
 
 /** Step Functions reports no error name for a timeout event; treat it as States.Timeout. */
 function errorNameOf(event: StatusChange, facts: ExecutionFacts): string | null {
@@ -90,6 +91,8 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   if (matched === undefined) {
     return skip('error-not-matched', `error ${errorName ?? '(none)'} matches none of errorEquals [${policy.errorEquals.join(', ')}]`);
   }
+  const outOfScope = stateScopeSkip(policy, facts.failedState, event.status);
+  if (outOfScope) return skip(outOfScope.reason, outOfScope.detail);
   // A person's release (redrivectl release) goes past the limit: that is its purpose.
   const exhausted = redriveCount >= policy.maxRedrives && !facts.releasedByHand;
   const limitText = `already redriven ${redriveCount} time(s); policy '${policy.key}' allows ${policy.maxRedrives}`;

@@ -1,5 +1,6 @@
 /** What the controller decided about one status-change event, and why. */
 import type { ExecutionStatus, RedriveStatus } from '../event/status-change';
+import type { FailedState } from '../facts/failed-state';
 import type { InvalidPolicyError, RedrivePolicy } from '../../contract/policy-schema';
 import { type DecisionKind, type HoldReason, type RedriveReason, type SkipReason, SKIP_REASONS } from '../../contract/decisions';
 
@@ -13,7 +14,7 @@ export { SKIP_REASONS, type HoldReason, type RedriveReason, type SkipReason };
 export const RECONSIDERABLE_SKIPS: readonly SkipReason[] = ['no-policy', 'policy-disabled', 'policy-invalid', 'paused', 'dry-run'];
 
 /** Skips the owning team should hear about (issue-level events, alarms). */
-export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid', 'redrive-window-ending', 'account-not-served'];
+export const NOTEWORTHY_SKIPS: readonly SkipReason[] = ['limit-reached', 'error-not-retryable', 'policy-invalid', 'redrive-window-ending', 'account-not-served', 'state-excluded'];
 
 
 interface DecisionBase {
@@ -91,4 +92,9 @@ export interface ExecutionFacts {
   readonly releasedByHand?: boolean;
   /** Who approved this failure's redrive (policy `approval: true`; the ledger record carries it). */
   readonly approvedBy?: string;
+  /**
+   * The state the failure happened at (lambda/facts/failed-state.ts), read from the
+   * execution's history only for a state-scoped policy. undefined: not read.
+   */
+  readonly failedState?: FailedState;
 }

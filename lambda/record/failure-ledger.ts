@@ -151,7 +151,7 @@ export class FailureLedger {
         TableName: this.tableName,
         Item: {
           ...this.key({ executionArn: later.executionArn, redriveCount: 0 }),
-          ...storedFacts({ ...later, redriveCount: 0, stopDate: null, errorName: null, cause: null }),
+          ...storedFacts({ ...later, redriveCount: 0, stopDate: null, errorName: null, cause: null, failedState: undefined }),
           state: 'skipped',
           reason: 'stale-event',
           supersededBy: later.redriveCount,
@@ -365,13 +365,15 @@ export class FailureLedger {
    */
   private takeOver(facts: FailureFacts, now: number, set: string, values: Record<string, unknown>, remove = '', decision?: AuditEntry, live = true) {
     const embed = decision === undefined ? '' : ', decisions = list_append(if_not_exists(decisions, :noDecisions), :decision)';
+    // Kept once known: a later write without it leaves it as it is.
+    const failedState = facts.failedState ? ', failedState = :failedState' : '';
     return ifConditionHolds(
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(facts),
           ReturnValues: 'UPDATED_NEW',
-          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${embed}${remove}`,
+          UpdateExpression: `${set}, updatedAt = :now, expiresAt = :ttl, ${this.factsUpdate()}${failedState}${embed}${remove}`,
           ConditionExpression: TAKEABLE,
           ExpressionAttributeNames: { '#state': 'state', ...this.factsNames() },
           ExpressionAttributeValues: {
@@ -381,6 +383,7 @@ export class FailureLedger {
             ':ttl': this.ttl(now, live ? facts : undefined),
             ...values,
             ...(decision === undefined ? {} : { ':noDecisions': [], ':decision': [storedEntry(decision)] }),
+            ...(facts.failedState ? { ':failedState': facts.failedState } : {}),
           },
         }),
       ),

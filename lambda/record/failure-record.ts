@@ -5,6 +5,7 @@
  */
 import type { FailureRecordState } from '../decide/decision';
 import type { AuditEntry } from './decision-record';
+import type { FailedState } from '../facts/failed-state';
 import { REDRIVE_WINDOW_MS } from '../../contract/breaker';
 import { MAX_HOLD_MARGIN_HOURS } from '../../contract/policy-schema';
 
@@ -36,6 +37,12 @@ export interface FailureFacts {
    */
   readonly approvedBy?: string;
   readonly approvedAt?: number;
+  /**
+   * The state the failure happened at (lambda/facts/failed-state.ts), stored by the first
+   * path that read it from the history (state-scoped policies only), so no path reads it
+   * twice. Absent: not read (older records, policies that are not state-scoped).
+   */
+  readonly failedState?: FailedState;
 }
 
 export interface FailureRecord extends FailureFacts {
@@ -129,7 +136,7 @@ export const FACT_FIELDS = [
 /** The facts as stored: the fact fields only (a whole record passed in keeps no more), the cause cut short. */
 export function storedFacts(f: FailureFacts): FailureFacts {
   const facts = Object.fromEntries(FACT_FIELDS.map((k) => [k, f[k]])) as unknown as FailureFacts;
-  return { ...facts, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT) };
+  return { ...facts, cause: f.cause === null ? null : f.cause.slice(0, CAUSE_LIMIT), ...(f.failedState ? { failedState: f.failedState } : {}) };
 }
 
 /**

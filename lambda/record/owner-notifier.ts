@@ -3,7 +3,7 @@
  * default bus they can route with ordinary EventBridge rules (chat, pager, ticket).
  *   source: auto-redrive
  *   detail-type: "Auto Redrive Exhausted" (limit-reached) | "Auto Redrive Skipped"
- *                (error-not-retryable, policy-invalid)
+ *                (error-not-retryable, policy-invalid, state-excluded, ...: NOTEWORTHY_SKIPS)
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Decision } from '../decide/decision';
@@ -18,6 +18,7 @@ import {
   DETAIL_TYPE_SKIPPED,
   OWNER_EVENT_SOURCE,
 } from '../../contract/owner-events';
+import type { FailedState } from '../facts/failed-state';
 
 
 export interface OwnerEventDetail {
@@ -30,6 +31,8 @@ export interface OwnerEventDetail {
   readonly redriveCount: number;
   readonly policyKey: string | null;
   readonly consoleUrl: string;
+  /** The state the failure happened at, when a state-scoped policy read it (lambda/facts/failed-state.ts). */
+  readonly failedState?: FailedState;
 }
 
 export interface OwnerNotifier {
@@ -59,6 +62,7 @@ export function ownerEvent(decision: Decision, facts: FailureFacts, cause: strin
       redriveCount: facts.redriveCount,
       policyKey: facts.policyKey,
       consoleUrl: consoleUrl(facts.executionArn, facts.region),
+      ...(facts.failedState ? { failedState: facts.failedState } : {}),
     },
   };
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as errors from './errors';
 import { buildStatusChangeEvent } from './events';
+import { ExecutionHistories } from './history';
 import { paginate, type Page } from './paging';
 import { redriveVerdict } from './redrive-rules';
 import type {
@@ -80,6 +81,8 @@ export class Engine {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly behaviours = new Map<string, StepBehaviour>();
   readonly redrives: RedriveRecord[] = [];
+  /** GetExecutionHistory's events (history.ts). */
+  readonly histories = new ExecutionHistories();
   private seq = 0;
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
@@ -184,6 +187,7 @@ export class Engine {
       tokens: [],
     };
     this.executions.set(arn, exec);
+    this.histories.started(arn, exec.startDate, input, sm.roleArn);
     this.emit(exec);
     this.launch(exec);
     return { executionArn: arn, startDate: exec.startDate };
@@ -244,6 +248,7 @@ export class Engine {
       exec.tokens = [...others, { token: clientToken, firstUsedAt: now, redriveDate: now }].slice(-CLIENT_TOKENS_KEPT);
     }
     this.redrives.push({ executionArn: arn, at: now, redriveCount: exec.redriveCount, clientToken });
+    this.histories.redriven(arn, now, exec.redriveCount);
     this.emit(exec);
     this.launch(exec);
     return { redriveDate: now };
@@ -299,6 +304,7 @@ export class Engine {
       exec.attempts.set(name, attempt);
       const outcome = await this.runState(exec, name, exec.sm.workflow.states.get(name) as StateDefinition, attempt);
       if (!this.isCurrent(exec, runId)) return; // stopped while the state ran
+      this.histories.stateRan(exec.arn, this.now(), name, exec.sm.workflow.states.get(name) as StateDefinition, exec.position.data, outcome);
       if (!outcome.ok) return this.finish(exec, { status: 'FAILED', error: outcome.error, cause: outcome.cause });
       if (outcome.next === undefined) {
         return this.finish(exec, { status: 'SUCCEEDED', output: JSON.stringify(outcome.data ?? null) });
@@ -349,6 +355,7 @@ export class Engine {
     exec.error = end.error;
     exec.cause = end.cause;
     exec.historyEventCount += HISTORY_EVENTS.executionEnded;
+    this.histories.ended(exec.arn, exec.stopDate, end);
     this.emit(exec);
   }
 

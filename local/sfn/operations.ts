@@ -173,6 +173,20 @@ export function createHandlers(engine: Engine): Record<SfnOperation, Handler> {
       return { redriveDate: seconds(engine.redriveExecution(executionArn, clientToken).redriveDate) };
     },
 
+    GetExecutionHistory: (p) => {
+      const executionArn = arn(p, 'executionArn', EXECUTION_ARN);
+      if (engine.describeExecution(executionArn).type === 'EXPRESS') {
+        throw errors.stateMachineTypeNotSupported('This operation is not supported by this type of state machine');
+      }
+      const flag = (field: string, dflt: boolean) => (typeof p[field] === 'boolean' ? (p[field] as boolean) : dflt);
+      return engine.histories.page(executionArn, {
+        reverseOrder: flag('reverseOrder', false),
+        includeExecutionData: flag('includeExecutionData', true),
+        limit: pageSize(p),
+        nextToken: optionalString(p, 'nextToken'),
+      });
+    },
+
     StopExecution: (p) => {
       const executionArn = arn(p, 'executionArn', EXECUTION_ARN);
       const stopped = engine.stopExecution(executionArn, optionalString(p, 'error', 256), optionalString(p, 'cause', 32768));

@@ -40,4 +40,5 @@ export const AWS_DEFAULT_THROTTLES = {
   DescribeExecution: { bucketSize: 300, refillPerSecond: 15 },
   ListExecutions: { bucketSize: 200, refillPerSecond: 5 },
   StopExecution: { bucketSize: 1000, refillPerSecond: 200 },
+  GetExecutionHistory: { bucketSize: 400, refillPerSecond: 20 },
 } as const satisfies Record<string, ThrottleConfig>;

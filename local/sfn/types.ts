@@ -17,6 +17,7 @@ export const SFN_OPERATIONS = [
   'ListExecutions',
   'RedriveExecution',
   'StopExecution',
+  'GetExecutionHistory',
 ] as const;
 export type SfnOperation = (typeof SFN_OPERATIONS)[number];
 

@@ -6,6 +6,7 @@ import { runBurst } from '../../bench/burst';
 import { outageComparisonChart } from '../../bench/outage-chart';
 import { naiveRedriveCap, OUTAGE_SCENARIOS, runOutage } from '../../bench/outage';
 import { runBurstHeld } from '../../bench/burst-held';
+import { runBurstStateScoped } from '../../bench/burst-state-scoped';
 import { BREAKER_OFF_SPEC, BREAKER_ON_SPEC, NAIVE_SPEC } from '../../bench/redrivers';
 import { type BenchMeta, checkMusts } from '../../bench/report';
 import { renderMarkdown } from '../../bench/report-markdown';
@@ -189,4 +190,20 @@ test('burst held, 100 same-error failures through 20 instances: redriven at the 
   expect(r.deadLettered).toBe(0);
   expect(r.dynamoCallsPerFailure).toBeGreaterThan(0);
   expect(r.releaseRateRatio).toBeGreaterThan(0);
+});
+
+test('burstStateScoped, 40 events with neverAtStates on the policy: each failure\'s history read once, each redriven once, none lost; its MUSTs', async () => {
+  const r = await runBurstStateScoped({ events: 40, ratePerSecond: 100, workers: 10 });
+  expect(r.policy).toMatchObject({ neverAtStates: ['ChargeCard'] });
+  expect(r.stepFunctionsCalls.GetExecutionHistory).toBe(40);
+  expect(r.historyCallsPerFailure).toBe(1);
+  expect(r.lost).toBe(0);
+  expect(r.doubleRedrives).toBe(0);
+  const { redriven = 0, pending = 0, ...others } = r.ledger as Record<string, number>;
+  expect(others).toEqual({});
+  expect(redriven + pending).toBe(40);
+  const musts = checkMusts({ meta, burstStateScoped: r });
+  expect(musts.map((m) => m.id)).toEqual(['burstStateScoped.rate', 'burstStateScoped.historyCalls', 'burstStateScoped.double', 'burstStateScoped.lost']);
+  expect(musts.find((m) => m.id === 'burstStateScoped.historyCalls')?.ok).toBe(true);
+  expect(renderMarkdown({ meta, burstStateScoped: r, musts })).toContain('"historyCallsPerFailure":1');
 });

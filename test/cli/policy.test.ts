@@ -200,3 +200,13 @@ test('put --max-redrives-per-hour sets the redrive budget (get shows it); a wron
   const g = await cli('policy', 'get', key);
   expect(g.stdout).toMatch(/maxRedrivesPerHour\s+120\s+stored/);
 });
+
+test('put --never-at-states / --only-at-states: comma-separated state lists; an empty --only-at-states is refused naming the flag', async () => {
+  const key = 'arn:aws:states:us-east-1:123456789012:stateMachine:payments';
+  const r = await cli('policy', 'put', key, '--never-at-states', 'ChargeCard, Send*', '--only-at-states', 'Validate,TIMED_OUT', '--yes');
+  expect(r.code).toBe(0);
+  expect(await stored(key)).toMatchObject({ neverAtStates: ['ChargeCard', 'Send*'], onlyAtStates: ['Validate', 'TIMED_OUT'] });
+  const bad = await cli('policy', 'put', key, '--only-at-states', ' ', '--yes');
+  expectOneErrorLine(bad, 'onlyAtStates (--only-at-states): must list at least one state');
+  expect(bad.code).toBe(2);
+});

@@ -98,6 +98,32 @@ describe('simulate', () => {
   });
 });
 
+describe('simulate: state-scoped policies', () => {
+  test('--failed-state: at a neverAtStates state skipped state-excluded, elsewhere redriven; the failed state shown', async () => {
+    const policy = file('never.json', { stateMachine: '*', intervalSeconds: 0, neverAtStates: ['Charge*'] });
+    const excluded = parseJson(await cli('simulate', '--event', F01, '--policy', policy, '--failed-state', 'Call,ChargeAll', '-o', 'json'));
+    expect(excluded).toMatchObject({ decision: 'skip', reason: 'state-excluded', failedState: 'Call (in ChargeAll)', failedStateSource: '--failed-state' });
+    const r = await cli('simulate', '--event', F01, '--policy', policy, '--failed-state', 'Validate');
+    expect(r.stdout).toMatch(/Decision:\s+redrive\n/);
+    expect(r.stdout).toMatch(/Failed state:\s+Validate \(--failed-state\)/);
+  });
+
+  test('without --failed-state: read from the execution history (here the stand-in); not read for other policies', async () => {
+    const TASK = 'arn:aws:lambda:us-east-1:123456789012:function:simulated';
+    const machine = await createMachine(h.local, 'simulated', TASK);
+    h.local.standIn.setBehaviour(TASK, { kind: 'fail', error: 'Lambda.ServiceException' });
+    const arn = await startExecution(h.local, machine, 'sim-1');
+    await h.local.standIn.idle();
+    const event = h.local.standIn.events.find((e) => e.detail.executionArn === arn && e.detail.status === 'FAILED');
+    const eventFile = file('sim-1.json', event);
+    const scoped = file('only.json', { stateMachine: '*', intervalSeconds: 0, onlyAtStates: ['Validate'] });
+    const out = parseJson(await cli('simulate', '--event', eventFile, '--policy', scoped, '-o', 'json'));
+    expect(out).toMatchObject({ decision: 'skip', reason: 'state-not-included', failedState: 'Work', failedStateSource: 'the execution history' });
+    const plain = parseJson(await cli('simulate', '--event', eventFile, '--policy', file('plain.json', { stateMachine: '*', intervalSeconds: 0 }), '-o', 'json'));
+    expect(plain).toMatchObject({ decision: 'redrive', failedState: null, failedStateSource: 'not needed: the policy is not state-scoped' });
+  });
+});
+
 describe('explain', () => {
   const TASK = 'arn:aws:lambda:us-east-1:123456789012:function:flaky';
 
@@ -140,6 +166,19 @@ describe('explain', () => {
     expect(t.stdout).toMatch(/TIME\s+SOURCE\s+EVENT\s+STATUS\s+COUNT\s+DECISION\s+REASON\s+POLICY\s+ACTION\s+DUE\s+DETAIL/);
     expect(t.stdout).toMatch(/event\s+\S+\s+FAILED\s+0\s+redrive\s+no-delay/);
     expect(t.stdout).toMatch(/0\s+redriven\s+redriven\s+Lambda.ServiceException/);
+  });
+
+  test('a failure skipped by a state-scoped policy: the failed state in its record', async () => {
+    const machine = await createMachine(h.local, 'scoped', TASK);
+    h.local.standIn.setBehaviour(TASK, { kind: 'fail-times', times: 1, error: 'Lambda.ServiceException', cause: 'flaky' });
+    await h.local.putPolicy({ stateMachine: machine, intervalSeconds: 0, neverAtStates: ['Work'] });
+    const arn = await startExecution(h.local, machine, 'scoped-1');
+    await h.local.settle();
+    const out = parseJson(await cli('explain', arn, '-o', 'json')) as { failures: Array<Record<string, unknown>> };
+    expect(out.failures).toEqual([expect.objectContaining({ state: 'skipped', reason: 'state-excluded', failedState: 'Work' })]);
+    const t = await cli('explain', arn);
+    expect(t.stdout).toMatch(/COUNT\s+STATE\s+REASON\s+ERROR\s+FAILED AT\s+POLICY/);
+    expect(t.stdout).toMatch(/0\s+skipped\s+state-excluded\s+Lambda.ServiceException\s+Work\s/);
   });
 
   test('malformed ARN: exit 2; unknown execution: exit 1', async () => {

@@ -113,6 +113,19 @@ test('breaker, onExhausted and holdMargin become the policy fields the controlle
   );
 });
 
+test('neverAtStates and onlyAtStates become the policy fields the controller reads', () => {
+  const { stack, autoRedrive, machine } = setup();
+  new RedrivePolicy(stack, 'Scoped', { autoRedrive, stateMachine: machine, neverAtStates: ['ChargeCard', 'Send*'] });
+  autoRedrive.addPolicy(ORDERS_ARN, { onlyAtStates: ['Validate', 'TIMED_OUT'] });
+  const items = policies(Template.fromStack(stack)).map((p) => p.Policy);
+  expect(items).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ neverAtStates: ['ChargeCard', 'Send*'] }),
+      expect.objectContaining({ stateMachine: ORDERS_ARN, onlyAtStates: ['Validate', 'TIMED_OUT'] }),
+    ]),
+  );
+});
+
 describe('state machines and tables in other forms', () => {
   test('an imported state machine, a literal ARN and an imported policy table (a controller deployed elsewhere)', () => {
     const app = newApp();
@@ -164,6 +177,8 @@ describe('validated at synth by the shared policy schema, naming the prop', () =
     ['a hold margin beyond 72 hours', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, holdMargin: Duration.days(4) }), 'holdMargin', /^RedrivePolicy Orders\/P: holdMargin .*\(policy field holdMarginHours\)$/],
     // A JavaScript app (no type check) passing a string where a boolean belongs.
     ['approval as a word', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, approval: 'yes' as unknown as boolean }), 'approval', /^RedrivePolicy Orders\/P: approval must be true or false/],
+    ['an empty onlyAtStates', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, onlyAtStates: [] }), 'onlyAtStates', /^RedrivePolicy Orders\/P: onlyAtStates must list at least one state/],
+    ['an empty state name in neverAtStates', (s) => new RedrivePolicy(s.stack, 'P', { autoRedrive: s.autoRedrive, stateMachine: s.machine, neverAtStates: ['ChargeCard', ' '] }), 'neverAtStates', /^RedrivePolicy Orders\/P: neverAtStates entries must not be empty \(policy field neverAtStates.1\)$/],
   ];
 
   test.each(cases)('%s', (_name, make, prop, message) => {

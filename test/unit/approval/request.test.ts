@@ -36,7 +36,9 @@ describe('approvalRequested', () => {
     expect(d).not.toHaveProperty('failedState');
   });
   test('the failed state when the failure facts carry it', () => {
-    expect(approvalRequested({ ...facts, failedState: 'ChargeCard' } as FailureFacts, null, 24, STOP).failedState).toBe('ChargeCard');
+    expect(approvalRequested({ ...facts, failedState: { name: 'ChargeCard', enclosing: ['Payments'] } }, null, 24, STOP).failedState).toBe('ChargeCard');
+    // A whole-execution timeout has no failed state.
+    expect(approvalRequested({ ...facts, failedState: { name: null, enclosing: [] } }, null, 24, STOP)).not.toHaveProperty('failedState');
   });
 });
 

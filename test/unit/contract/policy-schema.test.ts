@@ -559,3 +559,40 @@ describe('maxRedrivesPerHour (the redrive budget)', () => {
     expect(e.message).toContain(`policy '${STATE_MACHINE_ARN}' is invalid: maxRedrivesPerHour: ${message}`);
   });
 });
+
+describe('parsePolicyItem: neverAtStates / onlyAtStates', () => {
+  it('absent: the policy is not state-scoped (older items stay as they were)', () => {
+    const p = valid(with_({}));
+    expect(p.neverAtStates).toBeUndefined();
+    expect(p.onlyAtStates).toBeUndefined();
+    expect(policyToItem(p)).not.toHaveProperty('neverAtStates');
+  });
+
+  it.each([
+    [['ChargeCard', 'Send*'], ['ChargeCard', 'Send*']],
+    [new Set(['ChargeCard']), ['ChargeCard']], // a String Set typed in the DynamoDB console
+    [[' Charge Card '], ['Charge Card']],
+  ])('%j is read as %j and round-trips', (value, expected) => {
+    const p = valid(with_({ neverAtStates: value, onlyAtStates: value }));
+    expect(p.neverAtStates).toEqual(expected);
+    expect(p.onlyAtStates).toEqual(expected);
+    expect(valid(policyToItem(p))).toEqual(p);
+  });
+
+  it('an empty neverAtStates excludes nothing; an empty onlyAtStates is refused (it would redrive nothing)', () => {
+    expect(valid(with_({ neverAtStates: [] })).neverAtStates).toBeUndefined();
+    expect(invalid(with_({ onlyAtStates: [] })).issues).toEqual([{ field: 'onlyAtStates', message: expect.stringContaining('at least one state') }]);
+  });
+
+  it.each([
+    [{ neverAtStates: 'ChargeCard' }, 'neverAtStates', 'must be a list of strings'],
+    [{ neverAtStates: [3] }, 'neverAtStates.0', 'every entry must be a string'],
+    [{ onlyAtStates: [''] }, 'onlyAtStates.0', 'entries must not be empty'],
+    [{ onlyAtStates: { Charge: true } }, 'onlyAtStates', 'must be a list of strings'],
+    [{ neverAtStates: ['x'.repeat(300)] }, 'neverAtStates', 'longer than a state name'],
+  ])('%j is rejected, naming the item and %s', (extra, field, message) => {
+    const e = invalid(with_(extra));
+    expect(e.message).toContain(`policy '${STATE_MACHINE_ARN}' is invalid`);
+    expect(e.issues.find((i) => i.field === field)?.message).toContain(message);
+  });
+});

@@ -443,3 +443,57 @@ describe('decide(): properties', () => {
     );
   });
 });
+
+describe('decide(): state-scoped policies (neverAtStates, onlyAtStates)', () => {
+  const STATE_NAMES = ['Validate', 'ChargeCard', 'ChargeRefund', 'Notify', 'Fanout', 'EachItem'];
+  const arbStateEntry = fc.oneof(fc.constantFrom(...STATE_NAMES), fc.constantFrom('Charge*', '*Item', '*', 'TIMED_OUT', 'ABORTED', 'FAILED'));
+  const arbFailedState = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ name: fc.constantFrom(...STATE_NAMES), enclosing: fc.uniqueArray(fc.constantFrom('Fanout', 'EachItem'), { maxLength: 2 }) }) },
+    { weight: 1, arbitrary: fc.constant({ name: null, enclosing: [] as string[] }) },
+  );
+  const arbScope = fc.record({
+    neverAtStates: fc.option(fc.uniqueArray(arbStateEntry, { maxLength: 3 }), { nil: undefined }),
+    onlyAtStates: fc.option(fc.uniqueArray(arbStateEntry, { minLength: 1, maxLength: 3 }), { nil: undefined }),
+  });
+  /** A pattern matches a name the way docs/policies.md says: `*` is any run of characters. */
+  const matches = (pattern: string, name: string) => new RegExp(`^${pattern.split('*').join('.*')}$`).test(name);
+  const at = (entries: readonly string[], s: { name: string | null; enclosing: readonly string[] }) =>
+    s.name !== null && [s.name, ...s.enclosing].some((n) => entries.some((e) => matches(e, n)));
+
+  const arbScoped = fc.tuple(fc.oneof(arbInputs, arbHappyInputs), arbScope, fc.option(arbFailedState, { nil: undefined, freq: 6 })).map(([i, scope, failedState]) => {
+    const resolution: PolicyResolution = i.resolution.kind === 'found' ? { kind: 'found', policy: { ...i.resolution.policy, ...scope } } : i.resolution;
+    return { ...i, resolution, facts: { ...i.facts, ...(failedState ? { failedState } : {}) }, scope, failedState };
+  });
+
+  it('never acts on a failure at a neverAtStates state, or (with onlyAtStates) at none of its states; never without the failed state', () => {
+    fc.assert(
+      fc.property(arbScoped, (i) => {
+        const d = run(i);
+        checkShape(d, i);
+        if (!acts(d) && d.decision !== 'hold') return;
+        const { neverAtStates, onlyAtStates } = i.scope;
+        if (neverAtStates === undefined && onlyAtStates === undefined) return;
+        check(i.failedState !== undefined, 'acted without knowing the failed state', d);
+        const s = i.failedState!;
+        check(!at(neverAtStates ?? [], s), 'acted on a failure at a neverAtStates state', d);
+        if (onlyAtStates) check(s.name === null ? onlyAtStates.includes(i.event.status) : at(onlyAtStates, s), 'acted on a failure outside onlyAtStates', d);
+      }),
+      { ...RUNS, numRuns: 3000 },
+    );
+  });
+
+  it('a scope the failed state is within changes nothing', () => {
+    fc.assert(
+      fc.property(arbScoped, (i) => {
+        if (i.resolution.kind !== 'found' || i.failedState === undefined) return;
+        const { neverAtStates, onlyAtStates } = i.scope;
+        const s = i.failedState;
+        const within = !at(neverAtStates ?? [], s) && (onlyAtStates === undefined || (s.name === null ? onlyAtStates.includes(i.event.status) : at(onlyAtStates, s)));
+        if (!within) return;
+        const unscoped = { ...i.resolution.policy, neverAtStates: undefined, onlyAtStates: undefined };
+        expect(run(i)).toEqual(run({ ...i, resolution: { kind: 'found', policy: unscoped } }));
+      }),
+      RUNS,
+    );
+  });
+});

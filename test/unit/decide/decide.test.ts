@@ -176,6 +176,11 @@ describe('decide: one example per skip reason', () => {
     ['dry-run', 'dry run, backoff', fixtureEvent('failed0'), found({ dryRun: true }), facts(), STOP0 + 1_000, /would redrive 1 of 3 .* in 59s$/],
     ['paused', 'paused', fixtureEvent('failed0'), found(), facts({ paused: true }), late, /paused; would otherwise redrive 1 of 3/],
     ['malformed-event', 'no redriveCount and no DescribeExecution', fixtureEvent('failed0', { redriveCount: null }), found(), facts(), late, /no redriveCount/],
+    ['state-excluded', 'failed at a neverAtStates state', fixtureEvent('failed0'), found({ neverAtStates: ['Charge*'] }), facts({ failedState: { name: 'ChargeCard', enclosing: [] } }), late, /^failed at state ChargeCard; ChargeCard matches neverAtStates 'Charge\*'$/],
+    ['state-excluded', 'inside an excluded Parallel state', fixtureEvent('failed0'), found({ neverAtStates: ['Payments'] }), facts({ failedState: { name: 'Call', enclosing: ['Each', 'Payments'] } }), late, /failed at state Call \(in Each, in Payments\); Payments matches neverAtStates 'Payments'/],
+    ['state-excluded', 'the failed state not known', fixtureEvent('failed0'), found({ neverAtStates: ['Charge'] }), facts(), late, /not known/],
+    ['state-not-included', 'failed at a state onlyAtStates does not list', fixtureEvent('failed0'), found({ onlyAtStates: ['Validate'] }), facts({ failedState: { name: 'ChargeCard', enclosing: [] } }), late, /ChargeCard, which matches none of onlyAtStates \[Validate\]/],
+    ['state-not-included', 'TIMED_OUT: onlyAtStates without the TIMED_OUT entry', fixtureEvent('failed0', { status: 'TIMED_OUT', error: null }), found({ onlyAtStates: ['*'] }), facts({ failedState: { name: null, enclosing: [] } }), late, /timed out as a whole\); onlyAtStates \[\*\] does not list TIMED_OUT/],
   ];
 
   it.each(cases)('%s (%s)', (reason, _label, event, resolution, f, now, detail) => {
@@ -193,6 +198,17 @@ describe('decide: one example per skip reason', () => {
 
   it('covers every skip reason decide() can give', () => {
     expect(new Set([...cases.map((c) => c[0]), ...CONTROLLER_ONLY])).toEqual(new Set(SKIP_REASONS));
+  });
+
+  it('state-scoped: a failure at another state, an enclosing state listed in onlyAtStates, and TIMED_OUT are redriven', () => {
+    const at = (name: string | null, enclosing: string[] = []) => facts({ failedState: { name, enclosing } });
+    expect(decide(fixtureEvent('failed0'), found({ neverAtStates: ['Charge*'] }), at('Validate'), late)).toMatchObject({ decision: 'redrive' });
+    expect(decide(fixtureEvent('failed0'), found({ onlyAtStates: ['Fan*'] }), at('Call', ['Fanout']), late)).toMatchObject({ decision: 'redrive' });
+    const timedOut = fixtureEvent('failed0', { status: 'TIMED_OUT', error: null });
+    expect(decide(timedOut, found({ neverAtStates: ['*'] }), at(null), late)).toMatchObject({ decision: 'redrive' });
+    expect(decide(timedOut, found({ onlyAtStates: ['Validate', 'TIMED_OUT'] }), at(null), late)).toMatchObject({ decision: 'redrive' });
+    // Earlier checks come first: a redriven failure is already handled, whatever its state.
+    expect(decide(fixtureEvent('failed0'), found({ neverAtStates: ['*'] }), facts({ thisFailure: { state: 'redriven' } }), late)).toMatchObject({ reason: 'already-handled' });
   });
 
   it('records policyKey (null without a policy), redriveCount and errorName on skips', () => {

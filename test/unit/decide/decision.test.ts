@@ -33,6 +33,6 @@ describe('skip lists', () => {
   });
 
   it('owners hear about a give-up: the limit, an error not worth retrying, a policy that cannot be applied, a held failure given up before its redrive window ends', () => {
-    expect([...NOTEWORTHY_SKIPS].sort()).toEqual(['account-not-served', 'error-not-retryable', 'limit-reached', 'policy-invalid', 'redrive-window-ending']);
+    expect([...NOTEWORTHY_SKIPS].sort()).toEqual(['account-not-served', 'error-not-retryable', 'limit-reached', 'policy-invalid', 'redrive-window-ending', 'state-excluded']);
   });
 });
