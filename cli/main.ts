@@ -10,6 +10,7 @@ import { pauseCommands } from './commands/pause';
 import { policyCommand } from './commands/policy';
 import { releaseCommand } from './commands/release';
 import { simulateCommand } from './commands/simulate';
+import { whatIfCommand } from './commands/what-if';
 import { ENV_VARS } from './context';
 import { EXIT, reportError } from './errors';
 import { OUTPUT_FORMATS } from './output';
@@ -44,7 +45,8 @@ Examples:
   redrivectl pause --reason "downstream outage"
   redrivectl status
   redrivectl release --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:orders
-  redrivectl --local dlq replay --dry-run`,
+  redrivectl --local dlq replay --dry-run
+  redrivectl what-if --since 14d --policies proposed.json`,
     );
 
   program.addCommand(policyCommand());
@@ -54,6 +56,7 @@ Examples:
   program.addCommand(releaseCommand());
   for (const c of pauseCommands()) program.addCommand(c);
   program.addCommand(dlqCommand());
+  program.addCommand(whatIfCommand());
   return program;
 }
 

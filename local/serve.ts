@@ -17,6 +17,7 @@ import { type LocalState, localStatePath } from '../cli/local-state';
 import { type LocalEnvironment, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { SqsStandIn } from './sqs';
+import { seedHistory, ShiftableClock } from './seed-history';
 
 export const DLQ_NAME = 'auto-redrive-dlq';
 const DRAIN_EVERY_MS = Number(process.env.AUTO_REDRIVE_LOCAL_DRAIN_MS ?? 10_000);
@@ -67,7 +68,10 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 
+  // --seed-history: the stand-in's clock is moved back to date the seeded failures.
+  const historyClock = process.argv.includes('--seed-history') ? new ShiftableClock() : undefined;
   const env = await startLocal({
+    ...(historyClock ? { standIn: { clock: historyClock.now } } : {}),
     log: new MemoryLog(printLine),
     delivery: {
       onDeadLetter: async (event, error) => {
@@ -78,6 +82,11 @@ async function main(): Promise<void> {
   });
   process.env.AWS_ENDPOINT_URL_SQS = sqsEndpoint;
   if (!process.argv.includes('--no-seed')) await seed(env);
+  if (historyClock) {
+    const history = await seedHistory({ sfn: env.sfn, standIn: env.standIn, clock: historyClock });
+    await env.settle();
+    console.log(`seeded history: ${history.inWindow} failures in the last 14 days (and ${history.executions.length - history.inWindow} older) over ${history.stateMachineArns.length} state machines; try: npx redrivectl --local what-if\n`);
+  }
 
   const state: LocalState = {
     endpoints: { sfn: env.endpoints.sfn, dynamodb: env.endpoints.dynamodb, sqs: sqsEndpoint },
@@ -113,6 +122,7 @@ Use them with:
   npx redrivectl --local status
   npx redrivectl --local explain <executionArn>
   npx redrivectl --local dlq replay --dry-run
+  npx redrivectl --local what-if --since 14d   (with npm run local -- --seed-history: 1,000 failures)
 or with the AWS CLI:
   aws --endpoint-url ${state.endpoints.sfn} --region ${state.region} stepfunctions list-state-machines
 
