@@ -9,6 +9,7 @@ import type { CandidateOutcome } from './policy-search';
 import { fmt } from './stats';
 import type { StormResult } from './storm';
 import type { TrickleRunResult, TrickleScenario } from './trickle';
+import type { WhatIfResult } from './what-if';
 
 export interface BenchMeta {
   readonly date: string;
@@ -82,6 +83,8 @@ export interface BenchResults {
   readonly breakerFuzz?: BreakerFuzzResult;
   /** The same from the breaker-off burst's figures, for comparison. */
   readonly costBreakerOff?: CostResult;
+  /** `redrivectl what-if` over a seeded history (bench/what-if.ts). */
+  readonly whatIf?: WhatIfResult;
   readonly musts: readonly MustCheck[];
 }
 

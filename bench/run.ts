@@ -11,7 +11,7 @@
  *                         does not measure (with --only: re-run a part, e.g. --only=storm)
  *   --rerender            measure nothing: recompute the MUSTs of bench/results/latest.json with this
  *                         version's checks and rewrite latest.json and latest.md
- *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz
+ *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz, whatIf
  *   --seed=N --worlds=N --world=I   breakerFuzz: its seed (default DEFAULT_SEED, printed), how many worlds
  *                         (default 500), or only world I (a reproduction; --seed N works too)
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
@@ -38,6 +38,7 @@ import { outageComparisonChart } from './outage-chart';
 import { searchPolicies } from './policy-search';
 import { REDRIVERS, type RedriverKey } from './redrivers';
 import { type BenchMeta, type BenchResults, checkMusts, type OutageComparison, type TrickleSection } from './report';
+import { runWhatIf, type WhatIfResult } from './what-if';
 import { renderMarkdown } from './report-markdown';
 import { runJob, type SimJob } from './sim-worker';
 import { STORM_MODEL, STORM_SCENARIO, STORM_TENTH, type StormResult } from './storm';
@@ -273,6 +274,13 @@ async function main(): Promise<void> {
     log(`burst held: ${burstHeld.held} held, ${burstHeld.released} released in ${(burstHeld.releaseMs / 1000).toFixed(1)} s, ratio ${burstHeld.releaseRateRatio}`);
   }
 
+  // redrivectl what-if over a seeded history: real clock, paced by its own defaults.
+  let whatIf: WhatIfResult | undefined;
+  if (args.only('whatif')) {
+    whatIf = await timed('whatIf', () => runWhatIf({ progress: log }));
+    log(`whatIf: ${whatIf.failures} failures in ${whatIf.seconds} s, ${whatIf.listCalls} ListExecutions, ${whatIf.describeCalls} DescribeExecution`);
+  }
+
   const planned = plan(args, scale);
   const byKey = new Map<string, unknown>();
   if (planned.length > 0) {
@@ -322,7 +330,7 @@ async function main(): Promise<void> {
     ],
     models: MODELS,
   };
-  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz };
+  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz, whatIf };
   const kept = args.merge ? previousSections(measured) : {};
   const sections = { ...kept, ...definedOnly(measured), meta: Object.keys(kept).length ? { ...meta, keptFromPreviousRun: { date: previousDate(), sections: Object.keys(kept) } } : meta };
   // The costs follow the bursts in the file, whichever run measured them.
