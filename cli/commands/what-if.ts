@@ -154,7 +154,10 @@ async function whatIf(ctx: CliContext, options: WhatIfOptions): Promise<void> {
         // Finished by the interrupted run: decided again from its descriptions, no calls.
         for (const d of checkpoint.describedOf(arn)) mine.push(await planner.verdict(d));
       } else {
-        stateCount = await lister.stateCount(arn).catch(notFound(arn));
+        const count = await lister.stateCount(arn).catch(notFound(arn, options.stateMachine !== undefined));
+        // Deleted since it was listed: nothing to decide.
+        if (count === undefined) continue;
+        stateCount = count;
         for await (const listed of lister.failures(arn, since)) {
           if (stopping) break;
           const d = await describer.describe(listed.executionArn);
@@ -213,10 +216,11 @@ async function whatIf(ctx: CliContext, options: WhatIfOptions): Promise<void> {
 
 const sumThrottles = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
 
-const notFound = (arn: string) => (e: unknown) => {
-  const name = (e as { name?: string }).name;
-  if (name === 'StateMachineDoesNotExist') throw usage(`what-if: --state-machine ${arn}: no such state machine`);
-  throw e;
+/** A state machine that does not exist: the one given is a usage error; a listed one was deleted since (undefined). */
+const notFound = (arn: string, given: boolean) => (e: unknown): undefined => {
+  if ((e as { name?: string }).name !== 'StateMachineDoesNotExist') throw e;
+  if (given) throw usage(`what-if: --state-machine ${arn}: no such state machine`);
+  return undefined;
 };
 
 export function whatIfCommand(): Command {

@@ -68,6 +68,7 @@ test('bad input: one line, exit 2', async () => {
     [['what-if', '--policies', bad], `${bad}: item 1 (*): maxRedrives:`],
     [['what-if', '--state-machine', 'orders'], "what-if: --state-machine 'orders' is not a state machine ARN"],
     [['what-if', '--describe-rate', '0'], "what-if: --describe-rate '0' must be a number above 0"],
+    [['what-if', '--state-machine', 'arn:aws:states:us-east-1:123456789012:stateMachine:nope', ...FAST], 'what-if: --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:nope: no such state machine'],
   ];
   for (const [args, fragment] of cases) {
     const r = await cli(...args);
