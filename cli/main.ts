@@ -41,22 +41,22 @@ Examples:
   redrivectl policy list
   redrivectl explain arn:aws:states:us-east-1:123456789012:execution:orders:run-42
   redrivectl simulate --event event.json --policy policy.json -o json
+  redrivectl what-if --since 14d --policies proposed.json
   redrivectl backfill --state-machine 'arn:aws:states:us-east-1:123456789012:stateMachine:orders-*' --since 6h --dry-run
   redrivectl pause --reason "downstream outage"
   redrivectl status
   redrivectl release --state-machine arn:aws:states:us-east-1:123456789012:stateMachine:orders
-  redrivectl --local dlq replay --dry-run
-  redrivectl what-if --since 14d --policies proposed.json`,
+  redrivectl --local dlq replay --dry-run`,
     );
 
   program.addCommand(policyCommand());
   program.addCommand(explainCommand());
   program.addCommand(simulateCommand());
+  program.addCommand(whatIfCommand());
   program.addCommand(backfillCommand());
   program.addCommand(releaseCommand());
   for (const c of pauseCommands()) program.addCommand(c);
   program.addCommand(dlqCommand());
-  program.addCommand(whatIfCommand());
   return program;
 }
 

@@ -16,10 +16,12 @@ import { type LogLine, MemoryLog } from '../lambda/observability/telemetry';
 import { type LocalState, localStatePath } from '../cli/local-state';
 import { type LocalEnvironment, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { SqsStandIn } from './sqs';
 import { seedHistory, ShiftableClock } from './seed-history';
+import { SqsStandIn } from './sqs';
 
 export const DLQ_NAME = 'auto-redrive-dlq';
+/** --seed-history: the stand-in's clock, moved back to date the seeded failures. */
+const historyClock = process.argv.includes('--seed-history') ? new ShiftableClock() : undefined;
 const DRAIN_EVERY_MS = Number(process.env.AUTO_REDRIVE_LOCAL_DRAIN_MS ?? 10_000);
 /** The state file, once this process wrote it (so only its writer removes it). */
 let written: string | undefined;
@@ -68,10 +70,7 @@ async function main(): Promise<void> {
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
 
-  // --seed-history: the stand-in's clock is moved back to date the seeded failures.
-  const historyClock = process.argv.includes('--seed-history') ? new ShiftableClock() : undefined;
   const env = await startLocal({
-    ...(historyClock ? { standIn: { clock: historyClock.now } } : {}),
     log: new MemoryLog(printLine),
     delivery: {
       onDeadLetter: async (event, error) => {
@@ -79,6 +78,7 @@ async function main(): Promise<void> {
         console.log(`[${new Date().toISOString()}] dead letter -> ${DLQ_NAME}: ${error}`);
       },
     },
+    standIn: historyClock && { clock: historyClock.now },
   });
   process.env.AWS_ENDPOINT_URL_SQS = sqsEndpoint;
   if (!process.argv.includes('--no-seed')) await seed(env);
