@@ -104,7 +104,8 @@ async function whatIf(ctx: CliContext, options: WhatIfOptions): Promise<void> {
     policies: proposed
       ? `${path.resolve(options.policies!)}#${createHash('sha256').update(readText(options.policies!)).digest('hex')}`
       : policySource,
-    target: `${region} ${process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL ?? ''}`,
+    // Region, endpoint and profile (an account's run is not resumed with another's checkpoint).
+    target: `${region} ${process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL ?? ''} ${process.env.AWS_PROFILE ?? ''}`,
     maxRunHours,
   };
   const file = options.stateFile ?? defaultCheckpointFile(checkpointKey(args));

@@ -33,7 +33,7 @@ export interface CheckpointArgs {
   readonly stateMachine: string | null;
   /** The proposed file's path and a hash of its content, or the policy table's name. */
   readonly policies: string;
-  /** Where Step Functions is: Region and endpoint (the local stand-in has its own). */
+  /** Where Step Functions is: Region, endpoint (the local stand-in has its own) and profile. */
   readonly target: string;
   readonly maxRunHours: number;
 }

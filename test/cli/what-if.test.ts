@@ -145,6 +145,14 @@ test('a proposed policy file: its difference, decided the same way', async () =>
   const taskFailed = history.executions.find((e) => e.kind === 'retryable' && e.error === 'States.TaskFailed' && e.stateMachineArn !== history.stateMachineArns[4])!;
   expect(before.get(taskFailed.executionArn)).toBe('redrive:no-delay');
   expect(after.get(taskFailed.executionArn)).toBe('skip:error-not-matched');
+
+  // Before the first deploy (no tables): the file alone, no history; here the ledger is empty anyway.
+  const { AUTO_REDRIVE_POLICY_TABLE, AUTO_REDRIVE_LEDGER_TABLE, ...undeployed } = h.env;
+  void [AUTO_REDRIVE_POLICY_TABLE, AUTO_REDRIVE_LEDGER_TABLE];
+  const alone = await runCli(['what-if', ...FAST, '--policies', file, '-o', 'json'], undeployed);
+  expect(alone.code).toBe(0);
+  expect(verdictsOf(parseJson(alone) as unknown as Report)).toEqual(after);
+  expectOneErrorLine(await runCli(['what-if', ...FAST], undeployed), 'policy table: not set');
 }, 120_000);
 
 test('the controller, fed the same failures as events, decides what what-if said, execution by execution', async () => {
