@@ -77,14 +77,14 @@ export interface BenchResults {
   readonly trickle?: TrickleSection;
   readonly storm?: StormResult;
   readonly coldStart?: ColdStartResult;
+  /** `redrivectl what-if` over a seeded history (bench/what-if.ts). */
+  readonly whatIf?: WhatIfResult;
   /** The controller's cost per day at 1,000,000 redrives, from burstDefault's figures (bench/cost.ts). */
   readonly cost?: CostResult;
   /** The breaker's differential world fuzzer (bench/breaker-fuzz): breaker off vs on, per execution. */
   readonly breakerFuzz?: BreakerFuzzResult;
   /** The same from the breaker-off burst's figures, for comparison. */
   readonly costBreakerOff?: CostResult;
-  /** `redrivectl what-if` over a seeded history (bench/what-if.ts). */
-  readonly whatIf?: WhatIfResult;
   readonly musts: readonly MustCheck[];
 }
 

@@ -11,9 +11,10 @@
  *                         does not measure (with --only: re-run a part, e.g. --only=storm)
  *   --rerender            measure nothing: recompute the MUSTs of bench/results/latest.json with this
  *                         version's checks and rewrite latest.json and latest.md
- *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz, whatIf
+ *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz
  *   --seed=N --worlds=N --world=I   breakerFuzz: its seed (default DEFAULT_SEED, printed), how many worlds
  *                         (default 500), or only world I (a reproduction; --seed N works too)
+ *   --only=whatIf         redrivectl what-if over a seeded history (bench/what-if.ts; with --merge to keep the rest)
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
  *   --serial              run the simulated-time jobs in this process, one after another
  *   --jobs=N              simulated-time jobs run at once in worker processes (default: CPUs + 1)
