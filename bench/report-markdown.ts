@@ -342,6 +342,16 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
+  if (r.whatIf) {
+    const w = r.whatIf;
+    out.push('', '## What-if (real clock)', '');
+    out.push(
+      `\`${w.command}\` over a seeded history (local/seed-history.ts) on the stand-in with AWS's default API quotas: ` +
+        `${fmt(w.failures)} failures over ${w.stateMachines} state machines (${fmt(w.wouldRedrive)} would be redriven) in **${w.seconds} s**, ` +
+        `${fmt(w.listCalls)} ListExecutions and ${fmt(w.describeCalls)} DescribeExecution calls, ${w.throttled} throttled. The time is what-if's pacing (docs/cli.md#what-if), not this machine.`,
+    );
+  }
+
   out.push('', '## Harness', '', ...m.harness.map((line) => `- ${line}`));
   out.push('', `Durations: ${Object.entries(m.durationsMs).map(([k, v]) => `${k} ${sec(v)}`).join(', ')}.`, '');
   return out.join('\n');

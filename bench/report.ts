@@ -11,6 +11,7 @@ import type { CandidateOutcome } from './policy-search';
 import { fmt } from './stats';
 import type { StormResult } from './storm';
 import type { TrickleRunResult, TrickleScenario } from './trickle';
+import type { WhatIfResult } from './what-if';
 
 export interface BenchMeta {
   readonly date: string;
@@ -78,6 +79,8 @@ export interface BenchResults {
   readonly trickle?: TrickleSection;
   readonly storm?: StormResult;
   readonly coldStart?: ColdStartResult;
+  /** `redrivectl what-if` over a seeded history (bench/what-if.ts). */
+  readonly whatIf?: WhatIfResult;
   /** The controller's cost per day at 1,000,000 redrives, from burstDefault's figures (bench/cost.ts). */
   readonly cost?: CostResult;
   /** The breaker's differential world fuzzer (bench/breaker-fuzz): breaker off vs on, per execution. */

@@ -15,6 +15,7 @@
  *                         budget, burstStateScoped
  *   --seed=N --worlds=N --world=I   breakerFuzz: its seed (default DEFAULT_SEED, printed), how many worlds
  *                         (default 500), or only world I (a reproduction; --seed N works too)
+ *   --only=whatIf         redrivectl what-if over a seeded history (bench/what-if.ts; with --merge to keep the rest)
  *   --synth=auto|always|never   cdk synth before the cold-start measurement (auto: unless cdk.out is fresh)
  *   --serial              run the simulated-time jobs in this process, one after another
  *   --jobs=N              simulated-time jobs run at once in worker processes (default: CPUs + 1)
@@ -41,6 +42,7 @@ import { outageComparisonChart } from './outage-chart';
 import { searchPolicies } from './policy-search';
 import { REDRIVERS, type RedriverKey } from './redrivers';
 import { type BenchMeta, type BenchResults, checkMusts, type OutageComparison, type TrickleSection } from './report';
+import { runWhatIf, type WhatIfResult } from './what-if';
 import { renderMarkdown } from './report-markdown';
 import { runJob, type SimJob } from './sim-worker';
 import { STORM_MODEL, STORM_SCENARIO, STORM_TENTH, type StormResult } from './storm';
@@ -285,6 +287,13 @@ async function main(): Promise<void> {
     log(`burst, state-scoped: ${burstStateScoped.redriven} redriven, ratio ${burstStateScoped.achievedRateRatio}, ${burstStateScoped.historyCallsPerFailure} history calls per failure`);
   }
 
+  // redrivectl what-if over a seeded history: real clock, paced by its own defaults.
+  let whatIf: WhatIfResult | undefined;
+  if (args.only('whatif')) {
+    whatIf = await timed('whatIf', () => runWhatIf({ progress: log }));
+    log(`whatIf: ${whatIf.failures} failures in ${whatIf.seconds} s, ${whatIf.listCalls} ListExecutions, ${whatIf.describeCalls} DescribeExecution`);
+  }
+
   const planned = plan(args, scale);
   const byKey = new Map<string, unknown>();
   if (planned.length > 0) {
@@ -336,7 +345,7 @@ async function main(): Promise<void> {
     ],
     models: MODELS,
   };
-  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz, budget, burstStateScoped };
+  const measured = { burst, burstDefault, burstHeld, ...outages, trickle, storm, coldStart, breakerFuzz, budget, burstStateScoped, whatIf };
   const kept = args.merge ? previousSections(measured) : {};
   const sections = { ...kept, ...definedOnly(measured), meta: Object.keys(kept).length ? { ...meta, keptFromPreviousRun: { date: previousDate(), sections: Object.keys(kept) } } : meta };
   // The costs follow the bursts in the file, whichever run measured them.

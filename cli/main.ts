@@ -12,6 +12,7 @@ import { policyCommand } from './commands/policy';
 import { releaseCommand } from './commands/release';
 import { approveCommands } from './commands/approve';
 import { simulateCommand } from './commands/simulate';
+import { whatIfCommand } from './commands/what-if';
 import { ENV_VARS } from './context';
 import { EXIT, reportError } from './errors';
 import { OUTPUT_FORMATS } from './output';
@@ -42,6 +43,7 @@ Examples:
   redrivectl policy list
   redrivectl explain arn:aws:states:us-east-1:123456789012:execution:orders:run-42
   redrivectl simulate --event event.json --policy policy.json -o json
+  redrivectl what-if --since 14d --policies proposed.json
   redrivectl backfill --state-machine 'arn:aws:states:us-east-1:123456789012:stateMachine:orders-*' --since 6h --dry-run
   redrivectl pause --reason "downstream outage"
   redrivectl status
@@ -53,6 +55,7 @@ Examples:
   program.addCommand(policyCommand());
   program.addCommand(explainCommand());
   program.addCommand(simulateCommand());
+  program.addCommand(whatIfCommand());
   program.addCommand(backfillCommand());
   program.addCommand(releaseCommand());
   for (const c of approveCommands()) program.addCommand(c);

@@ -16,11 +16,14 @@ import { type LogLine, MemoryLog } from '../lambda/observability/telemetry';
 import { type LocalState, localStatePath } from '../cli/local-state';
 import { type LocalEnvironment, LOCAL_ACCOUNT, LOCAL_REGION, LOCAL_TABLES, startLocal } from './environment';
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { seedHistory, ShiftableClock } from './seed-history';
 import { SqsStandIn } from './sqs';
 import { statusChangePattern } from '../contract/event-pattern';
 import { startLocalRule } from './eventbridge';
 
 export const DLQ_NAME = 'auto-redrive-dlq';
+/** --seed-history: the stand-in's clock, moved back to date the seeded failures. */
+const historyClock = process.argv.includes('--seed-history') ? new ShiftableClock() : undefined;
 const DRAIN_EVERY_MS = Number(process.env.AUTO_REDRIVE_LOCAL_DRAIN_MS ?? 10_000);
 /** The state file, once this process wrote it (so only its writer removes it). */
 let written: string | undefined;
@@ -80,9 +83,15 @@ async function main(): Promise<void> {
         console.log(`[${new Date().toISOString()}] dead letter -> ${DLQ_NAME}: ${error}`);
       },
     },
+    standIn: historyClock && { clock: historyClock.now },
   });
   process.env.AWS_ENDPOINT_URL_SQS = sqsEndpoint;
   if (!process.argv.includes('--no-seed')) await seed(env);
+  if (historyClock) {
+    const history = await seedHistory({ sfn: env.sfn, standIn: env.standIn, clock: historyClock });
+    await env.settle();
+    console.log(`seeded history: ${history.inWindow} failures in the last 14 days (and ${history.executions.length - history.inWindow} older) over ${history.stateMachineArns.length} state machines; try: npx redrivectl --local what-if\n`);
+  }
 
   const state: LocalState = {
     endpoints: { sfn: env.endpoints.sfn, dynamodb: env.endpoints.dynamodb, sqs: sqsEndpoint },
@@ -123,6 +132,7 @@ Use them with:
   npx redrivectl --local doctor
   npx redrivectl --local explain <executionArn>
   npx redrivectl --local dlq replay --dry-run
+  npx redrivectl --local what-if --since 14d   (with npm run local -- --seed-history: 1,000 failures)
 or with the AWS CLI:
   aws --endpoint-url ${state.endpoints.sfn} --region ${state.region} stepfunctions list-state-machines
 

@@ -32,14 +32,14 @@ interface BackfillOptions {
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-export function parseSince(since: string, now: number): number {
+export function parseSince(since: string, now: number, command = 'backfill'): number {
   const m = /^(\d+(?:\.\d+)?)([smhdw])$/.exec(since.trim());
   let at: number;
   if (m) at = now - Number(m[1]) * UNIT_MS[m[2]];
   else if (/^\d{4}-\d{2}-\d{2}/.test(since)) at = Date.parse(since);
   else at = NaN;
-  if (!Number.isFinite(at)) throw usage(`backfill: --since '${since}' is neither a duration (30m, 6h, 2d) nor an ISO date (2024-03-01 or 2024-03-01T12:00:00Z)`);
-  if (at > now) throw usage(`backfill: --since '${since}' is in the future`);
+  if (!Number.isFinite(at)) throw usage(`${command}: --since '${since}' is neither a duration (30m, 6h, 2d) nor an ISO date (2024-03-01 or 2024-03-01T12:00:00Z)`);
+  if (at > now) throw usage(`${command}: --since '${since}' is in the future`);
   return at;
 }
 

@@ -262,6 +262,15 @@ export class Engine {
     return { stopDate: exec.stopDate as number };
   }
 
+  /**
+   * Test hook: the state machine's TimeoutSeconds ran out (the stand-in has no timers of
+   * its own): a RUNNING execution ends TIMED_OUT with States.Timeout, as on AWS.
+   */
+  timeOutExecution(arn: string): void {
+    const exec = this.requireExecution(arn);
+    if (exec.status === 'RUNNING') this.finish(exec, { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds)' });
+  }
+
   /** Test hook: lets a test reach the 24,999-event limit without running thousands of states. */
   setHistoryEventCount(arn: string, count: number): void {
     this.requireExecution(arn).historyEventCount = count;

@@ -102,6 +102,11 @@ export class StepFunctionsStandIn {
     return this.engine.getExecution(arn);
   }
 
+  /** Ends a RUNNING execution TIMED_OUT (States.Timeout), as its state machine's TimeoutSeconds would. */
+  timeOutExecution(executionArn: string): void {
+    this.engine.timeOutExecution(executionArn);
+  }
+
   /** Test hook for the "Execution history event limit exceeded" rule. */
   setHistoryEventCount(executionArn: string, count: number): void {
     this.engine.setHistoryEventCount(executionArn, count);
