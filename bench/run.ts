@@ -12,7 +12,7 @@
  *   --rerender            measure nothing: recompute the MUSTs of bench/results/latest.json with this
  *                         version's checks and rewrite latest.json and latest.md
  *   --only=a,b            any of coldstart, burst, burstdefault, burstheld, outage (both), outage30, outage120, trickle, storm, breakerFuzz,
- *                         budget, burstStateScoped
+ *                         budget, burstStateScoped, whatIf
  *   --seed=N --worlds=N --world=I   breakerFuzz: its seed (default DEFAULT_SEED, printed), how many worlds
  *                         (default 500), or only world I (a reproduction; --seed N works too)
  *   --only=whatIf         redrivectl what-if over a seeded history (bench/what-if.ts; with --merge to keep the rest)
