@@ -22,6 +22,7 @@ import { Describer } from '../what-if/describer';
 import { Lister } from '../what-if/lister';
 import { fixedPolicySource, Planner, proposedSnapshot, readProposedPolicies, undeployedDeps, type Verdict, wouldRedrive } from '../what-if/planner';
 import { DEFAULT_RATES, pacedClient, type Rates } from '../what-if/quota';
+import { SdkStepFunctions } from '../../lambda/act/step-functions';
 import { type MachineSummary, renderTable, summarize, totalsOf } from '../what-if/report';
 
 interface WhatIfOptions {
@@ -31,6 +32,7 @@ interface WhatIfOptions {
   maxRunHours?: string;
   describeRate?: string;
   listRate?: string;
+  historyRate?: string;
   stateFile?: string;
   restart?: boolean;
 }
@@ -86,6 +88,7 @@ async function whatIf(ctx: CliContext, options: WhatIfOptions): Promise<void> {
   const rates: Rates = {
     describe: positive('--describe-rate', options.describeRate, DEFAULT_RATES.describe),
     list: positive('--list-rate', options.listRate, DEFAULT_RATES.list),
+    history: positive('--history-rate', options.historyRate, DEFAULT_RATES.history),
   };
   const maxRunHours = positive('--max-run-hours', options.maxRunHours, DEFAULTS.reconcileMaxRunHours);
   if (options.stateMachine !== undefined && !isStateMachineArn(options.stateMachine)) {
@@ -125,6 +128,10 @@ async function whatIf(ctx: CliContext, options: WhatIfOptions): Promise<void> {
   } else {
     deps = undeployedDeps(fixedPolicySource(proposedSnapshot(proposed!, { paused: false }, now)), now, { log: ctx.log, metrics: ctx.metrics, config: { ...DEFAULTS, policyTableName: '', ledgerTableName: '', eventBusName: undefined } });
   }
+  // A state-scoped policy's failed state is read from the history through the paced client
+  // (its own GetExecutionHistory rate, on the real clock), not the controller's rate item:
+  // what-if writes nothing, and its clock stands still at the run's start.
+  deps = { ...deps, stepFunctions: new SdkStepFunctions(paced.client), historyRate: undefined };
   const planner = new Planner(deps, now);
   const lister = new Lister(paced.client, maxRunHours * 3_600_000);
   const describer = new Describer(paced.client, checkpoint);
@@ -233,6 +240,7 @@ export function whatIfCommand(): Command {
     .option('--max-run-hours <n>', `list executions started up to this long before the window (default: the sweep's ${DEFAULTS.reconcileMaxRunHours})`)
     .option('--describe-rate <n>', `DescribeExecution calls per second (default ${DEFAULT_RATES.describe})`)
     .option('--list-rate <n>', `ListExecutions, ListStateMachines and DescribeStateMachine calls per second, each (default ${DEFAULT_RATES.list})`)
+    .option('--history-rate <n>', `GetExecutionHistory calls per second, for state-scoped policies (default ${DEFAULT_RATES.history})`)
     .option('--state-file <file>', 'checkpoint file (default: one per arguments under the OS temp dir)')
     .option('--restart', 'ignore the checkpoint of an interrupted run and start over')
     .addHelpText(

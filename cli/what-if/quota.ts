@@ -11,7 +11,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { REQUEST_TIMEOUTS } from '../../lambda/act/request-timeouts';
 
 /** Operations what-if calls; the counts of each are reported (and benchmarked). */
-export const PACED_OPERATIONS = ['ListStateMachines', 'DescribeStateMachine', 'ListExecutions', 'DescribeExecution'] as const;
+export const PACED_OPERATIONS = ['ListStateMachines', 'DescribeStateMachine', 'ListExecutions', 'DescribeExecution', 'GetExecutionHistory'] as const;
 export type PacedOperation = (typeof PACED_OPERATIONS)[number];
 
 export interface Rates {
@@ -19,6 +19,8 @@ export interface Rates {
   readonly describe: number;
   /** ListExecutions, ListStateMachines and DescribeStateMachine calls per second (each). */
   readonly list: number;
+  /** GetExecutionHistory calls per second (state-scoped policies only). @default 5 */
+  readonly history?: number;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface Rates {
  * us-west-2 and eu-west-1), so the controller's own DescribeExecution checks and
  * ListExecutions sweeps still find tokens while what-if runs.
  */
-export const DEFAULT_RATES: Rates = { describe: 6, list: 1 };
+export const DEFAULT_RATES = { describe: 6, list: 1, history: 5 } as const satisfies Rates;
 const MAX_BACKOFF_MS = 30_000;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -99,7 +101,7 @@ export interface PacedClient {
   readonly throttles: CallCounts;
 }
 
-const zero = (): CallCounts => ({ ListStateMachines: 0, DescribeStateMachine: 0, ListExecutions: 0, DescribeExecution: 0 });
+const zero = (): CallCounts => ({ ListStateMachines: 0, DescribeStateMachine: 0, ListExecutions: 0, DescribeExecution: 0, GetExecutionHistory: 0 });
 
 /** An SFNClient (default chain, or `endpoint` for tests) whose every attempt waits for its bucket. */
 export function pacedClient(rates: Rates, options: { clock?: () => number; sleep?: (ms: number) => Promise<void> } = {}): PacedClient {
@@ -111,6 +113,8 @@ export function pacedClient(rates: Rates, options: { clock?: () => number; sleep
     DescribeStateMachine: bucket(rates.list),
     ListExecutions: bucket(rates.list),
     DescribeExecution: bucket(rates.describe),
+    // A quarter of GetExecutionHistory's 20/s refill: the controller's own reads (10/s) keep theirs.
+    GetExecutionHistory: bucket(rates.history ?? DEFAULT_RATES.history),
   };
   const calls = zero();
   const throttles = zero();

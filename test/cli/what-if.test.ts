@@ -13,7 +13,7 @@ import { type SeededHistory, seedHistory, ShiftableClock } from '../../local/see
 import { type CliEnv, expectOneErrorLine, parseJson, runCli, startCli, startCliEnv, tableItems } from './helpers';
 
 const DAY = 86_400_000;
-const FAST = ['--describe-rate', '100000', '--list-rate', '100000'];
+const FAST = ['--describe-rate', '100000', '--list-rate', '100000', '--history-rate', '100000'];
 
 interface Verdict {
   executionArn: string;
@@ -153,6 +153,19 @@ test('a proposed policy file: its difference, decided the same way', async () =>
   expect(alone.code).toBe(0);
   expect(verdictsOf(parseJson(alone) as unknown as Report)).toEqual(after);
   expectOneErrorLine(await runCli(['what-if', ...FAST], undeployed), 'policy table: not set');
+}, 120_000);
+
+test('a proposed state-scoped policy: each failure at the excluded state is skipped state-excluded (its history read), deployed or not', async () => {
+  const file = path.join(dir, 'state-scoped.json');
+  writeFileSync(file, JSON.stringify([{ stateMachine: '*', maxRedrives: 2, neverAtStates: ['Work'], breaker: false }]));
+  const failedAtWork = history.executions.find((e) => e.kind === 'retryable' && e.stateMachineArn !== history.stateMachineArns[4])!;
+  for (const env of [h.env, (({ AUTO_REDRIVE_POLICY_TABLE, AUTO_REDRIVE_LEDGER_TABLE, ...rest }) => (void [AUTO_REDRIVE_POLICY_TABLE, AUTO_REDRIVE_LEDGER_TABLE], rest))(h.env)]) {
+    const r = await runCli(['what-if', ...FAST, '--policies', file, '-o', 'json'], env);
+    expect(r.code).toBe(0);
+    const report = parseJson(r) as unknown as Report;
+    expect(verdictsOf(report).get(failedAtWork.executionArn)).toBe('skip:state-excluded');
+    expect(report.totals.skipped['state-excluded']).toBeGreaterThan(0);
+  }
 }, 120_000);
 
 test('the controller, fed the same failures as events, decides what what-if said, execution by execution', async () => {
