@@ -130,8 +130,13 @@ export class AutoRedrive extends Construct {
       alarmEmail: p.alarmEmail,
       backlogAgeAlarmThresholdSeconds: p.backlogAgeAlarmThresholdSeconds,
       breakerOpenAlarmThresholdSeconds: p.breakerOpenAlarmThresholdSeconds,
-      canary: p.canary
-        ? { intervalMinutes: p.canaryIntervalMinutes, alarmPeriodMinutes: canaryAlarmPeriodMinutes(p.canaryIntervalMinutes, p.drainIntervalMinutes), perMember: p.organization !== undefined }
+      canary: this.canary
+        ? {
+            intervalMinutes: p.canaryIntervalMinutes,
+            stateMachineArn: this.canary.stateMachineArn,
+            alarmPeriodMinutes: canaryAlarmPeriodMinutes(p.canaryIntervalMinutes, p.drainIntervalMinutes),
+            perMember: p.organization !== undefined,
+          }
         : undefined,
     });
     this.alarmTopic = observability.alarmTopic;

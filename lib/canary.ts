@@ -158,6 +158,8 @@ export function canaryPolicyOptions(): RedrivePolicyOptions {
 
 export interface CanaryObservabilityProps {
   readonly intervalMinutes: number;
+  /** The canary state machine of this stack (its AWS/States ExecutionsStarted arms the alarm). */
+  readonly stateMachineArn: string;
   /** The alarm's period: canaryAlarmPeriodMinutes(). */
   readonly alarmPeriodMinutes: number;
   /** Organization mode: the dashboard shows one line per member account and Region. */
@@ -169,23 +171,42 @@ function ownCanaryMetric(stack: Stack, name: typeof METRIC.canaryRecoveries | ty
   return autoRedriveMetric(name, { ...options, dimensions: { [DIMENSION.account]: stack.account, [DIMENSION.region]: stack.region } });
 }
 
-/** "auto-redrive is not redriving in this account": no canary recovery for two intervals plus the margin. */
+/**
+ * "auto-redrive is not redriving in this account": the canary started at least twice in the
+ * window (two intervals plus the margin) and none recovered. Counting the starts (Step
+ * Functions' own ExecutionsStarted; a redrive is not a start) keeps the alarm quiet until the
+ * first two runs after the first deploy, where a bare "no recovery" with missing data
+ * breaching would fire for hours; a stopped controller emits nothing, which is why the
+ * recoveries are FILLed with 0 rather than left missing. A canary that is not started
+ * (schedule disabled) leaves the window empty: `redrivectl doctor` checks its last recovery.
+ */
 export function createCanaryAlarm(scope: Construct, p: CanaryObservabilityProps, runbookLink: string): cloudwatch.Alarm {
   const stack = Stack.of(scope);
   const period = Duration.minutes(p.alarmPeriodMinutes);
+  const started = new cloudwatch.Metric({
+    namespace: 'AWS/States',
+    metricName: 'ExecutionsStarted',
+    dimensionsMap: { StateMachineArn: p.stateMachineArn },
+    statistic: cloudwatch.Stats.SUM,
+    period,
+  });
+  const recovered = ownCanaryMetric(stack, METRIC.canaryRecoveries, { statistic: cloudwatch.Stats.SUM, period });
   return new cloudwatch.Alarm(scope, 'CanaryAlarm', {
-    metric: ownCanaryMetric(stack, METRIC.canaryRecoveries, { statistic: cloudwatch.Stats.SUM, period }),
+    metric: new cloudwatch.MathExpression({
+      expression: 'IF(FILL(started, 0) >= 2 AND FILL(recovered, 0) < 1, 1, 0)',
+      usingMetrics: { started, recovered },
+      period,
+      label: 'canary started twice, none recovered',
+    }),
     threshold: 1,
-    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     evaluationPeriods: 1,
-    // No data is the failure this alarm exists for: nothing recovered, nothing emitted.
-    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     alarmDescription:
-      `auto-redrive is not redriving in this account: no canary has recovered in ${p.alarmPeriodMinutes} minutes ` +
-      `(the canary fails every ${p.intervalMinutes} minutes and should be redriven within seconds). Failed executions are probably not ` +
+      `auto-redrive is not redriving in this account: the canary started at least twice in ${p.alarmPeriodMinutes} minutes and none was redriven to success ` +
+      `(it fails every ${p.intervalMinutes} minutes and should be redriven within seconds). Failed executions are probably not ` +
       'being redriven either. Check in order: the rule (disabled, wrong bus, target), permissions (SCP, permission boundary, KMS), ' +
-      'the kill switch (`redrivectl status`), Step Functions throttling, the dead-letter queue. Right after the first deploy it fires ' +
-      `until the first canary has recovered. Runbook: ${runbookLink}`,
+      `the kill switch (\`redrivectl status\`), Step Functions throttling, the dead-letter queue. Runbook: ${runbookLink}`,
   });
 }
 

@@ -135,34 +135,33 @@ describe('by default (canary: true)', () => {
     }
   });
 
-  test('the alarm: CanaryRecoveries of this account and Region, Sum over 2 intervals + margin, below 1, missing data breaching', () => {
+  test('the alarm: the canary started at least twice and none of this account and Region recovered, over 2 intervals + margin; quiet with no starts', () => {
     const t = t0();
     const alarm = t.resources[t.id(t.ar.canaryAlarm!)].Properties;
     const periodMinutes = 2 * 60 + CANARY_ALARM_MARGIN_MINUTES + 1; // drainInterval 1 minute
     expect(alarm).toMatchObject({
-      Namespace: METRICS_NAMESPACE,
-      MetricName: METRIC.canaryRecoveries,
-      Statistic: 'Sum',
-      Period: periodMinutes * 60,
       Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       EvaluationPeriods: 1,
-      TreatMissingData: 'breaching',
+      TreatMissingData: 'notBreaching',
       AlarmActions: [{ Ref: t.id(t.ar.alarmTopic) }],
       OKActions: [{ Ref: t.id(t.ar.alarmTopic) }],
     });
-    expect(alarm.Period % 60).toBe(0);
-    expect(alarm.Dimensions).toEqual(
+    const metrics = alarm.Metrics as Array<{ Id: string; Expression?: string; Period?: number; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] }; Period: number; Stat: string } }>;
+    const expression = metrics.find((m) => m.Expression)!;
+    expect(expression.Expression).toBe('IF(FILL(started, 0) >= 2 AND FILL(recovered, 0) < 1, 1, 0)');
+    const byId = Object.fromEntries(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat!]));
+    expect(byId.recovered).toMatchObject({ Metric: { Namespace: METRICS_NAMESPACE, MetricName: METRIC.canaryRecoveries }, Stat: 'Sum', Period: periodMinutes * 60 });
+    expect(byId.recovered.Metric.Dimensions).toEqual(
       expect.arrayContaining([
         { Name: 'service', Value: SERVICE_NAME },
         { Name: 'Account', Value: ACCOUNT },
         { Name: 'Region', Value: REGION },
       ]),
     );
-    expect(alarm.Dimensions).toHaveLength(3);
-    expect(alarm.AlarmDescription).toMatch(/^auto-redrive is not redriving in this account/);
-    expect(alarm.AlarmDescription).toMatch(new RegExp(`Runbook: docs/runbook\\.md#${RUNBOOK.canary}$`));
-    expect(alarm.AlarmDescription.length).toBeLessThanOrEqual(1024);
+    expect(byId.started).toMatchObject({ Metric: { Namespace: 'AWS/States', MetricName: 'ExecutionsStarted' }, Stat: 'Sum', Period: periodMinutes * 60 });
+    expect(JSON.stringify(byId.started.Metric.Dimensions)).toContain(CANARY_NAME);
+    expect(byId.recovered.Period % 60).toBe(0);
   });
 
   test('the dashboard starts with the canary: recoveries and recovery seconds of this account and Region', () => {
@@ -218,7 +217,7 @@ describe('canaryInterval', () => {
   test('sets the schedule and the alarm period (2 intervals + 15 minutes + drainInterval)', () => {
     const t = build({ canaryInterval: Duration.minutes(15), drainInterval: Duration.minutes(5) });
     expect(t.resources[t.id(t.ar.canary!.schedule)].Properties.ScheduleExpression).toBe('rate(15 minutes)');
-    expect(t.resources[t.id(t.ar.canaryAlarm!)].Properties.Period).toBe((30 + 15 + 5) * 60);
+    expect(t.resources[t.id(t.ar.canaryAlarm!)].Properties.Metrics.find((m: { Id: string }) => m.Id === 'recovered').MetricStat.Period).toBe((30 + 15 + 5) * 60);
     expect(canaryAlarmPeriodMinutes(15, 5)).toBe(50);
   });
 });
@@ -247,7 +246,7 @@ describe('organization mode', () => {
   test('central: its own canary and alarm; the dashboard shows one line per account and Region (SEARCH)', () => {
     const t = build({ organization });
     t.template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-    expect(t.resources[t.id(t.ar.canaryAlarm!)].Properties.Dimensions).toEqual(expect.arrayContaining([{ Name: 'Account', Value: ACCOUNT }]));
+    expect(JSON.stringify(t.resources[t.id(t.ar.canaryAlarm!)].Properties.Metrics)).toContain(JSON.stringify({ Name: 'Account', Value: ACCOUNT }));
     const [first, second] = t.dashboard().widgets;
     expect(first.properties.metrics).toEqual([
       [{ expression: `SEARCH('{AutoRedrive,Account,Region,service} MetricName="CanaryRecoveries" service="auto-redrive"', 'Sum', 3600)`, period: 3600 }],
