@@ -8,7 +8,7 @@ import type { ColdStartResult } from './cold-start';
 import type { CostResult } from './cost';
 import type { OutageName, OutageRunResult, OutageScenario } from './outage';
 import type { CandidateOutcome } from './policy-search';
-import { fmt } from './stats';
+import { fmt, round } from './stats';
 import type { StormResult } from './storm';
 import type { TrickleRunResult, TrickleScenario } from './trickle';
 import type { WhatIfResult } from './what-if';
@@ -115,7 +115,11 @@ export const GOALS = {
   stormHottestKeyWritesPerSecond: 1000,
   /** Storm: release time over retryable failures / configured rate (reported, not enforced). */
   stormTimeRatio: 1.15,
-  /** Issue 20: the burst with neverAtStates on every policy keeps this share of the configured rate. */
+  /**
+   * Issue 20: the burst with neverAtStates on every policy keeps this share of its effective
+   * ceiling, min(configured redrive rate, GetExecutionHistory rate): each failure needs one
+   * history read, under a quota rate, so no state-scoped burst can go faster.
+   */
   burstStateScopedRateRatio: 0.95,
   /** Issue 20: GetExecutionHistory calls per failure in that burst, at most. */
   historyCallsPerFailure: 1,
@@ -304,12 +308,15 @@ function burstMusts(id: string, label: string, b: BurstResult, rateGoal: number,
  */
 function burstStateScopedMusts(b: BurstStateScopedResult, full: boolean): Must[] {
   const label = 'burst, neverAtStates on every policy';
+  // Results from before the ceiling was recorded: their ratio was to the configured rate.
+  const ceiling = b.ceilingPerSecond ?? Math.min(b.configuredRate, b.historyRatePerSecond);
+  const ratio = round(b.achievedRate / ceiling, 3);
   return [
     {
       id: 'burstStateScoped.rate',
-      description: `${label}: achieved rate / configured rate >= ${GOALS.burstStateScopedRateRatio}`,
-      ok: b.achievedRateRatio >= GOALS.burstStateScopedRateRatio,
-      actual: `${b.achievedRateRatio} (${b.achievedRate}/s of ${b.configuredRate}/s; GetExecutionHistory at ${b.historyRatePerSecond}/s; ${b.dynamoCallsPerRedrive} DynamoDB calls per redrive)`,
+      description: `${label}: achieved rate / min(configured rate, GetExecutionHistory rate) >= ${GOALS.burstStateScopedRateRatio}`,
+      ok: ratio >= GOALS.burstStateScopedRateRatio,
+      actual: `${ratio} (${b.achievedRate}/s of a ${ceiling}/s ceiling: configured ${b.configuredRate}/s, GetExecutionHistory at ${b.historyRatePerSecond}/s; ${round(b.achievedRate / b.configuredRate, 3)} of the configured rate; ${b.dynamoCallsPerRedrive} DynamoDB calls per redrive)`,
       enforced: full,
     },
     {
@@ -320,5 +327,6 @@ function burstStateScopedMusts(b: BurstStateScopedResult, full: boolean): Must[]
     },
     { id: 'burstStateScoped.double', description: `${label}: executions redriven twice = 0`, ok: b.doubleRedrives === 0, actual: String(b.doubleRedrives) },
     { id: 'burstStateScoped.lost', description: `${label}: failures lost = 0`, ok: b.lost === 0, actual: String(b.lost) },
+    { id: 'burstStateScoped.deadLettered', description: `${label}: events dead-lettered = 0 (a full history rate hands the failure to the drain)`, ok: b.deadLettered === 0, actual: String(b.deadLettered) },
   ];
 }

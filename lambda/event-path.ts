@@ -38,8 +38,8 @@ import { requestApprovalIfHeld } from './approval/request';
 import type { ApprovalRecords } from './record/approval-records';
 import { gateByBudget } from './act/budget-gate';
 import type { RedriveBudget } from './act/redrive-budget';
-import { FailedStateSource, NO_EXECUTION } from './facts/failed-state-source';
-import { usesFailedState } from './decide/state-scope';
+import { FailedStateSource, type HistoryBusy, isHistoryBusy, NO_EXECUTION } from './facts/failed-state-source';
+import { historyBusyDecision, usesFailedState } from './decide/state-scope';
 
 export interface ControllerDeps extends ActDeps {
   readonly config: ControllerConfig;
@@ -147,11 +147,14 @@ export async function processStatusChange(event: StatusChange, deps: ControllerD
 
 async function processEvent(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
   if (event.status === 'SUCCEEDED' && (event.redriveCount ?? 0) > 0) return redriveSucceeded(event, deps, options);
-  const failedStates = new FailedStateSource(event, deps, () => new DependencyBusyError('GetExecutionHistory', event.executionArn));
+  // A delivered event whose history read finds the rate full hands the failure to the drain
+  // (historyBusy below); other paths keep their record due and try again (the throw).
+  const failedStates = new FailedStateSource(event, deps, FRESH_SOURCES.has(options.source) ? 'hand-over' : () => new DependencyBusyError('GetExecutionHistory', event.executionArn));
   const fresh = await redriveFreshFailure(event, deps, options);
   if (fresh) return fresh;
   const gathered = await gatherFacts(event, deps, options, failedStates);
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
+  if (gathered.historyBusy) return handOverToDrain(event, gathered, gathered.historyBusy, deps, options);
 
   const decision = await gateByBudget(await gateByBreaker(decide(event, gathered.resolution, gathered.execution, gathered.now), { ...gathered, event, ...options }, deps), { ...gathered, event, ...options }, deps);
   const repeatsSkip = repeatsRecordedSkip(decision, gathered.thisRecord);
@@ -190,6 +193,8 @@ interface Facts {
   readonly readLedger: boolean;
   /** The ledger holds the execution's record 0 (failure-ledger.ts: the invariant of `claimNew`). */
   readonly recordZero: boolean;
+  /** The failed state a state-scoped policy needs could not be read now (the history rate is full). */
+  readonly historyBusy?: HistoryBusy;
 }
 
 /** A skip settled while gathering facts, before `decide()`. */
@@ -228,7 +233,9 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
   const redriveCount = event.redriveCount ?? current?.redriveCount ?? null;
   const thisRecord = redriveCount === null ? undefined : failures.find((f) => f.redriveCount === redriveCount);
   // Stored with the failure by the path that read it first; a redriven failure needs it no more.
-  const failedState = thisRecord?.state === 'redriven' ? undefined : await failedStates.for(policy, thisRecord);
+  const answer = thisRecord?.state === 'redriven' ? undefined : await failedStates.for(policy, thisRecord);
+  const historyBusy = answer !== undefined && isHistoryBusy(answer) ? answer : undefined;
+  const failedState = historyBusy ? undefined : (answer as Exclude<typeof answer, HistoryBusy>);
   if (failedState === NO_EXECUTION) {
     return { kind: 'answered', decision: skipDecision('not-redrivable', 'Step Functions says: ExecutionDoesNotExist', subjectOf(event, policy?.key ?? null)) };
   }
@@ -244,7 +251,22 @@ async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: P
   // A superseded record 0 stands for no failure the breaker or the probe rotation should count.
   const counted = failures.filter((f) => f.supersededBy === undefined);
   const recordZero = failures.some((f) => f.redriveCount === 0);
-  return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord, failures: counted, readLedger: policy !== undefined, recordZero };
+  return { kind: 'facts', now, resolution, execution, redriveCount, thisRecord, failures: counted, readLedger: policy !== undefined, recordZero, ...(historyBusy ? { historyBusy } : {}) };
+}
+
+/**
+ * A state-scoped failure whose history the rate could not read now: stored pending (reason
+ * history-busy) for the drain to decide through the same path, reading the history once
+ * under the same rate. A throw would send the event through Lambda's retries to the DLQ
+ * while the rate is merely full, each retry arriving stale (a DescribeExecution each).
+ */
+async function handOverToDrain(event: StatusChange, facts: Facts, busy: HistoryBusy, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
+  if (facts.redriveCount === null) throw new DependencyBusyError('GetExecutionHistory', event.executionArn);
+  const policyKey = facts.resolution.kind === 'found' ? facts.resolution.policy.key : null;
+  const decision = historyBusyDecision({ policyKey, redriveCount: facts.redriveCount, errorName: event.error }, busy.retryAt, facts.now, deps.maxRateWaitMs * 4);
+  deps.metrics.count(METRIC.deferrals, { Reason: 'history-busy' });
+  const action = await act(decision, failureFactsOf(event, decision, facts), facts, deps, entryOf(event, decision, options.source), false);
+  return record(event, decision, action, null, deps, options.source);
 }
 
 /** Decision sources that deliver events, the only ones that can be about a failure the ledger has never seen. */

@@ -15,7 +15,7 @@ import type { StepFunctionsGateway } from './act/step-functions';
 import { AccountRouter, type SfnClientFactory } from './act/account-router';
 import { REQUEST_TIMEOUTS } from './act/request-timeouts';
 import type { Log, MetricsRecorder } from './observability/telemetry';
-import { HISTORY_RATE_PER_SECOND } from './facts/failed-state-source';
+import { HISTORY_LEASE_TIMING, HISTORY_RATE_PER_SECOND } from './facts/failed-state-source';
 import { PolicySource } from './policy/policy-source';
 import { AuditTrail } from './record/audit-trail';
 import { DrainLease } from './record/drain-lease';
@@ -92,7 +92,7 @@ export function wire(config: ControllerConfig, options: WiringOptions): Wired {
     accounts: router,
     redriveRate: options.redriveRate ?? new DynamoRateLimiter(doc, config.ledgerTableName, 'RedriveExecution', config.redriveRatePerSecond, clock, { sleep }),
     describeRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'DescribeExecution', config.describeRatePerSecond, clock, { sleep }),
-    historyRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'GetExecutionHistory', HISTORY_RATE_PER_SECOND, clock, { sleep }),
+    historyRate: new DynamoRateLimiter(doc, config.ledgerTableName, 'GetExecutionHistory', HISTORY_RATE_PER_SECOND, clock, { sleep, timing: HISTORY_LEASE_TIMING }),
     clock,
     sleep,
     log: options.log,

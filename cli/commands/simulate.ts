@@ -13,7 +13,7 @@ import type { PolicyParseResult, RedrivePolicy } from '../../contract/policy-sch
 import { type CliContext, withContext } from '../context';
 import { describeError, usage } from '../errors';
 import { describeFailedState, type FailedState } from '../../lambda/facts/failed-state';
-import { FailedStateSource, NO_EXECUTION } from '../../lambda/facts/failed-state-source';
+import { FailedStateSource, NO_EXECUTION, isHistoryBusy } from '../../lambda/facts/failed-state-source';
 import { usesFailedState } from '../../lambda/decide/state-scope';
 import { readJson } from '../files';
 import { isoTime, keyValues } from '../output';
@@ -127,6 +127,8 @@ async function simulatedFailedState(
   try {
     const read = await new FailedStateSource(event, deps, () => new Error('GetExecutionHistory is busy')).for(policy);
     if (read === NO_EXECUTION) return { state: undefined, source: 'Step Functions does not know this execution' };
+    // Not with a thrown busy error (only the event path hands over), but the answer type has it.
+    if (read !== undefined && isHistoryBusy(read)) return { state: undefined, source: 'GetExecutionHistory is busy' };
     return { state: read, source: event.status === 'FAILED' ? 'the execution history' : `the status ${event.status}` };
   } catch (e) {
     return { state: undefined, source: `GetExecutionHistory failed: ${describeError(e).message}` };

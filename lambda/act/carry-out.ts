@@ -99,7 +99,7 @@ export async function carryOut(
   }
   if (decision.decision === 'redrive-later') {
     const outcome: ActionOutcome = { action: 'scheduled', dueAt: decision.dueAt };
-    const stored = await deps.ledger.schedule(facts, decision.dueAt, now, decisions, first(outcome));
+    const stored = await deps.ledger.schedule(facts, decision.dueAt, now, decisions, first(outcome), decision.reason);
     return stored ? audited(outcome, true) : { action: 'lost-race', actionDetail: 'this failure is already pending, claimed or done' };
   }
   return redriveNow(facts, deps, undefined, entry);

@@ -50,6 +50,15 @@ export interface LeaseTiming {
   readonly maxLeaseMs: number;
   /** Clock difference between instances that is tolerated without exceeding the rate. */
   readonly skewAllowanceMs: number;
+  /**
+   * The share unit (calls per second). @default shareUnit(rate): whole calls per second,
+   * which keeps every one-second window at most R. A low rate shared by many instances
+   * (GetExecutionHistory: 10/s over 20 instances) takes a fractional unit instead
+   * (fractionalUnit): every instance gets a share and none polls for a turn; calls then
+   * stay at most R per second on average and over any window of 1000/unit ms, while a
+   * one-second window may start up to one call per holder (absorbed by the API's bucket).
+   */
+  readonly shareUnit?: number;
 }
 
 export interface PlanInput {
@@ -105,6 +114,14 @@ export function shareUnit(ratePerSecond: number): number {
   return ratePerSecond / Math.max(1, Math.floor(ratePerSecond + EPS));
 }
 
+/**
+ * The smallest unit whose calls still fit a lease: a share of `unit` calls every
+ * 1000/unit ms, and the longest lease must hold at least two of them.
+ */
+export function fractionalUnit(ratePerSecond: number, maxLeaseMs: number): number {
+  return Math.min(shareUnit(ratePerSecond), 2000 / maxLeaseMs);
+}
+
 /** The largest multiple of `unit` not above x (0 for x < unit). */
 function units(x: number, unit: number): number {
   return x <= 0 ? 0 : Math.floor(x / unit + EPS) * unit;
@@ -155,7 +172,7 @@ function activeShare(e: LeaseEntry, now: number): number {
 export function planLease(view: LeaseView, input: PlanInput): Plan {
   const { me, now, ratePerSecond: rate, timing } = input;
   const allowance = timing.skewAllowanceMs;
-  const unit = shareUnit(rate);
+  const unit = timing.shareUnit ?? shareUnit(rate);
 
   const kept: Record<string, LeaseEntry> = {};
   for (const [id, e] of Object.entries(view.holders)) {

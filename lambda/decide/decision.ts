@@ -32,7 +32,8 @@ export type Decision =
   | (DecisionBase & { readonly decision: 'redrive'; readonly reason: RedriveReason; readonly redriveCount: number })
   | (DecisionBase & {
       readonly decision: 'redrive-later';
-      readonly reason: 'backoff';
+      /** history-busy: the event path handed a state-scoped failure to the drain before deciding (lambda/event-path.ts). */
+      readonly reason: 'backoff' | 'history-busy';
       readonly redriveCount: number;
       readonly delaySeconds: number;
       /** Epoch ms. */

@@ -8,6 +8,7 @@
  */
 import type { RedrivePolicy } from '../../contract/policy-schema';
 import { describeFailedState, type FailedState } from '../facts/failed-state';
+import type { Decision, DecisionSubject } from './decision';
 
 /** A state name or a pattern where `*` stands for any run of characters. */
 export function stateMatches(pattern: string, name: string): boolean {
@@ -49,4 +50,21 @@ export function stateScopeSkip(policy: RedrivePolicy, failedState: FailedState |
     return only.includes(status) ? undefined : { reason: 'state-not-included', detail: `${at}; onlyAtStates [${only.join(', ')}] does not list ${status}` };
   }
   return firstStateMatch(only, failedState) ? undefined : { reason: 'state-not-included', detail: `failed at state ${at}, which matches none of onlyAtStates [${only.join(', ')}]` };
+}
+
+/**
+ * Not decided yet: the failed state a state-scoped policy needs could not be read within
+ * `waitedMs` (the history rate is full). The failure goes to the drain, due at `retryAt`,
+ * to be decided there through the same path.
+ */
+export function historyBusyDecision(subject: DecisionSubject & { readonly redriveCount: number }, retryAt: number, now: number, waitedMs: number): Decision {
+  const dueAt = Math.max(retryAt, now);
+  return {
+    ...subject,
+    decision: 'redrive-later',
+    reason: 'history-busy',
+    delaySeconds: Math.ceil((dueAt - now) / 1000),
+    dueAt,
+    detail: `failed state not read yet: no GetExecutionHistory slot within ${waitedMs} ms; the drain decides it`,
+  };
 }

@@ -7,7 +7,8 @@
  */
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import type { RedrivePolicy } from '../../contract/policy-schema';
-import type { RateLimiter } from '../act/rate-limiter';
+import { LEASE_TIMING, type RateGrant, type RateLimiter } from '../act/rate-limiter';
+import { fractionalUnit, type LeaseTiming } from '../act/rate-shares';
 import type { StepFunctionsGateway } from '../act/step-functions';
 import { usesFailedState } from '../decide/state-scope';
 import type { StatusChange } from '../event/status-change';
@@ -19,6 +20,20 @@ import { type FailedState, findFailedState } from './failed-state';
  * other tools that read histories.
  */
 export const HISTORY_RATE_PER_SECOND = 10;
+
+/** Longest lease of the history rate: a dead holder's share is unused this long at most (a history read waits, nothing else). */
+const HISTORY_MAX_LEASE_MS = 16_000;
+
+/**
+ * The history rate's leases (lambda/act/rate-shares.ts): 10/s over a burst's 20 or more
+ * instances is under one call per second each, so shares are fractions (1/8 call per
+ * second and up): every instance holds one and none polls the lease item for a turn.
+ */
+export const HISTORY_LEASE_TIMING: LeaseTiming = {
+  ...LEASE_TIMING,
+  maxLeaseMs: HISTORY_MAX_LEASE_MS,
+  shareUnit: fractionalUnit(HISTORY_RATE_PER_SECOND, HISTORY_MAX_LEASE_MS),
+};
 
 export interface FailedStateDeps {
   readonly stepFunctions: StepFunctionsGateway;
@@ -32,19 +47,42 @@ export interface FailedStateDeps {
 /** No such execution (GetExecutionHistory: ExecutionDoesNotExist). */
 export const NO_EXECUTION = 'no-execution';
 
-export type FailedStateAnswer = FailedState | undefined | typeof NO_EXECUTION;
+/**
+ * The history rate had no slot within the wait (only when the source hands over, see
+ * FailedStateSource): the caller hands the failure to the drain, due at `retryAt`.
+ */
+export interface HistoryBusy {
+  readonly busy: 'history-busy';
+  readonly retryAt: number;
+}
+
+export type FailedStateAnswer = FailedState | undefined | typeof NO_EXECUTION | HistoryBusy;
+
+export const isHistoryBusy = (answer: FailedStateAnswer): answer is HistoryBusy => typeof answer === 'object' && answer !== null && 'busy' in answer;
 
 const NO_FAILED_STATE: FailedState = { name: null, enclosing: [] };
 
+/** Thrown inside the rate-limited page reader when the source hands over instead of throwing `busy`. */
+class NoSlot extends Error {
+  constructor(readonly retryAt: number) {
+    super('no GetExecutionHistory slot');
+  }
+}
+
 /** One event's failed state, read at most once however many paths ask. */
 export class FailedStateSource {
-  private read: Promise<FailedState | undefined | typeof NO_EXECUTION> | undefined;
+  private read: Promise<FailedStateAnswer> | undefined;
 
   constructor(
     private readonly event: StatusChange,
     private readonly deps: FailedStateDeps,
-    /** The error to throw when the rate has no room within the wait budget (the event is retried). */
-    private readonly busy: () => Error,
+    /**
+     * When the rate has no room within the wait budget: an error to throw (the drain keeps
+     * the record due; a tool's caller retries), or 'hand-over': answer HistoryBusy, and the
+     * event path hands the failure to the drain (a throw would send the event to Lambda's
+     * retries and dead-letter queue while the rate is simply full).
+     */
+    private readonly busy: (() => Error) | 'hand-over',
   ) {}
 
   /**
@@ -60,13 +98,18 @@ export class FailedStateSource {
     return this.read;
   }
 
-  private async fromHistory(): Promise<FailedState | undefined | typeof NO_EXECUTION> {
+  private async fromHistory(): Promise<FailedStateAnswer> {
     const { stepFunctions } = this.deps;
     if (!stepFunctions.historyPages) return undefined;
     try {
       return await findFailedState(this.rateLimited(stepFunctions.historyPages(this.event.executionArn)));
     } catch (e) {
       if ((e as { name?: string }).name === 'ExecutionDoesNotExist') return NO_EXECUTION;
+      if (e instanceof NoSlot) {
+        // Not read: a later path (the drain) reads it, so the next ask may try again.
+        this.read = undefined;
+        return { busy: 'history-busy', retryAt: e.retryAt };
+      }
       throw e;
     }
   }
@@ -86,8 +129,8 @@ export class FailedStateSource {
     const { historyRate, clock, sleep, maxRateWaitMs } = this.deps;
     if (!historyRate) return;
     // Waiting longer than for a redrive slot is fine: the redrive waits for this answer anyway.
-    const grant = await historyRate.acquire(maxRateWaitMs * 4);
-    if (!grant.granted) throw this.busy();
+    const grant: RateGrant = await historyRate.acquire(maxRateWaitMs * 4);
+    if (!grant.granted) throw this.busy === 'hand-over' ? new NoSlot(grant.retryAt) : this.busy();
     const wait = grant.at - clock();
     if (wait > 0) await sleep(wait);
     historyRate.started?.(clock());

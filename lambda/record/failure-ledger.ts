@@ -169,7 +169,7 @@ export class FailureLedger {
    * `decisions`: the audit entries the record holds (read with it), kept: the PutItem
    * replaces the record whole; `decision`: this decision's entry, stored with them.
    */
-  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[], decision?: AuditEntry): Promise<boolean> {
+  async schedule(facts: FailureFacts, dueAt: number, now: number, decisions?: readonly AuditEntry[], decision?: AuditEntry, reason = 'backoff'): Promise<boolean> {
     const kept = [...(decisions ?? []), ...(decision ? [storedEntry(decision)] : [])];
     return this.written(
       new PutCommand({
@@ -178,7 +178,7 @@ export class FailureLedger {
           ...this.key(facts),
           ...storedFacts(facts),
           state: 'pending',
-          reason: 'backoff',
+          reason,
           dueShard: await this.shards.valueFor(DUE_BASE, facts.executionArn),
           dueAt,
           attempts: 0,

@@ -197,13 +197,15 @@ test('burstStateScoped, 40 events with neverAtStates on the policy: each failure
   expect(r.policy).toMatchObject({ neverAtStates: ['ChargeCard'] });
   expect(r.stepFunctionsCalls.GetExecutionHistory).toBe(40);
   expect(r.historyCallsPerFailure).toBe(1);
+  expect(r.ceilingPerSecond).toBe(10);
+  expect(r.deadLettered).toBe(0);
   expect(r.lost).toBe(0);
   expect(r.doubleRedrives).toBe(0);
   const { redriven = 0, pending = 0, ...others } = r.ledger as Record<string, number>;
   expect(others).toEqual({});
   expect(redriven + pending).toBe(40);
   const musts = checkMusts({ meta, burstStateScoped: r });
-  expect(musts.map((m) => m.id)).toEqual(['burstStateScoped.rate', 'burstStateScoped.historyCalls', 'burstStateScoped.double', 'burstStateScoped.lost']);
+  expect(musts.map((m) => m.id)).toEqual(['burstStateScoped.rate', 'burstStateScoped.historyCalls', 'burstStateScoped.double', 'burstStateScoped.lost', 'burstStateScoped.deadLettered']);
   expect(musts.find((m) => m.id === 'burstStateScoped.historyCalls')?.ok).toBe(true);
   expect(renderMarkdown({ meta, burstStateScoped: r, musts })).toContain('"historyCallsPerFailure":1');
 });

@@ -5,6 +5,7 @@
  * history is read once per failure, whichever paths handle it.
  */
 import { CreateStateMachineCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { RateLimiter } from '../../lambda/act/rate-limiter';
 import { handleStatusChange, type Outcome } from '../../lambda/event-path';
 import { drain } from '../../lambda/scheduled-drain';
 import type { StatusChangeEvent } from '../../local/sfn';
@@ -86,6 +87,32 @@ describe('neverAtStates', () => {
     expect(report.outcomes.map((o) => o.decision.reason)).toEqual(['due']);
     expect(redrivesOf(env, atValidate.detail.executionArn)).toBe(1);
     expect(historyCalls(atValidate.detail.executionArn)).toHaveLength(1);
+  });
+
+  test('a full history rate hands the failure to the drain (no throw, no history call); the drain decides it with one history read', async () => {
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, neverAtStates: ['ChargeCard'] });
+    const atValidate = await failingAt('Validate', 'order-5');
+    const arn = atValidate.detail.executionArn;
+    const full: RateLimiter = { acquire: async () => ({ granted: false, retryAt: env.clock.now() + 2_000 }) };
+    env.clock.advanceTo(Math.max(env.clock.now(), Date.parse(atValidate.time)));
+    const handed = await handleStatusChange(structuredClone(atValidate), { ...env.deps, historyRate: full });
+    expect(handed.decision).toMatchObject({ decision: 'redrive-later', reason: 'history-busy' });
+    expect(handed).toMatchObject({ action: 'scheduled', dueAt: env.clock.now() + 2_000 });
+    expect(historyCalls(arn)).toHaveLength(0);
+    expect(redrivesOf(env, arn)).toBe(0);
+    expect(await env.deps.ledger.failuresOf(arn)).toEqual([expect.objectContaining({ state: 'pending', reason: 'history-busy' })]);
+
+    // A duplicate delivery while the rate is still full leaves the pending record to the drain.
+    const again = await handleStatusChange(structuredClone(atValidate), { ...env.deps, historyRate: full });
+    expect(again.action).toBe('lost-race');
+
+    env.clock.advanceTo(handed.dueAt!);
+    const report = await drain(env.deps);
+    await env.standIn.idle();
+    expect(report.outcomes.map((o) => [o.decision.decision, o.action])).toEqual([['redrive', 'redriven']]);
+    expect(redrivesOf(env, arn)).toBe(1);
+    expect(historyCalls(arn)).toHaveLength(1);
+    expect(await env.deps.ledger.failuresOf(arn)).toEqual([expect.objectContaining({ state: 'redriven', failedState: { name: 'Validate', enclosing: [] } })]);
   });
 
   test('policies that are not state-scoped never read the history', async () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type LeaseHolders, liveShare, liveTotal, type PlanInput, planLease, shareUnit, windowBound } from '../../../lambda/act/rate-shares';
+import { fractionalUnit, type LeaseHolders, liveShare, liveTotal, type PlanInput, planLease, shareUnit, windowBound } from '../../../lambda/act/rate-shares';
 
 const T0 = 1_700_000_000_000;
 const TIMING = { minLeaseMs: 500, maxLeaseMs: 8_000, skewAllowanceMs: 100 };
@@ -13,6 +13,11 @@ describe('shares', () => {
     expect(shareUnit(50)).toBe(1);
     expect(shareUnit(2.5)).toBe(1.25);
     expect(shareUnit(0.5)).toBe(0.5);
+  });
+
+  it('a fractional unit: two calls of it fit the longest lease', () => {
+    expect(fractionalUnit(10, 16_000)).toBe(0.125);
+    expect(fractionalUnit(0.1, 16_000)).toBe(0.1);
   });
 
   it('others count an entry until `until` + the allowance, and a tail until its end + the allowance', () => {
@@ -89,6 +94,20 @@ describe('planLease', () => {
     const plan = planLease({ version: 5, holders }, input());
     expect(Object.keys(plan.write!).sort()).toEqual(['gone', 'me']);
     expect(plan.write!.gone).toMatchObject({ s: 5 }); // topped up from free capacity: the fair half
+  });
+
+  it('a fractional unit: 20 instances at 10/s all hold 0.5/s (none waits for a turn), within the rate', () => {
+    const timing = { ...TIMING, maxLeaseMs: 16_000, shareUnit: 0.125 };
+    const holders: Record<string, { s: number; u: number; w?: number }> = {};
+    for (let i = 0; i < 19; i++) holders[`i${i}`] = { s: 0.5, u: T0 + 10_000, w: T0 + 20_000 };
+    const plan = planLease({ version: 5, holders }, input({ timing }));
+    expect(plan.mine.s).toBe(0.5);
+    // Long enough for four of its calls (2 s apart): renewed a few times a minute, not per call.
+    expect(plan.mine.u - T0).toBe(8_000);
+    expect(liveTotal(plan.write!, T0, 100)).toBeCloseTo(10, 9);
+    // With whole units, half of them would hold nothing and take turns.
+    const whole = planLease({ version: 5, holders: Object.fromEntries(Object.keys(holders).map((id, k) => [id, { s: k < 10 ? 1 : 0, u: k < 10 ? T0 + 10_000 : 0, w: T0 + 20_000 }])) }, input());
+    expect(whole.mine.s).toBe(0);
   });
 
   it('property: whatever the item holds (written by this rule), the planned map keeps live shares within the rate', () => {

@@ -83,4 +83,13 @@ describe('FailedStateSource', () => {
     const old = world({ noHistory: true });
     expect(await new FailedStateSource(fixtureEvent('failed0'), old.deps, () => new Error('busy')).for(SCOPED)).toBeUndefined();
   });
+
+  it('hand-over: no slot within the wait answers history-busy with when to try again (no throw, no call); the next ask reads', async () => {
+    const { log, deps } = world({ grants: [{ granted: false, retryAt: 9_000 }] });
+    const source = new FailedStateSource(fixtureEvent('failed0'), deps, 'hand-over');
+    expect(await source.for(SCOPED)).toEqual({ busy: 'history-busy', retryAt: 9_000 });
+    expect(log.filter((l) => l.startsWith('read') || l.startsWith('page'))).toEqual([]);
+    expect(await source.for(SCOPED)).toEqual({ name: 'ChargeCard', enclosing: [] });
+    expect(log.filter((l) => l.startsWith('read'))).toHaveLength(1);
+  });
 });
