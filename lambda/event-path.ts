@@ -9,9 +9,7 @@
  */
 import { isCanaryArn } from '../contract/canary';
 import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
-import type { ControllerConfig } from './config';
-import { carryOut, type ActDeps, type ActionOutcome, type CarriedOut, type DecisionEntry, holdClaimed, redriveClaimed } from './act/carry-out';
-import type { RateLimiter } from './act/rate-limiter';
+import { carryOut, type ActionOutcome, type CarriedOut, type DecisionEntry, holdClaimed, redriveClaimed } from './act/carry-out';
 import type { DescribedExecution } from './act/step-functions';
 import { decide } from './decide/decide';
 import {
@@ -25,82 +23,20 @@ import {
 } from './decide/decision';
 import { type MalformedEventError, parseStatusChange, type StatusChange } from './event/status-change';
 import { METRIC } from '../contract/metrics';
-import { type PolicySnapshot, type PolicySource, resolvePolicy } from './policy/policy-source';
-import type { AuditTrail, DecisionSource } from './record/audit-trail';
+import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
+import type { DecisionSource } from './record/audit-trail';
 import { countDecision, decisionRecord, type Subject } from './record/decision-record';
 export type { DecisionRecord } from './record/decision-record';
 import { type FailureFacts, type FailureRecord, keptApproval, mayStillBeRedriven, toRecordState } from './record/failure-ledger';
-import type { OwnerNotifier } from './record/owner-notifier';
-import type { BreakerStore } from './record/breaker-store';
 import { gateByBreaker, observeRedriveSuccess } from './act/breaker-gate';
-import { canaryMetrics, type CanaryStatusStore, recordCanaryRecovery } from './record/canary-status';
+import { canaryMetrics, recordCanaryRecovery } from './record/canary-status';
 import { requestApprovalIfHeld } from './approval/request';
-import type { ApprovalRecords } from './record/approval-records';
 import { gateByBudget } from './act/budget-gate';
-import type { RedriveBudget } from './act/redrive-budget';
 import { FailedStateSource, type HistoryBusy, isHistoryBusy, NO_EXECUTION } from './facts/failed-state-source';
 import { historyBusyDecision, usesFailedState } from './decide/state-scope';
 
-export interface ControllerDeps extends ActDeps {
-  readonly config: ControllerConfig;
-  readonly policies: PolicySource;
-  readonly audit: AuditTrail;
-  readonly describeRate: RateLimiter;
-  /** GetExecutionHistory, for state-scoped policies (lambda/facts/failed-state-source.ts). @default not rate limited */
-  readonly historyRate?: RateLimiter;
-  /** Publishes `Auto Redrive Exhausted` / `Skipped` events; optional. */
-  readonly notifier?: OwnerNotifier;
-  /**
-   * Which accounts' events may be acted on, and (`serves`) whether a recorded failure's
-   * account and Region are still served (organization mode). @default every account
-   */
-  readonly accounts?: { allows(account: string): boolean; serves?(account: string, region: string): boolean };
-  /** The outage breakers (docs/breaker.md). @default none: no failure is ever held by a breaker */
-  readonly breakers?: BreakerStore;
-  /** Where canary recoveries are recorded (record/canary-status.ts). @default none: counted and logged only */
-  readonly canaryStatus?: CanaryStatusStore;
-  /** The redrive budgets (policy field maxRedrivesPerHour). @default none: no budget is enforced */
-  readonly budget?: RedriveBudget;
-  /**
-   * Read the ledger before the first write even for a fresh failure (no `claimNew`).
-   * Tests only: the path the fresh-failure claim must agree with. @default false
-   */
-  readonly readLedgerFirst?: boolean;
-  /** Approval before redrive's writes (contract/approval.ts). @default none: a hold for approval's request is not marked sent */
-  readonly approvals?: ApprovalRecords;
-}
-
-export interface Outcome extends ActionOutcome {
-  readonly decision: Decision;
-  readonly executionArn: string | null;
-  readonly eventId: string | null;
-  readonly source: DecisionSource;
-  /** True when nothing was written because the decision repeated an earlier skip. */
-  readonly unchanged?: boolean;
-}
-
-export interface ProcessOptions {
-  readonly source: DecisionSource;
-  /** DescribeExecution's answer, when the caller already has it (drain, sweep). */
-  readonly current?: DescribedExecution;
-  /** Reconciliation: do not rewrite a skip that has not changed. */
-  readonly quietIfUnchanged?: boolean;
-  /** Decide only: no ledger writes, no redrive, no audit (backfill --dry-run). */
-  readonly decideOnly?: boolean;
-  /** A person released this held failure (`redrivectl release`). */
-  readonly releasedByHand?: boolean;
-  /**
-   * A held failure's last chance before its redrive window ends (breaker/release.ts): its
-   * breaker does not hold it back; its policy (limit, backoff, pause) still applies.
-   */
-  readonly windowEnding?: boolean;
-  /**
-   * The failure is held, pending or parked (a release, the drain): a skip whose reason may
-   * change parks it (FailureLedger.park) instead of dropping it. Also when the ledger read
-   * finds it so.
-   */
-  readonly parkIfNotNow?: boolean;
-}
+export type { ControllerDeps, Outcome, ProcessOptions } from './controller-deps';
+import type { ControllerDeps, Outcome, ProcessOptions } from './controller-deps';
 
 /** How stale the policy cache may be before a would-be soft skip re-reads it. */
 export const SOFT_SKIP_REFRESH_MS = 5_000;
