@@ -14,10 +14,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../contract/metrics';
-import { DIMENSION as METRIC_DIMENSION } from '../contract/metrics';
 import { OVER_BUDGET_ALARM_SECONDS } from '../contract/budget';
 import { DETAIL_TYPE_EXHAUSTED, OWNER_EVENT_SOURCE } from '../contract/owner-events';
-import { AWAITING_APPROVAL } from '../contract/approval';
 import {
   AWS_METRICS,
   OUTCOMES,
@@ -34,6 +32,7 @@ import {
   statesRedriveSearch,
 } from './metrics';
 import { type CanaryObservabilityProps, canaryWidgets, createCanaryAlarm } from './canary';
+import { safetyControlWidgets } from './safety-controls-widgets';
 
 /**
  * Anchors of the runbook sections (docs/runbook.md, at `runbookUrl`) the dashboard and the
@@ -379,27 +378,10 @@ export class Observability extends Construct {
       }),
     );
 
-    // Approval before redrive (policy approval: true): what waits for a person, and how much arrives.
-    dashboard.addWidgets(
-      graph('Held for approval: awaiting a person; newly held', 8, {
-        left: [autoRedriveMetric(METRIC.awaitingApproval, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Awaiting approval' })],
-        right: [autoRedriveMetric(METRIC.heldFailures, { dimensions: { [METRIC_DIMENSION.reason]: AWAITING_APPROVAL }, label: 'Newly held for approval' })],
-        leftYAxis: { min: 0 },
-        rightYAxis: { min: 0 },
-      }),
-    );
-
-    // Redrive budgets (maxRedrivesPerHour): failures held over budget, and state machines reaching theirs.
-    dashboard.addWidgets(
-      graph('Over budget: failures held; oldest held', 12, {
-        left: [autoRedriveMetric(METRIC.overBudgetHeld, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Held over budget' })],
-        right: [autoRedriveMetric(METRIC.oldestOverBudgetAge, { statistic: cloudwatch.Stats.MAXIMUM, label: 'Oldest held over budget (s)' })],
-        rightAnnotations: [{ value: OVER_BUDGET_ALARM_SECONDS, label: 'Alarm threshold' }],
-        leftYAxis: { min: 0 },
-        rightYAxis: { min: 0 },
-      }),
-      graph('Redrive budgets reached', 12, { left: [autoRedriveMetric(METRIC.budgetReached, { label: 'Budget reached' })], leftYAxis: { min: 0 } }),
-    );
+    // Approval before redrive and redrive budgets (lib/safety-controls-widgets.ts).
+    const safety = safetyControlWidgets();
+    dashboard.addWidgets(...safety.approval);
+    dashboard.addWidgets(...safety.budget);
 
     // The Lambdas and the dead-letter queue.
     const reserved = p.reservedConcurrency === undefined || Token.isUnresolved(p.reservedConcurrency) ? [] : [{ value: p.reservedConcurrency, label: 'Controller reserved concurrency' }];
