@@ -38,7 +38,8 @@ test('burst, 200 events at 200/s through 20 instances: each failure redriven onc
   expect(r.lost).toBe(0);
   expect(r.deadLettered).toBe(0);
   expect(r.executionsSucceededAfterRedrive).toBe(r.redriven);
-  expect(r.stepFunctionsCalls.RedriveExecution).toBeGreaterThanOrEqual(200);
+  // At least one call per redriven failure (a deferred one is the drain's, after this run).
+  expect(r.stepFunctionsCalls.RedriveExecution).toBeGreaterThanOrEqual(redriven);
   expect(r.quota.standIn).toEqual({ bucketSize: 650, refillPerSecond: 150 });
 });
 
