@@ -15,6 +15,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CANARY_DEFAULT_INTERVAL_MINUTES } from '../../contract/canary';
+import { realSleep } from '../../lambda/wiring';
 import type { LocalState } from '../local-state';
 import { PolicyStore, type StoredPolicy } from '../policy-store';
 import { nestedOutputKeys, STACK_OUTPUTS } from '../stack-outputs';
@@ -274,7 +275,7 @@ export function doctorEnv(parts: {
 }): DoctorEnv {
   const clients = parts.clients ?? new DoctorClients();
   const facts = new DoctorFacts(clients, parts.target);
-  const sleep = parts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = parts.sleep ?? realSleep;
   return {
     clients,
     target: parts.target,

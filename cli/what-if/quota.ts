@@ -9,6 +9,7 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { REQUEST_TIMEOUTS } from '../../lambda/act/request-timeouts';
+import { realSleep } from '../../lambda/wiring';
 
 /** Operations what-if calls; the counts of each are reported (and benchmarked). */
 export const PACED_OPERATIONS = ['ListStateMachines', 'DescribeStateMachine', 'ListExecutions', 'DescribeExecution', 'GetExecutionHistory'] as const;
@@ -30,8 +31,6 @@ export interface Rates {
  */
 export const DEFAULT_RATES = { describe: 6, list: 1, history: 5 } as const satisfies Rates;
 const MAX_BACKOFF_MS = 30_000;
-
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class TokenBucket {
   private tokens: number;
