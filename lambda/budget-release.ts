@@ -12,7 +12,7 @@
  */
 import { HELD_BUDGET_SHARD } from '../contract/budget';
 import { METRIC } from '../contract/metrics';
-import { releaseOne, take } from './breaker/release';
+import { pool, releaseOne, take } from './breaker/release';
 import type { ControllerDeps, Outcome } from './event-path';
 import type { FailureRecord } from './record/failure-ledger';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
@@ -69,11 +69,7 @@ export async function releaseOverBudget(deps: ControllerDeps, snapshot: PolicySn
       const bySm = new Map<string, FailureRecord[]>();
       for (const r of batch) if (!atBudget.has(r.stateMachineArn)) bySm.set(r.stateMachineArn, [...(bySm.get(r.stateMachineArn) ?? []), r]);
       const groups = [...bySm.values()];
-      let next = 0;
-      const worker = async () => {
-        while (next < groups.length) await releaseInOrder(groups[next++]);
-      };
-      await Promise.all(Array.from({ length: Math.min(groups.length, options.concurrency ?? 8) }, worker));
+      await pool(groups, Math.min(groups.length, options.concurrency ?? 8), () => false, releaseInOrder);
     }
   } finally {
     await held.return(undefined);

@@ -18,7 +18,7 @@ import { type ControllerDeps, type Outcome, processStatusChange } from './event-
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import { skipStillHolds } from './reconcile';
 import type { SkipReason } from './decide/decision';
-import type { FailureRecord } from './record/failure-ledger';
+import { pool, take } from './breaker/release';
 
 export interface ReconsiderOptions {
   /** Epoch ms (deps.clock) after which no new failure is taken. */
@@ -52,27 +52,17 @@ export async function reconsiderParked(deps: ControllerDeps, snapshot: PolicySna
       const stream = deps.ledger.held(family.base, { pageSize: PAGE });
       try {
         for (;;) {
-          const batch: FailureRecord[] = [];
-          while (batch.length < PAGE && outcomes.length + errors + batch.length < limit) {
-            const next = await stream.next();
-            if (next.done) break;
-            batch.push(next.value);
-          }
+          const batch = await take(stream, Math.min(PAGE, limit - outcomes.length - errors));
           if (batch.length === 0) break;
-          let i = 0;
-          const worker = async () => {
-            while (i < batch.length && deps.clock() < options.deadline) {
-              const record = batch[i++];
-              try {
-                outcomes.push(await processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true }));
-              } catch (e) {
-                // It stays parked; the next run tries again.
-                errors++;
-                deps.log.error('parked failure not decided again this run', { executionArn: record.executionArn, errorName: (e as Error).name, error: (e as Error).message });
-              }
+          await pool(batch, options.concurrency ?? 8, () => deps.clock() >= options.deadline, async (record) => {
+            try {
+              outcomes.push(await processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true }));
+            } catch (e) {
+              // It stays parked; the next run tries again.
+              errors++;
+              deps.log.error('parked failure not decided again this run', { executionArn: record.executionArn, errorName: (e as Error).name, error: (e as Error).message });
             }
-          };
-          await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+          });
           if (deps.clock() >= options.deadline) break;
         }
       } finally {

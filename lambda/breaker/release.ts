@@ -52,7 +52,7 @@ export async function take<T>(stream: AsyncIterator<T>, n: number): Promise<T[]>
 }
 
 /** Runs `work` over `items`, `concurrency` at a time, until `stop()` says so. */
-async function pool<T>(items: readonly T[], concurrency: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(items: readonly T[], concurrency: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length && !stop()) await work(items[next++]);
