@@ -11,6 +11,7 @@ import { isCanaryArn } from '../contract/canary';
 import { REDRIVABLE_STATUSES } from '../contract/event-pattern';
 import { carryOut, type ActionOutcome, type CarriedOut, type DecisionEntry, holdClaimed, redriveClaimed } from './act/carry-out';
 import type { DescribedExecution } from './act/step-functions';
+import { takeSlot } from './act/rate-limiter';
 import { decide } from './decide/decide';
 import {
   type CurrentExecution,
@@ -340,11 +341,8 @@ async function settleAbandonedRedrive({ thisRecord, now, execution: { current } 
 /** DescribeExecution under the controller-wide describe rate. undefined = no such execution. */
 export async function checkExecution(executionArn: string, deps: ControllerDeps): Promise<DescribedExecution | undefined> {
   // Waiting longer than for a redrive slot is fine here: stale checks are rare.
-  const grant = await deps.describeRate.acquire(deps.maxRateWaitMs * 4);
+  const grant = await takeSlot(deps.describeRate, deps.maxRateWaitMs * 4, deps);
   if (!grant.granted) throw new DependencyBusyError('DescribeExecution', executionArn);
-  const wait = grant.at - deps.clock();
-  if (wait > 0) await deps.sleep(wait);
-  deps.describeRate.started?.(deps.clock());
   return deps.stepFunctions.describe(executionArn);
 }
 

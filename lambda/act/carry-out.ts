@@ -14,7 +14,7 @@ import { AWAITING_APPROVAL, HELD_APPROVAL_SHARD } from '../../contract/approval'
 import { HELD_BUDGET_SHARD } from '../../contract/budget';
 import type { Log, MetricsRecorder } from '../observability/telemetry';
 import { redriveClientToken } from './client-token';
-import type { RateLimiter } from './rate-limiter';
+import { type RateLimiter, takeSlot } from './rate-limiter';
 import type { StepFunctionsGateway } from './step-functions';
 
 export interface ActDeps {
@@ -158,17 +158,14 @@ export async function redriveClaimed(claim: Claim, facts: FailureFacts, deps: Ac
   const settle = async (outcome: ActionOutcome, write: (decision: AuditEntry | undefined, at: number) => Promise<boolean>): Promise<CarriedOut> =>
     (await settleWithEntry(claim, deps, entry, outcome, write)).carriedOut;
 
-  const grant = await deps.redriveRate.acquire(deps.maxRateWaitMs);
+  const grant = await takeSlot(deps.redriveRate, deps.maxRateWaitMs, deps);
   if (!grant.granted) {
     deps.metrics.count(METRIC.deferrals, { Reason: 'rate-limited' });
     const outcome: ActionOutcome = { action: 'deferred', actionDetail: 'controller redrive rate reached', dueAt: grant.retryAt };
     return settle(outcome, (decision, at) => deps.ledger.defer(claim, grant.retryAt, 'rate-limited', at, decision));
   }
-  const wait = grant.at - deps.clock();
-  if (wait > 0) await deps.sleep(wait);
 
   const started = deps.clock();
-  deps.redriveRate.started?.(started);
   const result = await deps.stepFunctions.redrive(facts.executionArn, redriveClientToken(facts.executionArn, facts.redriveCount));
   deps.metrics.milliseconds(METRIC.redriveLatency, deps.clock() - started);
 

@@ -46,6 +46,24 @@ export interface RateLimiter {
   publishRate?(at: number): Promise<void>;
 }
 
+/**
+ * Asks `limiter` for a slot within `maxWaitMs` and, when granted, waits until it and marks
+ * the call started: the one way every rate-limited call takes its turn. The denied grant is
+ * returned for the caller to defer or give up.
+ */
+export async function takeSlot(
+  limiter: RateLimiter,
+  maxWaitMs: number,
+  deps: { readonly clock: () => number; readonly sleep: (ms: number) => Promise<void> },
+): Promise<RateGrant> {
+  const grant = await limiter.acquire(maxWaitMs);
+  if (!grant.granted) return grant;
+  const wait = grant.at - deps.clock();
+  if (wait > 0) await deps.sleep(wait);
+  limiter.started?.(deps.clock());
+  return grant;
+}
+
 /** Lease length while the set of instances changes. */
 export const MIN_LEASE_MS = 500;
 /** Longest lease: bounds how long a dead holder's share stays unused, and how long a newcomer may wait. */

@@ -7,7 +7,7 @@
  */
 import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import type { RedrivePolicy } from '../../contract/policy-schema';
-import { LEASE_TIMING, type RateGrant, type RateLimiter } from '../act/rate-limiter';
+import { LEASE_TIMING, type RateLimiter, takeSlot } from '../act/rate-limiter';
 import { fractionalUnit, type LeaseTiming } from '../act/rate-shares';
 import type { StepFunctionsGateway } from '../act/step-functions';
 import { usesFailedState } from '../decide/state-scope';
@@ -126,13 +126,10 @@ export class FailedStateSource {
   }
 
   private async slot(): Promise<void> {
-    const { historyRate, clock, sleep, maxRateWaitMs } = this.deps;
+    const { historyRate, maxRateWaitMs } = this.deps;
     if (!historyRate) return;
     // Waiting longer than for a redrive slot is fine: the redrive waits for this answer anyway.
-    const grant: RateGrant = await historyRate.acquire(maxRateWaitMs * 4);
+    const grant = await takeSlot(historyRate, maxRateWaitMs * 4, this.deps);
     if (!grant.granted) throw this.busy === 'hand-over' ? new NoSlot(grant.retryAt) : this.busy();
-    const wait = grant.at - clock();
-    if (wait > 0) await sleep(wait);
-    historyRate.started?.(clock());
   }
 }
