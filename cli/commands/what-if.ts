@@ -14,7 +14,6 @@ import { DEFAULTS } from '../../lambda/config';
 import type { ControllerDeps } from '../../lambda/event-path';
 import { type CliContext, withContext } from '../context';
 import { CliError, EXIT, usage } from '../errors';
-import { readText } from '../files';
 import { isoTime } from '../output';
 import { parseSince } from './backfill';
 import { Checkpoint, type CheckpointArgs, checkpointKey, defaultCheckpointFile } from '../what-if/checkpoint';
@@ -105,15 +104,17 @@ async function whatIf(ctx: CliContext, options: WhatIfOptions): Promise<void> {
     since: options.since,
     stateMachine: options.stateMachine ?? null,
     policies: proposed
-      ? `${path.resolve(options.policies!)}#${createHash('sha256').update(readText(options.policies!)).digest('hex')}`
+      ? // The proposal as read (parsed once; `--policies -` cannot be read twice).
+        `${path.resolve(options.policies!)}#${createHash('sha256').update(JSON.stringify([...proposed])).digest('hex')}`
       : policySource,
     // Region, endpoint and profile (an account's run is not resumed with another's checkpoint).
     target: `${region} ${process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL ?? ''} ${process.env.AWS_PROFILE ?? ''}`,
     maxRunHours,
   };
-  const file = options.stateFile ?? defaultCheckpointFile(checkpointKey(args));
+  const key = checkpointKey(args);
+  const file = options.stateFile ?? defaultCheckpointFile(key);
   const started = Date.now();
-  const checkpoint = Checkpoint.open(file, checkpointKey(args), { now: started, since: parseSince(options.since, started, 'what-if') }, { restart: options.restart, note: (l) => ctx.out.note(`what-if: ${l}`) });
+  const checkpoint = Checkpoint.open(file, key, { now: started, since: parseSince(options.since, started, 'what-if') }, { restart: options.restart, note: (l) => ctx.out.note(`what-if: ${l}`) });
   const { now, since } = checkpoint;
   const resumed = checkpoint.resumed ? { from: file, startedAt: isoTime(now), stateMachines: checkpoint.finishedCount(), executions: checkpoint.describedCount() } : null;
   if (resumed) {
