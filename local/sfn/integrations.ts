@@ -8,7 +8,7 @@
  */
 import { SfnError } from './errors';
 import { describeExecution, EXECUTION_ARN } from './operations';
-import { type ContextObject, evaluateTemplate, StatesRuntimeError } from './parameters';
+import { type ContextObject, evaluateTemplate, isObject, StatesRuntimeError } from './parameters';
 import type { ExecutionSnapshot } from './types';
 import { runBehaviour, type StepBehaviour, type StepResult } from './workflow';
 
@@ -97,8 +97,4 @@ function pascalCase(value: unknown): unknown {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => [k.charAt(0).toUpperCase() + k.slice(1), pascalCase(v)]),
   );
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -6,7 +6,7 @@
  * than the one it describes.
  */
 import { invalidDefinition } from './errors';
-import { checkTemplate } from './parameters';
+import { checkTemplate, isObject } from './parameters';
 
 export type StepResult = { ok: true; output?: unknown } | { ok: false; error: string; cause?: string };
 
@@ -46,10 +46,6 @@ const ALLOWED_FIELDS: Record<string, readonly string[]> = {
   Succeed: ['Type', 'Comment'],
   Fail: ['Type', 'Error', 'Cause', 'Comment'],
 };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function parseDefinition(definition: string): Workflow {
   let doc: unknown;
