@@ -171,6 +171,9 @@ export interface BreakerItem {
   readonly probe?: ProbeRef;
   readonly failedProbes?: number;
   readonly firstFailure?: FirstFailure;
+  /** Not open yet: since when its redrives have been failing, and when it opens if they still are (absent: not failing, or written before). */
+  readonly failingSince?: number;
+  readonly opensAt?: number;
   /** Which signal opened it (absent on items opened before this was stored). */
   readonly openedBy?: OpenedBy;
   /** Announcements owed to owners (absent: none). */

@@ -57,6 +57,13 @@ export interface BreakerPolicy {
   readonly maxProbeIntervalSeconds: number;
   /** A probe still running after this long is checked less often, until it ends (no second probe meanwhile). */
   readonly probeTimeoutSeconds: number;
+  /**
+   * How long the redrives must keep failing (from when the window first says so) before it
+   * opens. undefined (the default): the failed redrive's next redrive delay under the
+   * policy plus one probe interval, at most the window (decide/breaker.ts confirmationMs),
+   * so the successes of a flaky state machine arrive first.
+   */
+  readonly openAfterSeconds?: number;
 }
 
 export const BREAKER_DEFAULTS: BreakerPolicy = {
@@ -209,6 +216,7 @@ const breakerSchema = z.preprocess(
         probeIntervalSeconds: integerIn(1, 86_400).optional(),
         maxProbeIntervalSeconds: integerIn(1, 86_400).optional(),
         probeTimeoutSeconds: integerIn(10, 86_400).optional(),
+        openAfterSeconds: integerIn(0, 86_400).optional(),
       },
       { error: 'must be a map of breaker settings (e.g. {"enabled": false}) or false' },
     )

@@ -239,7 +239,7 @@ async function redriveFreshFailure(event: StatusChange, deps: ControllerDeps, op
   if (decision.decision !== 'redrive' || !failure) return undefined;
   const claim = await deps.ledger.claimNew(failure, now, deps.claimTimeoutMs);
   if (!claim) return undefined;
-  const gated = await gateByBudget(await gateByBreaker(decision, { event, resolution, failures: [], thisRecord: undefined, source: options.source, now }, deps), { event, resolution, now }, deps);
+  const gated = await gateByBudget(await gateByBreaker(decision, { event, resolution, failures: [], thisRecord: undefined, source: options.source, now, claimed: true }, deps), { event, resolution, now }, deps);
   const entry = entryOf(event, gated, options.source);
   const action = gated.decision === 'hold' ? await holdClaimed(claim, failure, gated, deps, entry) : await redriveClaimed(claim, failure, deps, undefined, entry);
   return record(event, gated, action, failure, deps, options.source);

@@ -66,6 +66,14 @@ export interface RedrivePolicyBreaker {
    * @default Duration.seconds(900)
    */
   readonly probeTimeout?: Duration;
+  /**
+   * How long the group's redrives must keep failing before the breaker opens (until then
+   * failures follow the policy; an execution's last redrive waits for the opening). Whole
+   * seconds, 0 (open at once) to 1 day.
+   *
+   * @default - the failed redrive's next redrive delay under the policy plus one `probeInterval`, at most `window`
+   */
+  readonly openAfter?: Duration;
 }
 
 /** The policy itself: every field of a policy item but its key. */

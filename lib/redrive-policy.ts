@@ -66,6 +66,7 @@ const BREAKER_PROP_OF_FIELD: Readonly<Record<string, string>> = {
   probeIntervalSeconds: 'probeInterval',
   maxProbeIntervalSeconds: 'maxProbeInterval',
   probeTimeoutSeconds: 'probeTimeout',
+  openAfterSeconds: 'openAfter',
 };
 
 /** Keys declared per policy table in this app: one construct per key and table. */
@@ -185,6 +186,7 @@ function breakerItem(b: RedrivePolicyBreaker | false | undefined, fail: (prop: s
   set('probeIntervalSeconds', seconds('breaker.probeInterval', b.probeInterval, fail));
   set('maxProbeIntervalSeconds', seconds('breaker.maxProbeInterval', b.maxProbeInterval, fail));
   set('probeTimeoutSeconds', seconds('breaker.probeTimeout', b.probeTimeout, fail));
+  set('openAfterSeconds', seconds('breaker.openAfter', b.openAfter, fail));
   return out;
 }
 

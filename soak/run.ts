@@ -383,6 +383,7 @@ async function main(): Promise<number> {
       .map(([k, v]) => [`DynamoDB fault ${k}`, v] as [string, number]),
     ...[...outcomes].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [`final: ${k}`, v] as [string, number]),
     ...people.figures(),
+    ...breakerRows(log, machineNames, t0),
     ['LOST failures', lost],
     ['failures left paused after the resume', leftPaused],
     ['DOUBLE redrives', double],
@@ -409,6 +410,18 @@ async function main(): Promise<number> {
   const ok = invariants && leaked === 0 && settled && memoryFlat;
   console.log(`\n${ok ? 'PASS' : 'FAIL'}: invariants ${invariants ? 'hold' : 'BROKEN'}, ${leaked === 0 ? 'no leaks' : 'LEAKS'}, memory ${memoryFlat ? 'flat' : 'GROWING'}${settled ? '' : ', did NOT settle'}`);
   return ok ? 0 : 1;
+}
+
+/** Per state machine: when its breakers opened and closed (s from the start) and why. The soak has no outage. */
+function breakerRows(log: CountingLog, machineNames: ReadonlyMap<string, MachineName>, t0: number): Array<[string, string]> {
+  const byMachine = new Map<string, string[]>();
+  for (const t of log.breakerTransitions) {
+    const name = machineNames.get(t.stateMachineArn) ?? t.stateMachineArn;
+    const list = byMachine.get(name) ?? [];
+    list.push(`${t.opened ? 'open' : 'close'} ${Math.round((t.at - t0) / 1000)}s${t.opened ? '' : ` (${t.reason})`}`);
+    byMachine.set(name, list);
+  }
+  return [...byMachine].map(([name, list]) => [`breaker: ${name}`, list.length > 12 ? `${list.slice(0, 12).join(', ')} ... (${list.length})` : list.join(', ')]);
 }
 
 let unhandled = 0;

@@ -15,11 +15,26 @@ export const SECRET = 'SOAK-S3CR3T-INPUT';
 export const leaks = { log: 0, metrics: 0, owners: 0, ledger: 0 };
 export const said = (v: unknown) => JSON.stringify(v).includes(SECRET);
 
+/** A breaker's opening or closing, as logged (bounded: one per transition). */
+export interface BreakerTransition {
+  readonly at: number;
+  readonly stateMachineArn: string;
+  readonly opened: boolean;
+  readonly reason: string;
+}
+
 export class CountingLog implements Log {
   readonly counts = new Map<string, number>();
   readonly errors: string[] = [];
+  /** Breaker openings and closings: the soak has no outage, so each one is worth a look. */
+  readonly breakerTransitions: BreakerTransition[] = [];
   private line(level: string, message: string, attributes?: Record<string, unknown>): void {
     this.counts.set(level, (this.counts.get(level) ?? 0) + 1);
+    if (message.startsWith('breaker opened') || message.startsWith('breaker closed:')) {
+      const a = attributes ?? {};
+      const opened = message.startsWith('breaker opened');
+      this.breakerTransitions.push({ at: Date.now(), stateMachineArn: String(a.stateMachineArn), opened, reason: String(opened ? (a.openedBy ?? 'threshold') : a.reason) });
+    }
     if (said({ message, attributes })) leaks.log++;
     if (level === 'error' && this.errors.length < 20) this.errors.push(`${message} ${JSON.stringify(attributes ?? {}).slice(0, 300)}`);
   }

@@ -25,6 +25,7 @@ export const FIELD_FLAGS = [
   { flag: '--breaker-probe-interval-seconds <n>', option: 'breakerProbeIntervalSeconds', field: 'breaker.probeIntervalSeconds', help: 'first probe interval (doubles)' },
   { flag: '--breaker-max-probe-interval-seconds <n>', option: 'breakerMaxProbeIntervalSeconds', field: 'breaker.maxProbeIntervalSeconds', help: 'cap on the probe interval' },
   { flag: '--breaker-probe-timeout-seconds <n>', option: 'breakerProbeTimeoutSeconds', field: 'breaker.probeTimeoutSeconds', help: 'a probe still running after this is checked less often until it ends' },
+  { flag: '--breaker-open-after-seconds <n>', option: 'breakerOpenAfterSeconds', field: 'breaker.openAfterSeconds', help: 'how long redrives must keep failing before it opens (default: the next redrive delay + a probe interval)' },
   { flag: '--approval <true|false>', option: 'approval', field: 'approval', help: 'hold every would-be redrive for a person (redrivectl approve / reject)' },
   { flag: '--max-redrives-per-hour <n>', option: 'maxRedrivesPerHour', field: 'maxRedrivesPerHour', help: 'redrive budget: at most this many redrives of one state machine in any hour; more are held (docs/policies.md#redrive-budget)' },
   { flag: '--never-at-states <a,b>', option: 'neverAtStates', field: 'neverAtStates', help: 'states (names, * patterns) whose failures are never redriven', list: true },

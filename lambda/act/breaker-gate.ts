@@ -16,6 +16,7 @@ import { namesOneDependency } from '../../contract/error-names';
 import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
 import { BREAKER_DEFAULTS, type BreakerPolicy, type RedrivePolicy } from '../../contract/policy-schema';
 import { type BreakerState, bucketMs, countingTime, counterName, holdDetail, redriveFailuresInWindow, type Step, verdictOf } from '../decide/breaker';
+import { baseDelaySeconds } from '../decide/backoff';
 import type { Decision, PolicyResolution } from '../decide/decision';
 import type { StatusChange } from '../event/status-change';
 import type { DecisionSource } from '../record/audit-trail';
@@ -43,6 +44,8 @@ export interface GateInput {
   readonly windowEnding?: boolean;
   /** Decide only (backfill --dry-run): look the breaker up, count and move nothing. */
   readonly decideOnly?: boolean;
+  /** The event path's claim of a fresh failure: redriven or held now, never scheduled (no last-redrive wait). */
+  readonly claimed?: boolean;
 }
 
 /**
@@ -70,19 +73,24 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   // A failed approved redrive held for the next approval is evidence too: the breaker still
   // applies after approval (it holds the approved redrives of an outage).
   const awaitingApproval = decision.decision === 'hold' && decision.reason === 'awaiting-approval';
-  if ((exhausted || awaitingApproval) && observing) await observeFailure(group, decision, input, settings, breakers, deps);
+  if ((exhausted || awaitingApproval) && observing) await observeFailure(group, decision, input, policy, breakers, deps);
   if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
   let state;
   let verdict: 'hold' | 'pass';
   if (observing) {
-    const step = await observeFailure(group, decision, input, settings, breakers, deps);
+    const step = await observeFailure(group, decision, input, policy, breakers, deps);
     state = step.state;
     verdict = verdictOf(step);
   } else {
     state = await breakers.readCached(group, input.now);
+    // Failing, and its wait is over: this carry-out is the look that opens it (nothing counted).
+    if (state.status !== 'open' && state.failingSince !== null && state.opensAt !== null && input.now >= state.opensAt && !input.decideOnly) {
+      const step = await openIfConfirmed(group, decision, input, policy, breakers, deps, state);
+      state = step.state;
+    }
     verdict = state.status === 'open' ? 'hold' : 'pass';
   }
-  if (verdict === 'pass') return decision;
+  if (verdict === 'pass') return observing && !input.claimed ? lastRedriveWaits(decision, state, policy, input.now) : decision;
   return {
     decision: 'hold',
     reason: 'breaker-open',
@@ -93,12 +101,48 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   };
 }
 
+/**
+ * While the group's redrives are failing but its breaker has not opened yet (its wait,
+ * decide/breaker.ts confirmationMs), an execution's last redrive is scheduled for the time
+ * it would open instead of spent now: in an outage the drain then holds it (the breaker is
+ * open by then), so the wait costs no execution its last chance; with flaky executions it
+ * is redriven then, a delay of at most the wait. Other redrives follow the policy.
+ */
+function lastRedriveWaits(decision: Decision, state: BreakerState, policy: RedrivePolicy, now: number): Decision {
+  if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
+  const opensAt = state.status !== 'open' && state.failingSince !== null ? state.opensAt : null;
+  if (opensAt === null || opensAt <= now || decision.redriveCount + 1 < policy.maxRedrives) return decision;
+  if (decision.decision === 'redrive-later' && decision.dueAt >= opensAt) return decision;
+  return {
+    ...decision,
+    decision: 'redrive-later',
+    reason: 'breaker-failing',
+    delaySeconds: Math.ceil((opensAt - now) / 1000),
+    dueAt: opensAt,
+    detail: `last redrive (${decision.redriveCount + 1} of ${policy.maxRedrives}) waits until ${new Date(opensAt).toISOString()}: redrives of this group have been failing since ${new Date(state.failingSince!).toISOString()}, and its breaker opens then if they still are`,
+  };
+}
+
+/** Steps a failing breaker with this failure without counting it (its wait is over: it opens if the evidence still holds). */
+async function openIfConfirmed(group: BreakerGroup, decision: Decision, input: GateInput, policy: RedrivePolicy, breakers: BreakerStore, deps: BreakerGateDeps, seen: BreakerState): Promise<Step> {
+  return stepAndAnnounce(group, decision, input, policy, breakers, deps, seen);
+}
+
 /** Counts the failure (countFailure) and steps the breaker with it; announces an opening. */
-async function observeFailure(group: BreakerGroup, decision: Decision, input: GateInput, settings: BreakerPolicy, breakers: BreakerStore, deps: BreakerGateDeps): Promise<Step> {
-  const seen = await countFailure(group, input, settings, breakers);
+async function observeFailure(group: BreakerGroup, decision: Decision, input: GateInput, policy: RedrivePolicy, breakers: BreakerStore, deps: BreakerGateDeps): Promise<Step> {
+  const seen = await countFailure(group, input, policy.breaker, breakers);
+  return stepAndAnnounce(group, decision, input, policy, breakers, deps, seen);
+}
+
+async function stepAndAnnounce(group: BreakerGroup, decision: Decision, input: GateInput, policy: RedrivePolicy, breakers: BreakerStore, deps: BreakerGateDeps, seen: BreakerState): Promise<Step> {
+  const settings = policy.breaker;
   const since = input.now - settings.windowSeconds * 1000;
   const siblingOpen = namesOneDependency(group.errorName) && breakers.knownOpenElsewhere(group.errorName, group.stateMachineArn, since);
-  const obs = { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount: decision.redriveCount ?? 0, siblingOpen } as const;
+  const redriveCount = decision.redriveCount ?? 0;
+  const nextRedriveDelayMs = baseDelaySeconds(policy, redriveCount) * 1000;
+  const redriven = redriveCount >= 1 ? input.failures.find((f) => f.redriveCount === redriveCount - 1) : undefined;
+  const afterHold = redriven?.heldAt !== undefined && (redriven.errorName ?? null) === group.errorName;
+  const obs = { kind: 'failure', at: input.now, executionArn: input.event.executionArn, redriveCount, siblingOpen, nextRedriveDelayMs, afterHold } as const;
   const { step } = await breakers.transition(group, obs, settings, seen);
   const opened = step.effects.find((e) => e.kind === 'opened');
   if (opened && opened.kind === 'opened') {
@@ -163,7 +207,8 @@ export async function observeRedriveSuccess(event: StatusChange, policy: Redrive
   if (!breakers || n < 1 || !policy.breaker.enabled) return;
   const now = deps.clock();
   const settings = policy.breaker;
-  const interested = breakers.knownOf(event.stateMachineArn).filter((k) => k.state.status === 'open' || redriveFailuresInWindow(k.state, now, settings) > 0);
+  const watching = (s: BreakerState) => s.status === 'open' || s.failingSince !== null;
+  const interested = breakers.knownOf(event.stateMachineArn).filter((k) => watching(k.state) || redriveFailuresInWindow(k.state, now, settings) > 0);
   if (interested.length === 0) return;
   // Which group: the error of the failure this redrive resumed.
   const redriven = await deps.ledger.get(event.executionArn, n - 1);
@@ -171,13 +216,14 @@ export async function observeRedriveSuccess(event: StatusChange, policy: Redrive
   const group: BreakerGroup = { stateMachineArn: event.stateMachineArn, errorName: redriven.errorName ?? null };
   if (!interested.some((k) => sameGroup(k.group, group))) return;
   let state = await breakers.readCached(group, now);
-  if (state.status !== 'open' && redriveFailuresInWindow(state, now, settings) === 0) return;
-  // Counted while open too: enough successes close it (decide/breaker.ts, `success`).
+  if (!watching(state) && redriveFailuresInWindow(state, now, settings) === 0) return;
+  // Counted while open too: enough successes close it (decide/breaker.ts, `success`); and
+  // while failing, enough of them keep it from opening.
   state = await breakers.count(group, [counterName(now, settings, 's')], settings, now);
-  if (state.status !== 'open') return;
+  if (!watching(state)) return;
   const obs = { kind: 'success', at: now, executionArn: event.executionArn, redriveCount: n, redriveStartedAt: event.redriveDate } as const;
   const { before, step } = await breakers.transition(group, obs, settings, state);
-  if (step.effects.some((e) => e.kind === 'ignored')) return;
+  if (!step.changed || before.status !== 'open') return;
   if (step.effects.some((e) => e.kind === 'probe')) countProbe('succeeded', deps);
   deps.log.info('breaker closed by a redrive that succeeded', { stateMachineArn: group.stateMachineArn, errorName: group.errorName, executionArn: event.executionArn });
   await announceIfClosed(group, before, step, deps);

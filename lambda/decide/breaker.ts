@@ -8,7 +8,12 @@
  *
  *   closed/releasing --(redriveFailureThreshold distinct executions' redrives failed again
  *                       with the same error within the window, and few redrives of the
- *                       group succeeded meanwhile)--> open
+ *                       group succeeded meanwhile)--> failing since then (not holding yet)
+ *   failing --(still so once the failed redrives' own next redrives have had time to
+ *              report, `opensAt`)--> open
+ *   failing --(the evidence no longer holds: successes came)--> closed/releasing, not failing
+ *   closed/releasing --(the same, while another state machine's breaker is open for the
+ *                       same specific error: a shared outage already confirmed)--> open
  *   open --(probe due, a held failure redriven)--> open with a probe in flight
  *   probe: SUCCEEDED or a different error --> releasing (held failures are released)
  *          same error --> open, interval doubled
@@ -45,6 +50,12 @@ export interface BreakerState {
   readonly probe: ProbeRef | null;
   readonly failedProbes: number;
   readonly firstFailure: FirstFailure | null;
+  /**
+   * Not open yet: since when the window's evidence has said the group's redrives fail
+   * (null: it does not). It opens at `opensAt` if the evidence still holds then.
+   */
+  readonly failingSince: number | null;
+  readonly opensAt: number | null;
   /** Window counters by attribute name. */
   readonly counts: Readonly<Record<string, number>>;
 }
@@ -60,6 +71,8 @@ export const CLOSED_STATE: BreakerState = {
   probe: null,
   failedProbes: 0,
   firstFailure: null,
+  failingSince: null,
+  opensAt: null,
   counts: {},
 };
 
@@ -156,6 +169,21 @@ export function countingTime(stopDate: number | null, now: number, settings: Pic
   return at > now - settings.windowSeconds * 1000 ? at : null;
 }
 
+/**
+ * How long the evidence must keep holding before the breaker opens, from when it first
+ * did: the failed redrive's own next redrive (the policy's un-jittered delay for it) plus
+ * one probe interval for its run to report, at most the window. A busy state machine whose
+ * executions are flaky has failed redrives first and their successes one backoff later
+ * (most at the start of traffic, after a pause, or after a release): the successes then
+ * arrive before it opens. An outage's redrives keep failing, and it opens then. Until it
+ * opens, failures follow the policy, as with the breaker off.
+ */
+export function confirmationMs(settings: Pick<BreakerSettings, 'windowSeconds' | 'probeIntervalSeconds' | 'openAfterSeconds'>, nextRedriveDelayMs: number): number {
+  // The policy's own `openAfterSeconds` wins (0: open at first sight, as before this wait).
+  if (settings.openAfterSeconds !== undefined) return settings.openAfterSeconds * 1000;
+  return Math.min(settings.windowSeconds * 1000, Math.max(0, nextRedriveDelayMs) + settings.probeIntervalSeconds * 1000);
+}
+
 // ---- observations and effects -----------------------------------------------------------
 
 export type Observation =
@@ -167,6 +195,10 @@ export type Observation =
       readonly redriveCount: number;
       /** Another state machine's breaker is open for the same specific error name (act/breaker-gate.ts). */
       readonly siblingOpen?: boolean;
+      /** The policy's delay before this execution's next redrive (confirmationMs); absent: none. */
+      readonly nextRedriveDelayMs?: number;
+      /** The redrive that failed again was of a failure the breaker had held (a release or a probe): no wait to open again. */
+      readonly afterHold?: boolean;
     }
   /**
    * A redrive of the group succeeded (its SUCCEEDED event): `redriveCount` is the
@@ -195,6 +227,8 @@ export type Effect =
   /** Verdict for a failure observation. */
   | { readonly kind: 'hold' }
   | { readonly kind: 'pass' }
+  /** The group's redrives started failing: it opens at `opensAt` if they still are (confirmationMs). */
+  | { readonly kind: 'failing'; readonly opensAt: number }
   | { readonly kind: 'opened'; readonly failuresInWindow: number; readonly redriveFailuresInWindow: number; readonly redriveSuccessesInWindow: number; readonly reopened: boolean }
   | { readonly kind: 'closed'; readonly reason: CloseReason }
   | { readonly kind: 'probe'; readonly outcome: ProbeOutcome }
@@ -228,7 +262,7 @@ function doubled(intervalMs: number | null, settings: BreakerSettings): number {
 
 /** Stops holding: the held failures are released by the drain; counting starts afresh. */
 function close(state: BreakerState, reason: CloseReason, at: number, settings: BreakerSettings, ...effects: Effect[]): Step {
-  return write(state, { ...state, status: 'releasing', closedAt: at, closeReason: reason, nextProbeAt: null, probe: null, counts: {} }, at, settings, ...effects, {
+  return write(state, { ...state, status: 'releasing', closedAt: at, closeReason: reason, nextProbeAt: null, probe: null, failingSince: null, opensAt: null, counts: {} }, at, settings, ...effects, {
     kind: 'closed',
     reason,
   });
@@ -238,7 +272,22 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
   switch (obs.kind) {
     case 'failure': {
       if (state.status === 'open') return unchanged(state, { kind: 'hold' });
-      if (!redrivesFailing(state, obs.at, settings, obs.siblingOpen)) return unchanged(state, { kind: 'pass' });
+      if (!redrivesFailing(state, obs.at, settings, obs.siblingOpen)) {
+        // Successes came since it started failing: forget it, a later run of failures starts afresh.
+        if (state.failingSince !== null) return write(state, { ...state, failingSince: null, opensAt: null }, obs.at, settings, { kind: 'pass' });
+        return unchanged(state, { kind: 'pass' });
+      }
+      // No wait when the outage is already confirmed: another group's breaker is open for the
+      // same error (a shared outage), or this group's did open and what it released or probed
+      // fails again (the close came too early: a short recovery, or a lucky probe).
+      if (!obs.siblingOpen && !obs.afterHold) {
+        const stale = state.failingSince === null || state.opensAt === null || obs.at - state.failingSince > settings.windowSeconds * 1000;
+        const opensAt = stale ? obs.at + confirmationMs(settings, obs.nextRedriveDelayMs ?? 0) : state.opensAt!;
+        if (obs.at < opensAt) {
+          if (!stale) return unchanged(state, { kind: 'pass' });
+          return write(state, { ...state, failingSince: obs.at, opensAt }, obs.at, settings, { kind: 'failing', opensAt }, { kind: 'pass' });
+        }
+      }
       const n = failuresInWindow(state, obs.at, settings);
       const r = redriveFailuresInWindow(state, obs.at, settings);
       const s = redriveSuccessesInWindow(state, obs.at, settings);
@@ -260,6 +309,8 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
           probe: null,
           failedProbes: 0,
           firstFailure: { executionArn: obs.executionArn, redriveCount: obs.redriveCount, at: obs.at },
+          failingSince: null,
+          opensAt: null,
         },
         obs.at,
         settings,
@@ -268,7 +319,11 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
       );
     }
     case 'success': {
-      if (state.status !== 'open') return ignored(state, `breaker is ${state.status}`);
+      if (state.status !== 'open') {
+        // Not open but failing: the successes (counted before this step) may have ended it.
+        if (state.failingSince !== null && !redrivesFailing(state, obs.at, settings)) return write(state, { ...state, failingSince: null, opensAt: null }, obs.at, settings);
+        return ignored(state, `breaker is ${state.status}`);
+      }
       const probe = state.probe;
       if (probe && probe.executionArn === obs.executionArn && probe.redriveCount + 1 === obs.redriveCount) {
         return close(state, 'probe-succeeded', obs.at, settings, { kind: 'probe', outcome: 'succeeded' });

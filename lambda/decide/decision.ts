@@ -32,8 +32,11 @@ export type Decision =
   | (DecisionBase & { readonly decision: 'redrive'; readonly reason: RedriveReason; readonly redriveCount: number })
   | (DecisionBase & {
       readonly decision: 'redrive-later';
-      /** history-busy: the event path handed a state-scoped failure to the drain before deciding (lambda/event-path.ts). */
-      readonly reason: 'backoff' | 'history-busy';
+      /**
+       * history-busy: the event path handed a state-scoped failure to the drain before deciding (lambda/event-path.ts).
+       * breaker-failing: an execution's last redrive waits until its group's breaker would open (act/breaker-gate.ts).
+       */
+      readonly reason: 'backoff' | 'history-busy' | 'breaker-failing';
       readonly redriveCount: number;
       readonly delaySeconds: number;
       /** Epoch ms. */

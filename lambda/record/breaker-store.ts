@@ -87,6 +87,8 @@ export function stateFromItem(item: Record<string, unknown> | undefined): Breake
     probe: i.probe ?? null,
     failedProbes: i.failedProbes ?? 0,
     firstFailure: i.firstFailure ?? null,
+    failingSince: i.failingSince ?? null,
+    opensAt: i.opensAt ?? null,
     counts,
   };
   extras.set(state, { openedBy: i.openedBy, owedOpened: i.owedOpened, owedClosed: i.owedClosed });
@@ -145,7 +147,7 @@ export function dueAtOf(s: BreakerState): number {
   return s.probe?.startedAt ?? s.nextProbeAt ?? s.openedAt ?? 0;
 }
 
-export const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs', 'nextProbeAt', 'probe', 'firstFailure'] as const;
+export const CONTROL_FIELDS = ['openedAt', 'closedAt', 'closeReason', 'probeIntervalMs', 'nextProbeAt', 'probe', 'firstFailure', 'failingSince', 'opensAt'] as const;
 
 /**
  * What one instance has seen of each breaker (read, counted or written), however old: a

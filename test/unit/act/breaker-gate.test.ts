@@ -7,6 +7,8 @@
  * On dynalite, counting the calls each instance sends.
  */
 import { breakerPk } from '../../../contract/breaker';
+import { baseDelaySeconds } from '../../../lambda/decide/backoff';
+import { confirmationMs } from '../../../lambda/decide/breaker';
 import type { Decision } from '../../../lambda/decide/decision';
 import { gateByBreaker, type GateInput } from '../../../lambda/act/breaker-gate';
 import { InMemoryMetrics, MemoryLog } from '../../../lambda/observability/telemetry';
@@ -75,28 +77,34 @@ test('a closed group: a first failure is no count (one read a second per instanc
   }
 });
 
-test('once open, an instance stops counting: redriveFailureThreshold counts, at most one more per other instance, then reads at most once a second', async () => {
+test('once open, an instance stops counting: redriveFailureThreshold counts (failing), one more when it opens, at most one more per other instance, then reads at most once a second', async () => {
   const watch = watchBreakerItem();
   try {
     const a = instance();
     const decisions: string[] = [];
     const failedRedrive = { ...redrive, redriveCount: 1 };
-    // Instance a: the 2nd execution's failed redrive opens the breaker; 40 more arrive within the same second.
-    for (let i = 0; i < 42; i++) decisions.push((await gateByBreaker(failedRedrive, input(i, T0 + 10 + i * 20, 1), a.deps)).decision);
-    expect(decisions[0]).toBe('redrive');
-    expect(decisions.slice(1).every((d) => d === 'hold')).toBe(true);
-    // 2 to open (the opener knows it is open); the 40 others over 0.8 s: one read, no count.
-    expect(watch.calls.counts).toBe(2);
-    expect(watch.calls.reads).toBeLessThanOrEqual(1);
+    // Instance a: 2 executions' failed redrives: failing, both still redriven (the policy's pace).
+    for (let i = 0; i < 2; i++) decisions.push((await gateByBreaker(failedRedrive, input(i, T0 + 10 + i * 20, 1), a.deps)).decision);
+    expect(decisions).toEqual(['redrive', 'redrive']);
+    const failing = await a.breakers.read(GROUP);
+    expect(failing).toMatchObject({ status: 'closed', failingSince: T0 + 30 });
+    // Still failing once their next redrives had time to report: a third opens it; 40 more arrive within the same second.
+    const opensAt = failing.opensAt!;
+    expect(opensAt).toBe(T0 + 30 + confirmationMs(POLICY.breaker, baseDelaySeconds(POLICY, 1) * 1000));
+    for (let i = 2; i < 43; i++) decisions.push((await gateByBreaker(failedRedrive, input(i, opensAt + i * 20, 1), a.deps)).decision);
+    expect(decisions.slice(2).every((d) => d === 'hold')).toBe(true);
+    // 3 counted (the opener knows it is open); the 40 others over 0.8 s: one read, no count.
+    expect(watch.calls.counts).toBe(3);
+    expect(watch.calls.reads).toBeLessThanOrEqual(2);
 
     // Another instance, that has not seen it open: one count, then none.
     const b = instance();
-    for (let i = 100; i < 120; i++) expect((await gateByBreaker(failedRedrive, input(i, T0 + 900 + i, 1), b.deps)).decision).toBe('hold');
-    expect(watch.calls.counts).toBe(3);
+    for (let i = 100; i < 120; i++) expect((await gateByBreaker(failedRedrive, input(i, opensAt + 900 + i, 1), b.deps)).decision).toBe('hold');
+    expect(watch.calls.counts).toBe(4);
     // First failures of yet another instance: held on a read, never counted.
     const c = instance();
-    for (let i = 200; i < 210; i++) expect((await gateByBreaker(redrive, input(i, T0 + 1000 + i), c.deps)).decision).toBe('hold');
-    expect(watch.calls.counts).toBe(3);
+    for (let i = 200; i < 210; i++) expect((await gateByBreaker(redrive, input(i, opensAt + 1000 + i), c.deps)).decision).toBe('hold');
+    expect(watch.calls.counts).toBe(4);
     expect((await a.breakers.read(GROUP)).status).toBe('open');
   } finally {
     watch.restore();

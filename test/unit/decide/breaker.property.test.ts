@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { BREAKER_DEFAULTS, type BreakerPolicy } from '../../../contract/policy-schema';
-import { type BreakerState, CLOSED_STATE, counterName, type Observation, redriveFailuresInWindow, redrivesFailing, type Step, step, verdictOf } from '../../../lambda/decide/breaker';
+import { type BreakerState, CLOSED_STATE, confirmationMs, counterName, type Observation, redriveFailuresInWindow, redrivesFailing, type Step, step, verdictOf } from '../../../lambda/decide/breaker';
 
 const T0 = 1_700_000_000_000;
 const RUNS = { numRuns: 300, seed: 20261130 };
@@ -20,8 +20,12 @@ const arbSettings: fc.Arbitrary<BreakerPolicy> = fc
     probeIntervalSeconds: fc.constantFrom(1, 30),
     maxProbeIntervalSeconds: fc.constantFrom(30, 240),
     probeTimeoutSeconds: fc.constant(900),
+    openAfterSeconds: fc.constantFrom(undefined, undefined, 0, 5),
   })
   .map((s) => ({ ...BREAKER_DEFAULTS, ...s, maxProbeIntervalSeconds: Math.max(s.maxProbeIntervalSeconds, s.probeIntervalSeconds) }));
+
+/** Already failing for one confirmation period at `at`: the next failure with the evidence still there opens it. */
+const failingFor = (state: BreakerState, at: number, settings: BreakerPolicy): BreakerState => ({ ...state, failingSince: at - confirmationMs(settings, 0), opensAt: at });
 
 /** One step of a random history: time moves on, then something is observed. */
 type Action =
@@ -114,6 +118,7 @@ describe('breaker state machine: properties', () => {
           else expect(s.state).toBe(seen.state);
           if (s.effects.some((e) => e.kind === 'ignored')) expect(s.changed).toBe(false);
           if (s.state.probe) expect(s.state.status).toBe('open');
+          if (s.state.failingSince !== null) expect(s.state.status).not.toBe('open');
           if (s.state.status === 'open') {
             expect(s.state.nextProbeAt === null && s.state.probe === null).toBe(false);
             expect(s.state.probeIntervalMs!).toBeGreaterThanOrEqual(settings.probeIntervalSeconds * 1000);
@@ -123,8 +128,14 @@ describe('breaker state machine: properties', () => {
             // Held exactly when it was open, or this failure opened it.
             const opens = s.effects.some((e) => e.kind === 'opened');
             expect(verdictOf(s)).toBe(seen.state.status === 'open' || opens ? 'hold' : 'pass');
-            // Opens exactly when the window's redrives are failing (and it was not open): never on first failures alone.
-            expect(opens).toBe(seen.state.status !== 'open' && redrivesFailing(seen.state, at, settings));
+            // Opens exactly when the window's redrives are failing (and it was not open), and have
+            // been for a confirmation period: never on first failures alone, never at first sight.
+            const failing = seen.state.status !== 'open' && redrivesFailing(seen.state, at, settings);
+            const fresh = seen.state.failingSince !== null && at - seen.state.failingSince <= settings.windowSeconds * 1000;
+            const confirmed = fresh ? at >= seen.state.opensAt! : confirmationMs(settings, 0) === 0;
+            expect(opens).toBe(failing && confirmed);
+            if (failing && !confirmed) expect(s.effects).toContainEqual({ kind: 'pass' });
+            if (opens && fresh) expect(at - seen.state.failingSince!).toBeGreaterThanOrEqual(Math.min(confirmationMs(settings, 0), settings.windowSeconds * 1000));
             if (!opens && seen.state.status !== 'open' && redriveFailuresInWindow(seen.state, at, settings) >= settings.redriveFailureThreshold) saw('pass:excused-by-successes');
             if (opens) expect(redriveFailuresInWindow(seen.state, at, settings)).toBeGreaterThanOrEqual(settings.redriveFailureThreshold);
           }
@@ -144,7 +155,10 @@ describe('breaker state machine: properties', () => {
             const ofProbe = p !== null && p.executionArn === o.executionArn && p.redriveCount + 1 === o.redriveCount;
             const startedAfter = o.redriveStartedAt !== null && o.redriveStartedAt >= seen.state.openedAt!;
             const closes = seen.state.status === 'open' && (ofProbe || startedAfter || !redrivesFailing(seen.state, at, settings));
-            expect(s.changed).toBe(closes);
+            // Not open but failing: enough successes end the suspicion (it will not open on it).
+            const clears = seen.state.status !== 'open' && seen.state.failingSince !== null && !redrivesFailing(seen.state, at, settings);
+            if (clears) expect(s.state).toMatchObject({ status: seen.state.status, failingSince: null, opensAt: null });
+            expect(s.changed).toBe(closes || clears);
             if (closes) expect(s.state).toMatchObject({ status: 'releasing', closedAt: at, closeReason: ofProbe ? 'probe-succeeded' : 'redrive-succeeded' });
             expect(s.effects.some((e) => e.kind === 'probe' && e.outcome === 'succeeded')).toBe(closes && ofProbe);
           }
@@ -161,7 +175,7 @@ describe('breaker state machine: properties', () => {
       RUNS,
     );
     // The histories reach what the new semantics are about (else the properties are vacuous).
-    for (const what of ['opened:without-successes', 'opened:with-successes', 'pass:excused-by-successes', 'closed:probe-succeeded', 'closed:redrive-succeeded', 'hold', 'pass']) {
+    for (const what of ['failing', 'opened:without-successes', 'opened:with-successes', 'pass:excused-by-successes', 'closed:probe-succeeded', 'closed:redrive-succeeded', 'hold', 'pass']) {
       expect([what, (reached.get(what) ?? 0) > 0]).toEqual([what, true]);
     }
   });
@@ -191,13 +205,29 @@ describe('breaker state machine: properties', () => {
         // number of legacy first failures.
         const r = settings.redriveFailureThreshold - 1 + writers;
         const counts = { [counterName(T0, settings, 'r')]: r, [counterName(T0, settings, 's')]: Math.floor(r / 4), [counterName(T0, settings, 'c')]: legacy };
-        const item = new Item({ ...CLOSED_STATE, counts });
+        const item = new Item(failingFor({ ...CLOSED_STATE, counts }, T0, settings));
         const read = item.state;
         const ids = Array.from({ length: writers }, (_, i) => i).sort((a, b) => (order[a] ?? 0) - (order[b] ?? 0));
         const steps = ids.map((i) => item.transition({ kind: 'failure', at: T0, executionArn: `e-${i}`, redriveCount: 1 }, settings, read));
         expect(steps.filter((s) => s.effects.some((e) => e.kind === 'opened'))).toHaveLength(1);
         expect(steps.every((s) => verdictOf(s) === 'hold')).toBe(true);
         expect(item.state.version).toBe(read.version + 1);
+      }),
+      RUNS,
+    );
+  });
+
+  it('concurrent writers seeing failing redrives for the first time: one records it, every failure passes (it opens only later)', () => {
+    fc.assert(
+      fc.property(arbSettings, fc.integer({ min: 2, max: 30 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (arb, writers, order) => {
+        const settings = { ...arb, openAfterSeconds: arb.openAfterSeconds || undefined }; // not 0: that opens at first sight (above)
+        const item = new Item({ ...CLOSED_STATE, counts: { [counterName(T0, settings, 'r')]: settings.redriveFailureThreshold - 1 + writers } });
+        const read = item.state;
+        const ids = Array.from({ length: writers }, (_, i) => i).sort((a, b) => (order[a] ?? 0) - (order[b] ?? 0));
+        const steps = ids.map((i) => item.transition({ kind: 'failure', at: T0 + i, executionArn: `e-${i}`, redriveCount: 1 }, settings, read));
+        expect(steps.every((s) => verdictOf(s) === 'pass')).toBe(true);
+        expect(steps.filter((s) => s.effects.some((e) => e.kind === 'failing'))).toHaveLength(1);
+        expect(item.state).toMatchObject({ status: 'closed', version: read.version + 1, opensAt: item.state.failingSince! + confirmationMs(settings, 0) });
       }),
       RUNS,
     );
@@ -225,7 +255,7 @@ describe('breaker state machine: properties', () => {
         fc.boolean(),
         fc.boolean(),
         (settings, outcome, late, eventPathFirst, twoStarters) => {
-          const item = new Item(step({ ...CLOSED_STATE, counts: { [counterName(T0, settings, 'r')]: settings.redriveFailureThreshold } }, { kind: 'failure', at: T0, executionArn: 'e', redriveCount: 1 }, settings).state);
+          const item = new Item(step(failingFor({ ...CLOSED_STATE, counts: { [counterName(T0, settings, 'r')]: settings.redriveFailureThreshold } }, T0, settings), { kind: 'failure', at: T0, executionArn: 'e', redriveCount: 1 }, settings).state);
           expect(item.state.status).toBe('open');
           const due = item.state.nextProbeAt!;
           const read = item.state;
@@ -261,7 +291,7 @@ describe('breaker state machine: properties', () => {
   it('a redrive success and a probe result racing: one close, one reason', () => {
     fc.assert(
       fc.property(arbSettings, fc.constantFrom('succeeded' as const, 'same-error' as const, 'different-error' as const, 'not-started' as const), fc.boolean(), (settings, outcome, successFirst) => {
-        const open = step({ ...CLOSED_STATE, counts: { [counterName(T0, settings, 'r')]: settings.redriveFailureThreshold } }, { kind: 'failure', at: T0, executionArn: 'e', redriveCount: 1 }, settings).state;
+        const open = step(failingFor({ ...CLOSED_STATE, counts: { [counterName(T0, settings, 'r')]: settings.redriveFailureThreshold } }, T0, settings), { kind: 'failure', at: T0, executionArn: 'e', redriveCount: 1 }, settings).state;
         const due = open.nextProbeAt!;
         const item = new Item(step(open, { kind: 'probe-started', probe: { executionArn: 'e-a', redriveCount: 0, token: 'A', startedAt: due } }, settings).state);
         const read = item.state;

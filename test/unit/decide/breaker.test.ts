@@ -10,6 +10,7 @@ import {
   type BreakerState,
   bucketMs,
   CLOSED_STATE,
+  confirmationMs,
   counterName,
   type CounterKind,
   countingTime,
@@ -31,7 +32,7 @@ const S = { ...BREAKER_DEFAULTS, threshold: 5, windowSeconds: 300 }; // 2 execut
 const T0 = 1_700_000_000_000;
 const ARN = 'arn:aws:states:us-east-1:123456789012:execution:orders:run-1';
 const OTHER = 'arn:aws:states:us-east-1:123456789012:execution:orders:run-2';
-const failure = (at: number, executionArn = ARN, redriveCount = 1): Observation => ({ kind: 'failure', at, executionArn, redriveCount });
+const failure = (at: number, executionArn = ARN, redriveCount = 1): Extract<Observation, { kind: 'failure' }> => ({ kind: 'failure', at, executionArn, redriveCount });
 const success = (at: number, redriveStartedAt: number | null, executionArn = OTHER, redriveCount = 2): Observation => ({ kind: 'success', at, executionArn, redriveCount, redriveStartedAt });
 
 /** A state with `n` of `kind` counted at `at` (r: executions whose redrive failed again; s: redrives that succeeded; c: first failures, legacy). */
@@ -40,8 +41,11 @@ function counted(n: number, at: number, base: BreakerState = CLOSED_STATE, kind:
   return { ...base, counts: { ...base.counts, [name]: (base.counts[name] ?? 0) + n } };
 }
 
+/** Failing since one confirmation period ago: the next failure with the evidence still there opens it. */
+const failingFor = (state: BreakerState, at: number): BreakerState => ({ ...state, failingSince: at - confirmationMs(S, 0), opensAt: at });
+
 function opened(at = T0): BreakerState {
-  const s = step(counted(2, at), failure(at), S);
+  const s = step(failingFor(counted(2, at), at), failure(at), S);
   expect(s.state.status).toBe('open');
   return s.state;
 }
@@ -161,28 +165,76 @@ describe('closed', () => {
     expect(step(state, failure(T0, ARN, 0), { ...S, threshold: 1 }).state.status).toBe('closed');
   });
 
-  test('redrives of 2 distinct executions that failed again open it: version+1, first probe one interval later, the opener held', () => {
+  test('redrives of 2 distinct executions that failed again: failing (written once), open one confirmation later if still so, the opener held', () => {
     const one = counted(1, T0, counted(30, T0, CLOSED_STATE, 'c'));
     expect(step(one, failure(T0), S)).toMatchObject({ changed: false, effects: [{ kind: 'pass' }] });
     const two = counted(1, T0 + 60_000, one);
-    const s = step(two, failure(T0 + 60_000, OTHER, 1), S);
+    const failing = step(two, { ...failure(T0 + 60_000, OTHER, 1), nextRedriveDelayMs: 4_000 }, S);
+    expect(failing).toMatchObject({ changed: true, state: { status: 'closed', version: 1, failingSince: T0 + 60_000, opensAt: T0 + 94_000 } });
+    expect(failing.effects).toEqual([{ kind: 'failing', opensAt: T0 + 94_000 }, { kind: 'pass' }]);
+    // Before opensAt: failures pass, nothing written.
+    expect(step(failing.state, failure(T0 + 93_999, OTHER, 1), S)).toEqual({ state: failing.state, changed: false, effects: [{ kind: 'pass' }] });
+    const s = step(failing.state, failure(T0 + 94_000, OTHER, 1), S);
     expect(s.changed).toBe(true);
     expect(s.state).toMatchObject({
       status: 'open',
-      version: 1,
-      openedAt: T0 + 60_000,
-      nextProbeAt: T0 + 90_000,
+      version: 2,
+      openedAt: T0 + 94_000,
+      nextProbeAt: T0 + 124_000,
       probeIntervalMs: 30_000,
       probe: null,
       failedProbes: 0,
-      firstFailure: { executionArn: OTHER, redriveCount: 1, at: T0 + 60_000 },
+      firstFailure: { executionArn: OTHER, redriveCount: 1, at: T0 + 94_000 },
+      failingSince: null,
+      opensAt: null,
     });
     expect(s.effects).toEqual([{ kind: 'opened', failuresInWindow: 30, redriveFailuresInWindow: 2, redriveSuccessesInWindow: 0, reopened: false }, { kind: 'hold' }]);
     expect(verdictOf(s)).toBe('hold');
   });
 
+  test('confirmation: the failed redrive\'s next redrive delay plus one probe interval, at most the window', () => {
+    expect(confirmationMs(S, 0)).toBe(30_000);
+    expect(confirmationMs(S, 120_000)).toBe(150_000);
+    expect(confirmationMs(S, 3_600_000)).toBe(300_000);
+    expect(confirmationMs({ windowSeconds: 600, probeIntervalSeconds: 5 }, -1)).toBe(5_000);
+    // The policy's own wait wins, beyond the window too; 0 opens at first sight.
+    expect(confirmationMs({ ...S, openAfterSeconds: 45 }, 120_000)).toBe(45_000);
+    expect(confirmationMs({ ...S, openAfterSeconds: 900 }, 0)).toBe(900_000);
+    const atOnce = step(counted(2, T0), failure(T0), { ...S, openAfterSeconds: 0 });
+    expect(atOnce.state).toMatchObject({ status: 'open', openedAt: T0, failingSince: null });
+    expect(verdictOf(atOnce)).toBe('hold');
+  });
+
+  test('failing, then successes: it does not open, and the suspicion is dropped (by a success or the next failure)', () => {
+    const failing = step(counted(2, T0), failure(T0), S).state;
+    expect(failing.failingSince).toBe(T0);
+    // Flaky: successes arrive one backoff later, before opensAt.
+    const later = counted(1, T0 + 10_000, failing, 's');
+    const bySuccess = step(later, success(T0 + 10_000, T0 + 5_000), S);
+    expect(bySuccess).toMatchObject({ changed: true, state: { status: 'closed', failingSince: null, opensAt: null, version: failing.version + 1 }, effects: [] });
+    const byFailure = step(later, failure(T0 + 40_000), S);
+    expect(byFailure).toMatchObject({ changed: true, state: { status: 'closed', failingSince: null, opensAt: null }, effects: [{ kind: 'pass' }] });
+    // Too few successes (at most a quarter of the failed redrives) change nothing.
+    const few = counted(1, T0 + 10_000, counted(8, T0 + 10_000, failing), 's');
+    expect(step(few, success(T0 + 10_000, T0 + 5_000), S)).toMatchObject({ changed: false, effects: [{ kind: 'ignored' }] });
+    expect(step(few, failure(T0 + 30_000), S).state.status).toBe('open');
+  });
+
+  test('a suspicion older than the window starts afresh (it does not open on evidence seen long ago)', () => {
+    const old = { ...counted(2, T0), failingSince: T0 - 301_000, opensAt: T0 - 271_000 };
+    const s = step(old, failure(T0), S);
+    expect(s.state).toMatchObject({ status: 'closed', failingSince: T0, opensAt: T0 + 30_000 });
+    expect(verdictOf(s)).toBe('pass');
+  });
+
+  test('another state machine\'s open breaker for the same specific error (a confirmed shared outage) opens it at once', () => {
+    const s = step(counted(1, T0), { ...failure(T0), siblingOpen: true, nextRedriveDelayMs: 600_000 }, S);
+    expect(s.state).toMatchObject({ status: 'open', openedAt: T0 });
+    expect(verdictOf(s)).toBe('hold');
+  });
+
   test('a first failure seen once the window is failing is held too (it opens the breaker)', () => {
-    const s = step(counted(2, T0), failure(T0, OTHER, 0), S);
+    const s = step(failingFor(counted(2, T0), T0), failure(T0, OTHER, 0), S);
     expect(s.state).toMatchObject({ status: 'open', firstFailure: { executionArn: OTHER, redriveCount: 0 } });
     expect(verdictOf(s)).toBe('hold');
   });
@@ -209,7 +261,7 @@ describe('closed', () => {
     const s = step(flaky, failure(T0 + 10_000), S);
     expect(s).toEqual({ state: flaky, changed: false, effects: [{ kind: 'pass' }] });
     // The same failures with 2 successes: at most a quarter, failing.
-    const outage = counted(2, T0 + 10_000, counted(8, T0), 's');
+    const outage = failingFor(counted(2, T0 + 10_000, counted(8, T0), 's'), T0 + 10_000);
     const o = step(outage, failure(T0 + 10_000), S);
     expect(o.state.status).toBe('open');
     expect(o.effects[0]).toEqual({ kind: 'opened', failuresInWindow: 0, redriveFailuresInWindow: 8, redriveSuccessesInWindow: 2, reopened: false });
@@ -230,7 +282,7 @@ describe('closed', () => {
       expect([i, s.state.status]).toEqual([i, 'closed']);
       state = s.state;
     }
-    expect(step(add(CLOSED_STATE, T0, 'r', 2), failure(T0), D).state.status).toBe('open');
+    expect(step(failingFor(add(CLOSED_STATE, T0, 'r', 2), T0), failure(T0), D).state.status).toBe('open');
   });
 
   test('redrive failures spread wider than the window never open it', () => {
@@ -392,7 +444,7 @@ describe('releasing', () => {
   });
 
   test('it opens again when redrives fail again, probing again after the first interval (the last probe did succeed)', () => {
-    const again = step(counted(2, T0 + 50_000, releasing()), failure(T0 + 50_000), S);
+    const again = step(failingFor(counted(2, T0 + 50_000, releasing()), T0 + 50_000), failure(T0 + 50_000), S);
     expect(again.state).toMatchObject({ status: 'open', openedAt: T0 + 50_000, probeIntervalMs: 30_000, nextProbeAt: T0 + 80_000, closedAt: null, closeReason: null, failedProbes: 0 });
     expect(again.effects[0]).toEqual({ kind: 'opened', failuresInWindow: 0, redriveFailuresInWindow: 2, redriveSuccessesInWindow: 0, reopened: true });
   });
