@@ -2,7 +2,9 @@
  * Burst held: thousands of failures with the same error arrive at once (a downstream went
  * down). First failures are no evidence, so they are scheduled at the policy's backoff; when
  * the scheduled drain redrives them into the outage, the first redrives that fail again (of
- * distinct executions) open the breaker, and it holds the rest; the downstream recovers, a
+ * distinct executions) make the group failing, and once they are still failing after the
+ * wait (decide/breaker.ts confirmationMs) the breaker opens and holds the rest (until then
+ * the drain redrives due failures as the policy alone would); the downstream recovers, a
  * probe succeeds and everything held is released under the controller-wide RedriveExecution
  * rate.
  *

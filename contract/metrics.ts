@@ -38,8 +38,7 @@ export const METRIC = {
   breakerClosed: 'BreakerClosed',
   /** Probe events. Dimension: Outcome (started, succeeded, same-error, ...). */
   probes: 'Probes',
-  /** Failures newly held. Dimension: Reason (breaker-open, exhausted, awaiting-approval). */
-  /** Failures newly held. Dimension: Reason (breaker-open, exhausted, over-budget). */
+  /** Failures newly held. Dimension: Reason (breaker-open, exhausted, awaiting-approval, over-budget). */
   heldFailures: 'HeldFailures',
   /** Held failures in the ledger (all groups), measured by the drain. */
   heldBacklog: 'HeldBacklog',

@@ -3,9 +3,9 @@
  * `npm run soak -- --minutes 10` for a longer one. Defaults: 4 minutes, 30 executions/s.
  * `.ci/run` runs it after `npm test`.
  *
- * For N minutes (default 4) it starts executions of eight state machines that fail and
+ * For N minutes (default 4) it starts executions of nine state machines that fail and
  * recover in different ways (soak/world.ts; one of them runs for N/6 minutes, a burst of
- * them early on), and pushes every status-change event through
+ * them early on; one has its dependency down over 15-40 % of the traffic), and pushes every status-change event through
  * the local event bus into the real controller (lambda/event-path.ts, wired to the real
  * SDK clients): duplicated, reordered, some held back until they are stale, some
  * malformed, some of statuses no policy covers, some never delivered at all (the
@@ -19,7 +19,8 @@
  * stand-in's own record of the redrives it performed:
  *   - double redrives 0 (no failure redriven twice; no execution beyond its maxRedrives),
  *   - lost failures 0 (every failure ends redriven, skipped with a reason, pending, or in the DLQ;
- *     a failure still held at the end counts as lost: the soak has no outage),
+ *     a failure still held at the end counts as lost: the soak's one outage, search-outage's,
+ *     ends long before the end, and every other machine is flaky, not down),
  *   - failures left skipped `paused` 0 (the resume has them reconsidered),
  *   - execution input never in a log line, metric, owner event or ledger/audit item,
  *   - memory flat: the controller process's heap after warm-up vs at the end (forced GC
@@ -78,6 +79,9 @@ const LATE_HOLD_MS = 25_000;
 /** The long-running machine's runs take this long; one starts every second over the first fifth of the traffic. */
 const LONG_RUN_MS = Math.max(30_000, TOTAL_MS / 6);
 const LONG_STARTS_UNTIL_MS = INJECT_MS * 0.2;
+/** search-outage's dependency is down over this share of the traffic (from, to). */
+const OUTAGE_FROM = 0.15;
+const OUTAGE_TO = 0.4;
 
 const faults: WorldFaults = FAULTS
   ? { dynamoThrottleFirstAttempt: 0.01, dynamoDrop: 0.002, dynamoDropResponse: 0.001, redriveServerError: 0.01, describeThrottle: 0.01 }
@@ -93,6 +97,8 @@ const POLICIES: Partial<Record<MachineName, (arn: string) => Record<string, unkn
   'batch-slow': (arn) => ({ stateMachine: arn, maxRedrives: 2, intervalSeconds: 0 }), // FAILED, TIMED_OUT only: ABORTED not covered
   // One redrive: a burst of failures on their last redrive (issue 18), held or redriven.
   'etl-long': (arn) => ({ stateMachine: arn, maxRedrives: 1, intervalSeconds: 0 }),
+  // An outage of ~40 s: short probe intervals so the breaker opens (after its wait), probes and releases within the soak.
+  'search-outage': (arn) => ({ stateMachine: arn, maxRedrives: 6, intervalSeconds: 2, backoffRate: 2, jitter: 'NONE', breaker: { probeIntervalSeconds: 5, maxProbeIntervalSeconds: 10 } }),
 };
 const MAX_REDRIVES: Record<MachineName, number> = {
   'orders-flaky': 3,
@@ -103,6 +109,7 @@ const MAX_REDRIVES: Record<MachineName, number> = {
   'audit-dryrun': 0,
   'batch-slow': 0, // ABORTED is not covered
   'etl-long': 1,
+  'search-outage': 6,
 };
 const WEIGHTS: Record<MachineName, number> = {
   'orders-flaky': 8,
@@ -113,6 +120,7 @@ const WEIGHTS: Record<MachineName, number> = {
   'audit-dryrun': 1,
   'batch-slow': 2,
   'etl-long': 0, // started on its own schedule, not drawn
+  'search-outage': 2,
 };
 
 function prng(seed: number): () => number {
@@ -141,7 +149,8 @@ async function main(): Promise<number> {
     else waiters.get(m.type)?.(m);
   });
 
-  const ready = await ask({ type: 'setup', seed: SEED, faults, longRunMs: LONG_RUN_MS }, 'ready');
+  const outage = { fromMs: t0 + INJECT_MS * OUTAGE_FROM, toMs: t0 + INJECT_MS * OUTAGE_TO };
+  const ready = await ask({ type: 'setup', seed: SEED, faults, longRunMs: LONG_RUN_MS, outage }, 'ready');
   process.env.AWS_REGION = SOAK_REGION;
   process.env.AWS_ACCESS_KEY_ID ??= 'soak';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'soak';
@@ -275,7 +284,8 @@ async function main(): Promise<number> {
 
   // People act mid-traffic: pause and resume around the middle, a release by hand later.
   const people = new People(deps, ready.machines);
-  people.start(t0, { pauseAtMs: INJECT_MS * 0.5, resumeAtMs: INJECT_MS * 0.6, releaseAtMs: INJECT_MS * 0.75 });
+  // The release comes mid-outage (a person releasing too early): what it redrives fails again and is held again.
+  people.start(t0, { pauseAtMs: INJECT_MS * 0.5, resumeAtMs: INJECT_MS * 0.6, releaseAtMs: INJECT_MS * 0.3 });
 
   // Start executions until the injection phase ends.
   const machines = Object.keys(MACHINES) as MachineName[];
@@ -412,7 +422,7 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-/** Per state machine: when its breakers opened and closed (s from the start) and why. The soak has no outage. */
+/** Per state machine: when its breakers opened and closed (s from the start) and why. Only search-outage has an outage. */
 function breakerRows(log: CountingLog, machineNames: ReadonlyMap<string, MachineName>, t0: number): Array<[string, string]> {
   const byMachine = new Map<string, string[]>();
   for (const t of log.breakerTransitions) {

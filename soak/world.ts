@@ -4,7 +4,7 @@
  * executions grow with every execution; the controller must not). Started by
  * soak/run.ts with `fork(..., { execArgv: ['--import', 'tsx'] })`; talks over IPC.
  *
- *   parent -> world   { type: 'setup', seed, faults, longRunMs }   world -> parent { type: 'ready', ... }
+ *   parent -> world   { type: 'setup', seed, faults, longRunMs, outage }   world -> parent { type: 'ready', ... }
  *   world -> parent   { type: 'events', events }            (status-change events, batched)
  *   parent -> world   { type: 'status' }                    world -> parent { type: 'status', running }
  *   parent -> world   { type: 'summary' }                   world -> parent { type: 'summary', executions, calls, proxy }
@@ -42,6 +42,12 @@ export const MACHINES = {
    * then take as long as a run.
    */
   'etl-long': 'runs longRunMs; fails its first run, then succeeds (started early, in a burst)',
+  /**
+   * The soak's one outage: its dependency is down from `outage.fromMs` to `outage.toMs`
+   * (epoch ms). Its breaker opens after the wait, holds, probes, and releases once it is
+   * back; nothing of it may be left held at the end.
+   */
+  'search-outage': 'fails while its dependency is down (outage.fromMs to outage.toMs), else succeeds',
 } as const;
 export type MachineName = keyof typeof MACHINES;
 
@@ -68,7 +74,11 @@ export interface ExecutionSummary {
   readonly error: string | null;
 }
 
-export type ToWorld = { type: 'setup'; seed: number; faults: WorldFaults; longRunMs: number } | { type: 'status' } | { type: 'summary' } | { type: 'stop' };
+export type ToWorld =
+  | { type: 'setup'; seed: number; faults: WorldFaults; longRunMs: number; outage: { readonly fromMs: number; readonly toMs: number } }
+  | { type: 'status' }
+  | { type: 'summary' }
+  | { type: 'stop' };
 export type FromWorld =
   | { type: 'ready'; sfn: string; dynamodb: string; dynamodbDirect: string; machines: Record<MachineName, string> }
   | { type: 'events'; events: StatusChangeEvent[] }
@@ -150,6 +160,7 @@ async function main(): Promise<void> {
           new Promise((resolve) =>
             setTimeout(() => resolve(ctx.attempt <= 1 ? { ok: false, error: 'Glue.ConcurrentRunsExceededException', cause: 'warehouse load still running' } : { ok: true }), m.longRunMs),
           ),
+        'search-outage': (ctx) => (ctx.now >= m.outage.fromMs && ctx.now < m.outage.toMs ? { ok: false, error: 'Search.Unavailable', cause: 'search cluster down' } : { ok: true }),
       };
       const machines = {} as Record<MachineName, string>;
       for (const name of Object.keys(MACHINES) as MachineName[]) {

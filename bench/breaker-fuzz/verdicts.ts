@@ -191,6 +191,9 @@ export function compareArms(
   for (const e of on.early) if (!earlyByExecution.has(e.execution)) earlyByExecution.set(e.execution, e);
   for (const [i, e] of earlyByExecution) {
     if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i) || untouched.includes(i)) continue;
+    // The same early redrive with the breaker off: not the breaker's doing (the drain carries a
+    // scheduled redrive out after a person's policy edit changed the backoff, in both arms alike).
+    if (off.early.some((o) => o.execution === i && o.fromCount === e.fromCount)) continue;
     worse.push({ execution: i, rule: 'c', why: `redrive ${e.fromCount + 1} by ${e.source} ${Math.round((e.at - e.stoppedAt) / 1000)}s after the failure; the policy's backoff is ${e.backoffSeconds}s`, mechanism: `redriven by ${e.source} sooner than the policy's backoff` });
   }
   return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun, untouched };

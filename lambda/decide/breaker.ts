@@ -281,7 +281,9 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
       // same error (a shared outage), or this group's did open and what it released or probed
       // fails again (the close came too early: a short recovery, or a lucky probe).
       if (!obs.siblingOpen && !obs.afterHold) {
-        const stale = state.failingSince === null || state.opensAt === null || obs.at - state.failingSince > settings.windowSeconds * 1000;
+        // Stale: its wait ended over a window ago (a wait as long as the window must still
+        // leave a window in which the next failure opens it).
+        const stale = state.failingSince === null || state.opensAt === null || obs.at - state.opensAt > settings.windowSeconds * 1000;
         const opensAt = stale ? obs.at + confirmationMs(settings, obs.nextRedriveDelayMs ?? 0) : state.opensAt!;
         if (obs.at < opensAt) {
           if (!stale) return unchanged(state, { kind: 'pass' });
@@ -336,7 +338,9 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
       // are no longer a small share of its failed redrives, the evidence that opened it is
       // gone (flaky executions, not an outage). A wrong close costs no more than the policy
       // alone would: releases wait for each failure's own backoff.
-      if (redrivesFailing(state, obs.at, settings)) return ignored(state, 'the redrive started before the breaker opened');
+      // Failures are not counted while open: once the failed redrives that opened it have
+      // left the window, there is nothing to weigh such a success against (probes decide).
+      if (redriveFailuresInWindow(state, obs.at, settings) === 0 || redrivesFailing(state, obs.at, settings)) return ignored(state, 'the redrive started before the breaker opened');
       return close(state, 'redrive-succeeded', obs.at, settings);
     }
     case 'probe-started': {
@@ -391,55 +395,6 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
       return write(state, { ...state, status: 'closed', nextProbeAt: null, probe: null }, obs.at, settings, { kind: 'finished' });
   }
   return ignored(state, 'unknown observation');
-}
-
-/** What a probe execution looks like now, as far as the breaker is concerned. */
-export interface ProbeView {
-  readonly status: string;
-  readonly redriveCount: number;
-  readonly error: string | null;
-}
-
-/**
- * What DescribeExecution's answer says about the probe (`undefined`: no such execution).
- * `running`: nothing to report yet. Not redriven yet (redriveCount unchanged): the process
- * that started it died before RedriveExecution, or the answer lags; after `claimTimeoutMs`
- * it is reported as never started and another held failure is probed.
- */
-export function probeOutcomeOf(
-  group: { readonly errorName: string | null },
-  probe: ProbeRef,
-  current: ProbeView | undefined,
-  now: number,
-  claimTimeoutMs: number,
-): Exclude<ProbeOutcome, 'started'> | 'running' {
-  if (!current) return 'not-started';
-  if (current.redriveCount <= probe.redriveCount) return now - probe.startedAt > claimTimeoutMs ? 'not-started' : 'running';
-  // However long it runs: its outcome is the evidence, and a second probe meanwhile would
-  // spend another execution's redrive on the same question (issue 18: long workflows).
-  if (current.status === 'RUNNING' || current.status === 'PENDING_REDRIVE') return 'running';
-  if (current.status === 'SUCCEEDED') return 'succeeded';
-  const error = current.error ?? (current.status === 'TIMED_OUT' ? 'States.Timeout' : null);
-  return error === group.errorName ? 'same-error' : 'different-error';
-}
-
-/**
- * Whether the drain should ask Step Functions about a probe still running: every run for
- * the first `probeTimeoutSeconds`, then less and less often (an eighth of its age, between
- * one drain tick and 15 minutes), so a workflow that runs for hours or days is watched
- * until it ends at a bounded cost. Its SUCCEEDED or FAILED event usually tells first.
- */
-export function probeCheckDue(probe: ProbeRef, now: number, settings: Pick<BreakerSettings, 'probeTimeoutSeconds'>, tickMs = 60_000): boolean {
-  const age = now - probe.startedAt;
-  const timeout = settings.probeTimeoutSeconds * 1000;
-  if (age <= timeout) return true;
-  // Checkpoints at timeout × (9/8)^k (each an eighth of the age after the last), then every
-  // 15 minutes once that step is longer; due when one fell within the last tick.
-  const cap = 15 * 60_000;
-  const previous = Math.max(timeout, age - tickMs);
-  if (age >= 8 * cap) return Math.floor(age / cap) !== Math.floor(previous / cap) || previous < 8 * cap;
-  const k = (a: number) => Math.floor(Math.log(a / timeout) / Math.log(9 / 8));
-  return k(age) !== k(previous);
 }
 
 /** The verdict of a failure step. */

@@ -7,6 +7,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { handleStatusChange } from '../../lambda/event-path';
 import type { StepBehaviour } from '../../local/sfn';
+import { OPENS_AT_ONCE } from '../support/local';
 import { type CliEnv, expectOneErrorLine, machineWithExecutions, parseJson, runCli, startCliEnv } from './helpers';
 
 jest.setTimeout(120_000);
@@ -30,7 +31,7 @@ async function outage(name: string, n: number): Promise<{ sm: string; arns: stri
 }
 
 test('an open breaker: status lists it, explain shows the hold; a released execution that succeeds closes it (redrive-succeeded); release of the state machine releases the rest', async () => {
-  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: OPENS_AT_ONCE });
   const { sm, arns } = await outage('payments', 7);
   const [open] = await h.local.deps.breakers.active();
   expect(open.state.status).toBe('open');
@@ -91,7 +92,7 @@ test('an open breaker: status lists it, explain shows the hold; a released execu
 });
 
 test('release of the state machine while its breaker is open: it stops holding (released-by-hand), every held failure redriven', async () => {
-  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: OPENS_AT_ONCE });
   const { sm, arns } = await outage('refunds', 7);
   const group = { stateMachineArn: sm, errorName: ERROR };
   expect((await h.local.deps.breakers.read(group)).status).toBe('open');
@@ -112,7 +113,7 @@ test('release of the state machine while its breaker is open: it stops holding (
 });
 
 test('status and explain say why a probe waits: never a past time as "next probe", a held failure\'s own backoff, a probe running, a held failure with no redrive left', async () => {
-  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: OPENS_AT_ONCE });
   const { sm, arns } = await outage('waits', 7);
   const group = { stateMachineArn: sm, errorName: ERROR };
   const line = (out: string) => out.split('\n').find((l) => l.startsWith(`${sm} `)) ?? '';
@@ -130,7 +131,7 @@ test('status and explain say why a probe waits: never a past time as "next probe
   expect(due.stdout).not.toContain(new Date(past).toISOString());
 
   // The held failures' own backoff has not passed: the probe waits for the first of them.
-  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 3600, jitter: 'NONE', maxRedrives: 1 });
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 3600, jitter: 'NONE', maxRedrives: 1, breaker: OPENS_AT_ONCE });
   expect(line((await cli('status')).stdout)).toMatch(/waiting for a held failure's own backoff \(a probe never redrives sooner than the policy\), until \S+$/);
   // A held failure that already used its one redrive will never be probed, and explain says so.
   const failures = (await Promise.all(arns.map((a) => h.local.deps.ledger.failuresOf(a)))).flat();
@@ -216,6 +217,13 @@ test('policy get shows the effective breaker settings; put changes one setting; 
   const text = await cli('policy', 'get', '*');
   expect(text.stdout).toMatch(/breaker\.enabled\s+false\s+stored/);
   expect(text.stdout).toMatch(/breaker\.windowSeconds\s+300\s+default/);
+
+  expect((await cli('policy', 'put', '*', '--breaker-open-after-seconds', '45', '--yes')).code).toBe(0);
+  const wait = parseJson(await cli('policy', 'get', '*', '-o', 'json')) as { item: Record<string, unknown>; effective: Record<string, unknown> };
+  expect(wait.item.breaker).toEqual({ enabled: false, threshold: 10, openAfterSeconds: 45 });
+  expect((await cli('policy', 'get', '*')).stdout).toMatch(/breaker\.openAfterSeconds\s+45\s+stored/);
+  expectOneErrorLine(await cli('policy', 'put', '*', '--breaker-open-after-seconds', '-1', '--yes'), 'breaker.openAfterSeconds (--breaker-open-after-seconds)', 'must be from 0 to 86400');
+  expect((await cli('policy', 'put', '*', '--unset', 'breaker.openAfterSeconds', '--yes')).code).toBe(0);
 
   const bad = await cli('policy', 'put', '*', '--breaker-threshold', '1', '--yes');
   expectOneErrorLine(bad, 'breaker.threshold (--breaker-threshold)', 'must be from 2 to 100000');

@@ -18,7 +18,7 @@ import { wire, type Wired } from '../../lambda/wiring';
 import { LocalEventBus } from '../../local/event-bus';
 import { DYNAMODB_FAULTS, startFaultProxy } from '../../local/fault-proxy';
 import type { StatusChangeEvent, StepBehaviour } from '../../local/sfn';
-import { createMachine, failedExecution, FIXTURE_START, redrivesOf, type SimEnv, simEnv } from '../support/local';
+import { createMachine, failedExecution, FIXTURE_START, redrivesOf, type SimEnv, simEnv, OPENS_AT_ONCE } from '../support/local';
 import { type CrashMoment, CrashPlan, crashingDeps, SimulatedCrash } from './support/crash';
 
 jest.setTimeout(180_000);
@@ -87,7 +87,7 @@ test('DynamoDB throttles the breaker item: first attempts absorbed by SDK retrie
   try {
     const deps = wire(env.config, { log: new MemoryLog(), metrics: new InMemoryMetrics(), clock: env.clock.now, sleep: env.clock.sleep, dynamodb, notifier: new MemoryNotifier() });
     const bus = new LocalEventBus(statusChangePattern(), (e) => handleStatusChange(e, deps));
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: OPENS_AT_ONCE });
     const machine = await createMachine(env, 'orders', LAMBDA, downstream);
     const onBreaker = (body: string) => body.includes('BREAKER#');
 
@@ -147,7 +147,7 @@ test.each([
   ['a fresh failure redriven at once: claim, breaker read, hold', 0],
 ])('killed at every step of holding a failure (%s): after the retry (and the drain) it is held once; released later, redriven once', async (_path, intervalSeconds) => {
   env = await simEnv(FIXTURE_START, { detachBus: true });
-  await env.putPolicy({ stateMachine: '*', intervalSeconds, jitter: 'NONE' });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds, jitter: 'NONE', breaker: OPENS_AT_ONCE });
   const machine = await createMachine(env, 'orders', LAMBDA, downstream);
   // Open the breaker first (two executions' redrives failed again).
   await openByTwoFailedRedrives(machine, (event) => handleStatusChange(event, env.deps));
@@ -223,7 +223,7 @@ test.each([
 test('killed at every step of the event that opens the breaker (count, opening write, PutEvents, marking it sent): owners hear Breaker Opened once', async () => {
   env = await simEnv(FIXTURE_START, { detachBus: true });
   // Redriven at once: each execution's redrive fails again; the second such failure opens it.
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, jitter: 'NONE' });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, jitter: 'NONE', breaker: OPENS_AT_ONCE });
   const owners = env.notifier;
   const opened = (machine: string) => owners.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED && e.detail.stateMachineArn === machine).length;
   const seen: string[] = [];

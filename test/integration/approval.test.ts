@@ -15,7 +15,7 @@ import { processStatusChange } from '../../lambda/event-path';
 import { eventFromRecord } from '../../lambda/event/from-record';
 import { drain } from '../../lambda/scheduled-drain';
 import type { StepBehaviour } from '../../local/sfn';
-import { createMachine, drainAt, FIXTURE_START, names, redrivesOf, type SimEnv, simEnv, startEachSecond } from '../support/local';
+import { createMachine, drainAt, FIXTURE_START, names, redrivesOf, type SimEnv, simEnv, startEachSecond, OPENS_AT_ONCE } from '../support/local';
 
 jest.setTimeout(60_000);
 
@@ -38,7 +38,7 @@ const statusOf = (arn: string) => env.standIn.getExecution(arn)?.status;
 
 async function setUp(policy: Record<string, unknown> = {}): Promise<string> {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true, ...policy });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true, ...policy, breaker: OPENS_AT_ONCE });
   return createMachine(env, 'payments', LAMBDA, downstream);
 }
 
@@ -196,7 +196,7 @@ test('approval turned off: the next drain run sends failures held for approval b
   expect(arns.map((a) => redrivesOf(env, a))).toEqual([0, 0]);
 
   world.down = false;
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: OPENS_AT_ONCE });
   env.clock.advanceTo(env.clock.now() + 120_000);
   const report = await drain(env.deps);
   await env.settle();
@@ -208,14 +208,14 @@ test('approval turned off: the next drain run sends failures held for approval b
 test('the policy disabled: failures held for approval are parked (policy-disabled) and decided again when it is enabled', async () => {
   const sm = await setUp();
   const [arn] = await startEachSecond(env, sm, names('disabled', 1));
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true, enabled: false });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true, enabled: false, breaker: OPENS_AT_ONCE });
   env.clock.advanceTo(env.clock.now() + 120_000);
   await drain(env.deps);
   await env.settle();
   expect((await env.deps.ledger.failuresOf(arn))[0]).toMatchObject({ state: 'skipped', reason: 'policy-disabled', dueShard: expect.stringMatching(/^PARKED#policy-disabled#/) });
 
   // Enabled again, still asking for approval: held for approval again (a new request), not redriven.
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, approval: true, breaker: OPENS_AT_ONCE });
   env.clock.advanceTo(env.clock.now() + 120_000);
   await drain(env.deps);
   await env.settle();

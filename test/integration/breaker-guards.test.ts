@@ -9,7 +9,7 @@ import { releaseGroup } from '../../lambda/breaker/release';
 import { resolvePolicy } from '../../lambda/policy/policy-source';
 import { BREAKER_DEFAULTS } from '../../contract/policy-schema';
 import type { StepBehaviour } from '../../local/sfn';
-import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, names, drainAt } from '../support/local';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, names, drainAt, OPENS_AT_ONCE } from '../support/local';
 
 jest.setTimeout(60_000);
 
@@ -31,7 +31,7 @@ beforeEach(() => {
 
 test('a hand-edited breaker field with a wrong type: the failure is skipped policy-invalid, naming the item and the field; nothing is held or redriven', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: { threshold: 'five' } });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: { ...OPENS_AT_ONCE,  threshold: 'five' } });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const [arn] = await startEachSecond(env, sm, names('bad', 1));
   const [entry] = await env.deps.audit.trail(arn);
@@ -45,14 +45,14 @@ test('a hand-edited breaker field with a wrong type: the failure is skipped poli
 
 test('dry-run policies never hold (the dry-run skip comes first); the kill switch wins over holding and stops probes and releases', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, dryRun: true });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, dryRun: true, breaker: OPENS_AT_ONCE });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const dry = await startEachSecond(env, sm, names('dry', 6));
   for (const a of dry) expect(await trailOf(a)).toEqual(['skip/dry-run/dry-run']);
   expect(await env.deps.breakers.active()).toEqual([]);
 
   // Two live executions' redrives (60 s later) fail again with the same error: it opens; the rest are held.
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: OPENS_AT_ONCE });
   const openers = await startEachSecond(env, sm, names('opener', 2));
   await drainAt(env, env.clock.now() + 60 * SECOND);
   const arns = [...openers, ...(await startEachSecond(env, sm, names('live', 4)))];
@@ -79,7 +79,7 @@ test('dry-run policies never hold (the dry-run skip comes first); the kill switc
 
 test('a breaker that opens again while its held failures are released: the rest stay held, none is redriven twice, the next close releases them', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: OPENS_AT_ONCE });
   const sm = await createMachine(env, 'orders', LAMBDA, downstream);
   const group = { stateMachineArn: sm, errorName: ERROR };
   // Two executions fail; their redrives (60 s later) fail again: it opens. The first one's

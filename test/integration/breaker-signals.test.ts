@@ -1,13 +1,15 @@
 /**
- * The breaker's two opening signals and its probe choice, end to end (real SDK against
- * dynalite and the Step Functions stand-in, simulated clock): a slow outage opens it by
- * redrives that fail again (too few first failures for the burst threshold), isolated
- * failures whose redrives succeed never open it, and the probe is the held failure with the
+ * The breaker's opening signals and its probe choice, end to end (real SDK against
+ * dynalite and the Step Functions stand-in, simulated clock): a slow outage's failed
+ * redrives make it failing, and it opens once they are still failing after the wait (the
+ * next redrive delay + a probe interval), an execution's last redrive waiting for it; a
+ * flaky state machine's successes arrive within the wait and it never opens; isolated
+ * failures whose redrives succeed never open it; and the probe is the held failure with the
  * most redrives left, not the oldest, and spends a last redrive once its policy's backoff has passed.
  */
 import { heldShard } from '../../contract/breaker';
 import { METRIC } from '../../contract/metrics';
-import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, drainAt } from '../support/local';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, drainAt, OPENS_AT_ONCE } from '../support/local';
 
 jest.setTimeout(60_000);
 
@@ -20,21 +22,77 @@ afterEach(async () => env?.stop());
 
 const groupOf = (sm: string) => ({ stateMachineArn: sm, errorName: OUTAGE_ERROR });
 
-test('a slow outage: 3 first failures stay under the burst threshold; when 2 of their redrives fail again with the same error it opens', async () => {
+test('a slow outage: when their redrives fail again it is failing, not open, and redrives follow the policy; still failing after the wait, it opens and holds', async () => {
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
   const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
   const arns = await startEachSecond(env, sm, ['e-0', 'e-1', 'e-2']);
-  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed' });
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed', failingSince: null });
 
   // Their first redrives come due: each fails again with the same error.
   await drainAt(env, env.clock.now() + 60 * SECOND);
-  const state = await env.deps.breakers.read(groupOf(sm));
-  expect(state.status).toBe('open');
-  expect(env.metrics.sum(METRIC.breakerOpened)).toBe(1);
+  const failing = await env.deps.breakers.read(groupOf(sm));
+  expect(failing).toMatchObject({ status: 'closed' });
+  // The wait: the failed redrive's next delay (60 s x 2) plus one probe interval (30 s).
+  expect(failing.opensAt! - failing.failingSince!).toBe(150 * SECOND);
+  expect(env.metrics.sum(METRIC.breakerOpened)).toBe(0);
   for (const arn of arns) expect(redrivesOf(env, arn)).toBe(1);
-  // The second redrive failure opened it and was held; no execution used more than one redrive.
-  expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBeGreaterThanOrEqual(1);
+
+  // Their second redrives (due 120 s after, within the wait) go at the policy's pace and fail
+  // again; a failure seen after the wait, with no success meanwhile, opens it and is held.
+  await drainAt(env, failing.opensAt! - SECOND);
+  for (const arn of arns) expect(redrivesOf(env, arn)).toBe(2);
+  expect((await env.deps.breakers.read(groupOf(sm))).status).not.toBe('open');
+  await drainAt(env, failing.opensAt!);
+  const [late] = await startEachSecond(env, sm, ['late-0']);
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'open', failingSince: null });
+  expect(env.metrics.sum(METRIC.breakerOpened)).toBe(1);
+  expect(await env.deps.ledger.get(late, 0)).toMatchObject({ state: 'held', reason: 'breaker-open' });
+  // Their last redrives (due 240 s after the second failures) are held when they come due: no redrive spent into the outage.
+  await drainAt(env, env.clock.now() + 240 * SECOND);
+  for (const arn of arns) expect(redrivesOf(env, arn)).toBe(2);
+});
+
+test('a flaky state machine starting up: failed redrives first, their successes one backoff later, within the wait: it never opens, nothing is held', async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 10, jitter: 'NONE', maxRedrives: 3 });
+  // Each execution fails twice, then succeeds (a flaky dependency, not an outage).
+  const sm = await createMachine(env, 'orders', LAMBDA, ({ attempt }) => (attempt <= 2 ? { ok: false, error: OUTAGE_ERROR, cause: 'flaky' } : { ok: true }));
+  const arns = await startEachSecond(env, sm, ['f-0', 'f-1', 'f-2', 'f-3', 'f-4', 'f-5']);
+  await drainAt(env, env.clock.now() + 12 * SECOND); // first redrives fail again: failing
+  const failing = await env.deps.breakers.read(groupOf(sm));
+  expect(failing.failingSince).not.toBeNull();
+  for (let s = 0; s < 6; s++) await drainAt(env, env.clock.now() + 10 * SECOND); // second redrives succeed
+  for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+  expect(env.metrics.sum(METRIC.breakerOpened)).toBe(0);
+  expect(await env.deps.breakers.read(groupOf(sm))).toMatchObject({ status: 'closed', failingSince: null, opensAt: null });
+  expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(0);
+});
+
+test("an outage with maxRedrives 2: while it is failing, each execution's last redrive waits for the opening and is then held, not spent; the release recovers them", async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, jitter: 'NONE', maxRedrives: 2 });
+  const world = { down: true };
+  const sm = await createMachine(env, 'orders', LAMBDA, () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' } : { ok: true }));
+  const [first, ...arns] = await startEachSecond(env, sm, ['e-0', 'e-1', 'e-2']);
+  const failing = await env.deps.breakers.read(groupOf(sm));
+  expect(failing).toMatchObject({ status: 'closed' });
+  expect(failing.opensAt! - failing.failingSince!).toBe(30 * SECOND); // no backoff: one probe interval
+  // e-0's redrives both failed before a second execution's had: one execution is no
+  // evidence, so its last went at once and it is given up, as with the breaker off.
+  expect(redrivesOf(env, first)).toBe(2);
+  // The others' last redrives wait for opensAt; the drain then opens it and holds them.
+  for (const arn of arns) expect(redrivesOf(env, arn)).toBe(1);
+  expect(await env.deps.ledger.get(arns[1], 1)).toMatchObject({ state: 'pending', dueAt: failing.opensAt });
+  await drainAt(env, failing.opensAt!);
+  expect((await env.deps.breakers.read(groupOf(sm))).status).toBe('open');
+  for (const arn of arns) expect(redrivesOf(env, arn)).toBe(1);
+  expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(2);
+  world.down = false;
+  // Every held failure is on its last redrive and due: the next probe spends one (as the
+  // policy alone would have), it succeeds, and the release follows.
+  for (let m = 1; m <= 3; m++) await drainAt(env, failing.opensAt! + m * 60 * SECOND);
+  for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
 });
 
 test('isolated failures whose redrives succeed never open it (a trickle)', async () => {
@@ -61,7 +119,7 @@ async function nextProbe(): Promise<void> {
 
 test('the probe is the held failure with the most redrives left, not the oldest; an execution is not probed twice while others were not', async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3, breaker: OPENS_AT_ONCE });
   const sm = await createMachine(env, 'orders', LAMBDA, () => ({ ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' }));
   const early = await startEachSecond(env, sm, ['early-0', 'early-1']);
   // Both redrives fail again: the second opens it and is held with redriveCount 1 (the
@@ -87,7 +145,7 @@ test('the probe is the held failure with the most redrives left, not the oldest;
 
 test("maxRedrives 1: the probe spends a held failure's last redrive as soon as its policy's backoff has passed (not half an hour later), and the release follows", async () => {
   env = await simEnv(FIXTURE_START);
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 1 });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 1, breaker: OPENS_AT_ONCE });
   const world = { down: true };
   const sm = await createMachine(env, 'orders', LAMBDA, () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' } : { ok: true }));
   await startEachSecond(env, sm, ['e-0', 'e-1']);
@@ -110,6 +168,8 @@ test('a sparse group in a shared outage: with another state machine open for the
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3 });
   const down = () => ({ ok: false as const, error: OUTAGE_ERROR, cause: 'downstream answered 503' });
   const busy = await createMachine(env, 'busy', LAMBDA, down);
+  // The busy one opens at once (its own policy); the sparse one keeps the default wait, which a shared outage skips.
+  await env.putPolicy({ stateMachine: busy, intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3, breaker: OPENS_AT_ONCE });
   const sparse = await createMachine(env, 'sparse', `${LAMBDA}-2`, down);
   const loner = await createMachine(env, 'loner', `${LAMBDA}-3`, () => ({ ok: false, error: 'Custom.OwnBug', cause: 'a bug of its own' }));
   await startEachSecond(env, busy, ['b-0', 'b-1']);

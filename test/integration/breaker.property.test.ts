@@ -11,7 +11,7 @@ import { sweep } from '../../lambda/reconcile';
 import { drain } from '../../lambda/scheduled-drain';
 import { METRIC } from '../../contract/metrics';
 import { matchesPattern, statusChangePattern } from '../../contract/event-pattern';
-import { createMachine, FIXTURE_START, type SimEnv, simEnv, startExecution } from '../support/local';
+import { createMachine, FIXTURE_START, type SimEnv, simEnv, startExecution, OPENS_AT_ONCE } from '../support/local';
 
 jest.setTimeout(300_000);
 
@@ -52,7 +52,7 @@ test('a held failure is never lost and no failure is redriven twice', async () =
       const env: SimEnv = await simEnv(FIXTURE_START, { detachBus: true });
       try {
         const downUntil = FIXTURE_START + w.outageMinutes * MINUTE;
-        await env.putPolicy({ stateMachine: '*', intervalSeconds: w.intervalSeconds, maxRedrives: 3, breaker: { redriveFailureThreshold: w.redriveFailureThreshold } });
+        await env.putPolicy({ stateMachine: '*', intervalSeconds: w.intervalSeconds, maxRedrives: 3, breaker: { ...OPENS_AT_ONCE,  redriveFailureThreshold: w.redriveFailureThreshold } });
         const machines = [
           await createMachine(env, 'm0', `${LAMBDA}-0`, (ctx) => (ctx.now < downUntil ? { ok: false, error: 'Lambda.ServiceException' } : { ok: true })),
           await createMachine(env, 'm1', `${LAMBDA}-1`, (ctx) => (ctx.now < downUntil ? { ok: false, error: 'Lambda.ServiceException' } : { ok: true })),

@@ -10,7 +10,7 @@ import { giveUpNearWindowEnd } from '../../lambda/breaker/release';
 import { METRIC } from '../../contract/metrics';
 import { DETAIL_TYPE_BREAKER_CLOSED, DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
 import type { StepBehaviour } from '../../local/sfn';
-import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution, startEachSecond, names, drainAt } from '../support/local';
+import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startExecution, startEachSecond, names, drainAt, OPENS_AT_ONCE } from '../support/local';
 
 jest.setTimeout(60_000);
 
@@ -60,7 +60,7 @@ describe('open -> probe -> close -> release', () => {
   test('an outage: two failed redrives open it, later failures are held, probes find it still down, then up; everything held is released and recovers', async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: OPENS_AT_ONCE });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
     const first = await openByTwoFailedRedrives(sm);
     const later = await startEachSecond(env, sm, names('e', 6));
@@ -104,7 +104,7 @@ describe('open -> probe -> close -> release', () => {
   test('a probe whose status-change events are lost: the drain learns its outcome from DescribeExecution', async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START, { detachBus: true });
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: OPENS_AT_ONCE });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
     // Only the events delivered here reach the controller.
     const deliver = async (arn: string, redriveCount: number) => {
@@ -140,7 +140,7 @@ describe('a shared dependency recovers', () => {
   test("one group's probe succeeds: open groups with the same error name on other state machines probe in the same drain run; another error's group waits", async () => {
     const world = { down: true };
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', breaker: OPENS_AT_ONCE });
     const billing = await createMachine(env, 'billing', LAMBDA, downstream(world));
     const orders = await createMachine(env, 'orders', `${LAMBDA}-2`, downstream(world));
     const reports = await createMachine(env, 'reports', `${LAMBDA}-3`, () => ({ ok: false, error: 'Custom.ReportsDown', cause: 'its own outage' }));
@@ -178,7 +178,7 @@ describe('a shared dependency recovers', () => {
 describe('the event path of a fresh failure', () => {
   test('no ledger read and no breaker write: claimed, then redriven or (once open) held, each with its audit entry in the settling write', async () => {
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, jitter: 'NONE' });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, jitter: 'NONE', breaker: OPENS_AT_ONCE });
     const world = { down: true };
     const sm = await createMachine(env, 'orders', LAMBDA, downstream(world));
     const read: string[] = [];
@@ -228,7 +228,7 @@ describe('the event path of a fresh failure', () => {
 describe('isolated failures never open it', () => {
   test('four failures within the window, then one more long after: all decided normally', async () => {
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0 });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: OPENS_AT_ONCE });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 1, error: OUTAGE_ERROR });
     await startEachSecond(env, sm, names('e', 4));
     env.clock.advanceTo(env.clock.now() + 20 * 60 * SECOND); // past the 15-minute window
@@ -251,7 +251,7 @@ describe('isolated failures never open it', () => {
 describe('failed redrives open it, one execution alone never does', () => {
   test('one execution failing again and again (poisoned) follows its policy to exhaustion: no breaker, no Breaker Opened event', async () => {
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 6 });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 6, breaker: OPENS_AT_ONCE });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: OUTAGE_ERROR });
     const [arn] = await startEachSecond(env, sm, names('e', 1));
     expect(redrivesOf(env, arn)).toBe(6);
@@ -263,7 +263,7 @@ describe('failed redrives open it, one execution alone never does', () => {
 
   test('flaky executions whose redrives often succeed do not open it (successes of redrives are evidence)', async () => {
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 3 });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 3, breaker: OPENS_AT_ONCE });
     // Each fails twice, then succeeds: half of all redrives fail with the same error.
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail-times', times: 2, error: OUTAGE_ERROR });
     const arns = await startEachSecond(env, sm, names('e', 12));
@@ -276,7 +276,7 @@ describe('failed redrives open it, one execution alone never does', () => {
 describe('hold after exhaustion', () => {
   test('onExhausted: hold keeps the failure (no owner "Exhausted" event); near the end of the 14-day window it is given up with a reason and an owner event', async () => {
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, onExhausted: 'hold', holdMarginHours: 24 });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, onExhausted: 'hold', holdMarginHours: 24, breaker: OPENS_AT_ONCE });
     const sm = await createMachine(env, 'orders', LAMBDA, { kind: 'fail', error: 'Custom.Broken' });
     const [arn] = await startEachSecond(env, sm, names('e', 1));
     expect(redrivesOf(env, arn)).toBe(1);
@@ -299,7 +299,7 @@ describe('hold after exhaustion', () => {
 describe('the end of the redrive window', () => {
   test('a failure held by a breaker with redrives left is redriven once before its window ends, not given up with redrives unused', async () => {
     env = await simEnv(FIXTURE_START);
-    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3, holdMarginHours: 24 });
+    await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3, holdMarginHours: 24, breaker: OPENS_AT_ONCE });
     const sm = await createMachine(env, 'orders', LAMBDA, downstream({ down: true }));
     await openByTwoFailedRedrives(sm);
     const [held] = await startEachSecond(env, sm, names('h', 1));

@@ -23,7 +23,7 @@ import { UnlimitedRate } from '../../lambda/act/rate-limiter';
 import { startLocal, type LocalEnvironment } from '../../local/environment';
 import { StepFunctionsStandIn, type StatusChangeEvent } from '../../local/sfn';
 import { wire, type Wired } from '../../lambda/wiring';
-import { oneStep } from '../support/local';
+import { oneStep, OPENS_AT_ONCE } from '../support/local';
 
 const HOME = '999999999999';
 const MEMBERS = ['111111111111', '222222222222'];
@@ -65,7 +65,7 @@ beforeAll(async () => {
     // Rates are not what this test is about.
     { log: new MemoryLog(), metrics: new InMemoryMetrics(), dynamodb: env.dynamodb, sfnClientFactory: factory, redriveRate: new UnlimitedRate() },
   );
-  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1 });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, maxRedrives: 1, breaker: OPENS_AT_ONCE });
 });
 
 // The "STS" of this test: a role ARN in account X with the right external id yields X's credentials.
@@ -159,7 +159,7 @@ describe('failures recorded in an account or Region no longer served', () => {
   let narrowed: Wired;
   let notifier: MemoryNotifier;
   let metrics: InMemoryMetrics;
-  const settings = { ...BREAKER_DEFAULTS, threshold: 1 };
+  const settings = { ...BREAKER_DEFAULTS, threshold: 1, ...OPENS_AT_ONCE };
 
   beforeAll(() => {
     notifier = new MemoryNotifier();

@@ -13,7 +13,7 @@ import { handleStatusChange } from '../../lambda/event-path';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
 import { SWEEP_OVERLAP_MS } from '../../lambda/scheduled-drain';
 import type { StepBehaviour } from '../../local/sfn';
-import { createMachine, drainAt, FIXTURE_START, type SimEnv, simEnv, startEachSecond, names } from '../support/local';
+import { createMachine, drainAt, FIXTURE_START, type SimEnv, simEnv, startEachSecond, names, OPENS_AT_ONCE } from '../support/local';
 
 jest.setTimeout(120_000);
 
@@ -55,7 +55,7 @@ async function drainUntilSucceeded(arns: readonly string[], runs = 30): Promise<
 async function outage(): Promise<{ orders: string; arns: string[]; held: string[]; pending: string[] }> {
   const orders = await createMachine(env, 'orders', ORDERS_TASK, downstream);
   const billing = await createMachine(env, 'billing', BILLING_TASK, downstream);
-  await env.putPolicy({ stateMachine: orders, intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+  await env.putPolicy({ stateMachine: orders, intervalSeconds: 60, jitter: 'NONE', breaker: { ...OPENS_AT_ONCE,  threshold: 5 } });
   await env.putPolicy({ stateMachine: billing, intervalSeconds: 3600, jitter: 'NONE', breaker: false });
   const arns = await startEachSecond(env, orders, names('orders', 10));
   const pending = await startEachSecond(env, billing, names('billing', 3));
@@ -110,7 +110,7 @@ test('release while paused is refused and touches nothing; a long pause: held an
 test('a policy disabled then re-enabled hours later: the held failures its breaker released as policy-disabled come back', async () => {
   env = await simEnv(FIXTURE_START);
   const { orders, arns, held } = await outage();
-  await env.putPolicy({ stateMachine: orders, enabled: false, intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+  await env.putPolicy({ stateMachine: orders, enabled: false, intervalSeconds: 60, jitter: 'NONE', breaker: { ...OPENS_AT_ONCE,  threshold: 5 } });
   await drainAt(env, env.clock.now() + MINUTE); // the breaker stops holding; its held failures go through decide()
   for (const a of held) expect(await latest(a)).toMatchObject({ state: 'skipped', reason: 'policy-disabled', dueShard: expect.stringContaining(parkedFamily('policy-disabled', orders)) });
 
@@ -124,7 +124,7 @@ test('a policy disabled then re-enabled hours later: the held failures its break
   expect(still.parked).toMatchObject({ outcomes: [], parked: parked.length }); // its reason holds: not even read
 
   world.down = false;
-  await env.putPolicy({ stateMachine: orders, intervalSeconds: 60, jitter: 'NONE', breaker: { threshold: 5 } });
+  await env.putPolicy({ stateMachine: orders, intervalSeconds: 60, jitter: 'NONE', breaker: { ...OPENS_AT_ONCE,  threshold: 5 } });
   const back = await drainAt(env, env.clock.now() + MINUTE);
   expect(back.parked.outcomes.map((o) => o.action)).toEqual(parked.map(() => 'redriven'));
   expect(statuses(parked)).toEqual(parked.map(() => 'SUCCEEDED'));

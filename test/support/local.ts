@@ -10,6 +10,15 @@ import { drain } from '../../lambda/scheduled-drain';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+
+/**
+ * Breaker settings for tests about what an open breaker does (holds, probes, releases,
+ * announcements, faults), not about when it opens: it opens at the second execution's failed
+ * redrive, without the default wait (decide/breaker.ts confirmationMs), as a policy with
+ * `openAfterSeconds: 0` does. test/integration/breaker-signals.test.ts covers the wait.
+ */
+export const OPENS_AT_ONCE = { openAfterSeconds: 0 } as const;
+
 export const FIXTURE_DIR = join(__dirname, '..', 'fixtures', 'status-change-events');
 
 /** The five real events, by file-name prefix ('01' .. '05'). */

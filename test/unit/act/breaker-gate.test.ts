@@ -110,3 +110,55 @@ test('once open, an instance stops counting: redriveFailureThreshold counts (fai
     watch.restore();
   }
 });
+
+describe('while the group is failing but not open yet', () => {
+  const failedRedrive = (redriveCount: number): Decision => ({ ...redrive, redriveCount, detail: `redrive ${redriveCount + 1} of 3` });
+
+  async function failing() {
+    const a = instance();
+    for (let i = 0; i < 2; i++) expect((await gateByBreaker(failedRedrive(1), input(i, T0 + i, 1), a.deps)).decision).toBe('redrive');
+    const state = await a.breakers.read(GROUP);
+    expect(state).toMatchObject({ status: 'closed', failingSince: T0 + 1 });
+    return { a, opensAt: state.opensAt! };
+  }
+
+  test("an execution's last redrive is scheduled for the opening; its other redrives follow the policy", async () => {
+    const { a, opensAt } = await failing();
+    // Redrive 3 of 3 (redriveCount 2): its last; due now under the policy, it waits for opensAt.
+    const last = await gateByBreaker(failedRedrive(2), input(10, T0 + 5_000, 2), a.deps);
+    expect(last).toMatchObject({ decision: 'redrive-later', reason: 'breaker-failing', redriveCount: 2, dueAt: opensAt, delaySeconds: Math.ceil((opensAt - T0 - 5_000) / 1000) });
+    expect(last.detail).toContain('last redrive (3 of 3) waits until');
+    // Already scheduled after opensAt by its backoff: unchanged.
+    const later: Decision = { ...failedRedrive(2), decision: 'redrive-later', reason: 'backoff', delaySeconds: 600, dueAt: opensAt + 1 } as Decision;
+    expect(await gateByBreaker(later, input(11, T0 + 5_000, 2), a.deps)).toBe(later);
+    // Not its last: redriven at the policy's pace.
+    expect((await gateByBreaker(failedRedrive(1), input(12, T0 + 5_000, 1), a.deps)).decision).toBe('redrive');
+    // The event path's claim of a fresh failure is never scheduled (maxRedrives 1 would make it a last redrive).
+    const one = { ...input(13, T0 + 5_000, 0), resolution: { kind: 'found', policy: { ...POLICY, maxRedrives: 1 } }, claimed: true } as GateInput;
+    expect((await gateByBreaker(redrive, one, a.deps)).decision).toBe('redrive');
+  });
+
+  test('the drain carrying out a due redrive after opensAt opens it (nothing counted) and holds; before opensAt it redrives', async () => {
+    const { a, opensAt } = await failing();
+    const drain = (now: number): GateInput => ({ ...input(20, now, 2), source: 'drain' });
+    const watch = watchBreakerItem();
+    try {
+      expect((await gateByBreaker(failedRedrive(2), drain(opensAt - 1_000), instance().deps)).decision).toBe('redrive');
+      const held = await gateByBreaker(failedRedrive(2), drain(opensAt), instance().deps);
+      expect(held).toMatchObject({ decision: 'hold', reason: 'breaker-open' });
+      expect(watch.calls.counts).toBe(0);
+    } finally {
+      watch.restore();
+    }
+    expect(await a.breakers.read(GROUP)).toMatchObject({ status: 'open', openedAt: opensAt });
+    expect(a.deps.notifier.breakerEvents).toHaveLength(0); // announced by the instance that opened it
+  });
+
+  test('a redrive the breaker had released, failing again, reopens it at once (no wait)', async () => {
+    const { a } = await failing();
+    const released = input(30, T0 + 2_000, 1);
+    const heldBefore = { ...(released.failures[0] as object), heldAt: T0 - 120_000 };
+    expect((await gateByBreaker(failedRedrive(1), { ...released, failures: [heldBefore] as never }, a.deps)).decision).toBe('hold');
+    expect(await a.breakers.read(GROUP)).toMatchObject({ status: 'open', openedAt: T0 + 2_000 });
+  });
+});

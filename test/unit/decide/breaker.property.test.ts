@@ -131,7 +131,7 @@ describe('breaker state machine: properties', () => {
             // Opens exactly when the window's redrives are failing (and it was not open), and have
             // been for a confirmation period: never on first failures alone, never at first sight.
             const failing = seen.state.status !== 'open' && redrivesFailing(seen.state, at, settings);
-            const fresh = seen.state.failingSince !== null && at - seen.state.failingSince <= settings.windowSeconds * 1000;
+            const fresh = seen.state.failingSince !== null && at - seen.state.opensAt! <= settings.windowSeconds * 1000;
             const confirmed = fresh ? at >= seen.state.opensAt! : confirmationMs(settings, 0) === 0;
             expect(opens).toBe(failing && confirmed);
             if (failing && !confirmed) expect(s.effects).toContainEqual({ kind: 'pass' });
@@ -154,7 +154,9 @@ describe('breaker state machine: properties', () => {
             const p = seen.state.probe;
             const ofProbe = p !== null && p.executionArn === o.executionArn && p.redriveCount + 1 === o.redriveCount;
             const startedAfter = o.redriveStartedAt !== null && o.redriveStartedAt >= seen.state.openedAt!;
-            const closes = seen.state.status === 'open' && (ofProbe || startedAfter || !redrivesFailing(seen.state, at, settings));
+            // A success of a redrive started before the opening weighs only against failed redrives still in the window.
+            const outweighs = redriveFailuresInWindow(seen.state, at, settings) > 0 && !redrivesFailing(seen.state, at, settings);
+            const closes = seen.state.status === 'open' && (ofProbe || startedAfter || outweighs);
             // Not open but failing: enough successes end the suspicion (it will not open on it).
             const clears = seen.state.status !== 'open' && seen.state.failingSince !== null && !redrivesFailing(seen.state, at, settings);
             if (clears) expect(s.state).toMatchObject({ status: seen.state.status, failingSince: null, opensAt: null });

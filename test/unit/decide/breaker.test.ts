@@ -20,13 +20,12 @@ import {
   redrivesFailing,
   holdDetail,
   type Observation,
-  probeCheckDue,
-  probeOutcomeOf,
   staleCounters,
   step,
   SUCCESSES_PER_FAILED_REDRIVE,
   verdictOf,
 } from '../../../lambda/decide/breaker';
+import { probeCheckDue, probeOutcomeOf } from '../../../lambda/decide/probe-outcome';
 
 const S = { ...BREAKER_DEFAULTS, threshold: 5, windowSeconds: 300 }; // 2 executions' redrives failed again in 300 s, probes 30 s doubling to 240 s
 const T0 = 1_700_000_000_000;
@@ -220,8 +219,10 @@ describe('closed', () => {
     expect(step(few, failure(T0 + 30_000), S).state.status).toBe('open');
   });
 
-  test('a suspicion older than the window starts afresh (it does not open on evidence seen long ago)', () => {
-    const old = { ...counted(2, T0), failingSince: T0 - 301_000, opensAt: T0 - 271_000 };
+  test('a suspicion whose wait ended over a window ago starts afresh (it does not open on evidence seen long ago)', () => {
+    // Its wait ended 200 s ago (less than the window): the next failure still opens it.
+    expect(step({ ...counted(2, T0), failingSince: T0 - 500_000, opensAt: T0 - 200_000 }, failure(T0), S).state.status).toBe('open');
+    const old = { ...counted(2, T0), failingSince: T0 - 331_000, opensAt: T0 - 301_000 };
     const s = step(old, failure(T0), S);
     expect(s.state).toMatchObject({ status: 'closed', failingSince: T0, opensAt: T0 + 30_000 });
     expect(verdictOf(s)).toBe('pass');
@@ -424,6 +425,16 @@ describe('a redrive succeeded (its SUCCEEDED event)', () => {
     }
     // Not the probe: same execution, another redrive that started before the opening.
     expect(step(state, success(T0 + 50_000, T0 - 10, ARN, 5), S).changed).toBe(false);
+  });
+
+  test('once the failed redrives that opened it have left the window, a success of a redrive started before the opening weighs against nothing: ignored (probes decide)', () => {
+    const open = opened(); // 2 failed redrives counted at T0
+    const withSuccesses = counted(5, T0 + 400_000, open, 's');
+    expect(redriveFailuresInWindow(withSuccesses, T0 + 400_000, S)).toBe(0);
+    expect(step(withSuccesses, success(T0 + 400_000, T0 - 1), S)).toEqual({ state: withSuccesses, changed: false, effects: [{ kind: 'ignored', why: 'the redrive started before the breaker opened' }] });
+    // Within the window, enough successes still outweigh them (flaky, not an outage).
+    const soon = counted(1, T0 + 10_000, open, 's');
+    expect(step(soon, success(T0 + 10_000, T0 - 1), S).state).toMatchObject({ status: 'releasing', closeReason: 'redrive-succeeded' });
   });
 
   test('not open: ignored (closed or releasing; a success is counted by the event path, not by step)', () => {

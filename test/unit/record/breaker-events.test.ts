@@ -34,9 +34,12 @@ function deps() {
   return { notifier, metrics, ledger, audit: new AuditTrail(table().doc, table().name, 30), log: new MemoryLog(), clock: () => T0 };
 }
 
+/** Breakers that open at first sight (`openAfterSeconds: 0`): these tests are about the announcements, not the wait before opening. */
+const AT_ONCE = { ...BREAKER_DEFAULTS, openAfterSeconds: 0 };
+
 function opened() {
-  const counted = { ...CLOSED_STATE, counts: { [counterName(T0, BREAKER_DEFAULTS)]: BREAKER_DEFAULTS.threshold } };
-  return step(counted, { kind: 'failure', at: T0, executionArn: FACTS.executionArn, redriveCount: FACTS.redriveCount }, BREAKER_DEFAULTS).state;
+  const counted = { ...CLOSED_STATE, counts: { [counterName(T0, AT_ONCE)]: AT_ONCE.threshold } };
+  return step(counted, { kind: 'failure', at: T0, executionArn: FACTS.executionArn, redriveCount: FACTS.redriveCount }, AT_ONCE).state;
 }
 
 test('Opened: the group, failures in the window, held count (this one included), first failure with its cause cut short; a metric', async () => {
@@ -106,7 +109,7 @@ describe('EventBridgeNotifier.notifyBreaker', () => {
 });
 
 describe('each breaker event is announced exactly once (the outbox on the breaker item)', () => {
-  const S = { ...BREAKER_DEFAULTS, threshold: 2 };
+  const S = { ...AT_ONCE, threshold: 2 };
   let now = T0;
   let failNext = 0;
 

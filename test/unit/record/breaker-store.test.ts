@@ -11,8 +11,9 @@ import { BreakerContentionError, BreakerStore } from '../../../lambda/record/bre
 import { useLedgerTable } from '../../support/dynalite';
 
 const T0 = 1_700_000_000_000;
-// Threshold 5 keeps these store tests short; the defaults' numbers are decide/breaker's business.
-const S = { ...BREAKER_DEFAULTS, threshold: 5 };
+// Threshold 5 keeps these store tests short; the defaults' numbers, and the wait before an
+// opening (openAfterSeconds 0 here: at first sight), are decide/breaker's business.
+const S = { ...BREAKER_DEFAULTS, threshold: 5, openAfterSeconds: 0 };
 const SM = 'arn:aws:states:us-east-1:123456789012:stateMachine:orders';
 const GROUP = { stateMachineArn: SM, errorName: 'Lambda.ServiceException' };
 const KEY = { pk: `BREAKER#${SM}#Lambda.ServiceException`, sk: 'BREAKER' };
@@ -86,6 +87,29 @@ test('open: written over the version read, listed in the BREAKER shard; closed f
   expect(closed).toMatchObject({ status: 'closed', version: 4 });
   expect(closed).not.toHaveProperty('dueShard');
   expect(await s.active()).toEqual([]);
+});
+
+test('failing, not open yet (the default wait): failingSince and opensAt written and read back, off the index; the opening removes them; an item without them reads as not failing', async () => {
+  const s = store();
+  const W = { ...S, openAfterSeconds: undefined };
+  let state = CLOSED_STATE;
+  for (let i = 0; i < 5; i++) state = await s.count(GROUP, [counterName(T0, W)], W);
+  const { step } = await s.transition(GROUP, { ...failure(T0), nextRedriveDelayMs: 60_000 }, W, state);
+  expect(step.effects.map((e) => e.kind)).toEqual(['failing', 'pass']);
+  const item = await table().item(KEY);
+  expect(item).toMatchObject({ status: 'closed', version: 1, failingSince: T0, opensAt: T0 + 90_000 });
+  expect(item).not.toHaveProperty('dueShard');
+  expect(await s.active()).toEqual([]);
+  expect(await store().read(GROUP)).toMatchObject({ failingSince: T0, opensAt: T0 + 90_000 });
+  const opened = await s.transition(GROUP, failure(T0 + 90_000, 1), W);
+  expect(opened.step.effects.map((e) => e.kind)).toEqual(['opened', 'hold']);
+  const open = await table().item(KEY);
+  expect(open).toMatchObject({ status: 'open', version: 2, openedAt: T0 + 90_000 });
+  expect(open).not.toHaveProperty('failingSince');
+  expect(open).not.toHaveProperty('opensAt');
+  // Items written before this wait existed carry neither attribute.
+  await table().doc.send(new PutCommand({ TableName: table().name, Item: { ...KEY, stateMachineArn: SM, errorName: GROUP.errorName, status: 'closed', version: 7 } }));
+  expect(await store().read(GROUP)).toMatchObject({ status: 'closed', version: 7, failingSince: null, opensAt: null });
 });
 
 test('the outbox: a breaker owing an announcement does not close for good; a settle removes only the entry it names', async () => {
