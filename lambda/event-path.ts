@@ -35,6 +35,7 @@ import { requestApprovalIfHeld } from './approval/request';
 import { gateByBudget } from './act/budget-gate';
 import { FailedStateSource, type HistoryBusy, isHistoryBusy, NO_EXECUTION } from './facts/failed-state-source';
 import { historyBusyDecision, usesFailedState } from './decide/state-scope';
+import { settleRecordedIfNotServed } from './unserved-failure';
 
 export type { ControllerDeps, Outcome, ProcessOptions } from './controller-deps';
 import type { ControllerDeps, Outcome, ProcessOptions } from './controller-deps';
@@ -70,7 +71,8 @@ export function mayBeStale(event: StatusChange, now: number, staleAfterMs: numbe
  * One status-change event, as the pipeline: gather the facts, decide, act, record.
  * Two questions are answered before `decide()` runs, because answering them is fact
  * gathering (an account this controller does not serve, an execution that no longer
- * exists); they are recorded like any other skip.
+ * exists); they are recorded like any other skip. A recorded failure whose account or
+ * Region is no longer served is settled then too (unserved-failure.ts).
  */
 export async function processStatusChange(event: StatusChange, deps: ControllerDeps, options: ProcessOptions): Promise<Outcome> {
   if (!isCanaryArn(event.stateMachineArn)) return processEvent(event, deps, options);
@@ -90,6 +92,7 @@ async function processEvent(event: StatusChange, deps: ControllerDeps, options: 
   const fresh = await redriveFreshFailure(event, deps, options);
   if (fresh) return fresh;
   const gathered = await gatherFacts(event, deps, options, failedStates);
+  if (gathered.kind === 'settled') return gathered.outcome;
   if (gathered.kind === 'answered') return record(event, gathered.decision, { action: 'skipped' }, null, deps, options.source);
   if (gathered.historyBusy) return handOverToDrain(event, gathered, gathered.historyBusy, deps, options);
 
@@ -140,10 +143,20 @@ interface Answered {
   readonly decision: Decision;
 }
 
+/** A recorded failure settled while gathering facts (unserved-failure.ts), its outcome recorded there. */
+interface Settled {
+  readonly kind: 'settled';
+  readonly outcome: Outcome;
+}
+
 /** The subject of a skip decided from the event alone. */
 const subjectOf = (event: StatusChange, policyKey: string | null): DecisionSubject => ({ policyKey, redriveCount: event.redriveCount, errorName: event.error });
 
-async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: ProcessOptions, failedStates: FailedStateSource): Promise<Facts | Answered> {
+async function gatherFacts(event: StatusChange, deps: ControllerDeps, options: ProcessOptions, failedStates: FailedStateSource): Promise<Facts | Answered | Settled> {
+  // A recorded failure no longer served is given up once, whichever path carries it out
+  // (drain, parked, release, probe), not skipped again on every run.
+  const settled = options.decideOnly ? undefined : await settleRecordedIfNotServed(event, options.source, deps);
+  if (settled) return { kind: 'settled', outcome: settled };
   if (deps.accounts && !deps.accounts.allows(event.account)) {
     // The parser already checked that the ARN names the same account as the envelope.
     deps.log.warn('event from an account this controller does not serve', { executionArn: event.executionArn, account: event.account });

@@ -9,7 +9,7 @@
  */
 import { checkExecution, type ControllerDeps, DependencyBusyError, type Outcome, processStatusChange } from './event-path';
 import { eventFromRecord } from './event/from-record';
-import { settleIfNotServed } from './unserved-failure';
+import { stillServed } from './unserved-failure';
 import { type PolicySnapshot, resolvePolicy } from './policy/policy-source';
 import { type BreakerRunOptions, type BreakerRunReport, DEFAULT_RELEASE_BUDGET_MS, runBreakers } from './breaker/tick';
 import { reconsiderParked, type ReconsiderReport } from './reconsider-parked';
@@ -139,13 +139,13 @@ async function publishRate(deps: ControllerDeps, now: number): Promise<void> {
 }
 
 async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {
-  // Its account or Region is no longer served: DescribeExecution would fail on every run.
-  const unserved = await settleIfNotServed(record, 'drain', deps);
-  if (unserved) return unserved;
-  // Its group's breaker is open (and still on): it will be held, so a DescribeExecution would be wasted.
-  if (await breakerHolds(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
-  // Its state machine is at its redrive budget: it will be held over budget; no DescribeExecution either.
-  if (await overBudget(record, deps, snapshot)) return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
+  // No DescribeExecution where the event path needs none: its account or Region is no
+  // longer served (the call would fail; the event path settles it, unserved-failure.ts), its
+  // group's breaker is open and still on (it will be held), or its state machine is at its
+  // redrive budget (it will be held over budget).
+  if (!stillServed(record, deps) || (await breakerHolds(record, deps, snapshot)) || (await overBudget(record, deps, snapshot))) {
+    return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
+  }
   const current = await checkExecution(record.executionArn, deps);
   const now = deps.clock();
   if (!current) {

@@ -1,17 +1,28 @@
 /**
- * Organization mode: a recorded failure (held by a breaker or after exhaustion, or a
- * pending redrive) whose account or Region is no longer served (removed from
- * MEMBER_ACCOUNTS / SERVED_REGIONS after it was recorded). The event path would skip it
- * as `unknown-account` without touching its record, so a release or the drain would meet
- * it again on every pass and every run. Instead it is settled here, once: skip
- * `account-not-served` on its record (it leaves the held and due indexes), an audit entry,
- * the Decisions metric, and an `Auto Redrive Skipped` owner event.
+ * Organization mode: a recorded failure (held by a breaker or after exhaustion, a pending
+ * redrive, or a parked skip) whose account or Region is no longer served (removed from
+ * MEMBER_ACCOUNTS / SERVED_REGIONS after it was recorded). Skipped as `unknown-account`
+ * without touching its record, a release, a probe or the drain would meet it again on
+ * every pass and every run. Instead it is settled here, once: skip `account-not-served` on
+ * its record (it leaves the held, due and parked indexes), an audit entry, the Decisions
+ * metric, and an `Auto Redrive Skipped` owner event. The event path does this for every
+ * source that carries out an earlier decision about a recorded failure
+ * (`settleRecordedIfNotServed`), so no caller has to remember it.
  */
 import { skipDecision } from './decide/decision';
+import type { StatusChange } from './event/status-change';
 import type { ControllerDeps, Outcome } from './event-path';
 import type { DecisionSource } from './record/audit-trail';
 import { recordDecision } from './record/breaker-events';
-import type { FailureRecord } from './record/failure-ledger';
+import { type FailureRecord, mayStillBeRedriven } from './record/failure-ledger';
+
+/**
+ * Sources that carry out an earlier decision about a failure the ledger holds (due
+ * redrives and parked failures: `drain`; held failures: `release`, `probe`), never a new
+ * failure. Events (delivered, replayed, listed by the sweep or backfill) come only from
+ * what is still served, and are refused as `unknown-account` otherwise.
+ */
+const RECORDED_SOURCES: ReadonlySet<DecisionSource> = new Set(['drain', 'release', 'probe']);
 
 /** Whether the controller still serves the record's account and Region (always, outside organization mode). */
 export function stillServed(record: Pick<FailureRecord, 'account' | 'region'>, deps: Pick<ControllerDeps, 'accounts'>): boolean {
@@ -40,4 +51,18 @@ export async function settleIfNotServed(record: FailureRecord, source: DecisionS
   await recordDecision(record, decision, { action: 'skipped' }, source, deps);
   if (deps.notifier) await deps.notifier.notify(decision, record, record.cause);
   return outcome;
+}
+
+/**
+ * The event path's check for a recorded failure: an event from a source in
+ * RECORDED_SOURCES whose account or Region is no longer served, about a failure that may
+ * still be redriven (held, pending, claimed, parked), settles that record
+ * (`settleIfNotServed`). undefined: served, another source, or no such record (the event
+ * path goes on, and refuses an unknown account as usual).
+ */
+export async function settleRecordedIfNotServed(event: StatusChange, source: DecisionSource, deps: ControllerDeps): Promise<Outcome | undefined> {
+  if (!RECORDED_SOURCES.has(source) || event.redriveCount === null || stillServed(event, deps)) return undefined;
+  const record = await deps.ledger.get(event.executionArn, event.redriveCount);
+  if (!record || !mayStillBeRedriven(record)) return undefined;
+  return settleIfNotServed(record, source, deps);
 }

@@ -26,16 +26,13 @@ import { announceIfClosed, recordDecision } from '../record/breaker-events';
 import type { FailureRecord } from '../record/failure-ledger';
 import type { PauseState } from '../record/kill-switch';
 import type { BreakerDeps } from './probe';
-import { settleIfNotServed } from '../unserved-failure';
 
 const PAGE = 200;
 const HOUR_MS = 3_600_000;
 
 /** One held failure through the event path. */
 export async function releaseOne(record: FailureRecord, deps: ControllerDeps, byHand = false): Promise<Outcome> {
-  // An account or Region no longer served would be skipped without a ledger write, and met again on every pass.
-  const unserved = await settleIfNotServed(record, 'release', deps);
-  if (unserved) return unserved;
+  // An account or Region no longer served: the event path settles it (unserved-failure.ts).
   // Held: a skip "for now" (paused meanwhile, policy disabled, dry run) parks it for later.
   return processStatusChange(eventFromRecord(record, deps.clock(), 'release'), deps, { source: 'release', releasedByHand: byHand, parkIfNotNow: true });
 }

@@ -262,4 +262,50 @@ describe('failures recorded in an account or Region no longer served', () => {
     const again = await drain(narrowed, { breakers: { releaseBudgetMs: 0 } });
     expect(again.outcomes.filter((o) => o.executionArn === facts.executionArn)).toEqual([]);
   });
+
+  test('a parked failure (skipped paused over a pending redrive) is settled once when reconsidered, not met again on every run', async () => {
+    const goneAccount = await failedExecution(member('111111111111', 'us-east-1'), 'gone-parked-1');
+    const goneRegion = await failedExecution(member('222222222222', 'eu-west-1'), 'gone-parked-region-1');
+    const served = await failedExecution(member('222222222222', 'us-east-1'), 'served-parked-1');
+    const gone = [goneAccount.detail.executionArn, goneRegion.detail.executionArn];
+    // Recorded while served: a pending redrive, due; its event comes again while the controller is paused.
+    for (const event of [goneAccount, goneRegion, served]) expect(await deps.ledger.schedule(factsOf(event), Date.now() - 1000, Date.now() - 2000)).toBe(true);
+    await deps.killSwitch.pause('INC-9: org change', 'ops@example.com', Date.now());
+    deps.policies.invalidate();
+    try {
+      for (const event of [goneAccount, goneRegion, served]) expect((await handleStatusChange(event, deps)).decision.reason).toBe('paused');
+    } finally {
+      await deps.killSwitch.resume();
+      deps.policies.invalidate();
+      narrowed.policies.invalidate();
+    }
+    for (const arn of gone) expect(await narrowed.ledger.get(arn, 0)).toMatchObject({ state: 'skipped', reason: 'paused', dueShard: expect.stringMatching(/^PARKED#paused#/) });
+    const notified = notifier.events.length;
+    const counted = metrics.sum(METRIC.decisions, { Reason: 'account-not-served' });
+    const callsBefore = members.map((m) => m.standIn.calls.length);
+    const about = (report: Awaited<ReturnType<typeof drain>>, arn: string) =>
+      [...report.outcomes, ...report.parked.outcomes, ...(report.breakers?.released ?? [])].filter((o) => o.executionArn === arn).map((o) => o.decision.reason);
+
+    // The drain after the resume reconsiders the parked failures: the ones no longer served are settled.
+    const first = await drain(narrowed);
+    for (const arn of gone) {
+      expect(about(first, arn)).toEqual(['account-not-served']);
+      expect(await narrowed.ledger.get(arn, 0)).toMatchObject({ state: 'skipped', reason: 'account-not-served' });
+      expect((await narrowed.ledger.get(arn, 0))?.dueShard).toBeUndefined();
+      expect((await narrowed.audit.trail(arn)).map((t) => t.reason)).toEqual(['paused', 'account-not-served']);
+    }
+    expect(notifier.events.slice(notified).map((e) => [e.detail.executionArn, e.detail.reason])).toEqual(gone.map((arn) => [arn, 'account-not-served']));
+    expect(metrics.sum(METRIC.decisions, { Reason: 'account-not-served' })).toBe(counted + 2);
+    expect(first.parked.outcomes.filter((o) => o.executionArn === served.detail.executionArn).map((o) => o.action)).toEqual(['redriven']);
+    // Nothing was sent to the account or Region no longer served.
+    for (const m of members.filter((x) => x.account === '111111111111' || x.region === 'eu-west-1')) expect(m.standIn.calls.length).toBe(callsBefore[members.indexOf(m)]);
+
+    // The next run does not meet them again.
+    const second = await drain(narrowed);
+    for (const arn of gone) {
+      expect(about(second, arn)).toEqual([]);
+      expect((await narrowed.audit.trail(arn)).map((t) => t.reason)).toEqual(['paused', 'account-not-served']);
+    }
+    expect(notifier.events.slice(notified)).toHaveLength(2);
+  });
 });
