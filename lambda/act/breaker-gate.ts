@@ -15,7 +15,7 @@ import { REDRIVABLE_STATUSES } from '../../contract/event-pattern';
 import { namesOneDependency } from '../../contract/error-names';
 import { type BreakerGroup, groupLabel, sameGroup } from '../../contract/breaker';
 import { BREAKER_DEFAULTS, type BreakerPolicy, type RedrivePolicy } from '../../contract/policy-schema';
-import { type BreakerState, bucketMs, countingTime, counterName, holdDetail, redriveFailuresInWindow, type Step, verdictOf } from '../decide/breaker';
+import { type BreakerState, bucketMs, countingTime, counterName, holdDetail, pendingOpening, redriveFailuresInWindow, type Step, verdictOf } from '../decide/breaker';
 import { baseDelaySeconds } from '../decide/backoff';
 import type { Decision, PolicyResolution } from '../decide/decision';
 import type { StatusChange } from '../event/status-change';
@@ -84,10 +84,8 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
   } else {
     state = await breakers.readCached(group, input.now);
     // Failing, and its wait is over: this carry-out is the look that opens it (nothing counted).
-    if (state.status !== 'open' && state.failingSince !== null && state.opensAt !== null && input.now >= state.opensAt && !input.decideOnly) {
-      const step = await openIfConfirmed(group, decision, input, policy, breakers, deps, state);
-      state = step.state;
-    }
+    const opensAt = pendingOpening(state);
+    if (opensAt !== null && input.now >= opensAt && !input.decideOnly) state = (await stepAndAnnounce(group, decision, input, policy, breakers, deps, state)).state;
     verdict = state.status === 'open' ? 'hold' : 'pass';
   }
   if (verdict === 'pass') return observing && !input.claimed ? lastRedriveWaits(decision, state, policy, input.now) : decision;
@@ -110,7 +108,7 @@ export async function gateByBreaker(decision: Decision, input: GateInput, deps: 
  */
 function lastRedriveWaits(decision: Decision, state: BreakerState, policy: RedrivePolicy, now: number): Decision {
   if (decision.decision !== 'redrive' && decision.decision !== 'redrive-later') return decision;
-  const opensAt = state.status !== 'open' && state.failingSince !== null ? state.opensAt : null;
+  const opensAt = pendingOpening(state);
   if (opensAt === null || opensAt <= now || decision.redriveCount + 1 < policy.maxRedrives) return decision;
   if (decision.decision === 'redrive-later' && decision.dueAt >= opensAt) return decision;
   return {
@@ -123,17 +121,13 @@ function lastRedriveWaits(decision: Decision, state: BreakerState, policy: Redri
   };
 }
 
-/** Steps a failing breaker with this failure without counting it (its wait is over: it opens if the evidence still holds). */
-async function openIfConfirmed(group: BreakerGroup, decision: Decision, input: GateInput, policy: RedrivePolicy, breakers: BreakerStore, deps: BreakerGateDeps, seen: BreakerState): Promise<Step> {
-  return stepAndAnnounce(group, decision, input, policy, breakers, deps, seen);
-}
-
 /** Counts the failure (countFailure) and steps the breaker with it; announces an opening. */
 async function observeFailure(group: BreakerGroup, decision: Decision, input: GateInput, policy: RedrivePolicy, breakers: BreakerStore, deps: BreakerGateDeps): Promise<Step> {
   const seen = await countFailure(group, input, policy.breaker, breakers);
   return stepAndAnnounce(group, decision, input, policy, breakers, deps, seen);
 }
 
+/** Steps the breaker with this failure (counted or not) as `seen`; announces an opening. */
 async function stepAndAnnounce(group: BreakerGroup, decision: Decision, input: GateInput, policy: RedrivePolicy, breakers: BreakerStore, deps: BreakerGateDeps, seen: BreakerState): Promise<Step> {
   const settings = policy.breaker;
   const since = input.now - settings.windowSeconds * 1000;
@@ -207,7 +201,7 @@ export async function observeRedriveSuccess(event: StatusChange, policy: Redrive
   if (!breakers || n < 1 || !policy.breaker.enabled) return;
   const now = deps.clock();
   const settings = policy.breaker;
-  const watching = (s: BreakerState) => s.status === 'open' || s.failingSince !== null;
+  const watching = (s: BreakerState) => s.status === 'open' || pendingOpening(s) !== null;
   const interested = breakers.knownOf(event.stateMachineArn).filter((k) => watching(k.state) || redriveFailuresInWindow(k.state, now, settings) > 0);
   if (interested.length === 0) return;
   // Which group: the error of the failure this redrive resumed.

@@ -184,6 +184,13 @@ export function confirmationMs(settings: Pick<BreakerSettings, 'windowSeconds' |
   return Math.min(settings.windowSeconds * 1000, Math.max(0, nextRedriveDelayMs) + settings.probeIntervalSeconds * 1000);
 }
 
+/** When a failing group (not open yet) opens if its redrives are still failing then; null: it is not failing. */
+export const pendingOpening = (state: Pick<BreakerState, 'status' | 'failingSince' | 'opensAt'>): number | null =>
+  state.status !== 'open' && state.failingSince !== null ? state.opensAt : null;
+
+/** The fields of a state that is not failing (cleared by successes, an opening or a close). */
+const NOT_FAILING = { failingSince: null, opensAt: null } as const;
+
 // ---- observations and effects -----------------------------------------------------------
 
 export type Observation =
@@ -262,7 +269,7 @@ function doubled(intervalMs: number | null, settings: BreakerSettings): number {
 
 /** Stops holding: the held failures are released by the drain; counting starts afresh. */
 function close(state: BreakerState, reason: CloseReason, at: number, settings: BreakerSettings, ...effects: Effect[]): Step {
-  return write(state, { ...state, status: 'releasing', closedAt: at, closeReason: reason, nextProbeAt: null, probe: null, failingSince: null, opensAt: null, counts: {} }, at, settings, ...effects, {
+  return write(state, { ...state, status: 'releasing', closedAt: at, closeReason: reason, nextProbeAt: null, probe: null, ...NOT_FAILING, counts: {} }, at, settings, ...effects, {
     kind: 'closed',
     reason,
   });
@@ -274,7 +281,7 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
       if (state.status === 'open') return unchanged(state, { kind: 'hold' });
       if (!redrivesFailing(state, obs.at, settings, obs.siblingOpen)) {
         // Successes came since it started failing: forget it, a later run of failures starts afresh.
-        if (state.failingSince !== null) return write(state, { ...state, failingSince: null, opensAt: null }, obs.at, settings, { kind: 'pass' });
+        if (state.failingSince !== null) return write(state, { ...state, ...NOT_FAILING }, obs.at, settings, { kind: 'pass' });
         return unchanged(state, { kind: 'pass' });
       }
       // No wait when the outage is already confirmed: another group's breaker is open for the
@@ -311,8 +318,7 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
           probe: null,
           failedProbes: 0,
           firstFailure: { executionArn: obs.executionArn, redriveCount: obs.redriveCount, at: obs.at },
-          failingSince: null,
-          opensAt: null,
+          ...NOT_FAILING,
         },
         obs.at,
         settings,
@@ -323,7 +329,7 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
     case 'success': {
       if (state.status !== 'open') {
         // Not open but failing: the successes (counted before this step) may have ended it.
-        if (state.failingSince !== null && !redrivesFailing(state, obs.at, settings)) return write(state, { ...state, failingSince: null, opensAt: null }, obs.at, settings);
+        if (state.failingSince !== null && !redrivesFailing(state, obs.at, settings)) return write(state, { ...state, ...NOT_FAILING }, obs.at, settings);
         return ignored(state, `breaker is ${state.status}`);
       }
       const probe = state.probe;
