@@ -9,6 +9,7 @@
  */
 import { heldShard } from '../../contract/breaker';
 import { METRIC } from '../../contract/metrics';
+import { drain } from '../../lambda/scheduled-drain';
 import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, drainAt, OPENS_AT_ONCE } from '../support/local';
 
 jest.setTimeout(60_000);
@@ -184,4 +185,38 @@ test('a sparse group in a shared outage: with another state machine open for the
   expect(await env.deps.ledger.get(one, 1)).toMatchObject({ state: 'held', reason: 'breaker-open' });
   expect(redrivesOf(env, own)).toBe(1);
   expect((await env.deps.breakers.read({ stateMachineArn: loner, errorName: 'Custom.OwnBug' })).status).toBe('closed');
+});
+
+test('a redrive scheduled before the opening that comes due while the breaker releases goes out with the release: no DescribeExecution (a storm\'s scheduled redrives are not paced at 15/s)', async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE', maxRedrives: 3, breaker: OPENS_AT_ONCE });
+  const world = { down: true };
+  const sm = await createMachine(env, 'orders', LAMBDA, () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' } : { ok: true }));
+  const [scheduled, ...others] = await startEachSecond(env, sm, ['s-0', 'h-0', 'h-1']);
+  // s-0's redrive fails first (one execution: no evidence) and its next is scheduled 120 s
+  // later; h-0's failed redrive opens it, and h-1's is held.
+  await drainAt(env, env.clock.now() + 60 * SECOND);
+  expect((await env.deps.breakers.read(groupOf(sm))).status).toBe('open');
+  const pending = await env.deps.ledger.get(scheduled, 1);
+  expect(pending).toMatchObject({ state: 'pending' });
+  // A failure held with its backoff (60 s) shorter than s-0's: the probe.
+  others.push(...(await startEachSecond(env, sm, ['h-2'])));
+  world.down = false;
+  // A probe succeeds; releases get no time in these runs, so the breaker stays releasing.
+  const noRelease = { breakers: { releaseBudgetMs: 0 } };
+  for (let i = 0; i < 10 && (await env.deps.breakers.read(groupOf(sm))).status === 'open'; i++) {
+    env.clock.advanceTo(env.clock.now() + 10 * SECOND);
+    await drain(env.deps, noRelease);
+    await env.settle();
+  }
+  expect((await env.deps.breakers.read(groupOf(sm))).status).toBe('releasing');
+  expect(env.clock.now()).toBeLessThan(pending.dueAt!);
+  const describedBefore = env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length;
+  env.clock.advanceTo(pending.dueAt!);
+  await drain(env.deps, noRelease);
+  await env.settle();
+  expect(redrivesOf(env, scheduled)).toBe(2);
+  expect(env.standIn.getExecution(scheduled)?.status).toBe('SUCCEEDED');
+  expect(env.standIn.calls.filter((c) => c.op === 'DescribeExecution').length).toBe(describedBefore);
+  expect(others.length).toBe(3);
 });
