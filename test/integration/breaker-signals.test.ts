@@ -197,7 +197,7 @@ test('a redrive scheduled before the opening that comes due while the breaker re
   // later; h-0's failed redrive opens it, and h-1's is held.
   await drainAt(env, env.clock.now() + 60 * SECOND);
   expect((await env.deps.breakers.read(groupOf(sm))).status).toBe('open');
-  const pending = await env.deps.ledger.get(scheduled, 1);
+  const pending = (await env.deps.ledger.get(scheduled, 1))!;
   expect(pending).toMatchObject({ state: 'pending' });
   // A failure held with its backoff (60 s) shorter than s-0's: the probe.
   others.push(...(await startEachSecond(env, sm, ['h-2'])));
