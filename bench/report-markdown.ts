@@ -112,6 +112,12 @@ function breakerFuzzSection(r: BenchResults): string[] {
       ['figure', 'value', 'goal'],
       [
         ['executions worse off with the breaker (a not recovered / b given up earlier / c redriven before the backoff)', `**${fmt(f.worseOff)}** (${f.worseOffByRule.a} / ${f.worseOffByRule.b} / ${f.worseOffByRule.c}) in ${fmt(f.failingWorlds)} worlds`, '0'],
+        [
+          'counted apart, not worse off: followed a later policy edit / an outage began during its last run / never touched by the breaker / recovered with it off in an up-window too short for a breaker to see',
+          `${fmt(f.followedPolicyEdit)} / ${fmt(f.outageBeganDuringRun)} / ${fmt(f.untouchedByBreaker)} / ${fmt(f.upWindowTooShort ?? 0)}`,
+          '',
+        ],
+        ['better off with the breaker (recovered on, not off)', fmt(f.betterOff ?? 0), ''],
         ['lost / redriven twice / dead-lettered (both arms)', `${fmt(f.lost)} / ${fmt(f.doubleRedrives)} / ${fmt(f.deadLettered)}`, '0 / 0 / 0'],
         ['futile redrives on / off', `${fmt(f.futileOn)} / ${fmt(f.futileOff)}`, 'on <= off'],
         ['redrives on / off', `${fmt(f.redrivesOn)} / ${fmt(f.redrivesOff)}`, ''],

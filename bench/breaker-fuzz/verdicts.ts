@@ -19,6 +19,14 @@
  * No redriver can foresee an outage; the breaker-off arm's redrive was as lucky the other
  * way (started during an outage and ended after it).
  *
+ * Not worse off, counted apart (`upWindowTooShort`): with the breaker off it recovered in a
+ * run that lay inside an up-window between two outages of its dependency shorter than a
+ * breaker can see and use (the policy's maximum probe interval + a probe's run + two drain
+ * periods + its own run: docs/breaker.md, the contract). To recover it there with certainty
+ * a breaker would have to redrive it when the policy alone would, that is, not hold it at
+ * all; a redrive of the breaker-off arm that lands in such a window is phase luck, as lucky
+ * as the breaker-on arm is the other way when its redrive lands in one (`betterOff`).
+ *
  * Not worse off, counted apart (`untouchedByBreaker`): with the breaker on, nothing of it was
  * held, probed or released (every decision was the policy's own, redrives no sooner than its
  * backoff), and it ended otherwise only because the world's timing differed between the arms
@@ -71,7 +79,7 @@ const TOKEN_COUNT = /^ar-(\d+)-/;
 export const GIVE_UP_TOLERANCE_MS = MINUTE;
 
 /** The policy for a state machine in force at `at` (the arm's policy epochs). */
-function policyAt(run: ArmRun, stateMachineArn: string, at: number) {
+export function policyAt(run: ArmRun, stateMachineArn: string, at: number) {
   let policies: ReadonlyMap<string, PolicyParseResult> = run.policyEpochs[0].policies;
   for (const epoch of run.policyEpochs) if (epoch.at <= at) policies = epoch.policies;
   const r = resolvePolicy({ policies, pause: { paused: false }, loadedAt: at }, stateMachineArn);
@@ -170,16 +178,22 @@ export function compareArms(
   outageBeganDuringLastRun: (i: number) => boolean = () => false,
   /** Whether, with the breaker on, any failure of execution i was held, probed or released. */
   touchedByBreaker: (i: number) => boolean = () => true,
-): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[]; untouched: number[] } {
+  /** Whether execution i's recovering run with the breaker off lay in an up-window too short for a breaker to see and use. */
+  recoveredInShortUpWindow: (i: number) => boolean = () => false,
+): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[]; untouched: number[]; shortUpWindow: number[]; betterOff: number[] } {
   const worse: WorseOff[] = [];
   const followedEdit: number[] = [];
   const outageDuringRun: number[] = [];
   const untouched: number[] = [];
+  const shortUpWindow: number[] = [];
+  const betterOff: number[] = [];
   off.ends.forEach((o, i) => {
     const n = on.ends[i];
+    if (n.kind === 'recovered' && o.kind !== 'recovered') betterOff.push(i);
     const notAsGood = (o.kind === 'recovered' && n.kind !== 'recovered') || (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS);
     if (notAsGood && followsEdit(o, n, editTimes)) followedEdit.push(i);
     else if (notAsGood && o.kind === 'recovered' && outageBeganDuringLastRun(i)) outageDuringRun.push(i);
+    else if (notAsGood && o.kind === 'recovered' && recoveredInShortUpWindow(i)) shortUpWindow.push(i);
     else if (notAsGood && !touchedByBreaker(i)) untouched.push(i);
     else if (o.kind === 'recovered' && n.kind !== 'recovered') {
       worse.push({ execution: i, rule: 'a', why: `recovered with the breaker off; with it on: ${describeEnd(n, start)}`, mechanism: `not recovered with the breaker on: ${n.kind}${n.reason ? ` (${n.reason})` : ''}` });
@@ -190,13 +204,13 @@ export function compareArms(
   const earlyByExecution = new Map<number, EarlyRedrive>();
   for (const e of on.early) if (!earlyByExecution.has(e.execution)) earlyByExecution.set(e.execution, e);
   for (const [i, e] of earlyByExecution) {
-    if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i) || untouched.includes(i)) continue;
+    if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i) || untouched.includes(i) || shortUpWindow.includes(i)) continue;
     // The same early redrive with the breaker off: not the breaker's doing (the drain carries a
     // scheduled redrive out after a person's policy edit changed the backoff, in both arms alike).
     if (off.early.some((o) => o.execution === i && o.fromCount === e.fromCount)) continue;
     worse.push({ execution: i, rule: 'c', why: `redrive ${e.fromCount + 1} by ${e.source} ${Math.round((e.at - e.stoppedAt) / 1000)}s after the failure; the policy's backoff is ${e.backoffSeconds}s`, mechanism: `redriven by ${e.source} sooner than the policy's backoff` });
   }
-  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun, untouched };
+  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun, untouched, shortUpWindow, betterOff };
 }
 
 /** Seconds added to recovery by the breaker, per execution recovered in both arms. */
