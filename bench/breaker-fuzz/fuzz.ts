@@ -91,11 +91,15 @@ export async function compareWorld(
     const last = off.sim.runsOf(i).at(-1);
     if (e.kind !== 'normal' || last === undefined || last.status !== 'SUCCEEDED') return false;
     const machine = world.machines[e.machine];
-    const upFrom = Math.max(...machine.outages.filter((w) => w.to <= last.startedAt).map((w) => w.to));
-    const upTo = Math.min(...machine.outages.filter((w) => w.from >= last.endsAt).map((w) => w.from));
+    // A run's outcome is its dependency's state when it ends (sim-step-functions.ts taskRun).
+    const upFrom = Math.max(...machine.outages.filter((w) => w.to <= last.endsAt).map((w) => w.to));
+    const upTo = Math.min(...machine.outages.filter((w) => w.from > last.endsAt).map((w) => w.from));
     if (!Number.isFinite(upFrom) || !Number.isFinite(upTo)) return false; // before the first outage or after the last: not a window between two
-    const policy = policyAt(on, machine.arn, upFrom);
-    if (!policy?.breaker.enabled) return false;
+    // The owner's breaker settings, also where a person switched the breaker off meanwhile (its window is as short).
+    const policy = policyAt(on, machine.arn, upFrom) ?? policyAt(on, machine.arn, WORLD_START);
+    if (!policy) return false;
+    // A probe ending in the window ends at most a probe interval + its run after it opens; the
+    // drain learns it and releases within a run each; then this execution's own run.
     const seeAndUse = policy.breaker.maxProbeIntervalSeconds * 1000 + 2 * e.runMs + 2 * MINUTE;
     return upTo - upFrom < seeAndUse;
   };
