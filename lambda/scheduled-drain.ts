@@ -141,11 +141,12 @@ async function publishRate(deps: ControllerDeps, now: number): Promise<void> {
 async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<Outcome | undefined> {
   // No DescribeExecution where the event path needs none: its account or Region is no
   // longer served (the call would fail; the event path settles it, unserved-failure.ts), its
-  // group's breaker is open and still on (it will be held) or releasing (it is redriven as
-  // the group's held failures are, trusting the record: the same race with a person's redrive
+  // group's breaker is open and still on (it will be held), or it closed after this failure
+  // (a failure of the outage, scheduled while the breaker waited to open: it is redriven as
+  // the group's held failures are, trusting the record, the same race with a person's redrive
   // a release accepts, and not 15 a second behind DescribeExecution's rate while a storm's
-  // scheduled redrives come due at the close), or its state machine is at its redrive budget
-  // (it will be held over budget).
+  // scheduled redrives come due after the close), or its state machine is at its redrive
+  // budget (it will be held over budget).
   if (!stillServed(record, deps) || (await breakerTrustsRecord(record, deps, snapshot)) || (await overBudget(record, deps, snapshot))) {
     return processStatusChange(eventFromRecord(record, deps.clock()), deps, { source: 'drain', parkIfNotNow: true });
   }
@@ -161,11 +162,13 @@ async function carryOutPending(record: FailureRecord, deps: ControllerDeps, snap
   return processStatusChange(eventFromRecord(record, now), deps, { source: 'drain', current, parkIfNotNow: true });
 }
 
-/** The record's group breaker is open (the failure will be held) or releasing (it goes out with the release). */
+/** The record's group breaker is open (the failure will be held), or it closed after the failure stopped (it goes out as the release does). */
 async function breakerTrustsRecord(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {
   const resolution = resolvePolicy(snapshot, record.stateMachineArn);
   if (!deps.breakers || resolution.kind !== 'found' || !resolution.policy.breaker.enabled) return false;
-  return (await deps.breakers.readCached(record, deps.clock())).status !== 'closed';
+  const state = await deps.breakers.readCached(record, deps.clock());
+  if (state.status === 'open') return true;
+  return state.closedAt !== null && (record.stopDate ?? record.updatedAt) < state.closedAt;
 }
 
 async function overBudget(record: FailureRecord, deps: ControllerDeps, snapshot: PolicySnapshot): Promise<boolean> {
