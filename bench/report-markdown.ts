@@ -113,8 +113,8 @@ function breakerFuzzSection(r: BenchResults): string[] {
       [
         ['executions worse off with the breaker (a not recovered / b given up earlier / c redriven before the backoff)', `**${fmt(f.worseOff)}** (${f.worseOffByRule.a} / ${f.worseOffByRule.b} / ${f.worseOffByRule.c}) in ${fmt(f.failingWorlds)} worlds`, '0'],
         [
-          'counted apart, not worse off: followed a later policy edit / an outage began during its last run / never touched by the breaker / recovered with it off in an up-window too short for a breaker to see',
-          `${fmt(f.followedPolicyEdit)} / ${fmt(f.outageBeganDuringRun)} / ${fmt(f.untouchedByBreaker)} / ${fmt(f.upWindowTooShort ?? 0)}`,
+          'counted apart, not worse off: followed a later policy edit / an outage began during its last run / never touched by the breaker / recovered with it off in an up-window the breaker could not use within its contract',
+          `${fmt(f.followedPolicyEdit)} / ${fmt(f.outageBeganDuringRun)} / ${fmt(f.untouchedByBreaker)} / ${fmt(f.upWindowNotUsable ?? 0)}`,
           '',
         ],
         ['better off with the breaker (recovered on, not off)', fmt(f.betterOff ?? 0), ''],

@@ -8,8 +8,9 @@ import { fork } from 'node:child_process';
 import { DETAIL_TYPE_BREAKER_OPENED } from '../../contract/owner-events';
 import { join } from 'node:path';
 import { type ArmRun, type Handler, runWorld } from './run-world';
-import { type ArmVerdict, armVerdict, compareArms, policyAt, recoveryDelays, type WorseOff } from './verdicts';
-import { generateWorld, MINUTE, type World, WORLD_START } from './world';
+import { type ArmVerdict, armVerdict, compareArms, recoveryDelays, type WorseOff } from './verdicts';
+import { recoveredInUnusableUpWindow } from './up-windows';
+import { generateWorld, type World, WORLD_START } from './world';
 import { type BreakerFuzzResult, failureReport, summaryText, totals } from './report';
 
 /** The seed used when none is given (printed with every run). */
@@ -29,8 +30,8 @@ export interface WorldResult {
   readonly outageBeganDuringRun: number;
   /** Ended otherwise with the breaker on although nothing of it was held, probed or released (world timing; not worse off). */
   readonly untouchedByBreaker: number;
-  /** Recovered with the breaker off in an up-window between outages too short for a breaker to see and use (phase luck; not worse off; verdicts.ts). */
-  readonly upWindowTooShort: number;
+  /** Recovered with the breaker off in an up-window between outages the breaker could not use for it within its contract (up-windows.ts; not worse off). */
+  readonly upWindowNotUsable: number;
   /** Recovered with the breaker on and not with it off (reported beside worseOff: phase luck goes both ways). */
   readonly betterOff: number;
   readonly lost: number;
@@ -84,25 +85,7 @@ export async function compareWorld(
     const machine = world.executions[i].machine;
     return last !== undefined && last.status !== 'SUCCEEDED' && world.executions[i].kind === 'normal' && up(machine, last.startedAt) && !up(machine, last.endsAt);
   };
-  // The up-window (between two outages) its recovering run lay in with the breaker off, if
-  // shorter than a breaker can see and use (verdicts.ts, upWindowTooShort).
-  const recoveredInShortUpWindow = (i: number) => {
-    const e = world.executions[i];
-    const last = off.sim.runsOf(i).at(-1);
-    if (e.kind !== 'normal' || last === undefined || last.status !== 'SUCCEEDED') return false;
-    const machine = world.machines[e.machine];
-    // A run's outcome is its dependency's state when it ends (sim-step-functions.ts taskRun).
-    const upFrom = Math.max(...machine.outages.filter((w) => w.to <= last.endsAt).map((w) => w.to));
-    const upTo = Math.min(...machine.outages.filter((w) => w.from > last.endsAt).map((w) => w.from));
-    if (!Number.isFinite(upFrom) || !Number.isFinite(upTo)) return false; // before the first outage or after the last: not a window between two
-    // The owner's breaker settings, also where a person switched the breaker off meanwhile (its window is as short).
-    const policy = policyAt(on, machine.arn, upFrom) ?? policyAt(on, machine.arn, WORLD_START);
-    if (!policy) return false;
-    // A probe ending in the window ends at most a probe interval + its run after it opens; the
-    // drain learns it and releases within a run each; then this execution's own run.
-    const seeAndUse = policy.breaker.maxProbeIntervalSeconds * 1000 + 2 * e.runMs + 2 * MINUTE;
-    return upTo - upFrom < seeAndUse;
-  };
+  const recoveredInShortUpWindow = (i: number) => recoveredInUnusableUpWindow(world, off, on, i);
   const touched = new Set(on.audit.entries.filter((a) => a.decision === 'hold' || a.source === 'probe' || a.source === 'release').map((a) => a.executionArn));
   const touchedByBreaker = (i: number) => touched.has(world.executions[i].arn);
   const { worse: worseOff, followedEdit, outageDuringRun, untouched, shortUpWindow, betterOff } = compareArms(vOff, vOn, WORLD_START, editTimes, outageBeganDuringLastRun, touchedByBreaker, recoveredInShortUpWindow);
@@ -118,7 +101,7 @@ export async function compareWorld(
     followedPolicyEdit: followedEdit.length,
     outageBeganDuringRun: outageDuringRun.length,
     untouchedByBreaker: untouched.length,
-    upWindowTooShort: shortUpWindow.length,
+    upWindowNotUsable: shortUpWindow.length,
     betterOff: betterOff.length,
     lost: [...vOff.ends, ...vOn.ends].filter((e) => e.kind === 'lost').length,
     deadLettered: off.deadLettered.size + on.deadLettered.size,

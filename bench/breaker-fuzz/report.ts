@@ -31,8 +31,8 @@ export interface BreakerFuzzResult {
   readonly outageBeganDuringRun: number;
   /** Ended otherwise with the breaker on although nothing of it was held, probed or released (counted apart; not worse off). */
   readonly untouchedByBreaker: number;
-  /** Recovered with the breaker off in an up-window between outages too short for a breaker to see and use (counted apart; not worse off). */
-  readonly upWindowTooShort: number;
+  /** Recovered with the breaker off in an up-window between outages the breaker could not use for it within its contract (counted apart; not worse off; up-windows.ts). */
+  readonly upWindowNotUsable: number;
   /** Recovered with the breaker on and not with it off (phase luck goes both ways). */
   readonly betterOff: number;
   readonly lost: number;
@@ -85,7 +85,7 @@ export function totals(seed: number, results: readonly WorldResult[], wallSecond
     followedPolicyEdit: sum((r) => r.followedPolicyEdit),
     outageBeganDuringRun: sum((r) => r.outageBeganDuringRun),
     untouchedByBreaker: sum((r) => r.untouchedByBreaker),
-    upWindowTooShort: sum((r) => r.upWindowTooShort),
+    upWindowNotUsable: sum((r) => r.upWindowNotUsable),
     betterOff: sum((r) => r.betterOff),
     lost: sum((r) => r.lost),
     doubleRedrives: sum((r) => r.doubleRedrives),
@@ -173,7 +173,7 @@ export function failureReport(world: World, r: WorldResult, arms: { off: ArmRun;
 export function summaryText(t: BreakerFuzzResult, results: readonly WorldResult[], maxFailures = 5): string {
   const lines = [
     `breakerFuzz seed ${t.seed}: ${t.worlds} worlds, ${t.executions} executions in ${t.wallSeconds} s`,
-    `  worseOff ${t.worseOff} (a not recovered ${t.worseOffByRule.a}, b given up earlier ${t.worseOffByRule.b}, c redriven before backoff ${t.worseOffByRule.c}) in ${t.failingWorlds} worlds; followed a later policy edit (not worse off) ${t.followedPolicyEdit}; an outage began during a run that started with the dependency up (not worse off) ${t.outageBeganDuringRun}; never held, probed or released by the breaker (world timing, not worse off) ${t.untouchedByBreaker}; recovered with it off in an up-window too short for a breaker to see (phase luck, not worse off) ${t.upWindowTooShort}; recovered with it on and not off (better off) ${t.betterOff}`,
+    `  worseOff ${t.worseOff} (a not recovered ${t.worseOffByRule.a}, b given up earlier ${t.worseOffByRule.b}, c redriven before backoff ${t.worseOffByRule.c}) in ${t.failingWorlds} worlds; followed a later policy edit (not worse off) ${t.followedPolicyEdit}; an outage began during a run that started with the dependency up (not worse off) ${t.outageBeganDuringRun}; never held, probed or released by the breaker (world timing, not worse off) ${t.untouchedByBreaker}; recovered with it off in an up-window the breaker could not use within its contract (phase luck, not worse off) ${t.upWindowNotUsable}; recovered with it on and not off (better off) ${t.betterOff}`,
     `  lost ${t.lost}, doubleRedrives ${t.doubleRedrives}, dead-lettered ${t.deadLettered}, futile on/off ${t.futileOn}/${t.futileOff}, redrives on/off ${t.redrivesOn}/${t.redrivesOff}`,
     `  recovery delay added: median ${t.medianDelayAddedSeconds} s, p90 ${t.p90DelayAddedSeconds} s; early redrives with the breaker off (harness check) ${t.earlyRedrivesOff}; unsettled worlds ${t.unsettledWorlds}`,
     `  Breaker Opened events ${t.breakerOpenings}, of them for state machines with no outage ${t.openingsWithoutOutage}`,

@@ -19,13 +19,14 @@
  * No redriver can foresee an outage; the breaker-off arm's redrive was as lucky the other
  * way (started during an outage and ended after it).
  *
- * Not worse off, counted apart (`upWindowTooShort`): with the breaker off it recovered in a
- * run that lay inside an up-window between two outages of its dependency shorter than a
- * breaker can see and use (the policy's maximum probe interval + a probe's run + two drain
- * periods + its own run: docs/breaker.md, the contract). To recover it there with certainty
- * a breaker would have to redrive it when the policy alone would, that is, not hold it at
- * all; a redrive of the breaker-off arm that lands in such a window is phase luck, as lucky
- * as the breaker-on arm is the other way when its redrive lands in one (`betterOff`).
+ * Not worse off, counted apart (`upWindowNotUsable`): with the breaker off it recovered in a
+ * run that ended in an up-window between two outages of its dependency that a breaker
+ * keeping its contract could not use for it: it learns of the window only from a probe (one
+ * at a time, within a maximum probe interval), releases within a drain run, and never
+ * redrives sooner than the policy's backoff (up-windows.ts). Recovering it there with
+ * certainty would mean redriving it when the policy alone would, that is, not holding it;
+ * the breaker-off arm's redrive landing in such a window is phase luck, as lucky as the
+ * breaker-on arm is the other way when its redrive lands in one (`betterOff`).
  *
  * Not worse off, counted apart (`untouchedByBreaker`): with the breaker on, nothing of it was
  * held, probed or released (every decision was the policy's own, redrives no sooner than its
@@ -178,7 +179,7 @@ export function compareArms(
   outageBeganDuringLastRun: (i: number) => boolean = () => false,
   /** Whether, with the breaker on, any failure of execution i was held, probed or released. */
   touchedByBreaker: (i: number) => boolean = () => true,
-  /** Whether execution i's recovering run with the breaker off lay in an up-window too short for a breaker to see and use. */
+  /** Whether execution i's recovering run with the breaker off ended in an up-window the breaker could not use for it (up-windows.ts). */
   recoveredInShortUpWindow: (i: number) => boolean = () => false,
 ): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[]; untouched: number[]; shortUpWindow: number[]; betterOff: number[] } {
   const worse: WorseOff[] = [];
