@@ -90,9 +90,8 @@ test("an outage with maxRedrives 2: while it is failing, each execution's last r
   for (const arn of arns) expect(redrivesOf(env, arn)).toBe(1);
   expect(await env.deps.ledger.heldCount(heldShard(groupOf(sm)))).toBe(2);
   world.down = false;
-  // Every held failure is on its last redrive: the probe first waits for a new failure with
-  // more left (up to 4 x 240 s after the opening; less once none has come for 240 s), then
-  // spends one; the release follows.
+  // Every held failure is on its last redrive: the probe first waits (up to 4 x 240 s after
+  // the opening) for a new failure with more left, then spends one; the release follows.
   for (let m = 1; m <= 20; m++) await drainAt(env, failing.opensAt! + m * 60 * SECOND);
   for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
 });

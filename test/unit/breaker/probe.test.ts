@@ -3,8 +3,7 @@
  * redrives, so the last one only when nothing has more left; rotation by probes so far;
  * then the most redrives left; then the oldest.
  */
-import { LAST_REDRIVE_WAIT_INTERVALS, newcomerWaitEnd, probeOrder } from '../../../lambda/breaker/probe';
-import { parsePolicyItem } from '../../../contract/policy-schema';
+import { probeOrder } from '../../../lambda/breaker/probe';
 import type { FailureRecord } from '../../../lambda/record/failure-ledger';
 
 const held = (name: string, redriveCount: number, stopDate: number, probes?: number) =>
@@ -24,23 +23,4 @@ test("an execution's last redrive only when no held failure has more left", () =
 test('rotation: fewer probes before more redrives left; oldest among equals; records without the attribute count as never probed', () => {
   expect(choose([held('probed', 0, 100, 1), held('never', 1, 300)], 5)).toEqual(['never', 'probed']);
   expect(choose([held('b', 0, 200), held('a', 0, 100)])).toEqual(['a', 'b']);
-});
-
-describe('the wait for a newcomer before a last redrive is spent (newcomerWaitEnd)', () => {
-  const parsed = parsePolicyItem({ stateMachine: '*' });
-  if (!parsed.ok) throw new Error('the default policy item must parse');
-  const policy = parsed.policy;
-  const interval = policy.breaker.maxProbeIntervalSeconds * 1000;
-  const opened = 1_000_000;
-
-  test('failures still coming (or not all read): up to LAST_REDRIVE_WAIT_INTERVALS maximum probe intervals after the opening', () => {
-    expect(newcomerWaitEnd(opened, null, policy)).toBe(opened + LAST_REDRIVE_WAIT_INTERVALS * interval);
-    expect(newcomerWaitEnd(opened, opened + 10 * interval, policy)).toBe(opened + LAST_REDRIVE_WAIT_INTERVALS * interval);
-  });
-
-  test('no failure for a maximum probe interval: the wait ends then, never before the opening', () => {
-    expect(newcomerWaitEnd(opened, opened - 60_000, policy)).toBe(opened - 60_000 + interval);
-    expect(newcomerWaitEnd(opened, opened + interval, policy)).toBe(opened + 2 * interval);
-    expect(newcomerWaitEnd(opened, opened - 10 * interval, policy)).toBe(opened);
-  });
 });
