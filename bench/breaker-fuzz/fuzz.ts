@@ -86,8 +86,20 @@ export async function compareWorld(
     return last !== undefined && last.status !== 'SUCCEEDED' && world.executions[i].kind === 'normal' && up(machine, last.startedAt) && !up(machine, last.endsAt);
   };
   const recoveredInShortUpWindow = (i: number) => recoveredInUnusableUpWindow(world, off, on, i);
-  const touched = new Set(on.audit.entries.filter((a) => a.decision === 'hold' || a.source === 'probe' || a.source === 'release').map((a) => a.executionArn));
-  const touchedByBreaker = (i: number) => touched.has(world.executions[i].arn);
+  const breakerActs = on.audit.entries.filter((a) => a.decision === 'hold' || a.source === 'probe' || a.source === 'release');
+  // Touched when the arms' fates parted: the breaker-off arm recovered by redriving failure k;
+  // with the breaker on, that same failure's redrive (or its absence) came after something of
+  // the breaker, or was itself a probe or release. Otherwise they parted by world timing alone.
+  const touchedByBreaker = (i: number) => {
+    const arn = world.executions[i].arn;
+    const acts = breakerActs.filter((a) => a.executionArn === arn);
+    if (acts.length === 0) return false;
+    const offRuns = off.sim.runsOf(i);
+    if (offRuns.at(-1)?.status !== 'SUCCEEDED' || offRuns.length < 2) return true;
+    const k = offRuns.length - 2;
+    const parted = on.sim.redrives.find((r) => r.executionIndex === i && r.fromCount === k && r.actor === 'controller');
+    return !parted || acts.some((a) => a.at <= parted.at || a.redriveCount === k);
+  };
   const { worse: worseOff, followedEdit, outageDuringRun, untouched, shortUpWindow, betterOff } = compareArms(vOff, vOn, WORLD_START, editTimes, outageBeganDuringLastRun, touchedByBreaker, recoveredInShortUpWindow);
   const openings = on.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
   const quiet = new Set(world.machines.filter((m) => m.outages.length === 0).map((m) => m.arn));

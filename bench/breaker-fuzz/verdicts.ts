@@ -29,9 +29,11 @@
  * breaker-on arm is the other way when its redrive lands in one (`betterOff`).
  *
  * Not worse off, counted apart (`untouchedByBreaker`): with the breaker on, nothing of it was
- * held, probed or released (every decision was the policy's own, redrives no sooner than its
- * backoff), and it ended otherwise only because the world's timing differed between the arms
- * (a lost event found by a sweep that ran at another minute, a drain run that took longer).
+ * held, probed or released before the arms parted, at the redrive of the failure whose
+ * redrive recovered it with the breaker off (up to there every decision was the policy's
+ * own, redrives no sooner than its backoff), and it ended otherwise only because the world's
+ * timing differed between the arms (a lost event found by a sweep that ran at another
+ * minute, a drain run that took longer); what the breaker did after that does not change it.
  *
  * Not worse off, counted apart (`followedPolicyEdit`): with the breaker on it ended as a
  * person's later policy edit decided (deleted: no-policy; disabled; maxRedrives lowered:
