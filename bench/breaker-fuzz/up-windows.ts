@@ -9,6 +9,7 @@
  *   is waited for, not doubled), else one started within a maximum probe interval, taking
  *   about as long as this execution's own run;
  * - the drain releases within a minute of learning it, on the minute;
+ * - nothing is probed or released while a person's kill switch is on (in both arms alike);
  * - and never sooner than the policy's backoff after the execution's last failure (rule c).
  *
  * Computed from the world's outages and the breaker-on arm's own probes and failures, so a
@@ -43,8 +44,9 @@ export function recoveredInUnusableUpWindow(world: World, off: ArmRun, on: ArmRu
   const policy = policyAt(on, machine.arn, window.from) ?? policyAt(on, machine.arn, WORLD_START);
   if (!policy) return false;
 
-  const seen = probeInFlightEnd(world, on, e.machine, window.from) ?? window.from + policy.breaker.maxProbeIntervalSeconds * 1000 + e.runMs;
-  const released = seen + MINUTE;
+  // Nothing is probed or released while a person's kill switch is on (in either arm).
+  const seen = probeInFlightEnd(world, on, e.machine, window.from) ?? unpausedFrom(world, window.from) + policy.breaker.maxProbeIntervalSeconds * 1000 + e.runMs;
+  const released = unpausedFrom(world, seen) + MINUTE;
   const runs = on.sim.runsOf(i);
   const failures = runs.filter((r) => r.status !== 'SUCCEEDED' && r.endsAt <= released);
   const failed = failures.at(-1);
@@ -54,6 +56,20 @@ export function recoveredInUnusableUpWindow(world: World, off: ArmRun, on: ArmRu
   if (count >= policy.maxRedrives) return false;
   const due = failed.endsAt + delaySeconds(policy, count, jitterFraction(e.arn, count)) * 1000;
   return alignUp(Math.max(released, due)) + e.runMs >= window.to;
+}
+
+/** The first moment at or after `at` when the controller is not paused (the world's pause and resume actions). */
+export function unpausedFrom(world: World, at: number): number {
+  let paused = false;
+  let since = 0;
+  for (const a of world.actions) {
+    if (a.kind === 'pause' && !paused) [paused, since] = [true, a.at];
+    else if (a.kind === 'resume' && paused) {
+      paused = false;
+      if (since <= at && at < a.at) return a.at;
+    }
+  }
+  return paused && since <= at ? Number.POSITIVE_INFINITY : at;
 }
 
 /** When the breaker-on arm's probe of this machine that was running at `at` ended (the earliest, if several). */
