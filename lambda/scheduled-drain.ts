@@ -1,7 +1,8 @@
 /**
  * The drain, run on a schedule: carries out pending redrives that are due and retries
  * abandoned claims, each re-checked with DescribeExecution first (redriven by hand,
- * succeeded, out of the 14-day window: recorded and dropped), then decided again with
+ * succeeded, out of the 14-day window: recorded and dropped; not where the event path needs
+ * no check either, carryOutPending), then decided again with
  * the current policy through the same path as events. A pending record skipped for a
  * reason that may change is parked, and parked failures whose reason has changed are
  * decided again (reconsider-parked.ts). It also reports the backlog and, every few runs,
