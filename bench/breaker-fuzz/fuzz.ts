@@ -85,7 +85,6 @@ export async function compareWorld(
     const machine = world.executions[i].machine;
     return last !== undefined && last.status !== 'SUCCEEDED' && world.executions[i].kind === 'normal' && up(machine, last.startedAt) && !up(machine, last.endsAt);
   };
-  const recoveredInShortUpWindow = (i: number) => recoveredInUnusableUpWindow(world, off, on, i);
   const breakerActs = on.audit.entries.filter((a) => a.decision === 'hold' || a.source === 'probe' || a.source === 'release');
   // Touched when the arms' fates parted: the breaker-off arm recovered by redriving failure k;
   // with the breaker on, that same failure's redrive (or its absence) came after something of
@@ -100,7 +99,9 @@ export async function compareWorld(
     const parted = on.sim.redrives.find((r) => r.executionIndex === i && r.fromCount === k && r.actor === 'controller');
     return !parted || acts.some((a) => a.at <= parted.at || a.redriveCount === k);
   };
-  const { worse: worseOff, followedEdit, outageDuringRun, untouched, shortUpWindow, betterOff } = compareArms(vOff, vOn, WORLD_START, editTimes, outageBeganDuringLastRun, touchedByBreaker, recoveredInShortUpWindow);
+  const { worse: worseOff, followedEdit, outageDuringRun, untouched, upWindowNotUsable, betterOff } = compareArms(vOff, vOn, WORLD_START, editTimes, outageBeganDuringLastRun, touchedByBreaker, (i) =>
+    recoveredInUnusableUpWindow(world, off, on, i),
+  );
   const openings = on.notifier.breakerEvents.filter((e) => e.detailType === DETAIL_TYPE_BREAKER_OPENED);
   const quiet = new Set(world.machines.filter((m) => m.outages.length === 0).map((m) => m.arn));
   const result: WorldResult = {
@@ -113,7 +114,7 @@ export async function compareWorld(
     followedPolicyEdit: followedEdit.length,
     outageBeganDuringRun: outageDuringRun.length,
     untouchedByBreaker: untouched.length,
-    upWindowNotUsable: shortUpWindow.length,
+    upWindowNotUsable: upWindowNotUsable.length,
     betterOff: betterOff.length,
     lost: [...vOff.ends, ...vOn.ends].filter((e) => e.kind === 'lost').length,
     deadLettered: off.deadLettered.size + on.deadLettered.size,

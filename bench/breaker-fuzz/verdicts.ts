@@ -179,16 +179,16 @@ export function compareArms(
   editTimes: readonly number[] = [],
   /** Whether execution i's last run with the breaker on started with its dependency up and an outage began during it. */
   outageBeganDuringLastRun: (i: number) => boolean = () => false,
-  /** Whether, with the breaker on, any failure of execution i was held, probed or released. */
+  /** Whether, with the breaker on, any failure of execution i was held, probed or released before the arms parted (fuzz.ts). */
   touchedByBreaker: (i: number) => boolean = () => true,
   /** Whether execution i's recovering run with the breaker off ended in an up-window the breaker could not use for it (up-windows.ts). */
-  recoveredInShortUpWindow: (i: number) => boolean = () => false,
-): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[]; untouched: number[]; shortUpWindow: number[]; betterOff: number[] } {
+  recoveredInUnusableUpWindow: (i: number) => boolean = () => false,
+): { worse: WorseOff[]; followedEdit: number[]; outageDuringRun: number[]; untouched: number[]; upWindowNotUsable: number[]; betterOff: number[] } {
   const worse: WorseOff[] = [];
   const followedEdit: number[] = [];
   const outageDuringRun: number[] = [];
   const untouched: number[] = [];
-  const shortUpWindow: number[] = [];
+  const upWindowNotUsable: number[] = [];
   const betterOff: number[] = [];
   off.ends.forEach((o, i) => {
     const n = on.ends[i];
@@ -196,7 +196,7 @@ export function compareArms(
     const notAsGood = (o.kind === 'recovered' && n.kind !== 'recovered') || (o.kind === 'given-up' && n.kind === 'given-up' && n.at! < o.at! - GIVE_UP_TOLERANCE_MS);
     if (notAsGood && followsEdit(o, n, editTimes)) followedEdit.push(i);
     else if (notAsGood && o.kind === 'recovered' && outageBeganDuringLastRun(i)) outageDuringRun.push(i);
-    else if (notAsGood && o.kind === 'recovered' && recoveredInShortUpWindow(i)) shortUpWindow.push(i);
+    else if (notAsGood && o.kind === 'recovered' && recoveredInUnusableUpWindow(i)) upWindowNotUsable.push(i);
     else if (notAsGood && !touchedByBreaker(i)) untouched.push(i);
     else if (o.kind === 'recovered' && n.kind !== 'recovered') {
       worse.push({ execution: i, rule: 'a', why: `recovered with the breaker off; with it on: ${describeEnd(n, start)}`, mechanism: `not recovered with the breaker on: ${n.kind}${n.reason ? ` (${n.reason})` : ''}` });
@@ -207,13 +207,13 @@ export function compareArms(
   const earlyByExecution = new Map<number, EarlyRedrive>();
   for (const e of on.early) if (!earlyByExecution.has(e.execution)) earlyByExecution.set(e.execution, e);
   for (const [i, e] of earlyByExecution) {
-    if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i) || untouched.includes(i) || shortUpWindow.includes(i)) continue;
+    if (worse.some((w) => w.execution === i) || followedEdit.includes(i) || outageDuringRun.includes(i) || untouched.includes(i) || upWindowNotUsable.includes(i)) continue;
     // The same early redrive with the breaker off: not the breaker's doing (the drain carries a
     // scheduled redrive out after a person's policy edit changed the backoff, in both arms alike).
     if (off.early.some((o) => o.execution === i && o.fromCount === e.fromCount)) continue;
     worse.push({ execution: i, rule: 'c', why: `redrive ${e.fromCount + 1} by ${e.source} ${Math.round((e.at - e.stoppedAt) / 1000)}s after the failure; the policy's backoff is ${e.backoffSeconds}s`, mechanism: `redriven by ${e.source} sooner than the policy's backoff` });
   }
-  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun, untouched, shortUpWindow, betterOff };
+  return { worse: worse.sort((a, b) => a.execution - b.execution), followedEdit, outageDuringRun, untouched, upWindowNotUsable, betterOff };
 }
 
 /** Seconds added to recovery by the breaker, per execution recovered in both arms. */
