@@ -4,7 +4,7 @@
  * which signal opened it, and what its next probe waits for (contract/probe-wait.ts words it).
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard, NO_ERROR, type OpenedBy } from '../contract/breaker';
-import { heldDueAt } from '../lambda/breaker/probe';
+import { heldDueAt, lastRedriveWait, probeOrder } from '../lambda/breaker/probe';
 import { openedByWords, probeWait, type ProbeWaitFacts } from '../contract/probe-wait';
 import type { RedrivePolicy } from '../contract/policy-schema';
 import type { BreakerState } from '../lambda/decide/breaker';
@@ -57,7 +57,8 @@ export function groupPolicy(snapshot: PolicySnapshot, group: BreakerGroup): Redr
 /**
  * What the group's next probe waits for. Only a probe that is due by the breaker's schedule
  * needs a look at the held failures: none whose own backoff has passed (the probe waits for
- * the first of them, as the drain does: lambda/breaker/probe.ts), or none with a redrive left
+ * the first of them, as the drain does: lambda/breaker/probe.ts), the first due one on its
+ * last redrive (the wait before spending it, lastRedriveWait), or none with a redrive left
  * (no probe at all).
  */
 export async function probeWaitFacts(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy | undefined, ledger: FailureLedger, now: number, held?: readonly FailureRecord[]): Promise<ProbeWaitFacts> {
@@ -72,8 +73,15 @@ export async function probeWaitFacts(group: BreakerGroup, state: BreakerState, p
   const candidates = first.filter((f) => f.redriveCount < policy.maxRedrives);
   // None with a redrive left, and no more beyond those the drain looks at: there will be no probe.
   if (candidates.length === 0) return first.length > 0 && first.length < CANDIDATES ? { ...facts, noCandidate: true } : facts;
-  const until = Math.min(...candidates.map((f) => heldDueAt(f, policy, now)));
-  return until > now ? { ...facts, waits: [{ reason: 'own-backoff', until }] } : facts;
+  const dueAt = (f: FailureRecord) => heldDueAt(f, policy, now);
+  const due = candidates.filter((f) => dueAt(f) <= now);
+  if (due.length === 0) return { ...facts, waits: [{ reason: 'own-backoff', until: Math.min(...candidates.map(dueAt)) }] };
+  // The drain's choice among the due ones; on its last redrive, the drain's wait before spending it.
+  const best = [...due].sort((a, b) => probeOrder(a, b, policy.maxRedrives))[0];
+  if (best.redriveCount < policy.maxRedrives - 1) return facts;
+  const spared = candidates.filter((f) => f.redriveCount < policy.maxRedrives - 1).map(dueAt);
+  const wait = lastRedriveWait(policy, state.openedAt ?? 0, spared.length > 0 ? Math.min(...spared) : undefined, now);
+  return wait ? { ...facts, waits: [wait] } : facts;
 }
 
 export async function activeBreakers(ctx: CliContext, now = Date.now()): Promise<{ breakers: BreakerView[]; heldAfterExhaustion: number }> {

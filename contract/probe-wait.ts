@@ -9,10 +9,18 @@ import type { BreakerStatus, OpenedBy } from './breaker';
 /** Why a probe that is due by the breaker's own schedule still waits. */
 export type ProbeWaitReason =
   /** No held failure's own policy backoff has passed yet: a probe never spends a redrive sooner (docs/breaker.md, Probes). */
-  'own-backoff';
+  | 'own-backoff'
+  /**
+   * Every due held failure is on its last redrive: just after the opening, the probe waits
+   * for a new failure with more left, or for an execution started since the opening to
+   * succeed (lambda/breaker/probe.ts lastRedriveWait).
+   */
+  | 'last-redrive';
 
 const WAITING_FOR: Record<ProbeWaitReason, string> = {
   'own-backoff': "waiting for a held failure's own backoff (a probe never redrives sooner than the policy), until",
+  'last-redrive':
+    "waiting before spending an execution's last redrive on a probe: for a new failure, or a success of the state machine since the opening, until",
 };
 
 export interface ProbeWaitFacts {

@@ -91,7 +91,7 @@ export function acknowledgeAutoRedriveFindings(stack: Stack, c: AutoRedriveNagSc
     drain.acknowledge({
       id: iam5(stack, resource),
       reason:
-        "states:ListExecutions for the reconciliation sweep on this account and Region's state " +
+        "states:ListExecutions for the reconciliation sweep (and a probe's look for a success since its breaker opened) on this account and Region's state " +
         'machines (stateMachine:*): which machines have policies is data in the policy table, ' +
         'not known at deploy time. Set stateMachineArns to narrow it.',
     });
@@ -130,7 +130,7 @@ export function acknowledgeMemberFindings(stack: Stack, m: MemberNagScope): void
     v.acknowledge({
       id: iam5(stack, resource),
       reason:
-        "states:ListExecutions for the central reconciliation sweep on this account's state machines " +
+        "states:ListExecutions for the central reconciliation sweep (and a probe's look for a success since its breaker opened) on this account's state machines " +
         '(stateMachine:*, every Region): which machines have policies is data in the central policy ' +
         'table, not known at deploy time. Set stateMachineArns to narrow it.',
     });

@@ -103,7 +103,7 @@ export function grantLambdaPermissions(stack: Stack, g: LambdaGrants): void {
     });
     g.eventBus?.grantPutEventsTo(fn);
   }
-  // Reconciliation sweep (drain only).
+  // Reconciliation sweep, and a probe's look for a success since its breaker opened (drain only).
   iam.Grant.addToPrincipal({ grantee: g.drain, actions: ['states:ListExecutions'], resourceArns: g.stepFunctions.stateMachines });
   iam.Grant.addToPrincipal({ grantee: g.drain, actions: ['states:ListStateMachines'], resourceArns: ['*'] });
 

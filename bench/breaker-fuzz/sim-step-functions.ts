@@ -216,6 +216,17 @@ export class SimStepFunctions implements StepFunctionsGateway {
     }
   }
 
+  async newestStartIn(stateMachineArn: string, status: ExecutionStatus): Promise<number | undefined> {
+    this.calls.list++;
+    const now = this.clock();
+    let newest: number | undefined;
+    for (const e of this.executions) {
+      if (e.machine.arn !== stateMachineArn || e.runs.length === 0 || this.current(e, now)?.status !== status) continue;
+      newest = Math.max(newest ?? e.spec.startAt, e.spec.startAt);
+    }
+    return newest;
+  }
+
   async *listStateMachines(): AsyncIterable<string> {
     for (const m of this.world.machines) yield m.arn;
   }

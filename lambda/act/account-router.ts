@@ -86,6 +86,11 @@ export class AccountRouter implements StepFunctionsGateway {
     return this.gateway(p.account, p.region, stateMachineArn).listStopped(stateMachineArn, status, since, startedAfter);
   }
 
+  newestStartIn(stateMachineArn: string, status: ExecutionStatus): Promise<number | undefined> {
+    const p = parseStateMachineArn(stateMachineArn);
+    return this.gateway(p.account, p.region, stateMachineArn).newestStartIn(stateMachineArn, status);
+  }
+
   historyPages(executionArn: string): AsyncIterable<readonly HistoryEventView[]> {
     const p = parseExecutionArn(executionArn);
     return this.gateway(p.account, p.region, executionArn).historyPages(executionArn);

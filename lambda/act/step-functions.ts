@@ -63,6 +63,13 @@ export interface StepFunctionsGateway {
    * Optional: gateways that predate state-scoped policies lack it (no failed state known).
    */
   historyPages?(executionArn: string): AsyncIterable<readonly HistoryEventView[]>;
+  /**
+   * When the most recently started execution of the state machine that is now in `status`
+   * started (epoch ms), or undefined when there is none: one ListExecutions call of one
+   * item (the breaker's evidence that the state machine succeeds again, lambda/breaker/probe.ts).
+   * Optional: gateways without it give no evidence.
+   */
+  newestStartIn?(stateMachineArn: string, status: ExecutionStatus): Promise<number | undefined>;
 }
 
 /** GetExecutionHistory page sizes: most failures are named by the first few events. */
@@ -138,6 +145,13 @@ export class SdkStepFunctions implements StepFunctionsGateway {
       }
       nextToken = page.nextToken;
     } while (nextToken);
+  }
+
+  async newestStartIn(stateMachineArn: string, status: ExecutionStatus): Promise<number | undefined> {
+    // "Results are sorted by time, with the most recent execution first", and eventually
+    // consistent: a very recent execution may be missing (API_ListExecutions.html).
+    const page = await this.client.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: status as SdkExecutionStatus, maxResults: 1 }));
+    return page.executions?.[0]?.startDate?.getTime();
   }
 
   async *historyPages(executionArn: string): AsyncIterable<readonly HistoryEventView[]> {

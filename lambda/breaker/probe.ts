@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import { type BreakerGroup, groupLabel, heldShard } from '../../contract/breaker';
 import type { RedrivePolicy } from '../../contract/policy-schema';
+import type { ProbeWaitReason } from '../../contract/probe-wait';
 import { policyDueAt } from '../decide/backoff';
 import type { BreakerState } from '../decide/breaker';
 import { probeCheckDue, probeOutcomeOf } from '../decide/probe-outcome';
@@ -82,6 +83,26 @@ export function heldDueAt(record: FailureRecord, policy: RedrivePolicy, now: num
   return policyDueAt(policy, { executionArn: record.executionArn, redriveCount: record.redriveCount, stoppedAt });
 }
 
+/**
+ * Why a probe whose best candidate is on its last redrive waits, and until when (undefined:
+ * it goes now). Rather than spend an execution's last redrive, it waits for a held failure
+ * with more left whose backoff ends later (`sparedUntil`), or, just after the opening, for
+ * a new failure: the held failures are then often only the few whose redrives failed
+ * before it opened. A delay the policy allows; with maxRedrives 1 every candidate is on its
+ * last, and none waits. Without the newcomer wait the 2-hour outage benchmark lost 3 of 950
+ * (last redrives spent as probes early in the outage). The drain ends it early once an
+ * execution that started since the opening has succeeded (succeededSince): no new failure
+ * then means the outage is over, not that the group is sparse (successful first runs are
+ * not forwarded, so only a look at the state machine tells the two apart), and a last
+ * redrive held on could miss the window (the fuzzer's seed 4 world 7: 16 minutes between
+ * two outages). The CLI words the same wait (cli/breakers.ts).
+ */
+export function lastRedriveWait(policy: RedrivePolicy, openedAt: number, sparedUntil: number | undefined, now: number): { readonly reason: ProbeWaitReason; readonly until: number } | undefined {
+  if (sparedUntil !== undefined) return { reason: 'own-backoff', until: sparedUntil };
+  const until = openedAt + LAST_REDRIVE_WAIT_INTERVALS * policy.breaker.maxProbeIntervalSeconds * 1000;
+  return policy.maxRedrives > 1 && now < until ? { reason: 'last-redrive', until } : undefined;
+}
+
 interface CandidateSearch {
   /** The held failure to probe now, if any. */
   readonly candidate?: FailureRecord;
@@ -106,19 +127,9 @@ async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, openedA
   const last = (f: FailureRecord) => f.redriveCount >= policy.maxRedrives - 1;
   // Every shard of the group's held failures, merged oldest first.
   const held = deps.ledger.held(heldShard(group));
-  const result = (more: boolean): CandidateSearch => {
-    // Rather than spend an execution's last redrive now, wait for one with more left: one
-    // whose backoff ends later, or, just after the opening, a new failure (the held failures
-    // are then often only the few whose redrives failed before it opened). A delay the policy
-    // allows; with maxRedrives 1 every candidate is on its last, and none waits. Without the
-    // newcomer wait the 2-hour outage benchmark lost 3 of 950 (last redrives spent as probes
-    // early in the outage); with it, the fuzzer finds a probe that waited into the next of
-    // several outages in a row (docs/benchmarks-breaker.md, what is left). Ending the wait once
-    // no failure had come for a maximum probe interval fixed that world and lost 1 of 950 in
-    // the 2-hour outage benchmark again: a trade-off, not a fix, so the wait stays as it is.
-    if (best && last(best) && sparedUntil !== undefined) return { more, waitingUntil: sparedUntil };
-    const newcomerWaitEnds = openedAt + LAST_REDRIVE_WAIT_INTERVALS * policy.breaker.maxProbeIntervalSeconds * 1000;
-    if (best && last(best) && policy.maxRedrives > 1 && deps.clock() < newcomerWaitEnds) return { more, waitingUntil: newcomerWaitEnds };
+  const result = async (more: boolean): Promise<CandidateSearch> => {
+    const wait = best && last(best) ? lastRedriveWait(policy, openedAt, sparedUntil, deps.clock()) : undefined;
+    if (wait && (wait.reason === 'own-backoff' || !(await succeededSince(group, openedAt, deps)))) return { more, waitingUntil: wait.until };
     return { candidate: best, more, waitingUntil: best ? undefined : waitingUntil };
   };
   for await (const record of held) {
@@ -139,6 +150,24 @@ async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, openedA
     }
   }
   return result(false);
+}
+
+/**
+ * Whether an execution of the group's state machine that started at or after `since` has
+ * succeeded (one ListExecutions call of one item). Not knowing (no such call in the
+ * gateway, or it failed) is no evidence: the newcomer wait goes on, as it would without it.
+ */
+async function succeededSince(group: BreakerGroup, since: number, deps: BreakerDeps): Promise<boolean> {
+  try {
+    const newest = await deps.stepFunctions.newestStartIn?.(group.stateMachineArn, 'SUCCEEDED');
+    return newest !== undefined && newest >= since;
+  } catch (e) {
+    deps.log.warn('could not list successful executions; the probe waits for a newcomer as before', {
+      stateMachineArn: group.stateMachineArn,
+      errorName: (e as { name?: string }).name ?? 'Error',
+    });
+    return false;
+  }
 }
 
 /** Starts the next probe if it is due. Returns the breaker's state afterwards. */

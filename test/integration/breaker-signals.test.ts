@@ -96,6 +96,30 @@ test("an outage with maxRedrives 2: while it is failing, each execution's last r
   for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
 });
 
+test.each([
+  ['a new execution has succeeded since the opening: the outage is over, and the probe goes at the next drain run', true, false],
+  ['no new execution: a quiet state machine cannot tell, and the probe still waits for a newcomer', false, false],
+  ['ListExecutions is down: no evidence, and the probe waits for a newcomer as before', true, true],
+])("the probe's wait before spending a last redrive (maxRedrives 2, the outage over): %s", async (_name, startsNewcomer, listingDown) => {
+  env = await simEnv(FIXTURE_START, { standIn: { fault: (op) => (listingDown && op === 'ListExecutions' ? 'server-error' : undefined) } });
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, jitter: 'NONE', maxRedrives: 2 });
+  const world = { down: true };
+  const sm = await createMachine(env, 'orders', LAMBDA, () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' } : { ok: true }));
+  const [, ...arns] = await startEachSecond(env, sm, ['e-0', 'e-1', 'e-2']);
+  const { opensAt } = await env.deps.breakers.read(groupOf(sm));
+  await drainAt(env, opensAt!);
+  const opened = await env.deps.breakers.read(groupOf(sm));
+  expect(opened.status).toBe('open');
+  world.down = false;
+  // Its successful run is not forwarded (the rule forwards no first-run SUCCEEDED): only ListExecutions shows it.
+  if (startsNewcomer) await startEachSecond(env, sm, ['after-outage']);
+  await drainAt(env, opened.nextProbeAt! + 60 * SECOND);
+  // With the evidence, the probe's success and the release come in that one drain run.
+  expect(arns.map((a) => redrivesOf(env, a))).toEqual(startsNewcomer && !listingDown ? [2, 2] : [1, 1]);
+  for (let m = 1; m <= 20; m++) await drainAt(env, opensAt! + m * 60 * SECOND);
+  for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+});
+
 test('isolated failures whose redrives succeed never open it (a trickle)', async () => {
   env = await simEnv(FIXTURE_START);
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 60, jitter: 'NONE' });

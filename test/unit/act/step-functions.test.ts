@@ -263,6 +263,23 @@ describe('SdkStepFunctions.listStopped', () => {
   });
 });
 
+describe('SdkStepFunctions.newestStartIn', () => {
+  it('asks for one execution in the status (newest start first) and returns its start; undefined when there is none', async () => {
+    const { mock, sfn } = setup();
+    const startDate = new Date(1_700_000_000_000);
+    mock.on(ListExecutionsCommand).resolvesOnce({ executions: [{ executionArn: 'x', stateMachineArn: STATE_MACHINE_ARN, name: 'x', status: 'SUCCEEDED', startDate }] }).resolvesOnce({ executions: [] });
+    expect(await sfn.newestStartIn(STATE_MACHINE_ARN, 'SUCCEEDED')).toBe(startDate.getTime());
+    expect(await sfn.newestStartIn(STATE_MACHINE_ARN, 'SUCCEEDED')).toBeUndefined();
+    expect(mock.commandCalls(ListExecutionsCommand)[0].args[0].input).toEqual({ stateMachineArn: STATE_MACHINE_ARN, statusFilter: 'SUCCEEDED', maxResults: 1 });
+  });
+
+  it('rethrows what the SDK could not retry away', async () => {
+    const { mock, sfn } = setup();
+    mock.on(ListExecutionsCommand).rejects(serviceError('AccessDeniedException'));
+    await expect(sfn.newestStartIn(STATE_MACHINE_ARN, 'SUCCEEDED')).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+});
+
 describe('SdkStepFunctions.listStateMachines', () => {
   // EXPRESS machines cannot be redriven and ListExecutions rejects them
   // (StateMachineTypeNotSupported), which would abort a reconciliation sweep.
