@@ -42,6 +42,7 @@
  */
 import { delaySeconds, jitterFraction } from '../../lambda/decide/backoff';
 import type { PolicyParseResult } from '../../contract/policy-schema';
+import { DEFAULTS } from '../../lambda/config';
 import { resolvePolicy } from '../../lambda/policy/policy-source';
 import type { ArmRun } from './run-world';
 import { MINUTE } from './world';
@@ -87,6 +88,19 @@ export function policyAt(run: ArmRun, stateMachineArn: string, at: number) {
   for (const epoch of run.policyEpochs) if (epoch.at <= at) policies = epoch.policies;
   const r = resolvePolicy({ policies, pause: { paused: false }, loadedAt: at }, stateMachineArn);
   return r.kind === 'found' ? r.policy : undefined;
+}
+
+/** How long an edit may take to reach the controller (docs/policies.md, "When an edit takes effect"). */
+const POLICY_CACHE_MS = DEFAULTS.policyCacheTtlSeconds * 1000;
+
+/**
+ * The highest maxRedrives of the policies in force at some time in [from, to]: a redrive
+ * within policyCacheTtl of an edit that lowered maxRedrives may still follow the one before.
+ */
+function maxRedrivesDuring(run: ArmRun, stateMachineArn: string, from: number, to: number): number | undefined {
+  const at = [from, ...run.policyEpochs.filter((e) => e.at > from && e.at <= to).map((e) => e.at)];
+  const limits = at.map((t) => policyAt(run, stateMachineArn, t)?.maxRedrives).filter((m): m is number => m !== undefined);
+  return limits.length > 0 ? Math.max(...limits) : undefined;
 }
 
 export function endOf(run: ArmRun, index: number): ExecutionEnd {
@@ -141,7 +155,8 @@ export function armVerdict(run: ArmRun): ArmVerdict {
       doubleRedrives.push({ execution: r.executionIndex, what: `redriven by the controller with no policy (failure ${r.fromCount})` });
       continue;
     }
-    if (r.fromCount >= policy.maxRedrives) doubleRedrives.push({ execution: r.executionIndex, what: `redrive ${r.fromCount + 1} beyond maxRedrives ${policy.maxRedrives}` });
+    const allowed = maxRedrivesDuring(run, world.machines[e.machine].arn, r.at - POLICY_CACHE_MS, r.at) ?? policy.maxRedrives;
+    if (r.fromCount >= allowed) doubleRedrives.push({ execution: r.executionIndex, what: `redrive ${r.fromCount + 1} beyond maxRedrives ${allowed}` });
     const backoffSeconds = delaySeconds(policy, r.fromCount, jitterFraction(e.arn, r.fromCount));
     if (r.at < failed.endsAt + backoffSeconds * 1000 - 1000) {
       early.push({ execution: r.executionIndex, at: r.at, fromCount: r.fromCount, stoppedAt: failed.endsAt, backoffSeconds, source: sourceOf(run, e.arn, r.fromCount) });

@@ -117,7 +117,7 @@ async function releaseWith(ctx: CliContext, deps: Wired, executionArn: string | 
 
 export function releaseCommand(): Command {
   return new Command('release')
-    .description('release held failures (breaker holds and holds after exhaustion): redriven now through the controller, with audit trail')
+    .description('release held failures (breaker holds and holds after exhaustion): back to their policy through the controller (now, or when their backoff ends), with audit trail')
     .argument('[executionArn]', 'one execution whose held failure to release')
     .option('--state-machine <arn>', "every held failure of this state machine (its open breakers stop holding)")
     .option('--rate <n>', "redrives per second, shared with the controller's limiter (default and maximum: the controller's deployed rate)")
@@ -125,7 +125,9 @@ export function releaseCommand(): Command {
     .addHelpText(
       'after',
       `
-A person's release is not stopped by maxRedrives or by an open breaker. While the kill
+A person's release is not stopped by maxRedrives or by an open breaker. Within maxRedrives
+each failure goes back to its policy: redriven now if its own backoff has passed, scheduled
+for then otherwise; past maxRedrives the release is the redrive. While the kill
 switch is on (redrivectl pause) it is refused (redrivectl resume first); a dry-run or
 disabled policy still applies: such failures are parked and decided again by the drain
 once the policy changes (redrivectl status counts them). Every release is in the audit trail

@@ -67,10 +67,13 @@ export function decide(event: StatusChange, resolution: PolicyResolution, facts:
   }
 
   // A failure already handled by another delivery of the same event, or by the drain.
-  // A held failure being released is redriven now if its backoff has passed (or a person
-  // waived it); otherwise it is scheduled for then: the breaker may delay a redrive, never
-  // bring it forward (docs/breaker.md, "The contract").
-  let carryOut: 'due' | 'retry-abandoned-claim' | 'release' | undefined = facts.releasedByHand ? 'release' : undefined;
+  // A held failure being released is redriven now if its backoff has passed; otherwise it is
+  // scheduled for then: the breaker may delay a redrive, never bring it forward
+  // (docs/breaker.md, "The contract"). A person's release too: it ends the hold, and the
+  // failure's own policy takes over (the fuzzer found a release a few seconds before an
+  // outage ended spending a last redrive that the policy alone would have spent after it).
+  // Only past maxRedrives is the person's release itself the redrive, made at once.
+  let carryOut: 'due' | 'retry-abandoned-claim' | 'release' | undefined = facts.releasedByHand && redriveCount >= policy.maxRedrives ? 'release' : undefined;
   const record = facts.thisFailure;
   if (record?.state === 'redriven') return skip('already-handled', `redrive ${redriveCount + 1} was already made for this failure`);
   if (record?.state === 'claimed') {

@@ -5,7 +5,13 @@
  * trail), and policy get / put show and change the breaker settings.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { parsePolicyItem } from '../../contract/policy-schema';
+import { probeWait } from '../../contract/probe-wait';
+import { LAST_REDRIVE_WAIT_INTERVALS } from '../../lambda/breaker/probe';
+import { CLOSED_STATE } from '../../lambda/decide/breaker';
+import type { FailureRecord } from '../../lambda/record/failure-ledger';
 import { handleStatusChange } from '../../lambda/event-path';
+import { probeWaitFacts } from '../../cli/breakers';
 import type { StepBehaviour } from '../../local/sfn';
 import { OPENS_AT_ONCE } from '../support/local';
 import { type CliEnv, expectOneErrorLine, machineWithExecutions, parseJson, runCli, startCliEnv } from './helpers';
@@ -147,6 +153,44 @@ test('status and explain say why a probe waits: never a past time as "next probe
   expect(line((await cli('status')).stdout)).toMatch(new RegExp(`probe ${arns[0]} running since ${new Date(startedAt).toISOString()}$`));
   const json = parseJson(await cli('status', '-o', 'json')) as { breakers: Array<{ stateMachineArn: string; probeWait: string }> };
   expect(json.breakers.find((b) => b.stateMachineArn === sm)?.probeWait).toBe(`probe ${arns[0]} running since ${new Date(startedAt).toISOString()}`);
+});
+
+test("status and explain say the wait before a last redrive is spent on a probe, as the drain waits: until a few probe intervals after the opening, then due", async () => {
+  const parsed = parsePolicyItem({ stateMachine: '*', maxRedrives: 2, intervalSeconds: 0, jitter: 'NONE' });
+  if (!parsed.ok) throw parsed.error;
+  const policy = parsed.policy;
+  const openedAt = Date.UTC(2026, 0, 1, 12);
+  const group = { stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:quiet', errorName: ERROR };
+  const state = { ...CLOSED_STATE, status: 'open' as const, openedAt, nextProbeAt: openedAt + 30_000 };
+  const heldRecord = (name: string, redriveCount: number) =>
+    ({ executionArn: `arn:aws:states:us-east-1:123456789012:execution:quiet:${name}`, redriveCount, stopDate: openedAt - 60_000, updatedAt: openedAt - 60_000, state: 'held' }) as unknown as FailureRecord;
+  const ends = openedAt + LAST_REDRIVE_WAIT_INTERVALS * policy.breaker.maxProbeIntervalSeconds * 1000;
+  const said = async (held: FailureRecord[], now: number) => probeWait(await probeWaitFacts(group, state, policy, h.local.deps.ledger, now, held), now);
+  const lastOnes = [heldRecord('a', 1), heldRecord('b', 1)];
+  expect(await said(lastOnes, openedAt + 60_000)).toBe(
+    `waiting before spending an execution's last redrive on a probe: for a new failure, or a success of the state machine since the opening, until ${new Date(ends).toISOString()}`,
+  );
+  expect(await said(lastOnes, ends)).toBe('due now, at the next drain run');
+  // A held failure with more left is due: the probe goes.
+  expect(await said([...lastOnes, heldRecord('c', 0)], openedAt + 60_000)).toBe('due now, at the next drain run');
+});
+
+test("a person's release within maxRedrives hands the failure back to its policy: scheduled when its own backoff has not passed, not redriven at once", async () => {
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 0, breaker: OPENS_AT_ONCE });
+  const { arns } = await outage('backoff', 7);
+  const failures = (await Promise.all(arns.map((a) => h.local.deps.ledger.failuresOf(a)))).flat();
+  const held = failures.find((f) => f.state === 'held' && f.reason === 'breaker-open');
+  expect(held).toBeDefined();
+  // The owner's policy now waits an hour before the next redrive: the held failure stopped seconds ago.
+  await h.local.putPolicy({ stateMachine: '*', intervalSeconds: 3600, jitter: 'NONE', breaker: OPENS_AT_ONCE });
+  const before = h.local.standIn.redrives.length;
+  const r = parseJson(await cli('release', held!.executionArn, '--yes', '-o', 'json')) as { summary: Record<string, number>; outcomes: Array<Record<string, unknown>> };
+  expect(r.summary).toMatchObject({ released: 1, redriven: 0, scheduled: 1 });
+  expect(r.outcomes).toEqual([expect.objectContaining({ decision: 'redrive-later', reason: 'backoff' })]);
+  expect(h.local.standIn.redrives.length).toBe(before);
+  const after = await h.local.deps.ledger.get(held!.executionArn, held!.redriveCount);
+  expect(after).toMatchObject({ state: 'pending' });
+  expect(after!.dueAt).toBeGreaterThanOrEqual((held!.stopDate ?? 0) + 3_600_000 - 1000);
 });
 
 test('hold after exhaustion: a person releases it past maxRedrives', async () => {
