@@ -201,7 +201,10 @@ export async function scheduledRun(deps: ControllerDeps & { readonly sweepSchedu
   if (report.paused) return { drain: report, sweep: undefined };
   // A long release used most of the Lambda's time: the sweep waits for the next tick.
   if (now - started > SWEEP_LATEST_START_MS) return { drain: report, sweep: undefined };
-  const run = await deps.sweepSchedule.claimRun(now, deps.config.reconcileEveryMinutes * 60_000);
+  // Claimed as of the tick's start: the sweep keeps the schedule's phase, every
+  // reconcileEveryMinutes ticks, however long this run's drain and breakers took (claimed at
+  // its end, one slow run would move every later sweep a tick further on).
+  const run = await deps.sweepSchedule.claimRun(started, deps.config.reconcileEveryMinutes * 60_000);
   if (!run.claimed) return { drain: report, sweep: undefined };
   // Incremental: failures since the previous sweep (with an overlap for eventually
   // consistent listings), never further back than the look-back.

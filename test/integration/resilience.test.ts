@@ -188,6 +188,19 @@ describe('reconciliation', () => {
 });
 
 describe('scheduled run', () => {
+  test("the sweep keeps the schedule's phase: a run whose drain took half a minute does not push every later sweep a tick on", async () => {
+    await withFlakyMachine(failsOnce, { intervalSeconds: 0 }, async (env) => {
+      const every = env.deps.config.reconcileEveryMinutes * 60_000;
+      const tick = env.clock.now();
+      // This tick's drain and breakers take 30 s (a probe watched, a release): the clock reads later after the first look.
+      let looks = 0;
+      const slow = { ...env.deps, clock: () => (looks++ === 0 ? tick : tick + 30_000) };
+      expect((await scheduledRun(slow)).sweep).toBeDefined();
+      env.clock.advanceTo(tick + every);
+      expect((await scheduledRun(env.deps)).sweep).toBeDefined(); // every reconcileEveryMinutes ticks, as scheduled
+    });
+  });
+
   test('sweeps once per interval and then only since the previous sweep (with an overlap)', async () => {
     await withFlakyMachine(failsOnce, { intervalSeconds: 0 }, async (env, sm) => {
       const { arn: first } = await failedExecution(env, sm, 'before-first-sweep');
