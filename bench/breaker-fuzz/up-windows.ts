@@ -10,7 +10,9 @@
  *   about as long as this execution's own run;
  * - the drain releases within a minute of learning it, on the minute;
  * - nothing is probed or released while a person's kill switch is on (in both arms alike);
- * - and never sooner than the policy's backoff after the execution's last failure (rule c).
+ * - and never sooner than the policy's backoff after the execution's last failure (rule c),
+ *   with the redrives it had left when the window opened (a redrive in flight then, a probe
+ *   of this very execution say, is an attempt to use the window, decided by its timing).
  *
  * Computed from the world's outages and the breaker-on arm's own probes and failures, so a
  * breaker that could have used the window and did not (a release that never comes, a probe
@@ -47,12 +49,14 @@ export function recoveredInUnusableUpWindow(world: World, off: ArmRun, on: ArmRu
   // Nothing is probed or released while a person's kill switch is on (in either arm).
   const seen = probeInFlightEnd(world, on, e.machine, window.from) ?? unpausedFrom(world, window.from) + policy.breaker.maxProbeIntervalSeconds * 1000 + e.runMs;
   const released = unpausedFrom(world, seen) + MINUTE;
+  // Its runs that had failed before the window opened. A redrive running when it opens (a
+  // probe of this very execution, say) or started later is an attempt to use the window,
+  // which the timing below decides. With no redrive left when it opened, the window is not
+  // to blame (counted worse off).
   const runs = on.sim.runsOf(i);
-  const failures = runs.filter((r) => r.status !== 'SUCCEEDED' && r.endsAt <= released);
-  const failed = failures.at(-1);
-  if (!failed) return false;
+  const failed = runs.filter((r) => r.endsAt <= window.from).at(-1);
+  if (!failed || failed.status === 'SUCCEEDED') return false;
   const count = runs.indexOf(failed);
-  // No redrive left by then: not the window's doing (counted worse off).
   if (count >= policy.maxRedrives) return false;
   const due = failed.endsAt + delaySeconds(policy, count, jitterFraction(e.arn, count)) * 1000;
   return alignUp(Math.max(released, due)) + e.runMs >= window.to;

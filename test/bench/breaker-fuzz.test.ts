@@ -82,6 +82,10 @@ test.each([
   [20, 476, "a person's release before the failure's own backoff"],
   // A release within a minute of an edit lowering maxRedrives followed the policy before the edit (the documented policy cache).
   [21, 38, 'a release just after maxRedrives was lowered'],
+  // The sweep's phase moved a minute with the breaker on (claimed at the end of a drain run that watched a probe): the arms found a lost event at different times (the sweep now keeps the schedule's phase).
+  [39, 207, 'a sweep a minute apart between the arms'],
+  // A probe of this execution started 4 s before a 5-minute up-window and ran 6 minutes past it; the breaker-off redrive had started 3 minutes earlier (the up-window rule now counts the redrives failed before the window opened, not the probe running then).
+  [33, 104, 'a probe running when a window shorter than a run opened'],
 ])('the fuzzer found seed %i world %i (%s): none worse off, none redriven twice', async (seed, index) => {
   const { result } = await compareWorld(seed, index);
   expect({ worseOff: result.worseOff.map((w) => w.why), doubleRedrives: result.doubleRedrives, lost: result.lost }).toEqual({ worseOff: [], doubleRedrives: 0, lost: 0 });
