@@ -160,7 +160,9 @@ async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, openedA
 async function succeededSince(group: BreakerGroup, since: number, deps: BreakerDeps): Promise<boolean> {
   try {
     const newest = await deps.stepFunctions.newestStartIn?.(group.stateMachineArn, 'SUCCEEDED');
-    return newest !== undefined && newest >= since;
+    const succeeded = newest !== undefined && newest >= since;
+    if (succeeded) deps.log.info('an execution started since the opening succeeded: the probe spends a last redrive now', { stateMachineArn: group.stateMachineArn, errorName: group.errorName });
+    return succeeded;
   } catch (e) {
     deps.log.warn('could not list successful executions; the probe waits for a newcomer as before', {
       stateMachineArn: group.stateMachineArn,
