@@ -12,15 +12,15 @@ export type ProbeWaitReason =
   | 'own-backoff'
   /**
    * Every due held failure is on its last redrive: just after the opening, the probe waits
-   * for a new failure with more left, or for an execution started since the opening to
-   * succeed (lambda/breaker/probe.ts lastRedriveWait).
+   * for a new failure with more left while the outage shows it goes on, not after a success
+   * since the opening (lambda/breaker/probe.ts lastRedriveWait, outageGoesOn).
    */
   | 'last-redrive';
 
 const WAITING_FOR: Record<ProbeWaitReason, string> = {
   'own-backoff': "waiting for a held failure's own backoff (a probe never redrives sooner than the policy), until",
   'last-redrive':
-    "waiting before spending an execution's last redrive on a probe: for a new failure, or a success of the state machine since the opening, until",
+    "waiting before spending an execution's last redrive on a probe, while failures show the outage goes on (ended by a success of the state machine since the opening), at the latest until",
 };
 
 export interface ProbeWaitFacts {

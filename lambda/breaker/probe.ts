@@ -90,12 +90,13 @@ export function heldDueAt(record: FailureRecord, policy: RedrivePolicy, now: num
  * a new failure: the held failures are then often only the few whose redrives failed
  * before it opened. A delay the policy allows; with maxRedrives 1 every candidate is on its
  * last, and none waits. Without the newcomer wait the 2-hour outage benchmark lost 3 of 950
- * (last redrives spent as probes early in the outage). The drain ends it early once an
- * execution that started since the opening has succeeded (succeededSince): no new failure
- * then means the outage is over, not that the group is sparse (successful first runs are
- * not forwarded, so only a look at the state machine tells the two apart), and a last
- * redrive held on could miss the window (the fuzzer's seed 4 world 7: 16 minutes between
- * two outages). The CLI words the same wait (cli/breakers.ts).
+ * (last redrives spent as probes early in the outage). The drain keeps it only while the
+ * outage shows it goes on (outageGoesOn), and ends it once an execution that started since
+ * the opening has succeeded (succeededSince): no new failure then means the outage is over,
+ * not that the group is sparse (successful first runs are not forwarded, so only a look at
+ * the state machine tells the two apart), and a last redrive held on could miss the window
+ * (the fuzzer's seed 4 world 7: 16 minutes between two outages). The CLI words the same
+ * wait, with its latest end (cli/breakers.ts).
  */
 export function lastRedriveWait(policy: RedrivePolicy, openedAt: number, sparedUntil: number | undefined, now: number): { readonly reason: ProbeWaitReason; readonly until: number } | undefined {
   if (sparedUntil !== undefined) return { reason: 'own-backoff', until: sparedUntil };
@@ -118,22 +119,27 @@ interface CandidateSearch {
  * policy would have), first in probeOrder. Those without a redrive left are released
  * (given up, or held as exhausted) on the way.
  */
-async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, openedAt: number, deps: BreakerDeps): Promise<CandidateSearch> {
+async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, openedAt: number, shared: SharedDependency, deps: BreakerDeps): Promise<CandidateSearch> {
   let examined = 0;
   let best: FailureRecord | undefined;
   let waitingUntil: number | undefined;
   /** The earliest due time of a held failure that is not on its last redrive. */
   let sparedUntil: number | undefined;
+  /** When the newest held failure examined stopped (the group's latest failure once all were read). */
+  let newestStop = Number.NEGATIVE_INFINITY;
   const last = (f: FailureRecord) => f.redriveCount >= policy.maxRedrives - 1;
   // Every shard of the group's held failures, merged oldest first.
   const held = deps.ledger.held(heldShard(group));
   const result = async (more: boolean): Promise<CandidateSearch> => {
     const wait = best && last(best) ? lastRedriveWait(policy, openedAt, sparedUntil, deps.clock()) : undefined;
-    if (wait && (wait.reason === 'own-backoff' || !(await succeededSince(group, openedAt, deps)))) return { more, waitingUntil: wait.until };
+    if (wait && (wait.reason === 'own-backoff' || (await outageGoesOn(group, openedAt, more ? undefined : newestStop, policy, shared, deps)))) {
+      return { more, waitingUntil: wait.until };
+    }
     return { candidate: best, more, waitingUntil: best ? undefined : waitingUntil };
   };
   for await (const record of held) {
     examined++;
+    newestStop = Math.max(newestStop, record.stopDate ?? record.heldAt ?? record.updatedAt);
     const now = deps.clock();
     if (record.redriveCount >= policy.maxRedrives) await processStatusChange(eventFromRecord(record, now, 'release'), deps, { source: 'release' });
     else {
@@ -150,6 +156,43 @@ async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, openedA
     }
   }
   return result(false);
+}
+
+/**
+ * What the drain knows of the group's dependency from other state machines' breakers for
+ * the same error name, when that name means one dependency (contract/error-names.ts).
+ */
+export interface SharedDependency {
+  /** When another state machine's open breaker for it last learned it is down (its opening, or a failed probe); null: none. */
+  readonly downAt: number | null;
+  /** Another state machine's probe of it succeeded since this group opened. */
+  readonly recovered: boolean;
+}
+
+export const NOTHING_SHARED: SharedDependency = { downAt: null, recovered: false };
+
+/**
+ * Whether the wait before spending a last redrive goes on (lastRedriveWait): only while
+ * something says the outage does (within a maximum probe interval: a failure of the group,
+ * or another state machine's breaker for the same dependency opening or failing a probe;
+ * or more held failures than were read) and nothing says it is over (that breaker's probe succeeded; an execution
+ * started since the opening succeeded). Otherwise the last redrive is spent, as the policy
+ * alone would have spent it, and no later than a maximum probe interval after the last sign
+ * of the outage: a window between two outages is then used as the contract's exception
+ * allows (docs/breaker.md), where a fixed wait let one pass (the fuzzer's seed 47 world
+ * 468: a group of two executions, 16 minutes of wait, a 15-minute window).
+ */
+async function outageGoesOn(group: BreakerGroup, openedAt: number, newestStop: number | undefined, policy: RedrivePolicy, shared: SharedDependency, deps: BreakerDeps): Promise<boolean> {
+  if (shared.recovered) return false;
+  const interval = policy.breaker.maxProbeIntervalSeconds * 1000;
+  const now = deps.clock();
+  const failingLately = newestStop === undefined || now - newestStop < interval;
+  // Another breaker probes at least every maximum interval plus a drain run: its last failed
+  // probe stays a sign until its next one could have said otherwise. Its waiting is no sign:
+  // two groups waiting on each other end together.
+  const siblingDownLately = shared.downAt !== null && now - shared.downAt < 2 * interval;
+  if (!failingLately && !siblingDownLately) return false;
+  return !(await succeededSince(group, openedAt, deps));
 }
 
 /**
@@ -173,9 +216,9 @@ async function succeededSince(group: BreakerGroup, since: number, deps: BreakerD
 }
 
 /** Starts the next probe if it is due. Returns the breaker's state afterwards. */
-export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
+export async function startProbeIfDue(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps, shared: SharedDependency = NOTHING_SHARED): Promise<BreakerState> {
   if (state.status !== 'open' || state.probe || (state.nextProbeAt ?? 0) > deps.clock()) return state;
-  const { candidate, more, waitingUntil } = await findCandidate(group, policy, state.openedAt ?? 0, deps);
+  const { candidate, more, waitingUntil } = await findCandidate(group, policy, state.openedAt ?? 0, shared, deps);
   if (!candidate) {
     // Held failures whose own backoff has not passed: the probe waits for the first of them
     // (the policy alone would not have redriven any of them sooner either); or a long run
@@ -234,9 +277,10 @@ export async function probeTurn(
   policy: RedrivePolicy,
   deps: BreakerDeps,
   options: { readonly deadline: number; readonly watchMs: number; readonly pollMs: number },
+  shared: SharedDependency = NOTHING_SHARED,
 ): Promise<BreakerState> {
   let s = await checkProbe(group, state, policy, deps);
-  s = await startProbeIfDue(group, s, policy, deps);
+  s = await startProbeIfDue(group, s, policy, deps, shared);
   while (s.status === 'open' && s.probe && deps.clock() - s.probe.startedAt < options.watchMs && deps.clock() + options.pollMs < options.deadline) {
     await deps.sleep(options.pollMs);
     s = await checkProbe(group, s, policy, deps);

@@ -20,11 +20,11 @@ import { parseStateMachineArn } from '../../contract/arn';
 import { namesOneDependency } from '../../contract/error-names';
 import { METRIC } from '../../contract/metrics';
 import { BREAKER_DEFAULTS, type RedrivePolicy } from '../../contract/policy-schema';
-import type { BreakerState } from '../decide/breaker';
+import { type BreakerState, lastLearnedDown } from '../decide/breaker';
 import type { Outcome } from '../event-path';
 import { type PolicySnapshot, resolvePolicy } from '../policy/policy-source';
 import { announceIfClosed, announceOwed } from '../record/breaker-events';
-import { type BreakerDeps, probeTurn } from './probe';
+import { type BreakerDeps, NOTHING_SHARED, probeTurn, type SharedDependency } from './probe';
 import { giveUpNearWindowEnd, releaseGroup } from './release';
 import { stillServed } from '../unserved-failure';
 
@@ -75,7 +75,22 @@ function breakerPolicy(snapshot: PolicySnapshot, group: BreakerGroup): RedrivePo
 
 const probeWatch = (deadline: number, options: BreakerRunOptions) => ({ deadline, watchMs: options.probeWatchMs ?? 30_000, pollMs: options.probePollMs ?? 3_000 });
 
-async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions): Promise<BreakerState> {
+/**
+ * What other state machines' breakers say of this group's dependency (the same error name,
+ * when it means one dependency): when an open one last learned it is down, and whether one
+ * was released after a probe succeeded since this group opened.
+ */
+function sharedDependency(group: BreakerGroup, state: BreakerState, active: ReadonlyArray<{ group: BreakerGroup; state: BreakerState }>): SharedDependency {
+  if (!namesOneDependency(group.errorName)) return NOTHING_SHARED;
+  const siblings = active.filter((b) => b.group.errorName === group.errorName && b.group.stateMachineArn !== group.stateMachineArn);
+  const down = siblings.filter((b) => b.state.status === 'open').map((b) => lastLearnedDown(b.state));
+  return {
+    downAt: down.length > 0 ? Math.max(...down) : null,
+    recovered: siblings.some((b) => b.state.status === 'releasing' && b.state.closeReason === 'probe-succeeded' && (b.state.closedAt ?? 0) >= (state.openedAt ?? 0)),
+  };
+}
+
+async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions, shared: SharedDependency): Promise<BreakerState> {
   if (state.status !== 'open') return state;
   // A group in an account or Region no longer served stops holding (it could never probe):
   // its release settles each held failure as account-not-served (unserved-failure.ts).
@@ -87,7 +102,7 @@ async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySn
     await announceIfClosed(group, before, step, deps);
     return step.state;
   }
-  return probeTurn(group, state, policy, deps, probeWatch(deadline, options));
+  return probeTurn(group, state, policy, deps, probeWatch(deadline, options), shared);
 }
 
 /**
@@ -119,9 +134,12 @@ async function probeSiblings(
       if (!policy) return b;
       try {
         const { step } = await deps.breakers.transition(b.group, { kind: 'sibling-recovered', recoveredAt: at, at: deps.clock() }, policy.breaker, b.state);
-        if (!step.effects.some((e) => e.kind === 'advanced')) return { group: b.group, state: step.state };
+        const advanced = step.effects.some((e) => e.kind === 'advanced');
+        // A probe already due that waited this run before spending a last redrive goes now too.
+        const waited = !advanced && step.state.status === 'open' && !step.state.probe && (step.state.nextProbeAt ?? 0) <= deps.clock() && lastLearnedDown(step.state) < at;
+        if (!advanced && !waited) return { group: b.group, state: step.state };
         deps.log.info('probe brought forward: a group with the same error recovered', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName });
-        return { group: b.group, state: await probeTurn(b.group, step.state, policy, deps, probeWatch(deadline, options)) };
+        return { group: b.group, state: await probeTurn(b.group, step.state, policy, deps, probeWatch(deadline, options), { downAt: null, recovered: true }) };
       } catch (e) {
         deps.log.error('breaker step failed; retried next run', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName, error: (e as Error).message });
         return b;
@@ -141,7 +159,7 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
     const turns = await Promise.all(
       active.map(async (b) => {
         try {
-          return { group: b.group, state: await turn(b.group, b.state, snapshot, deps, deadline, options) };
+          return { group: b.group, state: await turn(b.group, b.state, snapshot, deps, deadline, options, sharedDependency(b.group, b.state, active)) };
         } catch (e) {
           deps.log.error('breaker step failed; retried next run', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName, error: (e as Error).message });
           return b;

@@ -60,6 +60,14 @@ export interface BreakerState {
   readonly counts: Readonly<Record<string, number>>;
 }
 
+/**
+ * When an open group last learned that its dependency is down: its opening, or the outcome
+ * of its last probe (the next probe is scheduled one interval after it).
+ */
+export function lastLearnedDown(state: BreakerState): number {
+  return Math.max(state.openedAt ?? 0, (state.nextProbeAt ?? 0) - (state.probeIntervalMs ?? 0));
+}
+
 export const CLOSED_STATE: BreakerState = {
   status: 'closed',
   version: 0,
@@ -391,8 +399,7 @@ export function step(state: BreakerState, obs: Observation, settings: BreakerSet
       if ((state.nextProbeAt ?? 0) <= obs.at) return ignored(state, 'the next probe is already due');
       // At most once per recovery: not when this group opened or learned a probe's outcome
       // after that recovery (its own evidence is newer).
-      const learnedAt = Math.max(state.openedAt ?? 0, (state.nextProbeAt ?? 0) - (state.probeIntervalMs ?? 0));
-      if (learnedAt >= obs.recoveredAt) return ignored(state, 'this group learned more recently than the recovery');
+      if (lastLearnedDown(state) >= obs.recoveredAt) return ignored(state, 'this group learned more recently than the recovery');
       return write(state, { ...state, nextProbeAt: obs.at }, obs.at, settings, { kind: 'advanced' });
     }
     case 'release-finished':

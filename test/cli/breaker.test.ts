@@ -168,7 +168,7 @@ test("status and explain say the wait before a last redrive is spent on a probe,
   const said = async (held: FailureRecord[], now: number) => probeWait(await probeWaitFacts(group, state, policy, h.local.deps.ledger, now, held), now);
   const lastOnes = [heldRecord('a', 1), heldRecord('b', 1)];
   expect(await said(lastOnes, openedAt + 60_000)).toBe(
-    `waiting before spending an execution's last redrive on a probe: for a new failure, or a success of the state machine since the opening, until ${new Date(ends).toISOString()}`,
+    `waiting before spending an execution's last redrive on a probe, while failures show the outage goes on (ended by a success of the state machine since the opening), at the latest until ${new Date(ends).toISOString()}`,
   );
   expect(await said(lastOnes, ends)).toBe('due now, at the next drain run');
   // A held failure with more left is due: the probe goes.

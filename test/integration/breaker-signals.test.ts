@@ -8,6 +8,7 @@
  * most redrives left, not the oldest, and spends a last redrive once its policy's backoff has passed.
  */
 import { heldShard } from '../../contract/breaker';
+import type { StepBehaviour } from '../../local/sfn';
 import { METRIC } from '../../contract/metrics';
 import { drain } from '../../lambda/scheduled-drain';
 import { createMachine, FIXTURE_START, redrivesOf, type SimEnv, simEnv, startEachSecond, drainAt, OPENS_AT_ONCE } from '../support/local';
@@ -98,14 +99,15 @@ test("an outage with maxRedrives 2: while it is failing, each execution's last r
 
 test.each([
   ['a new execution has succeeded since the opening: the outage is over, and the probe goes at the next drain run', true, false],
-  ['no new execution: a quiet state machine cannot tell, and the probe still waits for a newcomer', false, false],
-  ['ListExecutions is down: no evidence, and the probe waits for a newcomer as before', true, true],
+  ['no new execution: failures a minute old may mean the outage goes on, so the probe waits, until the group has been quiet for a maximum probe interval', false, false],
+  ['ListExecutions is down: no evidence of a success, and the probe waits as for a quiet group', true, true],
 ])("the probe's wait before spending a last redrive (maxRedrives 2, the outage over): %s", async (_name, startsNewcomer, listingDown) => {
   env = await simEnv(FIXTURE_START, { standIn: { fault: (op) => (listingDown && op === 'ListExecutions' ? 'server-error' : undefined) } });
   await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, jitter: 'NONE', maxRedrives: 2 });
   const world = { down: true };
   const sm = await createMachine(env, 'orders', LAMBDA, () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'downstream answered 503' } : { ok: true }));
   const [, ...arns] = await startEachSecond(env, sm, ['e-0', 'e-1', 'e-2']);
+  const lastFailure = env.clock.now();
   const { opensAt } = await env.deps.breakers.read(groupOf(sm));
   await drainAt(env, opensAt!);
   const opened = await env.deps.breakers.read(groupOf(sm));
@@ -116,8 +118,45 @@ test.each([
   await drainAt(env, opened.nextProbeAt! + 60 * SECOND);
   // With the evidence, the probe's success and the release come in that one drain run.
   expect(arns.map((a) => redrivesOf(env, a))).toEqual(startsNewcomer && !listingDown ? [2, 2] : [1, 1]);
-  for (let m = 1; m <= 20; m++) await drainAt(env, opensAt! + m * 60 * SECOND);
+  // Quiet for a maximum probe interval (240 s) since the last failure: the last redrive is spent, not 16 minutes after the opening.
+  const quiet = lastFailure + 240 * SECOND;
+  for (let at = opened.nextProbeAt! + 120 * SECOND; at <= quiet + 60 * SECOND; at += 60 * SECOND) await drainAt(env, at);
   for (const arn of arns) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
+});
+
+test("a shared dependency: while another state machine's breaker for the same error keeps failing its probes, a quiet group's last redrives wait; that breaker's successful probe ends the wait at once", async () => {
+  env = await simEnv(FIXTURE_START);
+  await env.putPolicy({ stateMachine: '*', intervalSeconds: 0, jitter: 'NONE', maxRedrives: 2 });
+  const world = { down: true };
+  const behaviour: StepBehaviour = () => (world.down ? { ok: false, error: OUTAGE_ERROR, cause: 'Lambda service 500' } : { ok: true });
+  const quiet = await createMachine(env, 'orders', LAMBDA, behaviour);
+  const busy = await createMachine(env, 'billing', 'arn:aws:lambda:us-east-1:123456789012:function:billing', behaviour);
+  const [, ...held] = await startEachSecond(env, quiet, ['q-0', 'q-1', 'q-2']);
+  await startEachSecond(env, busy, ['b-0', 'b-1', 'b-2']);
+  const opensAt = Math.max(...(await Promise.all([quiet, busy].map(async (sm) => (await env.deps.breakers.read(groupOf(sm))).opensAt!))));
+  await drainAt(env, opensAt);
+  for (const sm of [quiet, busy]) expect((await env.deps.breakers.read(groupOf(sm))).status).toBe('open');
+  // Ten minutes of the outage: the busy state machine's new executions fail and its probes
+  // of them fail; the quiet group has no failure of its own after its first minute.
+  for (let m = 1; m <= 10; m++) {
+    await startEachSecond(env, busy, [`b-new-${m}`]);
+    await drainAt(env, opensAt + m * 60 * SECOND);
+  }
+  expect(held.map((a) => redrivesOf(env, a))).toEqual([1, 1]);
+  expect(env.standIn.redrives.filter((r) => r.executionArn.includes(':billing:')).length).toBeGreaterThan(6);
+  // The dependency is back: the busy group's next probe succeeds, and the quiet group probes in that drain run.
+  world.down = false;
+  let busyClosedAt: number | undefined;
+  let quietRedrivenAt: number | undefined;
+  for (let m = 11; m <= 16 && quietRedrivenAt === undefined; m++) {
+    await drainAt(env, opensAt + m * 60 * SECOND);
+    if (busyClosedAt === undefined && (await env.deps.breakers.read(groupOf(busy))).status !== 'open') busyClosedAt = env.clock.now();
+    if (held.some((a) => redrivesOf(env, a) === 2)) quietRedrivenAt = env.clock.now();
+  }
+  expect(busyClosedAt).toBeDefined();
+  expect(quietRedrivenAt).toBe(busyClosedAt);
+  await drainAt(env, env.clock.now() + 60 * SECOND);
+  for (const arn of held) expect(env.standIn.getExecution(arn)?.status).toBe('SUCCEEDED');
 });
 
 test('isolated failures whose redrives succeed never open it (a trickle)', async () => {
