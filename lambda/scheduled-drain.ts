@@ -182,6 +182,9 @@ async function overBudget(record: FailureRecord, deps: ControllerDeps, snapshot:
 /** The sweep is not started after this much of the drain Lambda's 5 minutes has gone (releases). */
 export const SWEEP_LATEST_START_MS = 120_000;
 
+/** How much of a drain run before the sweep's claim does not move the sweep's schedule (under a drain interval: at most one sweep a tick). */
+export const SWEEP_PHASE_TOLERANCE_MS = 59_000;
+
 /** How far each sweep reaches back before the previous one started. */
 export const SWEEP_OVERLAP_MS = 60 * 60_000;
 
@@ -201,10 +204,11 @@ export async function scheduledRun(deps: ControllerDeps & { readonly sweepSchedu
   if (report.paused) return { drain: report, sweep: undefined };
   // A long release used most of the Lambda's time: the sweep waits for the next tick.
   if (now - started > SWEEP_LATEST_START_MS) return { drain: report, sweep: undefined };
-  // Claimed as of the tick's start: the sweep keeps the schedule's phase, every
-  // reconcileEveryMinutes ticks, however long this run's drain and breakers took (claimed at
-  // its end, one slow run would move every later sweep a tick further on).
-  const run = await deps.sweepSchedule.claimRun(started, deps.config.reconcileEveryMinutes * 60_000);
+  // Claimed as of the tick's start when the drain took under a minute: a run that watched a
+  // probe for half a minute must not push this and every later sweep a whole tick on. A run
+  // that took longer (a release in a storm) still moves it, which spaces out sweeps while
+  // the drain is busy.
+  const run = await deps.sweepSchedule.claimRun(now - Math.min(now - started, SWEEP_PHASE_TOLERANCE_MS), deps.config.reconcileEveryMinutes * 60_000);
   if (!run.claimed) return { drain: report, sweep: undefined };
   // Incremental: failures since the previous sweep (with an overlap for eventually
   // consistent listings), never further back than the look-back.
