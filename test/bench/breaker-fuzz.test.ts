@@ -86,6 +86,8 @@ test.each([
   [39, 207, 'a sweep a minute apart between the arms'],
   // A probe of this execution started 4 s before a 5-minute up-window and ran 6 minutes past it; the breaker-off redrive had started 3 minutes earlier (the up-window rule now counts the redrives failed before the window opened, not the probe running then).
   [33, 104, 'a probe running when a window shorter than a run opened'],
+  // A group of two executions opened as a 7-minute outage ended; the fixed 16-minute wait before spending a last redrive let a 15-minute window pass (the wait now lasts only while the outage shows it goes on).
+  [47, 468, 'a fixed wait before a last redrive, past a window'],
 ])('the fuzzer found seed %i world %i (%s): none worse off, none redriven twice', async (seed, index) => {
   const { result } = await compareWorld(seed, index);
   expect({ worseOff: result.worseOff.map((w) => w.why), doubleRedrives: result.doubleRedrives, lost: result.lost }).toEqual({ worseOff: [], doubleRedrives: 0, lost: 0 });
