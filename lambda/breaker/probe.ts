@@ -173,10 +173,11 @@ export const NOTHING_SHARED: SharedDependency = { downAt: null, recovered: false
 
 /**
  * Whether the wait before spending a last redrive goes on (lastRedriveWait): only while
- * something says the outage does (within a maximum probe interval: a failure of the group,
- * or another state machine's breaker for the same dependency opening or failing a probe;
- * or more held failures than were read) and nothing says it is over (that breaker's probe succeeded; an execution
- * started since the opening succeeded). Otherwise the last redrive is spent, as the policy
+ * something says the outage does (a failure of the group within a maximum probe interval,
+ * more held failures than were read, or another state machine's breaker for the same
+ * dependency opening or failing a probe within two) and nothing says it is over (that
+ * breaker's probe succeeded; an execution started since the opening succeeded).
+ * Otherwise the last redrive is spent, as the policy
  * alone would have spent it, and no later than a maximum probe interval after the last sign
  * of the outage: a window between two outages is then used as the contract's exception
  * allows (docs/breaker.md), where a fixed wait let one pass (the fuzzer's seed 47 world
