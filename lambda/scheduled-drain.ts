@@ -208,7 +208,7 @@ export async function scheduledRun(deps: ControllerDeps & { readonly sweepSchedu
   // probe for half a minute must not push this and every later sweep a whole tick on. A run
   // that took longer (a release in a storm) still moves it, which spaces out sweeps while
   // the drain is busy.
-  const run = await deps.sweepSchedule.claimRun(now - Math.min(now - started, SWEEP_PHASE_TOLERANCE_MS), deps.config.reconcileEveryMinutes * 60_000);
+  const run = await deps.sweepSchedule.claimRun(Math.max(started, now - SWEEP_PHASE_TOLERANCE_MS), deps.config.reconcileEveryMinutes * 60_000);
   if (!run.claimed) return { drain: report, sweep: undefined };
   // Incremental: failures since the previous sweep (with an overlap for eventually
   // consistent listings), never further back than the look-back.

@@ -86,8 +86,13 @@ function sharedDependency(group: BreakerGroup, state: BreakerState, active: Read
   const down = siblings.filter((b) => b.state.status === 'open').map((b) => lastLearnedDown(b.state));
   return {
     downAt: down.length > 0 ? Math.max(...down) : null,
-    recovered: siblings.some((b) => b.state.status === 'releasing' && b.state.closeReason === 'probe-succeeded' && (b.state.closedAt ?? 0) >= (state.openedAt ?? 0)),
+    recovered: siblings.some((b) => (recoveredByProbeAt(b.state) ?? Number.NEGATIVE_INFINITY) >= (state.openedAt ?? 0)),
   };
+}
+
+/** When a breaker stopped holding because its probe succeeded (releasing); undefined otherwise. */
+function recoveredByProbeAt(state: BreakerState): number | undefined {
+  return state.status === 'releasing' && state.closeReason === 'probe-succeeded' && state.closedAt !== null ? state.closedAt : undefined;
 }
 
 async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions, shared: SharedDependency): Promise<BreakerState> {
@@ -122,8 +127,9 @@ async function probeSiblings(
 ): Promise<Array<{ group: BreakerGroup; state: BreakerState }>> {
   const recoveredAt = new Map<string, number>();
   for (const { group, state } of turns) {
-    if (state.status !== 'releasing' || state.closeReason !== 'probe-succeeded' || state.closedAt === null || !namesOneDependency(group.errorName)) continue;
-    recoveredAt.set(group.errorName, Math.max(recoveredAt.get(group.errorName) ?? 0, state.closedAt));
+    const at = recoveredByProbeAt(state);
+    if (at === undefined || !namesOneDependency(group.errorName)) continue;
+    recoveredAt.set(group.errorName, Math.max(recoveredAt.get(group.errorName) ?? 0, at));
   }
   if (recoveredAt.size === 0 || deps.clock() >= deadline) return [...turns];
   return Promise.all(
@@ -134,10 +140,9 @@ async function probeSiblings(
       if (!policy) return b;
       try {
         const { step } = await deps.breakers.transition(b.group, { kind: 'sibling-recovered', recoveredAt: at, at: deps.clock() }, policy.breaker, b.state);
-        const advanced = step.effects.some((e) => e.kind === 'advanced');
-        // A probe already due that waited this run before spending a last redrive goes now too.
-        const waited = !advanced && step.state.status === 'open' && !step.state.probe && (step.state.nextProbeAt ?? 0) <= deps.clock() && lastLearnedDown(step.state) < at;
-        if (!advanced && !waited) return { group: b.group, state: step.state };
+        // Brought forward, or already due (it waited this run before spending a last redrive):
+        // either way it probes now, unless it learned of the outage after the recovery.
+        if (lastLearnedDown(b.state) >= at) return { group: b.group, state: step.state };
         deps.log.info('probe brought forward: a group with the same error recovered', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName });
         return { group: b.group, state: await probeTurn(b.group, step.state, policy, deps, probeWatch(deadline, options), { downAt: null, recovered: true }) };
       } catch (e) {
