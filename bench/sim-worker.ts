@@ -3,6 +3,8 @@
  * process: bench/run.ts runs several at once so that they use every core. Receives a
  * SimJob over IPC, answers { result } or { error }, with { progress } lines meanwhile.
  */
+import { readdirSync } from 'node:fs';
+import * as os from 'node:os';
 import { type BudgetScenario, runBudget } from './budget';
 import { type OutageScenario, runOutage } from './outage';
 import type { RedriverSpec } from './sim-scenario';
@@ -15,6 +17,38 @@ export type SimJob =
   | { readonly world: 'storm'; readonly scenario: StormScenario }
   | { readonly world: 'budget'; readonly scenario: BudgetScenario };
 
+/** Argument that starts a worker at the lowest CPU priority (beside the real-clock sections). */
+export const LOW_PRIORITY_ARG = '--low-priority';
+
+/**
+ * Lowers this process to the lowest CPU priority. On Linux a priority belongs to a thread,
+ * and V8's helper threads (garbage collection) exist before any script runs, so each thread
+ * of the process is lowered; elsewhere, the process.
+ */
+function lowerOwnPriority(): void {
+  let threads: number[] = [];
+  try {
+    threads = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // no /proc: the process's priority is all there is
+  }
+  for (const id of threads.length > 0 ? threads : [0]) {
+    try {
+      os.setPriority(id, os.constants.priority.PRIORITY_LOW);
+    } catch {
+      // a thread that ended meanwhile, or a platform that refuses: run at the normal priority
+    }
+  }
+}
+
+/** What a worker sends: progress lines, then its result (with its CPU time) or its error. */
+export interface WorkerMessage {
+  readonly progress?: string;
+  readonly result?: unknown;
+  readonly cpuSeconds?: number;
+  readonly error?: string;
+}
+
 export function runJob(job: SimJob, progress: (text: string) => void): Promise<unknown> {
   if (job.world === 'storm') return runStorm(job.scenario, { progress });
   if (job.world === 'budget') return runBudget(job.scenario, { progress });
@@ -22,10 +56,14 @@ export function runJob(job: SimJob, progress: (text: string) => void): Promise<u
 }
 
 if (require.main === module) {
+  if (process.argv.includes(LOW_PRIORITY_ARG)) lowerOwnPriority();
   process.once('message', (job: SimJob) => {
-    const send = (payload: unknown, code: number) => process.send!(payload, () => process.exit(code));
-    runJob(job, (text) => process.send!({ progress: text })).then(
-      (result) => send({ result }, 0),
+    const send = (payload: WorkerMessage, code: number) => process.send!(payload, () => process.exit(code));
+    runJob(job, (text) => process.send!({ progress: text } satisfies WorkerMessage)).then(
+      (result) => {
+        const { user, system } = process.cpuUsage();
+        send({ result, cpuSeconds: (user + system) / 1e6 }, 0);
+      },
       (e: unknown) => send({ error: (e as Error).stack ?? String(e) }, 1),
     );
   });
