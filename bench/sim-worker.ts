@@ -25,7 +25,7 @@ export const LOW_PRIORITY_ARG = '--low-priority';
  * and V8's helper threads (garbage collection) exist before any script runs, so each thread
  * of the process is lowered; elsewhere, the process.
  */
-function lowerOwnPriority(): void {
+export function lowerOwnPriority(): void {
   let threads: number[] = [];
   try {
     threads = readdirSync('/proc/self/task').map(Number);
