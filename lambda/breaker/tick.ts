@@ -76,17 +76,28 @@ function breakerPolicy(snapshot: PolicySnapshot, group: BreakerGroup): RedrivePo
 const probeWatch = (deadline: number, options: BreakerRunOptions) => ({ deadline, watchMs: options.probeWatchMs ?? 30_000, pollMs: options.probePollMs ?? 3_000 });
 
 /**
- * What other state machines' breakers say of this group's dependency (the same error name,
+ * What other state machines' breakers say of each group's dependency (the same error name,
  * when it means one dependency): when an open one last learned it is down, and whether one
- * was released after a probe succeeded since this group opened.
+ * was released after a probe succeeded since the group opened. One pass over the active
+ * breakers, so a drain run's cost grows with their number, not with its square.
  */
-function sharedDependency(group: BreakerGroup, state: BreakerState, active: ReadonlyArray<{ group: BreakerGroup; state: BreakerState }>): SharedDependency {
-  if (!namesOneDependency(group.errorName)) return NOTHING_SHARED;
-  const siblings = active.filter((b) => b.group.errorName === group.errorName && b.group.stateMachineArn !== group.stateMachineArn);
-  const down = siblings.filter((b) => b.state.status === 'open').map((b) => lastLearnedDown(b.state));
-  return {
-    downAt: down.length > 0 ? Math.max(...down) : null,
-    recovered: siblings.some((b) => (recoveredByProbeAt(b.state) ?? Number.NEGATIVE_INFINITY) >= (state.openedAt ?? 0)),
+function sharedDependencies(active: ReadonlyArray<{ group: BreakerGroup; state: BreakerState }>): (group: BreakerGroup, state: BreakerState) => SharedDependency {
+  // Per error name: the two latest 'down' of open breakers (the latest of another state
+  // machine is one of them), and the latest recovery by a probe.
+  const byName = new Map<string, { down: Array<{ stateMachineArn: string; at: number }>; recoveredAt: number }>();
+  for (const { group, state } of active) {
+    if (!namesOneDependency(group.errorName)) continue;
+    const entry = byName.get(group.errorName) ?? { down: [], recoveredAt: Number.NEGATIVE_INFINITY };
+    byName.set(group.errorName, entry);
+    // An open breaker never counts as recovered, so its own group's entry cannot say it is.
+    if (state.status === 'open') entry.down = [...entry.down, { stateMachineArn: group.stateMachineArn, at: lastLearnedDown(state) }].sort((a, b) => b.at - a.at).slice(0, 2);
+    entry.recoveredAt = Math.max(entry.recoveredAt, recoveredByProbeAt(state) ?? Number.NEGATIVE_INFINITY);
+  }
+  return (group, state) => {
+    const entry = namesOneDependency(group.errorName) ? byName.get(group.errorName) : undefined;
+    if (!entry) return NOTHING_SHARED;
+    const down = entry.down.find((d) => d.stateMachineArn !== group.stateMachineArn);
+    return { downAt: down?.at ?? null, recovered: state.status === 'open' && entry.recoveredAt >= (state.openedAt ?? 0) };
   };
 }
 
@@ -161,10 +172,11 @@ export async function runBreakers(deps: BreakerDeps, snapshot: PolicySnapshot, o
   const released: Outcome[] = [];
   let gaveUp = 0;
   if (!options.paused) {
+    const shared = sharedDependencies(active);
     const turns = await Promise.all(
       active.map(async (b) => {
         try {
-          return { group: b.group, state: await turn(b.group, b.state, snapshot, deps, deadline, options, sharedDependency(b.group, b.state, active)) };
+          return { group: b.group, state: await turn(b.group, b.state, snapshot, deps, deadline, options, shared(b.group, b.state)) };
         } catch (e) {
           deps.log.error('breaker step failed; retried next run', { stateMachineArn: b.group.stateMachineArn, errorName: b.group.errorName, error: (e as Error).message });
           return b;
