@@ -4,7 +4,7 @@
  * which signal opened it, and what its next probe waits for (contract/probe-wait.ts words it).
  */
 import { type BreakerGroup, HELD_EXHAUSTED_SHARD, heldShard, NO_ERROR, type OpenedBy } from '../contract/breaker';
-import { heldDueAt, lastRedriveWait, probeOrder } from '../lambda/breaker/probe';
+import { MAX_CANDIDATES, ProbeChoice } from '../lambda/breaker/probe-choice';
 import { openedByWords, probeWait, type ProbeWaitFacts } from '../contract/probe-wait';
 import type { RedrivePolicy } from '../contract/policy-schema';
 import type { BreakerState } from '../lambda/decide/breaker';
@@ -33,9 +33,6 @@ export interface BreakerView {
   readonly closeReason: string | null;
 }
 
-/** Held failures the drain looks at when it picks a probe (breaker/probe.ts MAX_CANDIDATES). */
-const CANDIDATES = 200;
-
 /** The first `n` held failures of a group, oldest first. */
 async function firstHeld(ledger: FailureLedger, group: BreakerGroup, n: number): Promise<FailureRecord[]> {
   const held = ledger.held(heldShard(group));
@@ -56,10 +53,10 @@ export function groupPolicy(snapshot: PolicySnapshot, group: BreakerGroup): Redr
 
 /**
  * What the group's next probe waits for. Only a probe that is due by the breaker's schedule
- * needs a look at the held failures: none whose own backoff has passed (the probe waits for
- * the first of them, as the drain does: lambda/breaker/probe.ts), the first due one on its
- * last redrive (the wait before spending it, lastRedriveWait), or none with a redrive left
- * (no probe at all).
+ * needs a look at the held failures: the drain's own choice over them (probe-choice.ts)
+ * gives none whose own backoff has passed (the probe waits for the first of them), the best
+ * on its last redrive (the wait before spending it, with its latest end: the drain may end
+ * it sooner on a sign that the outage is over), or none with a redrive left (no probe at all).
  */
 export async function probeWaitFacts(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy | undefined, ledger: FailureLedger, now: number, held?: readonly FailureRecord[]): Promise<ProbeWaitFacts> {
   const facts: ProbeWaitFacts = {
@@ -69,19 +66,16 @@ export async function probeWaitFacts(group: BreakerGroup, state: BreakerState, p
     nextProbeAt: state.nextProbeAt,
   };
   if (state.status !== 'open' || state.probe || (state.nextProbeAt ?? 0) > now || !policy) return facts;
-  const first = held ?? (await firstHeld(ledger, group, CANDIDATES));
-  const candidates = first.filter((f) => f.redriveCount < policy.maxRedrives);
+  const choice = new ProbeChoice(policy);
+  for (const record of held ?? (await firstHeld(ledger, group, MAX_CANDIDATES))) {
+    if (choice.consider(record, now).enough) break;
+  }
+  const wait = choice.lastRedriveWait(state.openedAt ?? 0, now);
+  if (wait) return { ...facts, waits: [wait] };
+  if (choice.best) return facts;
+  if (choice.waitingUntil !== undefined) return { ...facts, waits: [{ reason: 'own-backoff', until: choice.waitingUntil }] };
   // None with a redrive left, and no more beyond those the drain looks at: there will be no probe.
-  if (candidates.length === 0) return first.length > 0 && first.length < CANDIDATES ? { ...facts, noCandidate: true } : facts;
-  const dueAt = (f: FailureRecord) => heldDueAt(f, policy, now);
-  const due = candidates.filter((f) => dueAt(f) <= now);
-  if (due.length === 0) return { ...facts, waits: [{ reason: 'own-backoff', until: Math.min(...candidates.map(dueAt)) }] };
-  // The drain's choice among the due ones; on its last redrive, the drain's wait before spending it.
-  const best = [...due].sort((a, b) => probeOrder(a, b, policy.maxRedrives))[0];
-  if (best.redriveCount < policy.maxRedrives - 1) return facts;
-  const spared = candidates.filter((f) => f.redriveCount < policy.maxRedrives - 1).map(dueAt);
-  const wait = lastRedriveWait(policy, state.openedAt ?? 0, spared.length > 0 ? Math.min(...spared) : undefined, now);
-  return wait ? { ...facts, waits: [wait] } : facts;
+  return choice.examined > 0 && choice.examined < MAX_CANDIDATES ? { ...facts, noCandidate: true } : facts;
 }
 
 export async function activeBreakers(ctx: CliContext, now = Date.now()): Promise<{ breakers: BreakerView[]; heldAfterExhaustion: number }> {
@@ -89,7 +83,7 @@ export async function activeBreakers(ctx: CliContext, now = Date.now()): Promise
   const [active, snapshot] = await Promise.all([ctx.breakers().active(), ctx.policySource().snapshot(now)]);
   const breakers = await Promise.all(
     active.map(async ({ group, state }): Promise<BreakerView> => {
-      const [held, first] = await Promise.all([ledger.heldCount(heldShard(group)), firstHeld(ledger, group, CANDIDATES)]);
+      const [held, first] = await Promise.all([ledger.heldCount(heldShard(group)), firstHeld(ledger, group, MAX_CANDIDATES)]);
       const wait = await probeWaitFacts(group, state, groupPolicy(snapshot, group), ledger, now, first);
       const heldAt = first.map((f) => f.heldAt ?? f.updatedAt);
       return {

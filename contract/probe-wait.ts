@@ -13,7 +13,7 @@ export type ProbeWaitReason =
   /**
    * Every due held failure is on its last redrive: just after the opening, the probe waits
    * for a new failure with more left while the outage shows it goes on, not after a success
-   * since the opening (lambda/breaker/probe.ts lastRedriveWait, outageGoesOn).
+   * since the opening (lambda/breaker/probe-choice.ts lastRedriveWait; lambda/breaker/probe.ts outageGoesOn).
    */
   | 'last-redrive';
 

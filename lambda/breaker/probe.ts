@@ -20,8 +20,6 @@
 import { randomUUID } from 'node:crypto';
 import { type BreakerGroup, groupLabel, heldShard } from '../../contract/breaker';
 import type { RedrivePolicy } from '../../contract/policy-schema';
-import type { ProbeWaitReason } from '../../contract/probe-wait';
-import { policyDueAt } from '../decide/backoff';
 import type { BreakerState } from '../decide/breaker';
 import { probeCheckDue, probeOutcomeOf } from '../decide/probe-outcome';
 import { announceIfClosed, countProbe, recordDecision } from '../record/breaker-events';
@@ -31,18 +29,9 @@ import { checkExecution, type ControllerDeps, processStatusChange } from '../eve
 import { eventFromRecord } from '../event/from-record';
 import { redriveNow } from '../act/carry-out';
 import { takeFromBudget } from '../act/budget-gate';
+import { ProbeChoice } from './probe-choice';
 
 export type BreakerDeps = ControllerDeps & { readonly breakers: BreakerStore };
-
-/**
- * How long after the opening a probe waits for a new failure with more than one redrive
- * left before it spends an execution's last one, in maximum probe intervals (16 minutes by
- * default). Not for maxRedrives 1 (every held failure is on its last: no wait).
- */
-export const LAST_REDRIVE_WAIT_INTERVALS = 4;
-
-/** Held failures looked at per probe attempt before giving the turn to the next drain run. */
-const MAX_CANDIDATES = 200;
 
 /** DescribeExecution of the probe in flight; reports the outcome once there is one. */
 export async function checkProbe(group: BreakerGroup, state: BreakerState, policy: RedrivePolicy, deps: BreakerDeps): Promise<BreakerState> {
@@ -62,48 +51,6 @@ export async function checkProbe(group: BreakerGroup, state: BreakerState, polic
   return step.state;
 }
 
-/**
- * Probe order (all held failures of a group share one policy's maxRedrives): an execution's
- * last redrive only when no other has more left; then the fewest probes so far (rotation);
- * then the most redrives left; then the oldest.
- */
-export function probeOrder(a: FailureRecord, b: FailureRecord, maxRedrives: number): number {
-  const last = (f: FailureRecord) => (f.redriveCount >= maxRedrives - 1 ? 1 : 0);
-  return (
-    last(a) - last(b) ||
-    (a.probes ?? 0) - (b.probes ?? 0) ||
-    a.redriveCount - b.redriveCount ||
-    (a.stopDate ?? a.updatedAt) - (b.stopDate ?? b.updatedAt)
-  );
-}
-
-/** When the policy alone would redrive a held failure (decide/backoff.ts). */
-export function heldDueAt(record: FailureRecord, policy: RedrivePolicy, now: number): number {
-  const stoppedAt = Math.min(record.stopDate ?? record.heldAt ?? record.updatedAt, now);
-  return policyDueAt(policy, { executionArn: record.executionArn, redriveCount: record.redriveCount, stoppedAt });
-}
-
-/**
- * Why a probe whose best candidate is on its last redrive waits, and until when (undefined:
- * it goes now). Rather than spend an execution's last redrive, it waits for a held failure
- * with more left whose backoff ends later (`sparedUntil`), or, just after the opening, for
- * a new failure: the held failures are then often only the few whose redrives failed
- * before it opened. A delay the policy allows; with maxRedrives 1 every candidate is on its
- * last, and none waits. Without the newcomer wait the 2-hour outage benchmark lost 3 of 950
- * (last redrives spent as probes early in the outage). The drain keeps it only while the
- * outage shows it goes on (outageGoesOn), and ends it once an execution that started since
- * the opening has succeeded (succeededSince): no new failure then means the outage is over,
- * not that the group is sparse (successful first runs are not forwarded, so only a look at
- * the state machine tells the two apart), and a last redrive held on could miss the window
- * (the fuzzer's seed 4 world 7: 16 minutes between two outages). The CLI words the same
- * wait, with its latest end (cli/breakers.ts).
- */
-export function lastRedriveWait(policy: RedrivePolicy, openedAt: number, sparedUntil: number | undefined, now: number): { readonly reason: ProbeWaitReason; readonly until: number } | undefined {
-  if (sparedUntil !== undefined) return { reason: 'own-backoff', until: sparedUntil };
-  const until = openedAt + LAST_REDRIVE_WAIT_INTERVALS * policy.breaker.maxProbeIntervalSeconds * 1000;
-  return policy.maxRedrives > 1 && now < until ? { reason: 'last-redrive', until } : undefined;
-}
-
 interface CandidateSearch {
   /** The held failure to probe now, if any. */
   readonly candidate?: FailureRecord;
@@ -114,46 +61,27 @@ interface CandidateSearch {
 }
 
 /**
- * The held failure to probe among the group's first MAX_CANDIDATES: only one whose
- * policy's own backoff has passed (a probe spends a redrive, and never sooner than the
- * policy would have), first in probeOrder. Those without a redrive left are released
- * (given up, or held as exhausted) on the way.
+ * The held failure to probe among the group's first MAX_CANDIDATES (probe-choice.ts), and
+ * whether it waits before spending a last redrive. Those without a redrive left are
+ * released (given up, or held as exhausted) on the way.
  */
 async function findCandidate(group: BreakerGroup, policy: RedrivePolicy, openedAt: number, shared: SharedDependency, deps: BreakerDeps): Promise<CandidateSearch> {
-  let examined = 0;
-  let best: FailureRecord | undefined;
-  let waitingUntil: number | undefined;
-  /** The earliest due time of a held failure that is not on its last redrive. */
-  let sparedUntil: number | undefined;
-  /** When the newest held failure examined stopped (the group's latest failure once all were read). */
-  let newestStop = Number.NEGATIVE_INFINITY;
-  const last = (f: FailureRecord) => f.redriveCount >= policy.maxRedrives - 1;
+  const choice = new ProbeChoice(policy);
   // Every shard of the group's held failures, merged oldest first.
   const held = deps.ledger.held(heldShard(group));
   const result = async (more: boolean): Promise<CandidateSearch> => {
-    const wait = best && last(best) ? lastRedriveWait(policy, openedAt, sparedUntil, deps.clock()) : undefined;
-    if (wait && (wait.reason === 'own-backoff' || (await outageGoesOn(group, openedAt, more ? undefined : newestStop, policy, shared, deps)))) {
+    const wait = choice.lastRedriveWait(openedAt, deps.clock());
+    if (wait && (wait.reason === 'own-backoff' || (await outageGoesOn(group, openedAt, more ? undefined : choice.newestStop, policy, shared, deps)))) {
       return { more, waitingUntil: wait.until };
     }
-    return { candidate: best, more, waitingUntil: best ? undefined : waitingUntil };
+    return { candidate: choice.best, more, waitingUntil: choice.best ? undefined : choice.waitingUntil };
   };
   for await (const record of held) {
-    examined++;
-    newestStop = Math.max(newestStop, record.stopDate ?? record.heldAt ?? record.updatedAt);
     const now = deps.clock();
-    if (record.redriveCount >= policy.maxRedrives) await processStatusChange(eventFromRecord(record, now, 'release'), deps, { source: 'release' });
-    else {
-      const due = heldDueAt(record, policy, now);
-      if (due > now) {
-        waitingUntil = Math.min(waitingUntil ?? due, due);
-        if (!last(record)) sparedUntil = Math.min(sparedUntil ?? due, due);
-      } else if (!best || probeOrder(record, best, policy.maxRedrives) < 0) best = record;
-    }
-    // Nothing sorts before a failure that has used no redrive and was never probed.
-    if (examined >= MAX_CANDIDATES || (best && best.redriveCount === 0 && !best.probes)) {
-      // Leaving the loop ends the merged read (for-await returns the generator).
-      return result(!(await held.next()).done);
-    }
+    const { exhausted, enough } = choice.consider(record, now);
+    if (exhausted) await processStatusChange(eventFromRecord(record, now, 'release'), deps, { source: 'release' });
+    // Leaving the loop ends the merged read (for-await returns the generator).
+    if (enough) return result(!(await held.next()).done);
   }
   return result(false);
 }

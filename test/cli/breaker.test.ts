@@ -7,7 +7,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { parsePolicyItem } from '../../contract/policy-schema';
 import { probeWait } from '../../contract/probe-wait';
-import { LAST_REDRIVE_WAIT_INTERVALS } from '../../lambda/breaker/probe';
+import { LAST_REDRIVE_WAIT_INTERVALS } from '../../lambda/breaker/probe-choice';
 import { CLOSED_STATE } from '../../lambda/decide/breaker';
 import type { FailureRecord } from '../../lambda/record/failure-ledger';
 import { handleStatusChange } from '../../lambda/event-path';
