@@ -45,12 +45,15 @@ import { REDRIVERS, type RedriverKey } from './redrivers';
 import { type BenchMeta, type BenchResults, checkMusts, type OutageComparison, type TrickleSection } from './report';
 import { runWhatIf, type WhatIfResult } from './what-if';
 import { renderMarkdown } from './report-markdown';
-import { LOW_PRIORITY_ARG, runJob, type SimJob, type WorkerMessage } from './sim-worker';
+import { runJob, type SimJob, type WorkerMessage } from './sim-worker';
 import { STORM_MODEL, STORM_SCENARIO, STORM_TENTH, type StormResult } from './storm';
 import { round } from './stats';
 import { TRICKLE_SCENARIO, type TrickleRunResult, type TrickleScenario } from './trickle';
 
 const RESULTS_DIR = join(__dirname, 'results');
+
+/** This machine's CPUs: the default number of simulated-time jobs at once, and of fuzzer workers. */
+const CPUS = os.availableParallelism?.() ?? os.cpus().length;
 
 /** The default policy's first probe interval (the trickle's delay budget). */
 export const PROBE_INTERVAL_SECONDS = BREAKER_DEFAULTS.probeIntervalSeconds;
@@ -112,7 +115,7 @@ function parseArgs(argv: readonly string[]) {
     only: (...parts: string[]) => !only || parts.some((p) => only.includes(p)),
     synth: synthMode,
     serial: argv.includes('--serial'),
-    jobs: Number.isInteger(jobs) && jobs > 0 ? jobs : (os.availableParallelism?.() ?? os.cpus().length),
+    jobs: Number.isInteger(jobs) && jobs > 0 ? jobs : CPUS,
     fuzz: { seed: int('seed') ?? DEFAULT_SEED, worlds: int('worlds') ?? DEFAULT_WORLDS, world: int('world') },
   };
 }
@@ -130,7 +133,7 @@ function runJobInProcess(job: SimJob, label: string): Promise<{ result: unknown;
     // beyond Node's default heap (7 GB of RSS before local/dynamodb.ts closed dynalite's
     // iterators; the tenth storm went from 1.24 GB to 0.68 GB with that fix).
     const execArgv = job.world === 'storm' ? [...process.execArgv, '--max-old-space-size=12288'] : process.execArgv;
-    const child = fork(join(__dirname, 'sim-worker.ts'), [LOW_PRIORITY_ARG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+    const child = fork(join(__dirname, 'sim-worker.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     let settled = false;
     child.on('message', (m: WorkerMessage) => {
       if (m.progress) log(m.progress);
@@ -158,15 +161,9 @@ async function runJobs(jobs: ReadonlyArray<{ job: SimJob; label: string }>, opti
     while (next < jobs.length) {
       const i = next++;
       const started = Date.now();
-      const done = (cpu: string) => log(`${jobs[i].label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s${cpu}`);
-      if (options.serial) {
-        results[i] = await runJob(jobs[i].job, log);
-        done('');
-      } else {
-        const { result, cpuSeconds } = await runJobInProcess(jobs[i].job, jobs[i].label);
-        results[i] = result;
-        done(` (CPU ${cpuSeconds.toFixed(1)} s)`);
-      }
+      const { result, cpuSeconds } = options.serial ? { result: await runJob(jobs[i].job, log), cpuSeconds: undefined } : await runJobInProcess(jobs[i].job, jobs[i].label);
+      results[i] = result;
+      log(`${jobs[i].label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s${cpuSeconds === undefined ? '' : ` (CPU ${cpuSeconds.toFixed(1)} s)`}`);
     }
   };
   await Promise.all(Array.from({ length: options.serial ? 1 : Math.max(1, options.concurrency) }, worker));
@@ -255,7 +252,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.rerender) return rerender();
   const loadAverageAtStart = os.loadavg().map((l) => round(l, 2));
-  if (loadAverageAtStart[0] > (os.availableParallelism?.() ?? os.cpus().length)) {
+  if (loadAverageAtStart[0] > CPUS) {
     log(`load average ${loadAverageAtStart.join(' / ')} is above the CPU count: the real-clock bursts will be slowed by other work`);
   }
   const scale = SCALES[args.scale];
@@ -319,7 +316,7 @@ async function main(): Promise<void> {
   let breakerFuzz: BreakerFuzzResult | undefined;
   if (args.only('breakerfuzz')) {
     const command = `npm run bench -- --only=breakerFuzz --seed=${args.fuzz.seed}${args.fuzz.world !== undefined ? ` --world=${args.fuzz.world}` : ` --worlds=${args.fuzz.worlds}`}`;
-    const fuzzJobs = args.serial ? 1 : Math.min(args.jobs, os.availableParallelism?.() ?? os.cpus().length);
+    const fuzzJobs = args.serial ? 1 : Math.min(args.jobs, CPUS);
     const fuzz = await timed('breakerFuzz', () => runBreakerFuzz({ ...args.fuzz, jobs: fuzzJobs, progress: log, command }));
     log(fuzz.text);
     breakerFuzz = fuzz.totals;
@@ -351,7 +348,7 @@ async function main(): Promise<void> {
     node: process.version,
     platform: os.platform(),
     arch: os.arch(),
-    nproc: os.availableParallelism?.() ?? cpus.length,
+    nproc: CPUS,
     cpuModel: cpus[0]?.model ?? 'unknown',
     memoryGiB: round(os.totalmem() / 1024 ** 3, 1),
     loadAverageAtStart,

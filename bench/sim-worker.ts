@@ -1,7 +1,8 @@
 /**
  * Runs one simulated-time job (an outage or trickle run for one redriver) in its own
- * process: bench/run.ts runs several at once so that they use every core. Receives a
- * SimJob over IPC, answers { result } or { error }, with { progress } lines meanwhile.
+ * process at the lowest CPU priority: bench/run.ts runs them beside the real-clock sections,
+ * on every core. Receives a SimJob over IPC, answers { result, cpuSeconds } or { error },
+ * with { progress } lines meanwhile.
  */
 import { readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -16,9 +17,6 @@ export type SimJob =
   | { readonly world: 'trickle'; readonly spec: RedriverSpec; readonly scenario: TrickleScenario }
   | { readonly world: 'storm'; readonly scenario: StormScenario }
   | { readonly world: 'budget'; readonly scenario: BudgetScenario };
-
-/** Argument that starts a worker at the lowest CPU priority (beside the real-clock sections). */
-export const LOW_PRIORITY_ARG = '--low-priority';
 
 /**
  * Lowers this process to the lowest CPU priority. On Linux a priority belongs to a thread,
@@ -56,7 +54,8 @@ export function runJob(job: SimJob, progress: (text: string) => void): Promise<u
 }
 
 if (require.main === module) {
-  if (process.argv.includes(LOW_PRIORITY_ARG)) lowerOwnPriority();
+  // A worker runs beside the real-clock sections (bench/run.ts): it takes only the CPU they leave idle.
+  lowerOwnPriority();
   process.once('message', (job: SimJob) => {
     const send = (payload: WorkerMessage, code: number) => process.send!(payload, () => process.exit(code));
     runJob(job, (text) => process.send!({ progress: text } satisfies WorkerMessage)).then(

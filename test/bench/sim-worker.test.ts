@@ -1,7 +1,6 @@
 /**
- * bench/sim-worker.ts: a worker started with LOW_PRIORITY_ARG runs every thread at the lowest
- * CPU priority, so that the simulated-time jobs leave the CPU to the real-clock sections
- * beside them (bench/run.ts). Checked in a child process: lowering cannot be undone here.
+ * bench/sim-worker.ts: a worker runs every thread at the lowest CPU priority, so that the
+ * simulated-time jobs leave the CPU to the real-clock sections beside them (bench/run.ts). Checked in a child process: lowering cannot be undone here.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
