@@ -40,10 +40,12 @@ export function probeOrder(a: FailureRecord, b: FailureRecord, maxRedrives: numb
   );
 }
 
+/** When a held failure's execution stopped, as best its record knows. */
+const stoppedAt = (record: FailureRecord): number => record.stopDate ?? record.heldAt ?? record.updatedAt;
+
 /** When the policy alone would redrive a held failure (decide/backoff.ts). */
 export function heldDueAt(record: FailureRecord, policy: RedrivePolicy, now: number): number {
-  const stoppedAt = Math.min(record.stopDate ?? record.heldAt ?? record.updatedAt, now);
-  return policyDueAt(policy, { executionArn: record.executionArn, redriveCount: record.redriveCount, stoppedAt });
+  return policyDueAt(policy, { executionArn: record.executionArn, redriveCount: record.redriveCount, stoppedAt: Math.min(stoppedAt(record), now) });
 }
 
 /**
@@ -90,13 +92,13 @@ export class ProbeChoice {
   constructor(private readonly policy: RedrivePolicy) {}
 
   /** Whether a held failure is on its last redrive. */
-  onLast(record: FailureRecord): boolean {
+  private onLast(record: FailureRecord): boolean {
     return record.redriveCount >= this.policy.maxRedrives - 1;
   }
 
   consider(record: FailureRecord, now: number): Considered {
     this.examined++;
-    this.newestStop = Math.max(this.newestStop, record.stopDate ?? record.heldAt ?? record.updatedAt);
+    this.newestStop = Math.max(this.newestStop, stoppedAt(record));
     const exhausted = record.redriveCount >= this.policy.maxRedrives;
     if (!exhausted) {
       const due = heldDueAt(record, this.policy, now);

@@ -82,28 +82,37 @@ const probeWatch = (deadline: number, options: BreakerRunOptions) => ({ deadline
  * breakers, so a drain run's cost grows with their number, not with its square.
  */
 function sharedDependencies(active: ReadonlyArray<{ group: BreakerGroup; state: BreakerState }>): (group: BreakerGroup, state: BreakerState) => SharedDependency {
-  // Per error name: the two latest 'down' of open breakers (the latest of another state
-  // machine is one of them), and the latest recovery by a probe.
-  const byName = new Map<string, { down: Array<{ stateMachineArn: string; at: number }>; recoveredAt: number }>();
+  const recoveredAt = latestRecoveries(active);
+  // Per error name, the two latest 'down' of open breakers: the latest of another state machine is one of them.
+  const downs = new Map<string, Array<{ stateMachineArn: string; at: number }>>();
   for (const { group, state } of active) {
-    if (!namesOneDependency(group.errorName)) continue;
-    const entry = byName.get(group.errorName) ?? { down: [], recoveredAt: Number.NEGATIVE_INFINITY };
-    byName.set(group.errorName, entry);
-    // An open breaker never counts as recovered, so its own group's entry cannot say it is.
-    if (state.status === 'open') entry.down = [...entry.down, { stateMachineArn: group.stateMachineArn, at: lastLearnedDown(state) }].sort((a, b) => b.at - a.at).slice(0, 2);
-    entry.recoveredAt = Math.max(entry.recoveredAt, recoveredByProbeAt(state) ?? Number.NEGATIVE_INFINITY);
+    if (state.status !== 'open' || !namesOneDependency(group.errorName)) continue;
+    const down = [...(downs.get(group.errorName) ?? []), { stateMachineArn: group.stateMachineArn, at: lastLearnedDown(state) }];
+    downs.set(group.errorName, down.sort((a, b) => b.at - a.at).slice(0, 2));
   }
   return (group, state) => {
-    const entry = namesOneDependency(group.errorName) ? byName.get(group.errorName) : undefined;
-    if (!entry) return NOTHING_SHARED;
-    const down = entry.down.find((d) => d.stateMachineArn !== group.stateMachineArn);
-    return { downAt: down?.at ?? null, recovered: state.status === 'open' && entry.recoveredAt >= (state.openedAt ?? 0) };
+    if (!namesOneDependency(group.errorName)) return NOTHING_SHARED;
+    const down = downs.get(group.errorName)?.find((d) => d.stateMachineArn !== group.stateMachineArn);
+    // An open breaker is never a recovery, so an open group's own entry cannot say it recovered.
+    const recovered = state.status === 'open' && (recoveredAt.get(group.errorName) ?? Number.NEGATIVE_INFINITY) >= (state.openedAt ?? 0);
+    return { downAt: down?.at ?? null, recovered };
   };
 }
 
 /** When a breaker stopped holding because its probe succeeded (releasing); undefined otherwise. */
 function recoveredByProbeAt(state: BreakerState): number | undefined {
   return state.status === 'releasing' && state.closeReason === 'probe-succeeded' && state.closedAt !== null ? state.closedAt : undefined;
+}
+
+/** Per error name that means one dependency, the latest recovery by a probe among these breakers. */
+function latestRecoveries(breakers: ReadonlyArray<{ group: BreakerGroup; state: BreakerState }>): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const { group, state } of breakers) {
+    const at = recoveredByProbeAt(state);
+    if (at === undefined || !namesOneDependency(group.errorName)) continue;
+    latest.set(group.errorName, Math.max(latest.get(group.errorName) ?? at, at));
+  }
+  return latest;
 }
 
 async function turn(group: BreakerGroup, state: BreakerState, snapshot: PolicySnapshot, deps: BreakerDeps, deadline: number, options: BreakerRunOptions, shared: SharedDependency): Promise<BreakerState> {
@@ -136,12 +145,7 @@ async function probeSiblings(
   deadline: number,
   options: BreakerRunOptions,
 ): Promise<Array<{ group: BreakerGroup; state: BreakerState }>> {
-  const recoveredAt = new Map<string, number>();
-  for (const { group, state } of turns) {
-    const at = recoveredByProbeAt(state);
-    if (at === undefined || !namesOneDependency(group.errorName)) continue;
-    recoveredAt.set(group.errorName, Math.max(recoveredAt.get(group.errorName) ?? 0, at));
-  }
+  const recoveredAt = latestRecoveries(turns);
   if (recoveredAt.size === 0 || deps.clock() >= deadline) return [...turns];
   return Promise.all(
     turns.map(async (b) => {
